@@ -1,0 +1,145 @@
+"""The act catalogue, compiled to arrays, and the opportunity clock.
+
+Acts arrive as *opportunities* — exogenous, the same in every scenario — and a person
+decides whether to take each one. Opportunities of act ``a`` for person ``i`` follow a
+Bernoulli process with the act's daily ``rate``: the gap to the next one is geometric,
+drawn by inversion keyed by (day of the current opportunity, act, person). Because
+opportunities do not depend on policy, two scenarios see the same opportunities and
+differ only in decisions (exact common random numbers), and a day's work is
+proportional to the opportunities that fall due, not to people × acts.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numba as nb
+import numpy as np
+
+from scslab.rng import SlotLayout, k_uniform
+from scslab.scenario.schema import Scenario
+from scslab.schema import dtype
+
+ACT_CLASSES = ("violation", "prosocial", "expression", "economic", "movement")
+CLASS_CODE = {name: i for i, name in enumerate(ACT_CLASSES)}
+NEVER = np.uint16(0xFFFF)
+
+#: Slot layout of the opportunity clock stream: purpose (init or gap) and act code.
+CLOCK_LAYOUT = SlotLayout((("purpose", 8), ("act", 8)))
+PURPOSE_INIT = 1
+PURPOSE_GAP = 2
+
+
+@dataclass(frozen=True)
+class ActCatalogue:
+    """Acts in a fixed order (by code) with their attributes as arrays."""
+
+    names: tuple[str, ...]
+    code: np.ndarray  # uint8
+    act_class: np.ndarray  # uint8, index into ACT_CLASSES
+    venue: np.ndarray  # uint8 venue code
+    rate: np.ndarray  # float64, opportunities per person-day
+    gain: np.ndarray
+    harm: np.ndarray
+    lawful_ref: np.ndarray  # bool
+    position_of_code: np.ndarray  # int16[256], -1 where no act has the code
+
+    @classmethod
+    def from_scenario(cls, scenario: Scenario) -> ActCatalogue:
+        items = sorted(scenario.acts.items(), key=lambda kv: kv[1].code)
+        pos = np.full(256, -1, dtype=np.int16)
+        for i, (_, a) in enumerate(items):
+            pos[a.code] = i
+        return cls(
+            names=tuple(k for k, _ in items),
+            code=np.array([a.code for _, a in items], dtype=dtype("code")),
+            act_class=np.array([CLASS_CODE[a.act_class] for _, a in items], dtype=dtype("code")),
+            venue=np.array([scenario.venues[a.venue].code for _, a in items], dtype=dtype("code")),
+            rate=np.array([a.rate for _, a in items], dtype=np.float64),
+            gain=np.array([a.gain for _, a in items], dtype=np.float64),
+            harm=np.array([a.harm for _, a in items], dtype=np.float64),
+            lawful_ref=np.array([a.lawful_ref for _, a in items], dtype=bool),
+            position_of_code=pos,
+        )
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def codes_of_class(self, name: str) -> np.ndarray:
+        return self.code[self.act_class == CLASS_CODE[name]]
+
+    def is_class(self, act_codes: np.ndarray, name: str) -> np.ndarray:
+        return self.act_class[self.position_of_code[act_codes]] == CLASS_CODE[name]
+
+
+@nb.njit(inline="always", cache=True)
+def _gap(k0, k1, day, slot, uid, log_stay):  # pragma: no cover - compiled
+    """Geometric number of days (>= 0) until the next success, by inversion."""
+    if log_stay == 0.0:  # rate 0
+        return 0x7FFFFFFF
+    if log_stay == -np.inf:  # rate 1
+        return 0
+    u = k_uniform(k0, k1, day, slot, uid)
+    g = math.floor(math.log(u) / log_stay)
+    if g > 0x7FFFFFFF:
+        return 0x7FFFFFFF
+    return int(g)
+
+
+@nb.njit(cache=True)
+def _init_clock(k0, k1, codes, log_stay, next_opp, next_any):  # pragma: no cover - compiled
+    n, A = next_opp.shape
+    for i in range(n):
+        best = 0xFFFF
+        for a in range(A):
+            slot = (PURPOSE_INIT << 8) | codes[a]
+            g = _gap(k0, k1, 0, slot, i, log_stay[a])
+            d = 0xFFFF if g >= 0xFFFF else g
+            next_opp[i, a] = d
+            if d < best:
+                best = d
+        next_any[i] = best
+
+
+@nb.njit(cache=True)
+def _advance_clock(k0, k1, day, due, codes, log_stay, next_opp, next_any):  # pragma: no cover
+    A = next_opp.shape[1]
+    out_person = np.empty(due.shape[0] * A, dtype=np.int32)
+    out_act = np.empty(due.shape[0] * A, dtype=np.int32)
+    m = 0
+    for j in range(due.shape[0]):
+        i = due[j]
+        best = 0xFFFF
+        for a in range(A):
+            if next_opp[i, a] == day:
+                out_person[m] = i
+                out_act[m] = a
+                m += 1
+                slot = (PURPOSE_GAP << 8) | codes[a]
+                g = _gap(k0, k1, day, slot, i, log_stay[a])
+                d = day + 1 + g
+                next_opp[i, a] = 0xFFFF if d >= 0xFFFF else d
+            if next_opp[i, a] < best:
+                best = next_opp[i, a]
+        next_any[i] = best
+    return out_person[:m], out_act[:m]
+
+
+class OpportunityClock:
+    """Holds the next opportunity day of each (person, act); hands out today's."""
+
+    def __init__(self, catalogue: ActCatalogue) -> None:
+        self.codes = catalogue.code.astype(np.int64)
+        with np.errstate(divide="ignore"):
+            self.log_stay = np.log1p(-np.clip(catalogue.rate, 0.0, 1.0))
+
+    def init(self, stream, next_opp: np.ndarray, next_any: np.ndarray) -> None:
+        _init_clock(stream.k0, stream.k1, self.codes, self.log_stay, next_opp, next_any)
+
+    def due(self, stream, day: int, next_opp: np.ndarray, next_any: np.ndarray):
+        """Persons and act positions with an opportunity today; reschedules them."""
+        due = np.flatnonzero(next_any == day).astype(np.int64)
+        return _advance_clock(
+            stream.k0, stream.k1, np.int64(day), due, self.codes, self.log_stay, next_opp, next_any
+        )

@@ -1,0 +1,160 @@
+"""The dossier (Dang'an): an append-only record log in per-day chunks.
+
+* Records are addressed by ``record ref = day << 32 | row`` (see :func:`schema.pack_ref`).
+* A per-subject index threads each subject's records through ``prev`` (newest first),
+  with ``head[subject]`` the newest, so one subject's file is read without scanning
+  the log.
+* Removal (appeals, bribes) sets a tombstone; the row stays, so references stay valid.
+* Retention drops whole chunks older than the retention window.
+* Nothing here holds truth: the truth of a record is joined on ``act_ref`` by metrics.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scslab.schema import NO_REF, RECORD_LAYOUT, Table, dtype, pack_ref, unpack_ref
+
+
+class Dossier:
+    def __init__(self, n_subjects: int) -> None:
+        self.n_subjects = n_subjects
+        self.chunks: dict[int, Table] = {}
+        self.tombstones: dict[int, np.ndarray] = {}
+        self.head = np.full(n_subjects, NO_REF, dtype=dtype("ref"))
+        self.live_count = np.zeros(n_subjects, dtype=dtype("count"))
+        self.first_kept_day = 0
+
+    # ------------------------------------------------------------------ writing
+
+    def append(
+        self,
+        day: int,
+        subject: np.ndarray,
+        act: np.ndarray,
+        source: np.ndarray,
+        kind: np.ndarray,
+        act_ref: np.ndarray,
+    ) -> np.ndarray:
+        """Append today's records (in the given order); returns their record refs."""
+        subject = np.asarray(subject, dtype=dtype("uid"))
+        n = subject.size
+        if n == 0:
+            return np.empty(0, dtype=dtype("ref"))
+        if subject.min() < 0 or subject.max() >= self.n_subjects:
+            raise ValueError("record subject out of range")
+        old = self.chunks.get(day)
+        start = 0 if old is None else len(old)
+        refs = pack_ref(day, np.arange(start, start + n))
+        # thread the per-subject index: within today, in row order
+        prev = np.empty(n, dtype=dtype("ref"))
+        order = np.argsort(subject, kind="stable")
+        s_sorted = subject[order]
+        first = np.ones(n, dtype=bool)
+        first[1:] = s_sorted[1:] != s_sorted[:-1]
+        prev_sorted = np.empty(n, dtype=dtype("ref"))
+        prev_sorted[first] = self.head[s_sorted[first]]
+        prev_sorted[~first] = refs[order][:-1][~first[1:]]
+        prev[order] = prev_sorted
+        last = np.ones(n, dtype=bool)
+        last[:-1] = s_sorted[1:] != s_sorted[:-1]
+        self.head[s_sorted[last]] = refs[order][last]
+        np.add.at(self.live_count, subject, 1)
+        new = Table.from_columns(
+            RECORD_LAYOUT,
+            subject=subject,
+            act=act,
+            source=source,
+            kind=kind,
+            act_ref=act_ref,
+            prev=prev,
+        )
+        if old is None:
+            self.chunks[day] = new
+            self.tombstones[day] = np.zeros(n, dtype=bool)
+        else:
+            self.chunks[day] = Table.concat(RECORD_LAYOUT, [old, new])
+            self.tombstones[day] = np.concatenate([self.tombstones[day], np.zeros(n, bool)])
+        return refs
+
+    def remove(self, refs: np.ndarray) -> int:
+        """Tombstone records; returns how many were live. Unknown refs are ignored."""
+        days, rows = unpack_ref(np.asarray(refs, dtype=np.int64))
+        removed = 0
+        for d in np.unique(days):
+            ts = self.tombstones.get(int(d))
+            if ts is None:
+                continue
+            r = rows[days == d]
+            r = r[r < ts.size]
+            live = r[~ts[r]]
+            live = np.unique(live)
+            ts[live] = True
+            np.add.at(self.live_count, self.chunks[int(d)]["subject"][live], -1)
+            removed += live.size
+        return removed
+
+    def drop_before(self, day: int) -> None:
+        """Retention: drop chunks older than ``day`` (their refs become dangling)."""
+        for d in sorted(k for k in self.chunks if k < day):
+            chunk = self.chunks.pop(d)
+            ts = self.tombstones.pop(d)
+            np.add.at(self.live_count, chunk["subject"][~ts], -1)
+        self.first_kept_day = max(self.first_kept_day, day)
+
+    # ------------------------------------------------------------------ reading
+
+    def day_records(self, day: int) -> tuple[Table, np.ndarray]:
+        """The records filed on one day and their live mask."""
+        chunk = self.chunks.get(day)
+        if chunk is None:
+            return Table.empty(RECORD_LAYOUT), np.empty(0, dtype=bool)
+        return chunk, ~self.tombstones[day]
+
+    def records_of(self, subject: int, include_removed: bool = False) -> np.ndarray:
+        """Record refs of one subject, newest first, by walking the per-subject index."""
+        out = []
+        ref = int(self.head[subject])
+        while ref != NO_REF:
+            d, r = ref >> 32, ref & 0xFFFFFFFF
+            chunk = self.chunks.get(d)
+            if chunk is None:  # dropped by retention: everything older is gone too
+                break
+            if include_removed or not self.tombstones[d][r]:
+                out.append(ref)
+            ref = int(chunk["prev"][r])
+        return np.asarray(out, dtype=dtype("ref"))
+
+    def fields(self, refs: np.ndarray, name: str) -> np.ndarray:
+        days, rows = unpack_ref(np.asarray(refs, dtype=np.int64))
+        out = np.empty(days.size, dtype=dtype(RECORD_LAYOUT[name]))
+        for d in np.unique(days):
+            sel = days == d
+            out[sel] = self.chunks[int(d)][name][rows[sel]]
+        return out
+
+    def total_records(self) -> int:
+        return sum(len(c) for c in self.chunks.values())
+
+    def nbytes(self) -> int:
+        return sum(c.nbytes() + self.tombstones[d].nbytes for d, c in self.chunks.items())
+
+    # ------------------------------------------------------------------ snapshots
+
+    def snapshot(self) -> dict:
+        return {
+            "chunks": {d: Table(c.layout, {k: v.copy() for k, v in c.columns.items()})
+                       for d, c in self.chunks.items()},
+            "tombstones": {d: t.copy() for d, t in self.tombstones.items()},
+            "head": self.head.copy(),
+            "live_count": self.live_count.copy(),
+            "first_kept_day": self.first_kept_day,
+        }
+
+    def restore(self, snap: dict) -> None:
+        self.chunks = {d: Table(c.layout, {k: v.copy() for k, v in c.columns.items()})
+                       for d, c in snap["chunks"].items()}
+        self.tombstones = {d: t.copy() for d, t in snap["tombstones"].items()}
+        self.head = snap["head"].copy()
+        self.live_count = snap["live_count"].copy()
+        self.first_kept_day = snap["first_kept_day"]

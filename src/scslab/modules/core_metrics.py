@@ -1,0 +1,84 @@
+"""Core metrics (observer): acts, detection and records, from the day's event batches.
+
+Reads truth (acts, the observation sidecar) — observers may. Counters are added per
+cell (group × region) from event batches; no pass over the population.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scslab.acts import ActCatalogue
+from scslab.metrics import MetricDef
+from scslab.module import CounterSpec, Module, Phase, Role
+
+
+class CoreMetrics(Module):
+    name = "core_metrics"
+    role = Role.OBSERVER
+    phase = Phase.OBSERVE
+    doc = "Counts acts by class, detections, records, erroneous records."
+    reads = ("people.cell", "acts", "observations", "dossier", "truth")
+    counters = (
+        CounterSpec("person_days", "people alive × days, by cell"),
+        CounterSpec("violations", "violation acts, by actor's cell"),
+        CounterSpec("violations_detected", "violation acts observed by at least one source"),
+        CounterSpec("expression_acts", "lawful expression acts, by actor's cell"),
+        CounterSpec("prosocial_acts", "prosocial acts, by actor's cell"),
+        CounterSpec("movement_acts", "movement acts, by actor's cell"),
+        CounterSpec("records", "records filed, by subject's cell"),
+        CounterSpec("records_fabricated", "records with no act behind them, by subject's cell"),
+        CounterSpec("records_misattributed", "records naming someone who did not act"),
+    )
+    metrics = (
+        MetricDef("violation_rate", "violations", "person_days", "violations per person-day"),
+        MetricDef("detection_rate", "violations_detected", "violations",
+                  "share of violations observed by at least one source"),
+        MetricDef("expression_rate", "expression_acts", "person_days",
+                  "lawful expression acts per person-day"),
+        MetricDef("prosocial_rate", "prosocial_acts", "person_days",
+                  "prosocial acts per person-day"),
+        MetricDef("records_per_person_day", "records", "person_days",
+                  "records filed per person-day"),
+        MetricDef("fabricated_record_share", "records_fabricated", "records",
+                  "share of records with no act behind them"),
+        MetricDef("misattributed_record_share", "records_misattributed", "records",
+                  "share of records naming someone other than the actor"),
+    )
+
+    def __init__(self, params, scenario) -> None:
+        super().__init__(params, scenario)
+        self.catalogue = ActCatalogue.from_scenario(scenario)
+
+    def setup(self, world) -> None:
+        cell = world.array("people.cell")
+        n_cells = len(world.group_names) * world.n_regions
+        self.cell_sizes = np.bincount(cell, minlength=n_cells).astype(np.float64)
+
+    def step(self, world, day: int) -> None:
+        c = world.counters
+        cell = world.array("people.cell")
+        c.add_vector("person_days", self.cell_sizes)
+        acts = world.events("acts")
+        if len(acts):
+            actor_cell = cell[acts["actor"]]
+            for cls, counter in (("violation", "violations"), ("expression", "expression_acts"),
+                                 ("prosocial", "prosocial_acts"), ("movement", "movement_acts")):
+                mask = self.catalogue.is_class(acts["act"], cls)
+                c.add_cells(counter, actor_cell[mask])
+        chunk, live = world.dossier.day_records(day)
+        if len(chunk):
+            subject = chunk["subject"][live]
+            act_ref = chunk["act_ref"][live]
+            c.add_cells("records", cell[subject])
+            fabricated = act_ref < 0
+            c.add_cells("records_fabricated", cell[subject[fabricated]])
+            true_actor, _ = world.truth.lookup(act_ref)
+            mis = ~fabricated & (true_actor != subject)
+            c.add_cells("records_misattributed", cell[subject[mis]])
+        obs = world.events("observations")
+        if len(obs):
+            refs = np.unique(obs["act_ref"][obs["act_ref"] >= 0])
+            rows = (refs & 0xFFFFFFFF).astype(np.int64)
+            viol = self.catalogue.is_class(acts["act"][rows], "violation")
+            c.add_cells("violations_detected", cell[acts["actor"][rows[viol]]])

@@ -1,0 +1,307 @@
+"""Results: tidy per-day series, final summary, intervals, and their files.
+
+Files written by :meth:`Results.save` (each atomically: a temporary file, then rename):
+
+* ``series.parquet``     — long table: replicate, day, metric, value (NaN = undefined);
+* ``summary.json``       — flat mapping metric → number (mean over replicates), ``null``
+  where undefined (never NaN);
+* ``intervals.json``     — with more than one replicate: metric → [low, high], a 95 %
+  Student-t interval over replicates;
+* ``replicates.parquet`` — with more than one replicate: replicate, metric, value;
+* ``manifest.json``      — resolved scenario, seed, replicates, versions, code revision,
+  wall time; written last, so a directory with a manifest is complete.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from scslab.metrics import metric_breakdown
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from scslab.engine import Sim
+
+# Two-sided 95 % Student-t quantiles, df = 1..30.
+_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
+         2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+         2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+
+
+def t_quantile_975(df: int) -> float:
+    """0.975 quantile of Student's t (table to 30 df, Cornish–Fisher expansion beyond)."""
+    if df < 1:
+        raise ValueError("df must be >= 1")
+    if df <= 30:
+        return _T975[df - 1]
+    z = 1.959963984540054
+    return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
+
+
+def mean_interval(values: np.ndarray) -> tuple[float | None, list[float] | None]:
+    """Mean and 95 % t-interval of finite values; None where undefined."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return None, None
+    m = float(v.mean())
+    if v.size < 2:
+        return m, None
+    half = t_quantile_975(v.size - 1) * float(v.std(ddof=1)) / math.sqrt(v.size)
+    return m, [m - half, m + half]
+
+
+def _clean(x: float) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def code_revision() -> str | None:
+    """The git commit of the source tree, when it is a checkout (None otherwise)."""
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "HEAD"],
+            capture_output=True, text=True, timeout=5, check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    rev = out.stdout.strip()
+    if out.returncode != 0 or not rev:
+        return None
+    dirty = subprocess.run(
+        ["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+        capture_output=True, text=True, timeout=5, check=False,
+    ).stdout.strip()
+    return rev + ("-dirty" if dirty else "")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temporary file in the same folder, then rename over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_bytes(path, (json.dumps(obj, indent=2, allow_nan=False) + "\n").encode())
+
+
+def atomic_write_parquet(path: Path, table: Any) -> None:
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass
+class ReplicateResult:
+    """What one replicate produced: daily metric series and its summary."""
+
+    replicate: int
+    series: dict[str, np.ndarray]  # metric name → value per day
+    summary: dict[str, float | None]
+    build_seconds: float = 0.0
+    run_seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def replicate_result(sim: Sim) -> ReplicateResult:
+    w = sim.world
+    c = w.counters
+    burn = sim.scenario.time.burn_in
+    days_run = w.day
+    series: dict[str, np.ndarray] = {}
+    summary: dict[str, float | None] = {}
+    for m in sim.metric_defs():
+        num = c.history[:days_run, c.index[m.numerator], :]
+        den = None if m.denominator is None else c.history[:days_run, c.index[m.denominator], :]
+        series.update(metric_breakdown(c, m, num, den, w.group_names))
+        measured = slice(burn, days_run)
+        tnum = num[measured].sum(axis=0)
+        tden = None if den is None else den[measured].sum(axis=0)
+        for name, value in metric_breakdown(c, m, tnum, tden, w.group_names).items():
+            summary[name] = _clean(float(value))
+    return ReplicateResult(
+        replicate=sim.replicate, series=series, summary=summary,
+        build_seconds=sim.build_seconds, run_seconds=sim.run_seconds,
+        extra={"bytes_per_person": sim.bytes_per_person(),
+               "dossier_records": w.dossier.total_records()},
+    )
+
+
+class Results:
+    """Series, summary and (with replicates) intervals of one scenario."""
+
+    def __init__(
+        self,
+        scenario: dict,
+        replicates: list[ReplicateResult],
+        manifest: dict | None = None,
+    ) -> None:
+        if not replicates:
+            raise ValueError("no replicates")
+        self.scenario = scenario
+        self.replicates = sorted(replicates, key=lambda r: r.replicate)
+        names = list(self.replicates[0].summary)
+        self.summary: dict[str, float | None] = {}
+        self.intervals: dict[str, list[float] | None] = {}
+        for name in names:
+            vals = np.array([np.nan if r.summary.get(name) is None else r.summary[name]
+                             for r in self.replicates])
+            mean, interval = mean_interval(vals)
+            self.summary[name] = _clean(mean) if mean is not None else None
+            self.intervals[name] = interval
+        self.manifest = manifest or {}
+
+    @classmethod
+    def from_sim(cls, sim: Sim) -> Results:
+        from scslab.scenario import resolved_dict
+
+        return cls(resolved_dict(sim.scenario), [replicate_result(sim)])
+
+    @property
+    def name(self) -> str:
+        return str(self.scenario.get("name", "scenario"))
+
+    # ------------------------------------------------------------------ tables
+
+    def series_table(self):
+        """Long Arrow table: replicate, day, metric, value."""
+        import pyarrow as pa
+
+        reps, days, metrics, values = [], [], [], []
+        for r in self.replicates:
+            for name, arr in r.series.items():
+                n = arr.shape[0]
+                reps.append(np.full(n, r.replicate, dtype=np.int32))
+                days.append(np.arange(n, dtype=np.int32))
+                metrics.extend([name] * n)
+                values.append(np.asarray(arr, dtype=np.float64))
+        return pa.table({
+            "replicate": pa.array(np.concatenate(reps) if reps else np.empty(0, np.int32)),
+            "day": pa.array(np.concatenate(days) if days else np.empty(0, np.int32)),
+            "metric": pa.array(metrics, type=pa.string()).dictionary_encode(),
+            "value": pa.array(np.concatenate(values) if values else np.empty(0)),
+        })
+
+    def replicates_table(self):
+        import pyarrow as pa
+
+        rows = [(r.replicate, k, v) for r in self.replicates for k, v in r.summary.items()]
+        return pa.table({
+            "replicate": pa.array([x[0] for x in rows], type=pa.int32()),
+            "metric": pa.array([x[1] for x in rows], type=pa.string()),
+            "value": pa.array([x[2] for x in rows], type=pa.float64()),
+        })
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The per-day series as a tidy DataFrame (replicate, day, metric, value)."""
+        return self.series_table().to_pandas()
+
+    def summary_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame(
+            {"metric": list(self.summary), "value": list(self.summary.values()),
+             "low": [None if self.intervals.get(k) is None else self.intervals[k][0]
+                     for k in self.summary],
+             "high": [None if self.intervals.get(k) is None else self.intervals[k][1]
+                      for k in self.summary]}
+        )
+
+    # ------------------------------------------------------------------ files
+
+    def save(self, out: Path | str, manifest: dict) -> Path:
+        """Write every result file into ``out``; the manifest last."""
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_parquet(out / "series.parquet", self.series_table())
+        atomic_write_json(out / "summary.json", self.summary)
+        if len(self.replicates) > 1:
+            atomic_write_json(out / "intervals.json", self.intervals)
+            atomic_write_parquet(out / "replicates.parquet", self.replicates_table())
+        self.manifest = manifest
+        atomic_write_json(out / "manifest.json", manifest)
+        return out
+
+    @classmethod
+    def load(cls, out: Path | str) -> Results:
+        """Read a result directory back (series and per-replicate summaries)."""
+        import pyarrow.parquet as pq
+
+        out = Path(out)
+        manifest = json.loads((out / "manifest.json").read_text())
+        series = pq.read_table(out / "series.parquet").to_pandas()
+        by_rep: dict[int, dict[str, np.ndarray]] = {}
+        for (rep, metric), g in series.groupby(["replicate", "metric"], sort=False,
+                                               observed=True):
+            by_rep.setdefault(int(rep), {})[str(metric)] = g.sort_values("day")["value"].to_numpy()
+        if (out / "replicates.parquet").exists():
+            reps = pq.read_table(out / "replicates.parquet").to_pandas()
+            summaries = {int(r): {str(k): _clean(v) for k, v in zip(g.metric, g.value,
+                                                                    strict=True)}
+                         for r, g in reps.groupby("replicate")}
+        else:
+            summary = json.loads((out / "summary.json").read_text())
+            summaries = {next(iter(by_rep)): summary}
+        reps_ = [ReplicateResult(r, by_rep.get(r, {}), summaries[r]) for r in sorted(summaries)]
+        return cls(manifest["scenario"], reps_, manifest)
+
+
+def build_manifest(
+    scenario: dict,
+    replicates: int,
+    wall_seconds: float,
+    command: list[str] | None = None,
+    extra: dict | None = None,
+) -> dict:
+    import numba
+
+    from scslab import __version__
+
+    manifest = {
+        "scslab_version": __version__,
+        "code_revision": code_revision(),
+        "seed": scenario.get("seed"),
+        "replicates": replicates,
+        "scenario": scenario,
+        "wall_seconds": round(wall_seconds, 3),
+        "environment": {
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "numba": numba.__version__,
+            "platform": platform.platform(),
+        },
+        "command": command,
+    }
+    if extra:
+        manifest.update(extra)
+    return manifest

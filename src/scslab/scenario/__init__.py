@@ -1,0 +1,23 @@
+"""Scenarios: schema, YAML loading with ``extends`` and overrides, builtin files."""
+
+from scslab.scenario.loader import (
+    DEFAULT_SCENARIO,
+    ScenarioError,
+    builtin_names,
+    load_scenario,
+    resolved_dict,
+    resolved_yaml,
+    scenario_from_dict,
+)
+from scslab.scenario.schema import Scenario
+
+__all__ = [
+    "DEFAULT_SCENARIO",
+    "Scenario",
+    "ScenarioError",
+    "builtin_names",
+    "load_scenario",
+    "resolved_dict",
+    "resolved_yaml",
+    "scenario_from_dict",
+]

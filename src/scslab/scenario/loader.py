@@ -1,0 +1,342 @@
+"""Load scenarios: YAML files, ``extends:`` deep-merge, ``--set`` overrides, validation.
+
+Every error is a :class:`ScenarioError` whose message is one line naming the file that
+set the offending key (under ``extends``), the field path and the reason.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterable, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from scslab.scenario.schema import Scenario
+
+BUILTIN_PACKAGE = "scslab.scenario.builtin"
+DEFAULT_SCENARIO = "baseline"
+OVERRIDE_SOURCE = "--set"
+
+Path_ = tuple[str, ...]
+
+
+class ScenarioError(ValueError):
+    """A scenario could not be loaded; the message is one line: ``where: field: reason``."""
+
+    def __init__(self, where: str, field: str | None, reason: str) -> None:
+        self.where = where
+        self.field = field
+        self.reason = reason
+        text = f"{where}: {field}: {reason}" if field else f"{where}: {reason}"
+        super().__init__(" ".join(text.split()))
+
+
+# --------------------------------------------------------------------------- YAML
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML loader that reads ``1e6`` as a number and rejects duplicate keys."""
+
+
+_FLOAT = re.compile(
+    r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+    |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""",
+    re.X,
+)
+_Loader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:float"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    mapping: dict = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in mapping:
+            mark = key_node.start_mark
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (line {mark.line + 1})", mark
+            )
+        mapping[key] = loader.construct_object(value_node, deep=deep)
+    return mapping
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def parse_yaml_text(text: str, where: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        pos = f"line {mark.line + 1} column {mark.column + 1}: " if mark else ""
+        raise ScenarioError(where, None, f"YAML syntax error: {pos}{problem}") from None
+
+
+def parse_value(text: str) -> Any:
+    """Parse an override value as YAML (so ``1e6``, ``true``, ``[a, b]`` are typed)."""
+    return yaml.load(text, Loader=_Loader) if text.strip() else ""  # noqa: S506
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def builtin_names() -> list[str]:
+    root = resources.files(BUILTIN_PACKAGE)
+    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".yaml"))
+
+
+def _builtin_text(name: str) -> str | None:
+    res = resources.files(BUILTIN_PACKAGE).joinpath(f"{name}.yaml")
+    return res.read_text(encoding="utf-8") if res.is_file() else None
+
+
+def _read_source(ref: str, relative_to: Path | None) -> tuple[str, str]:
+    """Return (label, text) for a builtin name or a file path."""
+    looks_like_path = ref.endswith((".yaml", ".yml")) or "/" in ref or "\\" in ref
+    if not looks_like_path:
+        text = _builtin_text(ref)
+        if text is not None:
+            return f"builtin:{ref}", text
+    path = Path(ref)
+    if not path.is_absolute() and relative_to is not None:
+        path = relative_to / path
+    if not path.exists():
+        hint = "" if looks_like_path else f" (builtin scenarios: {', '.join(builtin_names())})"
+        raise ScenarioError(str(ref), None, f"no such scenario file or builtin scenario{hint}")
+    if path.is_dir():
+        raise ScenarioError(str(path), None, "is a directory, not a scenario file")
+    try:
+        return str(path), path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(str(path), None, f"cannot read: {exc}") from None
+
+
+# --------------------------------------------------------------------------- merging
+
+
+def _leaf_paths(data: Any, prefix: Path_ = ()) -> Iterable[Path_]:
+    yield prefix
+    if isinstance(data, Mapping):
+        for k, v in data.items():
+            yield from _leaf_paths(v, (*prefix, str(k)))
+
+
+def deep_merge(
+    base: dict, child: Mapping, provenance: dict[Path_, str], label: str, prefix: Path_ = ()
+) -> dict:
+    """Merge ``child`` into a copy of ``base``: mappings merge key by key, anything else
+    replaces. ``null`` for a key whose base value is a mapping removes that catalogue
+    entry. ``provenance`` records which source set each path."""
+    out = dict(base)
+    for key, value in child.items():
+        key = str(key)
+        path = (*prefix, key)
+        if value is None and isinstance(out.get(key), Mapping):
+            del out[key]
+            for p in [p for p in provenance if p[: len(path)] == path]:
+                del provenance[p]
+            provenance[path] = label
+        elif isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            provenance[path] = provenance.get(path, label)
+            out[key] = deep_merge(dict(out[key]), value, provenance, label, path)
+        else:
+            for p in [p for p in provenance if p[: len(path)] == path]:
+                del provenance[p]
+            for p in _leaf_paths(value, path):
+                provenance[p] = label
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _load_layer(
+    ref: str, relative_to: Path | None, chain: tuple[str, ...]
+) -> tuple[dict, dict[Path_, str], str]:
+    label, text = _read_source(ref, relative_to)
+    if label in chain:
+        cycle = " -> ".join((*chain, label))
+        raise ScenarioError(label, "extends", f"circular extends: {cycle}")
+    data = parse_yaml_text(text, label)
+    if data is None:
+        raise ScenarioError(label, None, "empty scenario file")
+    if not isinstance(data, Mapping):
+        raise ScenarioError(label, None, f"top level must be a mapping, not {type(data).__name__}")
+    data = dict(data)
+    parent = data.get("extends")
+    here = None if label.startswith("builtin:") else Path(label).parent
+    if parent is None:
+        base: dict = {}
+        provenance: dict[Path_, str] = {}
+    else:
+        if not isinstance(parent, str) or not parent.strip():
+            raise ScenarioError(label, "extends", "must be a scenario name or file path")
+        base, provenance, _ = _load_layer(parent, here, (*chain, label))
+    merged = deep_merge(base, data, provenance, label)
+    return merged, provenance, label
+
+
+def apply_override(
+    data: dict, provenance: dict[Path_, str], assignment: str, label: str | None = None
+) -> dict:
+    """Apply one ``dotted.path=value`` override (value parsed as YAML). ``label`` names
+    the override in errors (default ``--set PATH``)."""
+    if "=" not in assignment:
+        raise ScenarioError(OVERRIDE_SOURCE, assignment, "expected KEY=VALUE")
+    key, _, raw = assignment.partition("=")
+    key = key.strip()
+    parts = tuple(key.split("."))
+    if not key or any(not p for p in parts):
+        raise ScenarioError(OVERRIDE_SOURCE, key or assignment, "empty path component")
+    try:
+        value = parse_value(raw)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError(f"{OVERRIDE_SOURCE} {key}", None, f"bad value {raw!r}: {problem}") from None
+    node: Any = data
+    for i, part in enumerate(parts[:-1]):
+        nxt = node.get(part) if isinstance(node, Mapping) else None
+        if nxt is None:
+            nxt = {}
+            node[part] = nxt
+        elif not isinstance(nxt, dict):
+            where = ".".join(parts[: i + 1])
+            raise ScenarioError(
+                f"{OVERRIDE_SOURCE} {key}", where, f"is a {type(nxt).__name__}, not a mapping"
+            )
+        node = nxt
+    child: dict = value
+    for part in reversed(parts):
+        child = {part: child}
+    return deep_merge(data, child, provenance, label or f"{OVERRIDE_SOURCE} {key}")
+
+
+# --------------------------------------------------------------------------- validation
+
+_PATH_IN_MESSAGE = re.compile(r"^([A-Za-z_][\w\-]*(?:\.[\w\-]+)*): (.*)$", re.S)
+
+
+def _explain(exc: ValidationError, provenance: dict[Path_, str], fallback: str) -> ScenarioError:
+    err = exc.errors(include_url=False)[0]
+    loc = tuple(str(p) for p in err["loc"])
+    msg = err["msg"]
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if msg.startswith(prefix):
+            msg = msg[len(prefix) :]
+    m = _PATH_IN_MESSAGE.match(msg)
+    if m:
+        loc = (*loc, *m.group(1).split("."))
+        msg = m.group(2)
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key"
+    elif err["type"] == "missing":
+        msg = "required field is missing"
+    elif "input" in err and err["type"] not in ("model_type", "dict_type"):
+        shown = repr(err["input"])
+        if len(shown) <= 40:
+            msg = f"{msg} (got {shown})"
+    return ScenarioError(_locate(loc, provenance, fallback), ".".join(loc) or None, msg)
+
+
+def _locate(loc: tuple[str, ...], provenance: dict[Path_, str], fallback: str) -> str:
+    for n in range(len(loc), 0, -1):
+        if loc[:n] in provenance:
+            return provenance[loc[:n]]
+    return fallback
+
+
+def validate(data: dict, provenance: dict[Path_, str], fallback: str) -> Scenario:
+    """Validate merged data into a :class:`Scenario`, module parameters included."""
+    from scslab.modules import registry
+
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise _explain(exc, provenance, fallback) from None
+    resolved_modules: dict[str, dict] = {}
+    known = registry.module_classes()
+    for name, params in scenario.modules.items():
+        if name not in known:
+            raise ScenarioError(
+                _locate(("modules", name), provenance, fallback),
+                f"modules.{name}",
+                f"unknown module; known: {', '.join(sorted(known))}",
+            )
+    for name, cls in known.items():
+        raw = scenario.modules.get(name, {})
+        try:
+            model = cls.Params.model_validate(raw if raw is not None else {})
+        except ValidationError as exc:
+            inner = _explain(exc, {}, "")
+            path = ("modules", name, *(inner.field.split(".") if inner.field else ()))
+            raise ScenarioError(
+                _locate(path, provenance, fallback), ".".join(path), inner.reason
+            ) from None
+        try:
+            model = cls.check_params(model, scenario)
+        except ValueError as exc:
+            m = _PATH_IN_MESSAGE.match(str(exc))
+            sub = tuple(m.group(1).split(".")) if m else ()
+            path = ("modules", name, *sub)
+            raise ScenarioError(
+                _locate(path, provenance, fallback), ".".join(path), m.group(2) if m else str(exc)
+            ) from None
+        resolved_modules[name] = model.model_dump(mode="json")
+    return scenario.model_copy(update={"modules": resolved_modules})
+
+
+def load_scenario(
+    ref: str | Path | None = None,
+    overrides: Iterable[str] = (),
+    *,
+    people: int | None = None,
+    days: int | None = None,
+    burn_in: int | None = None,
+    seed: int | None = None,
+) -> Scenario:
+    """Load a builtin scenario by name or a YAML file, apply overrides, validate.
+
+    >>> s = load_scenario("baseline", ["population.people=1000"])
+    """
+    ref = DEFAULT_SCENARIO if ref is None else str(ref)
+    data, provenance, label = _load_layer(ref, None, ())
+    data.pop("extends", None)
+    shortcuts = {
+        "population.people": ("--people", people),
+        "time.days": ("--days", days),
+        "time.burn_in": ("--burn-in", burn_in),
+        "seed": ("--seed", seed),
+    }
+    for assignment in overrides:
+        data = apply_override(data, provenance, assignment)
+    for key, (option, value) in shortcuts.items():
+        if value is not None:
+            data = apply_override(data, provenance, f"{key}={value}", label=option)
+    return validate(data, provenance, label)
+
+
+def scenario_from_dict(resolved: dict, where: str = "manifest") -> Scenario:
+    """Rebuild a scenario from its resolved form (as written to a manifest)."""
+    data = dict(resolved)
+    data.pop("extends", None)
+    provenance = {p: where for p in _leaf_paths(data)}
+    return validate(data, provenance, where)
+
+
+def resolved_dict(scenario: Scenario) -> dict:
+    """The fully resolved scenario as plain data (what manifests and ``show`` print)."""
+    return scenario.model_dump(mode="json", by_alias=True)
+
+
+def resolved_yaml(scenario: Scenario) -> str:
+    return yaml.safe_dump(resolved_dict(scenario), sort_keys=False, allow_unicode=True)

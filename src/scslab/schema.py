@@ -1,0 +1,139 @@
+"""The dtype table and the columnar layouts of acts, observations and records.
+
+One table fixes the dtype of every kind of quantity so that modules agree on memory
+layout and Numba kernels compile once. Layouts are plain ``name -> dtype`` mappings;
+:class:`Table` holds one batch as a structure of arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+#: The dtype table: every per-agent array and event column takes its dtype from here.
+DTYPES: dict[str, np.dtype] = {
+    "uid": np.dtype(np.int32),  # person / firm / official index; -1 = none
+    "offset": np.dtype(np.int64),  # CSR offsets, global record and act references
+    "ref": np.dtype(np.int64),  # act_ref / record id: day << 32 | row
+    "points": np.dtype(np.int16),  # score points
+    "score": np.dtype(np.int32),  # accumulated scores
+    "prob": np.dtype(np.float32),  # probabilities and traits in [0, 1]
+    "threshold": np.dtype(np.uint32),  # Bernoulli thresholds (rng.probability_to_threshold)
+    "money": np.dtype(np.float32),  # money in units of the median daily income
+    "code": np.dtype(np.uint8),  # catalogue codes: act, venue, source, group, sex, region
+    "sensor": np.dtype(np.uint16),  # sensor codes
+    "cell": np.dtype(np.uint16),  # metric cell: group × n_regions + region
+    "day": np.dtype(np.int16),  # days since start; -1 = never
+    "day_u16": np.dtype(np.uint16),  # scheduled days; 0xFFFF = never
+    "flag": np.dtype(np.bool_),
+    "count": np.dtype(np.int32),  # small per-agent counters
+    "accumulator": np.dtype(np.int64),  # metric counters
+    "real_accumulator": np.dtype(np.float64),  # metric sums of real quantities
+}
+
+
+def dtype(kind: str) -> np.dtype:
+    """The dtype of a kind of quantity; unknown kinds are an error, not a guess."""
+    try:
+        return DTYPES[kind]
+    except KeyError:
+        raise KeyError(f"unknown dtype kind {kind!r}; known: {sorted(DTYPES)}") from None
+
+
+#: Acts happen whether or not anyone sees them (truth only).
+ACT_LAYOUT: dict[str, str] = {
+    "actor": "uid",
+    "act": "code",
+    "venue": "code",
+    "counterparty": "uid",  # -1 if none
+    "ordinal": "code",  # the act's repeat index within the actor's day
+}
+
+#: What a source or sensor reports. ``act_ref`` is -1 for a fabricated observation.
+OBSERVATION_LAYOUT: dict[str, str] = {
+    "act_ref": "ref",
+    "subject": "uid",  # whom the observation is attributed to
+    "act": "code",  # the act type as the source reports it
+    "source": "code",
+    "sensor": "sensor",
+}
+
+#: Ground truth joined on ``act_ref``; visible to metrics only.
+OBSERVATION_TRUTH_LAYOUT: dict[str, str] = {
+    "true_actor": "uid",  # -1 for fabricated
+    "erroneous": "flag",  # misattributed or fabricated
+    "lawful": "flag",  # lawful under the reference norm (lawful_ref)
+}
+
+#: A dossier record. ``kind`` 0 = record of an observation, 1 = evaluation (no act).
+RECORD_LAYOUT: dict[str, str] = {
+    "subject": "uid",
+    "act": "code",
+    "source": "code",
+    "kind": "code",
+    "act_ref": "ref",
+    "prev": "ref",  # previous record of the same subject (per-subject index), -1 = none
+}
+
+RECORD_KIND_OBSERVATION = 0
+RECORD_KIND_EVALUATION = 1
+NO_REF = -1
+
+
+def pack_ref(day: int | np.ndarray, row: int | np.ndarray) -> np.ndarray:
+    """Global reference to a row of a per-day batch: day << 32 | row (bit fields)."""
+    return (np.asarray(day, dtype=np.int64) << 32) | np.asarray(row, dtype=np.int64)
+
+
+def unpack_ref(ref: int | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    ref = np.asarray(ref, dtype=np.int64)
+    return ref >> 32, ref & 0xFFFFFFFF
+
+
+@dataclass
+class Table:
+    """A columnar batch with a fixed layout (structure of arrays)."""
+
+    layout: Mapping[str, str]
+    columns: dict[str, np.ndarray]
+
+    @classmethod
+    def empty(cls, layout: Mapping[str, str], n: int = 0) -> Table:
+        return cls(layout, {name: np.empty(n, dtype(kind)) for name, kind in layout.items()})
+
+    @classmethod
+    def from_columns(cls, layout: Mapping[str, str], **columns: np.ndarray) -> Table:
+        missing = set(layout) - set(columns)
+        extra = set(columns) - set(layout)
+        if missing or extra:
+            raise ValueError(f"columns do not match layout: missing {missing}, extra {extra}")
+        lengths = {len(v) for v in columns.values()}
+        if len(lengths) > 1:
+            raise ValueError(f"columns have different lengths: {lengths}")
+        return cls(
+            layout,
+            {name: np.asarray(columns[name], dtype=dtype(kind)) for name, kind in layout.items()},
+        )
+
+    def __len__(self) -> int:
+        return len(next(iter(self.columns.values()))) if self.columns else 0
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.columns[name]
+
+    @staticmethod
+    def concat(layout: Mapping[str, str], tables: list[Table]) -> Table:
+        if not tables:
+            return Table.empty(layout)
+        return Table(
+            layout,
+            {name: np.concatenate([t.columns[name] for t in tables]) for name in layout},
+        )
+
+    def take(self, index: np.ndarray) -> Table:
+        return Table(self.layout, {k: v[index] for k, v in self.columns.items()})
+
+    def nbytes(self) -> int:
+        return sum(v.nbytes for v in self.columns.values())

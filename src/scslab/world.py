@@ -1,0 +1,312 @@
+"""The World: per-agent arrays, the day's event tables, logs, counters — and the views
+through which modules see it.
+
+The truth firewall is enforced here. A :class:`SystemView` has no path to truth arrays,
+the ``acts`` table, or the truth sidecar of observations: asking for them raises
+:class:`TruthFirewallError`. Every view hands out read-only arrays except those the module
+owns, so the single-writer rule holds at run time too.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from scslab.dossier import Dossier
+from scslab.metrics import Counters
+from scslab.module import ArraySpec, Role
+from scslab.rng import Stream
+from scslab.schema import (
+    ACT_LAYOUT,
+    OBSERVATION_LAYOUT,
+    OBSERVATION_TRUTH_LAYOUT,
+    Table,
+    dtype,
+)
+
+if TYPE_CHECKING:
+    from scslab.scenario.schema import Scenario
+
+#: Event tables that exist every day; those marked True are truth.
+EVENT_TABLES: dict[str, tuple[dict[str, str], bool]] = {
+    "acts": (ACT_LAYOUT, True),
+    "observations": (OBSERVATION_LAYOUT, False),
+    "observation_truth": (OBSERVATION_TRUTH_LAYOUT, True),
+}
+
+
+class TruthFirewallError(PermissionError):
+    """A system module asked for the truth."""
+
+
+class TruthStore:
+    """Ground truth of every observed act, per day, keyed by act_ref (metrics only)."""
+
+    def __init__(self) -> None:
+        self.chunks: dict[int, dict[str, np.ndarray]] = {}
+
+    def add(self, day: int, act_refs: np.ndarray, truth: Table) -> None:
+        if len(act_refs) == 0:
+            return
+        order = np.argsort(act_refs, kind="stable")
+        refs = act_refs[order]
+        keep = np.ones(refs.size, dtype=bool)
+        keep[1:] = refs[1:] != refs[:-1]
+        chunk = {"act_ref": refs[keep]}
+        for name in ("true_actor", "lawful"):
+            chunk[name] = truth[name][order][keep]
+        prev = self.chunks.get(day)
+        if prev is not None:
+            merged = {k: np.concatenate([prev[k], chunk[k]]) for k in chunk}
+            o = np.argsort(merged["act_ref"], kind="stable")
+            merged = {k: v[o] for k, v in merged.items()}
+            k2 = np.ones(merged["act_ref"].size, dtype=bool)
+            k2[1:] = merged["act_ref"][1:] != merged["act_ref"][:-1]
+            chunk = {k: v[k2] for k, v in merged.items()}
+        self.chunks[day] = chunk
+
+    def lookup(self, act_refs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """True actor (-1 for fabricated or unknown) and lawfulness for act_refs."""
+        actor = np.full(act_refs.size, -1, dtype=dtype("uid"))
+        lawful = np.zeros(act_refs.size, dtype=bool)
+        days = act_refs >> 32
+        for d in np.unique(days[act_refs >= 0]):
+            chunk = self.chunks.get(int(d))
+            if chunk is None:
+                continue
+            sel = np.flatnonzero(days == d)
+            pos = np.searchsorted(chunk["act_ref"], act_refs[sel])
+            pos = np.minimum(pos, chunk["act_ref"].size - 1)
+            hit = chunk["act_ref"][pos] == act_refs[sel]
+            actor[sel[hit]] = chunk["true_actor"][pos[hit]]
+            lawful[sel[hit]] = chunk["lawful"][pos[hit]]
+        return actor, lawful
+
+    def drop_before(self, day: int) -> None:
+        for d in [d for d in self.chunks if d < day]:
+            del self.chunks[d]
+
+    def permute(self, seed: int) -> None:
+        """Shuffle every truth column (used by the firewall test)."""
+        gen = np.random.default_rng(seed)  # test-only perturbation, not a model draw
+        for chunk in self.chunks.values():
+            for k in ("true_actor", "lawful"):
+                chunk[k] = gen.permutation(chunk[k])
+
+
+class World:
+    """All state of one replicate of one scenario."""
+
+    def __init__(self, scenario: Scenario, replicate: int, counts: dict[str, int]) -> None:
+        self.scenario = scenario
+        self.replicate = replicate
+        self.seed = scenario.seed
+        self.counts = dict(counts)
+        self.specs: dict[str, ArraySpec] = {}
+        self.arrays: dict[str, np.ndarray] = {}
+        self.owner: dict[str, str] = {}
+        self.events: dict[str, Table] = {}
+        self.pending: dict[str, list[Table]] = {}
+        self.dossier = Dossier(counts["people"])
+        self.truth = TruthStore()
+        self.state: dict[str, Any] = {}
+        self.streams: dict[str, Stream] = {}
+        self.day = 0
+        self.group_names = list(scenario.population.groups)
+        self.n_regions = scenario.population.regions
+        self.counters = Counters(
+            len(self.group_names), self.n_regions, scenario.time.burn_in + scenario.time.days
+        )
+        self.reset_events()
+
+    # ------------------------------------------------------------------ arrays
+
+    def allocate(self, spec: ArraySpec, owner: str, values: np.ndarray | None = None) -> None:
+        if spec.name in self.specs:
+            raise ValueError(
+                f"array {spec.name!r} is owned by both {self.owner[spec.name]!r} and {owner!r}"
+            )
+        shape = self.entity_shape(spec.entity)
+        n = shape[0]
+        if values is None:
+            values = np.full(shape, spec.fill, dtype=dtype(spec.kind))
+        else:
+            values = np.asarray(values)
+            if values.dtype != dtype(spec.kind):
+                raise TypeError(f"{spec.name}: dtype {values.dtype}, table says {dtype(spec.kind)}")
+            if values.shape[0] != n:
+                raise ValueError(f"{spec.name}: length {values.shape[0]}, entity has {n}")
+        self.specs[spec.name] = spec
+        self.arrays[spec.name] = values
+        self.owner[spec.name] = owner
+
+    def entity_shape(self, entity: str) -> tuple[int, ...]:
+        """``people`` → (n,); ``people+1`` → (n + 1,); ``people×acts`` → (n, n_acts)."""
+        return tuple(self.entity_size(part) for part in entity.split("×"))
+
+    def entity_size(self, entity: str) -> int:
+        base, plus, extra = entity.partition("+")
+        if base not in self.counts:
+            raise KeyError(f"unknown entity {base!r}; known: {sorted(self.counts)}")
+        return self.counts[base] + (int(extra) if plus else 0)
+
+    def stream(self, name: str) -> Stream:
+        return self.streams[name]
+
+    # ------------------------------------------------------------------ events
+
+    def reset_events(self) -> None:
+        self.events = {name: Table.empty(layout) for name, (layout, _) in EVENT_TABLES.items()}
+        self.pending = {name: [] for name in EVENT_TABLES}
+
+    def append_event(self, name: str, table: Table) -> None:
+        self.pending[name].append(table)
+        self.events[name] = Table.concat(EVENT_TABLES[name][0], [self.events[name], table])
+
+    # ------------------------------------------------------------------ snapshots
+
+    def snapshot(self) -> dict:
+        """A deep copy of all evolving state (arrays, logs, counters, module state)."""
+        return {
+            "day": self.day,
+            "arrays": {k: v.copy() for k, v in self.arrays.items()},
+            "dossier": self.dossier.snapshot(),
+            "truth": copy.deepcopy(self.truth.chunks),
+            "state": copy.deepcopy(self.state),
+            "counters": self.counters.snapshot(),
+        }
+
+    def restore(self, snap: dict) -> None:
+        self.day = snap["day"]
+        self.arrays = {k: v.copy() for k, v in snap["arrays"].items()}
+        self.dossier.restore(snap["dossier"])
+        self.truth.chunks = copy.deepcopy(snap["truth"])
+        self.state = copy.deepcopy(snap["state"])
+        self.counters.restore(snap["counters"])
+        self.reset_events()
+
+    def state_bytes(self, entity: str = "people", include_truth: bool = True) -> int:
+        return sum(
+            a.nbytes
+            for name, a in self.arrays.items()
+            if self.specs[name].entity.split("×")[0] == entity and (include_truth or not self.specs[name].truth)
+        )
+
+
+class View:
+    """What a module sees of the World: declared reads (read-only) and owned arrays."""
+
+    __slots__ = ("_world", "_module", "_writable", "_readable", "_appends", "_strict")
+
+    def __init__(
+        self,
+        world: World,
+        module: str,
+        owned: Iterable[str],
+        reads: Iterable[str],
+        appends: Iterable[str],
+        strict: bool = True,
+    ) -> None:
+        self._world = world
+        self._module = module
+        self._writable = frozenset(owned)
+        self._readable = frozenset(r.split("@")[0] for r in reads) | self._writable
+        self._appends = frozenset(appends)
+        self._strict = strict
+
+    # arrays --------------------------------------------------------------
+    def array(self, name: str) -> np.ndarray:
+        w = self._world
+        if name not in w.arrays:
+            raise KeyError(f"{self._module}: no array {name!r}")
+        self._guard(name, w.specs[name].truth)
+        if self._strict and name not in self._readable:
+            raise PermissionError(f"{self._module} reads {name!r} without declaring it")
+        arr = w.arrays[name]
+        if name in self._writable:
+            return arr
+        ro = arr.view()
+        ro.flags.writeable = False
+        return ro
+
+    def has(self, name: str) -> bool:
+        return name in self._world.arrays
+
+    # events ---------------------------------------------------------------
+    def events(self, name: str) -> Table:
+        self._guard(name, EVENT_TABLES[name][1])
+        if self._strict and name not in self._readable and name not in self._appends:
+            raise PermissionError(f"{self._module} reads events {name!r} without declaring it")
+        return self._world.events[name]
+
+    def append(self, name: str, table: Table) -> None:
+        if name not in self._appends:
+            raise PermissionError(f"{self._module} appends to {name!r} without declaring it")
+        self._world.append_event(name, table)
+
+    # logs, counters, state, streams ------------------------------------------
+    @property
+    def dossier(self) -> Dossier:
+        if self._strict and "dossier" not in self._readable | self._appends:
+            raise PermissionError(f"{self._module} uses the dossier without declaring it")
+        return self._world.dossier
+
+    @property
+    def truth(self) -> TruthStore:
+        self._guard("truth", True)
+        return self._world.truth
+
+    @property
+    def counters(self) -> Counters:
+        return self._world.counters
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return self._world.state.setdefault(self._module, {})
+
+    def stream(self, name: str) -> Stream:
+        return self._world.streams[f"{self._module}.{name}"]
+
+    @property
+    def scenario(self) -> Scenario:
+        return self._world.scenario
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return dict(self._world.counts)
+
+    @property
+    def group_names(self) -> list[str]:
+        return list(self._world.group_names)
+
+    @property
+    def n_regions(self) -> int:
+        return self._world.n_regions
+
+    def _guard(self, name: str, is_truth: bool) -> None:
+        pass
+
+
+class SystemView(View):
+    """The scoring apparatus's view: no truth, by construction."""
+
+    __slots__ = ()
+
+    def _guard(self, name: str, is_truth: bool) -> None:
+        if is_truth:
+            raise TruthFirewallError(f"system module {self._module} may not read truth ({name})")
+
+
+def make_view(world: World, module: Any, strict: bool = True) -> View:
+    cls = SystemView if module.role is Role.SYSTEM else View
+    return cls(
+        world,
+        module.name,
+        [s.name for s in module.owns],
+        module.reads,
+        module.appends,
+        strict=strict,
+    )
