@@ -1,3 +1,39 @@
-"""scslab: a laboratory for social credit and mass-surveillance systems."""
+"""scslab: a laboratory for social credit and mass-surveillance systems.
+
+Public API: :func:`load_scenario`, :class:`Sim`, :class:`Results`, :func:`run`.
+Imports are lazy so that ``scslab --help`` does not load Numba.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+__all__ = ["Results", "Sim", "load_scenario", "run"]
+
+if TYPE_CHECKING:
+    from scslab.engine import Sim
+    from scslab.results import Results
+    from scslab.runner import run_scenario as run
+    from scslab.scenario import load_scenario
+
+
+def __getattr__(name: str) -> Any:
+    if name == "load_scenario":
+        from scslab.scenario import load_scenario
+
+        return load_scenario
+    if name == "Sim":
+        from scslab.engine import Sim
+
+        return Sim
+    if name == "Results":
+        from scslab.results import Results
+
+        return Results
+    if name == "run":
+        from scslab.runner import run_scenario
+
+        return run_scenario
+    raise AttributeError(f"module 'scslab' has no attribute {name!r}")

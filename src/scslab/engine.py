@@ -160,8 +160,6 @@ class Sim:
         self.total_days = scenario.time.burn_in + scenario.time.days
         self.build_seconds = time.perf_counter() - t0
         self.run_seconds = 0.0
-        #: test hook: called before each system module's step with (world, module)
-        self.before_system_step: Callable[[World, Module], None] | None = None
 
     @property
     def day(self) -> int:
@@ -173,8 +171,6 @@ class Sim:
         day = w.day
         w.reset_events()
         for module, view in zip(self.modules, self.views, strict=True):
-            if module.role is Role.SYSTEM and self.before_system_step is not None:
-                self.before_system_step(w, module)
             module.step(view, day)
             if module.role is Role.SENSING:
                 self._file_truth(day)

@@ -120,7 +120,7 @@ class Module(ABC):
     def enabled_in(cls, scenario: Scenario) -> bool:
         return bool(scenario.modules.get(cls.name, {}).get("enabled", True))
 
-    def setup(self, world: View) -> None:
+    def setup(self, world: View) -> None:  # noqa: B027 - optional hook, empty by default
         """Fill owned arrays at day 0 (they are allocated with ``fill`` already)."""
 
     @abstractmethod

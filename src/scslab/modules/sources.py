@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from scslab.acts import ActCatalogue
-from scslab.module import CounterSpec, Module, Phase, Role
+from scslab.module import Module, Phase, Role
 from scslab.rng import AliasTable, SlotLayout, StreamSpec
 from scslab.schema import OBSERVATION_LAYOUT, OBSERVATION_TRUTH_LAYOUT, Table, dtype, pack_ref
 

@@ -249,9 +249,16 @@ def _explain(exc: ValidationError, provenance: dict[Path_, str], fallback: str) 
 
 
 def _locate(loc: tuple[str, ...], provenance: dict[Path_, str], fallback: str) -> str:
+    """The file that last set anything at or below the deepest known prefix of ``loc``.
+
+    Overridden paths are re-inserted into ``provenance``, so dict order is the order in
+    which layers set them: the latest one below a mapping is the likeliest culprit."""
+    order = {p: i for i, p in enumerate(provenance)}
     for n in range(len(loc), 0, -1):
-        if loc[:n] in provenance:
-            return provenance[loc[:n]]
+        prefix = loc[:n]
+        if prefix in provenance:
+            latest = max((p for p in provenance if p[:n] == prefix), key=order.__getitem__)
+            return provenance[latest]
     return fallback
 
 
@@ -265,7 +272,7 @@ def validate(data: dict, provenance: dict[Path_, str], fallback: str) -> Scenari
         raise _explain(exc, provenance, fallback) from None
     resolved_modules: dict[str, dict] = {}
     known = registry.module_classes()
-    for name, params in scenario.modules.items():
+    for name in scenario.modules:
         if name not in known:
             raise ScenarioError(
                 _locate(("modules", name), provenance, fallback),

@@ -1,0 +1,281 @@
+"""Engine contracts: determinism, run(until=), snapshots, the truth firewall, declarations."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import pytest
+
+from helpers import small
+from scslab.engine import EngineError, Sim, default_module_classes, order_modules
+from scslab.module import ArraySpec, Module, Phase, Role
+from scslab.modules.records import DossierModule
+from scslab.world import TruthFirewallError
+
+
+def _dossier_fingerprint(sim: Sim) -> list[tuple]:
+    d = sim.world.dossier
+    out = []
+    for day in sorted(d.chunks):
+        c = d.chunks[day]
+        out.append((day, c["subject"].tobytes(), c["act"].tobytes(), c["source"].tobytes(),
+                    c["act_ref"].tobytes(), c["prev"].tobytes(), d.tombstones[day].tobytes()))
+    return out
+
+
+def _series_bytes(sim: Sim) -> bytes:
+    return sim.world.counters.history.tobytes()
+
+
+def test_same_seed_identical_different_seed_different(small_scenario):
+    a = Sim(small_scenario).run()
+    b = Sim(small_scenario).run()
+    assert _series_bytes(a) == _series_bytes(b)
+    assert _dossier_fingerprint(a) == _dossier_fingerprint(b)
+    c = Sim(small(seed=99)).run()
+    assert _series_bytes(a) != _series_bytes(c)
+
+
+def test_run_until_then_continue_equals_one_run(noisy_scenario):
+    one = Sim(noisy_scenario).run()
+    two = Sim(noisy_scenario)
+    two.run(until=23)
+    assert two.day == 23
+    two.run()
+    assert _series_bytes(one) == _series_bytes(two)
+    assert _dossier_fingerprint(one) == _dossier_fingerprint(two)
+
+
+def test_snapshot_restore_forks_identically(noisy_scenario):
+    sim = Sim(noisy_scenario)
+    sim.run(until=20)
+    snap = sim.snapshot()
+    sim.run()
+    first = (_series_bytes(sim), _dossier_fingerprint(sim),
+             sim.world.arrays["people.next_opportunity"].tobytes())
+    sim.restore(snap)
+    assert sim.day == 20
+    sim.run()
+    second = (_series_bytes(sim), _dossier_fingerprint(sim),
+              sim.world.arrays["people.next_opportunity"].tobytes())
+    assert first == second
+
+
+def _system_output_survives_scrambled_truth(scenario, modules=None) -> bool:
+    """Around every system module step, shuffle all truth (truth arrays, today's acts,
+    the truth store), then put it back so people behave the same. If a system module
+    read truth, its output (the dossier) would change."""
+    plain = Sim(scenario, modules=modules).run()
+    sim = Sim(scenario, modules=modules)
+    w = sim.world
+    truth_names = [n for n, s in w.specs.items() if s.truth]
+    assert "people.honesty" in truth_names and "links.neighbour" in truth_names
+    gen = np.random.default_rng(0)  # test-only perturbation, not a model draw
+    system = [m for m in sim.modules if m.role is Role.SYSTEM]
+    assert system
+
+    def scrambled(step):
+        def run(view, day):
+            saved = {n: w.arrays[n].copy() for n in truth_names}
+            acts = {k: v.copy() for k, v in w.events["acts"].columns.items()}
+            store = {d: {k: v.copy() for k, v in c.items()} for d, c in w.truth.chunks.items()}
+            for n in truth_names:
+                flat = w.arrays[n].reshape(-1)
+                flat[...] = gen.permutation(flat)
+            for col in w.events["acts"].columns.values():
+                col[...] = gen.permutation(col)
+            w.truth.permute(int(gen.integers(1 << 30)))
+            step(view, day)
+            for n, v in saved.items():
+                w.arrays[n][...] = v
+            w.events["acts"].columns.update(acts)
+            w.truth.chunks = store
+        return run
+
+    for m in system:
+        m.step = scrambled(m.step)
+    sim.run()
+    assert len(_dossier_fingerprint(sim)) > 20
+    return _dossier_fingerprint(plain) == _dossier_fingerprint(sim)
+
+
+def test_truth_firewall_permuting_truth_leaves_system_output_identical(noisy_scenario):
+    assert _system_output_survives_scrambled_truth(noisy_scenario)
+
+
+class SmugglingSystem(Module):
+    """Bypasses its view (private attribute) to read honesty: the test must catch it."""
+
+    name = "smuggler"
+    role = Role.SYSTEM
+    phase = Phase.APPEAL
+    reads = ("dossier",)
+
+    def step(self, world, day):
+        honesty = world._world.arrays["people.honesty"]
+        chunk, live = world.dossier.day_records(day)
+        if len(chunk):
+            drop = honesty[chunk["subject"]] > 0.9
+            refs = (np.int64(day) << 32) | np.flatnonzero(drop & live)
+            world.dossier.remove(refs)
+
+
+def test_truth_firewall_test_catches_a_module_that_smuggles_truth(noisy_scenario):
+    classes = [*default_module_classes(noisy_scenario), SmugglingSystem]
+    assert not _system_output_survives_scrambled_truth(noisy_scenario, classes)
+
+
+class CheatingSystem(Module):
+    name = "cheat"
+    role = Role.SYSTEM
+    phase = Phase.SCORE
+    reads = ("observations",)
+
+    def step(self, world, day):
+        world.array("people.honesty")
+
+
+class CheatingViaEvents(Module):
+    name = "cheat_events"
+    role = Role.SYSTEM
+    phase = Phase.SCORE
+    reads = ("observations",)
+
+    def step(self, world, day):
+        world.events("acts")
+
+
+class CheatingViaTruthStore(Module):
+    name = "cheat_truth"
+    role = Role.SYSTEM
+    phase = Phase.SCORE
+    reads = ("observations",)
+
+    def step(self, world, day):
+        _ = world.truth
+
+
+@pytest.mark.parametrize("cheat", [CheatingSystem, CheatingViaEvents, CheatingViaTruthStore])
+def test_system_module_cannot_reach_truth(small_scenario, cheat):
+    classes = [*default_module_classes(small_scenario), cheat]
+    sim = Sim(small_scenario, modules=classes, strict_views=False)
+    with pytest.raises(TruthFirewallError):
+        sim.step()
+
+
+def test_system_module_declaring_a_truth_read_is_refused(small_scenario):
+    class Declares(Module):
+        name = "declares"
+        role = Role.SYSTEM
+        phase = Phase.SCORE
+        reads = ("people.honesty",)
+
+        def step(self, world, day):
+            pass
+
+    with pytest.raises(EngineError, match="truth read"):
+        order_modules([*default_module_classes(small_scenario), Declares])
+
+
+def test_two_writers_are_refused(small_scenario):
+    class Second(Module):
+        name = "second"
+        role = Role.BEHAVIOUR
+        phase = Phase.LEARN
+        owns: ClassVar = (ArraySpec("people.next_any", "day_u16", "people", True, "dup"),)
+
+        def step(self, world, day):
+            pass
+
+    with pytest.raises(EngineError, match="two writers"):
+        order_modules([*default_module_classes(small_scenario), Second])
+
+
+def test_reading_what_a_later_phase_writes_needs_prev(small_scenario):
+    class Learner(Module):
+        name = "learner"
+        role = Role.BEHAVIOUR
+        phase = Phase.LEARN
+        owns: ClassVar = (ArraySpec("people.perceived", "prob", "people", True, "x"),)
+
+        def step(self, world, day):
+            pass
+
+    class Decider(Module):
+        name = "decider"
+        role = Role.BEHAVIOUR
+        phase = Phase.DECIDE
+        reads = ("people.perceived",)
+
+        def step(self, world, day):
+            pass
+
+    with pytest.raises(EngineError, match="@prev"):
+        order_modules([Learner, Decider])
+
+    class DeciderPrev(Decider):
+        name = "decider_prev"
+        reads = ("people.perceived@prev",)
+
+    order = order_modules([Learner, DeciderPrev])
+    assert [c.name for c in order] == ["decider_prev", "learner"]
+
+
+def test_role_phase_mismatch_and_unknown_reads(small_scenario):
+    class Wrong(Module):
+        name = "wrong"
+        role = Role.OBSERVER
+        phase = Phase.SCORE
+
+        def step(self, world, day):
+            pass
+
+    with pytest.raises(EngineError, match="may not run"):
+        order_modules([Wrong])
+
+    class Unknown(Module):
+        name = "unknown"
+        role = Role.SYSTEM
+        phase = Phase.SCORE
+        reads = ("people.nothing",)
+
+        def step(self, world, day):
+            pass
+
+    with pytest.raises(EngineError, match="nothing provides"):
+        order_modules([Unknown])
+
+
+def test_day_order_is_by_phase():
+    classes = order_modules(default_module_classes(small()))
+    phases = [c.phase for c in classes]
+    assert phases == sorted(phases)
+    assert [c.name for c in classes] == ["acts", "sources", "dossier", "core_metrics"]
+
+
+def test_views_hand_out_read_only_arrays_and_refuse_undeclared_reads(small_scenario):
+    sim = Sim(small_scenario)
+    view = sim.views[[m.name for m in sim.modules].index("dossier")]
+    with pytest.raises(PermissionError):
+        view.array("people.income")  # not declared by the dossier module
+    acts_view = sim.views[0]
+    honesty = acts_view.array("people.honesty")
+    with pytest.raises(ValueError):
+        honesty[0] = 0.5  # read-only: the population owns it
+    assert acts_view.array("people.next_any").flags.writeable
+
+
+def test_people_are_conserved_and_records_only_of_real_people(noisy_scenario):
+    sim = Sim(noisy_scenario).run()
+    w = sim.world
+    n = w.counts["people"]
+    assert all(a.shape[0] == n for k, a in w.arrays.items() if w.specs[k].entity == "people")
+    person_days = w.counters.totals("person_days", slice(None)).sum()
+    assert person_days == n * sim.total_days
+    for chunk in w.dossier.chunks.values():
+        assert chunk["subject"].min() >= 0 and chunk["subject"].max() < n
+
+
+def test_dossier_module_is_a_system_module():
+    assert DossierModule.role is Role.SYSTEM

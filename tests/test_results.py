@@ -1,0 +1,127 @@
+"""Results files, summary semantics, replicates, rerun, thread independence."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from scslab.cli import main
+from scslab.engine import Sim
+from scslab.results import Results, mean_interval, t_quantile_975
+
+RUN = ["run", "--people", "2000", "--days", "40", "--burn-in", "5", "--quiet"]
+
+
+def _digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_run_writes_files_and_rerun_reproduces_bit_for_bit(tmp_path):
+    out = tmp_path / "a"
+    assert main([*RUN, "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "series.parquet",
+                                                      "summary.json"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seed"] == 20261127 and manifest["replicates"] == 1
+    assert manifest["scenario"]["population"]["people"] == 2000
+    assert manifest["scslab_version"] and manifest["wall_seconds"] >= 0
+    assert "code_revision" in manifest
+    summary = json.loads((out / "summary.json").read_text())
+    assert all(v is None or isinstance(v, (int, float)) for v in summary.values())
+    assert all(v is None or math.isfinite(v) for v in summary.values())
+    again = tmp_path / "b"
+    assert main(["rerun", str(out / "manifest.json"), "--out", str(again), "--quiet"]) == 0
+    assert _digest(out / "series.parquet") == _digest(again / "series.parquet")
+    assert (out / "summary.json").read_text() == (again / "summary.json").read_text()
+    other = tmp_path / "c"
+    assert main([*RUN, "--seed", "5", "--out", str(other)]) == 0
+    assert _digest(out / "series.parquet") != _digest(other / "series.parquet")
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_series_is_tidy_and_has_group_and_region_breakdowns(tmp_path):
+    out = tmp_path / "a"
+    assert main([*RUN, "--out", str(out)]) == 0
+    df = pq.read_table(out / "series.parquet").to_pandas()
+    assert list(df.columns) == ["replicate", "day", "metric", "value"]
+    metrics = set(df["metric"].astype(str))
+    assert {"violation_rate", "violation_rate[group=minority]", "violation_rate[region=3]"} <= metrics
+    assert df["day"].max() == 44
+    loaded = Results.load(out)
+    assert loaded.summary == json.loads((out / "summary.json").read_text())
+
+
+def test_undefined_metrics_are_null_not_nan(tmp_path):
+    out = tmp_path / "a"
+    assert main([*RUN, "--set", "sources.court.coverage=0", "--set", "sources.tax_office.coverage=0",
+                 "--set", "sources.court.fabrication_rate=0", "--out", str(out)]) == 0
+    text = (out / "summary.json").read_text()
+    assert "NaN" not in text
+    assert json.loads(text)["fabricated_record_share"] is None  # no records: 0/0
+
+
+def test_replicates_write_intervals_and_each_replicate(tmp_path):
+    out = tmp_path / "r"
+    assert main([*RUN, "--replicates", "3", "--out", str(out)]) == 0
+    intervals = json.loads((out / "intervals.json").read_text())
+    summary = json.loads((out / "summary.json").read_text())
+    reps = pq.read_table(out / "replicates.parquet").to_pandas()
+    assert sorted(reps["replicate"].unique()) == [0, 1, 2]
+    v = reps[reps.metric == "violation_rate"]["value"].to_numpy()
+    assert summary["violation_rate"] == pytest.approx(v.mean())
+    lo, hi = intervals["violation_rate"]
+    assert lo < summary["violation_rate"] < hi
+    assert len(set(v)) == 3  # a new population per replicate
+
+
+def test_parallel_replicates_equal_sequential(tmp_path):
+    a, b = tmp_path / "seq", tmp_path / "par"
+    assert main([*RUN, "--replicates", "2", "--out", str(a)]) == 0
+    assert main([*RUN, "--replicates", "2", "--workers", "2", "--out", str(b)]) == 0
+    assert _digest(a / "series.parquet") == _digest(b / "series.parquet")
+
+
+def test_t_interval():
+    assert t_quantile_975(1) == 12.706 and abs(t_quantile_975(1000) - 1.9623) < 1e-3
+    m, iv = mean_interval(np.array([1.0, 2.0, 3.0, np.nan]))
+    assert m == 2.0 and iv[0] == pytest.approx(2 - 4.303 / math.sqrt(3))
+    assert mean_interval(np.array([np.nan])) == (None, None)
+
+
+def test_results_identical_with_one_and_two_numba_threads(tmp_path):
+    code = ("import sys, hashlib; from scslab.engine import Sim; "
+            "from scslab.scenario import load_scenario; "
+            "s = load_scenario('baseline', people=3000, days=30, burn_in=0); "
+            "sim = Sim(s).run(); "
+            "print(hashlib.sha256(sim.world.counters.history.tobytes()).hexdigest())")
+    digests = []
+    for threads in ("1", "2"):
+        env = dict(os.environ, NUMBA_NUM_THREADS=threads)
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env=env, timeout=300, check=True)
+        digests.append(proc.stdout.strip())
+    assert digests[0] == digests[1]
+
+
+def test_default_run_prints_a_readable_summary(capsys):
+    assert main(["run", "--people", "2000", "--days", "20", "--burn-in", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "baseline" in out and "violation_rate" in out and "group=minority" in out
+    assert "modules switched on" in out
+
+
+def test_results_to_pandas():
+    from helpers import small
+
+    r = Sim(small(people=1000, days=10, burn_in=0)).run().results()
+    df = r.to_pandas()
+    assert set(df.columns) == {"replicate", "day", "metric", "value"}
+    assert (df["metric"] == "violation_rate").sum() == 10
