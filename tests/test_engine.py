@@ -11,6 +11,7 @@ from helpers import small
 from scslab.engine import EngineError, Sim, default_module_classes, order_modules
 from scslab.module import ArraySpec, Module, Phase, Role
 from scslab.modules.records import DossierModule
+from scslab.rng import StreamSpec
 from scslab.world import TruthFirewallError
 
 
@@ -279,3 +280,39 @@ def test_people_are_conserved_and_records_only_of_real_people(noisy_scenario):
 
 def test_dossier_module_is_a_system_module():
     assert DossierModule.role is Role.SYSTEM
+
+
+class ExtraDraws(Module):
+    """A module with its own stream that draws every day (and discards the draws)."""
+
+    name = "extra_draws"
+    role = Role.BEHAVIOUR
+    phase = Phase.LEARN
+    streams = (StreamSpec("noise"),)
+
+    def step(self, world, day):
+        world.stream("noise").uniform(day, 0, np.arange(world.counts["people"]))
+
+
+def test_an_extra_stream_leaves_every_other_draw_bit_identical(noisy_scenario):
+    base = Sim(noisy_scenario).run()
+    more = Sim(noisy_scenario, modules=[*default_module_classes(noisy_scenario), ExtraDraws]).run()
+    assert _dossier_fingerprint(base) == _dossier_fingerprint(more)
+    assert _series_bytes(base) == _series_bytes(more)
+
+
+def test_adding_an_act_leaves_other_acts_opportunities_identical():
+    a = Sim(small(people=2000, days=40))
+    b = Sim(small(people=2000, days=40, sets=[
+        "acts.jaywalking={code: 5, class: violation, venue: street, rate: 0.05, lawful_ref: false}"
+    ]))
+    a.run()
+    b.run()
+    # the same acts happen for every pre-existing act type (slots keyed by act code)
+    assert a.world.arrays["people.next_opportunity"].shape[1] + 1 == \
+        b.world.arrays["people.next_opportunity"].shape[1]
+    codes_a = [int(c) for c in a.modules[0].catalogue.code]
+    codes_b = [int(c) for c in b.modules[0].catalogue.code]
+    cols_b = [codes_b.index(c) for c in codes_a]
+    assert np.array_equal(a.world.arrays["people.next_opportunity"],
+                          b.world.arrays["people.next_opportunity"][:, cols_b])
