@@ -66,13 +66,11 @@ class Population:
     arrays: dict[str, np.ndarray]
 
 
-def _logit(p: float) -> float:
-    return float(np.log(p / (1.0 - p)))
-
-
-def _logistic_normal(stream: Stream, attr: int, uids: np.ndarray, mean: float, sd: float):
+def _logistic_normal(stream: Stream, attr: int, uids: np.ndarray, mean, sd: float):
+    """sigmoid(logit(mean) + sd·z); ``mean`` may be per person (an array)."""
     z = stream.normal(0, LAYOUT.pack(attribute=attr), uids)
-    return (1.0 / (1.0 + np.exp(-(_logit(mean) + sd * z)))).astype(dtype("prob"))
+    centre = np.log(np.asarray(mean) / (1.0 - np.asarray(mean)))
+    return (1.0 / (1.0 + np.exp(-(centre + sd * z)))).astype(dtype("prob"))
 
 
 def synthesise(spec: PopulationSpec, seed: int, replicate: int) -> Population:
@@ -111,7 +109,9 @@ def synthesise(spec: PopulationSpec, seed: int, replicate: int) -> Population:
         "people.region": region,
         "people.cell": (group.astype(np.int64) * R + region).astype(dtype("cell")),
         "people.income": income,
-        "people.honesty": _logistic_normal(st, A_HONESTY, people, t.honesty_mean, t.honesty_sd),
+        "people.honesty": _logistic_normal(st, A_HONESTY, people, np.array(
+            [t.honesty_mean if g.honesty_mean is None else g.honesty_mean for g in groups]
+        )[group], t.honesty_sd),
         "people.risk_aversion": _logistic_normal(st, A_RISK, people, t.risk_aversion_mean,
                                                  t.trait_sd),
         "people.privacy_concern": _logistic_normal(st, A_PRIVACY, people,

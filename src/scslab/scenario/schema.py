@@ -33,6 +33,7 @@ class GroupSpec(Strict):
     income_multiplier: Annotated[float, Field(gt=0.0)] = 1.0
     region_weights: list[NonNegative] | None = None
     awareness: Probability | None = None  # overrides population.traits.awareness
+    honesty_mean: Annotated[float, Field(gt=0.0, lt=1.0)] | None = None  # overrides traits
 
 
 class NetworkSpec(Strict):
