@@ -43,7 +43,8 @@ def test_tombstones_and_retention():
 
 def test_zero_error_rates_no_misattributed_or_fabricated_and_truth_accounts_for_all():
     sc = small(sets=["sources.court.misattribution=0", "sources.court.fabrication_rate=0",
-                     "sources.tax_office.misattribution=0", "sources.court.coverage=0.8",
+                     "sources.tax_office.misattribution=0", "sources.bank.misattribution=0",
+                     "sources.court.confusion.judgment_unable=null", "sources.court.coverage=0.8",
                      "sources.court.sees=[fraud, traffic]"])
     sim = Sim(sc).run()
     w = sim.world
@@ -58,21 +59,27 @@ def test_zero_error_rates_no_misattributed_or_fabricated_and_truth_accounts_for_
     assert total > 100
     s = sim.results().summary
     assert s["fabricated_record_share"] == 0 and s["misattributed_record_share"] == 0
+    assert s["misclassified_record_share"] == 0
 
 
 def test_errors_are_counted_exactly(noisy_scenario):
     sim = Sim(noisy_scenario).run()
     w = sim.world
-    fabricated = mis = records = 0
+    fabricated = mis = records = court_real = court_mis = 0
     for chunk in w.dossier.chunks.values():
         actor, _ = w.truth.lookup(chunk["act_ref"])
-        fabricated += int((chunk["act_ref"] < 0).sum())
-        mis += int(((chunk["act_ref"] >= 0) & (actor != chunk["subject"])).sum())
+        real = chunk["act_ref"] >= 0
+        wrong = real & (actor != chunk["subject"])
+        fabricated += int((~real).sum())
+        mis += int(wrong.sum())
         records += len(chunk)
+        court = chunk["source"] == 1
+        court_real += int((court & real).sum())
+        court_mis += int((court & wrong).sum())
     c = w.counters
     assert c.totals("records", slice(None)).sum() == records
     assert c.totals("records_fabricated", slice(None)).sum() == fabricated
     assert c.totals("records_misattributed", slice(None)).sum() == mis
     assert fabricated > 0 and mis > 0
-    # misattribution 0.2 of observed acts
-    assert abs(mis / (records - fabricated) - 0.2) < 0.03
+    # the court misattributes 0.2 of the acts it observes
+    assert abs(court_mis / court_real - 0.2) < 0.03

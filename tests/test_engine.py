@@ -252,7 +252,8 @@ def test_day_order_is_by_phase():
     classes = order_modules(default_module_classes(small()))
     phases = [c.phase for c in classes]
     assert phases == sorted(phases)
-    assert [c.name for c in classes] == ["acts", "sources", "dossier", "core_metrics"]
+    assert [c.name for c in classes] == ["behaviour", "debts", "sources", "dossier", "learning",
+                                         "core_metrics"]
 
 
 def test_views_hand_out_read_only_arrays_and_refuse_undeclared_reads(small_scenario):
@@ -311,8 +312,8 @@ def test_adding_an_act_leaves_other_acts_opportunities_identical():
     # the same acts happen for every pre-existing act type (slots keyed by act code)
     assert a.world.arrays["people.next_opportunity"].shape[1] + 1 == \
         b.world.arrays["people.next_opportunity"].shape[1]
-    codes_a = [int(c) for c in a.modules[0].catalogue.code]
-    codes_b = [int(c) for c in b.modules[0].catalogue.code]
+    codes_a = [int(c) for c in a.world.catalogue.code]
+    codes_b = [int(c) for c in b.world.catalogue.code]
     cols_b = [codes_b.index(c) for c in codes_a]
     assert np.array_equal(a.world.arrays["people.next_opportunity"],
                           b.world.arrays["people.next_opportunity"][:, cols_b])

@@ -61,11 +61,10 @@ def test_series_is_tidy_and_has_group_and_region_breakdowns(tmp_path):
 
 def test_undefined_metrics_are_null_not_nan(tmp_path):
     out = tmp_path / "a"
-    assert main([*RUN, "--set", "sources.court.coverage=0", "--set", "sources.tax_office.coverage=0",
-                 "--set", "sources.court.fabrication_rate=0", "--out", str(out)]) == 0
+    assert main([*RUN, "--set", "modules.dossier.visibility=opaque", "--out", str(out)]) == 0
     text = (out / "summary.json").read_text()
     assert "NaN" not in text
-    assert json.loads(text)["fabricated_record_share"] is None  # no records: 0/0
+    assert json.loads(text)["own_learning_shift"] is None  # opaque: no learning events, 0/0
 
 
 def test_replicates_write_intervals_and_each_replicate(tmp_path):

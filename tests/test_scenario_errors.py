@@ -42,8 +42,8 @@ CASES = [
      ["s.yaml"], ["s.yaml", "acts.traffic.venue", "unknown venue 'moon'"]),
     ("unknown module", {"s.yaml": "extends: baseline\nmodules: {scoringg: {}}\n"},
      ["s.yaml"], ["s.yaml", "modules.scoringg", "unknown module"]),
-    ("unknown module parameter", {"s.yaml": "extends: baseline\nmodules: {acts: {speed: 3}}\n"},
-     ["s.yaml"], ["s.yaml", "modules.acts.speed", "unknown key"]),
+    ("unknown module parameter", {"s.yaml": "extends: baseline\nmodules: {behaviour: {speed: 3}}\n"},
+     ["s.yaml"], ["s.yaml", "modules.behaviour.speed", "unknown key"]),
     ("probability above one", {"s.yaml": "extends: baseline\nsources: {court: {coverage: 1.5}}\n"},
      ["s.yaml"], ["s.yaml", "sources.court.coverage", "less than or equal to 1"]),
     ("duplicate act code", {"s.yaml": "extends: baseline\nacts: {littering: {code: 1}}\n"},
@@ -115,10 +115,10 @@ def test_numbers_like_1e6_are_numbers(tmp_path, capsys):
 
 
 def test_null_removes_a_catalogue_entry_under_extends(tmp_path, capsys):
-    p = _write(tmp_path, "s.yaml", "extends: baseline\nacts: {flight: null}\n")
+    p = _write(tmp_path, "s.yaml", "extends: baseline\nacts: {heroic_act: null}\n")
     assert main(["show", str(p)]) == 0
     out = capsys.readouterr().out
-    assert "flight:" not in out and "rail_trip:" in out
+    assert "heroic_act:" not in out and "rail_trip:" in out
 
 
 @pytest.mark.parametrize(

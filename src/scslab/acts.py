@@ -43,6 +43,8 @@ class ActCatalogue:
     gain: np.ndarray
     harm: np.ndarray
     lawful_ref: np.ndarray  # bool
+    penalty: np.ndarray  # float64, ordinary legal sanction (money)
+    displaced_venue: np.ndarray  # uint8 venue code, or the act's own venue when unset
     position_of_code: np.ndarray  # int16[256], -1 where no act has the code
 
     @classmethod
@@ -60,11 +62,28 @@ class ActCatalogue:
             gain=np.array([a.gain for _, a in items], dtype=np.float64),
             harm=np.array([a.harm for _, a in items], dtype=np.float64),
             lawful_ref=np.array([a.lawful_ref for _, a in items], dtype=bool),
+            penalty=np.array([a.penalty for _, a in items], dtype=np.float64),
+            displaced_venue=np.array(
+                [scenario.venues[a.displaced_venue or a.venue].code for _, a in items],
+                dtype=dtype("code"),
+            ),
             position_of_code=pos,
         )
 
     def __len__(self) -> int:
         return len(self.names)
+
+    def position(self, name: str) -> int:
+        """Position of a named act (raises KeyError naming the catalogue if absent)."""
+        try:
+            return self.names.index(name)
+        except ValueError:
+            raise KeyError(f"no act {name!r} in the catalogue") from None
+
+    def mask(self, names) -> np.ndarray:
+        """Boolean mask over positions for a set of act names (unknown names ignored)."""
+        wanted = set(names)
+        return np.array([n in wanted for n in self.names], dtype=bool)
 
     def codes_of_class(self, name: str) -> np.ndarray:
         return self.code[self.act_class == CLASS_CODE[name]]

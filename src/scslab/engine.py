@@ -27,6 +27,11 @@ LOGS = ("dossier", "truth")
 TRUTH_LOGS = ("truth",)
 
 
+def read_base(read: str) -> str:
+    """``people.x@prev?`` → ``people.x``."""
+    return read.rstrip("?").split("@")[0]
+
+
 class EngineError(RuntimeError):
     """Module declarations are inconsistent (a programming error in a module set)."""
 
@@ -64,8 +69,9 @@ def order_modules(classes: Sequence[type[Module]]) -> list[type[Module]]:
     }
     for c in classes:
         for r in c.reads:
-            base = r.split("@")[0]
-            if base not in writers and base not in EVENT_TABLES and base not in LOGS:
+            base = read_base(r)
+            provided = base in writers or base in EVENT_TABLES or base in LOGS
+            if not provided and not r.endswith("?"):
                 raise EngineError(f"module {c.name} reads {base!r}, which nothing provides")
             if c.role is Role.SYSTEM and (
                 base in truth_arrays
@@ -79,11 +85,12 @@ def order_modules(classes: Sequence[type[Module]]) -> list[type[Module]]:
     def deps(c: type[Module]) -> set[str]:
         out: set[str] = set()
         for r in c.reads:
-            if r.endswith("@prev"):
+            if "@prev" in r:
                 continue
-            if r in writers and writers[r] != OWNER:
-                out.add(writers[r])
-            out.update(appenders.get(r, []))
+            base = read_base(r)
+            if base in writers and writers[base] != OWNER:
+                out.add(writers[base])
+            out.update(appenders.get(base, []))
         out.discard(c.name)
         return out
 
@@ -154,6 +161,13 @@ class Sim:
             for counter in cls.counters:
                 self.world.counters.register(counter)
             self.modules.append(module)
+        from scslab.acts import ActCatalogue
+        from scslab.incentives import nominal_consequences
+
+        self.world.catalogue = ActCatalogue.from_scenario(scenario)
+        self.world.consequences = nominal_consequences(
+            scenario, self.world.catalogue, self.module_classes
+        )
         self.views = [make_view(self.world, m, strict=strict_views) for m in self.modules]
         for module, view in zip(self.modules, self.views, strict=True):
             module.setup(view)

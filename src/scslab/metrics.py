@@ -25,6 +25,7 @@ class MetricDef:
     denominator: str | None
     doc: str
     scale: float = 1.0
+    complement: bool = False  # report 1 − ratio (e.g. chilling = 1 − taken / shadow)
 
 
 class Counters:
@@ -116,17 +117,19 @@ def metric_breakdown(
 ) -> dict[str, np.ndarray]:
     """``metric``, ``metric[group=NAME]`` and ``metric[region=K]`` from per-cell sums
     (the last axis of ``num``/``den`` is the cell)."""
-    out = {metric.name: ratio(num.sum(-1), None if den is None else den.sum(-1), metric.scale)}
+    def value(n, d):
+        v = ratio(n, d, metric.scale)
+        return 1.0 - v if metric.complement else v
+
+    out = {metric.name: value(num.sum(-1), None if den is None else den.sum(-1))}
     gnum = counters.by_group(num)
     gden = None if den is None else counters.by_group(den)
     for g, gname in enumerate(group_names):
-        out[f"{metric.name}[group={gname}]"] = ratio(
-            gnum[..., g], None if gden is None else gden[..., g], metric.scale
-        )
+        out[f"{metric.name}[group={gname}]"] = value(
+            gnum[..., g], None if gden is None else gden[..., g])
     rnum = counters.by_region(num)
     rden = None if den is None else counters.by_region(den)
     for r in range(counters.n_regions):
-        out[f"{metric.name}[region={r}]"] = ratio(
-            rnum[..., r], None if rden is None else rden[..., r], metric.scale
-        )
+        out[f"{metric.name}[region={r}]"] = value(
+            rnum[..., r], None if rden is None else rden[..., r])
     return out

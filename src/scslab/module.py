@@ -5,7 +5,8 @@ A module owns one mechanism. It declares
 * ``Params``  — a pydantic model, the module's block under ``modules:`` in a scenario;
 * ``owns``    — the per-agent arrays it creates (and is the single writer of);
 * ``reads``   — arrays, event tables and logs it reads (``name@prev``: yesterday's value,
-  so the writer may run later in the day);
+  so the writer may run later in the day; a trailing ``?``: optional, used only if some
+  module provides it);
 * ``appends`` — event tables / logs it adds rows to (``acts``, ``observations``, ``dossier``);
 * ``streams`` — the random streams it draws from, each with a semantic slot layout;
 * ``counters``— the metric counters it accumulates;
@@ -117,8 +118,15 @@ class Module(ABC):
         return params
 
     @classmethod
+    def consequences(cls, scenario: Scenario, catalogue) -> dict | None:
+        """Per-act public consequences this mechanism adds (see ``incentives.py``):
+        a dict with any of ``detection``, ``sanction``, ``reward`` arrays."""
+        return None
+
+    @classmethod
     def enabled_in(cls, scenario: Scenario) -> bool:
-        return bool(scenario.modules.get(cls.name, {}).get("enabled", True))
+        default = cls.Params.model_fields["enabled"].default
+        return bool(scenario.modules.get(cls.name, {}).get("enabled", default))
 
     def setup(self, world: View) -> None:  # noqa: B027 - optional hook, empty by default
         """Fill owned arrays at day 0 (they are allocated with ``fill`` already)."""

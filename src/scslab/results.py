@@ -141,6 +141,8 @@ def replicate_result(sim: Sim) -> ReplicateResult:
     series: dict[str, np.ndarray] = {}
     summary: dict[str, float | None] = {}
     for m in sim.metric_defs():
+        if m.numerator not in c.index or (m.denominator and m.denominator not in c.index):
+            continue  # the mechanism behind this metric is switched off
         num = c.history[:days_run, c.index[m.numerator], :]
         den = None if m.denominator is None else c.history[:days_run, c.index[m.denominator], :]
         series.update(metric_breakdown(c, m, num, den, w.group_names))

@@ -113,6 +113,8 @@ class World:
         self.dossier = Dossier(counts["people"])
         self.truth = TruthStore()
         self.state: dict[str, Any] = {}
+        self.catalogue: Any = None  # the ActCatalogue, set by the engine
+        self.consequences: Any = None  # incentives.Consequences, set by the engine
         self.streams: dict[str, Stream] = {}
         self.day = 0
         self.group_names = list(scenario.population.groups)
@@ -213,7 +215,7 @@ class View:
         self._world = world
         self._module = module
         self._writable = frozenset(owned)
-        self._readable = frozenset(r.split("@")[0] for r in reads) | self._writable
+        self._readable = frozenset(r.rstrip("?").split("@")[0] for r in reads) | self._writable
         self._appends = frozenset(appends)
         self._strict = strict
 
@@ -234,6 +236,10 @@ class View:
 
     def has(self, name: str) -> bool:
         return name in self._world.arrays
+
+    def optional(self, name: str) -> np.ndarray | None:
+        """A declared optional read (``name?``): the array, or None when no module owns it."""
+        return self.array(name) if name in self._world.arrays else None
 
     # events ---------------------------------------------------------------
     def events(self, name: str) -> Table:
@@ -273,6 +279,16 @@ class View:
     @property
     def scenario(self) -> Scenario:
         return self._world.scenario
+
+    @property
+    def catalogue(self):
+        """The act catalogue (public: what acts exist and what the law says of them)."""
+        return self._world.catalogue
+
+    @property
+    def consequences(self):
+        """Nominal per-act consequences of the scenario's rules (public)."""
+        return self._world.consequences
 
     @property
     def counts(self) -> dict[str, int]:

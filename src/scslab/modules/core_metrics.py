@@ -11,6 +11,8 @@ import numpy as np
 from scslab.acts import ActCatalogue
 from scslab.metrics import MetricDef
 from scslab.module import CounterSpec, Module, Phase, Role
+from scslab.modules.records import RECORD_KIND_KIN
+from scslab.schema import RECORD_KIND_EVALUATION, RECORD_KIND_OBSERVATION
 
 
 class CoreMetrics(Module):
@@ -29,6 +31,9 @@ class CoreMetrics(Module):
         CounterSpec("records", "records filed, by subject's cell"),
         CounterSpec("records_fabricated", "records with no act behind them, by subject's cell"),
         CounterSpec("records_misattributed", "records naming someone who did not act"),
+        CounterSpec("records_misclassified", "records of a real act reported as another act"),
+        CounterSpec("records_evaluation", "evaluations: records with no act, by discretion"),
+        CounterSpec("records_kin", "records spread to kin"),
     )
     metrics = (
         MetricDef("violation_rate", "violations", "person_days", "violations per person-day"),
@@ -44,6 +49,21 @@ class CoreMetrics(Module):
                   "share of records with no act behind them"),
         MetricDef("misattributed_record_share", "records_misattributed", "records",
                   "share of records naming someone other than the actor"),
+        MetricDef("misclassified_record_share", "records_misclassified", "records",
+                  "share of records reporting a real act as another act"),
+        MetricDef("evaluation_record_share", "records_evaluation", "records",
+                  "share of records that are discretionary evaluations (no act)"),
+        MetricDef("kin_record_share", "records_kin", "records",
+                  "share of records spread to kin"),
+        MetricDef("debt_compliance_rate", "debt_payments", "debt_checks",
+                  "share of debt decision points at which the debtor paid"),
+        MetricDef("chilled_expression", "expression_taken", "expression_shadow",
+                  "1 − expression taken / shadow (no watching): the direct chilling effect",
+                  complement=True),
+        MetricDef("blocked_by_lost_file_rate", "blocked_by_lost_file", "person_days",
+                  "job changes and pension claims blocked by a lost file, per person-day"),
+        MetricDef("own_learning_shift", "learning_shift_own", "learning_events_own",
+                  "mean |Δ perceived detection| per own-record learning event"),
     )
 
     def __init__(self, params, scenario) -> None:
@@ -70,12 +90,20 @@ class CoreMetrics(Module):
         if len(chunk):
             subject = chunk["subject"][live]
             act_ref = chunk["act_ref"][live]
+            kind = chunk["kind"][live]
             c.add_cells("records", cell[subject])
-            fabricated = act_ref < 0
+            observed = kind == RECORD_KIND_OBSERVATION
+            fabricated = observed & (act_ref < 0)
             c.add_cells("records_fabricated", cell[subject[fabricated]])
             true_actor, _ = world.truth.lookup(act_ref)
-            mis = ~fabricated & (true_actor != subject)
+            mis = observed & (act_ref >= 0) & (true_actor != subject)
             c.add_cells("records_misattributed", cell[subject[mis]])
+            real = observed & (act_ref >= 0) & ((act_ref >> 32) == day)
+            rows = (act_ref[real] & 0xFFFFFFFF).astype(np.int64)
+            wrong_kind = chunk["act"][live][real] != acts["act"][rows]
+            c.add_cells("records_misclassified", cell[subject[real][wrong_kind]])
+            c.add_cells("records_evaluation", cell[subject[kind == RECORD_KIND_EVALUATION]])
+            c.add_cells("records_kin", cell[subject[kind == RECORD_KIND_KIN]])
         obs = world.events("observations")
         if len(obs):
             refs = np.unique(obs["act_ref"][obs["act_ref"] >= 0])

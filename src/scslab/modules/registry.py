@@ -8,10 +8,13 @@ from functools import cache
 @cache
 def module_classes() -> dict[str, type]:
     """Name → class for every registered module (imported lazily: they pull in Numba)."""
-    from scslab.modules.acts_basic import ActsBasic
+    from scslab.modules.behaviour import Behaviour
     from scslab.modules.core_metrics import CoreMetrics
+    from scslab.modules.debts import Debts
+    from scslab.modules.evaluations import Evaluations
+    from scslab.modules.learning import Learning
     from scslab.modules.records import DossierModule
     from scslab.modules.sources import Sources
 
-    classes = (ActsBasic, Sources, DossierModule, CoreMetrics)
+    classes = (Behaviour, Debts, Sources, DossierModule, Evaluations, Learning, CoreMetrics)
     return {cls.name: cls for cls in classes}

@@ -33,6 +33,7 @@ class Sources(Module):
         StreamSpec("misattribute", SOURCE_LAYOUT, "whether the record names the wrong person"),
         StreamSpec("wrong_person", SOURCE_LAYOUT, "whom a misattributed record names"),
         StreamSpec("fabricate", SOURCE_LAYOUT, "count, subjects and acts of fabricated records"),
+        StreamSpec("confuse", SOURCE_LAYOUT, "misclassification of an observed act"),
     )
     counters = ()
 
@@ -42,6 +43,15 @@ class Sources(Module):
             if src.code >= 32:
                 raise ValueError(f"sources.{name}.code: source codes must be below 32")
         return params
+
+    @classmethod
+    def consequences(cls, scenario, catalogue):
+        """Public detection: an act is recorded unless every source that sees it misses."""
+        miss = np.ones(len(catalogue))
+        for src in scenario.sources.values():
+            for act in src.sees:
+                miss[catalogue.position(act)] *= 1.0 - src.coverage
+        return {"detection": 1.0 - miss}
 
     def __init__(self, params, scenario) -> None:
         super().__init__(params, scenario)
@@ -100,20 +110,41 @@ class Sources(Module):
                     other = np.where(other >= actor[sel], other + 1, other)  # skip the actor
                     subject[sel] = other
         lawful = self.catalogue.lawful_ref[self.catalogue.position_of_code[codes]]
+        reported = self._confuse(world, day, src, codes, actor)
         obs_parts.append(Table.from_columns(
             OBSERVATION_LAYOUT,
             act_ref=pack_ref(day, rows),
             subject=subject,
-            act=codes,
+            act=reported,
             source=np.full(rows.size, src.code),
             sensor=np.zeros(rows.size),
         ))
         truth_parts.append(Table.from_columns(
             OBSERVATION_TRUTH_LAYOUT,
             true_actor=actor,
-            erroneous=subject != actor,
+            erroneous=(subject != actor) | (reported != codes),
             lawful=lawful,
         ))
+
+    def _confuse(self, world, day, src, codes, actor) -> np.ndarray:
+        """Misclassification: an act of type X is reported as Y with probability q(X→Y),
+        by inversion of one uniform over the cumulative q's (so monotone in each q)."""
+        reported = codes.copy()
+        if not src.confusion:
+            return reported
+        st = world.stream("confuse")
+        for true_name, table in src.confusion.items():
+            true_code = self.scenario.acts[true_name].code
+            sel = np.flatnonzero(codes == true_code)
+            if sel.size == 0:
+                continue
+            u = st.uniform(day, st.slot(source=src.code, act=true_code), actor[sel])
+            edge = 0.0
+            for name, q in table.items():
+                hit = (u >= edge) & (u < edge + q)
+                reported[sel[hit]] = self.scenario.acts[name].code
+                edge += q
+        return reported
 
     def _fabricate(self, world, day, src, seen_codes, obs_parts, truth_parts) -> None:
         stream = world.stream("fabricate")

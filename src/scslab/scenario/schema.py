@@ -131,13 +131,15 @@ class VenueSpec(Strict):
 
 
 class ActSpec(Strict):
-    code: Code
+    code: Annotated[int, Field(ge=1, le=255)]  # 0 is reserved: records with no act
     act_class: ActClass = Field(alias="class")
     venue: str
     rate: NonNegative  # base rate per person-day
     gain: float = 0.0  # private gain, in median daily incomes
     harm: float = 0.0  # external harm, in median daily incomes
     lawful_ref: bool  # lawful under the reference norm, whatever a scenario punishes
+    penalty: NonNegative = 0.0  # ordinary legal sanction if caught, money units
+    displaced_venue: str | None = None  # where the act goes when displaced (optional channel)
 
 
 class SourceSpec(Strict):
@@ -148,6 +150,8 @@ class SourceSpec(Strict):
     coverage: Probability
     misattribution: Probability = 0.0  # recorded against a random other person
     fabrication_rate: NonNegative = 0.0  # records with no act, per person-day
+    #: misclassification: true act -> {reported act: probability}
+    confusion: dict[str, dict[str, Probability]] = Field(default_factory=dict)
 
 
 class ModuleParams(Strict):
@@ -173,15 +177,30 @@ class Scenario(Strict):
         _unique_codes("acts", {k: v.code for k, v in self.acts.items()})
         _unique_codes("sources", {k: v.code for k, v in self.sources.items()})
         for name, act in self.acts.items():
-            if act.venue not in self.venues:
-                raise ValueError(
-                    f"acts.{name}.venue: unknown venue {act.venue!r}; known: {sorted(self.venues)}"
-                )
+            for field, venue in (("venue", act.venue), ("displaced_venue", act.displaced_venue)):
+                if venue is not None and venue not in self.venues:
+                    raise ValueError(
+                        f"acts.{name}.{field}: unknown venue {venue!r}; known: {sorted(self.venues)}"
+                    )
         for name, src in self.sources.items():
             for act in src.sees:
                 if act not in self.acts:
                     raise ValueError(
                         f"sources.{name}.sees: unknown act {act!r}; known: {sorted(self.acts)}"
+                    )
+            for true_act, reported in src.confusion.items():
+                if true_act not in src.sees:
+                    raise ValueError(
+                        f"sources.{name}.confusion.{true_act}: the source does not see this act"
+                    )
+                for act in reported:
+                    if act not in self.acts:
+                        raise ValueError(
+                            f"sources.{name}.confusion.{true_act}: unknown act {act!r}"
+                        )
+                if sum(reported.values()) > 1.0 + 1e-9:
+                    raise ValueError(
+                        f"sources.{name}.confusion.{true_act}: probabilities sum above 1"
                     )
         return self
 

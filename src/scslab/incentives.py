@@ -1,0 +1,88 @@
+"""What the rules say follows from an act: the public side of every decision.
+
+Each module may contribute, through ``Module.consequences``, per-act arrays of
+
+* ``detection`` — chance an act is recorded (sources, sensors), combined as
+  1 − Π(1 − d) over contributors;
+* ``sanction``  — present value (money) of the sanctions a record triggers, summed;
+* ``reward``    — present value (money) of the rewards a record triggers, summed.
+
+The catalogue's ordinary legal ``penalty`` is part of ``sanction``. These are the
+*nominal* consequences, computed once from the scenario (public rules), never from
+truth; people who are aware of the system perceive them, the unaware perceive priors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from scslab.acts import ActCatalogue
+
+
+@dataclass(frozen=True)
+class Consequences:
+    detection: np.ndarray
+    sanction: np.ndarray
+    system_sanction: np.ndarray  # the part of ``sanction`` added by the apparatus
+    reward: np.ndarray
+    blocked_by: np.ndarray  # uint16 per act: ban bits (sanction measures) that block it
+
+    @property
+    def watched(self) -> np.ndarray:
+        """Alias: for expression acts, detection is the chance of being watched."""
+        return self.detection
+
+
+def present_value(per_day: float, days: float, discount_per_day: float) -> float:
+    """Present value of ``per_day`` for ``days`` days at a daily discount factor.
+
+    A listing that lasts years is worth far less than its nominal total to someone who
+    discounts the future: sum_{t<days} per_day · δ^t = per_day (1 − δ^days) / (1 − δ)."""
+    if days <= 0 or per_day == 0:
+        return 0.0
+    if discount_per_day >= 1.0:
+        return per_day * days
+    return per_day * (1.0 - discount_per_day**days) / (1.0 - discount_per_day)
+
+
+def nominal_consequences(scenario, catalogue: ActCatalogue, modules: Iterable) -> Consequences:
+    n = len(catalogue)
+    miss = np.ones(n)
+    system = np.zeros(n)
+    reward = np.zeros(n)
+    blocked_by = np.zeros(n, dtype=np.uint16)
+    for module in modules:
+        part = module.consequences(scenario, catalogue)
+        if not part:
+            continue
+        if "detection" in part:
+            miss *= 1.0 - np.clip(part["detection"], 0.0, 1.0)
+        if "sanction" in part:
+            system += part["sanction"]
+        if "reward" in part:
+            reward += part["reward"]
+        if "blocked_by" in part:
+            blocked_by |= np.asarray(part["blocked_by"], dtype=np.uint16)
+    return Consequences(
+        detection=1.0 - miss,
+        sanction=catalogue.penalty + system,
+        system_sanction=system,
+        reward=reward,
+        blocked_by=blocked_by,
+    )
+
+
+def public_detection_signal(consequences: Consequences, catalogue: ActCatalogue) -> float:
+    """The published chance that a violation is recorded: the rate-weighted mean of the
+    apparatus's coverage over violation acts. Aware people's perceived detection relaxes
+    towards it (public information)."""
+    from scslab.acts import CLASS_CODE
+
+    viol = catalogue.act_class == CLASS_CODE["violation"]
+    weights = catalogue.rate[viol]
+    if weights.sum() <= 0:
+        return 0.0
+    return float(np.average(consequences.detection[viol], weights=weights))

@@ -1,0 +1,235 @@
+"""People decide: which opportunities they take, and how.
+
+Opportunities arrive at each act's base rate (:mod:`scslab.acts`, policy-independent);
+a person then decides, by class of act (equations and sources in ``docs/model.md``):
+
+* **violation** — random utility: take iff
+  ``α + gain/τ − β·h_i·(1 − crowding) − δ·π_ia·S_ia^γ + ε > 0``, ε logistic, so
+  ``p = σ(α + gain/τ − β h_i (1 − c) − δ π S^γ)``; π perceived detection, S perceived
+  sanction (a present value), γ < 1 so certainty deters more than severity;
+* **expression** (lawful) — ``p = p0 · exp(−s_i (a_w W + a_p W P))``: W the perceived
+  chance of being recorded, P the perceived penalty (with a prior above zero), s_i
+  sensitivity. A *shadow* decision on the same uniform with W = 0 gives the direct
+  chilling effect;
+* **prosocial** — ``p = σ(logit(p0) + ρ·R)``, R the perceived reward;
+* **economic, movement** — taken, unless blocked (a lost file, a ban).
+
+Aware people perceive the scenario's nominal consequences; the unaware perceive only
+ordinary legal penalties and their own (learned) detection, and do not know they are
+watched. Optional channels, off by default: crowding-out of honesty by extrinsic
+sanctions; displacement of violations to an unwatched venue.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, ClassVar
+
+import numba as nb
+import numpy as np
+from pydantic import Field
+
+from scslab.acts import CLASS_CODE, CLOCK_LAYOUT, OpportunityClock
+from scslab.incentives import public_detection_signal
+from scslab.module import ArraySpec, CounterSpec, Module, Phase, Role
+from scslab.modules.learning import perceived_now
+from scslab.rng import SlotLayout, StreamSpec, k_uniform
+from scslab.scenario.schema import ModuleParams
+from scslab.schema import ACT_LAYOUT, Table, dtype
+
+DECIDE_LAYOUT = SlotLayout((("act", 8), ("ordinal", 4), ("purpose", 4)))
+PURPOSE_TAKE = 0
+PURPOSE_DISPLACE = 1
+
+Positive = Annotated[float, Field(gt=0.0)]
+NonNeg = Annotated[float, Field(ge=0.0)]
+Prob = Annotated[float, Field(ge=0.0, le=1.0)]
+
+#: Acts blocked while a person's file is lost (Dang'an): changing jobs, claiming a pension.
+LOST_FILE_BLOCKS = ("job_change", "pension_claim")
+
+
+class BehaviourParams(ModuleParams):
+    # violations: random utility
+    intercept: float = 2.0  # α
+    gain_scale: Positive = 2.0  # τ, money per logit unit
+    moral_weight: NonNeg = 4.0  # β, logit units per unit of honesty
+    deterrence_weight: NonNeg = 7.0  # δ (calibrated: detection elasticity in [-0.5, -0.2])
+    severity_exponent: Annotated[float, Field(gt=0.0, le=1.0)] = 0.25  # γ
+    # expression: chilling
+    expression_base: Prob = 1.0  # p0
+    watch_weight: NonNeg = 0.5  # a_w
+    penalty_weight: NonNeg = 0.5  # a_p
+    expression_penalty_prior: NonNeg = 0.2  # P prior, money
+    sensitivity_scale: NonNeg = 2.0  # s_i = scale × privacy concern
+    # prosocial
+    prosocial_base: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.5
+    reward_weight: NonNeg = 0.5  # ρ per money unit
+    # optional channels (off by default)
+    crowding_out: Prob = 0.0
+    crowding_reference: Positive = 10.0  # sanction (money) at which crowding is complete
+    displacement: Prob = 0.0
+    # levers for measuring elasticities by paired runs (1 = as perceived)
+    detection_perception_scale: NonNeg = 1.0
+    sanction_perception_scale: NonNeg = 1.0
+
+
+@nb.njit(inline="always", cache=True)
+def violation_probability(alpha, gain, tau, moral, delta, pdet, s, gamma):  # pragma: no cover
+    """σ(α + gain/τ − moral − δ·π·S^γ): the random-utility take-up of a violation."""
+    z = alpha + gain / tau - moral - delta * pdet * s**gamma
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+@nb.njit(cache=True)
+def _decide(k0, k1, day, people, pos, codes, act_class, gain, penalty, sanction, reward,
+            detection, rel_det, honesty, aware, privacy, pd, pd_day, ps, pub_target, pub_rate,
+            alpha, tau, beta, delta, gamma, det_scale, sanc_scale, p0e, a_w, a_p, prior_p, sens, logit_p0, rho,
+            crowd, crowd_ref, displacement):  # pragma: no cover - compiled
+    n = people.shape[0]
+    take = np.zeros(n, dtype=np.bool_)
+    shadow = np.zeros(n, dtype=np.bool_)
+    displaced = np.zeros(n, dtype=np.bool_)
+    for j in range(n):
+        i = people[j]
+        a = pos[j]
+        cls = act_class[a]
+        slot = (codes[a] << 8) | PURPOSE_TAKE
+        u = k_uniform(k0, k1, day, slot, i)
+        is_aware = aware[i]
+        if cls == 0:  # violation
+            p_now = perceived_now(pd, pd_day, aware, i, day, pub_target, pub_rate)
+            if is_aware:
+                pdet = min(1.0, p_now * rel_det[a] * det_scale)
+                s = sanction[a]
+            else:
+                pdet = min(1.0, p_now * det_scale)
+                s = penalty[a]
+            s *= ps[i] * sanc_scale
+            moral = beta * honesty[i]
+            if crowd > 0.0:
+                moral *= 1.0 - crowd * min(1.0, s / crowd_ref)
+            p = violation_probability(alpha, gain[a], tau, moral, delta, pdet, s, gamma)
+            take[j] = u < p
+            if take[j] and displacement > 0.0 and is_aware:
+                u2 = k_uniform(k0, k1, day, (codes[a] << 8) | PURPOSE_DISPLACE, i)
+                displaced[j] = u2 < displacement * detection[a]
+        elif cls == 2:  # lawful expression
+            w = detection[a] if is_aware else 0.0
+            pen = prior_p + (sanction[a] if is_aware else 0.0)
+            s_i = sens * privacy[i]
+            p = p0e * math.exp(-s_i * (a_w * w + a_p * w * pen))
+            take[j] = u < p
+            shadow[j] = u < p0e
+        elif cls == 1:  # prosocial
+            r = reward[a] if is_aware else 0.0
+            p = 1.0 / (1.0 + math.exp(-(logit_p0 + rho * r)))
+            take[j] = u < p
+        else:  # economic, movement
+            take[j] = True
+    return take, shadow, displaced
+
+
+class Behaviour(Module):
+    name = "behaviour"
+    role = Role.BEHAVIOUR
+    phase = Phase.DECIDE
+    Params = BehaviourParams
+    doc = "Opportunities and decisions: violations, expression, prosocial, economic, movement."
+    owns: ClassVar = (
+        ArraySpec("people.next_opportunity", "day_u16", "people×acts", True,
+                  "day of each act's next opportunity (0xFFFF = never)", fill=0xFFFF),
+        ArraySpec("people.next_any", "day_u16", "people", True,
+                  "earliest next opportunity over acts", fill=0xFFFF),
+    )
+    reads = (
+        "people.honesty", "people.aware", "people.privacy_concern", "people.cell",
+        "people.perceived_detection@prev", "people.perceived_day@prev",
+        "people.perceived_sanction@prev", "people.file_lost@prev?", "people.bans@prev?",
+    )
+    appends = ("acts",)
+    streams = (
+        StreamSpec("clock", CLOCK_LAYOUT, "opportunity gaps (policy-independent)"),
+        StreamSpec("decide", DECIDE_LAYOUT, "take-up of an opportunity; displacement"),
+    )
+    counters = (
+        CounterSpec("expression_shadow", "expression opportunities taken with W = 0 (shadow)"),
+        CounterSpec("expression_taken", "expression opportunities taken (before bans)"),
+        CounterSpec("blocked_by_lost_file", "opportunities blocked by a lost file"),
+        CounterSpec("blocked_by_ban", "opportunities blocked by a ban"),
+        CounterSpec("blocked_expression", "expression opportunities blocked by a ban"),
+        CounterSpec("displaced_violations", "violations moved to an unwatched venue"),
+    )
+
+    def __init__(self, params, scenario) -> None:
+        super().__init__(params, scenario)
+        from scslab.acts import ActCatalogue
+
+        self.catalogue = ActCatalogue.from_scenario(scenario)
+        self.clock = OpportunityClock(self.catalogue)
+        self.lost_file_mask = self.catalogue.mask(LOST_FILE_BLOCKS)
+
+    def setup(self, world) -> None:
+        self.clock.init(world.stream("clock"), world.array("people.next_opportunity"),
+                        world.array("people.next_any"))
+        cons = world.consequences
+        self.detection = cons.detection.astype(np.float64)
+        self.pub_target = public_detection_signal(cons, self.catalogue)
+        self.rel_det = (self.detection + 0.01) / (self.pub_target + 0.01)
+        learning = world.scenario.modules.get("learning", {})
+        self.pub_rate = float(learning.get("public_rate", 0.0)) if learning.get(
+            "enabled", True) else 0.0
+
+    def step(self, world, day: int) -> None:
+        people, pos = self.clock.due(world.stream("clock"), day,
+                                     world.array("people.next_opportunity"),
+                                     world.array("people.next_any"))
+        if people.size == 0:
+            return
+        cat = self.catalogue
+        cons = world.consequences
+        p = self.params
+        st = world.stream("decide")
+        take, shadow, displaced = _decide(
+            st.k0, st.k1, np.int64(day), people.astype(np.int64), pos.astype(np.int64),
+            cat.code.astype(np.int64), cat.act_class, cat.gain, cat.penalty, cons.sanction,
+            cons.reward, self.detection, self.rel_det, world.array("people.honesty"),
+            world.array("people.aware"), world.array("people.privacy_concern"),
+            world.array("people.perceived_detection"), world.array("people.perceived_day"),
+            world.array("people.perceived_sanction"), self.pub_target, self.pub_rate,
+            p.intercept, p.gain_scale, p.moral_weight, p.deterrence_weight,
+            p.severity_exponent, p.detection_perception_scale, p.sanction_perception_scale,
+            p.expression_base, p.watch_weight, p.penalty_weight,
+            p.expression_penalty_prior, p.sensitivity_scale,
+            math.log(p.prosocial_base / (1 - p.prosocial_base)), p.reward_weight,
+            p.crowding_out, p.crowding_reference, p.displacement,
+        )
+        c = world.counters
+        cell = world.array("people.cell")
+        is_expr = cat.act_class[pos] == CLASS_CODE["expression"]
+        c.add_cells("expression_shadow", cell[people[shadow & is_expr]])
+        c.add_cells("expression_taken", cell[people[take & is_expr]])
+        blocked = np.zeros(people.size, dtype=bool)
+        lost = world.optional("people.file_lost")
+        if lost is not None:
+            by_file = take & self.lost_file_mask[pos] & lost[people]
+            c.add_cells("blocked_by_lost_file", cell[people[by_file]])
+            blocked |= by_file
+        bans = world.optional("people.bans")
+        if bans is not None:
+            banned = take & ~blocked & ((bans[people] & cons.blocked_by[pos]) != 0)
+            c.add_cells("blocked_by_ban", cell[people[banned]])
+            c.add_cells("blocked_expression", cell[people[banned & is_expr]])
+            blocked |= banned
+        take &= ~blocked
+        venue = np.where(displaced, cat.displaced_venue[pos], cat.venue[pos])
+        c.add_cells("displaced_violations", cell[people[displaced & take]])
+        sel = np.flatnonzero(take)
+        world.append("acts", Table.from_columns(
+            ACT_LAYOUT,
+            actor=people[sel],
+            act=cat.code[pos[sel]],
+            venue=venue[sel],
+            counterparty=np.full(sel.size, -1, dtype=dtype("uid")),
+            ordinal=np.zeros(sel.size, dtype=dtype("code")),
+        ))

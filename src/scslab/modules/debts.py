@@ -1,0 +1,244 @@
+"""Debts as stocks: loans and court judgments with an amount and an ability to pay.
+
+A ``borrow`` act (an opportunity taken in the behaviour module) opens a loan of
+``loan_size_days × income × LogNormal(0, 0.5)`` due after ``loan_term`` days. At each
+decision point (the due day, the judgment deadline, then every ``recheck_days``):
+
+* the debtor is **able** to pay with probability ``a = 1 − exp(−capacity_days · y / D)``
+  (income y, debt D) — drawn anew at each check;
+* an able debtor **refuses** (strategic default) with the random-utility probability of a
+  violation whose gain is the debt in days of income: ``σ(α_d + D/(y·g) − β h − δ π S^γ)``,
+  g = ``refusal_gain_days``, S the perceived sanction of ``judgment_refusal``; otherwise
+  pays (compliance);
+* stages: loan → (paid | ``loan_default``) → judgment with probability ``sue_probability``
+  (else arrears, sued later at the same rate per check) → at the judgment deadline
+  ``judgment_paid``, ``judgment_refusal`` (able, refuses: unlawful) or ``judgment_unable``
+  (cannot pay: lawful under the reference norm) → rechecks until paid.
+
+Debt is conserved: the total changes only by new borrowing and repayment (counters
+``debt_borrowed`` and ``debt_repaid``; an accounting test checks it).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, ClassVar
+
+import numba as nb
+import numpy as np
+from pydantic import Field
+
+from scslab.incentives import public_detection_signal
+from scslab.module import ArraySpec, CounterSpec, Module, Phase, Role
+from scslab.modules.behaviour import BehaviourParams, violation_probability
+from scslab.modules.learning import LearningParams, perceived_now
+from scslab.rng import SlotLayout, StreamSpec, k_uniform
+from scslab.scenario.schema import ModuleParams
+from scslab.schema import ACT_LAYOUT, Table, dtype
+
+LAYOUT = SlotLayout((("purpose", 8), ("stage", 8)))
+P_AMOUNT, P_ABLE, P_REFUSE, P_SUE, P_INITIAL, P_INITIAL_DUE, P_INITIAL_AMOUNT = 1, 2, 3, 4, 5, 6, 7
+
+NONE, LOAN, JUDGMENT, ARREARS, JUDGMENT_ARREARS = 0, 1, 2, 3, 4
+NEVER = 0xFFFF
+DEBT_ACTS = ("borrow", "loan_repaid", "loan_default", "judgment_paid", "judgment_refusal",
+             "judgment_unable")
+# outcome codes of the kernel
+O_NOTHING, O_LOAN_REPAID, O_LOAN_DEFAULT, O_JUDGMENT_PAID, O_REFUSAL, O_UNABLE = 0, 1, 2, 3, 4, 5
+
+Positive = Annotated[float, Field(gt=0.0)]
+Prob = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class DebtParams(ModuleParams):
+    loan_size_days: Positive = 20.0  # loan in days of the borrower's income (median)
+    loan_size_sigma: Annotated[float, Field(ge=0.0)] = 0.5
+    loan_term: Annotated[int, Field(ge=1)] = 180
+    capacity_days: Positive = 30.0  # ability to pay: 1 − exp(−capacity · income / debt)
+    refusal_intercept: float = -2.0  # α_d
+    refusal_gain_days: Annotated[float, Field(gt=0.0)] = 20.0  # debt in days of income per logit unit
+    sue_probability: Prob = 0.5
+    judgment_deadline: Annotated[int, Field(ge=1)] = 90
+    recheck_days: Annotated[int, Field(ge=1)] = 30
+    initial_debtor_share: Prob = 0.05  # share holding a loan at day 0
+
+
+@nb.njit(cache=True)
+def _checks(k0, k1, day, due_people, debt, stage, due, income, honesty, aware, pd, pd_day, ps,
+            pub_target, pub_rate, rel_det_refusal, s_aware, s_unaware, alpha_d, gain_days, beta,
+            delta, gamma, capacity, sue_p, deadline, recheck):  # pragma: no cover - compiled
+    n = due_people.shape[0]
+    outcome = np.zeros(n, dtype=np.int8)
+    paid = np.zeros(n, dtype=np.float64)
+    checked = np.zeros(n, dtype=np.bool_)
+    for j in range(n):
+        i = due_people[j]
+        st = stage[i]
+        if st == NONE:
+            continue
+        checked[j] = True
+        d = debt[i]
+        able_p = 1.0 - math.exp(-capacity * income[i] / max(d, 1e-9))
+        able = k_uniform(k0, k1, day, (P_ABLE << 8) | st, i) < able_p
+        refuse = False
+        if able:
+            p_now = perceived_now(pd, pd_day, aware, i, day, pub_target, pub_rate)
+            if aware[i]:
+                pdet = min(1.0, p_now * rel_det_refusal)
+                s = s_aware
+            else:
+                pdet = p_now
+                s = s_unaware
+            p_ref = violation_probability(alpha_d, d / max(income[i], 1e-9), gain_days,
+                                          beta * honesty[i], delta, pdet, s * ps[i], gamma)
+            refuse = k_uniform(k0, k1, day, (P_REFUSE << 8) | st, i) < p_ref
+        pays = able and not refuse
+        if pays:
+            paid[j] = d
+            debt[i] = 0.0
+            stage[i] = NONE
+            due[i] = NEVER
+            outcome[j] = O_LOAN_REPAID if (st == LOAN or st == ARREARS) else O_JUDGMENT_PAID
+            continue
+        if st == LOAN or st == ARREARS:
+            if st == LOAN:
+                outcome[j] = O_LOAN_DEFAULT
+            sued = k_uniform(k0, k1, day, (P_SUE << 8) | st, i) < sue_p
+            if sued:
+                stage[i] = JUDGMENT
+                nxt = day + deadline
+            else:
+                stage[i] = ARREARS
+                nxt = day + recheck
+        else:  # JUDGMENT deadline or a recheck in judgment arrears
+            if st == JUDGMENT:
+                outcome[j] = O_REFUSAL if able else O_UNABLE
+            stage[i] = JUDGMENT_ARREARS
+            nxt = day + recheck
+        due[i] = NEVER if nxt >= NEVER else nxt
+    return outcome, paid, checked
+
+
+class Debts(Module):
+    name = "debts"
+    role = Role.BEHAVIOUR
+    phase = Phase.DECIDE
+    Params = DebtParams
+    doc = "Loans and judgments as stocks with an ability to pay; pay, default or refuse."
+    owns: ClassVar = (
+        ArraySpec("people.debt", "money", "people", True, "outstanding debt (money)"),
+        ArraySpec("people.debt_stage", "code", "people", True,
+                  "0 none, 1 loan, 2 judgment, 3 loan arrears, 4 judgment arrears"),
+        ArraySpec("people.debt_due", "day_u16", "people", True, "next decision day",
+                  fill=NEVER),
+    )
+    reads = ("acts", "people.income", "people.honesty", "people.aware", "people.cell",
+             "people.perceived_detection@prev", "people.perceived_day@prev",
+             "people.perceived_sanction@prev")
+    appends = ("acts",)
+    streams = (StreamSpec("draws", LAYOUT, "loan sizes, ability to pay, refusal, suing"),)
+    counters = (
+        CounterSpec("debt_borrowed", "money lent (new loans)", real=True),
+        CounterSpec("debt_repaid", "money repaid", real=True),
+        CounterSpec("debt_checks", "debt decision points (due days, deadlines, rechecks)"),
+        CounterSpec("debt_payments", "decision points at which the debtor paid"),
+        CounterSpec("debt_refusals", "judgment deadlines refused by an able debtor"),
+        CounterSpec("debt_unable", "judgment deadlines missed by a debtor unable to pay"),
+    )
+    metrics = ()
+
+    @classmethod
+    def check_params(cls, params, scenario):
+        if params.enabled:
+            missing = [a for a in DEBT_ACTS if a not in scenario.acts]
+            if missing:
+                raise ValueError(f"enabled: debts need the acts {missing} in the catalogue")
+        return params
+
+    def setup(self, world) -> None:
+        cat = world.catalogue
+        self.code = {name: int(cat.code[cat.position(name)]) for name in DEBT_ACTS}
+        b = BehaviourParams.model_validate(world.scenario.modules.get("behaviour", {}))
+        lp = LearningParams.model_validate(world.scenario.modules.get("learning", {}))
+        self.behaviour = b
+        self.pub_rate = lp.public_rate if lp.enabled else 0.0
+        cons = world.consequences
+        self.pub_target = public_detection_signal(cons, cat)
+        r = cat.position("judgment_refusal")
+        self.rel_det = (cons.detection[r] + 0.01) / (self.pub_target + 0.01)
+        self.s_aware = float(cons.sanction[r])
+        self.s_unaware = float(cat.penalty[r])
+        # an initial stock of loans, due over the first term
+        n = world.counts["people"]
+        people = np.arange(n, dtype=np.int64)
+        st = world.stream("draws")
+        has = st.bernoulli(0, LAYOUT.pack(purpose=P_INITIAL), people, self.params.initial_debtor_share)
+        idx = people[has]
+        if idx.size:
+            amount = self._amount(world, 0, idx, P_INITIAL_AMOUNT)
+            u = st.uniform(0, LAYOUT.pack(purpose=P_INITIAL_DUE), idx)
+            world.array("people.debt")[idx] = amount
+            world.array("people.debt_stage")[idx] = LOAN
+            world.array("people.debt_due")[idx] = np.floor(u * self.params.loan_term).astype(
+                np.uint16)
+        world.state["initial_debt"] = float(world.array("people.debt").sum(dtype=np.float64))
+
+    def _amount(self, world, day, people, purpose) -> np.ndarray:
+        p = self.params
+        z = world.stream("draws").normal(day, LAYOUT.pack(purpose=purpose), people)
+        income = world.array("people.income")[people].astype(np.float64)
+        return (p.loan_size_days * income * np.exp(p.loan_size_sigma * z)).astype(np.float32)
+
+    def step(self, world, day: int) -> None:
+        p = self.params
+        debt = world.array("people.debt")
+        stage = world.array("people.debt_stage")
+        due = world.array("people.debt_due")
+        cell = world.array("people.cell")
+        c = world.counters
+        acts = world.events("acts")
+        borrowers = acts["actor"][acts["act"] == self.code["borrow"]].astype(np.int64)
+        borrowers = borrowers[stage[borrowers] == NONE]
+        if borrowers.size:
+            amount = self._amount(world, day, borrowers, P_AMOUNT)
+            debt[borrowers] = amount
+            stage[borrowers] = LOAN
+            end = day + p.loan_term
+            due[borrowers] = NEVER if end >= NEVER else end
+            c.add_cells("debt_borrowed", cell[borrowers], amount.astype(np.float64))
+        due_people = np.flatnonzero(due == day).astype(np.int64)
+        if due_people.size == 0:
+            return
+        b = self.behaviour
+        st = world.stream("draws")
+        outcome, paid, checked = _checks(
+            st.k0, st.k1, np.int64(day), due_people, debt, stage, due,
+            world.array("people.income"), world.array("people.honesty"),
+            world.array("people.aware"), world.array("people.perceived_detection"),
+            world.array("people.perceived_day"), world.array("people.perceived_sanction"),
+            self.pub_target, self.pub_rate, self.rel_det, self.s_aware, self.s_unaware,
+            p.refusal_intercept, p.refusal_gain_days, b.moral_weight, b.deterrence_weight,
+            b.severity_exponent, p.capacity_days, p.sue_probability, p.judgment_deadline,
+            p.recheck_days,
+        )
+        checked_people = due_people[checked]
+        c.add_cells("debt_checks", cell[checked_people])
+        payers = paid > 0
+        c.add_cells("debt_payments", cell[due_people[payers]])
+        c.add_cells("debt_repaid", cell[due_people[payers]], paid[payers])
+        c.add_cells("debt_refusals", cell[due_people[outcome == O_REFUSAL]])
+        c.add_cells("debt_unable", cell[due_people[outcome == O_UNABLE]])
+        act_of = np.array([0, self.code["loan_repaid"], self.code["loan_default"],
+                           self.code["judgment_paid"], self.code["judgment_refusal"],
+                           self.code["judgment_unable"]], dtype=dtype("code"))
+        emit = outcome > 0
+        if emit.any():
+            who = due_people[emit]
+            world.append("acts", Table.from_columns(
+                ACT_LAYOUT,
+                actor=who,
+                act=act_of[outcome[emit]],
+                venue=world.catalogue.venue[world.catalogue.position_of_code[act_of[outcome[emit]]]],
+                counterparty=np.full(who.size, -1, dtype=dtype("uid")),
+                ordinal=np.zeros(who.size, dtype=dtype("code")),
+            ))
