@@ -27,8 +27,9 @@ def _digest(path):
 def test_run_writes_files_and_rerun_reproduces_bit_for_bit(tmp_path):
     out = tmp_path / "a"
     assert main([*RUN, "--out", str(out)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "series.parquet",
-                                                      "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["figures", "manifest.json",
+                                                      "series.parquet", "summary.json"]
+    assert (out / "figures" / "timeseries.png").stat().st_size > 10_000
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["seed"] == 20261127 and manifest["replicates"] == 1
     assert manifest["scenario"]["population"]["people"] == 2000

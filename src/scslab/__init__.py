@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["Results", "Sim", "load_scenario", "run"]
+__all__ = ["Results", "Sim", "compare", "load_scenario", "run"]
 
 if TYPE_CHECKING:
+    from scslab.compare import compare
     from scslab.engine import Sim
     from scslab.results import Results
     from scslab.runner import run_scenario as run
@@ -32,6 +33,10 @@ def __getattr__(name: str) -> Any:
         from scslab.results import Results
 
         return Results
+    if name == "compare":
+        from scslab.compare import compare
+
+        return compare
     if name == "run":
         from scslab.runner import run_scenario
 

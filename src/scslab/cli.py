@@ -18,6 +18,10 @@ try:  # typer >= 0.29 vendors its own click
 except ImportError:  # pragma: no cover - older typer on click
     from click import exceptions as cx
 
+#: exit and abort exceptions, whichever of typer's or click's the running version raises
+_EXIT = tuple({typer.Exit, getattr(cx, "Exit", typer.Exit)})
+_ABORT = tuple({typer.Abort, getattr(cx, "Abort", typer.Abort)})
+
 EXIT_USAGE = 2
 
 app = typer.Typer(
@@ -159,6 +163,9 @@ def run(
         results = run_scenario(sc, replicates, workers, None, command=sys.argv)
     wall = time.perf_counter() - t0
     if out is not None:
+        from scslab.figures import run_figures
+
+        run_figures(results, out / "figures")  # before the manifest, which is written last
         results.save(out, results.manifest)
     if not quiet:
         _print_summary(results, sc, wall)
@@ -244,6 +251,9 @@ def rerun(
             results = run_scenario(sc, reps, 1, tick, command=sys.argv)
     else:
         results = run_scenario(sc, reps, 1, None, command=sys.argv)
+    from scslab.figures import run_figures
+
+    run_figures(results, out / "figures")
     results.save(out, results.manifest)
     if not quiet:
         _console().print(f"re-ran {manifest} into {out}/")
@@ -262,6 +272,18 @@ def _register_games() -> None:
 _register_games()
 
 
+def _register_compare() -> None:
+    """Mount the comparison commands (compare, explain, report)."""
+    from scslab.compare_cli import compare_command, explain_command, report_command
+
+    app.command(name="compare")(compare_command)
+    app.command(name="explain")(explain_command)
+    app.command(name="report")(report_command)
+
+
+_register_compare()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning bad input into one line and exit status 2."""
     args = sys.argv[1:] if argv is None else argv
@@ -275,9 +297,9 @@ def main(argv: list[str] | None = None) -> int:
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None and ctx.command_path else ""
         print(f"scslab: error: {' '.join(exc.format_message().split())}{hint}", file=sys.stderr)
         return EXIT_USAGE
-    except cx.Exit as exc:
-        return exc.exit_code
-    except cx.Abort:
+    except _EXIT as exc:
+        return int(getattr(exc, "exit_code", 0) or 0)
+    except _ABORT:
         print("scslab: aborted", file=sys.stderr)
         return 130
     except cx.ClickException as exc:
