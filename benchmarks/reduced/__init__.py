@@ -1,0 +1,1 @@
+"""The reduced social-credit model, implemented four ways (scslab, Mesa, Starsim, Numba)."""
