@@ -90,8 +90,9 @@ def test_debt_is_conserved_apart_from_borrowing_and_repayment():
 def test_unable_debtors_reported_as_refusing_are_counted_as_misclassified():
     """The court misjudges ability: half the 'unable' non-payments are reported as refusals.
     Truth (lawful: inability to pay is lawful under the reference norm) shows which."""
-    sim = Sim(small(sets=["sources.court.coverage=1", "sources.court.misattribution=0",
-                          "sources.court.confusion.judgment_unable.judgment_refusal=0.5",
+    sim = Sim(small(sets=["sources.enforcement.coverage=1",
+                          "sources.enforcement.misattribution=0",
+                          "sources.enforcement.confusion.judgment_unable.judgment_refusal=0.5",
                           "modules.debts.initial_debtor_share=0.5"],
                     people=10000, days=300, burn_in=0)).run()
     w = sim.world
@@ -99,7 +100,7 @@ def test_unable_debtors_reported_as_refusing_are_counted_as_misclassified():
     unable = int(w.catalogue.code[w.catalogue.position("judgment_unable")])
     reported_refusal_but_unable = reported_unable = 0
     for chunk in w.dossier.chunks.values():
-        court = (chunk["source"] == 1) & (chunk["act_ref"] >= 0)
+        court = (chunk["source"] == 5) & (chunk["act_ref"] >= 0)
         _, lawful = w.truth.lookup(chunk["act_ref"])
         reported_refusal_but_unable += int((court & (chunk["act"] == refusal) & lawful).sum())
         reported_unable += int((court & (chunk["act"] == unable)).sum())
@@ -130,7 +131,7 @@ def test_evaluations_are_records_with_no_act_and_can_target_expression():
 def test_records_spread_to_household_members_and_no_one_else():
     sim = Sim(small(sets=["modules.dossier.kin_spread_acts=[fraud]",
                           "modules.dossier.kin_spread_probability=1",
-                          "sources.court.misattribution=0"],
+                          "sources.court.misattribution=0", "sources.court.fabrication_rate=0"],
                     people=4000, days=120, burn_in=0)).run()
     w = sim.world
     hh = w.arrays["people.household"]

@@ -44,7 +44,8 @@ def test_tombstones_and_retention():
 def test_zero_error_rates_no_misattributed_or_fabricated_and_truth_accounts_for_all():
     sc = small(sets=["sources.court.misattribution=0", "sources.court.fabrication_rate=0",
                      "sources.tax_office.misattribution=0", "sources.bank.misattribution=0",
-                     "sources.court.confusion.judgment_unable=null", "sources.court.coverage=0.8",
+                     "sources.enforcement.confusion.judgment_unable=null",
+                     "sources.enforcement.misattribution=0", "sources.court.coverage=0.8",
                      "sources.court.sees=[fraud, traffic]"])
     sim = Sim(sc).run()
     w = sim.world

@@ -253,7 +253,7 @@ def test_day_order_is_by_phase():
     phases = [c.phase for c in classes]
     assert phases == sorted(phases)
     assert [c.name for c in classes] == ["behaviour", "debts", "sources", "dossier", "learning",
-                                         "core_metrics"]
+                                         "core_metrics", "harm"]
 
 
 def test_views_hand_out_read_only_arrays_and_refuse_undeclared_reads(small_scenario):
@@ -305,7 +305,7 @@ def test_an_extra_stream_leaves_every_other_draw_bit_identical(noisy_scenario):
 def test_adding_an_act_leaves_other_acts_opportunities_identical():
     a = Sim(small(people=2000, days=40))
     b = Sim(small(people=2000, days=40, sets=[
-        "acts.jaywalking={code: 5, class: violation, venue: street, rate: 0.05, lawful_ref: false}"
+        "acts.jaywalking={code: 6, class: violation, venue: street, rate: 0.05, lawful_ref: false}"
     ]))
     a.run()
     b.run()

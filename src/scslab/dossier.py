@@ -24,6 +24,8 @@ class Dossier:
         self.head = np.full(n_subjects, NO_REF, dtype=dtype("ref"))
         self.live_count = np.zeros(n_subjects, dtype=dtype("count"))
         self.first_kept_day = 0
+        #: removals in order: (day, refs) — consumers keep their own cursor
+        self.removal_log: list[tuple[int, np.ndarray]] = []
 
     # ------------------------------------------------------------------ writing
 
@@ -77,10 +79,12 @@ class Dossier:
             self.tombstones[day] = np.concatenate([self.tombstones[day], np.zeros(n, bool)])
         return refs
 
-    def remove(self, refs: np.ndarray) -> int:
-        """Tombstone records; returns how many were live. Unknown refs are ignored."""
+    def remove(self, refs: np.ndarray, day: int = -1) -> int:
+        """Tombstone records; returns how many were live. Unknown refs are ignored.
+        Removed refs are appended to ``removal_log`` (with ``day``)."""
         days, rows = unpack_ref(np.asarray(refs, dtype=np.int64))
         removed = 0
+        done = []
         for d in np.unique(days):
             ts = self.tombstones.get(int(d))
             if ts is None:
@@ -92,7 +96,16 @@ class Dossier:
             ts[live] = True
             np.add.at(self.live_count, self.chunks[int(d)]["subject"][live], -1)
             removed += live.size
+            done.append((np.int64(d) << 32) | live.astype(np.int64))
+        if done:
+            self.removal_log.append((day, np.concatenate(done)))
         return removed
+
+    def removals_since(self, cursor: int) -> tuple[np.ndarray, int]:
+        """Refs removed since a consumer's cursor, and the new cursor."""
+        new = self.removal_log[cursor:]
+        refs = np.concatenate([r for _, r in new]) if new else np.empty(0, dtype=np.int64)
+        return refs, len(self.removal_log)
 
     def drop_before(self, day: int) -> None:
         """Retention: drop chunks older than ``day`` (their refs become dangling)."""
@@ -149,6 +162,7 @@ class Dossier:
             "head": self.head.copy(),
             "live_count": self.live_count.copy(),
             "first_kept_day": self.first_kept_day,
+            "removal_log": [(d, r.copy()) for d, r in self.removal_log],
         }
 
     def restore(self, snap: dict) -> None:
@@ -158,3 +172,4 @@ class Dossier:
         self.head = snap["head"].copy()
         self.live_count = snap["live_count"].copy()
         self.first_kept_day = snap["first_kept_day"]
+        self.removal_log = [(d, r.copy()) for d, r in snap["removal_log"]]

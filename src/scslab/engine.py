@@ -17,13 +17,16 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from scslab.apparatus import MAX_LISTS
 from scslab.module import PHASE_ROLES, Module, Role
 from scslab.population import ALL_ARRAYS, OWNER, synthesise
 from scslab.rng import Stream
 from scslab.scenario.schema import Scenario
 from scslab.world import EVENT_TABLES, World, make_view
 
-LOGS = ("dossier", "truth")
+#: Logs. ``dossier_removals`` is the dossier's tombstone log: appeals append to it late in
+#: the day, so scoring and lists read it as ``dossier_removals@prev``.
+LOGS = ("dossier", "dossier_removals", "truth")
 TRUTH_LOGS = ("truth",)
 
 
@@ -146,6 +149,7 @@ class Sim:
         pop = population or synthesise(scenario.population, scenario.seed, replicate)
         counts = dict(pop.counts)
         counts["acts"] = len(scenario.acts)
+        counts["lists"] = MAX_LISTS
         self.world = World(scenario, replicate, counts)
         for spec in ALL_ARRAYS:
             self.world.allocate(spec, OWNER, pop.arrays[spec.name])
@@ -174,6 +178,8 @@ class Sim:
         self.total_days = scenario.time.burn_in + scenario.time.days
         self.build_seconds = time.perf_counter() - t0
         self.run_seconds = 0.0
+        #: end-of-run figures from modules (``final_metrics``), set on the last day
+        self.final_metrics: dict[str, float | None] = {}
 
     @property
     def day(self) -> int:
@@ -190,6 +196,11 @@ class Sim:
                 self._file_truth(day)
         w.counters.close_day(day)
         w.day = day + 1
+        if w.day == self.total_days:
+            for module, view in zip(self.modules, self.views, strict=True):
+                hook = getattr(module, "final_metrics", None)
+                if hook is not None:
+                    self.final_metrics.update(hook(view))
 
     def _file_truth(self, day: int) -> None:
         w = self.world

@@ -26,6 +26,7 @@ class MetricDef:
     doc: str
     scale: float = 1.0
     complement: bool = False  # report 1 − ratio (e.g. chilling = 1 − taken / shadow)
+    disparity: bool = False  # also report log ratios of each group to the reference group
 
 
 class Counters:
@@ -133,3 +134,25 @@ def metric_breakdown(
         out[f"{metric.name}[region={r}]"] = value(
             rnum[..., r], None if rden is None else rden[..., r])
     return out
+
+
+def log_ratios(
+    counters: Counters,
+    metric: MetricDef,
+    num: np.ndarray,
+    den: np.ndarray,
+    group_names: list[str],
+    reference: str,
+) -> dict[str, float]:
+    """Disparate impact: ``metric[log_ratio:group=G]`` = log(rate_G / rate_ref), each rate
+    with 0.5 added to numerator and denominator (Haldane–Anscombe), so zero counts give a
+    finite value. ``num``/``den`` are per-cell totals."""
+    gnum = counters.by_group(num)
+    gden = counters.by_group(den)
+    r = group_names.index(reference)
+    ref = np.log((gnum[r] + 0.5) / (gden[r] + 0.5))
+    return {
+        f"{metric.name}[log_ratio:group={g}]": float(np.log((gnum[i] + 0.5) / (gden[i] + 0.5))
+                                                     - ref)
+        for i, g in enumerate(group_names) if i != r
+    }

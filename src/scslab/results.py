@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from scslab.metrics import metric_breakdown
+from scslab.metrics import log_ratios, metric_breakdown
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -140,9 +140,17 @@ def replicate_result(sim: Sim) -> ReplicateResult:
     days_run = w.day
     series: dict[str, np.ndarray] = {}
     summary: dict[str, float | None] = {}
+    names = [*w.group_names]
     for m in sim.metric_defs():
         if m.numerator not in c.index or (m.denominator and m.denominator not in c.index):
-            continue  # the mechanism behind this metric is switched off
+            # the mechanism behind this metric is switched off: undefined, not absent, so
+            # every scenario of a comparison reports the same metric names
+            summary[m.name] = None
+            for g in names:
+                summary[f"{m.name}[group={g}]"] = None
+            for r in range(c.n_regions):
+                summary[f"{m.name}[region={r}]"] = None
+            continue
         num = c.history[:days_run, c.index[m.numerator], :]
         den = None if m.denominator is None else c.history[:days_run, c.index[m.denominator], :]
         series.update(metric_breakdown(c, m, num, den, w.group_names))
@@ -151,6 +159,11 @@ def replicate_result(sim: Sim) -> ReplicateResult:
         tden = None if den is None else den[measured].sum(axis=0)
         for name, value in metric_breakdown(c, m, tnum, tden, w.group_names).items():
             summary[name] = _clean(float(value))
+        if m.disparity and tden is not None:
+            ref = sim.scenario.population.reference_group
+            summary.update(log_ratios(c, m, tnum, tden, w.group_names, ref))
+    summary.update({k: _clean(v) if v is not None else None
+                    for k, v in sim.final_metrics.items()})
     return ReplicateResult(
         replicate=sim.replicate, series=series, summary=summary,
         build_seconds=sim.build_seconds, run_seconds=sim.run_seconds,

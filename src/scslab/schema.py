@@ -25,6 +25,7 @@ DTYPES: dict[str, np.dtype] = {
     "code": np.dtype(np.uint8),  # catalogue codes: act, venue, source, group, sex, region
     "sensor": np.dtype(np.uint16),  # sensor codes
     "cell": np.dtype(np.uint16),  # metric cell: group × n_regions + region
+    "ban_bits": np.dtype(np.uint16),  # sanction measure bits in force
     "day": np.dtype(np.int16),  # days since start; -1 = never
     "day_u16": np.dtype(np.uint16),  # scheduled days; 0xFFFF = never
     "flag": np.dtype(np.bool_),
@@ -63,6 +64,7 @@ OBSERVATION_LAYOUT: dict[str, str] = {
 #: Ground truth joined on ``act_ref``; visible to metrics only.
 OBSERVATION_TRUTH_LAYOUT: dict[str, str] = {
     "true_actor": "uid",  # -1 for fabricated
+    "true_act": "code",  # the act that happened (0 for fabricated)
     "erroneous": "flag",  # misattributed or fabricated
     "lawful": "flag",  # lawful under the reference norm (lawful_ref)
 }
@@ -77,8 +79,19 @@ RECORD_LAYOUT: dict[str, str] = {
     "prev": "ref",  # previous record of the same subject (per-subject index), -1 = none
 }
 
+#: People whose score changed today (scoring → lists).
+SCORE_CHANGE_LAYOUT: dict[str, str] = {"person": "uid"}
+
+#: List entries (entered = 1) and exits (entered = 0) today (lists → sanctions, learning).
+LIST_CHANGE_LAYOUT: dict[str, str] = {"person": "uid", "list": "code", "entered": "flag"}
+
+#: Appeals filed today: what the subject submits. ``evidence`` is the subject's case —
+#: true when they can show the record is wrong (they know their own conduct).
+APPEAL_LAYOUT: dict[str, str] = {"subject": "uid", "record": "ref", "evidence": "flag"}
+
 RECORD_KIND_OBSERVATION = 0
 RECORD_KIND_EVALUATION = 1
+RECORD_KIND_KIN = 2
 NO_REF = -1
 
 

@@ -18,8 +18,8 @@ def summary_rows(results, groups: list[str]) -> list[tuple[str, ...]]:
     rows = []
     multi = len(results.replicates) > 1
     for name, value in results.summary.items():
-        if "[" in name:
-            continue
+        if "[" in name or value is None:
+            continue  # breakdowns go in columns; undefined metrics (mechanism off) are hidden
         row = [name, fmt(value)]
         if multi:
             iv = results.intervals.get(name)

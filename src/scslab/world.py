@@ -21,8 +21,11 @@ from scslab.module import ArraySpec, Role
 from scslab.rng import Stream
 from scslab.schema import (
     ACT_LAYOUT,
+    APPEAL_LAYOUT,
+    LIST_CHANGE_LAYOUT,
     OBSERVATION_LAYOUT,
     OBSERVATION_TRUTH_LAYOUT,
+    SCORE_CHANGE_LAYOUT,
     Table,
     dtype,
 )
@@ -35,6 +38,9 @@ EVENT_TABLES: dict[str, tuple[dict[str, str], bool]] = {
     "acts": (ACT_LAYOUT, True),
     "observations": (OBSERVATION_LAYOUT, False),
     "observation_truth": (OBSERVATION_TRUTH_LAYOUT, True),
+    "score_changes": (SCORE_CHANGE_LAYOUT, False),
+    "list_changes": (LIST_CHANGE_LAYOUT, False),
+    "appeals": (APPEAL_LAYOUT, False),
 }
 
 
@@ -56,7 +62,7 @@ class TruthStore:
         keep = np.ones(refs.size, dtype=bool)
         keep[1:] = refs[1:] != refs[:-1]
         chunk = {"act_ref": refs[keep]}
-        for name in ("true_actor", "lawful"):
+        for name in ("true_actor", "lawful", "true_act"):
             chunk[name] = truth[name][order][keep]
         prev = self.chunks.get(day)
         if prev is not None:
@@ -85,6 +91,21 @@ class TruthStore:
             lawful[sel[hit]] = chunk["lawful"][pos[hit]]
         return actor, lawful
 
+    def lookup_act(self, act_refs: np.ndarray) -> np.ndarray:
+        """The act that really happened for act_refs (0 where fabricated or unknown)."""
+        out = np.zeros(act_refs.size, dtype=dtype("code"))
+        days = act_refs >> 32
+        for d in np.unique(days[act_refs >= 0]):
+            chunk = self.chunks.get(int(d))
+            if chunk is None:
+                continue
+            sel = np.flatnonzero(days == d)
+            pos = np.minimum(np.searchsorted(chunk["act_ref"], act_refs[sel]),
+                             chunk["act_ref"].size - 1)
+            hit = chunk["act_ref"][pos] == act_refs[sel]
+            out[sel[hit]] = chunk["true_act"][pos[hit]]
+        return out
+
     def drop_before(self, day: int) -> None:
         for d in [d for d in self.chunks if d < day]:
             del self.chunks[d]
@@ -93,7 +114,7 @@ class TruthStore:
         """Shuffle every truth column (used by the firewall test)."""
         gen = np.random.default_rng(seed)  # test-only perturbation, not a model draw
         for chunk in self.chunks.values():
-            for k in ("true_actor", "lawful"):
+            for k in ("true_actor", "lawful", "true_act"):
                 chunk[k] = gen.permutation(chunk[k])
 
 
@@ -256,7 +277,8 @@ class View:
     # logs, counters, state, streams ------------------------------------------
     @property
     def dossier(self) -> Dossier:
-        if self._strict and "dossier" not in self._readable | self._appends:
+        if self._strict and not ({"dossier", "dossier_removals"}
+                                 & (self._readable | self._appends)):
             raise PermissionError(f"{self._module} uses the dossier without declaring it")
         return self._world.dossier
 

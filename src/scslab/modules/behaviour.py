@@ -158,6 +158,7 @@ class Behaviour(Module):
         CounterSpec("blocked_by_lost_file", "opportunities blocked by a lost file"),
         CounterSpec("blocked_by_ban", "opportunities blocked by a ban"),
         CounterSpec("blocked_expression", "expression opportunities blocked by a ban"),
+        CounterSpec("blocked_trips", "trips (movement acts) blocked by a ban"),
         CounterSpec("displaced_violations", "violations moved to an unwatched venue"),
     )
 
@@ -220,6 +221,8 @@ class Behaviour(Module):
             banned = take & ~blocked & ((bans[people] & cons.blocked_by[pos]) != 0)
             c.add_cells("blocked_by_ban", cell[people[banned]])
             c.add_cells("blocked_expression", cell[people[banned & is_expr]])
+            is_move = cat.act_class[pos] == CLASS_CODE["movement"]
+            c.add_cells("blocked_trips", cell[people[banned & is_move]])
             blocked |= banned
         take &= ~blocked
         venue = np.where(displaced, cat.displaced_venue[pos], cat.venue[pos])

@@ -11,8 +11,7 @@ import numpy as np
 from scslab.acts import ActCatalogue
 from scslab.metrics import MetricDef
 from scslab.module import CounterSpec, Module, Phase, Role
-from scslab.modules.records import RECORD_KIND_KIN
-from scslab.schema import RECORD_KIND_EVALUATION, RECORD_KIND_OBSERVATION
+from scslab.schema import RECORD_KIND_EVALUATION, RECORD_KIND_KIN, RECORD_KIND_OBSERVATION
 
 
 class CoreMetrics(Module):

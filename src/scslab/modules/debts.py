@@ -5,7 +5,9 @@ A ``borrow`` act (an opportunity taken in the behaviour module) opens a loan of
 decision point (the due day, the judgment deadline, then every ``recheck_days``):
 
 * the debtor is **able** to pay with probability ``a = 1 − exp(−capacity_days · y / D)``
-  (income y, debt D) — drawn anew at each check;
+  (income y, debt D) — drawn at the due day; at later checks the last answer persists
+  with probability ``ability_persistence`` and is drawn anew otherwise (inability is
+  persistent, not a daily coin flip);
 * an able debtor **refuses** (strategic default) with the random-utility probability of a
   violation whose gain is the debt in days of income: ``σ(α_d + D/(y·g) − β h − δ π S^γ)``,
   g = ``refusal_gain_days``, S the perceived sanction of ``judgment_refusal``; otherwise
@@ -38,6 +40,7 @@ from scslab.schema import ACT_LAYOUT, Table, dtype
 
 LAYOUT = SlotLayout((("purpose", 8), ("stage", 8)))
 P_AMOUNT, P_ABLE, P_REFUSE, P_SUE, P_INITIAL, P_INITIAL_DUE, P_INITIAL_AMOUNT = 1, 2, 3, 4, 5, 6, 7
+P_KEEP = 8
 
 NONE, LOAN, JUDGMENT, ARREARS, JUDGMENT_ARREARS = 0, 1, 2, 3, 4
 NEVER = 0xFFFF
@@ -55,18 +58,19 @@ class DebtParams(ModuleParams):
     loan_size_sigma: Annotated[float, Field(ge=0.0)] = 0.5
     loan_term: Annotated[int, Field(ge=1)] = 180
     capacity_days: Positive = 30.0  # ability to pay: 1 − exp(−capacity · income / debt)
-    refusal_intercept: float = -2.0  # α_d
+    refusal_intercept: float = 0.0  # α_d
     refusal_gain_days: Annotated[float, Field(gt=0.0)] = 20.0  # debt in days of income per logit unit
     sue_probability: Prob = 0.5
     judgment_deadline: Annotated[int, Field(ge=1)] = 90
     recheck_days: Annotated[int, Field(ge=1)] = 30
     initial_debtor_share: Prob = 0.05  # share holding a loan at day 0
+    ability_persistence: Prob = 0.97  # chance the last ability to pay still holds at a check
 
 
 @nb.njit(cache=True)
-def _checks(k0, k1, day, due_people, debt, stage, due, income, honesty, aware, pd, pd_day, ps,
+def _checks(k0, k1, day, due_people, debt, stage, due, able_now, income, honesty, aware, pd, pd_day, ps,
             pub_target, pub_rate, rel_det_refusal, s_aware, s_unaware, alpha_d, gain_days, beta,
-            delta, gamma, capacity, sue_p, deadline, recheck):  # pragma: no cover - compiled
+            delta, gamma, capacity, sue_p, deadline, recheck, persistence):  # pragma: no cover
     n = due_people.shape[0]
     outcome = np.zeros(n, dtype=np.int8)
     paid = np.zeros(n, dtype=np.float64)
@@ -79,7 +83,11 @@ def _checks(k0, k1, day, due_people, debt, stage, due, income, honesty, aware, p
         checked[j] = True
         d = debt[i]
         able_p = 1.0 - math.exp(-capacity * income[i] / max(d, 1e-9))
-        able = k_uniform(k0, k1, day, (P_ABLE << 8) | st, i) < able_p
+        if st != LOAN and k_uniform(k0, k1, day, (P_KEEP << 8) | st, i) < persistence:
+            able = able_now[i]  # circumstances persist between checks
+        else:
+            able = k_uniform(k0, k1, day, (P_ABLE << 8) | st, i) < able_p
+        able_now[i] = able
         refuse = False
         if able:
             p_now = perceived_now(pd, pd_day, aware, i, day, pub_target, pub_rate)
@@ -131,6 +139,8 @@ class Debts(Module):
                   "0 none, 1 loan, 2 judgment, 3 loan arrears, 4 judgment arrears"),
         ArraySpec("people.debt_due", "day_u16", "people", True, "next decision day",
                   fill=NEVER),
+        ArraySpec("people.debt_able", "flag", "people", True,
+                  "able to pay at the last decision point", fill=1),
     )
     reads = ("acts", "people.income", "people.honesty", "people.aware", "people.cell",
              "people.perceived_detection@prev", "people.perceived_day@prev",
@@ -213,13 +223,14 @@ class Debts(Module):
         st = world.stream("draws")
         outcome, paid, checked = _checks(
             st.k0, st.k1, np.int64(day), due_people, debt, stage, due,
+            world.array("people.debt_able"),
             world.array("people.income"), world.array("people.honesty"),
             world.array("people.aware"), world.array("people.perceived_detection"),
             world.array("people.perceived_day"), world.array("people.perceived_sanction"),
             self.pub_target, self.pub_rate, self.rel_det, self.s_aware, self.s_unaware,
             p.refusal_intercept, p.refusal_gain_days, b.moral_weight, b.deterrence_weight,
             b.severity_exponent, p.capacity_days, p.sue_probability, p.judgment_deadline,
-            p.recheck_days,
+            p.recheck_days, p.ability_persistence,
         )
         checked_people = due_people[checked]
         c.add_cells("debt_checks", cell[checked_people])

@@ -25,9 +25,8 @@ from pydantic import Field
 from scslab.module import ArraySpec, Module, Phase, Role
 from scslab.rng import SlotLayout, StreamSpec
 from scslab.scenario.schema import ModuleParams
-from scslab.schema import RECORD_KIND_OBSERVATION, dtype
+from scslab.schema import RECORD_KIND_KIN, RECORD_KIND_OBSERVATION, dtype
 
-RECORD_KIND_KIN = 2
 LAYOUT = SlotLayout((("purpose", 8), ("act", 8)))
 P_KIN, P_LOSS_COUNT, P_LOSS_WHO, P_RESTORE = 1, 2, 3, 4
 NEVER = 0xFFFF

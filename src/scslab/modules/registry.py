@@ -8,13 +8,21 @@ from functools import cache
 @cache
 def module_classes() -> dict[str, type]:
     """Name → class for every registered module (imported lazily: they pull in Numba)."""
+    from scslab.modules.appeals import AppealFiling, Appeals
     from scslab.modules.behaviour import Behaviour
     from scslab.modules.core_metrics import CoreMetrics
     from scslab.modules.debts import Debts
     from scslab.modules.evaluations import Evaluations
+    from scslab.modules.harm import Harm
     from scslab.modules.learning import Learning
+    from scslab.modules.lists import Lists
     from scslab.modules.records import DossierModule
+    from scslab.modules.sanctions import Sanctions
+    from scslab.modules.scoring import Scoring
     from scslab.modules.sources import Sources
 
-    classes = (Behaviour, Debts, Sources, DossierModule, Evaluations, Learning, CoreMetrics)
+    classes = (
+        Behaviour, Debts, AppealFiling, Sources, DossierModule, Evaluations, Scoring, Lists,
+        Sanctions, Appeals, Learning, CoreMetrics, Harm,
+    )
     return {cls.name: cls for cls in classes}

@@ -122,6 +122,7 @@ class Sources(Module):
         truth_parts.append(Table.from_columns(
             OBSERVATION_TRUTH_LAYOUT,
             true_actor=actor,
+            true_act=codes,
             erroneous=(subject != actor) | (reported != codes),
             lawful=lawful,
         ))
@@ -172,6 +173,7 @@ class Sources(Module):
         truth_parts.append(Table.from_columns(
             OBSERVATION_TRUTH_LAYOUT,
             true_actor=np.full(k, -1),
+            true_act=np.zeros(k),
             erroneous=np.ones(k, dtype=bool),
             lawful=np.zeros(k, dtype=bool),
         ))

@@ -1,0 +1,301 @@
+"""Harm metrics (observer): sanctions classified exactly by their but-for cause.
+
+The observer runs two *shadow* apparatuses — the same scoring and list rules
+(``apparatus.py``) on the same days — fed with filtered record streams:
+
+* **E**: every record except erroneous ones (misattributed, fabricated, misclassified);
+* **L**: E without records of lawful conduct (correct records of acts lawful under the
+  reference norm, evaluations with no act, records spread to kin).
+
+A sanction-day of the real apparatus (A) is a **false** sanction-day when the person
+would not be sanctioned in E ("had erroneous records been removed and the rules
+re-applied that day"), a **lawful-conduct** sanction-day when sanctioned in E but not in
+L, and a correct one otherwise. Household spillover is a sanction for a relative's
+conduct: false if the relative's listing is, otherwise lawful-conduct (L counts only a
+person's own listings). Per day the observer touches only the people under sanction (one byte
+scan of the bans array finds them); person-level figures are flags set at events.
+Definitions: ``docs/metrics.md``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scslab.apparatus import (
+    ListBook,
+    ListParams,
+    SanctionParams,
+    SanctionRule,
+    ScoreBook,
+    ScoringParams,
+    household_bans,
+)
+from scslab.metrics import MetricDef
+from scslab.module import CounterSpec, Module, Phase, Role
+from scslab.modules.records import household_index
+from scslab.schema import RECORD_KIND_EVALUATION, RECORD_KIND_KIN, RECORD_KIND_OBSERVATION
+
+SHADOWS = ("E", "L")
+
+
+def gini(x: np.ndarray) -> float | None:
+    """Gini coefficient of non-negative values (None for an empty or all-zero vector)."""
+    x = np.sort(np.asarray(x, dtype=np.float64))
+    if x.size == 0 or x.sum() <= 0:
+        return None
+    n = x.size
+    return float((2.0 * np.arange(1, n + 1) - n - 1).dot(x) / (n * x.sum()))
+
+
+class Harm(Module):
+    name = "harm"
+    role = Role.OBSERVER
+    phase = Phase.OBSERVE
+    doc = "Listing, sanction-days, false and lawful-conduct sanctions, income lost, appeals."
+    reads = ("dossier", "truth", "acts", "list_changes", "people.cell", "people.household",
+             "people.income", "people.group", "people.region", "people.bans?",
+             "people.listed?", "people.score?", "people.debt_stage?", "people.debt_able?")
+    counters = (
+        CounterSpec("listed_days", "person-days on a blacklist"),
+        CounterSpec("sanction_days", "person-days under at least one punitive measure"),
+        CounterSpec("false_sanction_days", "sanction-days that vanish without erroneous records"),
+        CounterSpec("lawful_sanction_days", "sanction-days caused by records of lawful conduct"),
+        CounterSpec("post_compliance_sanction_days", "sanction-days on a debtor list after paying"),
+        CounterSpec("debtor_listed_days", "person-days on a debtor list (one with exit acts)"),
+        CounterSpec("listed_unable_days", "debtor-list person-days while unable to pay"),
+        CounterSpec("income_lost_true", "income lost to sanctions that survive removing errors",
+                    real=True),
+        CounterSpec("income_lost_false", "income lost to false sanction-days", real=True),
+        CounterSpec("rewards_received", "money received from redlist measures", real=True),
+        CounterSpec("people_sanctioned", "people with a sanction-day (measured period)"),
+        CounterSpec("people_false_sanctioned", "people with a false sanction-day"),
+        CounterSpec("people_no_act", "people with no sanctionable act (counted at the end)"),
+        CounterSpec("people_sanctioned_no_act", "of them, people sanctioned (at the end)"),
+        CounterSpec("listed_debtors", "people entering a debtor list (measured period)"),
+        CounterSpec("listed_debtors_complied", "of them, people who paid while or after listed"),
+    )
+    metrics = (
+        MetricDef("listed_share", "listed_days", "person_days",
+                  "share of person-days on a blacklist", disparity=True),
+        MetricDef("sanction_days", "sanction_days", None, "sanction-days (count)"),
+        MetricDef("sanction_day_share", "sanction_days", "person_days",
+                  "share of person-days under sanction", disparity=True),
+        MetricDef("false_sanction_rate", "people_false_sanctioned", "people_sanctioned",
+                  "among people with a sanction-day, share with a false one (but-for)",
+                  disparity=True),
+        MetricDef("false_sanction_fpr", "people_sanctioned_no_act", "people_no_act",
+                  "among people with no sanctionable act, share sanctioned", disparity=True),
+        MetricDef("lawful_conduct_sanction_rate", "lawful_sanction_days", "sanction_days",
+                  "share of sanction-days caused by correct records of lawful conduct"),
+        MetricDef("false_sanction_days", "false_sanction_days", None,
+                  "false sanction-days (count)"),
+        MetricDef("post_compliance_sanction_days", "post_compliance_sanction_days", None,
+                  "sanction-days on a debtor list after the debt was paid (count)"),
+        MetricDef("income_lost_true", "income_lost_true", None,
+                  "income lost to sanctions that survive removing errors (money)"),
+        MetricDef("income_lost_false", "income_lost_false", None,
+                  "income lost to false sanctions (money)"),
+        MetricDef("listed_unable_to_pay_share", "listed_unable_days", "debtor_listed_days",
+                  "share of debtor-list person-days while unable to pay"),
+        MetricDef("listed_compliance_share", "listed_debtors_complied", "listed_debtors",
+                  "share of listed debtors who paid"),
+        MetricDef("blocked_trips", "blocked_trips", None, "trips blocked by bans (count)"),
+        MetricDef("appeals_filed", "appeals_filed", None, "appeals filed (count)"),
+        MetricDef("appeals_won", "appeals_won", None, "appeals won (count)"),
+    )
+
+    def setup(self, world) -> None:
+        sc = world.scenario
+        self.scoring = ScoringParams.model_validate(sc.modules.get("scoring", {}))
+        self.lists = ListParams.model_validate(sc.modules.get("lists", {}))
+        sanctions = SanctionParams.model_validate(sc.modules.get("sanctions", {}))
+        cat = world.catalogue
+        n = world.counts["people"]
+        self.active = self.lists.enabled
+        self.rule = SanctionRule.compile(sanctions, self.lists, cat)
+        self.punitive = self.rule.punitive_mask()
+        self.hh_offsets, self.hh_members = household_index(world.array("people.household"))
+        self.grade_names = sorted(self.scoring.grades, key=self.scoring.grades.get)
+        black = [s for s in self.lists.lists.values() if s.kind == "black"]
+        self.black_mask = np.uint8(sum(1 << s.code for s in black))
+        debtor = [s for s in black if s.exit_acts]
+        self.debtor_mask = np.uint8(sum(1 << s.code for s in debtor))
+        self.debtor_codes = {s.code for s in debtor}
+        self.exit_codes = np.array(sorted({int(cat.code[cat.position(a)]) for s in debtor
+                                           for a in s.exit_acts}), dtype=np.uint8)
+        sanctionable = np.zeros(256, dtype=bool)
+        for rule in self.scoring.rules.values():
+            if rule.act is not None and rule.points < 0 and self.scoring.enabled:
+                sanctionable[cat.code[cat.position(rule.act)]] = True
+        for s in black:
+            for a in s.acts:
+                sanctionable[cat.code[cat.position(a)]] = True
+        self.sanctionable = sanctionable
+        st = world.state
+        for name in SHADOWS:
+            st[name] = {
+                "score": np.full(n, self.scoring.base, dtype=np.int32),
+                "restore": np.full(n, 0xFFFF, dtype=np.uint16),
+                "counts": np.zeros((n, max(sum(r.max_per_year is not None
+                                               for r in self.scoring.rules.values()), 1)),
+                                   dtype=np.uint8),
+                "year": [0],
+                "member": np.zeros(n, dtype=np.uint8),
+                "until": np.full((n, 8), 0xFFFF, dtype=np.uint16),
+            }
+        for flag in ("ever_sanctioned", "ever_false", "committed", "listed_debtor",
+                     "complied"):
+            st[flag] = np.zeros(n, dtype=bool)
+        self.last_day = world.scenario.time.burn_in + world.scenario.time.days - 1
+        self.burn_in = world.scenario.time.burn_in
+
+    def _books(self, world, name):
+        s = world.state[name]
+        score = ScoreBook(self.scoring, world.catalogue, s["score"], s["restore"], s["counts"],
+                          s["year"])
+        lists = ListBook(self.lists, world.catalogue, s["member"], s["until"])
+        return score, lists
+
+    def step(self, world, day: int) -> None:
+        st = world.state
+        if day == self.burn_in:
+            for flag in ("ever_sanctioned", "ever_false", "committed", "listed_debtor",
+                         "complied"):
+                st[flag][:] = False
+        acts = world.events("acts")
+        if len(acts):
+            hit = self.sanctionable[acts["act"]]
+            st["committed"][acts["actor"][hit]] = True
+        if not self.active:
+            if day == self.last_day:
+                self._final(world)
+            return
+        self._feed_shadows(world, day)
+        self._count_days(world, day)
+        self._debtors(world, day, acts)
+        if day == self.last_day:
+            self._final(world)
+
+    def _feed_shadows(self, world, day) -> None:
+        chunk, live = world.dossier.day_records(day)
+        if len(chunk):
+            subj = chunk["subject"][live]
+            act = chunk["act"][live]
+            kind = chunk["kind"][live]
+            ref = chunk["act_ref"][live]
+            actor, lawful = world.truth.lookup(ref)
+            true_act = world.truth.lookup_act(ref)
+            obs = kind == RECORD_KIND_OBSERVATION
+            erroneous = obs & ((ref < 0) | (actor != subj) | (true_act != act))
+            lawful_conduct = (kind == RECORD_KIND_EVALUATION) | (kind == RECORD_KIND_KIN) | (
+                obs & ~erroneous & lawful)
+            keep = {"E": ~erroneous, "L": ~erroneous & ~lawful_conduct}
+        for name in SHADOWS:
+            score, lists = self._books(world, name)
+            changed = [score.restore(day)]
+            if len(chunk):
+                k = keep[name]
+                if self.scoring.enabled:
+                    _, people = score.apply(day, subj[k], act[k], kind[k])
+                    changed.append(people)
+            lists.expire(day)
+            if len(chunk):
+                lists.apply_records(day, subj[k], act[k], kind[k])
+            people = np.unique(np.concatenate(changed))
+            if people.size and self.scoring.enabled:
+                lists.apply_grades(day, people, score.grade_of(people), self.grade_names)
+
+    def _count_days(self, world, day) -> None:
+        c = world.counters
+        cell = world.array("people.cell")
+        listed = world.optional("people.listed")
+        if listed is None:
+            return
+        on_black = np.flatnonzero(listed & self.black_mask)
+        c.add_cells("listed_days", cell[on_black])
+        debtor = on_black[(listed[on_black] & self.debtor_mask) != 0]
+        c.add_cells("debtor_listed_days", cell[debtor])
+        able = world.optional("people.debt_able")
+        if able is not None and debtor.size:
+            c.add_cells("listed_unable_days", cell[debtor[~able[debtor]]])
+        bans = world.optional("people.bans")
+        if bans is None:
+            return
+        rewarded = np.flatnonzero(bans & ~self.punitive)
+        if rewarded.size:
+            c.add_cells("rewards_received", cell[rewarded],
+                        self.rule.daily_reward(bans[rewarded] & ~self.punitive))
+        people = np.flatnonzero(bans & self.punitive)
+        if people.size == 0:
+            return
+        household = world.array("people.household")
+        shadow = {}
+        for name in SHADOWS:
+            member = world.state[name]["member"]
+            if name == "L":  # a sanction for a relative's conduct is one for lawful conduct
+                bits = self.rule.bits_of(member[people])
+            else:
+                bits = household_bans(self.rule, member, self.hh_offsets, self.hh_members,
+                                      household, people)
+            shadow[name] = (bits & self.punitive) != 0
+        false = ~shadow["E"]
+        lawful = shadow["E"] & ~shadow["L"]
+        cells = cell[people]
+        c.add_cells("sanction_days", cells)
+        c.add_cells("false_sanction_days", cells[false])
+        c.add_cells("lawful_sanction_days", cells[lawful])
+        lost = self.rule.daily_cost(bans[people]) * world.array("people.income")[people]
+        c.add_cells("income_lost_false", cells[false], lost[false])
+        c.add_cells("income_lost_true", cells[~false], lost[~false])
+        stage = world.optional("people.debt_stage")
+        if stage is not None:
+            paid = ((listed[people] & self.debtor_mask) != 0) & (stage[people] == 0)
+            c.add_cells("post_compliance_sanction_days", cells[paid])
+        st = world.state
+        new = people[~st["ever_sanctioned"][people]]
+        st["ever_sanctioned"][new] = True
+        c.add_cells("people_sanctioned", cell[new])
+        f = people[false]
+        new_f = f[~st["ever_false"][f]]
+        st["ever_false"][new_f] = True
+        c.add_cells("people_false_sanctioned", cell[new_f])
+
+    def _debtors(self, world, day, acts) -> None:
+        st = world.state
+        c = world.counters
+        cell = world.array("people.cell")
+        changes = world.events("list_changes")
+        if len(changes):
+            enter = changes["entered"] & np.isin(changes["list"], list(self.debtor_codes))
+            who = np.unique(changes["person"][enter])
+            new = who[~st["listed_debtor"][who]]
+            st["listed_debtor"][new] = True
+            c.add_cells("listed_debtors", cell[new])
+        if len(acts) and self.exit_codes.size:
+            paid = np.unique(acts["actor"][np.isin(acts["act"], self.exit_codes)])
+            paid = paid[st["listed_debtor"][paid] & ~st["complied"][paid]]
+            st["complied"][paid] = True
+            c.add_cells("listed_debtors_complied", cell[paid])
+
+    def _final(self, world) -> None:
+        st = world.state
+        c = world.counters
+        cell = world.array("people.cell")
+        no_act = ~st["committed"]
+        c.add_cells("people_no_act", cell[no_act])
+        c.add_cells("people_sanctioned_no_act", cell[no_act & st["ever_sanctioned"]])
+
+    def final_metrics(self, world) -> dict[str, float | None]:
+        """Score inequality at the end of the run (overall, by group and region)."""
+        score = world.optional("people.score")
+        if score is None or not self.scoring.enabled:
+            return {}
+        s = score.astype(np.float64) - min(0.0, float(score.min()))
+        out = {"score_gini": gini(s)}
+        group = world.array("people.group")
+        region = world.array("people.region")
+        for g, name in enumerate(world.group_names):
+            out[f"score_gini[group={name}]"] = gini(s[group == g])
+        for r in range(world.n_regions):
+            out[f"score_gini[region={r}]"] = gini(s[region == r])
+        return out
