@@ -7,22 +7,16 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
+from helpers import dossier_fingerprint as _dossier_fingerprint
 from helpers import small
+from helpers import (
+    system_output_survives_scrambled_truth as _system_output_survives_scrambled_truth,
+)
 from scslab.engine import EngineError, Sim, default_module_classes, order_modules
 from scslab.module import ArraySpec, Module, Phase, Role
 from scslab.modules.records import DossierModule
 from scslab.rng import StreamSpec
 from scslab.world import TruthFirewallError
-
-
-def _dossier_fingerprint(sim: Sim) -> list[tuple]:
-    d = sim.world.dossier
-    out = []
-    for day in sorted(d.chunks):
-        c = d.chunks[day]
-        out.append((day, c["subject"].tobytes(), c["act"].tobytes(), c["source"].tobytes(),
-                    c["act_ref"].tobytes(), c["prev"].tobytes(), d.tombstones[day].tobytes()))
-    return out
 
 
 def _series_bytes(sim: Sim) -> bytes:
@@ -61,44 +55,6 @@ def test_snapshot_restore_forks_identically(noisy_scenario):
     second = (_series_bytes(sim), _dossier_fingerprint(sim),
               sim.world.arrays["people.next_opportunity"].tobytes())
     assert first == second
-
-
-def _system_output_survives_scrambled_truth(scenario, modules=None) -> bool:
-    """Around every system module step, shuffle all truth (truth arrays, today's acts,
-    the truth store), then put it back so people behave the same. If a system module
-    read truth, its output (the dossier) would change."""
-    plain = Sim(scenario, modules=modules).run()
-    sim = Sim(scenario, modules=modules)
-    w = sim.world
-    truth_names = [n for n, s in w.specs.items() if s.truth]
-    assert "people.honesty" in truth_names and "links.neighbour" in truth_names
-    gen = np.random.default_rng(0)  # test-only perturbation, not a model draw
-    system = [m for m in sim.modules if m.role is Role.SYSTEM]
-    assert system
-
-    def scrambled(step):
-        def run(view, day):
-            saved = {n: w.arrays[n].copy() for n in truth_names}
-            acts = {k: v.copy() for k, v in w.events["acts"].columns.items()}
-            store = {d: {k: v.copy() for k, v in c.items()} for d, c in w.truth.chunks.items()}
-            for n in truth_names:
-                flat = w.arrays[n].reshape(-1)
-                flat[...] = gen.permutation(flat)
-            for col in w.events["acts"].columns.values():
-                col[...] = gen.permutation(col)
-            w.truth.permute(int(gen.integers(1 << 30)))
-            step(view, day)
-            for n, v in saved.items():
-                w.arrays[n][...] = v
-            w.events["acts"].columns.update(acts)
-            w.truth.chunks = store
-        return run
-
-    for m in system:
-        m.step = scrambled(m.step)
-    sim.run()
-    assert len(_dossier_fingerprint(sim)) > 20
-    return _dossier_fingerprint(plain) == _dossier_fingerprint(sim)
 
 
 def test_truth_firewall_permuting_truth_leaves_system_output_identical(noisy_scenario):
