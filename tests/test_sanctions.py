@@ -163,3 +163,17 @@ def test_national_blacklist_compliance_order_of_magnitude():
     s = sim.results().summary
     assert 0.27 / 3 <= s["listed_compliance_share"] <= 0.27 * 3
     assert s["listed_unable_to_pay_share"] > 0
+
+
+def test_log_ratios_handle_zero_counts():
+    from scslab.metrics import Counters, MetricDef, log_ratios
+
+    c = Counters(2, 1, 1)
+    m = MetricDef("x", "n", "d", "")
+    den = np.array([900.0, 100.0])
+    assert log_ratios(c, m, np.array([0.0, 0.0]), den, ["a", "b"], "a") == {
+        "x[log_ratio:group=b]": None}
+    v = log_ratios(c, m, np.array([9.0, 1.0]), den, ["a", "b"], "a")["x[log_ratio:group=b]"]
+    assert v == pytest.approx(np.log(1.5 / 100) - np.log(9.5 / 900))
+    v0 = log_ratios(c, m, np.array([9.0, 0.0]), den, ["a", "b"], "a")["x[log_ratio:group=b]"]
+    assert np.isfinite(v0) and v0 < 0

@@ -143,16 +143,21 @@ def log_ratios(
     den: np.ndarray,
     group_names: list[str],
     reference: str,
-) -> dict[str, float]:
-    """Disparate impact: ``metric[log_ratio:group=G]`` = log(rate_G / rate_ref), each rate
-    with 0.5 added to numerator and denominator (Haldane–Anscombe), so zero counts give a
-    finite value. ``num``/``den`` are per-cell totals."""
+) -> dict[str, float | None]:
+    """Disparate impact: ``metric[log_ratio:group=G]`` = log(rate_G / rate_ref), 0.5 added
+    to each numerator (a continuity correction) so that a zero count on one side gives a
+    finite value; undefined (None) when both counts are zero or a denominator is zero.
+    ``num``/``den`` are per-cell totals."""
     gnum = counters.by_group(num)
     gden = counters.by_group(den)
     r = group_names.index(reference)
-    ref = np.log((gnum[r] + 0.5) / (gden[r] + 0.5))
-    return {
-        f"{metric.name}[log_ratio:group={g}]": float(np.log((gnum[i] + 0.5) / (gden[i] + 0.5))
-                                                     - ref)
-        for i, g in enumerate(group_names) if i != r
-    }
+    out: dict[str, float | None] = {}
+    for i, g in enumerate(group_names):
+        if i == r:
+            continue
+        key = f"{metric.name}[log_ratio:group={g}]"
+        if gden[i] <= 0 or gden[r] <= 0 or (gnum[i] == 0 and gnum[r] == 0):
+            out[key] = None
+        else:
+            out[key] = float(np.log((gnum[i] + 0.5) / gden[i]) - np.log((gnum[r] + 0.5) / gden[r]))
+    return out
