@@ -272,14 +272,14 @@ class ListBook:
     params: ListParams
     catalogue: object
     member: np.ndarray  # uint8 bits by list code
-    until: np.ndarray  # (n, MAX_LISTS) uint16
+    until: np.ndarray  # (MAX_LISTS, n) uint16: one contiguous row per list
 
     @classmethod
     def new(cls, params: ListParams, catalogue, n: int, member=None, until=None):
         return cls(
             params, catalogue,
             member if member is not None else np.zeros(n, dtype=np.uint8),
-            until if until is not None else np.full((n, MAX_LISTS), NEVER, dtype=np.uint16),
+            until if until is not None else np.full((MAX_LISTS, n), NEVER, dtype=np.uint16),
         )
 
     def __post_init__(self) -> None:
@@ -295,8 +295,8 @@ class ListBook:
         bit = np.uint8(1 << code)
         end = min(day + duration, NEVER - 1)
         inside = (self.member[people] & bit) != 0
-        cur = self.until[people, code]
-        self.until[people, code] = np.where(inside & (cur != NEVER), np.maximum(cur, end), end)
+        cur = self.until[code, people]
+        self.until[code, people] = np.where(inside & (cur != NEVER), np.maximum(cur, end), end)
         self.member[people] |= bit
         return people[~inside]
 
@@ -304,7 +304,7 @@ class ListBook:
         bit = np.uint8(1 << code)
         was = people[(self.member[people] & bit) != 0]
         self.member[was] &= np.uint8(~bit & 0xFF)
-        self.until[was, code] = NEVER
+        self.until[code, was] = NEVER
         return was
 
     def apply_records(self, day, subject, act, kind):
@@ -326,7 +326,7 @@ class ListBook:
                     if s.exit_delay_days == 0:
                         exited.append((self._exit(listed, s.code), s.code))
                     else:
-                        self.until[listed, s.code] = np.minimum(self.until[listed, s.code], end)
+                        self.until[s.code, listed] = np.minimum(self.until[s.code, listed], end)
         return entered, exited
 
     def apply_grades(self, day, people, grade, grade_names):
@@ -351,8 +351,7 @@ class ListBook:
     def expire(self, day):
         exited = []
         for _, s in self.specs:
-            col = self.until[:, s.code]
-            due = np.flatnonzero(col == day)
+            due = np.flatnonzero(self.until[s.code] == day)
             if due.size:
                 exited.append((self._exit(due, s.code), s.code))
         return exited
@@ -379,7 +378,7 @@ class ListBook:
                 days = refs[ok] >> 32
                 live_until = days + s.duration_days
                 if days.size and live_until.max() > day:
-                    self.until[i, s.code] = min(int(live_until.max()), NEVER - 1)
+                    self.until[s.code, i] = min(int(live_until.max()), NEVER - 1)
                 else:
                     gone.append(i)
             if gone:

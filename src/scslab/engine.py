@@ -243,7 +243,7 @@ class Sim:
         total = sum(
             a.nbytes
             for name, a in w.arrays.items()
-            if w.specs[name].entity.split("×")[0] in ("people", "people+1", "links")
+            if set(w.specs[name].entity.split("×")) & {"people", "people+1", "links"}
             and (owner is None or w.owner[name] == owner)
         )
         return total / n

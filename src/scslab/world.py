@@ -153,21 +153,21 @@ class World:
                 f"array {spec.name!r} is owned by both {self.owner[spec.name]!r} and {owner!r}"
             )
         shape = self.entity_shape(spec.entity)
-        n = shape[0]
         if values is None:
             values = np.full(shape, spec.fill, dtype=dtype(spec.kind))
         else:
             values = np.asarray(values)
             if values.dtype != dtype(spec.kind):
                 raise TypeError(f"{spec.name}: dtype {values.dtype}, table says {dtype(spec.kind)}")
-            if values.shape[0] != n:
-                raise ValueError(f"{spec.name}: length {values.shape[0]}, entity has {n}")
+            if values.shape != shape:
+                raise ValueError(f"{spec.name}: shape {values.shape}, entity has {shape}")
         self.specs[spec.name] = spec
         self.arrays[spec.name] = values
         self.owner[spec.name] = owner
 
     def entity_shape(self, entity: str) -> tuple[int, ...]:
-        """``people`` → (n,); ``people+1`` → (n + 1,); ``people×acts`` → (n, n_acts)."""
+        """``people`` → (n,); ``people+1`` → (n + 1,); ``people×acts`` → (n, n_acts);
+        ``lists×people`` → (n_lists, n)."""
         return tuple(self.entity_size(part) for part in entity.split("×"))
 
     def entity_size(self, entity: str) -> int:
@@ -215,7 +215,7 @@ class World:
         return sum(
             a.nbytes
             for name, a in self.arrays.items()
-            if self.specs[name].entity.split("×")[0] == entity and (include_truth or not self.specs[name].truth)
+            if entity in self.specs[name].entity.split("×") and (include_truth or not self.specs[name].truth)
         )
 
 

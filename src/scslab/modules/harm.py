@@ -141,7 +141,7 @@ class Harm(Module):
                                    dtype=np.uint8),
                 "year": [0],
                 "member": np.zeros(n, dtype=np.uint8),
-                "until": np.full((n, 8), 0xFFFF, dtype=np.uint16),
+                "until": np.full((8, n), 0xFFFF, dtype=np.uint16),
             }
         for flag in ("ever_sanctioned", "ever_false", "committed", "listed_debtor",
                      "complied"):

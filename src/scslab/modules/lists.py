@@ -41,7 +41,7 @@ class Lists(Module):
     doc = "Black- and redlists by record or grade; duration; exit on compliance."
     owns: ClassVar = (
         ArraySpec("people.listed", "code", "people", False, "list membership bits by list code"),
-        ArraySpec("people.list_until", "day_u16", "people×lists", False,
+        ArraySpec("people.list_until", "day_u16", "lists×people", False,
                   "day each listing ends", fill=NEVER),
     )
     reads = ("dossier", "dossier_removals@prev", "score_changes?", "people.grade?")
