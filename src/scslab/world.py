@@ -57,7 +57,10 @@ class TruthStore:
     def add(self, day: int, act_refs: np.ndarray, truth: Table) -> None:
         if len(act_refs) == 0:
             return
-        order = np.argsort(act_refs, kind="stable")
+        if act_refs.size < 2 or bool(np.all(act_refs[1:] >= act_refs[:-1])):
+            order = np.arange(act_refs.size)  # already sorted (one source's batch)
+        else:
+            order = np.argsort(act_refs, kind="stable")
         refs = act_refs[order]
         keep = np.ones(refs.size, dtype=bool)
         keep[1:] = refs[1:] != refs[:-1]
@@ -187,7 +190,10 @@ class World:
 
     def append_event(self, name: str, table: Table) -> None:
         self.pending[name].append(table)
-        self.events[name] = Table.concat(EVENT_TABLES[name][0], [self.events[name], table])
+        if len(self.events[name]) == 0:
+            self.events[name] = table  # the common case: the first (often only) writer
+        else:
+            self.events[name] = Table.concat(EVENT_TABLES[name][0], [self.events[name], table])
 
     # ------------------------------------------------------------------ snapshots
 
