@@ -73,7 +73,9 @@ def test_an_erroneous_record_lists_an_innocent_person_who_is_counted():
         if not (actor == i).any():
             innocent.append(int(i))
     assert innocent, "a misattributed refusal should list someone who never refused"
-    assert w.state["harm"]["ever_false"][innocent].all()
+    from scslab.modules.harm import EVER_FALSE
+
+    assert np.all(w.state["harm"]["flags"][innocent] & EVER_FALSE)
     assert sim.results().summary["false_sanction_rate"] > 0
 
 

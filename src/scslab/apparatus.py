@@ -82,6 +82,10 @@ class ListParams(ModuleParams):
     enabled: bool = False
     lists: dict[str, ListSpec] = Field(default_factory=dict)
 
+    def slots(self) -> int:
+        """Rows needed for per-list arrays: the highest list code + 1 (at least 1)."""
+        return max((s.code for s in self.lists.values()), default=0) + 1
+
 
 class MeasureSpec(Strict):
     bit: Annotated[int, Field(ge=0, lt=MAX_MEASURES)]
@@ -272,14 +276,14 @@ class ListBook:
     params: ListParams
     catalogue: object
     member: np.ndarray  # uint8 bits by list code
-    until: np.ndarray  # (MAX_LISTS, n) uint16: one contiguous row per list
+    until: np.ndarray  # (list slots, n) uint16: one contiguous row per list code
 
     @classmethod
     def new(cls, params: ListParams, catalogue, n: int, member=None, until=None):
         return cls(
             params, catalogue,
             member if member is not None else np.zeros(n, dtype=np.uint8),
-            until if until is not None else np.full((MAX_LISTS, n), NEVER, dtype=np.uint16),
+            until if until is not None else np.full((params.slots(), n), NEVER, dtype=np.uint16),
         )
 
     def __post_init__(self) -> None:

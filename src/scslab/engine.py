@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from scslab.apparatus import MAX_LISTS
+from scslab.apparatus import ListParams
 from scslab.module import PHASE_ROLES, Module, Role
 from scslab.population import ALL_ARRAYS, OWNER, synthesise
 from scslab.rng import Stream
@@ -149,7 +149,7 @@ class Sim:
         pop = population or synthesise(scenario.population, scenario.seed, replicate)
         counts = dict(pop.counts)
         counts["acts"] = len(scenario.acts)
-        counts["lists"] = MAX_LISTS
+        counts["lists"] = ListParams.model_validate(scenario.modules.get("lists", {})).slots()
         self.world = World(scenario, replicate, counts)
         for spec in ALL_ARRAYS:
             self.world.allocate(spec, OWNER, pop.arrays[spec.name])

@@ -36,6 +36,8 @@ from scslab.modules.records import household_index
 from scslab.schema import RECORD_KIND_EVALUATION, RECORD_KIND_KIN, RECORD_KIND_OBSERVATION
 
 SHADOWS = ("E", "L")
+#: person-level flags (measured period), packed into one byte per person
+EVER_SANCTIONED, EVER_FALSE, COMMITTED, LISTED_DEBTOR, COMPLIED = 1, 2, 4, 8, 16
 
 
 def gini(x: np.ndarray) -> float | None:
@@ -141,11 +143,9 @@ class Harm(Module):
                                    dtype=np.uint8),
                 "year": [0],
                 "member": np.zeros(n, dtype=np.uint8),
-                "until": np.full((8, n), 0xFFFF, dtype=np.uint16),
+                "until": np.full((self.lists.slots(), n), 0xFFFF, dtype=np.uint16),
             }
-        for flag in ("ever_sanctioned", "ever_false", "committed", "listed_debtor",
-                     "complied"):
-            st[flag] = np.zeros(n, dtype=bool)
+        st["flags"] = np.zeros(n, dtype=np.uint8)
         self.last_day = world.scenario.time.burn_in + world.scenario.time.days - 1
         self.burn_in = world.scenario.time.burn_in
 
@@ -158,14 +158,13 @@ class Harm(Module):
 
     def step(self, world, day: int) -> None:
         st = world.state
+        flags = st["flags"]
         if day == self.burn_in:
-            for flag in ("ever_sanctioned", "ever_false", "committed", "listed_debtor",
-                         "complied"):
-                st[flag][:] = False
+            flags[:] = 0
         acts = world.events("acts")
         if len(acts):
             hit = self.sanctionable[acts["act"]]
-            st["committed"][acts["actor"][hit]] = True
+            flags[acts["actor"][hit]] |= COMMITTED
         if not self.active:
             if day == self.last_day:
                 self._final(world)
@@ -251,39 +250,39 @@ class Harm(Module):
         if stage is not None:
             paid = ((listed[people] & self.debtor_mask) != 0) & (stage[people] == 0)
             c.add_cells("post_compliance_sanction_days", cells[paid])
-        st = world.state
-        new = people[~st["ever_sanctioned"][people]]
-        st["ever_sanctioned"][new] = True
+        flags = world.state["flags"]
+        new = people[(flags[people] & EVER_SANCTIONED) == 0]
+        flags[new] |= EVER_SANCTIONED
         c.add_cells("people_sanctioned", cell[new])
         f = people[false]
-        new_f = f[~st["ever_false"][f]]
-        st["ever_false"][new_f] = True
+        new_f = f[(flags[f] & EVER_FALSE) == 0]
+        flags[new_f] |= EVER_FALSE
         c.add_cells("people_false_sanctioned", cell[new_f])
 
     def _debtors(self, world, day, acts) -> None:
-        st = world.state
+        flags = world.state["flags"]
         c = world.counters
         cell = world.array("people.cell")
         changes = world.events("list_changes")
         if len(changes):
             enter = changes["entered"] & np.isin(changes["list"], list(self.debtor_codes))
             who = np.unique(changes["person"][enter])
-            new = who[~st["listed_debtor"][who]]
-            st["listed_debtor"][new] = True
+            new = who[(flags[who] & LISTED_DEBTOR) == 0]
+            flags[new] |= LISTED_DEBTOR
             c.add_cells("listed_debtors", cell[new])
         if len(acts) and self.exit_codes.size:
             paid = np.unique(acts["actor"][np.isin(acts["act"], self.exit_codes)])
-            paid = paid[st["listed_debtor"][paid] & ~st["complied"][paid]]
-            st["complied"][paid] = True
+            paid = paid[((flags[paid] & LISTED_DEBTOR) != 0) & ((flags[paid] & COMPLIED) == 0)]
+            flags[paid] |= COMPLIED
             c.add_cells("listed_debtors_complied", cell[paid])
 
     def _final(self, world) -> None:
-        st = world.state
+        flags = world.state["flags"]
         c = world.counters
         cell = world.array("people.cell")
-        no_act = ~st["committed"]
+        no_act = (flags & COMMITTED) == 0
         c.add_cells("people_no_act", cell[no_act])
-        c.add_cells("people_sanctioned_no_act", cell[no_act & st["ever_sanctioned"]])
+        c.add_cells("people_sanctioned_no_act", cell[no_act & ((flags & EVER_SANCTIONED) != 0)])
 
     def final_metrics(self, world) -> dict[str, float | None]:
         """Score inequality at the end of the run (overall, by group and region)."""
