@@ -268,8 +268,8 @@ def test_adding_an_act_leaves_other_acts_opportunities_identical():
     # the same acts happen for every pre-existing act type (slots keyed by act code)
     assert a.world.arrays["people.next_opportunity"].shape[1] + 1 == \
         b.world.arrays["people.next_opportunity"].shape[1]
-    codes_a = [int(c) for c in a.world.catalogue.code]
-    codes_b = [int(c) for c in b.world.catalogue.code]
+    codes_a = [int(c) for c in a.modules[0].clock.codes]
+    codes_b = [int(c) for c in b.modules[0].clock.codes]
     cols_b = [codes_b.index(c) for c in codes_a]
     assert np.array_equal(a.world.arrays["people.next_opportunity"],
                           b.world.arrays["people.next_opportunity"][:, cols_b])

@@ -145,13 +145,21 @@ def _advance_clock(k0, k1, day, due, codes, log_stay, next_opp, next_any):  # pr
     return out_person[:m], out_act[:m]
 
 
+def clock_positions(catalogue: ActCatalogue) -> np.ndarray:
+    """Catalogue positions of the acts that arrive as opportunities (rate > 0); acts with
+    rate 0 are only ever emitted by mechanisms (a debt repaid) and need no clock column."""
+    return np.flatnonzero(catalogue.rate > 0)
+
+
 class OpportunityClock:
-    """Holds the next opportunity day of each (person, act); hands out today's."""
+    """Holds the next opportunity day of each (person, clocked act); hands out today's
+    as (person, catalogue position) pairs."""
 
     def __init__(self, catalogue: ActCatalogue) -> None:
-        self.codes = catalogue.code.astype(np.int64)
+        self.positions = clock_positions(catalogue)
+        self.codes = catalogue.code[self.positions].astype(np.int64)
         with np.errstate(divide="ignore"):
-            self.log_stay = np.log1p(-np.clip(catalogue.rate, 0.0, 1.0))
+            self.log_stay = np.log1p(-np.clip(catalogue.rate[self.positions], 0.0, 1.0))
 
     def init(self, stream, next_opp: np.ndarray, next_any: np.ndarray) -> None:
         _init_clock(stream.k0, stream.k1, self.codes, self.log_stay, next_opp, next_any)
@@ -159,6 +167,7 @@ class OpportunityClock:
     def due(self, stream, day: int, next_opp: np.ndarray, next_any: np.ndarray):
         """Persons and act positions with an opportunity today; reschedules them."""
         due = np.flatnonzero(next_any == day).astype(np.int64)
-        return _advance_clock(
+        people, column = _advance_clock(
             stream.k0, stream.k1, np.int64(day), due, self.codes, self.log_stay, next_opp, next_any
         )
+        return people, self.positions[column]

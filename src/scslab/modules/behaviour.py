@@ -137,7 +137,7 @@ class Behaviour(Module):
     Params = BehaviourParams
     doc = "Opportunities and decisions: violations, expression, prosocial, economic, movement."
     owns: ClassVar = (
-        ArraySpec("people.next_opportunity", "day_u16", "people×acts", True,
+        ArraySpec("people.next_opportunity", "day_u16", "people×clocked_acts", True,
                   "day of each act's next opportunity (0xFFFF = never)", fill=0xFFFF),
         ArraySpec("people.next_any", "day_u16", "people", True,
                   "earliest next opportunity over acts", fill=0xFFFF),
