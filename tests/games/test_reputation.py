@@ -181,3 +181,18 @@ def test_bad_probability_message():
 def test_norm_spellings():
     assert ReputationConfig(norm="stern-judging").norm == "stern_judging"
     assert ReputationConfig(norm="l7").norm == "L7"
+
+
+def test_leading_eight_action_rule_is_the_best_response_to_the_assessment():
+    """Ohtsuki & Iwasa derive the action rule from the assessment rule: cooperate iff
+    cooperation is judged good and defection bad."""
+    from scslab.games.norms import B, C, D, G, LEADING_EIGHT, _leading
+
+    for name, entries in LEADING_EIGHT.items():
+        norm = _leading(name, *entries)
+        for donor in (G, B):
+            for recipient in (G, B):
+                c_good = norm.assess[donor, C, recipient] == G
+                d_good = norm.assess[donor, D, recipient] == G
+                expected = C if (c_good and not d_good) else D
+                assert norm.act[donor, recipient] == expected, (name, donor, recipient)

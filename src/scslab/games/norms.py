@@ -66,7 +66,9 @@ SECOND_ORDER = {
 
 # The leading eight (Ohtsuki & Iwasa 2004, Table 2; 2006 J. Theor. Biol. 239:435, Table 1).
 # Common to all eight: GGC=G GGD=B GBD=G BGC=G BGD=B, act GG=C GB=D BG=C.
-# Free entries: (d(G,B,C), d(B,B,C), d(B,B,D), p(B,B)).
+# Free entries: (d(G,B,C), d(B,B,C), d(B,B,D), p(B,B)). The action rule is the best
+# response to the assessment rule: cooperate iff cooperating is judged good and defecting
+# bad, else defect (it saves the cost). That gives p(B,B) = C for L1 and L2 only.
 LEADING_EIGHT = {
     "L1": (G, G, B, C),
     "L2": (B, G, B, C),
@@ -74,8 +76,8 @@ LEADING_EIGHT = {
     "L4": (G, B, G, D),
     "L5": (B, G, G, D),
     "L6": (B, B, G, D),  # Stern Judging
-    "L7": (G, B, B, C),  # "Staying"-like
-    "L8": (B, B, B, C),  # Judging
+    "L7": (G, B, B, D),  # "Staying"-like
+    "L8": (B, B, B, D),  # Judging
 }
 
 ALIASES = {
