@@ -186,7 +186,7 @@ def test_norm_spellings():
 def test_leading_eight_action_rule_is_the_best_response_to_the_assessment():
     """Ohtsuki & Iwasa derive the action rule from the assessment rule: cooperate iff
     cooperation is judged good and defection bad."""
-    from scslab.games.norms import B, C, D, G, LEADING_EIGHT, _leading
+    from scslab.games.norms import LEADING_EIGHT, B, C, D, G, _leading
 
     for name, entries in LEADING_EIGHT.items():
         norm = _leading(name, *entries)
