@@ -3,7 +3,8 @@
 Each module may contribute, through ``Module.consequences``, per-act arrays of
 
 * ``detection`` — chance an act is recorded (sources, sensors), combined as
-  1 − Π(1 − d) over contributors;
+  1 − Π(1 − d) over contributors; ``detection_by_region`` (regions × acts) the same per
+  region, for local sensors (a contributor giving only ``detection`` counts everywhere);
 * ``sanction``  — present value (money) of the sanctions a record triggers, summed;
 * ``reward``    — present value (money) of the rewards a record triggers, summed.
 
@@ -29,6 +30,9 @@ class Consequences:
     system_sanction: np.ndarray  # the part of ``sanction`` added by the apparatus
     reward: np.ndarray
     blocked_by: np.ndarray  # uint16 per act: ban bits (sanction measures) that block it
+    #: (regions, acts): the chance an act is recorded in each region. Sensors are local;
+    #: national sources contribute the same to every row.
+    detection_by_region: np.ndarray | None = None
 
     @property
     def watched(self) -> np.ndarray:
@@ -50,7 +54,9 @@ def present_value(per_day: float, days: float, discount_per_day: float) -> float
 
 def nominal_consequences(scenario, catalogue: ActCatalogue, modules: Iterable) -> Consequences:
     n = len(catalogue)
+    regions = scenario.population.regions
     miss = np.ones(n)
+    miss_region = np.ones((regions, n))
     system = np.zeros(n)
     reward = np.zeros(n)
     blocked_by = np.zeros(n, dtype=np.uint16)
@@ -60,6 +66,9 @@ def nominal_consequences(scenario, catalogue: ActCatalogue, modules: Iterable) -
             continue
         if "detection" in part:
             miss *= 1.0 - np.clip(part["detection"], 0.0, 1.0)
+        local = part.get("detection_by_region", part.get("detection"))
+        if local is not None:
+            miss_region *= 1.0 - np.clip(np.broadcast_to(local, (regions, n)), 0.0, 1.0)
         if "sanction" in part:
             system += part["sanction"]
         if "reward" in part:
@@ -72,6 +81,7 @@ def nominal_consequences(scenario, catalogue: ActCatalogue, modules: Iterable) -
         system_sanction=system,
         reward=reward,
         blocked_by=blocked_by,
+        detection_by_region=1.0 - miss_region,
     )
 
 

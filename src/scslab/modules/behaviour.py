@@ -14,6 +14,11 @@ a person then decides, by class of act (equations and sources in ``docs/model.md
 * **prosocial** — ``p = σ(logit(p0) + ρ·R)``, R the perceived reward;
 * **economic, movement** — taken, unless blocked (a lost file, a ban).
 
+Any act is blocked while its author is detained (``people.detained_until``, from the
+surveillance module) or banned (``people.bans``, from joint sanctions). What the aware
+perceive of watching is local: the recording chance in their own region
+(``Consequences.detection_by_region``).
+
 Aware people perceive the scenario's nominal consequences; the unaware perceive only
 ordinary legal penalties and their own (learned) detection, and do not know they are
 watched. Optional channels, off by default: crowding-out of honesty by extrinsic
@@ -83,7 +88,8 @@ def violation_probability(alpha, gain, tau, moral, delta, pdet, s, gamma):  # pr
 
 @nb.njit(cache=True)
 def _decide(k0, k1, day, people, pos, codes, act_class, gain, penalty, sanction, reward,
-            detection, rel_det, honesty, aware, privacy, pd, pd_day, ps, pub_target, pub_rate,
+            detection, rel_det, region, honesty, aware, privacy, pd, pd_day, ps, pub_target,
+            pub_rate,
             alpha, tau, beta, delta, gamma, det_scale, sanc_scale, p0e, a_w, a_p, prior_p, sens, logit_p0, rho,
             crowd, crowd_ref, displacement):  # pragma: no cover - compiled
     n = people.shape[0]
@@ -97,10 +103,11 @@ def _decide(k0, k1, day, people, pos, codes, act_class, gain, penalty, sanction,
         slot = (codes[a] << 8) | PURPOSE_TAKE
         u = k_uniform(k0, k1, day, slot, i)
         is_aware = aware[i]
+        r = region[i]
         if cls == 0:  # violation
             p_now = perceived_now(pd, pd_day, aware, i, day, pub_target, pub_rate)
             if is_aware:
-                pdet = min(1.0, p_now * rel_det[a] * det_scale)
+                pdet = min(1.0, p_now * rel_det[r, a] * det_scale)
                 s = sanction[a]
             else:
                 pdet = min(1.0, p_now * det_scale)
@@ -113,9 +120,9 @@ def _decide(k0, k1, day, people, pos, codes, act_class, gain, penalty, sanction,
             take[j] = u < p
             if take[j] and displacement > 0.0 and is_aware:
                 u2 = k_uniform(k0, k1, day, (codes[a] << 8) | PURPOSE_DISPLACE, i)
-                displaced[j] = u2 < displacement * detection[a]
+                displaced[j] = u2 < displacement * detection[r, a]
         elif cls == 2:  # lawful expression
-            w = detection[a] if is_aware else 0.0
+            w = detection[r, a] if is_aware else 0.0
             pen = prior_p + (sanction[a] if is_aware else 0.0)
             s_i = sens * privacy[i]
             p = p0e * math.exp(-s_i * (a_w * w + a_p * w * pen))
@@ -144,6 +151,7 @@ class Behaviour(Module):
     )
     reads = (
         "people.honesty", "people.aware", "people.privacy_concern", "people.cell",
+        "people.region", "people.detained_until@prev?",
         "people.perceived_detection@prev", "people.perceived_day@prev",
         "people.perceived_sanction@prev", "people.file_lost@prev?", "people.bans@prev?",
     )
@@ -157,8 +165,10 @@ class Behaviour(Module):
         CounterSpec("expression_taken", "expression opportunities taken (before bans)"),
         CounterSpec("blocked_by_lost_file", "opportunities blocked by a lost file"),
         CounterSpec("blocked_by_ban", "opportunities blocked by a ban"),
-        CounterSpec("blocked_expression", "expression opportunities blocked by a ban"),
+        CounterSpec("blocked_expression", "expression opportunities blocked by a ban or a detention"),
         CounterSpec("blocked_trips", "trips (movement acts) blocked by a ban"),
+        CounterSpec("blocked_by_detention", "opportunities lost while detained"),
+        CounterSpec("blocked_trips_detention", "trips lost while detained"),
         CounterSpec("displaced_violations", "violations moved to an unwatched venue"),
     )
 
@@ -174,7 +184,8 @@ class Behaviour(Module):
         self.clock.init(world.stream("clock"), world.array("people.next_opportunity"),
                         world.array("people.next_any"))
         cons = world.consequences
-        self.detection = cons.detection.astype(np.float64)
+        # what the aware perceive is local: the recording chance in their own region
+        self.detection = np.ascontiguousarray(cons.detection_by_region, dtype=np.float64)
         self.pub_target = public_detection_signal(cons, self.catalogue)
         self.rel_det = (self.detection + 0.01) / (self.pub_target + 0.01)
         learning = world.scenario.modules.get("learning", {})
@@ -194,7 +205,8 @@ class Behaviour(Module):
         take, shadow, displaced = _decide(
             st.k0, st.k1, np.int64(day), people.astype(np.int64), pos.astype(np.int64),
             cat.code.astype(np.int64), cat.act_class, cat.gain, cat.penalty, cons.sanction,
-            cons.reward, self.detection, self.rel_det, world.array("people.honesty"),
+            cons.reward, self.detection, self.rel_det, world.array("people.region"),
+            world.array("people.honesty"),
             world.array("people.aware"), world.array("people.privacy_concern"),
             world.array("people.perceived_detection"), world.array("people.perceived_day"),
             world.array("people.perceived_sanction"), self.pub_target, self.pub_rate,
@@ -224,6 +236,14 @@ class Behaviour(Module):
             is_move = cat.act_class[pos] == CLASS_CODE["movement"]
             c.add_cells("blocked_trips", cell[people[banned & is_move]])
             blocked |= banned
+        held = world.optional("people.detained_until")
+        if held is not None:
+            det = take & ~blocked & (held[people] > day)
+            c.add_cells("blocked_by_detention", cell[people[det]])
+            c.add_cells("blocked_expression", cell[people[det & is_expr]])
+            is_move = cat.act_class[pos] == CLASS_CODE["movement"]
+            c.add_cells("blocked_trips_detention", cell[people[det & is_move]])
+            blocked |= det
         take &= ~blocked
         venue = np.where(displaced, cat.displaced_venue[pos], cat.venue[pos])
         c.add_cells("displaced_violations", cell[people[displaced & take]])

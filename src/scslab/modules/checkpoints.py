@@ -9,7 +9,9 @@ group membership, all public attributes — never from truth:
   erroneous records (misattributed, fabricated) list people by error;
 * by kin (``kin``): the other members of the household of a person listed by record;
 * by group (``groups``): a share of each named group, drawn once (biometric
-  categorisation by group).
+  categorisation by group);
+* ``target_groups``: entries by record and kin only for members of these groups —
+  targeting one group by design.
 
 Entries by record and kin last ``duration_days`` (None: for good); entries by group last.
 ``people.watchlisted`` holds the cause bits; ``people.watchlist_record`` the dossier
@@ -55,6 +57,11 @@ class CheckpointSpec(Strict):
     detention_days: Annotated[int, Field(ge=1, le=3650)] = 2
     record_screenings: bool = True  # every screening is a record (subject read off the ID)
     exception: bool = False  # a narrow law-enforcement exception (EU AI Act Art. 5(2))
+    receives: list[Literal["vendor"]] = Field(default_factory=list)  # besides the apparatus
+
+    @property
+    def parties(self) -> int:
+        return 1 + len(set(self.receives))
 
 
 class WatchlistParams(ModuleParams):
@@ -62,6 +69,8 @@ class WatchlistParams(ModuleParams):
     acts: list[str] = Field(default_factory=list)  # a record of these acts lists its subject
     kin: bool = False  # household members of people listed by record
     groups: dict[str, Prob] = Field(default_factory=dict)  # share of a group listed by design
+    #: entries by record and kin only for members of these groups (empty: everyone)
+    target_groups: list[str] = Field(default_factory=list)
     duration_days: Annotated[int, Field(ge=1)] | None = None
 
 
@@ -90,10 +99,16 @@ class Watchlist(Module):
         for g in params.groups:
             if g not in scenario.population.groups:
                 raise ValueError(f"groups: unknown group {g!r}")
+        for g in params.target_groups:
+            if g not in scenario.population.groups:
+                raise ValueError(f"target_groups: unknown group {g!r}")
         regime = scenario.modules.get("surveillance", {}).get("regime", "none")
         if regime == "eu_ai_act" and any(v > 0 for v in params.groups.values()):
             raise ValueError("groups: biometric categorisation by group is prohibited under "
                              "regime eu_ai_act (AI Act Art. 5(1)(g))")
+        if regime == "eu_ai_act" and params.target_groups:
+            raise ValueError("target_groups: listing by group is prohibited under regime "
+                             "eu_ai_act (AI Act Art. 5(1)(g))")
         return params
 
     def setup(self, world) -> None:
@@ -103,6 +118,9 @@ class Watchlist(Module):
         self.hh_offsets, self.hh_members = household_index(world.array("people.household"))
         listed = world.array("people.watchlisted")
         group = world.array("people.group")
+        self.targeted = np.ones(len(world.group_names), dtype=bool)
+        if self.params.target_groups:
+            self.targeted[:] = [g in self.params.target_groups for g in world.group_names]
         st = world.stream("draws")
         for g, name in enumerate(world.group_names):  # loop over groups
             share = self.params.groups.get(name, 0.0)
@@ -134,6 +152,11 @@ class Watchlist(Module):
             return
         subj = chunk["subject"][rows].astype(np.int64)
         people, first = np.unique(subj, return_index=True)
+        group = world.array("people.group")
+        ok = self.targeted[group[people]]
+        people, first = people[ok], first[ok]
+        if people.size == 0:
+            return
         end = NEVER if self.params.duration_days is None else min(
             day + self.params.duration_days, NEVER - 1)
         new = (listed[people] & CAUSE_RECORD) == 0
@@ -148,6 +171,7 @@ class Watchlist(Module):
             within = np.arange(size.sum()) - np.repeat(np.cumsum(size) - size, size)
             mates = self.hh_members[starts + within]
             mates = np.unique(mates[mates != np.repeat(people, size)])
+            mates = mates[self.targeted[group[mates]]]
             if mates.size:
                 listed[mates] |= np.uint8(CAUSE_KIN)
                 until[mates] = end if end == NEVER else np.maximum(

@@ -10,6 +10,7 @@ def module_classes() -> dict[str, type]:
     """Name → class for every registered module (imported lazily: they pull in Numba)."""
     from scslab.modules.appeals import AppealFiling, Appeals
     from scslab.modules.behaviour import Behaviour
+    from scslab.modules.checkpoints import Watchlist
     from scslab.modules.core_metrics import CoreMetrics
     from scslab.modules.debts import Debts
     from scslab.modules.evaluations import Evaluations
@@ -20,9 +21,12 @@ def module_classes() -> dict[str, type]:
     from scslab.modules.sanctions import Sanctions
     from scslab.modules.scoring import Scoring
     from scslab.modules.sources import Sources
+    from scslab.modules.surveillance import Surveillance
+    from scslab.modules.surveillance_metrics import SurveillanceMetrics
 
     classes = (
         Behaviour, Debts, AppealFiling, Sources, DossierModule, Evaluations, Scoring, Lists,
-        Sanctions, Appeals, Learning, CoreMetrics, Harm,
+        Sanctions, Appeals, Learning, CoreMetrics, Harm, Surveillance, Watchlist,
+        SurveillanceMetrics,
     )
     return {cls.name: cls for cls in classes}

@@ -1,0 +1,163 @@
+"""Surveillance metrics (observer): detentions classified by their basis, false alarms,
+their concentration on look-alikes, blocked movement and expression, exposure, coverage.
+
+A detention is classified by reading truth (observers may):
+
+* ``detentions_false_match`` — the person was not on the watchlist: a false match;
+* ``detentions_unlawful_basis`` — a correct match on an entry by a *correct* record of an
+  act unlawful under the reference norm;
+* ``detentions_lawful_basis`` — a correct match on an entry whose cause is lawful: a
+  correct record of lawful conduct (religious practice), a relative, group membership;
+* ``detentions_erroneous_basis`` — a correct match on an entry made by an erroneous record
+  (misattributed, fabricated, misclassified) and nothing else.
+
+The four add up to ``detentions``. Most counters are added by the sensing module as the
+events happen; definitions: ``docs/surveillance.md``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from scslab.metrics import MetricDef
+from scslab.module import CounterSpec, Module, Phase, Role
+from scslab.modules.checkpoints import CAUSE_GROUP, CAUSE_KIN, CAUSE_RECORD
+
+PER_1000_PERSON_YEARS = 365_000.0
+TOP_SHARE = 0.01  # the most-stopped 1 %
+
+
+def concentration(counts: np.ndarray, top: float = TOP_SHARE) -> float | None:
+    """Share of all events falling on the top ``top`` of people with at least one."""
+    x = np.asarray(counts, dtype=np.int64)
+    x = x[x > 0]
+    if x.size == 0:
+        return None
+    k = max(1, math.ceil(top * x.size))
+    return float(np.sort(x)[-k:].sum() / x.sum())
+
+
+class SurveillanceMetrics(Module):
+    name = "surveillance_metrics"
+    role = Role.OBSERVER
+    phase = Phase.OBSERVE
+    doc = "Detentions by basis, false alarms, blocked movement and expression, exposure."
+    reads = ("people.cell", "people.group", "people.region", "people.detained_since",
+             "people.alarm_cause", "people.alarm_record", "people.false_alarms", "dossier",
+             "truth")
+    counters = (
+        CounterSpec("detentions", "detentions, by detainee's cell"),
+        CounterSpec("detentions_false_match", "detentions of people not on the watchlist"),
+        CounterSpec("detentions_lawful_basis", "correct matches on entries for lawful causes"),
+        CounterSpec("detentions_unlawful_basis", "correct matches on entries for unlawful acts"),
+        CounterSpec("detentions_erroneous_basis", "correct matches on entries made by errors"),
+    )
+    metrics = (
+        MetricDef("false_alarm_rate", "false_alarms", "screenings_unlisted",
+                  "false alarms per screening of people not on the watchlist", disparity=True),
+        MetricDef("false_alarms", "false_alarms", None, "false alarms (count)"),
+        MetricDef("screenings", "screenings", None, "checkpoint screenings (count)"),
+        MetricDef("detentions", "detentions", None, "detentions (count)"),
+        MetricDef("detentions_false_match", "detentions_false_match", None,
+                  "detentions on a false match (count)"),
+        MetricDef("detentions_lawful_basis", "detentions_lawful_basis", None,
+                  "detentions on a correct match to an entry for lawful conduct (count)"),
+        MetricDef("detentions_unlawful_basis", "detentions_unlawful_basis", None,
+                  "detentions on a correct match to an entry for an unlawful act (count)"),
+        MetricDef("detentions_erroneous_basis", "detentions_erroneous_basis", None,
+                  "detentions on a correct match to an entry made by an erroneous record"),
+        MetricDef("detention_rate", "detentions", "person_days",
+                  "detentions per 1000 person-years", scale=PER_1000_PERSON_YEARS,
+                  disparity=True),
+        MetricDef("false_match_detention_rate", "detentions_false_match", "person_days",
+                  "false-match detentions per 1000 person-years",
+                  scale=PER_1000_PERSON_YEARS, disparity=True),
+        MetricDef("lawful_basis_detention_rate", "detentions_lawful_basis", "person_days",
+                  "lawful-basis detentions per 1000 person-years",
+                  scale=PER_1000_PERSON_YEARS, disparity=True),
+        MetricDef("blocked_movement", "blocked_movement", None,
+                  "trips blocked by an alarm or a detention (count)"),
+        MetricDef("blocked_movement_rate", "blocked_movement", "movement_acts",
+                  "share of trips blocked by an alarm or a detention", disparity=True),
+        MetricDef("blocked_expression", "blocked_expression_all", None,
+                  "expression acts prevented by bans or detention (count)"),
+        MetricDef("blocked_expression_rate", "blocked_expression_all", "person_days",
+                  "expression acts prevented by bans or detention per person-year",
+                  scale=365.0, disparity=True),
+        MetricDef("exposure", "exposure", "person_days",
+                  "Σ records × parties with access × venue sensitivity, per person-year",
+                  scale=365.0, disparity=True),
+        MetricDef("share_of_acts_recorded", "acts_recorded", "acts_all",
+                  "share of acts captured by a source or a sensor", disparity=True),
+        MetricDef("coverage", "coverage_person_days", "person_days",
+                  "population-weighted mean sensor coverage (per region: the region's)"),
+        MetricDef("informant_false_reports", "informant_false_reports", None,
+                  "informants' reports of acts that never happened (count)"),
+        MetricDef("landlord_camera_active", "tenant_days_watched", "tenant_days",
+                  "share of tenant-days under the landlord's camera"),
+        MetricDef("guests_captured", "guests_captured", None,
+                  "guests' visits captured without consent (count)"),
+        MetricDef("tenant_entry_denied", "tenant_entry_denied", None,
+                  "tenants turned away because the camera did not recognise them (count)"),
+        MetricDef("private_sanctions", "private_sanctions", None,
+                  "the landlord's fines, with no appeal (count)"),
+        MetricDef("private_sanction_false_share", "private_sanctions_false",
+                  "private_sanctions", "share of the landlord's fines naming the wrong tenant"),
+    )
+
+    @classmethod
+    def enabled_in(cls, scenario) -> bool:
+        sv = scenario.modules.get("surveillance", {})
+        return bool(sv.get("enabled", False)) and super().enabled_in(scenario)
+
+    def step(self, world, day: int) -> None:
+        since = world.array("people.detained_since")
+        who = np.flatnonzero(since == day)  # one byte-pair scan finds today's detainees
+        if who.size == 0:
+            return
+        cause = world.array("people.alarm_cause")[who]
+        rec = world.array("people.alarm_record")[who]
+        false = cause == 0
+        by_record = (cause & CAUSE_RECORD) != 0
+        correct = np.zeros(who.size, dtype=bool)
+        lawful = np.zeros(who.size, dtype=bool)
+        sel = np.flatnonzero(by_record & (rec >= 0))
+        if sel.size:
+            d = world.dossier
+            kept = np.isin(rec[sel] >> 32, np.fromiter(d.chunks, dtype=np.int64))
+            sel = sel[kept]
+            if sel.size:
+                refs = rec[sel]
+                subj = d.fields(refs, "subject")
+                act = d.fields(refs, "act")
+                aref = d.fields(refs, "act_ref")
+                actor, lf = world.truth.lookup(aref)
+                true_act = world.truth.lookup_act(aref)
+                correct[sel] = (aref >= 0) & (actor == subj) & (true_act == act)
+                lawful[sel] = lf
+        unlawful = ~false & by_record & correct & ~lawful
+        lawful_basis = ~false & ~unlawful & (
+            ((cause & (CAUSE_KIN | CAUSE_GROUP)) != 0) | (by_record & correct & lawful))
+        erroneous = ~false & ~unlawful & ~lawful_basis
+        cells = world.array("people.cell")[who]
+        c = world.counters
+        c.add_cells("detentions", cells)
+        c.add_cells("detentions_false_match", cells[false])
+        c.add_cells("detentions_unlawful_basis", cells[unlawful])
+        c.add_cells("detentions_lawful_basis", cells[lawful_basis])
+        c.add_cells("detentions_erroneous_basis", cells[erroneous])
+
+    def final_metrics(self, world) -> dict[str, float | None]:
+        """repeat_stop_concentration: share of false alarms (since the burn-in) falling on
+        the most-stopped 1 % of the people with at least one; overall, by group, region."""
+        fa = world.array("people.false_alarms")
+        out = {"repeat_stop_concentration": concentration(fa)}
+        group = world.array("people.group")
+        for g, name in enumerate(world.group_names):
+            out[f"repeat_stop_concentration[group={name}]"] = concentration(fa[group == g])
+        region = world.array("people.region")
+        for r in range(world.n_regions):
+            out[f"repeat_stop_concentration[region={r}]"] = concentration(fa[region == r])
+        return out
