@@ -12,11 +12,15 @@ def module_classes() -> dict[str, type]:
     from scslab.modules.behaviour import Behaviour
     from scslab.modules.checkpoints import Watchlist
     from scslab.modules.core_metrics import CoreMetrics
+    from scslab.modules.credit_bureau import CreditBureau, CreditFurnishers
     from scslab.modules.debts import Debts
     from scslab.modules.evaluations import Evaluations
+    from scslab.modules.firms import CorporateCredit, FirmInspection, FirmMetrics, Firms
     from scslab.modules.harm import Harm
     from scslab.modules.learning import Learning
     from scslab.modules.lists import Lists
+    from scslab.modules.market import Market, MarketComplaints, MarketRegistry
+    from scslab.modules.officials import CentralAuthority, OfficialAudits, Officials
     from scslab.modules.records import DossierModule
     from scslab.modules.sanctions import Sanctions
     from scslab.modules.scoring import Scoring
@@ -28,5 +32,8 @@ def module_classes() -> dict[str, type]:
         Behaviour, Debts, AppealFiling, Sources, DossierModule, Evaluations, Scoring, Lists,
         Sanctions, Appeals, Learning, CoreMetrics, Harm, Surveillance, Watchlist,
         SurveillanceMetrics,
+        Market, MarketComplaints, MarketRegistry, Firms, FirmInspection, CorporateCredit,
+        FirmMetrics, Officials, OfficialAudits, CentralAuthority, CreditFurnishers,
+        CreditBureau,
     )
     return {cls.name: cls for cls in classes}

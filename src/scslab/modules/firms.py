@@ -1,0 +1,497 @@
+"""Firms and corporate credit: regulatory acts, records, a corporate score, lists, banks.
+
+Four modules share one parameter block (``modules.firms``):
+
+* ``firms`` (behaviour, DECIDE) — each firm meets regulatory opportunities in four
+  domains (tax, environment, product safety, labour) at daily ``rates`` and violates by
+  random utility, ``σ(α_f + g_k·size/τ − β·compliance − δ·d_k·S_k^γ)`` (compliance plays
+  honesty; firms know the inspection coverage ``d_k``; ``S_k`` the fine plus the value
+  of a blacklisting the record moves the firm towards). It applies for credit at
+  ``apply_rate`` and, when a loan falls due, defaults with probability
+  ``σ(α_d + w_p (0.5 − r_f) + w_c (0.8 − compliance))``, ``r_f`` the firm's return on
+  credit: productivity × (1 − ``soe_productivity_gap`` for state-owned firms).
+* ``firm_inspection`` (sensing, SENSE) — inspectors record a violation of domain k with
+  probability ``coverage_k`` and file a false record on a compliant firm at
+  ``false_record_rate``; banks record every loan outcome.
+* ``corporate_credit`` (system, SANCTION) — the corporate score: ``base`` minus points
+  per record and per market complaint, recovering towards base with time constant
+  ``restore_days``; firms below ``black_threshold`` are listed (procurement ban; loan
+  denial if ``ban_loans``). Banks serve ``credit_share`` of the day's applicants in order
+  of ``score_weight·(score − base)/10 + soe_preference·state_owned + lending_noise·z``.
+* ``firm_metrics`` (observer) — lending outcomes against productivity (truth), listing of
+  compliant firms, and the corporate score's AUC for default (``final_metrics``).
+
+Firm-level figures are counted in the cell (reference group, firm region).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, ClassVar
+
+import numpy as np
+from pydantic import Field
+
+from scslab.incentives import present_value
+from scslab.metrics import MetricDef
+from scslab.module import ArraySpec, CounterSpec, Module, Phase, Role
+from scslab.modules.behaviour import BehaviourParams
+from scslab.rng import SlotLayout, StreamSpec
+from scslab.scenario.schema import ModuleParams
+
+Prob = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNeg = Annotated[float, Field(ge=0.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+
+DOMAINS = ("tax", "environment", "product_safety", "labour")
+BIT_DEFAULT, BIT_REPAID = 4, 5
+NEVER = 0xFFFF
+LAYOUT = SlotLayout((("purpose", 8), ("k", 8)))
+P_OPP, P_VIOLATE, P_APPLY, P_DEFAULT, P_SEE, P_FALSE, P_CAP, P_NOISE, P_PROC_N, P_PROC_WHO = (
+    1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+OUT_NONE, OUT_REPAID, OUT_DEFAULT = 0, 1, 2
+
+
+def _domain_dict(**kw: float) -> dict[str, float]:
+    return dict(kw)
+
+
+class FirmParams(ModuleParams):
+    enabled: bool = False
+    # regulatory conduct (behaviour)
+    rates: dict[str, NonNeg] = Field(default_factory=lambda: _domain_dict(
+        tax=0.05, environment=0.03, product_safety=0.03, labour=0.03))
+    gains: dict[str, float] = Field(default_factory=lambda: _domain_dict(
+        tax=2.0, environment=3.0, product_safety=2.0, labour=1.0))  # × size
+    fines: dict[str, NonNeg] = Field(default_factory=lambda: _domain_dict(
+        tax=10.0, environment=20.0, product_safety=20.0, labour=5.0))  # × size
+    violation_intercept: float = 2.0
+    listing_cost_per_day: NonNeg = 0.5  # × size: procurement and credit lost while listed
+    listing_days: Positive = 365.0  # expected length of a listing, for the stake
+    # credit (behaviour)
+    apply_rate: Prob = 0.01
+    loan_size: Positive = 20.0  # × size
+    loan_term: Annotated[int, Field(ge=1, le=3650)] = 180
+    default_intercept: float = -2.5
+    productivity_weight: NonNeg = 6.0
+    compliance_weight: NonNeg = 2.0
+    soe_productivity_gap: Prob = 0.2
+    # inspection (sensing)
+    coverage: dict[str, Prob] = Field(default_factory=lambda: _domain_dict(
+        tax=0.2, environment=0.1, product_safety=0.1, labour=0.1))
+    false_record_rate: Prob = 2e-4  # per compliant firm-day and domain
+    # corporate score and lists (system)
+    score_base: float = 100.0
+    points: dict[str, NonNeg] = Field(default_factory=lambda: _domain_dict(
+        tax=10.0, environment=15.0, product_safety=15.0, labour=5.0, loan_default=20.0,
+        complaint=0.2))
+    restore_days: Positive = 365.0
+    black_threshold: float = 70.0
+    ban_loans: bool = True
+    procurement_rate: NonNeg = 0.01  # contracts per firm-day
+    # banks (system)
+    credit_share: Prob = 0.5
+    soe_preference: NonNeg = 0.0
+    score_weight: NonNeg = 1.0
+    lending_noise: NonNeg = 1.0
+
+    def vector(self, name: str, extra: str | None = None) -> np.ndarray:
+        table = getattr(self, name)
+        return np.array([float(table.get(d, 0.0)) for d in DOMAINS]
+                        + ([float(table.get(extra, 0.0))] if extra else []))
+
+
+def firm_params(scenario) -> FirmParams:
+    return FirmParams.model_validate(scenario.modules.get("firms", {}))
+
+
+def firm_cells(world) -> np.ndarray:
+    """Metric cell of each firm: (reference group, firm region)."""
+    ref = world.group_names.index(world.scenario.population.reference_group)
+    return (ref * world.n_regions + world.array("firms.region").astype(np.int64))
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+class Firms(Module):
+    name = "firms"
+    role = Role.BEHAVIOUR
+    phase = Phase.DECIDE
+    Params = FirmParams
+    doc = "Firms: regulatory violations by random utility, credit applications, repayment."
+    owns: ClassVar = (
+        ArraySpec("firms.violated", "code", "firms", True, "domains violated today (bits)"),
+        ArraySpec("firms.last_violation", "day", "firms", True, "day of the last violation",
+                  fill=-1),
+        ArraySpec("firms.return_rate", "prob", "firms", True,
+                  "output per unit of credit: productivity × (1 − SOE gap)"),
+        ArraySpec("firms.applying", "flag", "firms", False, "applies for credit today"),
+        ArraySpec("firms.loan_outcome", "code", "firms", True,
+                  "today: 0 nothing due, 1 repaid, 2 defaulted"),
+    )
+    reads = ("firms.size", "firms.compliance", "firms.productivity", "firms.state_owned",
+             "firms.region", "firms.loan_due@prev")
+    streams = (StreamSpec("draws", LAYOUT, "opportunities, violations, applications, default"),)
+    counters = (
+        CounterSpec("firm_days", "firms × days (reference group, firm region)"),
+        CounterSpec("firm_violations", "regulatory violations by firms"),
+    )
+    metrics = (
+        MetricDef("firm_violation_rate", "firm_violations", "firm_days",
+                  "regulatory violations per firm-day"),
+    )
+
+    def setup(self, world) -> None:
+        p = self.params
+        b = BehaviourParams.model_validate(world.scenario.modules.get("behaviour", {}))
+        self.b = b
+        size = world.array("firms.size").astype(np.float64)
+        prod = world.array("firms.productivity").astype(np.float64)
+        soe = world.array("firms.state_owned")
+        world.array("firms.return_rate")[:] = prod * np.where(soe, 1.0 - p.soe_productivity_gap,
+                                                              1.0)
+        points = p.vector("points")
+        gap = max(p.score_base - p.black_threshold, 1e-9)
+        stake = present_value(p.listing_cost_per_day, p.listing_days, 0.999)
+        # S_k per firm: fine + share of a listing the record brings (by points)
+        self.sanction = (np.outer(size, p.vector("fines"))
+                         + np.outer(size, stake * np.minimum(1.0, points / gap)))
+        self.gain = np.outer(size, p.vector("gains"))
+        self.cells = firm_cells(world)
+        n_cells = len(world.group_names) * world.n_regions
+        self.cell_sizes = np.bincount(self.cells, minlength=n_cells).astype(np.float64)
+
+    def step(self, world, day: int) -> None:
+        p, b = self.params, self.b
+        st = world.stream("draws")
+        nf = world.counts["firms"]
+        if nf == 0:
+            return
+        firms = np.arange(nf, dtype=np.int64)
+        comp = world.array("firms.compliance").astype(np.float64)
+        cov = p.vector("coverage")
+        rates = p.vector("rates")
+        violated = np.zeros(nf, dtype=np.uint8)
+        for k in range(len(DOMAINS)):  # loop over domains, not firms
+            if rates[k] <= 0:
+                continue
+            opp = st.bernoulli(day, LAYOUT.pack(purpose=P_OPP, k=k), firms, rates[k])
+            idx = firms[opp]
+            if idx.size == 0:
+                continue
+            z = (p.violation_intercept + self.gain[idx, k] / b.gain_scale
+                 - b.moral_weight * comp[idx]
+                 - b.deterrence_weight * cov[k] * self.sanction[idx, k] ** b.severity_exponent)
+            u = st.uniform(day, LAYOUT.pack(purpose=P_VIOLATE, k=k), idx)
+            hit = idx[u < _sigmoid(z)]
+            violated[hit] |= np.uint8(1 << k)
+        world.array("firms.violated")[:] = violated
+        any_v = violated != 0
+        world.array("firms.last_violation")[any_v] = day
+        c = world.counters
+        c.add_vector("firm_days", self.cell_sizes)
+        bits = np.unpackbits(violated[:, None], axis=1).sum(axis=1)
+        c.add_cells("firm_violations", self.cells[any_v], bits[any_v].astype(np.float64))
+        # credit: repay or default when a loan falls due; apply when free of debt
+        due = world.array("firms.loan_due").astype(np.int64)
+        outcome = world.array("firms.loan_outcome")
+        outcome[:] = OUT_NONE
+        now = firms[due == day]
+        if now.size:
+            r = world.array("firms.return_rate")[now].astype(np.float64)
+            z = (p.default_intercept + p.productivity_weight * (0.5 - r)
+                 + p.compliance_weight * (0.8 - comp[now]))
+            u = st.uniform(day, LAYOUT.pack(purpose=P_DEFAULT), now)
+            outcome[now] = np.where(u < _sigmoid(z), OUT_DEFAULT, OUT_REPAID)
+        free = (due == NEVER) | (due == day)
+        world.array("firms.applying")[:] = free & st.bernoulli(
+            day, LAYOUT.pack(purpose=P_APPLY), firms, p.apply_rate)
+
+
+class FirmInspection(Module):
+    name = "firm_inspection"
+    role = Role.SENSING
+    phase = Phase.SENSE
+    doc = "Inspectors and banks record firms' violations and loan outcomes (follows firms)."
+    owns: ClassVar = (
+        ArraySpec("firms.record_bits", "code", "firms", False,
+                  "records filed today: bits 0–3 domains, 4 loan default, 5 loan repaid"),
+        ArraySpec("firms.false_bits", "code", "firms", True,
+                  "of today's domain records, those with no violation behind them"),
+    )
+    reads = ("firms.violated", "firms.loan_outcome", "firms.region")
+    streams = (StreamSpec("draws", LAYOUT, "inspection coverage and false records"),)
+    counters = (
+        CounterSpec("firm_records", "regulatory records of firms"),
+        CounterSpec("firm_records_false", "regulatory records of firms with no violation"),
+    )
+    metrics = (
+        MetricDef("firm_false_record_share", "firm_records_false", "firm_records",
+                  "share of firms' regulatory records with no violation behind them"),
+    )
+
+    @classmethod
+    def enabled_in(cls, scenario) -> bool:
+        return firm_params(scenario).enabled
+
+    def setup(self, world) -> None:
+        self.p = firm_params(world.scenario)
+        self.cells = firm_cells(world)
+
+    def step(self, world, day: int) -> None:
+        p = self.p
+        st = world.stream("draws")
+        nf = world.counts["firms"]
+        firms = np.arange(nf, dtype=np.int64)
+        violated = world.array("firms.violated")
+        rec = np.zeros(nf, dtype=np.uint8)
+        false = np.zeros(nf, dtype=np.uint8)
+        cov = p.vector("coverage")
+        for k in range(len(DOMAINS)):  # loop over domains
+            bit = np.uint8(1 << k)
+            v = (violated & bit) != 0
+            seen = v & st.bernoulli(day, LAYOUT.pack(purpose=P_SEE, k=k), firms, cov[k])
+            fake = ~v & st.bernoulli(day, LAYOUT.pack(purpose=P_FALSE, k=k), firms,
+                                     p.false_record_rate)
+            rec[seen | fake] |= bit
+            false[fake] |= bit
+        out = world.array("firms.loan_outcome")
+        rec[out == OUT_DEFAULT] |= np.uint8(1 << BIT_DEFAULT)
+        rec[out == OUT_REPAID] |= np.uint8(1 << BIT_REPAID)
+        world.array("firms.record_bits")[:] = rec
+        world.array("firms.false_bits")[:] = false
+        dom = rec & np.uint8(0x0F)
+        n_rec = np.unpackbits(dom[:, None], axis=1).sum(axis=1).astype(np.float64)
+        n_false = np.unpackbits(false[:, None], axis=1).sum(axis=1).astype(np.float64)
+        has = n_rec > 0
+        world.counters.add_cells("firm_records", self.cells[has], n_rec[has])
+        world.counters.add_cells("firm_records_false", self.cells[has], n_false[has])
+
+
+def lending_priority(score: np.ndarray, state_owned: np.ndarray, noise: np.ndarray,
+                     base: float, score_weight: float, soe_preference: float,
+                     lending_noise: float) -> np.ndarray:
+    """Banks' ranking of applicants (higher is served first). With ``soe_preference = 0``
+    it depends on the score (and keyed noise) alone, not on ownership."""
+    return (score_weight * (score - base) / 10.0 + soe_preference * state_owned
+            + lending_noise * noise)
+
+
+class CorporateCredit(Module):
+    name = "corporate_credit"
+    role = Role.SYSTEM
+    phase = Phase.SANCTION
+    doc = "Corporate score, blacklist, procurement bans, and bank lending (follows firms)."
+    owns: ClassVar = (
+        ArraySpec("firms.cscore", "money", "firms", False, "corporate credit score"),
+        ArraySpec("firms.listed", "flag", "firms", False, "on the corporate blacklist"),
+        ArraySpec("firms.loan_due", "day_u16", "firms", False, "loan due day", fill=NEVER),
+        ArraySpec("firms.loan_amount", "money", "firms", False, "outstanding loan"),
+        ArraySpec("firms.loan_day", "day", "firms", False, "day the loan was made", fill=-1),
+    )
+    reads = ("firms.record_bits", "firms.complaints?", "firms.state_owned", "firms.size",
+             "firms.region", "firms.applying")
+    streams = (StreamSpec("draws", LAYOUT, "credit rationing, bank noise, procurement"),)
+    counters = (
+        CounterSpec("procurement_contracts", "public contracts awarded (winner's cell)"),
+        CounterSpec("procurement_blocked", "contract draws that fell on a listed firm"),
+    )
+
+    @classmethod
+    def enabled_in(cls, scenario) -> bool:
+        return firm_params(scenario).enabled
+
+    def setup(self, world) -> None:
+        self.p = firm_params(world.scenario)
+        world.array("firms.cscore")[:] = self.p.score_base
+        world.state["complaints"] = np.zeros(world.counts["firms"], dtype=np.int64)
+        self.cells = firm_cells(world)
+        self.recover = 1.0 - math.exp(-1.0 / self.p.restore_days)
+
+    def step(self, world, day: int) -> None:
+        p = self.p
+        st = world.stream("draws")
+        nf = world.counts["firms"]
+        if nf == 0:
+            return
+        firms = np.arange(nf, dtype=np.int64)
+        score = world.array("firms.cscore")
+        score += (p.score_base - score) * self.recover
+        bits = world.array("firms.record_bits")
+        points = p.vector("points", "loan_default")
+        for k in range(len(DOMAINS) + 1):  # domains, then loan default (bit 4)
+            hit = (bits & np.uint8(1 << k)) != 0
+            score[hit] -= points[k]
+        complaints = world.optional("firms.complaints")
+        if complaints is not None:
+            c_now = complaints.astype(np.int64)
+            score -= p.points.get("complaint", 0.0) * (c_now - world.state["complaints"])
+            world.state["complaints"] = c_now
+        listed = world.array("firms.listed")
+        listed[:] = score < p.black_threshold
+        due = world.array("firms.loan_due")
+        ended = due == day
+        due[ended] = NEVER
+        world.array("firms.loan_amount")[ended] = 0.0
+        # lending: ration credit among today's applicants by the banks' ranking
+        app = world.array("firms.applying") & (due == NEVER)
+        if p.ban_loans:
+            app &= ~listed
+        idx = firms[app]
+        if idx.size:
+            cap_f = p.credit_share * idx.size
+            cap = int(cap_f) + int(st.bernoulli(day, LAYOUT.pack(purpose=P_CAP),
+                                                np.zeros(1, np.int64), cap_f - int(cap_f))[0])
+            noise = st.normal(day, LAYOUT.pack(purpose=P_NOISE), idx)
+            prio = lending_priority(score[idx].astype(np.float64),
+                                    world.array("firms.state_owned")[idx].astype(np.float64),
+                                    noise, p.score_base, p.score_weight, p.soe_preference,
+                                    p.lending_noise)
+            order = np.lexsort((idx, -prio))
+            won = idx[order[:cap]]
+            end = day + p.loan_term
+            due[won] = NEVER if end >= NEVER else end
+            world.array("firms.loan_amount")[won] = p.loan_size * world.array("firms.size")[won]
+            world.array("firms.loan_day")[won] = day
+        # procurement: contracts drawn over firms; a listed firm is banned
+        lam = p.procurement_rate * nf
+        k = int(st.poisson(day, LAYOUT.pack(purpose=P_PROC_N), np.zeros(1, np.int64), lam)[0])
+        if k:
+            w = st.words(day, LAYOUT.pack(purpose=P_PROC_WHO), np.arange(k, dtype=np.int64))
+            who = ((w[:, 0].astype(np.uint64) * np.uint64(nf)) >> np.uint64(32)).astype(np.int64)
+            world.counters.add_cells("procurement_contracts", self.cells[who[~listed[who]]])
+            world.counters.add_cells("procurement_blocked", self.cells[who[listed[who]]])
+
+
+def auc(score: np.ndarray, positive: np.ndarray) -> float | None:
+    """P(score of a negative > score of a positive), ties counting one half (Mann–Whitney):
+    how well a *high* score predicts *no* default."""
+    score = np.asarray(score, dtype=np.float64)
+    positive = np.asarray(positive, dtype=bool)
+    n_pos = int(positive.sum())
+    n_neg = positive.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return None
+    order = np.argsort(score, kind="stable")
+    s = score[order]
+    ranks = np.empty(s.size)
+    i = 0
+    while i < s.size:  # average ranks over ties (loop over distinct values)
+        j = i
+        while j + 1 < s.size and s[j + 1] == s[i]:
+            j += 1
+        ranks[i:j + 1] = 0.5 * (i + j) + 1.0
+        i = j + 1
+    r = np.empty(s.size)
+    r[order] = ranks
+    rank_neg = r[~positive].sum()
+    return float((rank_neg - n_neg * (n_neg + 1) / 2.0) / (n_pos * n_neg))
+
+
+class FirmMetrics(Module):
+    name = "firm_metrics"
+    role = Role.OBSERVER
+    phase = Phase.OBSERVE
+    doc = "Credit allocation against productivity, listing of compliant firms, score AUC."
+    reads = ("firms.return_rate", "firms.applying", "firms.loan_day", "firms.loan_amount",
+             "firms.loan_due", "firms.cscore", "firms.listed", "firms.state_owned",
+             "firms.loan_outcome", "firms.last_violation", "firms.region", "firms.size")
+    counters = (
+        CounterSpec("credit_lent", "credit lent to firms (money)", real=True),
+        CounterSpec("credit_lent_soe", "credit lent to state-owned firms (money)", real=True),
+        CounterSpec("credit_output", "output of the credit lent: amount × return", real=True),
+        CounterSpec("credit_output_best", "output had the same credit gone to the most "
+                    "productive applicants of the region first", real=True),
+        CounterSpec("credit_output_lost", "best − actual output", real=True),
+        CounterSpec("firm_loans_matured", "firm loans that fell due"),
+        CounterSpec("firm_loans_defaulted", "firm loans defaulted"),
+        CounterSpec("firm_listed_days", "listed firm-days"),
+        CounterSpec("firm_listed_clean_days", "listed firm-days of firms with no violation "
+                    "in the past year"),
+    )
+    metrics = (
+        MetricDef("loan_share_state_owned", "credit_lent_soe", "credit_lent",
+                  "share of credit lent to state-owned firms"),
+        MetricDef("loans_to_less_productive", "credit_output_lost", "credit_output_best",
+                  "output lost against lending the same credit to the most productive "
+                  "applicants first, as a share of that best output"),
+        MetricDef("firm_default_rate", "firm_loans_defaulted", "firm_loans_matured",
+                  "share of firm loans defaulted"),
+        MetricDef("firm_listed_share", "firm_listed_days", "firm_days",
+                  "share of firm-days on the corporate blacklist"),
+        MetricDef("compliant_firms_listed", "firm_listed_clean_days", "firm_listed_days",
+                  "share of listed firm-days of firms with no violation in the past year"),
+    )
+
+    @classmethod
+    def enabled_in(cls, scenario) -> bool:
+        return firm_params(scenario).enabled
+
+    def setup(self, world) -> None:
+        self.cells = firm_cells(world)
+        self.region = world.array("firms.region").astype(np.int64)
+        self.ref = world.group_names.index(world.scenario.population.reference_group)
+        self.loan_size = firm_params(world.scenario).loan_size
+        nf = world.counts["firms"]
+        world.state["score_at_issue"] = np.zeros(nf, dtype=np.float64)
+        world.state["auc_scores"] = []
+        world.state["auc_defaults"] = []
+
+    def step(self, world, day: int) -> None:
+        c = world.counters
+        st = world.state
+        ret = world.array("firms.return_rate").astype(np.float64)
+        amount = world.array("firms.loan_amount").astype(np.float64)
+        new = np.flatnonzero(world.array("firms.loan_day") == day)
+        out = world.array("firms.loan_outcome")
+        matured = np.flatnonzero(out != 0)
+        if matured.size:
+            dflt = out[matured] == 2
+            c.add_cells("firm_loans_matured", self.cells[matured])
+            c.add_cells("firm_loans_defaulted", self.cells[matured[dflt]])
+            st["auc_scores"].append(st["score_at_issue"][matured].copy())
+            st["auc_defaults"].append(dflt)
+        if new.size:
+            st["score_at_issue"][new] = world.array("firms.cscore")[new]
+            soe = world.array("firms.state_owned")[new]
+            c.add_cells("credit_lent", self.cells[new], amount[new])
+            c.add_cells("credit_lent_soe", self.cells[new[soe]], amount[new[soe]])
+            c.add_cells("credit_output", self.cells[new], amount[new] * ret[new])
+            self._benchmark(world, new, ret, amount)
+        listed = np.flatnonzero(world.array("firms.listed"))
+        if listed.size:
+            c.add_cells("firm_listed_days", self.cells[listed])
+            last = world.array("firms.last_violation")[listed].astype(np.int64)
+            clean = (last < 0) | (last < day - 365)
+            c.add_cells("firm_listed_clean_days", self.cells[listed[clean]])
+
+    def _benchmark(self, world, new, ret, amount) -> None:
+        """Per region: the same credit, lent greedily to the day's applicants with the
+        highest return (each at the loan it asked for, the last one split), is the best
+        output the day's applicants allowed."""
+        app = np.union1d(np.flatnonzero(world.array("firms.applying")), new)
+        ask = self.loan_size * world.array("firms.size")[app].astype(np.float64)
+        n_cells = len(world.group_names) * world.n_regions
+        best = np.zeros(n_cells)
+        actual = np.zeros(n_cells)
+        np.add.at(actual, self.cells[new], amount[new] * ret[new])
+        for r in np.unique(self.region[new]):  # loop over regions
+            credit = amount[new[self.region[new] == r]].sum()
+            sel = self.region[app] == r
+            cand, want = app[sel], ask[sel]
+            order = np.argsort(-ret[cand], kind="stable")
+            cum = np.cumsum(want[order])
+            take = np.clip(credit - (cum - want[order]), 0.0, want[order])
+            best[self.ref * world.n_regions + r] += float((take * ret[cand][order]).sum())
+        c = world.counters
+        c.add_vector("credit_output_best", best)
+        c.add_vector("credit_output_lost", np.maximum(best - actual, 0.0))
+
+    def final_metrics(self, world) -> dict:
+        st = world.state
+        if not st["auc_scores"]:
+            return {"corporate_score_auc": None}
+        return {"corporate_score_auc": auc(np.concatenate(st["auc_scores"]),
+                                           np.concatenate(st["auc_defaults"]))}

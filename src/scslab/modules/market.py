@@ -1,0 +1,569 @@
+"""Markets: buyers screen sellers (people and firms); sellers honour or defraud.
+
+Four modules share one parameter block (``modules.market``):
+
+* ``market`` (behaviour, DECIDE) — each day ``Poisson(N · buy_rate)`` buyers each draw
+  ``candidates`` sellers of their region by keyed choice, screen them and trade with the
+  best one that has capacity left; buyers are served in keyed priority order, so capacity
+  is rationed by the queue rule of ``randomness.md``. A seller decides once a day whether
+  to defraud, by the random-utility rule of ``behaviour.violation_probability``. Screening
+  modes: ``none`` (first candidate), ``private`` (avoid sellers who defrauded the buyer or
+  a network neighbour: informal reputation), ``institution`` (private, and buyers who pay
+  ``check_cost`` avoid publicly flagged sellers; a buyer checks with probability
+  ``σ((VOI − check_cost)/check_scale)``, VOI the fraud loss the public flag is seen to
+  avoid: how informative the score is, learned from market-wide experience). Honest
+  trades may earn a review; "gaming" sellers buy fake reviews.
+* ``market_complaints`` (sensing, SENSE) — a defrauded buyer complains with probability
+  ``complaint_probability``, an honest trade draws a malicious complaint with probability
+  ``malicious_complaint_probability``; a complaint names another seller with probability
+  ``complaint_misattribution``. Complaints about people are observations (act ``fraud``,
+  source ``complaint_source_code``; a malicious one has no act behind it); complaints
+  about firms are counted in ``firms.complaints``.
+* ``market_registry`` (system, SCORE) — the public seller score: decayed count of live
+  fraud records (courts and complaints) minus ``review_weight`` × decayed reviews.
+  Records removed from the dossier are taken back.
+
+Fraud acts by people sellers enter the ``acts`` table (so the court sees them: the slow
+courts of the low-trust baseline). Equations and parameters: ``docs/markets.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, ClassVar, Literal
+
+import numba as nb
+import numpy as np
+from pydantic import Field
+
+from scslab.metrics import MetricDef
+from scslab.module import ArraySpec, CounterSpec, Module, Phase, Role
+from scslab.modules.behaviour import BehaviourParams
+from scslab.rng import U64, SlotLayout, StreamSpec, k_uniform, k_word
+from scslab.scenario.schema import ModuleParams
+from scslab.schema import (
+    ACT_LAYOUT,
+    OBSERVATION_LAYOUT,
+    OBSERVATION_TRUTH_LAYOUT,
+    Table,
+    pack_ref,
+)
+
+Prob = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNeg = Annotated[float, Field(ge=0.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+
+LAYOUT = SlotLayout((("purpose", 8), ("k", 8)))
+P_SELLER, P_BUY_COUNT, P_BUY_WHO, P_CAND, P_CHECK, P_FRAUD, P_FIRM_FRAUD = 1, 2, 3, 4, 5, 6, 7
+P_PRIO, P_REVIEW, P_GAMER, P_FIRM_GAMER = 8, 9, 10, 11
+P_COMPLAIN, P_MALICIOUS, P_MISATTR, P_WHO = 20, 21, 22, 23
+MODES = {"none": 0, "private": 1, "institution": 2}
+
+
+class MarketParams(ModuleParams):
+    enabled: bool = False
+    screening: Literal["none", "private", "institution"] = "private"
+    seller_share: Prob = 0.01  # people who sell
+    firms_sell: bool = True
+    buy_rate: Prob = 0.1  # purchases per person-day
+    candidates: Annotated[int, Field(ge=1, le=32)] = 3
+    local: bool = True  # candidates from the buyer's region
+    seller_capacity: Annotated[int, Field(ge=1)] = 20  # trades a person seller serves a day
+    firm_capacity: Positive = 40.0  # trades per unit of firm size a day
+    price: Positive = 1.0  # money: lost by a defrauded buyer
+    buyer_value: NonNeg = 1.3
+    seller_cost: NonNeg = 0.7  # saved by a seller who defrauds (the fraud gain)
+    fraud_deadweight: NonNeg = 0.2  # social loss of a fraud beyond the transfer
+    fraud_intercept: float = 9.0  # α_m (assumption: ~4 % of unscreened trades go wrong)
+    reputation_weight: NonNeg = 2.0  # logit units of the stake at full visibility
+    private_visibility: Prob = 0.1  # share of future buyers who hear of a fraud privately
+    memory: Annotated[int, Field(ge=1, le=8)] = 4  # frauds a buyer remembers
+    check_cost: NonNeg = 0.02  # money per check
+    check_scale: Positive = 0.02  # money per logit unit of the check decision
+    belief_rate: Prob = 0.05  # EWMA weight of a day's market experience
+    prior_fraud: Prob = 0.1
+    flag_threshold: float = 0.5
+    flag_halflife_days: Positive = 365.0
+    review_probability: Prob = 0.2
+    review_weight: NonNeg = 0.05
+    gaming_share: Prob = 0.0  # scale of the share of sellers who buy fake reviews
+    fake_reviews_per_day: Annotated[int, Field(ge=0, le=1000)] = 2
+    complaint_probability: Prob = 0.5
+    malicious_complaint_probability: Prob = 0.0
+    complaint_misattribution: Prob = 0.0
+    complaint_source_code: Annotated[int, Field(ge=0, le=31)] = 20
+
+
+def market_params(scenario) -> MarketParams:
+    return MarketParams.model_validate(scenario.modules.get("market", {}))
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+@nb.njit(cache=True)
+def _trade(k0, k1, day, buyers, buyer_region, pool, pool_off, cap_left, fraud_today, flag_val,
+           flag_thr, seller_cell, check_p, mode, m, bad, net_off, net_nb, n_cells, slot_cand,
+           slot_check):  # pragma: no cover - compiled
+    """Buyers in priority order screen m keyed candidates and take the best with capacity."""
+    nb_ = buyers.shape[0]
+    chosen = np.full(nb_, -1, dtype=np.int64)
+    checked = np.zeros(nb_, dtype=np.bool_)
+    honest_scr = np.zeros(n_cells)
+    honest_exc = np.zeros(n_cells)
+    kmem = bad.shape[1]
+    for j in range(nb_):
+        b = buyers[j]
+        r = buyer_region[j]
+        lo = pool_off[r]
+        size = pool_off[r + 1] - lo
+        if size == 0:
+            continue
+        chk = False
+        if mode == 2:
+            chk = k_uniform(k0, k1, day, slot_check, b) < check_p
+        checked[j] = chk
+        best = -1
+        bestv = 1e300
+        for k in range(m):
+            w = k_word(k0, k1, day, slot_cand + k, b)
+            c = lo + np.int64((w * U64(size)) >> U64(32))
+            if cap_left[c] <= 0:
+                continue
+            s = pool[c]
+            excl = False
+            if mode >= 1:
+                for q in range(kmem):
+                    if bad[b, q] == s:
+                        excl = True
+                if not excl:
+                    for e in range(net_off[b], net_off[b + 1]):
+                        nbr = net_nb[e]
+                        for q in range(kmem):
+                            if bad[nbr, q] == s:
+                                excl = True
+                        if excl:
+                            break
+            if not excl and chk and flag_val[c] > flag_thr:
+                excl = True
+            if mode >= 1 and not fraud_today[c]:
+                honest_scr[seller_cell[c]] += 1.0
+                if excl:
+                    honest_exc[seller_cell[c]] += 1.0
+            if excl:
+                continue
+            v = flag_val[c] if chk else float(k)
+            if v < bestv:
+                bestv = v
+                best = c
+        if best >= 0:
+            chosen[j] = best
+            cap_left[best] -= 1
+    return chosen, checked, honest_scr, honest_exc
+
+
+class Market(Module):
+    name = "market"
+    role = Role.BEHAVIOUR
+    phase = Phase.DECIDE
+    Params = MarketParams
+    doc = "Buyers screen candidate sellers; sellers honour or defraud; reviews and gaming."
+    owns: ClassVar = (
+        ArraySpec("people.seller", "flag", "people", False, "sells on the market (public)"),
+        ArraySpec("people.market_seller", "uid", "people", True,
+                  "seller traded with today (firm f as N + f; -1 none)", fill=-1),
+        ArraySpec("people.market_fraud", "flag", "people", True, "defrauded today"),
+        ArraySpec("people.market_reviews", "count", "people", False,
+                  "positive reviews received as a seller (public, cumulative)"),
+        ArraySpec("firms.market_reviews", "count", "firms", False,
+                  "positive reviews received (public, cumulative)"),
+    )
+    reads = ("people.region", "people.cell", "people.honesty", "people.aware",
+             "people.net_offsets", "links.neighbour", "firms.region", "firms.size",
+             "firms.compliance", "people.perceived_detection@prev?",
+             "people.market_flags@prev", "firms.market_flags@prev", "firms.listed@prev?")
+    appends = ("acts",)
+    streams = (StreamSpec("draws", LAYOUT, "buyers, candidates, checks, fraud, reviews"),)
+    counters = (
+        CounterSpec("market_buyer_days", "buyers with a purchase to make (buyer's cell)"),
+        CounterSpec("market_trades", "trades (buyer's cell)"),
+        CounterSpec("market_frauds", "trades in which the seller defrauded (buyer's cell)"),
+        CounterSpec("market_checks", "paid checks of the public score (buyer's cell)"),
+        CounterSpec("market_surplus", "social surplus of trades less check costs", real=True),
+        CounterSpec("market_transaction_cost", "check costs plus losses to fraud", real=True),
+        CounterSpec("market_honest_screened", "screened candidate slots of honest sellers "
+                    "(seller's cell; firms: reference group, firm region)"),
+        CounterSpec("market_honest_excluded", "of which screened out"),
+    )
+    metrics = (
+        MetricDef("fraud_rate", "market_frauds", "market_trades",
+                  "share of trades in which the seller defrauded the buyer"),
+        MetricDef("trade_volume", "market_trades", "market_buyer_days",
+                  "trades per buyer-day (1 = every purchase found an acceptable seller)"),
+        MetricDef("surplus", "market_surplus", "market_buyer_days",
+                  "social surplus per buyer-day, net of check costs (money)"),
+        MetricDef("transaction_cost", "market_transaction_cost", "market_buyer_days",
+                  "checking costs plus losses to fraud per buyer-day (money)"),
+        MetricDef("check_rate", "market_checks", "market_buyer_days",
+                  "share of buyers who pay to check the public score"),
+        MetricDef("honest_sellers_excluded", "market_honest_excluded", "market_honest_screened",
+                  "share of screened candidate slots of honest sellers that screening rejected"),
+    )
+
+    @classmethod
+    def check_params(cls, params, scenario):
+        if params.enabled and "fraud" not in scenario.acts:
+            raise ValueError("enabled: the market needs the act 'fraud' in the catalogue")
+        return params
+
+    def setup(self, world) -> None:
+        p = self.params
+        st = world.stream("draws")
+        n = world.counts["people"]
+        n_firms = world.counts["firms"]
+        people = np.arange(n, dtype=np.int64)
+        seller = world.array("people.seller")
+        seller[:] = st.bernoulli(0, LAYOUT.pack(purpose=P_SELLER), people, p.seller_share)
+        R = world.n_regions
+        pregion = world.array("people.region").astype(np.int64)
+        fregion = world.array("firms.region").astype(np.int64)
+        psel = np.flatnonzero(seller)
+        fsel = np.arange(n_firms, dtype=np.int64) if p.firms_sell else np.empty(0, np.int64)
+        ids = np.concatenate([psel, n + fsel])
+        reg = np.concatenate([pregion[psel], fregion[fsel]])
+        if not p.local:
+            reg[:] = 0
+        order = np.lexsort((ids, reg))
+        pool = ids[order]
+        nreg = R if p.local else 1
+        off = np.zeros(nreg + 1, dtype=np.int64)
+        np.cumsum(np.bincount(reg, minlength=nreg), out=off[1:])
+        is_firm = pool >= n
+        ref = world.group_names.index(world.scenario.population.reference_group)
+        cell = np.where(is_firm, ref * R + fregion[np.where(is_firm, pool - n, 0)],
+                        world.array("people.cell")[np.where(is_firm, 0, pool)].astype(np.int64))
+        cap = np.where(is_firm,
+                       np.maximum(1, np.round(p.firm_capacity * world.array("firms.size")[
+                           np.where(is_firm, pool - n, 0)])).astype(np.int64),
+                       p.seller_capacity)
+        honesty = np.where(is_firm, world.array("firms.compliance")[np.where(is_firm, pool - n, 0)],
+                           world.array("people.honesty")[np.where(is_firm, 0, pool)]).astype(
+            np.float64)
+        g_p = st.bernoulli(0, LAYOUT.pack(purpose=P_GAMER), pool[~is_firm],
+                           np.minimum(1.0, 2.0 * p.gaming_share * (1.0 - honesty[~is_firm])))
+        g_f = st.bernoulli(0, LAYOUT.pack(purpose=P_FIRM_GAMER), pool[is_firm] - n,
+                           np.minimum(1.0, 2.0 * p.gaming_share * (1.0 - honesty[is_firm])))
+        gamer = np.zeros(pool.size, dtype=bool)
+        gamer[~is_firm] = g_p
+        gamer[is_firm] = g_f
+        self.pool, self.off, self.is_firm, self.cell, self.cap = pool, off, is_firm, cell, cap
+        self.honesty, self.gamer = honesty, gamer
+        self.n = n
+        self.b = BehaviourParams.model_validate(world.scenario.modules.get("behaviour", {}))
+        cat = world.catalogue
+        self.fraud_pos = cat.position("fraud")
+        self.fraud_code = int(cat.code[self.fraud_pos])
+        self.fraud_venue = int(cat.venue[self.fraud_pos])
+        cons = world.consequences
+        d = float(cons.detection[self.fraud_pos])
+        self.det_aware = 1.0 - (1.0 - d) * (1.0 - p.complaint_probability)
+        self.sanction = float(cons.sanction[self.fraud_pos])
+        world.state["bad"] = np.full((n, p.memory), -1, dtype=np.int64)
+        world.state["last_buyers"] = np.empty(0, dtype=np.int64)
+        world.state["belief"] = np.array([p.prior_fraud, p.prior_fraud, 0.0])  # all, clean, check
+
+    def _fraud_today(self, world, day: int) -> np.ndarray:
+        """Each seller decides once a day: σ(α + gain/τ − β h − δ π S^γ − ρ·visibility)."""
+        p, b = self.params, self.b
+        st = world.stream("draws")
+        pool, is_firm, n = self.pool, self.is_firm, self.n
+        u = np.empty(pool.size)
+        u[~is_firm] = st.uniform(day, LAYOUT.pack(purpose=P_FRAUD), pool[~is_firm])
+        u[is_firm] = st.uniform(day, LAYOUT.pack(purpose=P_FIRM_FRAUD), pool[is_firm] - n)
+        pdet = np.full(pool.size, self.det_aware)
+        people = pool[~is_firm]
+        aware = world.array("people.aware")[people]
+        perceived = world.optional("people.perceived_detection")
+        unaware_det = perceived[people].astype(np.float64) if perceived is not None else 0.1
+        pdet[~is_firm] = np.where(aware, self.det_aware, unaware_det)
+        mode = MODES[p.screening]
+        vis = 0.0 if mode == 0 else p.private_visibility
+        if mode == 2:
+            vis = min(1.0, vis + float(world.state["belief"][2]))
+        z = (p.fraud_intercept + p.seller_cost / b.gain_scale - b.moral_weight * self.honesty
+             - b.deterrence_weight * pdet * self.sanction ** b.severity_exponent
+             - p.reputation_weight * vis)
+        return u < _sigmoid(z)
+
+    def step(self, world, day: int) -> None:
+        p = self.params
+        st = world.stream("draws")
+        mseller = world.array("people.market_seller")
+        mfraud = world.array("people.market_fraud")
+        last = world.state["last_buyers"]
+        mseller[last] = -1
+        mfraud[last] = False
+        n = self.n
+        k = int(st.poisson(day, LAYOUT.pack(purpose=P_BUY_COUNT), np.zeros(1, np.int64),
+                           n * p.buy_rate)[0])
+        world.state["last_buyers"] = np.empty(0, dtype=np.int64)
+        pool = self.pool
+        if k == 0 or pool.size == 0:
+            return
+        w = st.words(day, LAYOUT.pack(purpose=P_BUY_WHO), np.arange(k, dtype=np.int64))[:, 0]
+        buyers = np.unique(((w.astype(np.uint64) * np.uint64(n)) >> np.uint64(32)).astype(
+            np.int64))
+        prio = st.priority(day, LAYOUT.pack(purpose=P_PRIO), buyers)
+        buyers = buyers[np.lexsort((buyers, prio))]
+        fraud = self._fraud_today(world, day)
+        flag = np.empty(pool.size, dtype=np.float64)
+        flag[~self.is_firm] = world.array("people.market_flags")[pool[~self.is_firm]]
+        firm_ids = pool[self.is_firm] - n
+        flag[self.is_firm] = world.array("firms.market_flags")[firm_ids]
+        listed = world.optional("firms.listed")
+        if listed is not None:
+            flag[self.is_firm] += np.where(listed[firm_ids], 1e6, 0.0)  # public blacklist
+        belief = world.state["belief"]
+        voi = p.price * max(0.0, belief[0] - belief[1])
+        check_p = 1.0 / (1.0 + math.exp(-(voi - p.check_cost) / p.check_scale))
+        region = world.array("people.region")[buyers].astype(np.int64) if p.local else \
+            np.zeros(buyers.size, dtype=np.int64)
+        n_cells = len(world.group_names) * world.n_regions
+        chosen, checked, h_scr, h_exc = _trade(
+            st.k0, st.k1, np.int64(day), buyers, region, pool, self.off, self.cap.copy(),
+            fraud, flag, float(p.flag_threshold), self.cell, check_p, MODES[p.screening],
+            p.candidates, world.state["bad"], world.array("people.net_offsets"),
+            world.array("links.neighbour"), n_cells, LAYOUT.pack(purpose=P_CAND),
+            LAYOUT.pack(purpose=P_CHECK))
+        traded = chosen >= 0
+        tb = buyers[traded]
+        tc = chosen[traded]
+        tf = fraud[tc]
+        mseller[tb] = pool[tc]
+        mfraud[tb] = tf
+        world.state["last_buyers"] = tb
+        # private memory: a defrauded buyer remembers the seller (a ring of `memory` slots)
+        bad = world.state["bad"]
+        if tf.any():
+            vb = tb[tf]
+            bad[vb, 1:] = bad[vb, :-1]
+            bad[vb, 0] = pool[tc[tf]]
+        # reviews: genuine after honest trades, fake for gaming sellers
+        rev = st.bernoulli(day, LAYOUT.pack(purpose=P_REVIEW), tb, p.review_probability) & ~tf
+        reviewed = pool[tc[rev]]
+        preview = world.array("people.market_reviews")
+        freview = world.array("firms.market_reviews")
+        np.add.at(preview, reviewed[reviewed < n], 1)
+        np.add.at(freview, reviewed[reviewed >= n] - n, 1)
+        if p.fake_reviews_per_day and self.gamer.any():
+            g = pool[self.gamer]
+            preview[g[g < n]] += p.fake_reviews_per_day
+            freview[g[g >= n] - n] += p.fake_reviews_per_day
+        # fraud acts of people sellers: the court (and complaints) may see them
+        fsel = np.flatnonzero(tf & ~self.is_firm[tc])
+        if fsel.size:
+            actor = pool[tc[fsel]]
+            o = np.lexsort((tb[fsel], actor))
+            actor_s = actor[o]
+            first = np.r_[True, actor_s[1:] != actor_s[:-1]]
+            start = np.maximum.accumulate(np.where(first, np.arange(actor_s.size), 0))
+            ordinal = np.empty(actor_s.size, dtype=np.int64)
+            ordinal[o] = 1 + np.minimum(np.arange(actor_s.size) - start, 254)
+            world.append("acts", Table.from_columns(
+                ACT_LAYOUT, actor=actor, act=np.full(fsel.size, self.fraud_code),
+                venue=np.full(fsel.size, self.fraud_venue), counterparty=tb[fsel],
+                ordinal=ordinal))
+        # experience: market-wide beliefs about fraud with and without a public flag
+        flagged = flag[tc] > p.flag_threshold
+        a = p.belief_rate
+        if tc.size:
+            belief[0] += a * (tf.mean() - belief[0])
+            if (~flagged).any():
+                belief[1] += a * (tf[~flagged].mean() - belief[1])
+        belief[2] += a * (checked.mean() - belief[2])
+        # counters (buyer's cell; seller's cell for screening)
+        c = world.counters
+        cell = world.array("people.cell")
+        c.add_cells("market_buyer_days", cell[buyers])
+        c.add_cells("market_trades", cell[tb])
+        c.add_cells("market_frauds", cell[tb[tf]])
+        c.add_cells("market_checks", cell[buyers[checked]])
+        cost = np.where(checked, p.check_cost, 0.0)
+        surplus = -cost
+        surplus[traded] += np.where(tf, -p.fraud_deadweight, p.buyer_value - p.seller_cost)
+        tcost = cost.copy()
+        tcost[traded] += np.where(tf, p.price, 0.0)
+        c.add_cells("market_surplus", cell[buyers], surplus)
+        c.add_cells("market_transaction_cost", cell[buyers], tcost)
+        c.add_vector("market_honest_screened", h_scr)
+        c.add_vector("market_honest_excluded", h_exc)
+
+
+class MarketComplaints(Module):
+    name = "market_complaints"
+    role = Role.SENSING
+    phase = Phase.SENSE
+    doc = "Complaints by buyers (true and malicious) become records (follows market.enabled)."
+    owns: ClassVar = (
+        ArraySpec("firms.complaints", "count", "firms", False,
+                  "complaints filed against the firm (public, cumulative)"),
+        ArraySpec("firms.complaints_false", "count", "firms", True,
+                  "of which malicious or misattributed (truth)"),
+    )
+    reads = ("acts", "people.market_seller", "people.market_fraud", "people.seller",
+             "people.cell", "firms.region")
+    appends = ("observations", "observation_truth")
+    streams = (StreamSpec("draws", LAYOUT, "complaints, malice, misattribution"),)
+    counters = (
+        CounterSpec("market_complaints", "complaints filed (named seller's cell)"),
+        CounterSpec("market_complaints_malicious", "complaints with no fraud behind them"),
+    )
+    metrics = (
+        MetricDef("malicious_complaints", "market_complaints_malicious", "market_complaints",
+                  "share of market complaints with no fraud behind them"),
+    )
+
+    @classmethod
+    def enabled_in(cls, scenario) -> bool:
+        return market_params(scenario).enabled
+
+    def setup(self, world) -> None:
+        self.p = market_params(world.scenario)
+        n = world.counts["people"]
+        psel = np.flatnonzero(world.array("people.seller"))
+        fsel = np.arange(world.counts["firms"], dtype=np.int64) if self.p.firms_sell else \
+            np.empty(0, np.int64)
+        self.pool = np.concatenate([psel, n + fsel])
+        self.n = n
+        cat = world.catalogue
+        self.fraud_code = int(cat.code[cat.position("fraud")])
+        self.ref = world.group_names.index(world.scenario.population.reference_group)
+
+    def step(self, world, day: int) -> None:
+        p, n = self.p, self.n
+        mseller = world.array("people.market_seller")
+        buyers = np.flatnonzero(mseller >= 0)
+        if buyers.size == 0 or self.pool.size == 0:
+            return
+        seller = mseller[buyers].astype(np.int64)
+        fraud = world.array("people.market_fraud")[buyers]
+        st = world.stream("draws")
+        complain = np.where(
+            fraud, st.bernoulli(day, LAYOUT.pack(purpose=P_COMPLAIN), buyers,
+                                p.complaint_probability),
+            st.bernoulli(day, LAYOUT.pack(purpose=P_MALICIOUS), buyers,
+                         p.malicious_complaint_probability))
+        sel = np.flatnonzero(complain)
+        if sel.size == 0:
+            return
+        b, s, f = buyers[sel], seller[sel], fraud[sel]
+        named = s.copy()
+        if p.complaint_misattribution > 0 and self.pool.size > 1:
+            mis = st.bernoulli(day, LAYOUT.pack(purpose=P_MISATTR), b, p.complaint_misattribution)
+            if mis.any():
+                w = st.words(day, LAYOUT.pack(purpose=P_WHO), b[mis])[:, 0].astype(np.uint64)
+                idx = ((w * np.uint64(self.pool.size - 1)) >> np.uint64(32)).astype(np.int64)
+                idx += idx >= np.searchsorted(self.pool, s[mis])  # skip the seller itself
+                named[mis] = self.pool[idx]
+        false = ~f | (named != s)
+        cell = world.array("people.cell")
+        fregion = world.array("firms.region").astype(np.int64)
+        R = world.n_regions
+        named_cell = np.where(named < n, cell[np.minimum(named, n - 1)],
+                              self.ref * R + fregion[np.maximum(named - n, 0)])
+        world.counters.add_cells("market_complaints", named_cell.astype(np.int64))
+        world.counters.add_cells("market_complaints_malicious", named_cell[~f].astype(np.int64))
+        to_firm = named >= n
+        if to_firm.any():
+            np.add.at(world.array("firms.complaints"), named[to_firm] - n, 1)
+            np.add.at(world.array("firms.complaints_false"), named[to_firm & false] - n, 1)
+        person = ~to_firm
+        if not person.any():
+            return
+        # the act behind a true complaint about a person: the seller's fraud act against b
+        acts = world.events("acts")
+        rows = np.flatnonzero((acts["act"] == self.fraud_code) & (acts["counterparty"] >= 0))
+        ref = np.full(sel.size, -1, dtype=np.int64)
+        true_actor = np.full(sel.size, -1, dtype=np.int64)
+        has_act = f & (s < n)
+        if rows.size and has_act.any():
+            cp = acts["counterparty"][rows].astype(np.int64)
+            o = np.argsort(cp, kind="stable")
+            pos = np.searchsorted(cp[o], b[has_act])
+            pos = np.minimum(pos, rows.size - 1)
+            hit = cp[o][pos] == b[has_act]
+            idx = np.flatnonzero(has_act)[hit]
+            r = rows[o][pos[hit]]
+            ref[idx] = pack_ref(day, r)
+            true_actor[idx] = acts["actor"][r]
+        k = np.flatnonzero(person)
+        world.append("observations", Table.from_columns(
+            OBSERVATION_LAYOUT, act_ref=ref[k], subject=named[k],
+            act=np.full(k.size, self.fraud_code), source=np.full(k.size, p.complaint_source_code),
+            sensor=np.zeros(k.size)))
+        world.append("observation_truth", Table.from_columns(
+            OBSERVATION_TRUTH_LAYOUT, true_actor=true_actor[k],
+            true_act=np.where(ref[k] >= 0, self.fraud_code, 0),
+            erroneous=(ref[k] < 0) | (true_actor[k] != named[k]),
+            lawful=np.zeros(k.size, dtype=bool)))
+
+
+class MarketRegistry(Module):
+    name = "market_registry"
+    role = Role.SYSTEM
+    phase = Phase.SCORE
+    doc = "The public seller score from fraud records, complaints and reviews (follows market)."
+    owns: ClassVar = (
+        ArraySpec("people.market_flags", "money", "people", False,
+                  "public seller score: decayed fraud records − weight × decayed reviews"),
+        ArraySpec("firms.market_flags", "money", "firms", False,
+                  "public seller score of firms (complaints − weight × reviews)"),
+    )
+    reads = ("dossier", "dossier_removals@prev", "people.seller", "people.market_reviews",
+             "firms.market_reviews", "firms.complaints")
+
+    @classmethod
+    def enabled_in(cls, scenario) -> bool:
+        return market_params(scenario).enabled
+
+    def setup(self, world) -> None:
+        self.p = market_params(world.scenario)
+        self.is_seller = world.array("people.seller").copy()
+        self.pool = np.flatnonzero(self.is_seller)
+        self.decay = math.exp(-math.log(2.0) / self.p.flag_halflife_days)
+        cat = world.catalogue
+        self.fraud_code = int(cat.code[cat.position("fraud")])
+        st = world.state
+        st["cursor"] = 0
+        st["reviews"] = np.zeros(self.pool.size, dtype=np.int64)
+        st["firm_reviews"] = np.zeros(world.counts["firms"], dtype=np.int64)
+        st["firm_complaints"] = np.zeros(world.counts["firms"], dtype=np.int64)
+
+    def step(self, world, day: int) -> None:
+        p, st, d = self.p, world.state, world.dossier
+        pf = world.array("people.market_flags")
+        ff = world.array("firms.market_flags")
+        pf[self.pool] *= self.decay
+        ff *= self.decay
+        chunk, live = d.day_records(day)
+        if len(chunk):
+            rows = np.flatnonzero(live & (chunk["act"] == self.fraud_code))
+            subj = chunk["subject"][rows].astype(np.int64)
+            np.add.at(pf, subj[self.is_seller[subj]], 1.0)
+        refs, st["cursor"] = d.removals_since(st["cursor"])
+        if refs.size:
+            refs = refs[np.isin(refs >> 32, list(d.chunks))]
+            if refs.size:
+                subj = d.fields(refs, "subject").astype(np.int64)
+                keep = (d.fields(refs, "act") == self.fraud_code) & self.is_seller[subj]
+                age = day - (refs[keep] >> 32)
+                np.add.at(pf, subj[keep], -(self.decay ** age).astype(np.float32))
+        rev = world.array("people.market_reviews")[self.pool].astype(np.int64)
+        pf[self.pool] -= p.review_weight * (rev - st["reviews"])
+        st["reviews"] = rev
+        frev = world.array("firms.market_reviews").astype(np.int64)
+        fcom = world.array("firms.complaints").astype(np.int64)
+        ff += (fcom - st["firm_complaints"]) - p.review_weight * (frev - st["firm_reviews"])
+        st["firm_reviews"] = frev
+        st["firm_complaints"] = fcom
