@@ -21,6 +21,7 @@ import numba as nb
 import numpy as np
 from pydantic import Field, model_validator
 
+from scslab.csr import gather
 from scslab.scenario.schema import ModuleParams, Strict
 
 NEVER = 0xFFFF
@@ -472,11 +473,7 @@ def household_bans(rule: SanctionRule, member: np.ndarray, hh_offsets: np.ndarra
                    people: np.ndarray) -> np.ndarray:
     """Bans of ``people``: own measures plus measures spilling from other household members."""
     own = rule.bits_of(member[people])
-    hh = household[people]
-    size = hh_offsets[hh + 1] - hh_offsets[hh]
-    starts = np.repeat(hh_offsets[hh], size)
-    within = np.arange(size.sum()) - np.repeat(np.cumsum(size) - size, size)
-    mates = hh_members[starts + within]
+    mates, size = gather(hh_offsets, hh_members, household[people])
     owner = np.repeat(np.arange(people.size), size)
     other = mates != np.repeat(people, size)
     spill = rule.spill_of(member[mates[other]])

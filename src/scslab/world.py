@@ -77,26 +77,9 @@ class TruthStore:
             chunk = {k: v[k2] for k, v in merged.items()}
         self.chunks[day] = chunk
 
-    def lookup(self, act_refs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """True actor (-1 for fabricated or unknown) and lawfulness for act_refs."""
-        actor = np.full(act_refs.size, -1, dtype=dtype("uid"))
-        lawful = np.zeros(act_refs.size, dtype=bool)
-        days = act_refs >> 32
-        for d in np.unique(days[act_refs >= 0]):
-            chunk = self.chunks.get(int(d))
-            if chunk is None:
-                continue
-            sel = np.flatnonzero(days == d)
-            pos = np.searchsorted(chunk["act_ref"], act_refs[sel])
-            pos = np.minimum(pos, chunk["act_ref"].size - 1)
-            hit = chunk["act_ref"][pos] == act_refs[sel]
-            actor[sel[hit]] = chunk["true_actor"][pos[hit]]
-            lawful[sel[hit]] = chunk["lawful"][pos[hit]]
-        return actor, lawful
-
-    def lookup_act(self, act_refs: np.ndarray) -> np.ndarray:
-        """The act that really happened for act_refs (0 where fabricated or unknown)."""
-        out = np.zeros(act_refs.size, dtype=dtype("code"))
+    def _matches(self, act_refs: np.ndarray):
+        """For each day's chunk: (chunk, positions in act_refs, positions in the chunk) of
+        the refs that are in the store."""
         days = act_refs >> 32
         for d in np.unique(days[act_refs >= 0]):
             chunk = self.chunks.get(int(d))
@@ -106,7 +89,22 @@ class TruthStore:
             pos = np.minimum(np.searchsorted(chunk["act_ref"], act_refs[sel]),
                              chunk["act_ref"].size - 1)
             hit = chunk["act_ref"][pos] == act_refs[sel]
-            out[sel[hit]] = chunk["true_act"][pos[hit]]
+            yield chunk, sel[hit], pos[hit]
+
+    def lookup(self, act_refs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """True actor (-1 for fabricated or unknown) and lawfulness for act_refs."""
+        actor = np.full(act_refs.size, -1, dtype=dtype("uid"))
+        lawful = np.zeros(act_refs.size, dtype=bool)
+        for chunk, at, pos in self._matches(act_refs):
+            actor[at] = chunk["true_actor"][pos]
+            lawful[at] = chunk["lawful"][pos]
+        return actor, lawful
+
+    def lookup_act(self, act_refs: np.ndarray) -> np.ndarray:
+        """The act that really happened for act_refs (0 where fabricated or unknown)."""
+        out = np.zeros(act_refs.size, dtype=dtype("code"))
+        for chunk, at, pos in self._matches(act_refs):
+            out[at] = chunk["true_act"][pos]
         return out
 
     def drop_before(self, day: int) -> None:

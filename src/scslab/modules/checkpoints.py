@@ -32,6 +32,7 @@ from typing import Annotated, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
+from scslab.csr import gather
 from scslab.module import ArraySpec, Module, Phase, Role
 from scslab.modules.records import household_index
 from scslab.rng import SlotLayout, StreamSpec
@@ -165,11 +166,8 @@ class Watchlist(Module):
         until[people] = end if end == NEVER else np.maximum(
             np.where(until[people] == NEVER, 0, until[people]), end)
         if self.params.kin:
-            hh = world.array("people.household")[people]
-            size = self.hh_offsets[hh + 1] - self.hh_offsets[hh]
-            starts = np.repeat(self.hh_offsets[hh], size)
-            within = np.arange(size.sum()) - np.repeat(np.cumsum(size) - size, size)
-            mates = self.hh_members[starts + within]
+            mates, size = gather(self.hh_offsets, self.hh_members,
+                                 world.array("people.household")[people])
             mates = np.unique(mates[mates != np.repeat(people, size)])
             mates = mates[self.targeted[group[mates]]]
             if mates.size:

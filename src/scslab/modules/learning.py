@@ -25,6 +25,7 @@ import numba as nb
 import numpy as np
 from pydantic import Field
 
+from scslab.csr import gather
 from scslab.incentives import public_detection_signal
 from scslab.module import ArraySpec, CounterSpec, Module, Phase, Role
 from scslab.scenario.schema import ModuleParams
@@ -117,12 +118,9 @@ class Learning(Module):
         if self.params.network_rate > 0:
             off = world.array("people.net_offsets")
             nb_ = world.array("links.neighbour")
-            deg = (off[actor + 1] - off[actor]).astype(np.int64)
+            neighbours, deg = gather(off, nb_, actor)
             if deg.sum():
-                starts = np.repeat(off[actor], deg)
-                within = np.arange(deg.sum()) - np.repeat(np.cumsum(deg) - deg, deg)
-                neighbours = nb_[starts + within].astype(np.int64)
-                self._update(world, day, neighbours, np.repeat(target, deg),
+                self._update(world, day, neighbours.astype(np.int64), np.repeat(target, deg),
                              self.params.network_rate, "network")
 
     def _update(self, world, day, person, target, rate, kind) -> None:

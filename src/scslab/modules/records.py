@@ -22,6 +22,7 @@ from typing import Annotated, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
+from scslab.csr import gather, group_index
 from scslab.module import ArraySpec, Module, Phase, Role
 from scslab.rng import SlotLayout, StreamSpec
 from scslab.scenario.schema import ModuleParams
@@ -43,11 +44,7 @@ class DossierParams(ModuleParams):
 
 def household_index(household: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """CSR of household members: (offsets by household id, members sorted by household)."""
-    order = np.argsort(household, kind="stable")
-    counts = np.bincount(household, minlength=int(household.max()) + 1 if household.size else 0)
-    offsets = np.zeros(counts.size + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    return offsets, order.astype(np.int64)
+    return group_index(household)
 
 
 class DossierModule(Module):
@@ -107,11 +104,7 @@ class DossierModule(Module):
             return
         household = world.array("people.household")
         subj = obs["subject"][rows].astype(np.int64)
-        hh = household[subj]
-        size = self.hh_offsets[hh + 1] - self.hh_offsets[hh]
-        starts = np.repeat(self.hh_offsets[hh], size)
-        within = np.arange(size.sum()) - np.repeat(np.cumsum(size) - size, size)
-        members = self.hh_members[starts + within]
+        members, size = gather(self.hh_offsets, self.hh_members, household[subj])
         src_row = np.repeat(rows, size)
         keep = members != np.repeat(subj, size)
         members, src_row = members[keep], src_row[keep]

@@ -21,6 +21,7 @@ from scslab.apparatus import (
     SanctionRule,
     household_bans,
 )
+from scslab.csr import gather
 from scslab.incentives import present_value
 from scslab.module import ArraySpec, Module, Phase, Role
 from scslab.modules.records import household_index
@@ -76,11 +77,8 @@ class Sanctions(Module):
         if not len(changes):
             return
         household = world.array("people.household")
-        hh = np.unique(household[changes["person"]])
-        size = self.hh_offsets[hh + 1] - self.hh_offsets[hh]
-        starts = np.repeat(self.hh_offsets[hh], size)
-        within = np.arange(size.sum()) - np.repeat(np.cumsum(size) - size, size)
-        people = self.hh_members[starts + within]
+        people, _ = gather(self.hh_offsets, self.hh_members,
+                           np.unique(household[changes["person"]]))
         world.array("people.bans")[people] = household_bans(
             self.rule, world.array("people.listed"), self.hh_offsets, self.hh_members,
             household, people)
