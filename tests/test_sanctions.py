@@ -179,3 +179,17 @@ def test_log_ratios_handle_zero_counts():
     assert v == pytest.approx(np.log(1.5 / 100) - np.log(9.5 / 900))
     v0 = log_ratios(c, m, np.array([9.0, 0.0]), den, ["a", "b"], "a")["x[log_ratio:group=b]"]
     assert np.isfinite(v0) and v0 < 0
+
+
+def test_a_point_system_without_errors_has_no_false_sanctions():
+    """The shadow apparatus must replay the real one exactly when nothing is erroneous
+    (same order of points, restoration and lists)."""
+    sources = ("court", "enforcement", "tax_office", "bank", "ticketing", "traffic_police",
+               "city_management", "civil_affairs")
+    sets = [f"sources.{s}.misattribution=0" for s in sources]
+    sets += ["sources.court.fabrication_rate=0", "sources.enforcement.confusion.judgment_unable=null",
+             "modules.scoring.restoration_days=20", "acts.traffic.rate=0.05"]
+    sim = Sim(load_scenario("rongcheng", sets, people=4000, days=200, burn_in=0)).run()
+    s = sim.results().summary
+    assert s["sanction_days"] > 0
+    assert s["false_sanction_days"] == 0 and s["false_sanction_rate"] == 0

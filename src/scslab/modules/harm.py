@@ -189,14 +189,15 @@ class Harm(Module):
             lawful_conduct = (kind == RECORD_KIND_EVALUATION) | (kind == RECORD_KIND_KIN) | (
                 obs & ~erroneous & lawful)
             keep = {"E": ~erroneous, "L": ~erroneous & ~lawful_conduct}
-        for name in SHADOWS:
+        for name in SHADOWS:  # the same order as the apparatus: points, restoration, lists
             score, lists = self._books(world, name)
-            changed = [score.restore(day)]
+            changed = []
             if len(chunk):
                 k = keep[name]
                 if self.scoring.enabled:
                     _, people = score.apply(day, subj[k], act[k], kind[k])
                     changed.append(people)
+            changed.append(score.restore(day))
             lists.expire(day)
             if len(chunk):
                 lists.apply_records(day, subj[k], act[k], kind[k])
