@@ -188,7 +188,8 @@ def test_a_point_system_without_errors_has_no_false_sanctions():
                "city_management", "civil_affairs")
     sets = [f"sources.{s}.misattribution=0" for s in sources]
     sets += ["sources.court.fabrication_rate=0", "sources.enforcement.confusion.judgment_unable=null",
-             "modules.scoring.restoration_days=20", "acts.traffic.rate=0.05"]
+             "modules.scoring.restoration_days=5", "acts.traffic.rate=0.2",
+             "sources.traffic_police.coverage=1", "modules.scoring.rules.traffic.points=-200"]
     sim = Sim(load_scenario("rongcheng", sets, people=4000, days=200, burn_in=0)).run()
     s = sim.results().summary
     assert s["sanction_days"] > 0
