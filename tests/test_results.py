@@ -46,6 +46,10 @@ def test_run_writes_files_and_rerun_reproduces_bit_for_bit(tmp_path):
     assert main([*RUN, "--seed", "5", "--out", str(other)]) == 0
     assert _digest(out / "series.parquet") != _digest(other / "series.parquet")
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+    mask = os.umask(0)
+    os.umask(mask)
+    for name in ("manifest.json", "series.parquet", "summary.json"):  # not private 0600
+        assert (out / name).stat().st_mode & 0o777 == 0o666 & ~mask
 
 
 def test_series_is_tidy_and_has_group_and_region_breakdowns(tmp_path):

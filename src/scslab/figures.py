@@ -40,7 +40,7 @@ UNITS: dict[str, str] = {
     "false_sanction_rate": "share of sanctions on people who did not offend",
     "income_lost_true": "median daily incomes per person",
     "income_lost_false": "median daily incomes per person",
-    "chilled_expression": "expression acts forgone per person-day",
+    "chilled_expression": "share of lawful expression forgone (1 − taken / unwatched)",
     "exposure": "sensitivity-weighted records per person",
     "sanction_days": "sanction-days per person",
     "fraud_rate": "frauds per person-day",

@@ -86,6 +86,13 @@ def code_revision() -> str | None:
     return rev + ("-dirty" if dirty else "")
 
 
+def _usual_mode(tmp: str) -> None:
+    """Temporary files are private (0600); give the result the mode a plain write would."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(tmp, 0o666 & ~mask)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write to a temporary file in the same folder, then rename over ``path``."""
     path = Path(path)
@@ -96,6 +103,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        _usual_mode(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -115,6 +123,7 @@ def atomic_write_parquet(path: Path, table: Any) -> None:
     os.close(fd)
     try:
         pq.write_table(table, tmp)
+        _usual_mode(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
