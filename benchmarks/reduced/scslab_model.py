@@ -194,8 +194,8 @@ class Camera(Module):
             OBSERVATION_LAYOUT, act_ref=pack_ref(day, rows), subject=subject,
             act=acts["act"][rows], source=np.full(k, SOURCE_CODE), sensor=np.zeros(k)))
         world.append("observation_truth", Table.from_columns(
-            OBSERVATION_TRUTH_LAYOUT, true_actor=subject, erroneous=np.zeros(k, bool),
-            lawful=np.zeros(k, bool)))
+            OBSERVATION_TRUTH_LAYOUT, true_actor=subject, true_act=acts["act"][rows],
+            erroneous=np.zeros(k, bool), lawful=np.zeros(k, bool)))
 
 
 class Blacklist(Module):
