@@ -87,20 +87,28 @@ def print_comparison(comp) -> None:
         f"{m.get('days')} days after a {m.get('burn_in')}-day burn-in, {comp.replicates} "
         f"replicates, {'common random numbers' if m.get('crn', True) else 'independent seeds'}"
         f", {m.get('wall_seconds', 0):.1f} s")
-    header, rows = comparison_rows(comp.table(), comp.labels)
-    table = Table(title="mean [95 % interval]; Δ = paired difference vs the first scenario",
-                  title_justify="left")
-    for i, h in enumerate(header[1:]):
-        table.add_column(escape(h), justify="left" if i == 0 else "right", overflow="fold")
-    theme = None
-    for row in rows:
-        if row[0] != theme:
-            if theme is not None:
-                table.add_section()
-            theme = row[0]
-            table.add_row(f"[bold]{theme}[/bold]", *[""] * (len(header) - 2))
-        table.add_row(*[escape(c) for c in ["  " + row[1], *row[2:]]])
-    console.print(table)
+    table_data = comp.table()
+    # a side-by-side table needs ~26 columns of text per scenario (value and Δ): show
+    # the scenarios in groups that fit, each beside the first (the reference of Δ)
+    per_table = max(1, (max(console.width, 100) - 30) // 52)
+    others = comp.labels[1:]
+    groups = [others[i:i + per_table] for i in range(0, len(others), per_table)] or [[]]
+    for group in groups:
+        header, rows = comparison_rows(table_data, [comp.labels[0], *group])
+        table = Table(title="mean [95 % interval]; Δ = paired difference vs the first scenario",
+                      title_justify="left")
+        for i, h in enumerate(header[1:]):
+            table.add_column(escape(h), justify="left" if i == 0 else "right",
+                             overflow="fold")
+        theme = None
+        for row in rows:
+            if row[0] != theme:
+                if theme is not None:
+                    table.add_section()
+                theme = row[0]
+                table.add_row(f"[bold]{theme}[/bold]", *[""] * (len(header) - 2))
+            table.add_row(*[escape(c) for c in ["  " + row[1], *row[2:]]])
+        console.print(table)
     if comp.twins:
         th, tr = twin_rows(comp)
         t2 = Table(title="chilling: total (vs twin without expression-venue surveillance) "
