@@ -113,6 +113,13 @@ def _trade(k0, k1, day, buyers, buyer_region, pool, pool_off, cap_left, fraud_to
     honest_scr = np.zeros(n_cells)
     honest_exc = np.zeros(n_cells)
     kmem = bad.shape[1]
+    max_deg = 0
+    if mode >= 1:
+        for j in range(nb_):
+            d = net_off[buyers[j] + 1] - net_off[buyers[j]]
+            if d > max_deg:
+                max_deg = d
+    known = np.empty((max_deg + 1) * kmem, dtype=bad.dtype)
     for j in range(nb_):
         b = buyers[j]
         r = buyer_region[j]
@@ -124,6 +131,20 @@ def _trade(k0, k1, day, buyers, buyer_region, pool, pool_off, cap_left, fraud_to
         if mode == 2:
             chk = k_uniform(k0, k1, day, slot_check, b) < check_p
         checked[j] = chk
+        # the sellers this buyer knows to be bad: its own memory and its neighbours',
+        # gathered once (not once per candidate)
+        n_known = 0
+        if mode >= 1:
+            for q in range(kmem):
+                if bad[b, q] >= 0:
+                    known[n_known] = bad[b, q]
+                    n_known += 1
+            for e in range(net_off[b], net_off[b + 1]):
+                nbr = net_nb[e]
+                for q in range(kmem):
+                    if bad[nbr, q] >= 0:
+                        known[n_known] = bad[nbr, q]
+                        n_known += 1
         best = -1
         bestv = 1e300
         for k in range(m):
@@ -133,18 +154,10 @@ def _trade(k0, k1, day, buyers, buyer_region, pool, pool_off, cap_left, fraud_to
                 continue
             s = pool[c]
             excl = False
-            if mode >= 1:
-                for q in range(kmem):
-                    if bad[b, q] == s:
-                        excl = True
-                if not excl:
-                    for e in range(net_off[b], net_off[b + 1]):
-                        nbr = net_nb[e]
-                        for q in range(kmem):
-                            if bad[nbr, q] == s:
-                                excl = True
-                        if excl:
-                            break
+            for q in range(n_known):
+                if known[q] == s:
+                    excl = True
+                    break
             if not excl and chk and flag_val[c] > flag_thr:
                 excl = True
             if mode >= 1 and not fraud_today[c]:
@@ -269,7 +282,7 @@ class Market(Module):
         d = float(cons.detection[self.fraud_pos])
         self.det_aware = 1.0 - (1.0 - d) * (1.0 - p.complaint_probability)
         self.sanction = float(cons.sanction[self.fraud_pos])
-        world.state["bad"] = np.full((n, p.memory), -1, dtype=np.int64)
+        world.state["bad"] = np.full((n, p.memory), -1, dtype=np.int32)
         world.state["last_buyers"] = np.empty(0, dtype=np.int64)
         world.state["belief"] = np.array([p.prior_fraud, p.prior_fraud, 0.0])  # all, clean, check
 
