@@ -111,13 +111,6 @@ class TruthStore:
         for d in [d for d in self.chunks if d < day]:
             del self.chunks[d]
 
-    def permute(self, seed: int) -> None:
-        """Shuffle every truth column (used by the firewall test)."""
-        gen = np.random.default_rng(seed)  # test-only perturbation, not a model draw
-        for chunk in self.chunks.values():
-            for k in ("true_actor", "lawful", "true_act"):
-                chunk[k] = gen.permutation(chunk[k])
-
 
 class World:
     """All state of one replicate of one scenario."""
