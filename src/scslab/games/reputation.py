@@ -105,6 +105,27 @@ def _other(w, n, i, self_ok):  # pragma: no cover - compiled
     return j
 
 
+@nb.njit(inline="always", cache=True)
+def _donor_action(kind, own, rep, act_rule, draw_act, k0, k1, uid, hi_act, know_thr,
+                  e1_thr):  # pragma: no cover - compiled
+    """What a donor does (1 cooperate, 0 defect): its strategy's intention, then — keyed
+    by the interaction — whether a discriminator knows the recipient (an unknown one is
+    treated as good) and whether an intended cooperation fails (execution error)."""
+    if kind == ALLC:
+        a = 1
+    elif kind == ALLD:
+        a = 0
+    else:
+        a = act_rule[own, rep]
+    if draw_act and kind != ALLD:
+        w0, w1, _, _ = k_philox(k0, k1, uid, hi_act, 0, 0)
+        if kind == DISC and not _hit(w1, know_thr):
+            a = act_rule[own, 1]
+        if a == 1 and e1_thr != 0 and _hit(w0, e1_thr):
+            a = 0
+    return a
+
+
 @nb.njit(cache=True)
 def _mutate(k0, k1, gen, strat, n_strat, mut_thr, single):  # pragma: no cover - compiled
     """Switch to a uniformly chosen *other* permitted strategy."""
@@ -244,19 +265,9 @@ def _run_binary(
                 for j in range(n):
                     if j == i and not self_ok:
                         continue
-                    if kind == ALLC:
-                        a = 1
-                    elif kind == ALLD:
-                        a = 0
-                    else:
-                        rep = image[i, j] if private else image[0, j]
-                        a = act_rule[own, rep]
-                    if draw_act and kind != ALLD:
-                        w0, w1, _, _ = k_philox(k0, k1, i * n + j, hi_act, 0, 0)
-                        if kind == DISC and not _hit(w1, know_thr):
-                            a = act_rule[own, 1]  # unknown recipient: treated as good
-                        if a == 1 and e1_thr != 0 and _hit(w0, e1_thr):
-                            a = 0
+                    rep = image[i, j] if private else image[0, j]
+                    a = _donor_action(kind, own, rep, act_rule, draw_act, k0, k1, i * n + j,
+                                      hi_act, know_thr, e1_thr)
                     actions[i, j] = a
                     if a == 1:
                         n_coop += 1
@@ -272,19 +283,9 @@ def _run_binary(
                 j = _other(w1, n, i, self_ok)
                 kind = kinds[strat[i]]
                 own = image[i, i] if private else image[0, i]
-                if kind == ALLC:
-                    a = 1
-                elif kind == ALLD:
-                    a = 0
-                else:
-                    rep = image[i, j] if private else image[0, j]
-                    a = act_rule[own, rep]
-                if draw_act and kind != ALLD:
-                    v0, v1, _, _ = k_philox(k0, k1, p, hi_act, 0, 0)
-                    if kind == DISC and not _hit(v1, know_thr):
-                        a = act_rule[own, 1]
-                    if a == 1 and e1_thr != 0 and _hit(v0, e1_thr):
-                        a = 0
+                rep = image[i, j] if private else image[0, j]
+                a = _donor_action(kind, own, rep, act_rule, draw_act, k0, k1, p, hi_act,
+                                  know_thr, e1_thr)
                 p_donor[p] = i
                 p_recip[p] = j
                 p_act[p] = a
