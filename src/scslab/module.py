@@ -106,6 +106,9 @@ class Module(ABC):
     streams: ClassVar[tuple[StreamSpec, ...]] = ()
     counters: ClassVar[tuple[CounterSpec, ...]] = ()
     doc: ClassVar[str] = ""
+    #: the module whose ``enabled`` switch this one follows (e.g. appeal filing follows
+    #: the appeals board), or None
+    switched_by: ClassVar[str | None] = None
 
     def __init__(self, params: ModuleParams, scenario: Scenario) -> None:
         self.params = params
@@ -125,8 +128,13 @@ class Module(ABC):
 
     @classmethod
     def enabled_in(cls, scenario: Scenario) -> bool:
+        """On if its own block says so — and, for a module that belongs to another's
+        mechanism (``switched_by``), only while that module is on too."""
         default = cls.Params.model_fields["enabled"].default
-        return bool(scenario.modules.get(cls.name, {}).get("enabled", default))
+        on = bool(scenario.modules.get(cls.name, {}).get("enabled", default))
+        if cls.switched_by is not None:
+            on = on and bool(scenario.modules.get(cls.switched_by, {}).get("enabled", False))
+        return on
 
     def setup(self, world: View) -> None:  # noqa: B027 - optional hook, empty by default
         """Fill owned arrays at day 0 (they are allocated with ``fill`` already)."""

@@ -47,6 +47,7 @@ def _appeal_params(scenario) -> AppealParams:
 
 class AppealFiling(Module):
     name = "appeals_filing"
+    switched_by = "appeals"
     role = Role.BEHAVIOUR
     phase = Phase.DECIDE
     doc = "People appeal visible records that carry a sanction (follows appeals.enabled)."
@@ -57,10 +58,6 @@ class AppealFiling(Module):
         CounterSpec("appeals_filed", "appeals filed"),
         CounterSpec("appeals_filed_wrong", "appeals filed against wrong records"),
     )
-
-    @classmethod
-    def enabled_in(cls, scenario) -> bool:
-        return _appeal_params(scenario).enabled and super().enabled_in(scenario)
 
     def setup(self, world) -> None:
         self.p = _appeal_params(world.scenario)

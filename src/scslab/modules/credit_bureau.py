@@ -83,6 +83,7 @@ def invisible_probability(log_income: np.ndarray, offset: np.ndarray, share: flo
 
 class CreditFurnishers(Module):
     name = "credit_furnishers"
+    switched_by = "credit_bureau"
     role = Role.SENSING
     phase = Phase.SENSE
     doc = "Lenders report accounts to the bureau; thin and missing files (follows credit_bureau)."
@@ -113,10 +114,6 @@ class CreditFurnishers(Module):
         MetricDef("credit_material_error_share", "credit_error_days", "person_days",
                   "share of person-days with a false late payment in the file"),
     )
-
-    @classmethod
-    def enabled_in(cls, scenario) -> bool:
-        return bureau_params(scenario).enabled
 
     def setup(self, world) -> None:
         p = self.p = bureau_params(world.scenario)

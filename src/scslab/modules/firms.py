@@ -212,6 +212,7 @@ class Firms(Module):
 
 class FirmInspection(Module):
     name = "firm_inspection"
+    switched_by = "firms"
     role = Role.SENSING
     phase = Phase.SENSE
     doc = "Inspectors and banks record firms' violations and loan outcomes (follows firms)."
@@ -231,10 +232,6 @@ class FirmInspection(Module):
         MetricDef("firm_false_record_share", "firm_records_false", "firm_records",
                   "share of firms' regulatory records with no violation behind them"),
     )
-
-    @classmethod
-    def enabled_in(cls, scenario) -> bool:
-        return firm_params(scenario).enabled
 
     def setup(self, world) -> None:
         self.p = firm_params(world.scenario)
@@ -281,6 +278,7 @@ def lending_priority(score: np.ndarray, state_owned: np.ndarray, noise: np.ndarr
 
 class CorporateCredit(Module):
     name = "corporate_credit"
+    switched_by = "firms"
     role = Role.SYSTEM
     phase = Phase.SANCTION
     doc = "Corporate score, blacklist, procurement bans, and bank lending (follows firms)."
@@ -298,10 +296,6 @@ class CorporateCredit(Module):
         CounterSpec("procurement_contracts", "public contracts awarded (winner's cell)"),
         CounterSpec("procurement_blocked", "contract draws that fell on a listed firm"),
     )
-
-    @classmethod
-    def enabled_in(cls, scenario) -> bool:
-        return firm_params(scenario).enabled
 
     def setup(self, world) -> None:
         self.p = firm_params(world.scenario)
@@ -392,6 +386,7 @@ def auc(score: np.ndarray, positive: np.ndarray) -> float | None:
 
 class FirmMetrics(Module):
     name = "firm_metrics"
+    switched_by = "firms"
     role = Role.OBSERVER
     phase = Phase.OBSERVE
     doc = "Credit allocation against productivity, listing of compliant firms, score AUC."
@@ -424,10 +419,6 @@ class FirmMetrics(Module):
         MetricDef("compliant_firms_listed", "firm_listed_clean_days", "firm_listed_days",
                   "share of listed firm-days of firms with no violation in the past year"),
     )
-
-    @classmethod
-    def enabled_in(cls, scenario) -> bool:
-        return firm_params(scenario).enabled
 
     def setup(self, world) -> None:
         self.cells = firm_cells(world)

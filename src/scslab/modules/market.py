@@ -415,6 +415,7 @@ class Market(Module):
 
 class MarketComplaints(Module):
     name = "market_complaints"
+    switched_by = "market"
     role = Role.SENSING
     phase = Phase.SENSE
     doc = "Complaints by buyers (true and malicious) become records (follows market.enabled)."
@@ -436,10 +437,6 @@ class MarketComplaints(Module):
         MetricDef("malicious_complaints", "market_complaints_malicious", "market_complaints",
                   "share of market complaints with no fraud behind them"),
     )
-
-    @classmethod
-    def enabled_in(cls, scenario) -> bool:
-        return market_params(scenario).enabled
 
     def setup(self, world) -> None:
         self.p = market_params(world.scenario)
@@ -524,6 +521,7 @@ class MarketComplaints(Module):
 
 class MarketRegistry(Module):
     name = "market_registry"
+    switched_by = "market"
     role = Role.SYSTEM
     phase = Phase.SCORE
     doc = "The public seller score from fraud records, complaints and reviews (follows market)."
@@ -535,10 +533,6 @@ class MarketRegistry(Module):
     )
     reads = ("dossier", "dossier_removals@prev", "people.seller", "people.market_reviews",
              "firms.market_reviews", "firms.complaints")
-
-    @classmethod
-    def enabled_in(cls, scenario) -> bool:
-        return market_params(scenario).enabled
 
     def setup(self, world) -> None:
         self.p = market_params(world.scenario)

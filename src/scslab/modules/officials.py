@@ -290,6 +290,7 @@ class Officials(Module):
 
 class OfficialAudits(Module):
     name = "official_audits"
+    switched_by = "officials"
     role = Role.SENSING
     phase = Phase.SENSE
     doc = "Audits and the public record detect corrupt acts; threats become false records."
@@ -308,10 +309,6 @@ class OfficialAudits(Module):
         MetricDef("corruption_detected", "corrupt_acts_detected", "corrupt_acts",
                   "share of corrupt acts (bribes, extortions, falsified reports) detected"),
     )
-
-    @classmethod
-    def enabled_in(cls, scenario) -> bool:
-        return official_params(scenario).enabled
 
     def setup(self, world) -> None:
         self.p = official_params(world.scenario)
@@ -360,6 +357,7 @@ class OfficialAudits(Module):
 
 class CentralAuthority(Module):
     name = "central_authority"
+    switched_by = "officials"
     role = Role.SYSTEM
     phase = Phase.SANCTION
     doc = "Rewards regions on reported compliance; scores and suspends detected officials."
@@ -373,10 +371,6 @@ class CentralAuthority(Module):
     reads = ("officials.detected_today", "regions.falsification_found",
              "regions.reported_violations", "people.region")
     counters = (CounterSpec("region_rewards", "rewards paid to regions (money)", real=True),)
-
-    @classmethod
-    def enabled_in(cls, scenario) -> bool:
-        return official_params(scenario).enabled
 
     def setup(self, world) -> None:
         self.p = official_params(world.scenario)

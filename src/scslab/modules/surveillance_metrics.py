@@ -41,6 +41,7 @@ def concentration(counts: np.ndarray, top: float = TOP_SHARE) -> float | None:
 
 class SurveillanceMetrics(Module):
     name = "surveillance_metrics"
+    switched_by = "surveillance"
     role = Role.OBSERVER
     phase = Phase.OBSERVE
     doc = "Detentions by basis, false alarms, blocked movement and expression, exposure."
@@ -106,11 +107,6 @@ class SurveillanceMetrics(Module):
         MetricDef("private_sanction_false_share", "private_sanctions_false",
                   "private_sanctions", "share of the landlord's fines naming the wrong tenant"),
     )
-
-    @classmethod
-    def enabled_in(cls, scenario) -> bool:
-        sv = scenario.modules.get("surveillance", {})
-        return bool(sv.get("enabled", False)) and super().enabled_in(scenario)
 
     def step(self, world, day: int) -> None:
         since = world.array("people.detained_since")
