@@ -96,3 +96,10 @@ def public_detection_signal(consequences: Consequences, catalogue: ActCatalogue)
     if weights.sum() <= 0:
         return 0.0
     return float(np.average(consequences.detection[viol], weights=weights))
+
+
+def relative_detection(detection, signal: float):
+    """An act's detectability relative to the published signal, as the aware scale their
+    perceived detection by it: (d + 0.01) / (π* + 0.01) (the 0.01 keeps unrecorded acts
+    from zeroing perception)."""
+    return (detection + 0.01) / (signal + 0.01)

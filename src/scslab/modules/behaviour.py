@@ -35,7 +35,7 @@ import numpy as np
 from pydantic import Field
 
 from scslab.acts import CLASS_CODE, CLOCK_LAYOUT, OpportunityClock
-from scslab.incentives import public_detection_signal
+from scslab.incentives import public_detection_signal, relative_detection
 from scslab.module import ArraySpec, CounterSpec, Module, Phase, Role
 from scslab.modules.learning import perceived_now
 from scslab.rng import SlotLayout, StreamSpec, k_uniform
@@ -187,7 +187,7 @@ class Behaviour(Module):
         # what the aware perceive is local: the recording chance in their own region
         self.detection = np.ascontiguousarray(cons.detection_by_region, dtype=np.float64)
         self.pub_target = public_detection_signal(cons, self.catalogue)
-        self.rel_det = (self.detection + 0.01) / (self.pub_target + 0.01)
+        self.rel_det = relative_detection(self.detection, self.pub_target)
         learning = world.scenario.modules.get("learning", {})
         self.pub_rate = float(learning.get("public_rate", 0.0)) if learning.get(
             "enabled", True) else 0.0

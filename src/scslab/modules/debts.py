@@ -30,7 +30,7 @@ import numba as nb
 import numpy as np
 from pydantic import Field
 
-from scslab.incentives import public_detection_signal
+from scslab.incentives import public_detection_signal, relative_detection
 from scslab.module import ArraySpec, CounterSpec, Module, Phase, Role
 from scslab.modules.behaviour import BehaviourParams, violation_probability
 from scslab.modules.learning import LearningParams, perceived_now
@@ -175,7 +175,7 @@ class Debts(Module):
         cons = world.consequences
         self.pub_target = public_detection_signal(cons, cat)
         r = cat.position("judgment_refusal")
-        self.rel_det = (cons.detection[r] + 0.01) / (self.pub_target + 0.01)
+        self.rel_det = relative_detection(cons.detection[r], self.pub_target)
         self.s_aware = float(cons.sanction[r])
         self.s_unaware = float(cat.penalty[r])
         # an initial stock of loans, due over the first term
