@@ -23,6 +23,7 @@ from pydantic import Field, model_validator
 
 from scslab.csr import gather
 from scslab.scenario.schema import ModuleParams, Strict
+from scslab.sets import unique
 
 NEVER = 0xFFFF
 MAX_LISTS = 8
@@ -242,12 +243,12 @@ class ScoreBook:
                           self.score_caps, self.counts, self.score, self.restore_day,
                           np.int64(self.params.restoration_days or 0), out)
             applied[hit] = out
-            return applied, np.unique(sub)
+            return applied, unique(sub)
         return applied, np.empty(0, dtype=np.int64)
 
     def reverse(self, subject: np.ndarray, applied: np.ndarray) -> np.ndarray:
         np.subtract.at(self.score, subject, applied.astype(np.int32))
-        return np.unique(subject[applied != 0])
+        return unique(subject[applied != 0])
 
     def restore(self, day: int) -> np.ndarray:
         """A clean period has passed: scores below base come back to base."""
@@ -319,12 +320,12 @@ class ListBook:
             ok_kind = (kind == 0) | ((kind == 2) & s.include_kin)
             hit = ok_kind & np.isin(act, self.entry_codes[s.code])
             if hit.any():
-                people = np.unique(subject[hit].astype(np.int64))
+                people = unique(subject[hit].astype(np.int64))
                 entered.append((self._enter(day, people, s.code, s.duration_days), s.code))
             if self.exit_codes[s.code].size:
                 comply = (kind == 0) & np.isin(act, self.exit_codes[s.code])
                 if comply.any():
-                    people = np.unique(subject[comply].astype(np.int64))
+                    people = unique(subject[comply].astype(np.int64))
                     bit = np.uint8(1 << s.code)
                     listed = people[(self.member[people] & bit) != 0]
                     end = day + s.exit_delay_days
@@ -371,7 +372,7 @@ class ListBook:
                 continue
             bit = np.uint8(1 << s.code)
             hit = np.isin(act, self.entry_codes[s.code])
-            people = np.unique(subject[hit].astype(np.int64))
+            people = unique(subject[hit].astype(np.int64))
             people = people[(self.member[people] & bit) != 0]
             gone = []
             for i in people:  # the few people who won an appeal today

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from scslab.schema import NO_REF, RECORD_LAYOUT, Table, dtype, pack_ref, unpack_ref
+from scslab.sets import unique
 
 
 class Dossier:
@@ -85,14 +86,14 @@ class Dossier:
         days, rows = unpack_ref(np.asarray(refs, dtype=np.int64))
         removed = 0
         done = []
-        for d in np.unique(days):
+        for d in unique(days):
             ts = self.tombstones.get(int(d))
             if ts is None:
                 continue
             r = rows[days == d]
             r = r[r < ts.size]
             live = r[~ts[r]]
-            live = np.unique(live)
+            live = unique(live)
             ts[live] = True
             np.add.at(self.live_count, self.chunks[int(d)]["subject"][live], -1)
             removed += live.size
@@ -141,7 +142,7 @@ class Dossier:
     def fields(self, refs: np.ndarray, name: str) -> np.ndarray:
         days, rows = unpack_ref(np.asarray(refs, dtype=np.int64))
         out = np.empty(days.size, dtype=dtype(RECORD_LAYOUT[name]))
-        for d in np.unique(days):
+        for d in unique(days):
             sel = days == d
             out[sel] = self.chunks[int(d)][name][rows[sel]]
         return out

@@ -29,6 +29,7 @@ from scslab.schema import (
     Table,
     dtype,
 )
+from scslab.sets import unique
 
 if TYPE_CHECKING:
     from scslab.scenario.schema import Scenario
@@ -81,7 +82,7 @@ class TruthStore:
         """For each day's chunk: (chunk, positions in act_refs, positions in the chunk) of
         the refs that are in the store."""
         days = act_refs >> 32
-        for d in np.unique(days[act_refs >= 0]):
+        for d in unique(days[act_refs >= 0]):
             chunk = self.chunks.get(int(d))
             if chunk is None:
                 continue

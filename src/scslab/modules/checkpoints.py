@@ -37,6 +37,7 @@ from scslab.module import ArraySpec, Module, Phase, Role
 from scslab.modules.records import household_index
 from scslab.rng import SlotLayout, StreamSpec
 from scslab.scenario.schema import ModuleParams, Strict
+from scslab.sets import unique
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 NEVER = 0xFFFF
@@ -168,7 +169,7 @@ class Watchlist(Module):
         if self.params.kin:
             mates, size = gather(self.hh_offsets, self.hh_members,
                                  world.array("people.household")[people])
-            mates = np.unique(mates[mates != np.repeat(people, size)])
+            mates = unique(mates[mates != np.repeat(people, size)])
             mates = mates[self.targeted[group[mates]]]
             if mates.size:
                 listed[mates] |= np.uint8(CAUSE_KIN)

@@ -12,6 +12,7 @@ from scslab.acts import ActCatalogue
 from scslab.metrics import MetricDef
 from scslab.module import CounterSpec, Module, Phase, Role
 from scslab.schema import RECORD_KIND_EVALUATION, RECORD_KIND_KIN, RECORD_KIND_OBSERVATION
+from scslab.sets import unique
 
 
 class CoreMetrics(Module):
@@ -105,7 +106,7 @@ class CoreMetrics(Module):
             c.add_cells("records_kin", cell[subject[kind == RECORD_KIND_KIN]])
         obs = world.events("observations")
         if len(obs):
-            refs = np.unique(obs["act_ref"][obs["act_ref"] >= 0])
+            refs = unique(obs["act_ref"][obs["act_ref"] >= 0])
             rows = (refs & 0xFFFFFFFF).astype(np.int64)
             viol = self.catalogue.is_class(acts["act"][rows], "violation")
             c.add_cells("violations_detected", cell[acts["actor"][rows[viol]]])

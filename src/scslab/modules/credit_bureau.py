@@ -35,6 +35,7 @@ from scslab.metrics import MetricDef
 from scslab.module import ArraySpec, CounterSpec, Module, Phase, Role
 from scslab.rng import SlotLayout, StreamSpec
 from scslab.scenario.schema import ModuleParams
+from scslab.sets import unique
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]
@@ -160,7 +161,7 @@ class CreditFurnishers(Module):
         if len(acts):
             has = world.array("people.credit_file")
             actor = acts["actor"].astype(np.int64)
-            new = np.unique(actor[acts["act"] == self.borrow])
+            new = unique(actor[acts["act"] == self.borrow])
             if new.size:
                 stranger = new[~has[new]]
                 nonrep = world.stream("draws").bernoulli(

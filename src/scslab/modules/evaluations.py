@@ -18,6 +18,7 @@ from scslab.module import Module, Phase, Role
 from scslab.rng import SlotLayout, StreamSpec
 from scslab.scenario.schema import ModuleParams
 from scslab.schema import RECORD_KIND_EVALUATION, dtype
+from scslab.sets import unique
 
 LAYOUT = SlotLayout((("purpose", 8), ("region", 8)))
 P_COUNT, P_WHO, P_TARGETED, P_TARGET_WHO = 1, 2, 3, 4
@@ -58,7 +59,7 @@ class Evaluations(Module):
         expressed = np.empty(0, dtype=np.int64)
         if len(chunk):
             mask = live & np.isin(chunk["act"], self.expression_codes) & (chunk["kind"] == 0)
-            expressed = np.unique(chunk["subject"][mask]).astype(np.int64)
+            expressed = unique(chunk["subject"][mask]).astype(np.int64)
         region_of_expressed = world.array("people.region")[expressed]
         subjects = []
         for r, members in enumerate(self.members):  # loop over regions

@@ -38,6 +38,7 @@ from scslab.module import ArraySpec, CounterSpec, Module, Phase, Role
 from scslab.modules.behaviour import BehaviourParams
 from scslab.rng import SlotLayout, StreamSpec
 from scslab.scenario.schema import ModuleParams
+from scslab.sets import unique
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]
@@ -468,7 +469,7 @@ class FirmMetrics(Module):
         best = np.zeros(n_cells)
         actual = np.zeros(n_cells)
         np.add.at(actual, self.cells[new], amount[new] * ret[new])
-        for r in np.unique(self.region[new]):  # loop over regions
+        for r in unique(self.region[new]):  # loop over regions
             credit = amount[new[self.region[new] == r]].sum()
             sel = self.region[app] == r
             cand, want = app[sel], ask[sel]

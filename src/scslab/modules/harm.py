@@ -34,6 +34,7 @@ from scslab.metrics import MetricDef
 from scslab.module import CounterSpec, Module, Phase, Role
 from scslab.modules.records import household_index
 from scslab.schema import RECORD_KIND_EVALUATION, RECORD_KIND_KIN, RECORD_KIND_OBSERVATION
+from scslab.sets import unique
 
 SHADOWS = ("E", "L")
 #: person-level flags (measured period), packed into one byte per person
@@ -201,7 +202,7 @@ class Harm(Module):
             lists.expire(day)
             if len(chunk):
                 lists.apply_records(day, subj[k], act[k], kind[k])
-            people = np.unique(np.concatenate(changed))
+            people = unique(np.concatenate(changed))
             if people.size and self.scoring.enabled:
                 lists.apply_grades(day, people, score.grade_of(people), self.grade_names)
 
@@ -267,12 +268,12 @@ class Harm(Module):
         changes = world.events("list_changes")
         if len(changes):
             enter = changes["entered"] & np.isin(changes["list"], list(self.debtor_codes))
-            who = np.unique(changes["person"][enter])
+            who = unique(changes["person"][enter])
             new = who[(flags[who] & LISTED_DEBTOR) == 0]
             flags[new] |= LISTED_DEBTOR
             c.add_cells("listed_debtors", cell[new])
         if len(acts) and self.exit_codes.size:
-            paid = np.unique(acts["actor"][np.isin(acts["act"], self.exit_codes)])
+            paid = unique(acts["actor"][np.isin(acts["act"], self.exit_codes)])
             paid = paid[((flags[paid] & LISTED_DEBTOR) != 0) & ((flags[paid] & COMPLIED) == 0)]
             flags[paid] |= COMPLIED
             c.add_cells("listed_debtors_complied", cell[paid])

@@ -41,6 +41,7 @@ from pydantic import Field
 from scslab.modules.face_recognition import false_alarm_probability
 from scslab.scenario.schema import Strict
 from scslab.schema import OBSERVATION_LAYOUT, OBSERVATION_TRUTH_LAYOUT, Table, pack_ref
+from scslab.sets import unique
 
 if TYPE_CHECKING:
     from scslab.modules.surveillance import Surveillance
@@ -251,7 +252,7 @@ class LandlordCamera:
         p, sv = self.p, self.owner
         ls = world.state["landlord"]
         u = sv.uniforms(world, "landlord_join", day, p.code, codes, fined)
-        who = np.unique(fined[u < p.join_if_sanctioned])
+        who = unique(fined[u < p.join_if_sanctioned])
         cday = world.array("people.complaint_day")
         who = who[cday[who] > day]
         if who.size == 0:

@@ -48,6 +48,7 @@ from scslab.schema import (
     Table,
     pack_ref,
 )
+from scslab.sets import unique
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]
@@ -103,23 +104,19 @@ def _sigmoid(z):
 
 
 @nb.njit(cache=True)
-def _trade(k0, k1, day, buyers, buyer_region, pool, pool_off, cap_left, fraud_today, flag_val,
-           flag_thr, seller_cell, check_p, mode, m, bad, net_off, net_nb, n_cells, slot_cand,
-           slot_check):  # pragma: no cover - compiled
-    """Buyers in priority order screen m keyed candidates and take the best with capacity."""
+def _screen(k0, k1, day, buyers, buyer_region, pool_off, mode, m, bad, net_off, net_nb,
+            check_p, slot_cand, slot_check):  # pragma: no cover - compiled
+    """Phase 1 of a market day, in uid order (buyers sorted by uid): each buyer's check
+    decision, its ``m`` keyed candidates and whether the buyer or a network neighbour
+    remembers each candidate as bad (``bad`` holds pool positions). Nothing here depends on the queue, so it can run
+    in the order that reads the network and the memories nearly sequentially (the
+    neighbours of nearby uids are nearby): ~5× faster than the same reads in random
+    queue order."""
     nb_ = buyers.shape[0]
-    chosen = np.full(nb_, -1, dtype=np.int64)
+    cand = np.full((nb_, m), -1, dtype=np.int64)
+    known = np.zeros((nb_, m), dtype=np.bool_)
     checked = np.zeros(nb_, dtype=np.bool_)
-    honest_scr = np.zeros(n_cells)
-    honest_exc = np.zeros(n_cells)
     kmem = bad.shape[1]
-    max_deg = 0
-    if mode >= 1:
-        for j in range(nb_):
-            d = net_off[buyers[j] + 1] - net_off[buyers[j]]
-            if d > max_deg:
-                max_deg = d
-    known = np.empty((max_deg + 1) * kmem, dtype=bad.dtype)
     for j in range(nb_):
         b = buyers[j]
         r = buyer_region[j]
@@ -127,37 +124,44 @@ def _trade(k0, k1, day, buyers, buyer_region, pool, pool_off, cap_left, fraud_to
         size = pool_off[r + 1] - lo
         if size == 0:
             continue
-        chk = False
         if mode == 2:
-            chk = k_uniform(k0, k1, day, slot_check, b) < check_p
-        checked[j] = chk
-        # the sellers this buyer knows to be bad: its own memory and its neighbours',
-        # gathered once (not once per candidate)
-        n_known = 0
+            checked[j] = k_uniform(k0, k1, day, slot_check, b) < check_p
+        for k in range(m):
+            w = k_word(k0, k1, day, slot_cand + k, b)
+            cand[j, k] = lo + np.int64((w * U64(size)) >> U64(32))
         if mode >= 1:
-            for q in range(kmem):
-                if bad[b, q] >= 0:
-                    known[n_known] = bad[b, q]
-                    n_known += 1
-            for e in range(net_off[b], net_off[b + 1]):
-                nbr = net_nb[e]
+            for e in range(net_off[b] - 1, net_off[b + 1]):
+                who = b if e < net_off[b] else net_nb[e]
                 for q in range(kmem):
-                    if bad[nbr, q] >= 0:
-                        known[n_known] = bad[nbr, q]
-                        n_known += 1
+                    c = bad[who, q]
+                    if c < 0:
+                        break  # the memory is a ring filled from slot 0
+                    for k in range(m):
+                        if cand[j, k] == c:
+                            known[j, k] = True
+    return cand, known, checked
+
+
+@nb.njit(cache=True)
+def _trade(order, cand, known, checked, cap_left, fraud_today, flag_val, flag_thr, seller_cell,
+           mode, n_cells):  # pragma: no cover - compiled
+    """Phase 2, in queue order: each buyer takes the best screened candidate with
+    capacity left. Outputs are in queue order."""
+    nb_ = order.shape[0]
+    m = cand.shape[1]
+    chosen = np.full(nb_, -1, dtype=np.int64)
+    honest_scr = np.zeros(n_cells)
+    honest_exc = np.zeros(n_cells)
+    for i in range(nb_):
+        j = order[i]
+        chk = checked[j]
         best = -1
         bestv = 1e300
         for k in range(m):
-            w = k_word(k0, k1, day, slot_cand + k, b)
-            c = lo + np.int64((w * U64(size)) >> U64(32))
-            if cap_left[c] <= 0:
+            c = cand[j, k]
+            if c < 0 or cap_left[c] <= 0:
                 continue
-            s = pool[c]
-            excl = False
-            for q in range(n_known):
-                if known[q] == s:
-                    excl = True
-                    break
+            excl = known[j, k]
             if not excl and chk and flag_val[c] > flag_thr:
                 excl = True
             if mode >= 1 and not fraud_today[c]:
@@ -171,9 +175,9 @@ def _trade(k0, k1, day, buyers, buyer_region, pool, pool_off, cap_left, fraud_to
                 bestv = v
                 best = c
         if best >= 0:
-            chosen[j] = best
+            chosen[i] = best
             cap_left[best] -= 1
-    return chosen, checked, honest_scr, honest_exc
+    return chosen, honest_scr, honest_exc
 
 
 class Market(Module):
@@ -282,7 +286,10 @@ class Market(Module):
         d = float(cons.detection[self.fraud_pos])
         self.det_aware = 1.0 - (1.0 - d) * (1.0 - p.complaint_probability)
         self.sanction = float(cons.sanction[self.fraud_pos])
-        world.state["bad"] = np.full((n, p.memory), -1, dtype=np.int32)
+        # sellers a buyer remembers as bad, by position in the pool (compact: the reads
+        # of neighbours' memories are the market's main cost, and a smaller array caches)
+        mem_dtype = np.int16 if pool.size < np.iinfo(np.int16).max else np.int32
+        world.state["bad"] = np.full((n, p.memory), -1, dtype=mem_dtype)
         world.state["last_buyers"] = np.empty(0, dtype=np.int64)
         world.state["belief"] = np.array([p.prior_fraud, p.prior_fraud, 0.0])  # all, clean, check
 
@@ -325,10 +332,10 @@ class Market(Module):
         if k == 0 or pool.size == 0:
             return
         w = st.words(day, LAYOUT.pack(purpose=P_BUY_WHO), np.arange(k, dtype=np.int64))[:, 0]
-        buyers = np.unique(((w.astype(np.uint64) * np.uint64(n)) >> np.uint64(32)).astype(
+        buyers = unique(((w.astype(np.uint64) * np.uint64(n)) >> np.uint64(32)).astype(
             np.int64))
         prio = st.priority(day, LAYOUT.pack(purpose=P_PRIO), buyers)
-        buyers = buyers[np.lexsort((buyers, prio))]
+        order = np.lexsort((buyers, prio))  # the queue; buyers stay in uid order
         fraud = self._fraud_today(world, day)
         flag = np.empty(pool.size, dtype=np.float64)
         flag[~self.is_firm] = world.array("people.market_flags")[pool[~self.is_firm]]
@@ -343,12 +350,16 @@ class Market(Module):
         region = world.array("people.region")[buyers].astype(np.int64) if p.local else \
             np.zeros(buyers.size, dtype=np.int64)
         n_cells = len(world.group_names) * world.n_regions
-        chosen, checked, h_scr, h_exc = _trade(
-            st.k0, st.k1, np.int64(day), buyers, region, pool, self.off, self.cap.copy(),
-            fraud, flag, float(p.flag_threshold), self.cell, check_p, MODES[p.screening],
-            p.candidates, world.state["bad"], world.array("people.net_offsets"),
-            world.array("links.neighbour"), n_cells, LAYOUT.pack(purpose=P_CAND),
+        mode = MODES[p.screening]
+        cand, known, checked = _screen(
+            st.k0, st.k1, np.int64(day), buyers, region, self.off, mode, p.candidates,
+            world.state["bad"], world.array("people.net_offsets"),
+            world.array("links.neighbour"), check_p, LAYOUT.pack(purpose=P_CAND),
             LAYOUT.pack(purpose=P_CHECK))
+        chosen, h_scr, h_exc = _trade(order, cand, known, checked, self.cap.copy(), fraud,
+                                      flag, float(p.flag_threshold), self.cell, mode, n_cells)
+        buyers = buyers[order]
+        checked = checked[order]
         traded = chosen >= 0
         tb = buyers[traded]
         tc = chosen[traded]
@@ -361,7 +372,7 @@ class Market(Module):
         if tf.any():
             vb = tb[tf]
             bad[vb, 1:] = bad[vb, :-1]
-            bad[vb, 0] = pool[tc[tf]]
+            bad[vb, 0] = tc[tf]
         # reviews: genuine after honest trades, fake for gaming sellers
         rev = st.bernoulli(day, LAYOUT.pack(purpose=P_REVIEW), tb, p.review_probability) & ~tf
         reviewed = pool[tc[rev]]

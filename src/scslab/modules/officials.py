@@ -45,6 +45,7 @@ from scslab.schema import (
     RECORD_KIND_OBSERVATION,
     Table,
 )
+from scslab.sets import unique
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]
@@ -224,7 +225,7 @@ class Officials(Module):
         z = (p.corruption_intercept + bribe / p.gain_scale
              - p.integrity_weight * integ[np.maximum(off, 0)] - self.deter)
         u = np.empty(rows.size)
-        for code in np.unique(acts):  # loop over act types: the slot carries the act
+        for code in unique(acts):  # loop over act types: the slot carries the act
             sel = acts == code
             u[sel] = st.uniform(day, LAYOUT.pack(purpose=P_SOLICIT, act=int(code)), subj[sel])
         solicit = (off >= 0) & active[np.maximum(off, 0)] & (u < _sigmoid(z))
@@ -254,7 +255,7 @@ class Officials(Module):
         oreg = world.array("officials.region").astype(np.int64)[o]
         w = st.words(day, LAYOUT.pack(purpose=P_EXT_WHO), o)[:, 0].astype(np.uint64)
         target = np.full(o.size, -1, dtype=np.int64)
-        for r in np.unique(oreg):  # loop over regions
+        for r in unique(oreg):  # loop over regions
             sel = oreg == r
             m = self.residents[r]
             if m.size:

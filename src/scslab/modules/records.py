@@ -27,6 +27,7 @@ from scslab.module import ArraySpec, Module, Phase, Role
 from scslab.rng import SlotLayout, StreamSpec
 from scslab.scenario.schema import ModuleParams
 from scslab.schema import RECORD_KIND_KIN, RECORD_KIND_OBSERVATION, dtype
+from scslab.sets import unique
 
 LAYOUT = SlotLayout((("purpose", 8), ("act", 8)))
 P_KIN, P_LOSS_COUNT, P_LOSS_WHO, P_RESTORE = 1, 2, 3, 4
@@ -94,7 +95,7 @@ class DossierModule(Module):
         st = world.stream("draws")
         rows = np.flatnonzero(np.isin(obs["act"], self.kin_codes))
         spread = np.zeros(rows.size, dtype=bool)
-        for code in np.unique(obs["act"][rows]):  # loop over act types
+        for code in unique(obs["act"][rows]):  # loop over act types
             sel = np.flatnonzero(obs["act"][rows] == code)
             spread[sel] = st.bernoulli(day, LAYOUT.pack(purpose=P_KIN, act=int(code)),
                                        obs["subject"][rows[sel]],
@@ -129,7 +130,7 @@ class DossierModule(Module):
         if k == 0:
             return
         w = st.words(day, LAYOUT.pack(purpose=P_LOSS_WHO), np.arange(k, dtype=np.int64))
-        who = np.unique(((w[:, 0].astype(np.uint64) * np.uint64(n)) >> np.uint64(32)).astype(
+        who = unique(((w[:, 0].astype(np.uint64) * np.uint64(n)) >> np.uint64(32)).astype(
             np.int64))
         who = who[~lost[who]]
         if who.size == 0:

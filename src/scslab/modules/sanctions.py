@@ -25,6 +25,7 @@ from scslab.csr import gather
 from scslab.incentives import present_value
 from scslab.module import ArraySpec, Module, Phase, Role
 from scslab.modules.records import household_index
+from scslab.sets import unique
 
 
 class Sanctions(Module):
@@ -78,7 +79,7 @@ class Sanctions(Module):
             return
         household = world.array("people.household")
         people, _ = gather(self.hh_offsets, self.hh_members,
-                           np.unique(household[changes["person"]]))
+                           unique(household[changes["person"]]))
         world.array("people.bans")[people] = household_bans(
             self.rule, world.array("people.listed"), self.hh_offsets, self.hh_members,
             household, people)

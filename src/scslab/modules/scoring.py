@@ -18,6 +18,7 @@ from scslab.apparatus import NEVER, ScoreBook, ScoringParams
 from scslab.incentives import present_value
 from scslab.module import ArraySpec, Module, Phase, Role
 from scslab.schema import SCORE_CHANGE_LAYOUT, Table, dtype
+from scslab.sets import unique
 
 
 class Scoring(Module):
@@ -89,7 +90,7 @@ class Scoring(Module):
         refs, world.state["cursor"] = d.removals_since(world.state["cursor"])
         if refs.size:
             days, rows = refs >> 32, refs & 0xFFFFFFFF
-            for dd in np.unique(days):
+            for dd in unique(days):
                 applied = world.state["applied"].get(int(dd))
                 if applied is None:
                     continue
@@ -107,7 +108,7 @@ class Scoring(Module):
                 world.state["applied"][day] = full
             changed.append(people)
         changed.append(book.restore(day))
-        people = np.unique(np.concatenate(changed)) if changed else np.empty(0, np.int64)
+        people = unique(np.concatenate(changed)) if changed else np.empty(0, np.int64)
         if people.size:
             world.array("people.grade")[people] = book.grade_of(people)
             world.append("score_changes", Table.from_columns(

@@ -16,6 +16,7 @@ from scslab.acts import ActCatalogue
 from scslab.module import Module, Phase, Role
 from scslab.rng import AliasTable, SlotLayout, StreamSpec
 from scslab.schema import OBSERVATION_LAYOUT, OBSERVATION_TRUTH_LAYOUT, Table, dtype, pack_ref
+from scslab.sets import unique
 
 SOURCE_LAYOUT = SlotLayout((("source", 5), ("act", 8), ("ordinal", 3)))
 FABRICATION_COUNT_SLOT = 0xFF  # act field value reserved for the daily fabrication count
@@ -85,8 +86,8 @@ class Sources(Module):
         keep = np.zeros(rows.size, dtype=bool)
         codes = acts["act"][rows]
         ordinals = acts["ordinal"][rows]
-        for code in np.unique(codes):  # loop over act types, not people
-            for o in np.unique(ordinals[codes == code]):
+        for code in unique(codes):  # loop over act types, not people
+            for o in unique(ordinals[codes == code]):
                 sel = np.flatnonzero((codes == code) & (ordinals == o))
                 slot = stream.slot(source=src.code, act=int(code), ordinal=int(o) & 7)
                 keep[sel] = stream.bernoulli(day, slot, acts["actor"][rows[sel]], src.coverage)
@@ -99,7 +100,7 @@ class Sources(Module):
         if src.misattribution > 0:
             mis_s = world.stream("misattribute")
             who_s = world.stream("wrong_person")
-            for code in np.unique(codes):
+            for code in unique(codes):
                 sel = np.flatnonzero(codes == code)
                 slot = mis_s.slot(source=src.code, act=int(code))
                 wrong = mis_s.bernoulli(day, slot, actor[sel], src.misattribution)

@@ -53,6 +53,7 @@ from scslab.modules.landlord import LandlordCamera, LandlordParams, check_landlo
 from scslab.rng import SlotLayout, StreamSpec
 from scslab.scenario.schema import ModuleParams, Strict
 from scslab.schema import OBSERVATION_LAYOUT, OBSERVATION_TRUTH_LAYOUT, Table, pack_ref
+from scslab.sets import unique
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]
@@ -459,7 +460,7 @@ class Surveillance(Module):
         """One uniform per row, keyed by (day, sensor, act) and the person — never by row."""
         st = world.stream(stream)
         out = np.empty(uids.size)
-        for a in np.unique(codes):  # loop over act types, not people
+        for a in unique(codes):  # loop over act types, not people
             sel = np.flatnonzero(codes == a)
             out[sel] = st.uniform(day, SENSOR_LAYOUT.pack(sensor=sensor, act=int(a)), uids[sel])
         return out
@@ -469,7 +470,7 @@ class Surveillance(Module):
               uids: np.ndarray) -> np.ndarray:
         st = world.stream(stream)
         out = np.empty(uids.size, dtype=np.uint32)
-        for a in np.unique(codes):
+        for a in unique(codes):
             sel = np.flatnonzero(codes == a)
             out[sel] = st.words(day, SENSOR_LAYOUT.pack(sensor=sensor, act=int(a)),
                                 uids[sel])[:, 0]
