@@ -196,3 +196,31 @@ def test_counter_fields_are_range_checked(stream):
         stream.uniform(0, 70_000, np.arange(3))
     with pytest.raises(ValueError):
         stream.uniform(0, 0, np.array([-1]))
+
+
+def test_packed_family_kernel_equals_reference_and_is_its_own_family(stream, uids):
+    """Packed draws: four uids per block, the same number however the uids are asked for,
+    equal to the NumPy reference, and disjoint from the per-uid family."""
+    day, slot = 9, stream.slot(act=1)
+    w = stream.lane_words(day, slot, uids)
+    assert np.array_equal(w, ref.lane_words(stream, day, slot, uids))
+    p = np.linspace(0, 1, uids.size)
+    assert np.array_equal(stream.lane_bernoulli(day, slot, uids, p),
+                          ref.lane_bernoulli(stream, day, slot, uids, p))
+    # a uid's word does not depend on which other uids are drawn with it
+    everyone = np.arange(4000)
+    assert np.array_equal(stream.lane_words(day, slot, everyone)[1::3],
+                          stream.lane_words(day, slot, everyone[1::3]))
+    # uids 4q..4q+3 are the four words of one block at counter (q, day<<16|slot, 0, 1)
+    block = rng.k_philox(stream.k0, stream.k1, U(5), U((day << 16) | slot), U(0), U(1))
+    assert [int(x) for x in stream.lane_words(day, slot, np.arange(20, 24))] == [int(b) for b in block]
+    # ... which is not any per-uid block: the families never share a counter
+    assert not np.array_equal(stream.words(day, slot, np.array([5]))[0], np.array(block, np.uint32))
+    # edge probabilities are exact and the frequency is right
+    assert not stream.lane_bernoulli(day, slot, everyone, 0.0).any()
+    assert stream.lane_bernoulli(day, slot, everyone, 1.0).all()
+    hits = stream.lane_bernoulli(day, slot, np.arange(400_000), 0.05).mean()
+    assert abs(hits - 0.05) < 4 * np.sqrt(0.05 * 0.95 / 400_000)
+    # neighbouring lanes of one block are uncorrelated
+    x = stream.lane_words(day, slot, np.arange(400_000)).astype(np.float64).reshape(-1, 4)
+    assert abs(np.corrcoef(x[:, 0], x[:, 1])[0, 1]) < 0.01

@@ -26,11 +26,7 @@ SLOT_VIOLATE, SLOT_DETECT, SLOT_TRAVEL = 1, 2, 3
 
 
 @nb.njit(inline="always", cache=True)
-def _uniform(k0, k1, day, slot, uid):  # pragma: no cover - compiled
-    c0 = U64(uid)
-    c1 = (U64(day) << U64(16)) | U64(slot)
-    c2 = U64(0)
-    c3 = U64(0)
+def _philox(k0, k1, c0, c1, c2, c3):  # pragma: no cover - compiled
     for _ in range(10):
         p0 = M0 * c0
         p1 = M1 * c2
@@ -41,8 +37,30 @@ def _uniform(k0, k1, day, slot, uid):  # pragma: no cover - compiled
         c0, c1, c2, c3 = n0, n1, n2, n3
         k0 = (k0 + W0) & MASK32
         k1 = (k1 + W1) & MASK32
+    return c0, c1, c2, c3
+
+
+@nb.njit(inline="always", cache=True)
+def _uniform(k0, k1, day, slot, uid):  # pragma: no cover - compiled
+    c0, c1, _, _ = _philox(k0, k1, U64(uid), (U64(day) << U64(16)) | U64(slot), U64(0), U64(0))
     bits = (c0 << U64(21)) | (c1 >> U64(11))
     return (float(bits) + 0.5) * TWO_M53
+
+
+@nb.njit(inline="always", cache=True)
+def _quad_words(k0, k1, day, slot, quad):  # pragma: no cover - compiled
+    """Four 32-bit words for people 4·quad … 4·quad + 3 (one Philox block; last counter
+    word 1 keeps these blocks apart from the per-person ones)."""
+    return _philox(k0, k1, U64(quad), (U64(day) << U64(16)) | U64(slot), U64(0), U64(1))
+
+
+@nb.njit(inline="always", cache=True)
+def _threshold(pd):  # pragma: no cover - compiled
+    p = min(max(spec.BASE * (1.0 - spec.K * pd), 0.0), 1.0)
+    return np.int64(p * 4294967296.0)
+
+
+BLOCK_QUADS = 1024
 
 
 @nb.njit(parallel=True, cache=True)
@@ -50,9 +68,10 @@ def run_days(pd, points, until, day0, n_days, keys, out):  # pragma: no cover - 
     """Advance ``n_days`` days from ``day0``; ``out[d] = (violations, detections, listed,
     blocked)`` for each day. ``keys`` = (violate k0, k1, detect k0, k1, travel k0, k1).
 
-    The violation draw of every person is made first in a branch-free parallel loop,
-    which LLVM vectorises (Philox across people, ~3× faster than drawing inside the
-    branchy per-person loop); the per-person day then reads it."""
+    The violation draws of every person are made first, in blocks: one Philox block
+    gives the words of four people (the packed draws scslab uses for everyone-decides
+    steps), computed in a branch-free loop that LLVM vectorises, then compared with each
+    person's threshold ``⌊p·2³²⌋``; the branchy per-person day then reads the result."""
     n = pd.size
     n_chunks = (n + CHUNK - 1) // CHUNK
     acc = np.zeros((n_chunks, 4), dtype=np.int64)
@@ -63,9 +82,25 @@ def run_days(pd, points, until, day0, n_days, keys, out):  # pragma: no cover - 
         uday = U64(day)
         acc[:] = 0
         for c in nb.prange(n_chunks):  # 2. decide (draws only; vectorised)
-            for i in range(c * CHUNK, min((c + 1) * CHUNK, n)):
-                p = min(max(spec.BASE * (1.0 - spec.K * pd[i]), 0.0), 1.0)
-                violate[i] = _uniform(kv0, kv1, uday, SLOT_VIOLATE, U64(i)) < p
+            lo = c * CHUNK
+            hi = min(lo + CHUNK, n)
+            words = np.empty((4, BLOCK_QUADS), dtype=np.int64)
+            full = lo + (hi - lo) // 4 * 4
+            for b in range(lo, full, 4 * BLOCK_QUADS):
+                nq = min(BLOCK_QUADS, (full - b) // 4)
+                for q in range(nq):
+                    w0, w1, w2, w3 = _quad_words(kv0, kv1, uday, SLOT_VIOLATE, b // 4 + q)
+                    words[0, q] = np.int64(w0)
+                    words[1, q] = np.int64(w1)
+                    words[2, q] = np.int64(w2)
+                    words[3, q] = np.int64(w3)
+                for q in range(nq):
+                    for lane in range(4):
+                        i = b + 4 * q + lane
+                        violate[i] = words[lane, q] < _threshold(pd[i])
+            for i in range(full, hi):  # the tail: one block per person
+                w = _quad_words(kv0, kv1, uday, SLOT_VIOLATE, i // 4)[i % 4]
+                violate[i] = np.int64(w) < _threshold(pd[i])
         for c in nb.prange(n_chunks):
             lo = c * CHUNK
             hi = min(lo + CHUNK, n)

@@ -1,18 +1,22 @@
 """The reduced model on scslab's public Module API.
 
-Five modules, one per mechanism and role, run by :class:`scslab.engine.Sim`:
+Six modules, one per mechanism and role, run by :class:`scslab.engine.Sim`:
 
 ===========  =========  ========  ====================================================
 module       role       phase     what
 ===========  =========  ========  ====================================================
-decide       behaviour  DECIDE    fused kernel over people: lazy ``pd``, one uniform
-                                  each (stream ``decide.violate``) → ``acts``
+decide       behaviour  DECIDE    fused kernel over people: lazy ``pd``, one packed
+                                  Bernoulli word each (stream ``decide.violate``, four
+                                  people per Philox block) → ``acts``
 camera       sensing    SENSE     one uniform per act (``camera.detect``) →
                                   ``observations`` (+ the truth sidecar)
-blacklist    system     LIST      release expired listings (kernel), deduct points for
-                                  today's observations, list those under the threshold
-travel_ban   system     SANCTION  fused kernel over people: listed → one uniform
-                                  (``travel_ban.travel``); counts listed and blocked
+blacklist    system     LIST      releases listings that ran out (event-driven: the
+                                  people listed on each day), deducts points for
+                                  today's observations, lists those under the
+                                  threshold → ``list_changes``
+travel_ban   system     SANCTION  keeps the index of the listed from ``list_changes``;
+                                  one uniform per listed person (``travel_ban.travel``);
+                                  counts listed and blocked
 learn        behaviour  LEARN     people update ``pd`` from their own detections; the
                                   daily decay is lazy (anchor value + anchor day)
 metrics      observer   OBSERVE   violations and detections from the event batches
@@ -20,8 +24,9 @@ metrics      observer   OBSERVE   violations and detections from the event batch
 
 Lazy decay: ``pd`` on day ``t`` is ``PD0 + (anchor − PD0)·q^(t − 1 − anchor_day)`` with
 ``q = 1 − ETA_DECAY`` (a power table), exactly the daily recursion's closed form.
-Counters are accumulated per (chunk, cell) inside the kernels and reduced in chunk
-order, so results do not depend on the number of threads.
+Work per day is one pass over everyone (the decision) plus work proportional to the
+day's events and to the listed. Violators are compacted per chunk and concatenated in
+chunk order, so results do not depend on the number of threads.
 """
 
 from __future__ import annotations
@@ -38,10 +43,20 @@ from scslab.engine import Sim
 from scslab.metrics import MetricDef
 from scslab.module import ArraySpec, CounterSpec, Module, Phase, Role
 from scslab.population import ALL_ARRAYS, Population
-from scslab.rng import SlotLayout, StreamSpec, k_uniform
+from scslab.rng import (
+    LANES,
+    SlotLayout,
+    StreamSpec,
+    k_lane_block,
+    k_lane_threshold,
+    k_lane_word,
+    k_uniform,
+    k_word_below,
+)
 from scslab.scenario.schema import Scenario
 from scslab.schema import (
     ACT_LAYOUT,
+    LIST_CHANGE_LAYOUT,
     OBSERVATION_LAYOUT,
     OBSERVATION_TRUTH_LAYOUT,
     Table,
@@ -68,32 +83,69 @@ def power_table(n_days: int) -> np.ndarray:
 
 @nb.njit(inline="always", cache=True)
 def _pd_today(anchor, anchor_day, day, qpow):  # pragma: no cover - compiled
-    """``day`` is an int64 (a uint64 day mixed with int16 would promote to float)."""
-    return spec.PD0 + (anchor - spec.PD0) * qpow[day - 1 - np.int64(anchor_day)]
+    """``day`` is an int64 (a uint64 day mixed with int16 would promote to float); the
+    index is unsigned so that Numba needs no wrap-around test for negative indices."""
+    return spec.PD0 + (anchor - spec.PD0) * qpow[np.uint32(day - 1 - np.int64(anchor_day))]
 
 
 # --------------------------------------------------------------------------- kernels
 
 
+@nb.njit(inline="always", cache=True)
+def _threshold(anchor, anchor_day, i, iday, qpow):  # pragma: no cover - compiled
+    """Person i's violation probability today as a packed-word threshold."""
+    pd = _pd_today(float(anchor[i]), anchor_day[i], iday, qpow)
+    return k_lane_threshold(min(max(spec.BASE * (1.0 - spec.K * pd), 0.0), 1.0))
+
+
+BLOCK_QUADS = 1024  # people decide in blocks of 4 × 1024 (the words stay in L1)
+
+
 @nb.njit(parallel=True, cache=True)
-def _decide_kernel(anchor, anchor_day, qpow, k0, k1, iday, slot, flags, buf, counts):  # pragma: no cover
-    """A branch-free loop of draws, which LLVM vectorises (Philox across people), then,
-    in a separate parallel loop, a compaction of each chunk's violators into
-    ``buf[chunk start:]``. (With both loops in one body the draw loop is not vectorised:
-    ~3× slower.)"""
+def _decide_kernel(anchor, anchor_day, qpow, k0, k1, iday, slot, buf, counts):  # pragma: no cover
+    """Everyone decides, a block of 4096 people at a time, in three branch-free or
+    nearly branch-free loops that LLVM vectorises: the packed Philox words of the block
+    (one block per four people), each person's word against their threshold, and the
+    compaction of violators into ``buf[chunk start:]`` (eight flags tested at once).
+    Chunks are multiples of four people; the last chunk's tail draws word by word."""
     n = anchor.size
-    n_chunks = counts.size
     day = np.uint64(iday)
-    for c in nb.prange(n_chunks):
-        for i in range(c * CHUNK, min((c + 1) * CHUNK, n)):
-            pd = _pd_today(float(anchor[i]), anchor_day[i], iday, qpow)
-            p = min(max(spec.BASE * (1.0 - spec.K * pd), 0.0), 1.0)
-            flags[i] = k_uniform(k0, k1, day, slot, np.uint64(i)) < p
-    for c in nb.prange(n_chunks):
+    for c in nb.prange(counts.size):
         lo = c * CHUNK
+        hi = min(lo + CHUNK, n)
+        words = np.empty((LANES, BLOCK_QUADS), dtype=np.int64)
+        flags = np.zeros(LANES * BLOCK_QUADS, dtype=np.uint8)
+        flag_words = flags.view(np.uint64)
         m = lo
-        for i in range(lo, min(lo + CHUNK, n)):
-            if flags[i]:
+        full = lo + (hi - lo) // LANES * LANES
+        for b in range(lo, full, LANES * BLOCK_QUADS):
+            nq = min(BLOCK_QUADS, (full - b) // LANES)
+            q0 = b // LANES
+            for q in range(nq):
+                w0, w1, w2, w3 = k_lane_block(k0, k1, day, slot, np.uint64(q0 + q))
+                words[0, q] = np.int64(w0)
+                words[1, q] = np.int64(w1)
+                words[2, q] = np.int64(w2)
+                words[3, q] = np.int64(w3)
+            for q in range(nq):
+                i = b + LANES * q
+                for lane in range(LANES):
+                    flags[LANES * q + lane] = words[lane, q] < _threshold(
+                        anchor, anchor_day, i + lane, iday, qpow)
+            for g in range(nq * LANES // 8):
+                if flag_words[g] != 0:
+                    for j in range(8 * g, 8 * g + 8):
+                        if flags[j]:
+                            buf[m] = b + j
+                            m += 1
+            for j in range(nq * LANES // 8 * 8, nq * LANES):
+                if flags[j]:
+                    buf[m] = b + j
+                    m += 1
+        for i in range(full, hi):
+            if k_word_below(k_lane_word(k0, k1, day, slot, np.uint64(i)),
+                            min(max(spec.BASE * (1.0 - spec.K * _pd_today(
+                                float(anchor[i]), anchor_day[i], iday, qpow)), 0.0), 1.0)):
                 buf[m] = i
                 m += 1
         counts[c] = m - lo
@@ -111,35 +163,39 @@ def _compact(buf, counts):  # pragma: no cover - compiled
     return out
 
 
-@nb.njit(parallel=True, cache=True)
-def _release_kernel(until, points, day):  # pragma: no cover - compiled
-    """Listings that ran out end; points reset. (A branch-free version that always
-    writes is slower: the branch is almost never taken.)"""
-    n = until.size
-    for c in nb.prange((n + CHUNK - 1) // CHUNK):
-        for i in range(c * CHUNK, min((c + 1) * CHUNK, n)):
-            if until[i] >= 0 and day > until[i]:
-                until[i] = -1
-                points[i] = spec.POINTS0
+@nb.njit(cache=True)
+def _deduct_and_list(points, until, subject, day):  # pragma: no cover - compiled
+    """Each detected person loses DEDUCTION points; those now under THRESHOLD and not
+    listed are listed until ``day + LIST_DAYS − 1``. Returns the newly listed."""
+    new = np.empty(subject.size, dtype=subject.dtype)
+    k = 0
+    for s in subject:  # one observation per person per day
+        points[s] -= spec.DEDUCTION
+        if points[s] < spec.THRESHOLD and until[s] < 0:
+            until[s] = day + spec.LIST_DAYS - 1
+            new[k] = s
+            k += 1
+    return new[:k]
 
 
-@nb.njit(parallel=True, cache=True)
-def _travel_kernel(until, cell, k0, k1, day, slot, listed, blocked):  # pragma: no cover
-    n = until.size
-    for c in nb.prange(listed.shape[0]):
-        for i in range(c * CHUNK, min((c + 1) * CHUNK, n)):
-            if until[i] >= 0:
-                listed[c, cell[i]] += 1.0
-                if k_uniform(k0, k1, day, slot, i) < spec.P_BLOCK:
-                    blocked[c, cell[i]] += 1.0
+@nb.njit(cache=True)
+def _travel_kernel(listed, cell, k0, k1, day, slot, n_cells):  # pragma: no cover - compiled
+    """One draw per listed person (the index of the listed, not a pass over everyone)."""
+    acc = np.zeros((2, n_cells))
+    for s in listed:
+        acc[0, cell[s]] += 1.0
+        if k_uniform(k0, k1, day, slot, np.uint64(s)) < spec.P_BLOCK:
+            acc[1, cell[s]] += 1.0
+    return acc
 
 
-def _chunk_sum(acc: np.ndarray) -> np.ndarray:
-    """Reduce per-chunk accumulators in chunk order."""
-    total = acc[0].copy()
-    for c in range(1, acc.shape[0]):
-        total += acc[c]
-    return total
+@nb.njit(cache=True)
+def _learn_kernel(anchor, last, subject, day, qpow):  # pragma: no cover - compiled
+    """pd of today's detected: the lazily decayed value, then the step towards 1."""
+    for s in subject:
+        pd = _pd_today(float(anchor[s]), last[s], day, qpow)
+        anchor[s] = pd + spec.ETA * (1.0 - pd)
+        last[s] = day
 
 
 # --------------------------------------------------------------------------- modules
@@ -158,7 +214,6 @@ class Decide(Module):
         n = world.counts["people"]
         self.qpow = power_table(self.scenario.time.burn_in + self.scenario.time.days)
         self.buf = np.empty(n, dtype=dtype("uid"))
-        self.flags = np.empty(n, dtype=np.bool_)
         self.counts = np.zeros((n + CHUNK - 1) // CHUNK, dtype=np.int64)
         self.act = np.empty(0, dtype=dtype("code"))
 
@@ -166,7 +221,7 @@ class Decide(Module):
         st = world.stream("violate")
         _decide_kernel(world.array("people.pd_anchor"), world.array("people.pd_day"),
                        self.qpow, st.k0, st.k1, np.int64(day), np.uint64(0),
-                       self.flags, self.buf, self.counts)
+                       self.buf, self.counts)
         actor = _compact(self.buf, self.counts)
         k = actor.size
         world.append("acts", Table.from_columns(
@@ -209,16 +264,30 @@ class Blacklist(Module):
                   "last day on the blacklist (-1 = not listed)", fill=-1),
     )
     reads = ("observations",)
+    appends = ("list_changes",)
+
+    def setup(self, world) -> None:
+        # the people listed on each day of the last LIST_DAYS: releases are event-driven
+        world.state["listed_on"] = {}
 
     def step(self, world, day: int) -> None:
         points = world.array("people.points")
         until = world.array("people.listed_until")
-        _release_kernel(until, points, np.int64(day))
-        subject = world.events("observations")["subject"]  # one per person per day
-        if subject.size:
-            points[subject] -= spec.DEDUCTION
-            new = subject[(points[subject] < spec.THRESHOLD) & (until[subject] < 0)]
-            until[new] = day + spec.LIST_DAYS - 1
+        listed_on = world.state["listed_on"]
+        out = listed_on.pop(day - spec.LIST_DAYS, None)  # their listing ran out yesterday
+        if out is not None:
+            until[out] = -1
+            points[out] = spec.POINTS0
+        subject = world.events("observations")["subject"]
+        new = _deduct_and_list(points, until, subject, np.int64(day))
+        if new.size:
+            listed_on[day] = new
+        changes = [a for a in (new, out) if a is not None and a.size]
+        if changes:
+            world.append("list_changes", Table.from_columns(
+                LIST_CHANGE_LAYOUT, person=np.concatenate(changes), list=np.zeros(
+                    sum(a.size for a in changes)),
+                entered=np.arange(sum(a.size for a in changes)) < new.size))
 
 
 class TravelBan(Module):
@@ -226,7 +295,7 @@ class TravelBan(Module):
     role = Role.SYSTEM
     phase = Phase.SANCTION
     doc = "A listed person's daily travel opportunity is blocked with probability P_BLOCK."
-    reads = ("people.listed_until", "people.cell")
+    reads = ("list_changes", "people.cell")
     streams = (StreamSpec("travel", ONE, "whether a listed person's trip is blocked"),)
     counters = (
         CounterSpec("listed", "people on the blacklist × days, by cell"),
@@ -234,17 +303,24 @@ class TravelBan(Module):
     )
 
     def setup(self, world) -> None:
-        n = world.counts["people"]
-        n_cells = len(world.group_names) * world.n_regions
-        self.acc = np.zeros((2, (n + CHUNK - 1) // CHUNK, n_cells))
+        self.n_cells = len(world.group_names) * world.n_regions
+        world.state["listed"] = np.empty(0, dtype=dtype("uid"))  # who is listed, any order
 
     def step(self, world, day: int) -> None:
+        listed = world.state["listed"]
+        changes = world.events("list_changes")
+        if len(changes):
+            entered = changes["entered"]
+            exits = changes["person"][~entered]
+            if exits.size:
+                listed = listed[~np.isin(listed, exits)]
+            listed = np.concatenate([listed, changes["person"][entered]])
+            world.state["listed"] = listed
         st = world.stream("travel")
-        self.acc[:] = 0.0
-        _travel_kernel(world.array("people.listed_until"), world.array("people.cell"),
-                       st.k0, st.k1, np.uint64(day), np.uint64(0), self.acc[0], self.acc[1])
-        world.counters.add_vector("listed", _chunk_sum(self.acc[0]))
-        world.counters.add_vector("blocked_trips", _chunk_sum(self.acc[1]))
+        acc = _travel_kernel(listed, world.array("people.cell"), st.k0, st.k1,
+                             np.uint64(day), np.uint64(0), self.n_cells)
+        world.counters.add_vector("listed", acc[0])
+        world.counters.add_vector("blocked_trips", acc[1])
 
 
 class Learn(Module):
@@ -266,11 +342,8 @@ class Learn(Module):
     def step(self, world, day: int) -> None:
         subject = world.events("observations")["subject"]
         if subject.size:
-            anchor = world.array("people.pd_anchor")
-            last = world.array("people.pd_day")
-            pd = spec.PD0 + (anchor[subject] - spec.PD0) * self.qpow[day - 1 - last[subject]]
-            anchor[subject] = pd + spec.ETA * (1.0 - pd)
-            last[subject] = day
+            _learn_kernel(world.array("people.pd_anchor"), world.array("people.pd_day"),
+                          subject, np.int64(day), self.qpow)
 
 
 class ReducedMetrics(Module):

@@ -175,6 +175,49 @@ def k_bernoulli(k0, k1, day, slot, uid, threshold):  # pragma: no cover - compil
     return k_word(k0, k1, day, slot, uid) < t
 
 
+# The packed family. A decision every person makes every day (violate or not) needs one
+# Bernoulli word per person; a Philox block has four. In the packed family four
+# consecutive uids share a block: uid = 4·quad + lane takes word ``lane`` of the block at
+# counter ``(quad, day << 16 | slot, 0, 1)``. The last counter word is 1 (0 in the per-uid
+# family), so the two families never share a block, and a packed draw is still a pure
+# function of (seed, stream, instance, day, slot, uid): common random numbers hold.
+LANES = 4
+
+
+@nb.njit(inline="always", cache=True)
+def k_lane_block(k0, k1, day, slot, quad):  # pragma: no cover - compiled
+    """The four packed words of uids 4·quad … 4·quad + 3."""
+    return k_philox(k0, k1, quad, k_counter_hi(day, slot), 0, 1)
+
+
+@nb.njit(inline="always", cache=True)
+def k_lane_word(k0, k1, day, slot, uid):  # pragma: no cover - compiled
+    """The packed word of one uid (a whole block is computed: use ``k_lane_block`` in
+    loops over consecutive uids)."""
+    w0, w1, w2, w3 = k_lane_block(k0, k1, day, slot, U64(uid) >> U64(2))
+    lane = U64(uid) & U64(3)
+    if lane == U64(0):
+        return w0
+    if lane == U64(1):
+        return w1
+    if lane == U64(2):
+        return w2
+    return w3
+
+
+@nb.njit(inline="always", cache=True)
+def k_lane_threshold(p):  # pragma: no cover - compiled
+    """The threshold a packed word is compared with: ``⌊p·2³²⌋`` as int64 (0 for p ≤ 0,
+    2³² — always — for p = 1). Integer, so the comparison vectorises."""
+    return np.int64(max(p, 0.0) * 4294967296.0)
+
+
+@nb.njit(inline="always", cache=True)
+def k_word_below(word, p):  # pragma: no cover - compiled
+    """Bernoulli(p), p in [0, 1], from one 32-bit word: ``word < ⌊p·2³²⌋``."""
+    return np.int64(word) < k_lane_threshold(p)
+
+
 @nb.njit(inline="always", cache=True)
 def k_norm_ppf(p):  # pragma: no cover - compiled
     """Inverse standard normal CDF, Wichura (1988) AS 241 PPND16 (rel. error ~1e-16)."""
@@ -350,6 +393,24 @@ def _words(k0, k1, day, slot, uids, block):  # pragma: no cover - compiled
 
 
 @nb.njit(cache=True)
+def _lane_bernoulli(k0, k1, day, slot, uids, ps):  # pragma: no cover - compiled
+    out = np.empty(uids.shape[0], dtype=np.bool_)
+    scalar = ps.shape[0] == 1
+    for i in range(uids.shape[0]):
+        p = ps[0] if scalar else ps[i]
+        out[i] = k_word_below(k_lane_word(k0, k1, day, slot, uids[i]), p)
+    return out
+
+
+@nb.njit(cache=True)
+def _lane_words(k0, k1, day, slot, uids):  # pragma: no cover - compiled
+    out = np.empty(uids.shape[0], dtype=np.uint32)
+    for i in range(uids.shape[0]):
+        out[i] = k_lane_word(k0, k1, day, slot, uids[i])
+    return out
+
+
+@nb.njit(cache=True)
 def _uniform(k0, k1, day, slot, uids):  # pragma: no cover - compiled
     out = np.empty(uids.shape[0], dtype=np.float64)
     for i in range(uids.shape[0]):
@@ -516,6 +577,20 @@ class Stream:
         """The raw Philox block (n × 4 uint32 words)."""
         _check_counter(day, slot)
         return _words(self.k0, self.k1, U64(day), U64(slot), _as_uids(uids), U64(block))
+
+    def lane_words(self, day: int, slot: int, uids: np.ndarray) -> np.ndarray:
+        """Packed-family words (one uint32 per uid; see ``k_lane_block``)."""
+        _check_counter(day, slot)
+        return _lane_words(self.k0, self.k1, U64(day), U64(slot), _as_uids(uids))
+
+    def lane_bernoulli(
+        self, day: int, slot: int, uids: np.ndarray, p: np.ndarray | float
+    ) -> np.ndarray:
+        """Packed-family Bernoulli draws, the array twin of ``k_word_below(k_lane_word)``
+        in fused kernels that decide for every person each day."""
+        _check_counter(day, slot)
+        ps = np.atleast_1d(np.asarray(p, dtype=np.float64))
+        return _lane_bernoulli(self.k0, self.k1, U64(day), U64(slot), _as_uids(uids), ps)
 
     def uniform(self, day: int, slot: int, uids: np.ndarray) -> np.ndarray:
         _check_counter(day, slot)

@@ -75,6 +75,22 @@ def bernoulli(stream, day, slot, uids, p) -> np.ndarray:
     return (thresholds == U64(THRESHOLD_CERTAIN)) | (w0 < thresholds)
 
 
+def lane_words(stream, day, slot, uids) -> np.ndarray:
+    """Packed family: word ``uid mod 4`` of the block at counter (uid div 4, day << 16 |
+    slot, 0, 1)."""
+    uids = np.asarray(uids, dtype=U64)
+    hi = (U64(day) << U64(16)) | U64(slot)
+    block = np.stack(philox(stream.k0, stream.k1, uids >> U64(2), np.full_like(uids, hi),
+                            U64(0), U64(1)), axis=1)
+    return block[np.arange(uids.size), (uids & U64(3)).astype(np.int64)].astype(np.uint32)
+
+
+def lane_bernoulli(stream, day, slot, uids, p) -> np.ndarray:
+    p = np.broadcast_to(np.asarray(p, dtype=np.float64), np.shape(uids))
+    threshold = (np.maximum(p, 0.0) * 4294967296.0).astype(np.int64)
+    return lane_words(stream, day, slot, uids).astype(np.int64) < threshold
+
+
 def norm_ppf(p: np.ndarray) -> np.ndarray:
     """Wichura AS 241, vectorised; tails use libm log/sqrt element by element."""
     p = np.asarray(p, dtype=np.float64)

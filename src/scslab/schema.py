@@ -118,17 +118,16 @@ class Table:
 
     @classmethod
     def from_columns(cls, layout: Mapping[str, str], **columns: np.ndarray) -> Table:
-        missing = set(layout) - set(columns)
-        extra = set(columns) - set(layout)
-        if missing or extra:
+        if columns.keys() != layout.keys():
+            missing = set(layout) - set(columns)
+            extra = set(columns) - set(layout)
             raise ValueError(f"columns do not match layout: missing {missing}, extra {extra}")
-        lengths = {len(v) for v in columns.values()}
+        out = {name: np.asarray(columns[name], dtype=DTYPES[kind])
+               for name, kind in layout.items()}
+        lengths = {v.shape[0] for v in out.values()}
         if len(lengths) > 1:
             raise ValueError(f"columns have different lengths: {lengths}")
-        return cls(
-            layout,
-            {name: np.asarray(columns[name], dtype=dtype(kind)) for name, kind in layout.items()},
-        )
+        return cls(layout, out)
 
     def __len__(self) -> int:
         return len(next(iter(self.columns.values()))) if self.columns else 0

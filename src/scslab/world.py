@@ -45,6 +45,9 @@ EVENT_TABLES: dict[str, tuple[dict[str, str], bool]] = {
 }
 
 
+_EMPTY_EVENTS = {name: Table.empty(layout) for name, (layout, _) in EVENT_TABLES.items()}
+
+
 class TruthFirewallError(PermissionError):
     """A system module asked for the truth."""
 
@@ -58,16 +61,22 @@ class TruthStore:
     def add(self, day: int, act_refs: np.ndarray, truth: Table) -> None:
         if len(act_refs) == 0:
             return
-        if act_refs.size < 2 or bool(np.all(act_refs[1:] >= act_refs[:-1])):
+        in_order = act_refs.size < 2 or bool(np.all(act_refs[1:] >= act_refs[:-1]))
+        if in_order:
             order = np.arange(act_refs.size)  # already sorted (one source's batch)
         else:
             order = np.argsort(act_refs, kind="stable")
         refs = act_refs[order]
         keep = np.ones(refs.size, dtype=bool)
         keep[1:] = refs[1:] != refs[:-1]
-        chunk = {"act_ref": refs[keep]}
-        for name in ("true_actor", "lawful", "true_act"):
-            chunk[name] = truth[name][order][keep]
+        if in_order and keep.all():  # sorted and distinct: the columns as they are
+            chunk = {"act_ref": refs}
+            for name in ("true_actor", "lawful", "true_act"):
+                chunk[name] = truth[name]
+        else:
+            chunk = {"act_ref": refs[keep]}
+            for name in ("true_actor", "lawful", "true_act"):
+                chunk[name] = truth[name][order][keep]
         prev = self.chunks.get(day)
         if prev is not None:
             merged = {k: np.concatenate([prev[k], chunk[k]]) for k in chunk}
@@ -177,7 +186,7 @@ class World:
     # ------------------------------------------------------------------ events
 
     def reset_events(self) -> None:
-        self.events = {name: Table.empty(layout) for name, (layout, _) in EVENT_TABLES.items()}
+        self.events = dict(_EMPTY_EVENTS)  # tables are never changed in place
         self.pending = {name: [] for name in EVENT_TABLES}
 
     def append_event(self, name: str, table: Table) -> None:
