@@ -27,6 +27,8 @@ from scslab.modules.checkpoints import CAUSE_GROUP, CAUSE_KIN, CAUSE_RECORD
 
 PER_1000_PERSON_YEARS = 365_000.0
 TOP_SHARE = 0.01  # the most-stopped 1 %
+#: verdict bits of a record (from truth): it names the real actor and act; the act is lawful
+VERDICT_CORRECT, VERDICT_LAWFUL = 1, 2
 
 
 def concentration(counts: np.ndarray, top: float = TOP_SHARE) -> float | None:
@@ -108,7 +110,37 @@ class SurveillanceMetrics(Module):
                   "private_sanctions", "share of the landlord's fines naming the wrong tenant"),
     )
 
+    def setup(self, world) -> None:
+        sc = world.scenario
+        st = world.state
+        st["first_row"] = np.full(sc.time.burn_in + sc.time.days, -1, dtype=np.int64)
+        st["verdicts"] = np.zeros(1 << 16, dtype=np.uint8)
+        st["used"] = [0]
+
+    def _judge_records(self, world, day: int) -> None:
+        """Verdict bits of today's records (truth of an act is final on its day): one
+        lookup per day, so a detention's basis is a gather instead of a walk over the days
+        its records were filed on."""
+        chunk, _ = world.dossier.day_records(day)
+        n = len(chunk)
+        if n == 0:
+            return
+        st = world.state
+        aref = chunk["act_ref"]
+        actor, lawful = world.truth.lookup(aref)
+        true_act = world.truth.lookup_act(aref)
+        correct = (aref >= 0) & (actor == chunk["subject"]) & (true_act == chunk["act"])
+        used = st["used"][0]
+        if used + n > st["verdicts"].size:
+            grown = np.zeros(max(2 * st["verdicts"].size, used + n), dtype=np.uint8)
+            grown[:used] = st["verdicts"][:used]
+            st["verdicts"] = grown
+        st["verdicts"][used:used + n] = correct * VERDICT_CORRECT | lawful * VERDICT_LAWFUL
+        st["first_row"][day] = used
+        st["used"][0] = used + n
+
     def step(self, world, day: int) -> None:
+        self._judge_records(world, day)
         since = world.array("people.detained_since")
         who = np.flatnonzero(since == day)  # one byte-pair scan finds today's detainees
         if who.size == 0:
@@ -119,20 +151,14 @@ class SurveillanceMetrics(Module):
         by_record = (cause & CAUSE_RECORD) != 0
         correct = np.zeros(who.size, dtype=bool)
         lawful = np.zeros(who.size, dtype=bool)
-        sel = np.flatnonzero(by_record & (rec >= 0))
+        # records dropped by retention no longer show a basis
+        sel = np.flatnonzero(by_record & (rec >= 0) & ((rec >> 32) >= world.dossier.first_kept_day))
         if sel.size:
-            d = world.dossier
-            kept = np.isin(rec[sel] >> 32, np.fromiter(d.chunks, dtype=np.int64))
-            sel = sel[kept]
-            if sel.size:
-                refs = rec[sel]
-                subj = d.fields(refs, "subject")
-                act = d.fields(refs, "act")
-                aref = d.fields(refs, "act_ref")
-                actor, lf = world.truth.lookup(aref)
-                true_act = world.truth.lookup_act(aref)
-                correct[sel] = (aref >= 0) & (actor == subj) & (true_act == act)
-                lawful[sel] = lf
+            st = world.state
+            refs = rec[sel]
+            verdict = st["verdicts"][st["first_row"][refs >> 32] + (refs & 0xFFFFFFFF)]
+            correct[sel] = (verdict & VERDICT_CORRECT) != 0
+            lawful[sel] = (verdict & VERDICT_LAWFUL) != 0
         unlawful = ~false & by_record & correct & ~lawful
         lawful_basis = ~false & ~unlawful & (
             ((cause & (CAUSE_KIN | CAUSE_GROUP)) != 0) | (by_record & correct & lawful))
