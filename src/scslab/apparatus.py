@@ -21,7 +21,6 @@ import numba as nb
 import numpy as np
 from pydantic import Field, model_validator
 
-from scslab.csr import gather
 from scslab.scenario.schema import ModuleParams, Strict
 from scslab.sets import unique
 
@@ -271,6 +270,13 @@ class ScoreBook:
 # ---------------------------------------------------------------------------- lists
 
 
+def _code_table(codes: np.ndarray) -> np.ndarray:
+    """Boolean table over the 256 act codes: True at ``codes``."""
+    table = np.zeros(256, dtype=bool)
+    table[codes] = True
+    return table
+
+
 @dataclass
 class ListBook:
     """List membership: entry by record or grade, duration, exit on compliance."""
@@ -295,6 +301,9 @@ class ListBook:
                                              dtype=np.uint8) for _, s in self.specs}
         self.exit_codes = {s.code: np.array([cat.code[cat.position(a)] for a in s.exit_acts],
                                             dtype=np.uint8) for _, s in self.specs}
+        # by act code: does a record of it enter (exit) the list — a gather instead of isin
+        self.enters = {code: _code_table(codes) for code, codes in self.entry_codes.items()}
+        self.exits = {code: _code_table(codes) for code, codes in self.exit_codes.items()}
 
     def _enter(self, day, people, code, duration):
         """List (or extend the listing of) ``people``; returns those newly listed."""
@@ -318,12 +327,12 @@ class ListBook:
         entered, exited = [], []
         for _, s in self.specs:
             ok_kind = (kind == 0) | ((kind == 2) & s.include_kin)
-            hit = ok_kind & np.isin(act, self.entry_codes[s.code])
+            hit = ok_kind & self.enters[s.code][act]
             if hit.any():
                 people = unique(subject[hit].astype(np.int64))
                 entered.append((self._enter(day, people, s.code, s.duration_days), s.code))
             if self.exit_codes[s.code].size:
-                comply = (kind == 0) & np.isin(act, self.exit_codes[s.code])
+                comply = (kind == 0) & self.exits[s.code][act]
                 if comply.any():
                     people = unique(subject[comply].astype(np.int64))
                     bit = np.uint8(1 << s.code)
@@ -343,7 +352,9 @@ class ListBook:
         for _, s in self.specs:
             if s.entry != "grade":
                 continue
-            qualifies = np.isin(grade, [grade_names.index(g) for g in s.grades])
+            qualifies = np.zeros(people.size, dtype=bool)
+            for g in s.grades:  # a few grades; isin costs ~20 µs a call
+                qualifies |= grade == grade_names.index(g)
             bit = np.uint8(1 << s.code)
             inside = (self.member[people] & bit) != 0
             new = people[qualifies & ~inside]
@@ -433,51 +444,68 @@ class SanctionRule:
         sanctioning = ((own | spill) & punitive) != 0
         return cls(own, spill, sanctioning, cost, reward, blocked)
 
+    def __post_init__(self) -> None:
+        # measure bits by membership byte: a listing's bits are one gather, not 8 passes
+        member = np.arange(1 << MAX_LISTS)
+        self.own_table = np.zeros(member.size, dtype=np.uint16)
+        self.spill_table = np.zeros(member.size, dtype=np.uint16)
+        for code in range(MAX_LISTS):
+            on = (member & (1 << code)) != 0
+            self.own_table[on] |= self.own_bits[code]
+            self.spill_table[on] |= self.spill_bits[code]
+
     def bits_of(self, member: np.ndarray) -> np.ndarray:
         """Own measure bits for membership bitmasks."""
-        out = np.zeros(member.shape, dtype=np.uint16)
-        for code in range(MAX_LISTS):
-            if self.own_bits[code]:
-                out |= np.where((member & (1 << code)) != 0, self.own_bits[code], 0).astype(
-                    np.uint16)
-        return out
+        return self.own_table[member]
 
     def spill_of(self, member: np.ndarray) -> np.ndarray:
-        out = np.zeros(member.shape, dtype=np.uint16)
-        for code in range(MAX_LISTS):
-            if self.spill_bits[code]:
-                out |= np.where((member & (1 << code)) != 0, self.spill_bits[code], 0).astype(
-                    np.uint16)
-        return out
+        return self.spill_table[member]
 
     def punitive_mask(self) -> np.uint16:
         bits = [b for b in range(MAX_MEASURES) if self.reward[b] == 0]
         return np.uint16(sum(1 << b for b in bits))
 
     def daily_cost(self, bits: np.ndarray) -> np.ndarray:
-        out = np.zeros(bits.shape)
-        for b in range(MAX_MEASURES):
-            if self.income_cost[b]:
-                out += np.where((bits & (1 << b)) != 0, self.income_cost[b], 0.0)
-        return out
+        return _sum_over_bits(bits, self.income_cost)
 
     def daily_reward(self, bits: np.ndarray) -> np.ndarray:
-        out = np.zeros(bits.shape)
-        for b in range(MAX_MEASURES):
-            if self.reward[b]:
-                out += np.where((bits & (1 << b)) != 0, self.reward[b], 0.0)
-        return out
+        return _sum_over_bits(bits, self.reward)
+
+
+@nb.njit(cache=True)
+def _sum_over_bits(bits, per_bit):  # pragma: no cover - compiled
+    """Σ per_bit[b] over the set bits b of each entry, in bit order (16 array passes in
+    NumPy)."""
+    out = np.zeros(bits.shape[0])
+    for j in range(bits.shape[0]):
+        total = 0.0
+        for b in range(per_bit.shape[0]):
+            if per_bit[b] != 0.0 and (bits[j] >> b) & 1:
+                total += per_bit[b]
+        out[j] = total
+    return out
+
+
+@nb.njit(cache=True)
+def _household_bans(own_table, spill_table, member, hh_offsets, hh_members, household,
+                    people):  # pragma: no cover - compiled
+    """One pass over the people and their housemates (thousands a day), no temporaries."""
+    out = np.empty(people.shape[0], dtype=np.uint16)
+    for j in range(people.shape[0]):
+        i = people[j]
+        bits = own_table[member[i]]
+        h = household[i]
+        for k in range(hh_offsets[h], hh_offsets[h + 1]):
+            mate = hh_members[k]
+            if mate != i:
+                bits |= spill_table[member[mate]]
+        out[j] = bits
+    return out
 
 
 def household_bans(rule: SanctionRule, member: np.ndarray, hh_offsets: np.ndarray,
                    hh_members: np.ndarray, household: np.ndarray,
                    people: np.ndarray) -> np.ndarray:
     """Bans of ``people``: own measures plus measures spilling from other household members."""
-    own = rule.bits_of(member[people])
-    mates, size = gather(hh_offsets, hh_members, household[people])
-    owner = np.repeat(np.arange(people.size), size)
-    other = mates != np.repeat(people, size)
-    spill = rule.spill_of(member[mates[other]])
-    out = own.copy()
-    np.bitwise_or.at(out, owner[other], spill)
-    return out
+    return _household_bans(rule.own_table, rule.spill_table, member, hh_offsets, hh_members,
+                           household, np.asarray(people, dtype=np.int64))

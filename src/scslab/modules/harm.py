@@ -147,14 +147,23 @@ class Harm(Module):
                 "until": np.full((self.lists.slots(), n), 0xFFFF, dtype=np.uint16),
             }
         st["flags"] = np.zeros(n, dtype=np.uint8)
+        self.books: dict[str, tuple[ScoreBook, ListBook]] = {}
         self.last_day = world.scenario.time.burn_in + world.scenario.time.days - 1
         self.burn_in = world.scenario.time.burn_in
 
     def _books(self, world, name):
+        """The shadow's books, built once (their compiled tables), bound to today's arrays
+        (a snapshot restore replaces them)."""
         s = world.state[name]
-        score = ScoreBook(self.scoring, world.catalogue, s["score"], s["restore"], s["counts"],
-                          s["year"])
-        lists = ListBook(self.lists, world.catalogue, s["member"], s["until"])
+        if name not in self.books:
+            self.books[name] = (
+                ScoreBook(self.scoring, world.catalogue, s["score"], s["restore"], s["counts"],
+                          s["year"]),
+                ListBook(self.lists, world.catalogue, s["member"], s["until"]))
+        score, lists = self.books[name]
+        score.score, score.restore_day, score.counts, score.year = (
+            s["score"], s["restore"], s["counts"], s["year"])
+        lists.member, lists.until = s["member"], s["until"]
         return score, lists
 
     def step(self, world, day: int) -> None:
@@ -212,7 +221,7 @@ class Harm(Module):
         listed = world.optional("people.listed")
         if listed is None:
             return
-        on_black = np.flatnonzero(listed & self.black_mask)
+        on_black = np.flatnonzero((listed & self.black_mask) != 0)
         c.add_cells("listed_days", cell[on_black])
         debtor = on_black[(listed[on_black] & self.debtor_mask) != 0]
         c.add_cells("debtor_listed_days", cell[debtor])
@@ -222,11 +231,11 @@ class Harm(Module):
         bans = world.optional("people.bans")
         if bans is None:
             return
-        rewarded = np.flatnonzero(bans & ~self.punitive)
+        rewarded = np.flatnonzero((bans & ~self.punitive) != 0)
         if rewarded.size:
             c.add_cells("rewards_received", cell[rewarded],
                         self.rule.daily_reward(bans[rewarded] & ~self.punitive))
-        people = np.flatnonzero(bans & self.punitive)
+        people = np.flatnonzero((bans & self.punitive) != 0)
         if people.size == 0:
             return
         household = world.array("people.household")
