@@ -42,7 +42,7 @@ PEOPLE_ARRAYS: tuple[ArraySpec, ...] = (
     ArraySpec("people.aware", "flag", "people", True, "knows the system exists"),
 )
 NETWORK_ARRAYS: tuple[ArraySpec, ...] = (
-    ArraySpec("people.net_offsets", "offset", "people+1", True, "CSR offsets of the network"),
+    ArraySpec("people.net_offsets", "link_offset", "people+1", True, "CSR offsets of the network"),
     ArraySpec("links.neighbour", "uid", "links", True, "CSR neighbour lists"),
 )
 FIRM_ARRAYS: tuple[ArraySpec, ...] = (
@@ -184,7 +184,7 @@ def _network(st: Stream, region, group, degree: int, homophily: float):
     """
     n = region.size
     if degree == 0 or n < 2:
-        return np.zeros(n + 1, dtype=dtype("offset")), np.empty(0, dtype=dtype("uid"))
+        return np.zeros(n + 1, dtype=dtype("link_offset")), np.empty(0, dtype=dtype("uid"))
     order = _homophily_order(st, A_NET_ORDER, region, group)
     half = min(degree // 2, n - 1)
     pos = np.arange(n, dtype=np.int64)
@@ -208,6 +208,6 @@ def _network(st: Stream, region, group, degree: int, homophily: float):
     pair = pair[np.concatenate(([True], pair[1:] != pair[:-1]))]
     a = pair // n
     b = pair % n
-    offsets = np.zeros(n + 1, dtype=dtype("offset"))
+    offsets = np.zeros(n + 1, dtype=dtype("link_offset"))
     np.cumsum(np.bincount(a, minlength=n), out=offsets[1:])
     return offsets, b.astype(dtype("uid"))

@@ -16,6 +16,7 @@ import numpy as np
 DTYPES: dict[str, np.dtype] = {
     "uid": np.dtype(np.int32),  # person / firm / official index; -1 = none
     "offset": np.dtype(np.int64),  # CSR offsets, global record and act references
+    "link_offset": np.dtype(np.int32),  # network CSR offsets (people × degree < 2^31)
     "ref": np.dtype(np.int64),  # act_ref / record id: day << 32 | row
     "points": np.dtype(np.int16),  # score points
     "score": np.dtype(np.int32),  # accumulated scores

@@ -104,6 +104,11 @@ class PopulationSpec(Strict):
                     )
                 if sum(g.region_weights) <= 0:
                     raise ValueError(f"groups.{name}.region_weights: all zero")
+        if self.people * self.network.degree >= 2**31:
+            raise ValueError(
+                f"network.degree: {self.people} people × degree {self.network.degree} links "
+                f"exceed the 2^31 the network's int32 offsets can address"
+            )
         if self.region_income is not None and len(self.region_income) != self.regions:
             raise ValueError(
                 f"region_income: {len(self.region_income)} values for {self.regions} regions"
