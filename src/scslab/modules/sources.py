@@ -10,16 +10,57 @@ observation truth sidecar, which only metrics can read.
 
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
 
 from scslab.acts import ActCatalogue
 from scslab.module import Module, Phase, Role
-from scslab.rng import AliasTable, SlotLayout, StreamSpec
+from scslab.rng import (
+    AliasTable,
+    SlotLayout,
+    StreamSpec,
+    k_bernoulli,
+    k_uniform,
+    k_word,
+    probability_to_threshold,
+)
 from scslab.schema import OBSERVATION_LAYOUT, OBSERVATION_TRUTH_LAYOUT, Table, dtype, pack_ref
-from scslab.sets import unique
 
 SOURCE_LAYOUT = SlotLayout((("source", 5), ("act", 8), ("ordinal", 3)))
 FABRICATION_COUNT_SLOT = 0xFF  # act field value reserved for the daily fabrication count
+
+
+# Draws whose slot differs by row (it names the act): the same numbers as one
+# ``Stream`` call per slot, in one pass instead of a loop over act types.
+@nb.njit(cache=True)
+def uniform_per_row(k0, k1, day, slots, uids):  # pragma: no cover - compiled
+    out = np.empty(uids.shape[0], dtype=np.float64)
+    for j in range(uids.shape[0]):
+        out[j] = k_uniform(k0, k1, day, slots[j], uids[j])
+    return out
+
+
+@nb.njit(cache=True)
+def word_per_row(k0, k1, day, slots, uids):  # pragma: no cover - compiled
+    """The first word of each row's Philox block (``Stream.words(...)[:, 0]``)."""
+    out = np.empty(uids.shape[0], dtype=np.uint64)
+    for j in range(uids.shape[0]):
+        out[j] = k_word(k0, k1, day, slots[j], uids[j])
+    return out
+
+
+@nb.njit(cache=True)
+def bernoulli_per_row(k0, k1, day, slots, uids, threshold):  # pragma: no cover - compiled
+    out = np.empty(uids.shape[0], dtype=np.bool_)
+    for j in range(uids.shape[0]):
+        out[j] = k_bernoulli(k0, k1, day, slots[j], uids[j], threshold)
+    return out
+
+
+def source_slots(source: int, act: np.ndarray, ordinal: np.ndarray | int = 0) -> np.ndarray:
+    """``SOURCE_LAYOUT.pack(source=, act=, ordinal=)`` for arrays of acts and ordinals."""
+    return ((np.int64(source) << 11) | (act.astype(np.int64) << 3)
+            | (np.asarray(ordinal, dtype=np.int64) & 7))
 
 
 class Sources(Module):
@@ -60,17 +101,25 @@ class Sources(Module):
         self.sources = sorted(scenario.sources.items(), key=lambda kv: kv[1].code)
         self.n = scenario.population.people
 
+    def setup(self, world) -> None:
+        # per source: the act codes it sees, and a table over codes (a gather, not isin)
+        self.seen_codes, self.sees = [], []
+        for _, src in self.sources:
+            codes = np.array([self.scenario.acts[a].code for a in src.sees], dtype=dtype("code"))
+            table = np.zeros(256, dtype=bool)
+            table[codes] = True
+            self.seen_codes.append(codes)
+            self.sees.append(table)
+
     def step(self, world, day: int) -> None:
         acts = world.events("acts")
         obs_parts: list[Table] = []
         truth_parts: list[Table] = []
-        for _, src in self.sources:
-            seen_codes = np.array(
-                [self.scenario.acts[a].code for a in src.sees], dtype=dtype("code")
-            )
+        for (_, src), seen_codes, sees in zip(self.sources, self.seen_codes, self.sees,
+                                              strict=True):
             if seen_codes.size == 0:
                 continue
-            rows = np.flatnonzero(np.isin(acts["act"], seen_codes))
+            rows = np.flatnonzero(sees[acts["act"]])
             if rows.size and src.coverage > 0:
                 rows = self._observed(world, day, src, acts, rows)
                 if rows.size:
@@ -83,14 +132,10 @@ class Sources(Module):
 
     def _observed(self, world, day, src, acts, rows) -> np.ndarray:
         stream = world.stream("observe")
-        keep = np.zeros(rows.size, dtype=bool)
-        codes = acts["act"][rows]
-        ordinals = acts["ordinal"][rows]
-        for code in unique(codes):  # loop over act types, not people
-            for o in unique(ordinals[codes == code]):
-                sel = np.flatnonzero((codes == code) & (ordinals == o))
-                slot = stream.slot(source=src.code, act=int(code), ordinal=int(o) & 7)
-                keep[sel] = stream.bernoulli(day, slot, acts["actor"][rows[sel]], src.coverage)
+        slots = source_slots(src.code, acts["act"][rows], acts["ordinal"][rows])
+        keep = bernoulli_per_row(stream.k0, stream.k1, np.int64(day), slots,
+                                 acts["actor"][rows].astype(np.int64),
+                                 probability_to_threshold(src.coverage)[()])
         return rows[keep]
 
     def _emit_observed(self, world, day, src, acts, rows, obs_parts, truth_parts) -> None:
@@ -100,16 +145,15 @@ class Sources(Module):
         if src.misattribution > 0:
             mis_s = world.stream("misattribute")
             who_s = world.stream("wrong_person")
-            for code in unique(codes):
-                sel = np.flatnonzero(codes == code)
-                slot = mis_s.slot(source=src.code, act=int(code))
-                wrong = mis_s.bernoulli(day, slot, actor[sel], src.misattribution)
-                sel = sel[wrong]
-                if sel.size:
-                    w = who_s.words(day, slot, actor[sel])[:, 0].astype(np.uint64)
-                    other = ((w * np.uint64(self.n - 1)) >> np.uint64(32)).astype(np.int64)
-                    other = np.where(other >= actor[sel], other + 1, other)  # skip the actor
-                    subject[sel] = other
+            slots = source_slots(src.code, codes)
+            wrong = bernoulli_per_row(mis_s.k0, mis_s.k1, np.int64(day), slots, actor,
+                                      probability_to_threshold(src.misattribution)[()])
+            sel = np.flatnonzero(wrong)
+            if sel.size:
+                w = word_per_row(who_s.k0, who_s.k1, np.int64(day), slots[sel], actor[sel])
+                other = ((w * np.uint64(self.n - 1)) >> np.uint64(32)).astype(np.int64)
+                other = np.where(other >= actor[sel], other + 1, other)  # skip the actor
+                subject[sel] = other
         lawful = self.catalogue.lawful_ref[self.catalogue.position_of_code[codes]]
         reported = self._confuse(world, day, src, codes, actor)
         obs_parts.append(Table.from_columns(

@@ -50,10 +50,10 @@ from scslab.modules.face_recognition import (
     person_rates,
 )
 from scslab.modules.landlord import LandlordCamera, LandlordParams, check_landlord
+from scslab.modules.sources import uniform_per_row, word_per_row
 from scslab.rng import SlotLayout, StreamSpec
 from scslab.scenario.schema import ModuleParams, Strict
 from scslab.schema import OBSERVATION_LAYOUT, OBSERVATION_TRUTH_LAYOUT, Table, pack_ref
-from scslab.sets import unique
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]
@@ -124,6 +124,11 @@ class SurveillanceParams(ModuleParams):
     source_code: Annotated[int, Field(ge=0, le=31)] = 29  # source column of observations
     regime: Literal["none", "eu_ai_act"] = "none"
     public_venues: list[str] = Field(default_factory=lambda: list(PUBLIC_VENUES))
+
+
+def sensor_slots(sensor: int, codes: np.ndarray) -> np.ndarray:
+    """``SENSOR_LAYOUT.pack(sensor=, act=)`` for an array of act codes."""
+    return (np.int64(sensor) << 8) | codes.astype(np.int64)
 
 
 def _params(scenario) -> SurveillanceParams:
@@ -459,29 +464,24 @@ class Surveillance(Module):
                  uids: np.ndarray) -> np.ndarray:
         """One uniform per row, keyed by (day, sensor, act) and the person — never by row."""
         st = world.stream(stream)
-        out = np.empty(uids.size)
-        for a in unique(codes):  # loop over act types, not people
-            sel = np.flatnonzero(codes == a)
-            out[sel] = st.uniform(day, SENSOR_LAYOUT.pack(sensor=sensor, act=int(a)), uids[sel])
-        return out
+        return uniform_per_row(st.k0, st.k1, np.int64(day), sensor_slots(sensor, codes),
+                               uids.astype(np.int64))
 
     @staticmethod
     def words(world, stream: str, day: int, sensor: int, codes: np.ndarray,
               uids: np.ndarray) -> np.ndarray:
         st = world.stream(stream)
-        out = np.empty(uids.size, dtype=np.uint32)
-        for a in unique(codes):
-            sel = np.flatnonzero(codes == a)
-            out[sel] = st.words(day, SENSOR_LAYOUT.pack(sensor=sensor, act=int(a)),
-                                uids[sel])[:, 0]
-        return out
+        return word_per_row(st.k0, st.k1, np.int64(day), sensor_slots(sensor, codes),
+                            uids.astype(np.int64)).astype(np.uint32)
 
     def other_in_cell(self, world, day: int, sensor: int, codes: np.ndarray,
                       actor: np.ndarray) -> np.ndarray:
         """Another person of the actor's group and region (the actor if alone there)."""
         cell = world.array("people.cell").astype(np.int64)[actor]
         size = self.cell_off[cell + 1] - self.cell_off[cell]
-        w = self.words(world, "wrong_person", day, sensor, codes, actor).astype(np.uint64)
+        st = world.stream("wrong_person")
+        w = word_per_row(st.k0, st.k1, np.int64(day), sensor_slots(sensor, codes),
+                         actor.astype(np.int64))
         k = ((w * np.maximum(size - 1, 0).astype(np.uint64)) >> np.uint64(32)).astype(np.int64)
         k = np.where(k >= self.rank[actor], k + 1, k)
         out = self.cell_order[np.minimum(self.cell_off[cell] + k, self.cell_order.size - 1)]
