@@ -382,15 +382,14 @@ class ListBook:
             if s.entry != "record":
                 continue
             bit = np.uint8(1 << s.code)
-            hit = np.isin(act, self.entry_codes[s.code])
+            hit = self.enters[s.code][act]
             people = unique(subject[hit].astype(np.int64))
             people = people[(self.member[people] & bit) != 0]
             gone = []
             for i in people:  # the few people who won an appeal today
                 refs = dossier.records_of(int(i))
-                acts = dossier.fields(refs, "act") if refs.size else refs
-                kinds = dossier.fields(refs, "kind") if refs.size else refs
-                ok = np.isin(acts, self.entry_codes[s.code]) & ((kinds == 0) | (
+                acts, kinds = dossier.columns(refs, "act", "kind")
+                ok = self.enters[s.code][acts] & ((kinds == 0) | (
                     (kinds == 2) & s.include_kin))
                 days = refs[ok] >> 32
                 live_until = days + s.duration_days

@@ -62,7 +62,9 @@ class Dossier:
         last = np.ones(n, dtype=bool)
         last[:-1] = s_sorted[1:] != s_sorted[:-1]
         self.head[s_sorted[last]] = refs[order][last]
-        np.add.at(self.live_count, subject, 1)
+        starts = np.flatnonzero(first)  # runs of one subject in s_sorted: records per subject
+        self.live_count[s_sorted[starts]] += np.diff(starts, append=n).astype(
+            self.live_count.dtype)
         new = Table.from_columns(
             RECORD_LAYOUT,
             subject=subject,
@@ -140,11 +142,22 @@ class Dossier:
         return np.asarray(out, dtype=dtype("ref"))
 
     def fields(self, refs: np.ndarray, name: str) -> np.ndarray:
+        return self.columns(refs, name)[0]
+
+    def columns(self, refs: np.ndarray, *names: str) -> tuple[np.ndarray, ...]:
+        """Fields of records, one array per name, in the order of ``refs``: one pass over
+        the days the refs fall on (grouped by a sort, not one scan of the refs per day)."""
         days, rows = unpack_ref(np.asarray(refs, dtype=np.int64))
-        out = np.empty(days.size, dtype=dtype(RECORD_LAYOUT[name]))
-        for d in unique(days):
-            sel = days == d
-            out[sel] = self.chunks[int(d)][name][rows[sel]]
+        out = tuple(np.empty(days.size, dtype=dtype(RECORD_LAYOUT[name])) for name in names)
+        if days.size == 0:
+            return out
+        order = np.argsort(days, kind="stable")
+        cuts = np.flatnonzero(days[order][1:] != days[order][:-1]) + 1
+        for at in np.split(order, cuts):
+            chunk = self.chunks[int(days[at[0]])]
+            r = rows[at]
+            for column, name in zip(out, names, strict=True):
+                column[at] = chunk[name][r]
         return out
 
     def total_records(self) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scslab.acts import ActCatalogue
+from scslab.acts import ACT_CLASSES, CLASS_CODE, ActCatalogue
 from scslab.metrics import MetricDef
 from scslab.module import CounterSpec, Module, Phase, Role
 from scslab.schema import RECORD_KIND_EVALUATION, RECORD_KIND_KIN, RECORD_KIND_OBSERVATION
@@ -81,11 +81,15 @@ class CoreMetrics(Module):
         c.add_vector("person_days", self.cell_sizes)
         acts = world.events("acts")
         if len(acts):
-            actor_cell = cell[acts["actor"]]
+            # acts by (class, actor's cell) in one bincount
+            cat = self.catalogue
+            n_cells = self.cell_sizes.size
+            act_class = cat.act_class[cat.position_of_code[acts["act"]]].astype(np.int64)
+            by_class = np.bincount(act_class * n_cells + cell[acts["actor"]],
+                                   minlength=len(ACT_CLASSES) * n_cells).reshape(-1, n_cells)
             for cls, counter in (("violation", "violations"), ("expression", "expression_acts"),
                                  ("prosocial", "prosocial_acts"), ("movement", "movement_acts")):
-                mask = self.catalogue.is_class(acts["act"], cls)
-                c.add_cells(counter, actor_cell[mask])
+                c.add_vector(counter, by_class[CLASS_CODE[cls]])
         chunk, live = world.dossier.day_records(day)
         if len(chunk):
             subject = chunk["subject"][live]

@@ -95,13 +95,14 @@ class Learning(Module):
             world.scenario.modules.get("dossier", {}).get("visibility", "transparent")
             == "transparent"
         )
-        self.violation_codes = world.catalogue.codes_of_class("violation")
+        self.is_violation = np.zeros(256, dtype=bool)  # by act code (a gather, not isin)
+        self.is_violation[world.catalogue.codes_of_class("violation")] = True
 
     def step(self, world, day: int) -> None:
         if not self.transparent:
             return  # records are secret: nothing to learn from them
         acts = world.events("acts")
-        rows = np.flatnonzero(np.isin(acts["act"], self.violation_codes))
+        rows = np.flatnonzero(self.is_violation[acts["act"]])
         if rows.size == 0:
             return
         actor = acts["actor"][rows].astype(np.int64)

@@ -65,7 +65,7 @@ class Lists(Module):
         exited += book.expire(day)
         refs, world.state["cursor"] = d.removals_since(world.state["cursor"])
         if refs.size:
-            exited += book.reconsider(day, d.fields(refs, "subject"), d.fields(refs, "act"), d)
+            exited += book.reconsider(day, *d.columns(refs, "subject", "act"), d)
         chunk, live = d.day_records(day)
         if len(chunk):
             e, x = book.apply_records(day, chunk["subject"][live], chunk["act"][live],
