@@ -137,6 +137,54 @@ def _decide(k0, k1, day, people, pos, codes, act_class, gain, penalty, sanction,
     return take, shadow, displaced
 
 
+EXPRESSION, MOVEMENT = CLASS_CODE["expression"], CLASS_CODE["movement"]
+#: rows of the per-cell counts ``_block_and_count`` returns
+BLOCK_COUNTERS = ("expression_shadow", "expression_taken", "blocked_by_lost_file",
+                  "blocked_by_ban", "blocked_expression", "blocked_trips",
+                  "blocked_by_detention", "blocked_trips_detention", "displaced_violations")
+
+
+@nb.njit(cache=True)
+def _block_and_count(day, people, pos, take, shadow, displaced, cell, act_class, lost_file_mask,
+                     lost, bans, blocked_by, held, n_cells):  # pragma: no cover - compiled
+    """Drop taken opportunities blocked by a lost file, a ban or a detention (in that order
+    of precedence; an absent array is empty) and count by cell (rows: BLOCK_COUNTERS) — one
+    pass instead of some forty array operations."""
+    counts = np.zeros((9, n_cells))
+    for j in range(people.shape[0]):
+        i = people[j]
+        a = pos[j]
+        c = cell[i]
+        expr = act_class[a] == EXPRESSION
+        move = act_class[a] == MOVEMENT
+        if shadow[j] and expr:
+            counts[0, c] += 1.0
+        if not take[j]:
+            continue
+        if expr:
+            counts[1, c] += 1.0
+        if lost.shape[0] and lost_file_mask[a] and lost[i]:
+            counts[2, c] += 1.0
+            take[j] = False
+        elif bans.shape[0] and (bans[i] & blocked_by[a]) != 0:
+            counts[3, c] += 1.0
+            if expr:
+                counts[4, c] += 1.0
+            if move:
+                counts[5, c] += 1.0
+            take[j] = False
+        elif held.shape[0] and held[i] > day:
+            counts[6, c] += 1.0
+            if expr:
+                counts[4, c] += 1.0
+            if move:
+                counts[7, c] += 1.0
+            take[j] = False
+        elif displaced[j]:
+            counts[8, c] += 1.0
+    return counts
+
+
 class Behaviour(Module):
     name = "behaviour"
     role = Role.BEHAVIOUR
@@ -218,35 +266,18 @@ class Behaviour(Module):
             p.crowding_out, p.crowding_reference, p.displacement,
         )
         c = world.counters
-        cell = world.array("people.cell")
-        is_expr = cat.act_class[pos] == CLASS_CODE["expression"]
-        c.add_cells("expression_shadow", cell[people[shadow & is_expr]])
-        c.add_cells("expression_taken", cell[people[take & is_expr]])
-        blocked = np.zeros(people.size, dtype=bool)
         lost = world.optional("people.file_lost")
-        if lost is not None:
-            by_file = take & self.lost_file_mask[pos] & lost[people]
-            c.add_cells("blocked_by_lost_file", cell[people[by_file]])
-            blocked |= by_file
         bans = world.optional("people.bans")
-        if bans is not None:
-            banned = take & ~blocked & ((bans[people] & cons.blocked_by[pos]) != 0)
-            c.add_cells("blocked_by_ban", cell[people[banned]])
-            c.add_cells("blocked_expression", cell[people[banned & is_expr]])
-            is_move = cat.act_class[pos] == CLASS_CODE["movement"]
-            c.add_cells("blocked_trips", cell[people[banned & is_move]])
-            blocked |= banned
         held = world.optional("people.detained_until")
-        if held is not None:
-            det = take & ~blocked & (held[people] > day)
-            c.add_cells("blocked_by_detention", cell[people[det]])
-            c.add_cells("blocked_expression", cell[people[det & is_expr]])
-            is_move = cat.act_class[pos] == CLASS_CODE["movement"]
-            c.add_cells("blocked_trips_detention", cell[people[det & is_move]])
-            blocked |= det
-        take &= ~blocked
+        counts = _block_and_count(
+            np.int64(day), people, pos, take, shadow, displaced, world.array("people.cell"),
+            cat.act_class, self.lost_file_mask,
+            lost if lost is not None else np.zeros(0, dtype=bool),
+            bans if bans is not None else np.zeros(0, dtype=np.uint16), cons.blocked_by,
+            held if held is not None else np.zeros(0, dtype=np.uint16), c.n_cells)
+        for name, per_cell in zip(BLOCK_COUNTERS, counts, strict=True):
+            c.add_vector(name, per_cell)
         venue = np.where(displaced, cat.displaced_venue[pos], cat.venue[pos])
-        c.add_cells("displaced_violations", cell[people[displaced & take]])
         sel = np.flatnonzero(take)
         world.append("acts", Table.from_columns(
             ACT_LAYOUT,
