@@ -123,9 +123,16 @@ def _init_clock(k0, k1, codes, log_stay, next_opp, next_any):  # pragma: no cove
 
 @nb.njit(cache=True)
 def _advance_clock(k0, k1, day, due, codes, log_stay, next_opp, next_any):  # pragma: no cover
+    """Today's (person, act) opportunities in person then act order; draws each one's next
+    day. Counts them first: outputs sized people × acts (MBs, fresh pages every day) cost
+    more than the extra read pass."""
     A = next_opp.shape[1]
-    out_person = np.empty(due.shape[0] * A, dtype=np.int32)
-    out_act = np.empty(due.shape[0] * A, dtype=np.int32)
+    m = 0
+    for j in range(due.shape[0]):
+        for a in range(A):
+            m += next_opp[due[j], a] == day
+    out_person = np.empty(m, dtype=np.int32)
+    out_act = np.empty(m, dtype=np.int32)
     m = 0
     for j in range(due.shape[0]):
         i = due[j]
@@ -142,7 +149,7 @@ def _advance_clock(k0, k1, day, due, codes, log_stay, next_opp, next_any):  # pr
             if next_opp[i, a] < best:
                 best = next_opp[i, a]
         next_any[i] = best
-    return out_person[:m], out_act[:m]
+    return out_person, out_act
 
 
 def clock_positions(catalogue: ActCatalogue) -> np.ndarray:
