@@ -123,9 +123,12 @@ class Harm(Module):
         self.black_mask = np.uint8(sum(1 << s.code for s in black))
         debtor = [s for s in black if s.exit_acts]
         self.debtor_mask = np.uint8(sum(1 << s.code for s in debtor))
-        self.debtor_codes = {s.code for s in debtor}
-        self.exit_codes = np.array(sorted({int(cat.code[cat.position(a)]) for s in debtor
-                                           for a in s.exit_acts}), dtype=np.uint8)
+        # tables by list code and by act code (a gather, not isin)
+        self.is_debtor_list = np.zeros(256, dtype=bool)
+        self.is_debtor_list[[s.code for s in debtor]] = True
+        self.is_exit_act = np.zeros(256, dtype=bool)
+        self.is_exit_act[[int(cat.code[cat.position(a)]) for s in debtor
+                          for a in s.exit_acts]] = True
         sanctionable = np.zeros(256, dtype=bool)
         for rule in self.scoring.rules.values():
             if rule.act is not None and rule.points < 0 and self.scoring.enabled:
@@ -276,13 +279,13 @@ class Harm(Module):
         cell = world.array("people.cell")
         changes = world.events("list_changes")
         if len(changes):
-            enter = changes["entered"] & np.isin(changes["list"], list(self.debtor_codes))
+            enter = changes["entered"] & self.is_debtor_list[changes["list"]]
             who = unique(changes["person"][enter])
             new = who[(flags[who] & LISTED_DEBTOR) == 0]
             flags[new] |= LISTED_DEBTOR
             c.add_cells("listed_debtors", cell[new])
-        if len(acts) and self.exit_codes.size:
-            paid = unique(acts["actor"][np.isin(acts["act"], self.exit_codes)])
+        if len(acts) and self.is_exit_act.any():
+            paid = unique(acts["actor"][self.is_exit_act[acts["act"]]])
             paid = paid[((flags[paid] & LISTED_DEBTOR) != 0) & ((flags[paid] & COMPLIED) == 0)]
             flags[paid] |= COMPLIED
             c.add_cells("listed_debtors_complied", cell[paid])
