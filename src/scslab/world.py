@@ -90,15 +90,24 @@ class TruthStore:
     def _matches(self, act_refs: np.ndarray):
         """For each day's chunk: (chunk, positions in act_refs, positions in the chunk) of
         the refs that are in the store."""
+        if act_refs.size == 0:
+            return
         days = act_refs >> 32
-        for d in unique(days[act_refs >= 0]):
+        lo, hi = days.min(), days.max()
+        if lo == hi and lo >= 0:  # the usual case: today's records, of today's acts
+            groups = [(lo, None)]
+        else:
+            groups = [(d, np.flatnonzero(days == d)) for d in unique(days[act_refs >= 0])]
+        for d, sel in groups:
             chunk = self.chunks.get(int(d))
             if chunk is None:
                 continue
-            sel = np.flatnonzero(days == d)
-            pos = np.minimum(np.searchsorted(chunk["act_ref"], act_refs[sel]),
+            refs = act_refs if sel is None else act_refs[sel]
+            pos = np.minimum(np.searchsorted(chunk["act_ref"], refs),
                              chunk["act_ref"].size - 1)
-            hit = chunk["act_ref"][pos] == act_refs[sel]
+            hit = chunk["act_ref"][pos] == refs
+            if sel is None:
+                sel = np.arange(act_refs.size)
             yield chunk, sel[hit], pos[hit]
 
     def lookup(self, act_refs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -116,6 +125,17 @@ class TruthStore:
         for chunk, at, pos in self._matches(act_refs):
             out[at] = chunk["true_act"][pos]
         return out
+
+    def lookup_all(self, act_refs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``lookup`` and ``lookup_act`` together (one search for callers needing both)."""
+        actor = np.full(act_refs.size, -1, dtype=dtype("uid"))
+        lawful = np.zeros(act_refs.size, dtype=bool)
+        act = np.zeros(act_refs.size, dtype=dtype("code"))
+        for chunk, at, pos in self._matches(act_refs):
+            actor[at] = chunk["true_actor"][pos]
+            lawful[at] = chunk["lawful"][pos]
+            act[at] = chunk["true_act"][pos]
+        return actor, lawful, act
 
     def drop_before(self, day: int) -> None:
         for d in [d for d in self.chunks if d < day]:

@@ -30,6 +30,7 @@ from scslab.apparatus import (
     ScoringParams,
     household_bans,
 )
+from scslab.csr import gather
 from scslab.metrics import MetricDef
 from scslab.module import CounterSpec, Module, Phase, Role
 from scslab.modules.records import household_index
@@ -149,6 +150,9 @@ class Harm(Module):
                 "member": np.zeros(n, dtype=np.uint8),
                 "until": np.full((self.lists.slots(), n), 0xFFFF, dtype=np.uint16),
             }
+        # E's bans with household spillover, kept up to date at E's list changes (as the
+        # sanctions module keeps people.bans) instead of recomputed for everyone sanctioned
+        st["E"]["bans"] = np.zeros(n, dtype=np.uint16)
         st["flags"] = np.zeros(n, dtype=np.uint8)
         self.books: dict[str, tuple[ScoreBook, ListBook]] = {}
         self.last_day = world.scenario.time.burn_in + world.scenario.time.days - 1
@@ -195,8 +199,7 @@ class Harm(Module):
             act = chunk["act"][live]
             kind = chunk["kind"][live]
             ref = chunk["act_ref"][live]
-            actor, lawful = world.truth.lookup(ref)
-            true_act = world.truth.lookup_act(ref)
+            actor, lawful, true_act = world.truth.lookup_all(ref)
             obs = kind == RECORD_KIND_OBSERVATION
             erroneous = obs & ((ref < 0) | (actor != subj) | (true_act != act))
             lawful_conduct = (kind == RECORD_KIND_EVALUATION) | (kind == RECORD_KIND_KIN) | (
@@ -211,12 +214,28 @@ class Harm(Module):
                     _, people = score.apply(day, subj[k], act[k], kind[k])
                     changed.append(people)
             changed.append(score.restore(day))
-            lists.expire(day)
+            moved = lists.expire(day)  # (people, list code) whose membership changed
             if len(chunk):
-                lists.apply_records(day, subj[k], act[k], kind[k])
+                entered, exited = lists.apply_records(day, subj[k], act[k], kind[k])
+                moved += entered + exited
             people = unique(np.concatenate(changed))
             if people.size and self.scoring.enabled:
-                lists.apply_grades(day, people, score.grade_of(people), self.grade_names)
+                entered, exited = lists.apply_grades(day, people, score.grade_of(people),
+                                                     self.grade_names)
+                moved += entered + exited
+            if name == "E":
+                self._household_bans(world, lists.member, [p for p, _ in moved])
+
+    def _household_bans(self, world, member, moved) -> None:
+        """Recompute E's bans in the households of people whose E membership changed."""
+        moved = [p for p in moved if p.size]
+        if not moved:
+            return
+        household = world.array("people.household")
+        people, _ = gather(self.hh_offsets, self.hh_members,
+                           unique(household[np.concatenate(moved)]))
+        world.state["E"]["bans"][people] = household_bans(
+            self.rule, member, self.hh_offsets, self.hh_members, household, people)
 
     def _count_days(self, world, day) -> None:
         c = world.counters
@@ -241,16 +260,11 @@ class Harm(Module):
         people = np.flatnonzero((bans & self.punitive) != 0)
         if people.size == 0:
             return
-        household = world.array("people.household")
-        shadow = {}
-        for name in SHADOWS:
-            member = world.state[name]["member"]
-            if name == "L":  # a sanction for a relative's conduct is one for lawful conduct
-                bits = self.rule.bits_of(member[people])
-            else:
-                bits = household_bans(self.rule, member, self.hh_offsets, self.hh_members,
-                                      household, people)
-            shadow[name] = (bits & self.punitive) != 0
+        shadow = {
+            "E": (world.state["E"]["bans"][people] & self.punitive) != 0,
+            # a sanction for a relative's conduct is one for lawful conduct
+            "L": (self.rule.bits_of(world.state["L"]["member"][people]) & self.punitive) != 0,
+        }
         false = ~shadow["E"]
         lawful = shadow["E"] & ~shadow["L"]
         cells = cell[people]

@@ -127,8 +127,7 @@ class SurveillanceMetrics(Module):
             return
         st = world.state
         aref = chunk["act_ref"]
-        actor, lawful = world.truth.lookup(aref)
-        true_act = world.truth.lookup_act(aref)
+        actor, lawful, true_act = world.truth.lookup_all(aref)
         correct = (aref >= 0) & (actor == chunk["subject"]) & (true_act == chunk["act"])
         used = st["used"][0]
         if used + n > st["verdicts"].size:
