@@ -118,6 +118,11 @@ class Harm(Module):
         self.active = self.lists.enabled
         self.rule = SanctionRule.compile(sanctions, self.lists, cat)
         self.punitive = self.rule.punitive_mask()
+        # income share lost and reward per bans value: a gather instead of a pass over the
+        # 16 bits of each sanctioned (rewarded) person a day
+        every = np.arange(1 << 16, dtype=np.uint16)
+        self.cost_of_bans = self.rule.daily_cost(every)
+        self.reward_of_bans = self.rule.daily_reward(every & ~self.punitive)
         self.hh_offsets, self.hh_members = household_index(world.array("people.household"))
         self.grade_names = sorted(self.scoring.grades, key=self.scoring.grades.get)
         black = [s for s in self.lists.lists.values() if s.kind == "black"]
@@ -256,7 +261,7 @@ class Harm(Module):
         rewarded = np.flatnonzero((bans & ~self.punitive) != 0)
         if rewarded.size:
             c.add_cells("rewards_received", cell[rewarded],
-                        self.rule.daily_reward(bans[rewarded] & ~self.punitive))
+                        self.reward_of_bans[bans[rewarded]])
         people = np.flatnonzero((bans & self.punitive) != 0)
         if people.size == 0:
             return
@@ -271,7 +276,7 @@ class Harm(Module):
         c.add_cells("sanction_days", cells)
         c.add_cells("false_sanction_days", cells[false])
         c.add_cells("lawful_sanction_days", cells[lawful])
-        lost = self.rule.daily_cost(bans[people]) * world.array("people.income")[people]
+        lost = self.cost_of_bans[bans[people]] * world.array("people.income")[people]
         c.add_cells("income_lost_false", cells[false], lost[false])
         c.add_cells("income_lost_true", cells[~false], lost[~false])
         stage = world.optional("people.debt_stage")
