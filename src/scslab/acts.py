@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numba as nb
 import numpy as np
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from scslab.rng import SlotLayout, k_uniform
 from scslab.scenario.schema import Scenario
@@ -122,32 +123,58 @@ def _init_clock(k0, k1, codes, log_stay, next_opp, next_any):  # pragma: no cove
 
 
 @nb.njit(cache=True)
-def _advance_clock(k0, k1, day, due, codes, log_stay, next_opp, next_any):  # pragma: no cover
+def _advance_clock(k0, k1, day, codes, log_stay, next_opp, next_any):  # pragma: no cover
     """Today's (person, act) opportunities in person then act order; draws each one's next
-    day. Counts them first: outputs sized people × acts (MBs, fresh pages every day) cost
-    more than the extra read pass."""
-    A = next_opp.shape[1]
-    m = 0
-    for j in range(due.shape[0]):
+    day. Who is due comes from a scan of ``next_any``; each due row is then read once,
+    branch-free (so the rows' cache misses overlap), into a bit mask of today's acts and
+    the earliest day of the others; the opportunities are read off the masks, so the
+    outputs are sized to the day and no row is scanned again."""
+    n, A = next_opp.shape
+    k = 0
+    for i in range(n):
+        k += next_any[i] == day
+    due = np.empty(k + 1, dtype=np.int32)  # + 1: the branch-free fill writes one past
+    k = 0
+    for i in range(n):
+        due[k] = i  # kept only if due
+        k += next_any[i] == day
+    hits = np.empty(k, dtype=np.uint64)  # bit a: act a is due today
+    rest = np.empty(k, dtype=np.uint16)  # earliest day of the acts not due today
+    for j in range(k):
+        i = due[j]
+        hit = np.uint64(0)
+        low = np.uint16(0xFFFF)
         for a in range(A):
-            m += next_opp[due[j], a] == day
+            v = next_opp[i, a]
+            now = v == day
+            hit |= np.uint64(now) << np.uint64(a)
+            low = min(low, np.uint16(0xFFFF) if now else v)
+        hits[j] = hit
+        rest[j] = low
+    m = 0
+    for j in range(k):
+        h = hits[j]
+        while h:
+            m += 1
+            h &= h - np.uint64(1)
     out_person = np.empty(m, dtype=np.int32)
     out_act = np.empty(m, dtype=np.int32)
     m = 0
-    for j in range(due.shape[0]):
+    for j in range(k):
         i = due[j]
-        best = 0xFFFF
-        for a in range(A):
-            if next_opp[i, a] == day:
-                out_person[m] = i
-                out_act[m] = a
-                m += 1
-                slot = (PURPOSE_GAP << 8) | codes[a]
-                g = _gap(k0, k1, day, slot, i, log_stay[a])
-                d = day + 1 + g
-                next_opp[i, a] = 0xFFFF if d >= 0xFFFF else d
-            if next_opp[i, a] < best:
-                best = next_opp[i, a]
+        h = hits[j]
+        best = rest[j]
+        while h:
+            a = trailing_zeros(h)
+            h &= h - np.uint64(1)
+            out_person[m] = i
+            out_act[m] = a
+            m += 1
+            g = _gap(k0, k1, day, (PURPOSE_GAP << 8) | codes[a], i, log_stay[a])
+            d = day + 1 + g
+            d = 0xFFFF if d >= 0xFFFF else d
+            next_opp[i, a] = d
+            best = min(best, d)
         next_any[i] = best
     return out_person, out_act
 
@@ -164,6 +191,8 @@ class OpportunityClock:
 
     def __init__(self, catalogue: ActCatalogue) -> None:
         self.positions = clock_positions(catalogue)
+        if self.positions.size > 64:  # a person's due acts are a 64-bit mask
+            raise ValueError(f"at most 64 acts with a rate > 0, not {self.positions.size}")
         self.codes = catalogue.code[self.positions].astype(np.int64)
         with np.errstate(divide="ignore"):
             self.log_stay = np.log1p(-np.clip(catalogue.rate[self.positions], 0.0, 1.0))
@@ -173,8 +202,7 @@ class OpportunityClock:
 
     def due(self, stream, day: int, next_opp: np.ndarray, next_any: np.ndarray):
         """Persons and act positions with an opportunity today; reschedules them."""
-        due = np.flatnonzero(next_any == day).astype(np.int64)
         people, column = _advance_clock(
-            stream.k0, stream.k1, np.int64(day), due, self.codes, self.log_stay, next_opp, next_any
+            stream.k0, stream.k1, np.int64(day), self.codes, self.log_stay, next_opp, next_any
         )
         return people, self.positions[column]
