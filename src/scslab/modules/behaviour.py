@@ -82,16 +82,34 @@ class BehaviourParams(ModuleParams):
 @nb.njit(inline="always", cache=True)
 def violation_probability(alpha, gain, tau, moral, delta, pdet, s, gamma):  # pragma: no cover
     """σ(α + gain/τ − moral − δ·π·S^γ): the random-utility take-up of a violation."""
-    z = alpha + gain / tau - moral - delta * pdet * s**gamma
+    return _violation_probability(alpha, gain, tau, moral, delta, pdet, s**gamma)
+
+
+@nb.njit(inline="always", cache=True)
+def _violation_probability(alpha, gain, tau, moral, delta, pdet, s_gamma):  # pragma: no cover
+    """:func:`violation_probability` given S^γ (a table lookup where S is an act's)."""
+    z = alpha + gain / tau - moral - delta * pdet * s_gamma
     return 1.0 / (1.0 + math.exp(-z))
+
+
+@nb.njit(cache=True)
+def _powers(x, gamma):  # pragma: no cover - compiled
+    """x**γ element by element, by the same compiled pow as the kernels (bit for bit)."""
+    out = np.empty(x.shape)
+    for j in range(x.shape[0]):
+        out[j] = x[j] ** gamma
+    return out
 
 
 @nb.njit(cache=True)
 def _decide(k0, k1, day, people, pos, codes, act_class, gain, penalty, sanction, reward,
             detection, rel_det, region, honesty, aware, privacy, pd, pd_day, ps, pub_target,
-            pub_rate,
+            pub_rate, penalty_gamma, sanction_gamma,
             alpha, tau, beta, delta, gamma, det_scale, sanc_scale, p0e, a_w, a_p, prior_p, sens, logit_p0, rho,
             crowd, crowd_ref, displacement):  # pragma: no cover - compiled
+    """Take-up of each opportunity. Work only where it matters: no draw for economic and
+    movement acts (always taken), S^γ from the per-act tables while the perceived
+    sanction is the act's own (multiplier 1), no exp for expression unwatched (w = 0)."""
     n = people.shape[0]
     take = np.zeros(n, dtype=np.bool_)
     shadow = np.zeros(n, dtype=np.bool_)
@@ -100,8 +118,10 @@ def _decide(k0, k1, day, people, pos, codes, act_class, gain, penalty, sanction,
         i = people[j]
         a = pos[j]
         cls = act_class[a]
-        slot = (codes[a] << 8) | PURPOSE_TAKE
-        u = k_uniform(k0, k1, day, slot, i)
+        if cls > 2:  # economic, movement
+            take[j] = True
+            continue
+        u = k_uniform(k0, k1, day, (codes[a] << 8) | PURPOSE_TAKE, i)
         is_aware = aware[i]
         r = region[i]
         if cls == 0:  # violation
@@ -112,28 +132,34 @@ def _decide(k0, k1, day, people, pos, codes, act_class, gain, penalty, sanction,
             else:
                 pdet = min(1.0, p_now * det_scale)
                 s = penalty[a]
-            s *= ps[i] * sanc_scale
+            scale = ps[i] * sanc_scale
+            s *= scale
+            if scale == 1.0:
+                s_gamma = sanction_gamma[a] if is_aware else penalty_gamma[a]
+            else:
+                s_gamma = s**gamma
             moral = beta * honesty[i]
             if crowd > 0.0:
                 moral *= 1.0 - crowd * min(1.0, s / crowd_ref)
-            p = violation_probability(alpha, gain[a], tau, moral, delta, pdet, s, gamma)
+            p = _violation_probability(alpha, gain[a], tau, moral, delta, pdet, s_gamma)
             take[j] = u < p
             if take[j] and displacement > 0.0 and is_aware:
                 u2 = k_uniform(k0, k1, day, (codes[a] << 8) | PURPOSE_DISPLACE, i)
                 displaced[j] = u2 < displacement * detection[r, a]
         elif cls == 2:  # lawful expression
             w = detection[r, a] if is_aware else 0.0
-            pen = prior_p + (sanction[a] if is_aware else 0.0)
-            s_i = sens * privacy[i]
-            p = p0e * math.exp(-s_i * (a_w * w + a_p * w * pen))
+            if w == 0.0:
+                p = p0e  # p0e · exp(−s_i · 0)
+            else:
+                pen = prior_p + (sanction[a] if is_aware else 0.0)
+                s_i = sens * privacy[i]
+                p = p0e * math.exp(-s_i * (a_w * w + a_p * w * pen))
             take[j] = u < p
             shadow[j] = u < p0e
-        elif cls == 1:  # prosocial
+        else:  # prosocial
             r = reward[a] if is_aware else 0.0
             p = 1.0 / (1.0 + math.exp(-(logit_p0 + rho * r)))
             take[j] = u < p
-        else:  # economic, movement
-            take[j] = True
     return take, shadow, displaced
 
 
@@ -236,6 +262,10 @@ class Behaviour(Module):
         self.detection = np.ascontiguousarray(cons.detection_by_region, dtype=np.float64)
         self.pub_target = public_detection_signal(cons, self.catalogue)
         self.rel_det = relative_detection(self.detection, self.pub_target)
+        gamma = self.params.severity_exponent
+        self.penalty_gamma = _powers(self.catalogue.penalty, gamma)  # S^γ, unaware
+        self.sanction_gamma = _powers(np.asarray(cons.sanction, dtype=np.float64), gamma)
+        self.codes = self.catalogue.code.astype(np.int64)
         learning = world.scenario.modules.get("learning", {})
         self.pub_rate = float(learning.get("public_rate", 0.0)) if learning.get(
             "enabled", True) else 0.0
@@ -251,13 +281,13 @@ class Behaviour(Module):
         p = self.params
         st = world.stream("decide")
         take, shadow, displaced = _decide(
-            st.k0, st.k1, np.int64(day), people.astype(np.int64), pos.astype(np.int64),
-            cat.code.astype(np.int64), cat.act_class, cat.gain, cat.penalty, cons.sanction,
-            cons.reward, self.detection, self.rel_det, world.array("people.region"),
-            world.array("people.honesty"),
+            st.k0, st.k1, np.int64(day), people, pos, self.codes, cat.act_class, cat.gain,
+            cat.penalty, cons.sanction, cons.reward, self.detection, self.rel_det,
+            world.array("people.region"), world.array("people.honesty"),
             world.array("people.aware"), world.array("people.privacy_concern"),
             world.array("people.perceived_detection"), world.array("people.perceived_day"),
             world.array("people.perceived_sanction"), self.pub_target, self.pub_rate,
+            self.penalty_gamma, self.sanction_gamma,
             p.intercept, p.gain_scale, p.moral_weight, p.deterrence_weight,
             p.severity_exponent, p.detection_perception_scale, p.sanction_perception_scale,
             p.expression_base, p.watch_weight, p.penalty_weight,
