@@ -48,6 +48,8 @@ DEBT_ACTS = ("borrow", "loan_repaid", "loan_default", "judgment_paid", "judgment
              "judgment_unable")
 # outcome codes of the kernel
 O_NOTHING, O_LOAN_REPAID, O_LOAN_DEFAULT, O_JUDGMENT_PAID, O_REFUSAL, O_UNABLE = 0, 1, 2, 3, 4, 5
+#: rows of the per-cell counts ``_checks`` returns
+CHECK_COUNTERS = ("debt_checks", "debt_payments", "debt_repaid", "debt_refusals", "debt_unable")
 
 Positive = Annotated[float, Field(gt=0.0)]
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -68,19 +70,30 @@ class DebtParams(ModuleParams):
 
 
 @nb.njit(cache=True)
-def _checks(k0, k1, day, due_people, debt, stage, due, able_now, income, honesty, aware, pd, pd_day, ps,
+def _checks(k0, k1, day, debt, stage, due, able_now, income, honesty, aware, pd, pd_day, ps,
             pub_target, pub_rate, rel_det_refusal, s_aware, s_unaware, alpha_d, gain_days, beta,
-            delta, gamma, capacity, sue_p, deadline, recheck, persistence):  # pragma: no cover
-    n = due_people.shape[0]
-    outcome = np.zeros(n, dtype=np.int8)
-    paid = np.zeros(n, dtype=np.float64)
-    checked = np.zeros(n, dtype=np.bool_)
-    for j in range(n):
+            delta, gamma, capacity, sue_p, deadline, recheck, persistence, cell,
+            n_cells):  # pragma: no cover
+    """Today's decision points, found by a scan of ``due`` here, in person order. Returns
+    the people with an outcome to emit and its code, and counts by cell (rows:
+    CHECK_COUNTERS, summed in person order)."""
+    k = 0
+    for i in range(due.shape[0]):
+        k += due[i] == day
+    due_people = np.empty(k + 1, dtype=np.int32)  # + 1: the branch-free fill writes one past
+    k = 0
+    for i in range(due.shape[0]):
+        due_people[k] = i  # kept only if due
+        k += due[i] == day
+    outcome = np.zeros(k, dtype=np.int8)
+    counts = np.zeros((len(CHECK_COUNTERS), n_cells))
+    for j in range(k):
         i = due_people[j]
         st = stage[i]
         if st == NONE:
             continue
-        checked[j] = True
+        c = cell[i]
+        counts[0, c] += 1.0
         d = debt[i]
         able_p = 1.0 - math.exp(-capacity * income[i] / max(d, 1e-9))
         if st != LOAN and k_uniform(k0, k1, day, (P_KEEP << 8) | st, i) < persistence:
@@ -102,7 +115,9 @@ def _checks(k0, k1, day, due_people, debt, stage, due, able_now, income, honesty
             refuse = k_uniform(k0, k1, day, (P_REFUSE << 8) | st, i) < p_ref
         pays = able and not refuse
         if pays:
-            paid[j] = d
+            if d > 0:
+                counts[1, c] += 1.0
+                counts[2, c] += d
             debt[i] = 0.0
             stage[i] = NONE
             due[i] = NEVER
@@ -121,10 +136,12 @@ def _checks(k0, k1, day, due_people, debt, stage, due, able_now, income, honesty
         else:  # JUDGMENT deadline or a recheck in judgment arrears
             if st == JUDGMENT:
                 outcome[j] = O_REFUSAL if able else O_UNABLE
+                counts[3 if able else 4, c] += 1.0
             stage[i] = JUDGMENT_ARREARS
             nxt = day + recheck
         due[i] = NEVER if nxt >= NEVER else nxt
-    return outcome, paid, checked
+    emit = np.flatnonzero(outcome)
+    return due_people[emit], outcome[emit], counts
 
 
 class Debts(Module):
@@ -168,6 +185,11 @@ class Debts(Module):
     def setup(self, world) -> None:
         cat = world.catalogue
         self.code = {name: int(cat.code[cat.position(name)]) for name in DEBT_ACTS}
+        # act code and venue by outcome code (O_*)
+        self.act_of = np.array([0, self.code["loan_repaid"], self.code["loan_default"],
+                                self.code["judgment_paid"], self.code["judgment_refusal"],
+                                self.code["judgment_unable"]], dtype=dtype("code"))
+        self.venue_of = cat.venue[cat.position_of_code[self.act_of]]
         b = BehaviourParams.model_validate(world.scenario.modules.get("behaviour", {}))
         lp = LearningParams.model_validate(world.scenario.modules.get("learning", {}))
         self.behaviour = b
@@ -216,40 +238,27 @@ class Debts(Module):
             end = day + p.loan_term
             due[borrowers] = NEVER if end >= NEVER else end
             c.add_cells("debt_borrowed", cell[borrowers], amount.astype(np.float64))
-        due_people = np.flatnonzero(due == day).astype(np.int64)
-        if due_people.size == 0:
-            return
         b = self.behaviour
         st = world.stream("draws")
-        outcome, paid, checked = _checks(
-            st.k0, st.k1, np.int64(day), due_people, debt, stage, due,
-            world.array("people.debt_able"),
+        who, outcome, counts = _checks(
+            st.k0, st.k1, np.int64(day), debt, stage, due, world.array("people.debt_able"),
             world.array("people.income"), world.array("people.honesty"),
             world.array("people.aware"), world.array("people.perceived_detection"),
             world.array("people.perceived_day"), world.array("people.perceived_sanction"),
             self.pub_target, self.pub_rate, self.rel_det, self.s_aware, self.s_unaware,
             p.refusal_intercept, p.refusal_gain_days, b.moral_weight, b.deterrence_weight,
             b.severity_exponent, p.capacity_days, p.sue_probability, p.judgment_deadline,
-            p.recheck_days, p.ability_persistence,
+            p.recheck_days, p.ability_persistence, cell, c.n_cells,
         )
-        checked_people = due_people[checked]
-        c.add_cells("debt_checks", cell[checked_people])
-        payers = paid > 0
-        c.add_cells("debt_payments", cell[due_people[payers]])
-        c.add_cells("debt_repaid", cell[due_people[payers]], paid[payers])
-        c.add_cells("debt_refusals", cell[due_people[outcome == O_REFUSAL]])
-        c.add_cells("debt_unable", cell[due_people[outcome == O_UNABLE]])
-        act_of = np.array([0, self.code["loan_repaid"], self.code["loan_default"],
-                           self.code["judgment_paid"], self.code["judgment_refusal"],
-                           self.code["judgment_unable"]], dtype=dtype("code"))
-        emit = outcome > 0
-        if emit.any():
-            who = due_people[emit]
+        if counts[0].any():
+            for name, per_cell in zip(CHECK_COUNTERS, counts, strict=True):
+                c.add_vector(name, per_cell)
+        if who.size:
             world.append("acts", Table.from_columns(
                 ACT_LAYOUT,
                 actor=who,
-                act=act_of[outcome[emit]],
-                venue=world.catalogue.venue[world.catalogue.position_of_code[act_of[outcome[emit]]]],
+                act=self.act_of[outcome],
+                venue=self.venue_of[outcome],
                 counterparty=np.full(who.size, -1, dtype=dtype("uid")),
                 ordinal=np.zeros(who.size, dtype=dtype("code")),
             ))
