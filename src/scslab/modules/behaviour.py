@@ -172,12 +172,19 @@ BLOCK_COUNTERS = ("expression_shadow", "expression_taken", "blocked_by_lost_file
 
 @nb.njit(cache=True)
 def _block_and_count(day, people, pos, take, shadow, displaced, cell, act_class, lost_file_mask,
-                     lost, bans, blocked_by, held, n_cells):  # pragma: no cover - compiled
+                     lost, bans, blocked_by, held, n_cells, code, venue,
+                     displaced_venue):  # pragma: no cover - compiled
     """Drop taken opportunities blocked by a lost file, a ban or a detention (in that order
-    of precedence; an absent array is empty) and count by cell (rows: BLOCK_COUNTERS) — one
-    pass instead of some forty array operations."""
+    of precedence; an absent array is empty), count by cell (rows: BLOCK_COUNTERS) and
+    return the acts taken (actor, act code, venue) — one pass instead of some fifty array
+    operations."""
     counts = np.zeros((9, n_cells))
-    for j in range(people.shape[0]):
+    n = people.shape[0]
+    actor = np.empty(n, dtype=people.dtype)
+    act = np.empty(n, dtype=code.dtype)
+    where = np.empty(n, dtype=venue.dtype)
+    m = 0
+    for j in range(n):
         i = people[j]
         a = pos[j]
         c = cell[i]
@@ -191,24 +198,28 @@ def _block_and_count(day, people, pos, take, shadow, displaced, cell, act_class,
             counts[1, c] += 1.0
         if lost.shape[0] and lost_file_mask[a] and lost[i]:
             counts[2, c] += 1.0
-            take[j] = False
+            continue
         elif bans.shape[0] and (bans[i] & blocked_by[a]) != 0:
             counts[3, c] += 1.0
             if expr:
                 counts[4, c] += 1.0
             if move:
                 counts[5, c] += 1.0
-            take[j] = False
+            continue
         elif held.shape[0] and held[i] > day:
             counts[6, c] += 1.0
             if expr:
                 counts[4, c] += 1.0
             if move:
                 counts[7, c] += 1.0
-            take[j] = False
+            continue
         elif displaced[j]:
             counts[8, c] += 1.0
-    return counts
+        actor[m] = i
+        act[m] = code[a]
+        where[m] = displaced_venue[a] if displaced[j] else venue[a]
+        m += 1
+    return counts, actor[:m], act[:m], where[:m]
 
 
 class Behaviour(Module):
@@ -299,21 +310,20 @@ class Behaviour(Module):
         lost = world.optional("people.file_lost")
         bans = world.optional("people.bans")
         held = world.optional("people.detained_until")
-        counts = _block_and_count(
+        counts, actor, act, venue = _block_and_count(
             np.int64(day), people, pos, take, shadow, displaced, world.array("people.cell"),
             cat.act_class, self.lost_file_mask,
             lost if lost is not None else np.zeros(0, dtype=bool),
             bans if bans is not None else np.zeros(0, dtype=np.uint16), cons.blocked_by,
-            held if held is not None else np.zeros(0, dtype=np.uint16), c.n_cells)
+            held if held is not None else np.zeros(0, dtype=np.uint16), c.n_cells,
+            cat.code, cat.venue, cat.displaced_venue)
         for name, per_cell in zip(BLOCK_COUNTERS, counts, strict=True):
             c.add_vector(name, per_cell)
-        venue = np.where(displaced, cat.displaced_venue[pos], cat.venue[pos])
-        sel = np.flatnonzero(take)
         world.append("acts", Table.from_columns(
             ACT_LAYOUT,
-            actor=people[sel],
-            act=cat.code[pos[sel]],
-            venue=venue[sel],
-            counterparty=np.full(sel.size, -1, dtype=dtype("uid")),
-            ordinal=np.zeros(sel.size, dtype=dtype("code")),
+            actor=actor,
+            act=act,
+            venue=venue,
+            counterparty=np.full(actor.size, -1, dtype=dtype("uid")),
+            ordinal=np.zeros(actor.size, dtype=dtype("code")),
         ))
