@@ -11,10 +11,27 @@
 
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
 
 from scslab.schema import NO_REF, RECORD_LAYOUT, Table, dtype, pack_ref, unpack_ref
 from scslab.sets import unique
+
+
+@nb.njit(cache=True)
+def _thread(subject, refs, prev, head, live_count):  # pragma: no cover - compiled
+    """Thread today's records, in row order, onto the per-subject index: each record's
+    ``prev`` is its subject's head so far, and becomes the head; counts the live
+    records. One pass, no sort. False (nothing changed) if a subject is out of range."""
+    for r in range(subject.shape[0]):
+        if subject[r] < 0 or subject[r] >= head.shape[0]:
+            return False
+    for r in range(subject.shape[0]):
+        s = subject[r]
+        prev[r] = head[s]
+        head[s] = refs[r]
+        live_count[s] += 1
+    return True
 
 
 class Dossier:
@@ -44,27 +61,12 @@ class Dossier:
         n = subject.size
         if n == 0:
             return np.empty(0, dtype=dtype("ref"))
-        if subject.min() < 0 or subject.max() >= self.n_subjects:
-            raise ValueError("record subject out of range")
         old = self.chunks.get(day)
         start = 0 if old is None else len(old)
         refs = pack_ref(day, np.arange(start, start + n))
-        # thread the per-subject index: within today, in row order
         prev = np.empty(n, dtype=dtype("ref"))
-        order = np.argsort(subject, kind="stable")
-        s_sorted = subject[order]
-        first = np.ones(n, dtype=bool)
-        first[1:] = s_sorted[1:] != s_sorted[:-1]
-        prev_sorted = np.empty(n, dtype=dtype("ref"))
-        prev_sorted[first] = self.head[s_sorted[first]]
-        prev_sorted[~first] = refs[order][:-1][~first[1:]]
-        prev[order] = prev_sorted
-        last = np.ones(n, dtype=bool)
-        last[:-1] = s_sorted[1:] != s_sorted[:-1]
-        self.head[s_sorted[last]] = refs[order][last]
-        starts = np.flatnonzero(first)  # runs of one subject in s_sorted: records per subject
-        self.live_count[s_sorted[starts]] += np.diff(starts, append=n).astype(
-            self.live_count.dtype)
+        if not _thread(subject, refs, prev, self.head, self.live_count):
+            raise ValueError("record subject out of range")
         new = Table.from_columns(
             RECORD_LAYOUT,
             subject=subject,
