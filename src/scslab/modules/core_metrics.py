@@ -99,10 +99,12 @@ class CoreMetrics(Module):
             observed = kind == RECORD_KIND_OBSERVATION
             fabricated = observed & (act_ref < 0)
             c.add_cells("records_fabricated", cell[subject[fabricated]])
-            true_actor, _ = world.truth.lookup(act_ref)
-            mis = observed & (act_ref >= 0) & (true_actor != subject)
-            c.add_cells("records_misattributed", cell[subject[mis]])
-            real = observed & (act_ref >= 0) & ((act_ref >> 32) == day)
+            # truth of the refs only (no fabricated -1: the store's one-day fast path)
+            of_act = observed & (act_ref >= 0)
+            with_ref = subject[of_act]
+            true_actor, _ = world.truth.lookup(act_ref[of_act])
+            c.add_cells("records_misattributed", cell[with_ref[true_actor != with_ref]])
+            real = of_act & ((act_ref >> 32) == day)
             rows = (act_ref[real] & 0xFFFFFFFF).astype(np.int64)
             wrong_kind = chunk["act"][live][real] != acts["act"][rows]
             c.add_cells("records_misclassified", cell[subject[real][wrong_kind]])
@@ -110,7 +112,12 @@ class CoreMetrics(Module):
             c.add_cells("records_kin", cell[subject[kind == RECORD_KIND_KIN]])
         obs = world.events("observations")
         if len(obs):
-            refs = unique(obs["act_ref"][obs["act_ref"] >= 0])
-            rows = (refs & 0xFFFFFFFF).astype(np.int64)
+            refs = obs["act_ref"][obs["act_ref"] >= 0]
+            if refs.size and (refs >> 32).min() == day == (refs >> 32).max():
+                seen = np.zeros(len(acts), dtype=bool)  # today's acts: a mark, not a sort
+                seen[refs & 0xFFFFFFFF] = True
+                rows = np.flatnonzero(seen)
+            else:
+                rows = (unique(refs) & 0xFFFFFFFF).astype(np.int64)
             viol = self.catalogue.is_class(acts["act"][rows], "violation")
             c.add_cells("violations_detected", cell[acts["actor"][rows[viol]]])
