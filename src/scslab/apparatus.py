@@ -139,6 +139,30 @@ def check_apparatus(scoring: ScoringParams, lists: ListParams, sanctions: Sancti
                     raise ValueError(f"matrix.{agency}.{measure}: unknown list {lst!r}")
 
 
+# ---------------------------------------------------------------------------- due days
+
+_NO_ONE = np.empty(0, dtype=np.int64)
+
+
+def _note_due(calendar: dict, key, people: np.ndarray) -> None:
+    """Remember that a day was written for ``people`` under ``key`` (a day, or a list code
+    and a day), so that on that day a book looks only at them instead of scanning
+    everyone. Every write of a day must be noted; an entry whose day was written again
+    since is harmless (``_take_due`` re-checks the stored day)."""
+    if people.size:
+        calendar.setdefault(key, []).append(people.astype(np.int32))
+
+
+def _take_due(calendar: dict, key, days: np.ndarray, day: int) -> np.ndarray:
+    """People whose stored day in ``days`` is ``day``, ascending — what
+    ``np.flatnonzero(days == day)`` gives, from the people noted under ``key``."""
+    noted = calendar.pop(key, None)
+    if noted is None:
+        return _NO_ONE
+    people = unique(noted[0] if len(noted) == 1 else np.concatenate(noted)).astype(np.int64)
+    return people[days[people] == day]
+
+
 # ---------------------------------------------------------------------------- scores
 
 
@@ -175,6 +199,8 @@ class ScoreBook:
     restore_day: np.ndarray
     counts: np.ndarray  # (n, capped rules) uint8, reset each year
     year: list = field(default_factory=lambda: [0])
+    #: restore day → people noted (see ``_note_due``); keep it with ``restore_day``
+    due: dict = field(default_factory=dict)
 
     @classmethod
     def new(cls, params: ScoringParams, catalogue, n: int, score=None, restore_day=None):
@@ -238,9 +264,12 @@ class ScoreBook:
             sub = subject[hit].astype(np.int64)
             r = rule[hit]
             out = np.zeros(sub.size, dtype=np.int64)
+            after = self.params.restoration_days or 0
             _apply_points(np.int64(day), sub, self.points[r], r, self.cap_rule, self.caps,
                           self.score_caps, self.counts, self.score, self.restore_day,
-                          np.int64(self.params.restoration_days or 0), out)
+                          np.int64(after), out)
+            if after > 0 and day + after < NEVER:  # the kernel's restore_day writes
+                _note_due(self.due, int(day + after), sub[out < 0])
             applied[hit] = out
             return applied, unique(sub)
         return applied, np.empty(0, dtype=np.int64)
@@ -251,7 +280,7 @@ class ScoreBook:
 
     def restore(self, day: int) -> np.ndarray:
         """A clean period has passed: scores below base come back to base."""
-        due = np.flatnonzero(self.restore_day == day)
+        due = _take_due(self.due, int(day), self.restore_day, day)
         if due.size:
             self.restore_day[due] = NEVER
             low = due[self.score[due] < self.params.base]
@@ -285,6 +314,8 @@ class ListBook:
     catalogue: object
     member: np.ndarray  # uint8 bits by list code
     until: np.ndarray  # (list slots, n) uint16: one contiguous row per list code
+    #: (list code, end day) → people noted (see ``_note_due``); keep it with ``until``
+    due: dict = field(default_factory=dict)
 
     @classmethod
     def new(cls, params: ListParams, catalogue, n: int, member=None, until=None):
@@ -312,6 +343,7 @@ class ListBook:
         inside = (self.member[people] & bit) != 0
         cur = self.until[code, people]
         self.until[code, people] = np.where(inside & (cur != NEVER), np.maximum(cur, end), end)
+        _note_due(self.due, (code, int(end)), people)
         self.member[people] |= bit
         return people[~inside]
 
@@ -342,6 +374,7 @@ class ListBook:
                         exited.append((self._exit(listed, s.code), s.code))
                     else:
                         self.until[s.code, listed] = np.minimum(self.until[s.code, listed], end)
+                        _note_due(self.due, (s.code, int(end)), listed)
         return entered, exited
 
     def apply_grades(self, day, people, grade, grade_names):
@@ -368,7 +401,7 @@ class ListBook:
     def expire(self, day):
         exited = []
         for _, s in self.specs:
-            due = np.flatnonzero(self.until[s.code] == day)
+            due = _take_due(self.due, (s.code, int(day)), self.until[s.code], day)
             if due.size:
                 exited.append((self._exit(due, s.code), s.code))
         return exited
@@ -394,7 +427,9 @@ class ListBook:
                 days = refs[ok] >> 32
                 live_until = days + s.duration_days
                 if days.size and live_until.max() > day:
-                    self.until[s.code, i] = min(int(live_until.max()), NEVER - 1)
+                    end = min(int(live_until.max()), NEVER - 1)
+                    self.until[s.code, i] = end
+                    _note_due(self.due, (s.code, end), np.array([i]))
                 else:
                     gone.append(i)
             if gone:

@@ -154,6 +154,8 @@ class Harm(Module):
                 "year": [0],
                 "member": np.zeros(n, dtype=np.uint8),
                 "until": np.full((self.lists.slots(), n), 0xFFFF, dtype=np.uint16),
+                "restore_due": {},  # the books' calendars of due days
+                "until_due": {},
             }
         # E's bans with household spillover, kept up to date at E's list changes (as the
         # sanctions module keeps people.bans) instead of recomputed for everyone sanctioned
@@ -170,12 +172,12 @@ class Harm(Module):
         if name not in self.books:
             self.books[name] = (
                 ScoreBook(self.scoring, world.catalogue, s["score"], s["restore"], s["counts"],
-                          s["year"]),
-                ListBook(self.lists, world.catalogue, s["member"], s["until"]))
+                          s["year"], s["restore_due"]),
+                ListBook(self.lists, world.catalogue, s["member"], s["until"], s["until_due"]))
         score, lists = self.books[name]
-        score.score, score.restore_day, score.counts, score.year = (
-            s["score"], s["restore"], s["counts"], s["year"])
-        lists.member, lists.until = s["member"], s["until"]
+        score.score, score.restore_day, score.counts, score.year, score.due = (
+            s["score"], s["restore"], s["counts"], s["year"], s["restore_due"])
+        lists.member, lists.until, lists.due = s["member"], s["until"], s["until_due"]
         return score, lists
 
     def step(self, world, day: int) -> None:

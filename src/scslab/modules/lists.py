@@ -55,11 +55,13 @@ class Lists(Module):
         scoring = ScoringParams.model_validate(world.scenario.modules.get("scoring", {}))
         self.grade_names = sorted(scoring.grades, key=scoring.grades.get)
         world.state["cursor"] = 0
+        world.state["until_due"] = self.book.due
 
     def step(self, world, day: int) -> None:
         book = self.book
         book.member = world.array("people.listed")
         book.until = world.array("people.list_until")
+        book.due = world.state["until_due"]  # restored with list_until after a snapshot
         d = world.dossier
         entered, exited = [], []
         exited += book.expire(day)

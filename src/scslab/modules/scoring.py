@@ -78,11 +78,13 @@ class Scoring(Module):
         world.state["applied"] = {}  # day → points applied per record row
         world.state["counts"] = self.book.counts
         world.state["year"] = self.book.year
+        world.state["restore_due"] = self.book.due
 
     def step(self, world, day: int) -> None:
         book = self.book
         book.counts = world.state["counts"]  # restored after a snapshot
         book.year = world.state["year"]
+        book.due = world.state["restore_due"]
         book.score = world.array("people.score")
         book.restore_day = world.array("people.score_restore_day")
         d = world.dossier
