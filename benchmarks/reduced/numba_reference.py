@@ -20,7 +20,7 @@ M1 = U64(0xCD9E8D57)
 W0 = U64(0x9E3779B9)
 W1 = U64(0xBB67AE85)
 TWO_M53 = 2.0**-53
-CHUNK = 1 << 16
+CHUNK = 1 << 13  # people per parallel chunk: small enough to balance two threads at 10^5
 
 SLOT_VIOLATE, SLOT_DETECT, SLOT_TRAVEL = 1, 2, 3
 

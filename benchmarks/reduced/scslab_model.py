@@ -67,7 +67,7 @@ from scslab.schema import (
 SCENARIO = Path(__file__).with_name("reduced.yaml")
 ACT_CODE = 1  # the "violation" act of reduced.yaml
 SOURCE_CODE = 1  # the camera
-CHUNK = 1 << 16
+CHUNK = 1 << 13  # people per parallel chunk: small enough to balance two threads at 10^5
 ONE = SlotLayout((("position", 16),))
 
 
