@@ -50,17 +50,47 @@ def word_per_row(k0, k1, day, slots, uids):  # pragma: no cover - compiled
 
 
 @nb.njit(cache=True)
-def bernoulli_per_row(k0, k1, day, slots, uids, threshold):  # pragma: no cover - compiled
-    out = np.empty(uids.shape[0], dtype=np.bool_)
-    for j in range(uids.shape[0]):
-        out[j] = k_bernoulli(k0, k1, day, slots[j], uids[j], threshold)
-    return out
-
-
-def source_slots(source: int, act: np.ndarray, ordinal: np.ndarray | int = 0) -> np.ndarray:
-    """``SOURCE_LAYOUT.pack(source=, act=, ordinal=)`` for arrays of acts and ordinals."""
-    return ((np.int64(source) << 11) | (act.astype(np.int64) << 3)
-            | (np.asarray(ordinal, dtype=np.int64) & 7))
+def _observe(act, ordinal, actor, sees, codes, cover, misattribution, others, day,
+             obs_k0, obs_k1, mis_k0, mis_k1, who_k0, who_k1):  # pragma: no cover - compiled
+    """Every source's observations of today's acts in one pass per source (not a dozen
+    NumPy passes per source a day): source by source, act row by act row, the row
+    observed and whom its record names (the actor, or a uniformly drawn other person if
+    misattributed), and where each source's rows end. The same draws, with the same
+    slots, as one ``Stream`` call per source; no draws for a source with zero coverage
+    or misattribution (a zero threshold never fires)."""
+    total = 0
+    for s in range(sees.shape[0]):
+        if cover[s] != 0:
+            for j in range(act.shape[0]):
+                if sees[s, act[j]]:
+                    total += 1
+    rows = np.empty(total, dtype=np.int64)
+    subject = np.empty(total, dtype=np.int64)
+    ends = np.zeros(sees.shape[0], dtype=np.int64)
+    m = 0
+    for s in range(sees.shape[0]):
+        if cover[s] != 0:
+            source = np.int64(codes[s]) << 11
+            for j in range(act.shape[0]):
+                a = act[j]
+                if not sees[s, a]:
+                    continue
+                slot = source | (np.int64(a) << 3)
+                uid = np.int64(actor[j])
+                if not k_bernoulli(obs_k0, obs_k1, day, slot | (np.int64(ordinal[j]) & 7), uid,
+                                   cover[s]):
+                    continue
+                who = uid
+                if misattribution[s] != 0 and k_bernoulli(mis_k0, mis_k1, day, slot, uid,
+                                                          misattribution[s]):
+                    w = k_word(who_k0, who_k1, day, slot, uid)
+                    other = np.int64((w * others) >> np.uint64(32))
+                    who = other + 1 if other >= uid else other  # skip the actor
+                rows[m] = j
+                subject[m] = who
+                m += 1
+        ends[s] = m
+    return rows[:m], subject[:m], ends
 
 
 class Sources(Module):
@@ -110,67 +140,72 @@ class Sources(Module):
             table[codes] = True
             self.seen_codes.append(codes)
             self.sees.append(table)
+        # the sources that see something (the others do nothing), as arrays for _observe
+        self.seeing = [k for k, codes in enumerate(self.seen_codes) if codes.size]
+        srcs = [self.sources[k][1] for k in self.seeing]
+        self.sees_table = np.array([self.sees[k] for k in self.seeing], dtype=bool).reshape(
+            len(srcs), 256)
+        self.source_code = np.array([src.code for src in srcs], dtype=np.int64)
+        self.cover = np.array([probability_to_threshold(src.coverage) if src.coverage > 0
+                               else 0 for src in srcs], dtype=np.uint32)
+        self.misattribution = np.array([probability_to_threshold(src.misattribution)
+                                        if src.misattribution > 0 else 0 for src in srcs],
+                                       dtype=np.uint32)
 
     def step(self, world, day: int) -> None:
         acts = world.events("acts")
-        obs_parts: list[Table] = []
-        truth_parts: list[Table] = []
-        for (_, src), seen_codes, sees in zip(self.sources, self.seen_codes, self.sees,
-                                              strict=True):
-            if seen_codes.size == 0:
-                continue
-            rows = np.flatnonzero(sees[acts["act"]])
-            if rows.size and src.coverage > 0:
-                rows = self._observed(world, day, src, acts, rows)
-                if rows.size:
-                    self._emit_observed(world, day, src, acts, rows, obs_parts, truth_parts)
-            if src.fabrication_rate > 0:
-                self._fabricate(world, day, src, seen_codes, obs_parts, truth_parts)
-        if obs_parts:
-            world.append("observations", Table.concat(OBSERVATION_LAYOUT, obs_parts))
-            world.append("observation_truth", Table.concat(OBSERVATION_TRUTH_LAYOUT, truth_parts))
-
-    def _observed(self, world, day, src, acts, rows) -> np.ndarray:
-        stream = world.stream("observe")
-        slots = source_slots(src.code, acts["act"][rows], acts["ordinal"][rows])
-        keep = bernoulli_per_row(stream.k0, stream.k1, np.int64(day), slots,
-                                 acts["actor"][rows].astype(np.int64),
-                                 probability_to_threshold(src.coverage)[()])
-        return rows[keep]
-
-    def _emit_observed(self, world, day, src, acts, rows, obs_parts, truth_parts) -> None:
-        actor = acts["actor"][rows].astype(np.int64)
-        subject = actor.copy()
+        obs = world.stream("observe")
+        mis = world.stream("misattribute")
+        who = world.stream("wrong_person")
+        rows, subject, ends = _observe(
+            acts["act"], acts["ordinal"], acts["actor"], self.sees_table, self.source_code,
+            self.cover, self.misattribution, np.uint64(self.n - 1), np.int64(day),
+            obs.k0, obs.k1, mis.k0, mis.k1, who.k0, who.k1)
         codes = acts["act"][rows]
-        if src.misattribution > 0:
-            mis_s = world.stream("misattribute")
-            who_s = world.stream("wrong_person")
-            slots = source_slots(src.code, codes)
-            wrong = bernoulli_per_row(mis_s.k0, mis_s.k1, np.int64(day), slots, actor,
-                                      probability_to_threshold(src.misattribution)[()])
-            sel = np.flatnonzero(wrong)
-            if sel.size:
-                w = word_per_row(who_s.k0, who_s.k1, np.int64(day), slots[sel], actor[sel])
-                other = ((w * np.uint64(self.n - 1)) >> np.uint64(32)).astype(np.int64)
-                other = np.where(other >= actor[sel], other + 1, other)  # skip the actor
-                subject[sel] = other
+        actor = acts["actor"][rows].astype(np.int64)
+        reported = codes.copy()
+        fabricated = []  # (observed rows before them, observations, truth)
+        start = 0
+        for s, k in enumerate(self.seeing):
+            src, end = self.sources[k][1], int(ends[s])
+            if src.confusion and end > start:
+                reported[start:end] = self._confuse(world, day, src, codes[start:end],
+                                                    actor[start:end])
+            if src.fabrication_rate > 0:
+                made = self._fabricated(world, day, src, self.seen_codes[k])
+                if made is not None:
+                    fabricated.append((end, *made))
+            start = end
+        if rows.size == 0 and not fabricated:
+            return
         lawful = self.catalogue.lawful_ref[self.catalogue.position_of_code[codes]]
-        reported = self._confuse(world, day, src, codes, actor)
-        obs_parts.append(Table.from_columns(
+        observations = Table.from_columns(
             OBSERVATION_LAYOUT,
             act_ref=pack_ref(day, rows),
             subject=subject,
             act=reported,
-            source=np.full(rows.size, src.code),
+            source=np.repeat(self.source_code, np.diff(ends, prepend=0)),
             sensor=np.zeros(rows.size),
-        ))
-        truth_parts.append(Table.from_columns(
+        )
+        truth = Table.from_columns(
             OBSERVATION_TRUTH_LAYOUT,
             true_actor=actor,
             true_act=codes,
             erroneous=(subject != actor) | (reported != codes),
             lawful=lawful,
-        ))
+        )
+        if fabricated:  # after their source's observed rows, as each source emits them
+            obs_parts, truth_parts, at = [], [], 0
+            for end, fab_obs, fab_truth in fabricated:
+                obs_parts += [observations.take(np.arange(at, end)), fab_obs]
+                truth_parts += [truth.take(np.arange(at, end)), fab_truth]
+                at = end
+            obs_parts.append(observations.take(np.arange(at, rows.size)))
+            truth_parts.append(truth.take(np.arange(at, rows.size)))
+            observations = Table.concat(OBSERVATION_LAYOUT, obs_parts)
+            truth = Table.concat(OBSERVATION_TRUTH_LAYOUT, truth_parts)
+        world.append("observations", observations)
+        world.append("observation_truth", truth)
 
     def _confuse(self, world, day, src, codes, actor) -> np.ndarray:
         """Misclassification: an act of type X is reported as Y with probability q(X→Y),
@@ -192,13 +227,14 @@ class Sources(Module):
                 edge += q
         return reported
 
-    def _fabricate(self, world, day, src, seen_codes, obs_parts, truth_parts) -> None:
+    def _fabricated(self, world, day, src, seen_codes) -> tuple[Table, Table] | None:
+        """Today's fabricated records of ``src`` (observations, truth), or None."""
         stream = world.stream("fabricate")
         count_slot = stream.slot(source=src.code, act=FABRICATION_COUNT_SLOT)
         k = int(stream.poisson(day, count_slot, np.zeros(1, np.int64),
                                self.n * src.fabrication_rate)[0])
         if k == 0:
-            return
+            return None
         ordinal = np.arange(k, dtype=np.int64)  # the k-th fabricated record of the day
         subj_slot = stream.slot(source=src.code, act=FABRICATION_COUNT_SLOT, ordinal=1)
         w = stream.words(day, subj_slot, ordinal)
@@ -207,15 +243,14 @@ class Sources(Module):
         table = AliasTable.from_weights(np.ones(seen_codes.size))
         act_slot = stream.slot(source=src.code, act=FABRICATION_COUNT_SLOT, ordinal=2)
         codes = seen_codes[stream.choice(day, act_slot, ordinal, table)]
-        obs_parts.append(Table.from_columns(
+        return (Table.from_columns(
             OBSERVATION_LAYOUT,
             act_ref=np.full(k, -1),
             subject=subject,
             act=codes,
             source=np.full(k, src.code),
             sensor=np.zeros(k),
-        ))
-        truth_parts.append(Table.from_columns(
+        ), Table.from_columns(
             OBSERVATION_TRUTH_LAYOUT,
             true_actor=np.full(k, -1),
             true_act=np.zeros(k),
