@@ -85,7 +85,7 @@ def power_table(n_days: int) -> np.ndarray:
 def _pd_today(anchor, anchor_day, day, qpow):  # pragma: no cover - compiled
     """``day`` is an int64 (a uint64 day mixed with int16 would promote to float); the
     index is unsigned so that Numba needs no wrap-around test for negative indices."""
-    return spec.PD0 + (anchor - spec.PD0) * qpow[np.uint32(day - 1 - np.int64(anchor_day))]
+    return spec.PD0 + (anchor - spec.PD0) * qpow[np.uint32(max(day - 1 - np.int64(anchor_day), 0))]
 
 
 # --------------------------------------------------------------------------- kernels

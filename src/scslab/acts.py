@@ -16,11 +16,22 @@ from dataclasses import dataclass
 
 import numba as nb
 import numpy as np
-from numba.cpython.unsafe.numbers import trailing_zeros
 
 from scslab.rng import SlotLayout, k_uniform
-from scslab.scenario.schema import Scenario
+from scslab.scenario.schema import MAX_CLOCKED_ACTS, Scenario
 from scslab.schema import dtype
+
+try:  # Numba's count-trailing-zeros intrinsic (one instruction); private API, so a fallback
+    from numba.cpython.unsafe.numbers import trailing_zeros
+except ImportError:  # pragma: no cover - only on a Numba without it
+
+    @nb.njit(inline="always", cache=True)
+    def trailing_zeros(x):
+        n = 0
+        while n < 64 and (x >> np.uint64(n)) & np.uint64(1) == np.uint64(0):
+            n += 1
+        return np.uint64(n)
+
 
 ACT_CLASSES = ("violation", "prosocial", "expression", "economic", "movement")
 CLASS_CODE = {name: i for i, name in enumerate(ACT_CLASSES)}
@@ -191,8 +202,9 @@ class OpportunityClock:
 
     def __init__(self, catalogue: ActCatalogue) -> None:
         self.positions = clock_positions(catalogue)
-        if self.positions.size > 64:  # a person's due acts are a 64-bit mask
-            raise ValueError(f"at most 64 acts with a rate > 0, not {self.positions.size}")
+        if self.positions.size > MAX_CLOCKED_ACTS:  # a person's due acts are a 64-bit mask
+            raise ValueError(f"at most {MAX_CLOCKED_ACTS} acts with a rate > 0, "
+                             f"not {self.positions.size}")
         self.codes = catalogue.code[self.positions].astype(np.int64)
         with np.errstate(divide="ignore"):
             self.log_stay = np.log1p(-np.clip(catalogue.rate[self.positions], 0.0, 1.0))

@@ -369,7 +369,7 @@ class ListBook:
                     people = unique(subject[comply].astype(np.int64))
                     bit = np.uint8(1 << s.code)
                     listed = people[(self.member[people] & bit) != 0]
-                    end = day + s.exit_delay_days
+                    end = min(day + s.exit_delay_days, NEVER - 1)
                     if s.exit_delay_days == 0:
                         exited.append((self._exit(listed, s.code), s.code))
                     else:
@@ -491,9 +491,6 @@ class SanctionRule:
     def bits_of(self, member: np.ndarray) -> np.ndarray:
         """Own measure bits for membership bitmasks."""
         return self.own_table[member]
-
-    def spill_of(self, member: np.ndarray) -> np.ndarray:
-        return self.spill_table[member]
 
     def punitive_mask(self) -> np.uint16:
         bits = [b for b in range(MAX_MEASURES) if self.reward[b] == 0]

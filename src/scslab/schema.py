@@ -123,7 +123,7 @@ class Table:
             missing = set(layout) - set(columns)
             extra = set(columns) - set(layout)
             raise ValueError(f"columns do not match layout: missing {missing}, extra {extra}")
-        out = {name: np.asarray(columns[name], dtype=DTYPES[kind])
+        out = {name: np.asarray(columns[name], dtype=dtype(kind))
                for name, kind in layout.items()}
         lengths = {v.shape[0] for v in out.values()}
         if len(lengths) > 1:

@@ -69,7 +69,8 @@ class TruthStore:
         refs = act_refs[order]
         keep = np.ones(refs.size, dtype=bool)
         keep[1:] = refs[1:] != refs[:-1]
-        if in_order and keep.all():  # sorted and distinct: the columns as they are
+        if in_order and keep.all():  # sorted and distinct: the columns as they are (event
+            # tables are never changed in place, so keeping them without a copy is safe)
             chunk = {"act_ref": refs}
             for name in ("true_actor", "lawful", "true_act"):
                 chunk[name] = truth[name]
@@ -119,15 +120,9 @@ class TruthStore:
             lawful[at] = chunk["lawful"][pos]
         return actor, lawful
 
-    def lookup_act(self, act_refs: np.ndarray) -> np.ndarray:
-        """The act that really happened for act_refs (0 where fabricated or unknown)."""
-        out = np.zeros(act_refs.size, dtype=dtype("code"))
-        for chunk, at, pos in self._matches(act_refs):
-            out[at] = chunk["true_act"][pos]
-        return out
-
     def lookup_all(self, act_refs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``lookup`` and ``lookup_act`` together (one search for callers needing both)."""
+        """True actor, lawfulness and the act that really happened (0 where fabricated or
+        unknown) for act_refs, in one search."""
         actor = np.full(act_refs.size, -1, dtype=dtype("uid"))
         lawful = np.zeros(act_refs.size, dtype=bool)
         act = np.zeros(act_refs.size, dtype=dtype("code"))

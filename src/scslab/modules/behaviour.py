@@ -178,7 +178,7 @@ def _block_and_count(day, people, pos, take, shadow, displaced, cell, act_class,
     of precedence; an absent array is empty), count by cell (rows: BLOCK_COUNTERS) and
     return the acts taken (actor, act code, venue) — one pass instead of some fifty array
     operations."""
-    counts = np.zeros((9, n_cells))
+    counts = np.zeros((len(BLOCK_COUNTERS), n_cells))
     n = people.shape[0]
     actor = np.empty(n, dtype=people.dtype)
     act = np.empty(n, dtype=code.dtype)
