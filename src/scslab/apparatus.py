@@ -22,6 +22,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from scslab.scenario.schema import ModuleParams, Strict
+from scslab.schema import code_table
 from scslab.sets import unique
 
 NEVER = 0xFFFF
@@ -299,13 +300,6 @@ class ScoreBook:
 # ---------------------------------------------------------------------------- lists
 
 
-def _code_table(codes: np.ndarray) -> np.ndarray:
-    """Boolean table over the 256 act codes: True at ``codes``."""
-    table = np.zeros(256, dtype=bool)
-    table[codes] = True
-    return table
-
-
 @dataclass
 class ListBook:
     """List membership: entry by record or grade, duration, exit on compliance."""
@@ -333,8 +327,8 @@ class ListBook:
         self.exit_codes = {s.code: np.array([cat.code[cat.position(a)] for a in s.exit_acts],
                                             dtype=np.uint8) for _, s in self.specs}
         # by act code: does a record of it enter (exit) the list — a gather instead of isin
-        self.enters = {code: _code_table(codes) for code, codes in self.entry_codes.items()}
-        self.exits = {code: _code_table(codes) for code, codes in self.exit_codes.items()}
+        self.enters = {code: code_table(codes) for code, codes in self.entry_codes.items()}
+        self.exits = {code: code_table(codes) for code, codes in self.exit_codes.items()}
 
     def _enter(self, day, people, code, duration):
         """List (or extend the listing of) ``people``; returns those newly listed."""

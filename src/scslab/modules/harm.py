@@ -34,7 +34,12 @@ from scslab.csr import gather
 from scslab.metrics import MetricDef
 from scslab.module import CounterSpec, Module, Phase, Role
 from scslab.modules.records import household_index
-from scslab.schema import RECORD_KIND_EVALUATION, RECORD_KIND_KIN, RECORD_KIND_OBSERVATION
+from scslab.schema import (
+    RECORD_KIND_EVALUATION,
+    RECORD_KIND_KIN,
+    RECORD_KIND_OBSERVATION,
+    code_table,
+)
 from scslab.sets import unique
 
 SHADOWS = ("E", "L")
@@ -130,11 +135,9 @@ class Harm(Module):
         debtor = [s for s in black if s.exit_acts]
         self.debtor_mask = np.uint8(sum(1 << s.code for s in debtor))
         # tables by list code and by act code (a gather, not isin)
-        self.is_debtor_list = np.zeros(256, dtype=bool)
-        self.is_debtor_list[[s.code for s in debtor]] = True
-        self.is_exit_act = np.zeros(256, dtype=bool)
-        self.is_exit_act[[int(cat.code[cat.position(a)]) for s in debtor
-                          for a in s.exit_acts]] = True
+        self.is_debtor_list = code_table([s.code for s in debtor])
+        self.is_exit_act = code_table([int(cat.code[cat.position(a)]) for s in debtor
+                                       for a in s.exit_acts])
         sanctionable = np.zeros(256, dtype=bool)
         for rule in self.scoring.rules.values():
             if rule.act is not None and rule.points < 0 and self.scoring.enabled:

@@ -29,6 +29,7 @@ from scslab.csr import gather
 from scslab.incentives import public_detection_signal
 from scslab.module import ArraySpec, CounterSpec, Module, Phase, Role
 from scslab.scenario.schema import ModuleParams
+from scslab.schema import code_table
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 
@@ -95,8 +96,7 @@ class Learning(Module):
             world.scenario.modules.get("dossier", {}).get("visibility", "transparent")
             == "transparent"
         )
-        self.is_violation = np.zeros(256, dtype=bool)  # by act code (a gather, not isin)
-        self.is_violation[world.catalogue.codes_of_class("violation")] = True
+        self.is_violation = code_table(world.catalogue.codes_of_class("violation"))
 
     def step(self, world, day: int) -> None:
         if not self.transparent:

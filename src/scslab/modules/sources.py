@@ -24,7 +24,14 @@ from scslab.rng import (
     k_word,
     probability_to_threshold,
 )
-from scslab.schema import OBSERVATION_LAYOUT, OBSERVATION_TRUTH_LAYOUT, Table, dtype, pack_ref
+from scslab.schema import (
+    OBSERVATION_LAYOUT,
+    OBSERVATION_TRUTH_LAYOUT,
+    Table,
+    code_table,
+    dtype,
+    pack_ref,
+)
 
 SOURCE_LAYOUT = SlotLayout((("source", 5), ("act", 8), ("ordinal", 3)))
 FABRICATION_COUNT_SLOT = 0xFF  # act field value reserved for the daily fabrication count
@@ -136,10 +143,8 @@ class Sources(Module):
         self.seen_codes, self.sees = [], []
         for _, src in self.sources:
             codes = np.array([self.scenario.acts[a].code for a in src.sees], dtype=dtype("code"))
-            table = np.zeros(256, dtype=bool)
-            table[codes] = True
             self.seen_codes.append(codes)
-            self.sees.append(table)
+            self.sees.append(code_table(codes))
         # the sources that see something (the others do nothing), as arrays for _observe
         self.seeing = [k for k, codes in enumerate(self.seen_codes) if codes.size]
         srcs = [self.sources[k][1] for k in self.seeing]

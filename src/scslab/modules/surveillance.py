@@ -54,7 +54,7 @@ from scslab.modules.landlord import LandlordCamera, LandlordParams, check_landlo
 from scslab.modules.sources import uniform_per_row, word_per_row
 from scslab.rng import SlotLayout, StreamSpec
 from scslab.scenario.schema import ModuleParams, Strict
-from scslab.schema import OBSERVATION_LAYOUT, OBSERVATION_TRUTH_LAYOUT, Table, pack_ref
+from scslab.schema import OBSERVATION_LAYOUT, OBSERVATION_TRUTH_LAYOUT, Table, code_table, pack_ref
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]
@@ -433,10 +433,8 @@ class Surveillance(Module):
             self.sensitivity[v.code] = v.sensitivity
         self.act_venue = np.zeros(256, dtype=np.int64)
         self.act_venue[cat.code] = cat.venue
-        self.is_expr = np.zeros(256, dtype=bool)
-        self.is_expr[cat.codes_of_class("expression")] = True
-        self.is_move = np.zeros(256, dtype=bool)
-        self.is_move[cat.codes_of_class("movement")] = True
+        self.is_expr = code_table(cat.codes_of_class("expression"))
+        self.is_move = code_table(cat.codes_of_class("movement"))
         # face error per person
         setup = world.stream("setup")
         look = lookalike_multiplier(setup, SETUP_LAYOUT.pack(purpose=P_LOOKALIKE), n,
