@@ -224,3 +224,22 @@ def test_packed_family_kernel_equals_reference_and_is_its_own_family(stream, uid
     # neighbouring lanes of one block are uncorrelated
     x = stream.lane_words(day, slot, np.arange(400_000)).astype(np.float64).reshape(-1, 4)
     assert abs(np.corrcoef(x[:, 0], x[:, 1])[0, 1]) < 0.01
+
+
+def test_one_slot_per_uid_equals_one_call_per_slot(stream, uids):
+    """Draws whose slot names each row's act: the same numbers as a call per slot, equal to
+    the reference, and range-checked like a single slot."""
+    day = 11
+    slots = (np.arange(uids.size) % 7 + 3).astype(np.int64)
+    u = stream.uniform(day, slots, uids)
+    w = stream.words(day, slots, uids)
+    for s in np.unique(slots):
+        rows = slots == s
+        assert np.array_equal(u[rows], stream.uniform(day, int(s), uids[rows]))
+        assert np.array_equal(w[rows], stream.words(day, int(s), uids[rows]))
+    assert np.array_equal(u.view(np.uint64), ref.uniform(stream, day, slots, uids).view(np.uint64))
+    assert np.array_equal(w, ref.words(stream, day, slots, uids))
+    with pytest.raises(ValueError, match="16-bit slot"):
+        stream.uniform(day, np.array([1, 2**16]), np.array([0, 1]))
+    with pytest.raises(ValueError, match="one per uid"):
+        stream.uniform(day, np.array([1, 2, 3]), np.array([0, 1]))

@@ -380,10 +380,11 @@ def k_priority(k0, k1, day, slot, uid):  # pragma: no cover - compiled
 
 
 @nb.njit(cache=True)
-def _words(k0, k1, day, slot, uids, block):  # pragma: no cover - compiled
+def _words(k0, k1, day, slots, uids, block):  # pragma: no cover - compiled
     out = np.empty((uids.shape[0], 4), dtype=np.uint32)
-    hi = k_counter_hi(day, slot)
+    scalar = slots.shape[0] == 1
     for i in range(uids.shape[0]):
+        hi = k_counter_hi(day, slots[0] if scalar else slots[i])
         w0, w1, w2, w3 = k_philox(k0, k1, uids[i], hi, block, 0)
         out[i, 0] = w0
         out[i, 1] = w1
@@ -411,10 +412,11 @@ def _lane_words(k0, k1, day, slot, uids):  # pragma: no cover - compiled
 
 
 @nb.njit(cache=True)
-def _uniform(k0, k1, day, slot, uids):  # pragma: no cover - compiled
+def _uniform(k0, k1, day, slots, uids):  # pragma: no cover - compiled
     out = np.empty(uids.shape[0], dtype=np.float64)
+    scalar = slots.shape[0] == 1
     for i in range(uids.shape[0]):
-        out[i] = k_uniform(k0, k1, day, slot, uids[i])
+        out[i] = k_uniform(k0, k1, day, slots[0] if scalar else slots[i], uids[i])
     return out
 
 
@@ -546,6 +548,21 @@ def _check_counter(day: int, slot: int) -> None:
         raise ValueError(f"slot {slot} does not fit the 16-bit slot field")
 
 
+def _slot_array(day: int, slot: int | np.ndarray, n: int) -> np.ndarray:
+    """A slot, or one slot per uid (draws whose slot names each row's act), as uint64
+    for the array kernels; range-checked like a single slot."""
+    if isinstance(slot, (int, np.integer)):
+        _check_counter(day, int(slot))
+        return np.full(1, slot, dtype=np.uint64)
+    slots = np.asarray(slot)
+    if slots.ndim != 1 or slots.size not in (1, n):
+        raise ValueError(f"{slots.size} slots for {n} uids; give one, or one per uid")
+    if slots.size:
+        _check_counter(day, int(slots.min()))
+        _check_counter(day, int(slots.max()))
+    return slots.astype(np.uint64)
+
+
 class Stream:
     """One named random stream; array draws over uids for a (day, slot).
 
@@ -573,10 +590,12 @@ class Stream:
         """Pack a semantic slot with this stream's layout."""
         return self.layout.pack(**fields)
 
-    def words(self, day: int, slot: int, uids: np.ndarray, block: int = 0) -> np.ndarray:
-        """The raw Philox block (n × 4 uint32 words)."""
-        _check_counter(day, slot)
-        return _words(self.k0, self.k1, U64(day), U64(slot), _as_uids(uids), U64(block))
+    def words(self, day: int, slot: int | np.ndarray, uids: np.ndarray, block: int = 0
+              ) -> np.ndarray:
+        """The raw Philox block (n × 4 uint32 words); ``slot`` may be one per uid."""
+        uids = _as_uids(uids)
+        slots = _slot_array(day, slot, uids.size)
+        return _words(self.k0, self.k1, U64(day), slots, uids, U64(block))
 
     def lane_words(self, day: int, slot: int, uids: np.ndarray) -> np.ndarray:
         """Packed-family words (one uint32 per uid; see ``k_lane_block``)."""
@@ -592,9 +611,10 @@ class Stream:
         ps = np.atleast_1d(np.asarray(p, dtype=np.float64))
         return _lane_bernoulli(self.k0, self.k1, U64(day), U64(slot), _as_uids(uids), ps)
 
-    def uniform(self, day: int, slot: int, uids: np.ndarray) -> np.ndarray:
-        _check_counter(day, slot)
-        return _uniform(self.k0, self.k1, U64(day), U64(slot), _as_uids(uids))
+    def uniform(self, day: int, slot: int | np.ndarray, uids: np.ndarray) -> np.ndarray:
+        """Uniforms in (0, 1); ``slot`` may be one per uid (e.g. naming each row's act)."""
+        uids = _as_uids(uids)
+        return _uniform(self.k0, self.k1, U64(day), _slot_array(day, slot, uids.size), uids)
 
     def bernoulli(
         self, day: int, slot: int, uids: np.ndarray, p: np.ndarray | float

@@ -55,8 +55,9 @@ def philox(k0, k1, c0, c1, c2, c3):
 
 def _block(stream, day, slot, uids, block=0):
     uids = np.asarray(uids, dtype=U64)
-    hi = (U64(day) << U64(16)) | U64(slot)
-    return philox(stream.k0, stream.k1, uids, np.full_like(uids, hi), U64(block), U64(0))
+    hi = (U64(day) << U64(16)) | np.asarray(slot, dtype=U64)  # one slot, or one per uid
+    return philox(stream.k0, stream.k1, uids, np.broadcast_to(hi, uids.shape), U64(block),
+                  U64(0))
 
 
 def words(stream, day, slot, uids, block=0) -> np.ndarray:

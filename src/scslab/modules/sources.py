@@ -20,7 +20,6 @@ from scslab.rng import (
     SlotLayout,
     StreamSpec,
     k_bernoulli,
-    k_uniform,
     k_word,
     probability_to_threshold,
 )
@@ -35,25 +34,6 @@ from scslab.schema import (
 
 SOURCE_LAYOUT = SlotLayout((("source", 5), ("act", 8), ("ordinal", 3)))
 FABRICATION_COUNT_SLOT = 0xFF  # act field value reserved for the daily fabrication count
-
-
-# Draws whose slot differs by row (it names the act): the same numbers as one
-# ``Stream`` call per slot, in one pass instead of a loop over act types.
-@nb.njit(cache=True)
-def uniform_per_row(k0, k1, day, slots, uids):  # pragma: no cover - compiled
-    out = np.empty(uids.shape[0], dtype=np.float64)
-    for j in range(uids.shape[0]):
-        out[j] = k_uniform(k0, k1, day, slots[j], uids[j])
-    return out
-
-
-@nb.njit(cache=True)
-def word_per_row(k0, k1, day, slots, uids):  # pragma: no cover - compiled
-    """The first word of each row's Philox block (``Stream.words(...)[:, 0]``)."""
-    out = np.empty(uids.shape[0], dtype=np.uint64)
-    for j in range(uids.shape[0]):
-        out[j] = k_word(k0, k1, day, slots[j], uids[j])
-    return out
 
 
 @nb.njit(cache=True)

@@ -51,7 +51,6 @@ from scslab.modules.face_recognition import (
     person_rates,
 )
 from scslab.modules.landlord import LandlordCamera, LandlordParams, check_landlord
-from scslab.modules.sources import uniform_per_row, word_per_row
 from scslab.rng import SlotLayout, StreamSpec
 from scslab.scenario.schema import ModuleParams, Strict
 from scslab.schema import OBSERVATION_LAYOUT, OBSERVATION_TRUTH_LAYOUT, Table, code_table, pack_ref
@@ -487,25 +486,19 @@ class Surveillance(Module):
     def uniforms(world, stream: str, day: int, sensor: int, codes: np.ndarray,
                  uids: np.ndarray) -> np.ndarray:
         """One uniform per row, keyed by (day, sensor, act) and the person — never by row."""
-        st = world.stream(stream)
-        return uniform_per_row(st.k0, st.k1, np.int64(day), sensor_slots(sensor, codes),
-                               uids.astype(np.int64))
+        return world.stream(stream).uniform(day, sensor_slots(sensor, codes), uids)
 
     @staticmethod
     def words(world, stream: str, day: int, sensor: int, codes: np.ndarray,
               uids: np.ndarray) -> np.ndarray:
-        st = world.stream(stream)
-        return word_per_row(st.k0, st.k1, np.int64(day), sensor_slots(sensor, codes),
-                            uids.astype(np.int64)).astype(np.uint32)
+        return world.stream(stream).words(day, sensor_slots(sensor, codes), uids)[:, 0]
 
     def other_in_cell(self, world, day: int, sensor: int, codes: np.ndarray,
                       actor: np.ndarray) -> np.ndarray:
         """Another person of the actor's group and region (the actor if alone there)."""
         cell = world.array("people.cell")[actor].astype(np.int64)
         size = self.cell_off[cell + 1] - self.cell_off[cell]
-        st = world.stream("wrong_person")
-        w = word_per_row(st.k0, st.k1, np.int64(day), sensor_slots(sensor, codes),
-                         actor.astype(np.int64))
+        w = self.words(world, "wrong_person", day, sensor, codes, actor).astype(np.uint64)
         k = ((w * np.maximum(size - 1, 0).astype(np.uint64)) >> np.uint64(32)).astype(np.int64)
         k = np.where(k >= self.rank[actor], k + 1, k)
         out = self.cell_order[np.minimum(self.cell_off[cell] + k, self.cell_order.size - 1)]
