@@ -42,6 +42,7 @@ from benchmarks.reduced import spec
 from scslab.engine import Sim
 from scslab.metrics import MetricDef
 from scslab.module import ArraySpec, CounterSpec, Module, Phase, Role
+from scslab.modules.lists import publish
 from scslab.population import ALL_ARRAYS, Population
 from scslab.rng import (
     LANES,
@@ -56,7 +57,6 @@ from scslab.rng import (
 from scslab.scenario.schema import Scenario
 from scslab.schema import (
     ACT_LAYOUT,
-    LIST_CHANGE_LAYOUT,
     OBSERVATION_LAYOUT,
     OBSERVATION_TRUTH_LAYOUT,
     Table,
@@ -67,6 +67,7 @@ from scslab.schema import (
 SCENARIO = Path(__file__).with_name("reduced.yaml")
 ACT_CODE = 1  # the "violation" act of reduced.yaml
 SOURCE_CODE = 1  # the camera
+BLACKLIST = 0  # list code in list_changes
 CHUNK = 1 << 13  # people per parallel chunk: small enough to balance two threads at 10^5
 ONE = SlotLayout((("position", 16),))
 
@@ -282,12 +283,7 @@ class Blacklist(Module):
         new = _deduct_and_list(points, until, subject, np.int64(day))
         if new.size:
             listed_on[day] = new
-        changes = [a for a in (new, out) if a is not None and a.size]
-        if changes:
-            world.append("list_changes", Table.from_columns(
-                LIST_CHANGE_LAYOUT, person=np.concatenate(changes), list=np.zeros(
-                    sum(a.size for a in changes)),
-                entered=np.arange(sum(a.size for a in changes)) < new.size))
+        publish(world, [(new, BLACKLIST)], [] if out is None else [(out, BLACKLIST)])
 
 
 class TravelBan(Module):
