@@ -48,12 +48,12 @@ def test_snapshot_restore_forks_identically(noisy_scenario):
     snap = sim.snapshot()
     sim.run()
     first = (_series_bytes(sim), _dossier_fingerprint(sim),
-             sim.world.arrays["people.next_opportunity"].tobytes())
+             sim.world.arrays["people.perceived_detection"].tobytes())
     sim.restore(snap)
     assert sim.day == 20
     sim.run()
     second = (_series_bytes(sim), _dossier_fingerprint(sim),
-              sim.world.arrays["people.next_opportunity"].tobytes())
+              sim.world.arrays["people.perceived_detection"].tobytes())
     assert first == second
 
 
@@ -140,7 +140,7 @@ def test_two_writers_are_refused(small_scenario):
         name = "second"
         role = Role.BEHAVIOUR
         phase = Phase.LEARN
-        owns: ClassVar = (ArraySpec("people.next_any", "day_u16", "people", True, "dup"),)
+        owns: ClassVar = (ArraySpec("people.perceived_day", "day_u16", "people", True, "dup"),)
 
         def step(self, world, day):
             pass
@@ -221,7 +221,8 @@ def test_views_hand_out_read_only_arrays_and_refuse_undeclared_reads(small_scena
     honesty = acts_view.array("people.honesty")
     with pytest.raises(ValueError):
         honesty[0] = 0.5  # read-only: the population owns it
-    assert acts_view.array("people.next_any").flags.writeable
+    learning = sim.views[[m.name for m in sim.modules].index("learning")]
+    assert learning.array("people.perceived_detection").flags.writeable
 
 
 def test_people_are_conserved_and_records_only_of_real_people(noisy_scenario):
@@ -259,17 +260,23 @@ def test_an_extra_stream_leaves_every_other_draw_bit_identical(noisy_scenario):
 
 
 def test_adding_an_act_leaves_other_acts_opportunities_identical():
-    a = Sim(small(people=2000, days=40))
-    b = Sim(small(people=2000, days=40, sets=[
+    n, days = 2000, 40
+    a = Sim(small(people=n, days=days))
+    b = Sim(small(people=n, days=days, sets=[
         "acts.jaywalking={code: 6, class: violation, venue: street, rate: 0.05, lawful_ref: false}"
     ]))
-    a.run()
-    b.run()
-    # the same acts happen for every pre-existing act type (slots keyed by act code)
-    assert a.world.arrays["people.next_opportunity"].shape[1] + 1 == \
-        b.world.arrays["people.next_opportunity"].shape[1]
-    codes_a = [int(c) for c in a.modules[0].clock.codes]
-    codes_b = [int(c) for c in b.modules[0].clock.codes]
-    cols_b = [codes_b.index(c) for c in codes_a]
-    assert np.array_equal(a.world.arrays["people.next_opportunity"],
-                          b.world.arrays["people.next_opportunity"][:, cols_b])
+    clock_a, clock_b = a.modules[0].clock, b.modules[0].clock
+    assert clock_b.codes.size == clock_a.codes.size + 1
+    code_a = a.modules[0].catalogue.code
+    code_b = b.modules[0].catalogue.code
+    new = 0
+    for day in range(days):
+        pa, qa = clock_a.due(a.world.stream("behaviour.clock"), day, n)
+        pb, qb = clock_b.due(b.world.stream("behaviour.clock"), day, n)
+        old = code_b[qb] != 6
+        # the same opportunities for every pre-existing act (slots keyed by act code)
+        assert np.array_equal(pa, pb[old])
+        assert np.array_equal(code_a[qa], code_b[qb][old])
+        new += int((~old).sum())
+    expected = 0.05 * n * days  # the new act's own opportunities, at its rate
+    assert abs(new - expected) < 4 * np.sqrt(expected)

@@ -50,11 +50,6 @@ CASES = [
      ["s.yaml"], ["s.yaml", "acts.", "code 1 is also used"]),
     ("odd network degree", {"s.yaml": "extends: baseline\npopulation: {network: {degree: 7}}\n"},
      ["s.yaml"], ["population.network.degree", "even"]),
-    ("more clocked acts than the clock's 64 bits",
-     {"s.yaml": "extends: baseline\nacts:\n" + "".join(
-         f"  extra{i}: {{code: {100 + i}, class: violation, venue: road, rate: 0.001, lawful_ref: false}}\n"
-         for i in range(50))},
-     ["s.yaml"], ["acts", "at most 64"]),
     ("network too large for int32 offsets",
      {"s.yaml": "extends: baseline\npopulation: {people: 1e8, network: {degree: 22}}\n"},
      ["s.yaml"], ["population", "network.degree", "2^31"]),

@@ -1,9 +1,10 @@
 """The act catalogue, compiled to arrays, and the opportunity clock.
 
 Acts arrive as *opportunities* — exogenous, the same in every scenario — and a person
-decides whether to take each one. Opportunities of act ``a`` for person ``i`` follow a
-Bernoulli process with the act's daily ``rate``: the gap to the next one is geometric,
-drawn by inversion keyed by (day of the current opportunity, act, person). Because
+decides whether to take each one. Each (person, act, day) is an
+independent Bernoulli trial with the act's daily ``rate``. A day's opportunities of an act
+are found by geometric skips over uids, drawn by inversion keyed by (day, act, the uid the
+skip starts from), so no per-person clock state is kept. Because
 opportunities do not depend on policy, two scenarios see the same opportunities and
 differ only in decisions (exact common random numbers), and a day's work is
 proportional to the opportunities that fall due, not to people × acts.
@@ -18,29 +19,16 @@ import numba as nb
 import numpy as np
 
 from scslab.rng import SlotLayout, k_uniform
-from scslab.scenario.schema import MAX_CLOCKED_ACTS, Scenario
+from scslab.scenario.schema import Scenario
 from scslab.schema import dtype
-
-try:  # Numba's count-trailing-zeros intrinsic (one instruction); private API, so a fallback
-    from numba.cpython.unsafe.numbers import trailing_zeros
-except ImportError:  # pragma: no cover - only on a Numba without it
-
-    @nb.njit(inline="always", cache=True)
-    def trailing_zeros(x):
-        n = 0
-        while n < 64 and (x >> np.uint64(n)) & np.uint64(1) == np.uint64(0):
-            n += 1
-        return np.uint64(n)
-
 
 ACT_CLASSES = ("violation", "prosocial", "expression", "economic", "movement")
 CLASS_CODE = {name: i for i, name in enumerate(ACT_CLASSES)}
-NEVER = np.uint16(0xFFFF)
 
-#: Slot layout of the opportunity clock stream: purpose (init or gap) and act code.
+#: Slot layout of the opportunity clock stream: purpose (the skip to the next uid with an
+#: opportunity) and act code.
 CLOCK_LAYOUT = SlotLayout((("purpose", 8), ("act", 8)))
-PURPOSE_INIT = 1
-PURPOSE_GAP = 2
+PURPOSE_SKIP = 3
 
 
 @dataclass(frozen=True)
@@ -118,76 +106,79 @@ def _gap(k0, k1, day, slot, uid, log_stay):  # pragma: no cover - compiled
     return int(g)
 
 
-@nb.njit(cache=True)
-def _init_clock(k0, k1, codes, log_stay, next_opp, next_any):  # pragma: no cover - compiled
-    n, A = next_opp.shape
-    for i in range(n):
-        best = 0xFFFF
-        for a in range(A):
-            slot = (PURPOSE_INIT << 8) | codes[a]
-            g = _gap(k0, k1, 0, slot, i, log_stay[a])
-            d = 0xFFFF if g >= 0xFFFF else g
-            next_opp[i, a] = d
-            if d < best:
-                best = d
-        next_any[i] = best
+@nb.njit(inline="always", cache=True)
+def _skip(k0, k1, day, slot, start, n, log_stay):  # pragma: no cover - compiled
+    """The first uid >= ``start`` with an opportunity today (``n`` if none): a geometric
+    skip over uids keyed by the uid it starts from, so each uid is an independent
+    Bernoulli(rate) trial."""
+    if start >= n:
+        return n
+    g = _gap(k0, k1, day, slot, start, log_stay)
+    return min(n, start + g)
+
+
+@nb.njit(inline="always", cache=True)
+def _sift_down(heap, size, j):  # pragma: no cover - compiled
+    """Restore the min-heap below position ``j``."""
+    while True:
+        c = 2 * j + 1
+        if c >= size:
+            return
+        if c + 1 < size and heap[c + 1] < heap[c]:
+            c += 1
+        if heap[j] <= heap[c]:
+            return
+        heap[j], heap[c] = heap[c], heap[j]
+        j = c
 
 
 @nb.njit(cache=True)
-def _advance_clock(k0, k1, day, codes, log_stay, next_opp, next_any):  # pragma: no cover
-    """Today's (person, act) opportunities in person then act order; draws each one's next
-    day. Who is due comes from a scan of ``next_any``; each due row is then read once,
-    branch-free (so the rows' cache misses overlap), into a bit mask of today's acts and
-    the earliest day of the others; the opportunities are read off the masks, so the
-    outputs are sized to the day and no row is scanned again."""
-    n, A = next_opp.shape
-    k = 0
-    for i in range(n):
-        k += next_any[i] == day
-    due = np.empty(k + 1, dtype=np.int32)  # + 1: the branch-free fill writes one past
-    k = 0
-    for i in range(n):
-        due[k] = i  # kept only if due
-        k += next_any[i] == day
-    hits = np.empty(k, dtype=np.uint64)  # bit a: act a is due today
-    rest = np.empty(k, dtype=np.uint16)  # earliest day of the acts not due today
-    for j in range(k):
-        i = due[j]
-        hit = np.uint64(0)
-        low = np.uint16(0xFFFF)
-        for a in range(A):
-            v = next_opp[i, a]
-            now = v == day
-            hit |= np.uint64(now) << np.uint64(a)
-            low = min(low, np.uint16(0xFFFF) if now else v)
-        hits[j] = hit
-        rest[j] = low
+def _opportunities(k0, k1, day, n, codes, log_stay):  # pragma: no cover - compiled
+    """Today's (person, act column) opportunities in person then column order.
+
+    Each act walks the uids by geometric skips; the acts' walks are merged through a
+    min-heap on ``uid × 256 + column``, so the work is proportional to the opportunities
+    that fall due (plus one draw per act), with no per-person state."""
+    A = codes.shape[0]
+    expected = 0.0
+    for a in range(A):
+        expected += n * (1.0 - math.exp(log_stay[a])) if log_stay[a] != 0.0 else 0.0
+    cap = int(expected + 6.0 * math.sqrt(expected + 1.0)) + A + 16
+    out_person = np.empty(cap, dtype=np.int32)
+    out_act = np.empty(cap, dtype=np.int32)
+    heap = np.empty(A, dtype=np.int64)
+    size = 0
+    for a in range(A):
+        slot = (PURPOSE_SKIP << 8) | codes[a]
+        i = _skip(k0, k1, day, slot, 0, n, log_stay[a])
+        if i < n:
+            heap[size] = (np.int64(i) << 8) | a
+            size += 1
+    for j in range(size // 2 - 1, -1, -1):
+        _sift_down(heap, size, j)
     m = 0
-    for j in range(k):
-        h = hits[j]
-        while h:
-            m += 1
-            h &= h - np.uint64(1)
-    out_person = np.empty(m, dtype=np.int32)
-    out_act = np.empty(m, dtype=np.int32)
-    m = 0
-    for j in range(k):
-        i = due[j]
-        h = hits[j]
-        best = rest[j]
-        while h:
-            a = trailing_zeros(h)
-            h &= h - np.uint64(1)
-            out_person[m] = i
-            out_act[m] = a
-            m += 1
-            g = _gap(k0, k1, day, (PURPOSE_GAP << 8) | codes[a], i, log_stay[a])
-            d = day + 1 + g
-            d = 0xFFFF if d >= 0xFFFF else d
-            next_opp[i, a] = d
-            best = min(best, d)
-        next_any[i] = best
-    return out_person, out_act
+    while size > 0:
+        top = heap[0]
+        i = top >> 8
+        a = top & 255
+        if m == cap:  # more than six standard deviations above the mean: grow
+            cap *= 2
+            grown_p = np.empty(cap, dtype=np.int32)
+            grown_a = np.empty(cap, dtype=np.int32)
+            grown_p[:m] = out_person[:m]
+            grown_a[:m] = out_act[:m]
+            out_person, out_act = grown_p, grown_a
+        out_person[m] = i
+        out_act[m] = a
+        m += 1
+        nxt = _skip(k0, k1, day, (PURPOSE_SKIP << 8) | codes[a], i + 1, n, log_stay[a])
+        if nxt < n:
+            heap[0] = (np.int64(nxt) << 8) | a
+        else:
+            size -= 1
+            heap[0] = heap[size]
+        _sift_down(heap, size, 0)
+    return out_person[:m], out_act[:m]
 
 
 def clock_positions(catalogue: ActCatalogue) -> np.ndarray:
@@ -197,24 +188,18 @@ def clock_positions(catalogue: ActCatalogue) -> np.ndarray:
 
 
 class OpportunityClock:
-    """Holds the next opportunity day of each (person, clocked act); hands out today's
-    as (person, catalogue position) pairs."""
+    """Hands out each day's opportunities as (person, catalogue position) pairs. It keeps
+    no per-person state: a day's opportunities of an act are drawn afresh by geometric
+    skips over uids, keyed by (day, act, uid the skip starts from)."""
 
     def __init__(self, catalogue: ActCatalogue) -> None:
         self.positions = clock_positions(catalogue)
-        if self.positions.size > MAX_CLOCKED_ACTS:  # a person's due acts are a 64-bit mask
-            raise ValueError(f"at most {MAX_CLOCKED_ACTS} acts with a rate > 0, "
-                             f"not {self.positions.size}")
         self.codes = catalogue.code[self.positions].astype(np.int64)
         with np.errstate(divide="ignore"):
             self.log_stay = np.log1p(-np.clip(catalogue.rate[self.positions], 0.0, 1.0))
 
-    def init(self, stream, next_opp: np.ndarray, next_any: np.ndarray) -> None:
-        _init_clock(stream.k0, stream.k1, self.codes, self.log_stay, next_opp, next_any)
-
-    def due(self, stream, day: int, next_opp: np.ndarray, next_any: np.ndarray):
-        """Persons and act positions with an opportunity today; reschedules them."""
-        people, column = _advance_clock(
-            stream.k0, stream.k1, np.int64(day), self.codes, self.log_stay, next_opp, next_any
-        )
-        return people, self.positions[column]
+    def due(self, stream, day: int, people: int):
+        """Persons and act positions with an opportunity today, in person then act order."""
+        person, column = _opportunities(stream.k0, stream.k1, np.int64(day), np.int64(people),
+                                        self.codes, self.log_stay)
+        return person, self.positions[column]

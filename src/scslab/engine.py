@@ -149,7 +149,6 @@ class Sim:
         pop = population or synthesise(scenario.population, scenario.seed, replicate)
         counts = dict(pop.counts)
         counts["acts"] = len(scenario.acts)
-        counts["clocked_acts"] = max(1, sum(a.rate > 0 for a in scenario.acts.values()))
         counts["lists"] = ListParams.model_validate(scenario.modules.get("lists", {})).slots()
         self.world = World(scenario, replicate, counts)
         for spec in ALL_ARRAYS:

@@ -28,7 +28,7 @@ sanctions; displacement of violations to an unwatched venue.
 from __future__ import annotations
 
 import math
-from typing import Annotated, ClassVar
+from typing import Annotated
 
 import numba as nb
 import numpy as np
@@ -36,7 +36,7 @@ from pydantic import Field
 
 from scslab.acts import CLASS_CODE, CLOCK_LAYOUT, OpportunityClock
 from scslab.incentives import public_detection_signal, relative_detection
-from scslab.module import ArraySpec, CounterSpec, Module, Phase, Role
+from scslab.module import CounterSpec, Module, Phase, Role
 from scslab.modules.learning import perceived_now
 from scslab.rng import SlotLayout, StreamSpec, k_uniform
 from scslab.scenario.schema import ModuleParams
@@ -228,12 +228,6 @@ class Behaviour(Module):
     phase = Phase.DECIDE
     Params = BehaviourParams
     doc = "Opportunities and decisions: violations, expression, prosocial, economic, movement."
-    owns: ClassVar = (
-        ArraySpec("people.next_opportunity", "day_u16", "people×clocked_acts", True,
-                  "day of each act's next opportunity (0xFFFF = never)", fill=0xFFFF),
-        ArraySpec("people.next_any", "day_u16", "people", True,
-                  "earliest next opportunity over acts", fill=0xFFFF),
-    )
     reads = (
         "people.honesty", "people.aware", "people.privacy_concern", "people.cell",
         "people.region", "people.detained_until@prev?",
@@ -242,7 +236,7 @@ class Behaviour(Module):
     )
     appends = ("acts",)
     streams = (
-        StreamSpec("clock", CLOCK_LAYOUT, "opportunity gaps (policy-independent)"),
+        StreamSpec("clock", CLOCK_LAYOUT, "who has an opportunity today (policy-independent)"),
         StreamSpec("decide", DECIDE_LAYOUT, "take-up of an opportunity; displacement"),
     )
     counters = (
@@ -266,8 +260,7 @@ class Behaviour(Module):
         self.lost_file_mask = self.catalogue.mask(LOST_FILE_BLOCKS)
 
     def setup(self, world) -> None:
-        self.clock.init(world.stream("clock"), world.array("people.next_opportunity"),
-                        world.array("people.next_any"))
+        self.people = world.counts["people"]
         cons = world.consequences
         # what the aware perceive is local: the recording chance in their own region
         self.detection = np.ascontiguousarray(cons.detection_by_region, dtype=np.float64)
@@ -282,9 +275,7 @@ class Behaviour(Module):
             "enabled", True) else 0.0
 
     def step(self, world, day: int) -> None:
-        people, pos = self.clock.due(world.stream("clock"), day,
-                                     world.array("people.next_opportunity"),
-                                     world.array("people.next_any"))
+        people, pos = self.clock.due(world.stream("clock"), day, self.people)
         if people.size == 0:
             return
         cat = self.catalogue

@@ -21,8 +21,6 @@ ActClass = Literal["violation", "prosocial", "expression", "economic", "movement
 MAX_TOTAL_DAYS = 65_535
 
 
-#: Acts with a rate above 0 arrive through the opportunity clock, one bit each.
-MAX_CLOCKED_ACTS = 64
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_default=True)
@@ -184,12 +182,6 @@ class Scenario(Strict):
         _unique_codes("venues", {k: v.code for k, v in self.venues.items()})
         _unique_codes("acts", {k: v.code for k, v in self.acts.items()})
         _unique_codes("sources", {k: v.code for k, v in self.sources.items()})
-        clocked = [name for name, act in self.acts.items() if act.rate > 0]
-        if len(clocked) > MAX_CLOCKED_ACTS:
-            raise ValueError(
-                f"acts: {len(clocked)} acts have a rate above 0; at most {MAX_CLOCKED_ACTS} can "
-                f"arrive as opportunities (the clock keeps one bit per act)"
-            )
         for name, act in self.acts.items():
             for field, venue in (("venue", act.venue), ("displaced_venue", act.displaced_venue)):
                 if venue is not None and venue not in self.venues:

@@ -1,0 +1,56 @@
+"""The opportunity clock: each (person, act, day) an independent Bernoulli trial."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scslab.acts import _opportunities
+
+RATES = np.array([0.01, 0.2, 0.002, 1.0])
+CODES = np.array([3, 40, 41, 200], dtype=np.int64)
+K0, K1 = np.uint64(0x1234), np.uint64(0xABCD)
+
+
+def _day(day: int, n: int, rates=RATES, codes=CODES):
+    with np.errstate(divide="ignore"):
+        log_stay = np.log1p(-rates)
+    return _opportunities(K0, K1, np.int64(day), np.int64(n), codes, log_stay)
+
+
+def test_opportunities_come_in_person_then_act_order_without_repeats():
+    person, column = _day(5, 5000)
+    key = person.astype(np.int64) * 256 + column
+    assert np.all(np.diff(key) > 0)
+    assert person.min() >= 0 and person.max() < 5000
+
+
+def test_each_act_arrives_at_its_rate_and_certain_acts_every_day():
+    n, days = 20_000, 30
+    counts = np.zeros(RATES.size)
+    for day in range(days):
+        counts += np.bincount(_day(day, n)[1], minlength=RATES.size)
+    expected = RATES * n * days
+    sd = np.sqrt(expected * (1 - RATES))
+    assert counts[3] == n * days  # rate 1: everyone, every day
+    assert np.all(np.abs(counts[:3] - expected[:3]) < 4 * sd[:3])  # 4 sd: fails < 1e-4
+
+
+def test_a_persons_opportunities_do_not_depend_on_population_size():
+    small_p, small_a = _day(7, 1000)
+    big_p, big_a = _day(7, 50_000)
+    keep = big_p < 1000
+    assert np.array_equal(small_p, big_p[keep]) and np.array_equal(small_a, big_a[keep])
+
+
+def test_opportunities_are_independent_across_days_and_people():
+    # two days' indicators of a common act are uncorrelated; neighbours' too
+    n = 200_000
+    rates = np.array([0.2])
+    codes = np.array([9], dtype=np.int64)
+    x = np.zeros((2, n))
+    for d in range(2):
+        x[d, _day(d, n, rates, codes)[0]] = 1.0
+    r_days = np.corrcoef(x[0], x[1])[0, 1]
+    r_next = np.corrcoef(x[0, :-1], x[0, 1:])[0, 1]
+    bound = 4 / np.sqrt(n)
+    assert abs(r_days) < bound and abs(r_next) < bound
