@@ -86,6 +86,14 @@ SCORE_CHANGE_LAYOUT: dict[str, str] = {"person": "uid"}
 #: List entries (entered = 1) and exits (entered = 0) today (lists → sanctions, learning).
 LIST_CHANGE_LAYOUT: dict[str, str] = {"person": "uid", "list": "code", "entered": "flag"}
 
+#: Trades today (market → complaints; truth: who was defrauded). ``seller`` is a person
+#: uid, or N + f for firm f.
+TRADE_LAYOUT: dict[str, str] = {"buyer": "uid", "seller": "uid", "fraud": "flag"}
+
+#: Detentions today (surveillance → its metrics): the watchlist cause bits that raised the
+#: alarm (0 = a false match) and the record behind a watchlisting (-1 = none).
+DETENTION_LAYOUT: dict[str, str] = {"person": "uid", "cause": "code", "record": "ref"}
+
 #: Appeals filed today: what the subject submits. ``evidence`` is the subject's case —
 #: true when they can show the record is wrong (they know their own conduct).
 APPEAL_LAYOUT: dict[str, str] = {"subject": "uid", "record": "ref", "evidence": "flag"}

@@ -22,10 +22,12 @@ from scslab.rng import Stream
 from scslab.schema import (
     ACT_LAYOUT,
     APPEAL_LAYOUT,
+    DETENTION_LAYOUT,
     LIST_CHANGE_LAYOUT,
     OBSERVATION_LAYOUT,
     OBSERVATION_TRUTH_LAYOUT,
     SCORE_CHANGE_LAYOUT,
+    TRADE_LAYOUT,
     Table,
     dtype,
 )
@@ -42,6 +44,8 @@ EVENT_TABLES: dict[str, tuple[dict[str, str], bool]] = {
     "score_changes": (SCORE_CHANGE_LAYOUT, False),
     "list_changes": (LIST_CHANGE_LAYOUT, False),
     "appeals": (APPEAL_LAYOUT, False),
+    "trades": (TRADE_LAYOUT, True),
+    "detentions": (DETENTION_LAYOUT, False),
 }
 
 

@@ -45,6 +45,7 @@ from scslab.schema import (
     ACT_LAYOUT,
     OBSERVATION_LAYOUT,
     OBSERVATION_TRUTH_LAYOUT,
+    TRADE_LAYOUT,
     Table,
     pack_ref,
 )
@@ -198,9 +199,6 @@ class Market(Module):
     doc = "Buyers screen candidate sellers; sellers honour or defraud; reviews and gaming."
     owns: ClassVar = (
         ArraySpec("people.seller", "flag", "people", False, "sells on the market (public)"),
-        ArraySpec("people.market_seller", "uid", "people", True,
-                  "seller traded with today (firm f as N + f; -1 none)", fill=-1),
-        ArraySpec("people.market_fraud", "flag", "people", True, "defrauded today"),
         ArraySpec("people.market_reviews", "count", "people", False,
                   "positive reviews received as a seller (public, cumulative)"),
         ArraySpec("firms.market_reviews", "count", "firms", False,
@@ -210,7 +208,7 @@ class Market(Module):
              "people.net_offsets", "links.neighbour", "firms.region", "firms.size",
              "firms.compliance", "people.perceived_detection@prev?",
              "people.market_flags@prev", "firms.market_flags@prev", "firms.listed@prev?")
-    appends = ("acts",)
+    appends = ("acts", "trades")
     streams = (StreamSpec("draws", LAYOUT, "buyers, candidates, checks, fraud, reviews"),)
     counters = (
         CounterSpec("market_buyer_days", "buyers with a purchase to make (buyer's cell)"),
@@ -303,7 +301,6 @@ class Market(Module):
         lanes = 64 // self.lane_bits
         width = -(-p.memory // lanes) * lanes
         world.state["bad"] = np.full((n, width), -1, dtype=f"int{self.lane_bits}")
-        world.state["last_buyers"] = np.empty(0, dtype=np.int64)
         world.state["belief"] = np.array([p.prior_fraud, p.prior_fraud, 0.0])  # all, clean, check
 
     def _fraud_today(self, world, day: int) -> np.ndarray:
@@ -332,15 +329,9 @@ class Market(Module):
     def step(self, world, day: int) -> None:
         p = self.params
         st = world.stream("draws")
-        mseller = world.array("people.market_seller")
-        mfraud = world.array("people.market_fraud")
-        last = world.state["last_buyers"]
-        mseller[last] = -1
-        mfraud[last] = False
         n = self.n
         k = int(st.poisson(day, LAYOUT.pack(purpose=P_BUY_COUNT), np.zeros(1, np.int64),
                            n * p.buy_rate)[0])
-        world.state["last_buyers"] = np.empty(0, dtype=np.int64)
         pool = self.pool
         if k == 0 or pool.size == 0:
             return
@@ -378,9 +369,9 @@ class Market(Module):
         tb = buyers[traded]
         tc = chosen[traded]
         tf = fraud[tc]
-        mseller[tb] = pool[tc]
-        mfraud[tb] = tf
-        world.state["last_buyers"] = tb
+        by_uid = np.argsort(order[traded])  # today's trades for the complaints, by buyer
+        world.append("trades", Table.from_columns(
+            TRADE_LAYOUT, buyer=tb[by_uid], seller=pool[tc[by_uid]], fraud=tf[by_uid]))
         # private memory: a defrauded buyer remembers the seller (a ring of `memory` slots)
         if tf.any():
             vb = tb[tf]
@@ -449,7 +440,7 @@ class MarketComplaints(Module):
         ArraySpec("firms.complaints_false", "count", "firms", True,
                   "of which malicious or misattributed (truth)"),
     )
-    reads = ("acts", "people.market_seller", "people.market_fraud", "people.seller",
+    reads = ("acts", "trades", "people.seller",
              "people.cell", "firms.region")
     appends = ("observations", "observation_truth")
     streams = (StreamSpec("draws", LAYOUT, "complaints, malice, misattribution"),)
@@ -476,12 +467,12 @@ class MarketComplaints(Module):
 
     def step(self, world, day: int) -> None:
         p, n = self.p, self.n
-        mseller = world.array("people.market_seller")
-        buyers = np.flatnonzero(mseller >= 0)
-        if buyers.size == 0 or self.pool.size == 0:
+        trades = world.events("trades")
+        if len(trades) == 0 or self.pool.size == 0:
             return
-        seller = mseller[buyers].astype(np.int64)
-        fraud = world.array("people.market_fraud")[buyers]
+        buyers = trades["buyer"].astype(np.int64)
+        seller = trades["seller"].astype(np.int64)
+        fraud = trades["fraud"]
         st = world.stream("draws")
         complain = np.where(
             fraud, st.bernoulli(day, LAYOUT.pack(purpose=P_COMPLAIN), buyers,

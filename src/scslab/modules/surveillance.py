@@ -53,7 +53,14 @@ from scslab.modules.face_recognition import (
 from scslab.modules.landlord import LandlordCamera, LandlordParams, check_landlord
 from scslab.rng import SlotLayout, StreamSpec
 from scslab.scenario.schema import ModuleParams, Strict
-from scslab.schema import OBSERVATION_LAYOUT, OBSERVATION_TRUTH_LAYOUT, Table, code_table, pack_ref
+from scslab.schema import (
+    DETENTION_LAYOUT,
+    OBSERVATION_LAYOUT,
+    OBSERVATION_TRUTH_LAYOUT,
+    Table,
+    code_table,
+    pack_ref,
+)
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]
@@ -202,11 +209,6 @@ class Surveillance(Module):
                   "held while day < this (0: never detained)"),
         ArraySpec("people.detained_since", "day_u16", "people", False,
                   "day of the latest detention", fill=NEVER),
-        ArraySpec("people.alarm_cause", "code", "people", True,
-                  "watchlist cause bits matched at the latest detention (0: false match)"),
-        ArraySpec("people.alarm_record", "ref", "people", True,
-                  "watchlist record behind the entry matched at the latest detention",
-                  fill=-1),
         ArraySpec("people.false_alarms", "count", "people", True,
                   "false alarms on this person since the burn-in"),
         ArraySpec("people.tenant", "flag", "people", False, "lives in the landlord's building"),
@@ -216,7 +218,7 @@ class Surveillance(Module):
     reads = ("acts", "observations", "people.cell", "people.group", "people.sex",
              "people.region", "people.household", "people.privacy_concern",
              "people.watchlisted@prev?", "people.watchlist_record@prev?")
-    appends = ("observations", "observation_truth")
+    appends = ("observations", "observation_truth", "detentions")
     streams = (
         StreamSpec("observe", SENSOR_LAYOUT, "whether a sensor captures an act"),
         StreamSpec("identify", SENSOR_LAYOUT, "false non-match of a face"),
@@ -715,9 +717,9 @@ class Surveillance(Module):
             who, first = np.unique(a[alarm], return_index=True)
             until[who] = min(day + 1 + spec.detention_days, NEVER - 1)
             world.array("people.detained_since")[who] = day
-            world.array("people.alarm_cause")[who] = cause[alarm][first]
-            world.array("people.alarm_record")[who] = (wrec[who] if wrec is not None
-                                                       else -1)
+            world.append("detentions", Table.from_columns(
+                DETENTION_LAYOUT, person=who, cause=cause[alarm][first],
+                record=wrec[who] if wrec is not None else np.full(who.size, -1)))
         if spec.record_screenings:
             recorded[rows] = True
             c.add_cells("exposure", cell[a], spec.parties * self.sensitivity[acts["venue"][rows]])

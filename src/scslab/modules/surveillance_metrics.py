@@ -47,9 +47,8 @@ class SurveillanceMetrics(Module):
     role = Role.OBSERVER
     phase = Phase.OBSERVE
     doc = "Detentions by basis, false alarms, blocked movement and expression, exposure."
-    reads = ("people.cell", "people.group", "people.region", "people.detained_since",
-             "people.alarm_cause", "people.alarm_record", "people.false_alarms", "dossier",
-             "truth")
+    reads = ("people.cell", "people.group", "people.region", "detentions",
+             "people.false_alarms", "dossier", "truth")
     counters = (
         CounterSpec("detentions", "detentions, by detainee's cell"),
         CounterSpec("detentions_false_match", "detentions of people not on the watchlist"),
@@ -140,12 +139,14 @@ class SurveillanceMetrics(Module):
 
     def step(self, world, day: int) -> None:
         self._judge_records(world, day)
-        since = world.array("people.detained_since")
-        who = np.flatnonzero(since == day)  # one byte-pair scan finds today's detainees
-        if who.size == 0:
+        held = world.events("detentions")
+        if len(held) == 0:
             return
-        cause = world.array("people.alarm_cause")[who]
-        rec = world.array("people.alarm_record")[who]
+        # a person detained by two sensors today counts once, on the later detention
+        last = held["person"].size - 1 - np.unique(held["person"][::-1], return_index=True)[1]
+        who = held["person"][last].astype(np.int64)
+        cause = held["cause"][last]
+        rec = held["record"][last]
         false = cause == 0
         by_record = (cause & CAUSE_RECORD) != 0
         correct = np.zeros(who.size, dtype=bool)
