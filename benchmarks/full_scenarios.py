@@ -52,13 +52,16 @@ n = 100_000
 s = load_scenario("{name}", {sets!r}, people=n, days=730, burn_in=0)
 sim = Sim(s); sim.run(); w = sim.world
 d = w.dossier
-# per-record sidecars: the points each record applied (kept to reverse them if the record
-# is removed) grow with the dossier, so they are priced per record, not per person
+# per-record sidecars grow with the dossier, so they are priced per record, not per
+# person: the points each record applied (kept to reverse them if the record is removed)
+# and the surveillance metrics' verdict on each record (correct? lawful act?)
 applied = walk(w.state.get("scoring", {{}}).get("applied", {{}}))
+verdicts = walk(w.state.get("surveillance_metrics", {{}}).get("verdicts"))
 records = int(d.live_count.sum())
 print(json.dumps({{"arrays": sum(a.nbytes for a in w.arrays.values()) / n,
-                   "state": (walk(w.state) - applied) / n,
+                   "state": (walk(w.state) - applied - verdicts) / n,
                    "applied_per_record": applied / max(records, 1),
+                   "verdicts_per_record": verdicts / max(records, 1),
                    "index": (d.head.nbytes + d.live_count.nbytes) / n,
                    "modules": len(sim.modules),
                    "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / n}}))
@@ -122,11 +125,13 @@ def main(argv: list[str] | None = None) -> int:
               "(peak RSS of the process is shown, per person).", "",
               "| scenario | modules | arrays | module state | total | within 200 B | "
               "dossier index | peak RSS |", "|---|---|---|---|---|---|---|---|"]
-    applied_per_record = 0.0
+    applied_per_record = verdicts_per_record = 0.0
     for name, sets in [(b, []) for b in BUILTINS] + [ALL_MODULES]:
         m = _python(MEMORY.format(name=name, sets=sets))
         if name == "rongcheng":
             applied_per_record = m["applied_per_record"]
+        if sets:
+            verdicts_per_record = m["verdicts_per_record"]
         total = m["arrays"] + m["state"]
         label = name if not sets else "**all modules on** (corporate + " + ", ".join(
             x.split(".")[1] for x in sets) + ")"
@@ -137,7 +142,9 @@ def main(argv: list[str] | None = None) -> int:
               "act_ref 8, prev 8, tombstone 1) plus, for observed acts, a truth row of 14 "
               "bytes kept for the observers, plus, where a point score runs, the points it "
               f"applied (kept to reverse them): {applied_per_record:.1f} bytes per live "
-              "record in rongcheng.", ""]
+              "record in rongcheng, plus, where surveillance runs, its metrics' verdict on "
+              f"each record (1 byte, in a growing buffer): {verdicts_per_record:.2f} bytes per "
+              "live record with all modules on.", ""]
 
     if args.ensemble:
         wall = _timed([*scslab, "compare", *BUILTINS, "--replicates", "10", "--people", "100000",

@@ -151,8 +151,12 @@ class Sim:
         counts["acts"] = len(scenario.acts)
         counts["lists"] = ListParams.model_validate(scenario.modules.get("lists", {})).slots()
         self.world = World(scenario, replicate, counts)
+        # population arrays no module reads are not kept (a trait no mechanism uses costs
+        # memory only); they are drawn by attribute slot, so leaving one out shifts nothing
+        read = {read_base(r) for cls in self.module_classes for r in cls.reads}
         for spec in ALL_ARRAYS:
-            self.world.allocate(spec, OWNER, pop.arrays[spec.name])
+            if spec.name in read:
+                self.world.allocate(spec, OWNER, pop.arrays[spec.name])
         self.modules: list[Module] = []
         for cls in self.module_classes:
             params = cls.Params.model_validate(scenario.modules.get(cls.name, {}))

@@ -20,6 +20,7 @@ DTYPES: dict[str, np.dtype] = {
     "ref": np.dtype(np.int64),  # act_ref / record id: day << 32 | row
     "points": np.dtype(np.int16),  # score points
     "score": np.dtype(np.int32),  # accumulated scores
+    "bureau_score": np.dtype(np.int16),  # credit bureau scores: 300–850, or a negative code
     "prob": np.dtype(np.float32),  # probabilities and traits in [0, 1]
     "threshold": np.dtype(np.uint32),  # Bernoulli thresholds (rng.probability_to_threshold)
     "money": np.dtype(np.float32),  # money in units of the median daily income

@@ -209,7 +209,7 @@ class CreditBureau(Module):
     Params = CreditBureauParams
     doc = "The bureau's FICO-like score, refreshed monthly; thin files are unscorable."
     owns: ClassVar = (
-        ArraySpec("people.credit_score", "score", "people", False,
+        ArraySpec("people.credit_score", "bureau_score", "people", False,
                   "bureau score 300–850; −1 unscorable, −2 no file", fill=NO_FILE),
     )
     reads = ("people.credit_file", "people.credit_opened", "people.credit_accounts",
@@ -237,7 +237,7 @@ class CreditBureau(Module):
                            p.late_weight, p.limit_per_account)
             thin = has & ((acc == 0) | (age < p.min_file_days))
             score = np.where(has, np.where(thin, UNSCORABLE, np.rint(s)), NO_FILE)
-            world.array("people.credit_score")[:] = score.astype(np.int32)
+            world.array("people.credit_score")[:] = score  # within 300–850 or a code
             n_cells = world.state["unscorable"].size
             world.state["unscorable"] = np.bincount(
                 world.array("people.cell")[thin], minlength=n_cells).astype(float)

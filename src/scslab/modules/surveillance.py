@@ -207,8 +207,6 @@ class Surveillance(Module):
     owns: ClassVar = (
         ArraySpec("people.detained_until", "day_u16", "people", False,
                   "held while day < this (0: never detained)"),
-        ArraySpec("people.detained_since", "day_u16", "people", False,
-                  "day of the latest detention", fill=NEVER),
         ArraySpec("people.false_alarms", "count", "people", True,
                   "false alarms on this person since the burn-in"),
         ArraySpec("people.tenant", "flag", "people", False, "lives in the landlord's building"),
@@ -716,7 +714,6 @@ class Surveillance(Module):
         if spec.on_alarm == "detain" and alarm.any():
             who, first = np.unique(a[alarm], return_index=True)
             until[who] = min(day + 1 + spec.detention_days, NEVER - 1)
-            world.array("people.detained_since")[who] = day
             world.append("detentions", Table.from_columns(
                 DETENTION_LAYOUT, person=who, cause=cause[alarm][first],
                 record=wrec[who] if wrec is not None else np.full(who.size, -1)))
