@@ -38,8 +38,8 @@ from pydantic import Field
 
 from scslab.metrics import MetricDef
 from scslab.module import ArraySpec, CounterSpec, Module, Phase, Role
-from scslab.prefetch import prefetch
 from scslab.modules.behaviour import BehaviourParams
+from scslab.prefetch import prefetch
 from scslab.rng import U64, SlotLayout, StreamSpec, k_uniform, k_word
 from scslab.scenario.schema import ModuleParams
 from scslab.schema import (
