@@ -50,7 +50,7 @@ from scslab.schema import (
     Table,
     pack_ref,
 )
-from scslab.sets import unique_below
+from scslab.sets import priority_order, unique_below
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]
@@ -205,6 +205,53 @@ def _trade(order, cand, known, checked, cap_left, fraud_today, flag_val, flag_th
     return chosen, honest_scr, honest_exc
 
 
+@nb.njit(cache=True)
+def _settle(order, chosen, buyers, checked, fraud_today, cell, check_cost, fraud_loss,
+            trade_gain, price, buyer_days, trades, frauds, checks, surplus,
+            tcost):  # pragma: no cover - compiled
+    """The day's trades in queue order (buyer, seller position, fraud) and the buyers'
+    counters added into their accumulators in queue order (so sums are the same as a
+    ``bincount`` over the queue)."""
+    nb_ = order.shape[0]
+    k = 0
+    for i in range(nb_):
+        k += chosen[i] >= 0
+    tb = np.empty(k, dtype=np.int64)
+    tc = np.empty(k, dtype=np.int64)
+    tf = np.empty(k, dtype=np.bool_)
+    k = 0
+    n_checked = 0
+    for i in range(nb_):
+        j = order[i]
+        b = buyers[j]
+        c = cell[b]
+        chk = checked[j]
+        n_checked += chk
+        buyer_days[c] += 1.0
+        cost = check_cost if chk else 0.0
+        if chk:
+            checks[c] += 1.0
+        s = -cost
+        t = cost
+        seller = chosen[i]
+        if seller >= 0:
+            f = fraud_today[seller]
+            tb[k] = b
+            tc[k] = seller
+            tf[k] = f
+            k += 1
+            trades[c] += 1.0
+            if f:
+                frauds[c] += 1.0
+                s += fraud_loss
+                t += price
+            else:
+                s += trade_gain
+        surplus[c] += s
+        tcost[c] += t
+    return tb, tc, tf, n_checked
+
+
 class Market(Module):
     name = "market"
     role = Role.BEHAVIOUR
@@ -353,7 +400,7 @@ class Market(Module):
         buyers = unique_below(((w.astype(np.uint64) * np.uint64(n)) >> np.uint64(32)).astype(
             np.int64), n)
         prio = st.priority(day, LAYOUT.pack(purpose=P_PRIO), buyers)
-        order = np.lexsort((buyers, prio))  # the queue; buyers stay in uid order
+        order = priority_order(prio)  # the queue, ties by uid (buyers are in uid order)
         fraud = self._fraud_today(world, day)
         flag = np.empty(pool.size, dtype=np.float64)
         flag[~self.is_firm] = world.array("people.market_flags")[pool[~self.is_firm]]
@@ -377,18 +424,18 @@ class Market(Module):
             LAYOUT.pack(purpose=P_CHECK))
         chosen, h_scr, h_exc = _trade(order, cand, known, checked, self.cap.copy(), fraud,
                                       flag, float(p.flag_threshold), self.cell, mode, n_cells)
-        uid_buyers = buyers
-        buyers = buyers[order]
-        checked = checked[order]
-        traded = chosen >= 0
-        tb = buyers[traded]
-        tc = chosen[traded]
-        tf = fraud[tc]
+        c = world.counters
+        tb, tc, tf, n_checked = _settle(
+            order, chosen, buyers, checked, fraud, world.array("people.cell"),
+            p.check_cost, -p.fraud_deadweight, p.buyer_value - p.seller_cost, p.price,
+            *(c.slot(name)[0] for name in ("market_buyer_days", "market_trades",
+                                           "market_frauds", "market_checks", "market_surplus",
+                                           "market_transaction_cost")))
         in_uid_order = np.empty_like(chosen)  # today's trades for the complaints, by buyer
         in_uid_order[order] = chosen
         sold = in_uid_order >= 0
         world.append("trades", Table.from_columns(
-            TRADE_LAYOUT, buyer=uid_buyers[sold], seller=pool[in_uid_order[sold]],
+            TRADE_LAYOUT, buyer=buyers[sold], seller=pool[in_uid_order[sold]],
             fraud=fraud[in_uid_order[sold]]))
         # private memory: a defrauded buyer remembers the seller (a ring of `memory` slots)
         if tf.any():
@@ -427,21 +474,8 @@ class Market(Module):
             belief[0] += a * (tf.mean() - belief[0])
             if (~flagged).any():
                 belief[1] += a * (tf[~flagged].mean() - belief[1])
-        belief[2] += a * (checked.mean() - belief[2])
-        # counters (buyer's cell; seller's cell for screening)
-        c = world.counters
-        cell = world.array("people.cell")
-        c.add_cells("market_buyer_days", cell[buyers])
-        c.add_cells("market_trades", cell[tb])
-        c.add_cells("market_frauds", cell[tb[tf]])
-        c.add_cells("market_checks", cell[buyers[checked]])
-        cost = np.where(checked, p.check_cost, 0.0)
-        surplus = -cost
-        surplus[traded] += np.where(tf, -p.fraud_deadweight, p.buyer_value - p.seller_cost)
-        tcost = cost.copy()
-        tcost[traded] += np.where(tf, p.price, 0.0)
-        c.add_cells("market_surplus", cell[buyers], surplus)
-        c.add_cells("market_transaction_cost", cell[buyers], tcost)
+        belief[2] += a * (n_checked / buyers.size - belief[2])
+        # seller's cell for screening
         c.add_vector("market_honest_screened", h_scr)
         c.add_vector("market_honest_excluded", h_exc)
 
