@@ -19,6 +19,7 @@ Definitions: ``docs/metrics.md``.
 
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
 
 from scslab.apparatus import (
@@ -45,6 +46,62 @@ from scslab.sets import unique
 SHADOWS = ("E", "L")
 #: person-level flags (measured period), packed into one byte per person
 EVER_SANCTIONED, EVER_FALSE, COMMITTED, LISTED_DEBTOR, COMPLIED = 1, 2, 4, 8, 16
+
+
+@nb.njit(cache=True)
+def _day_counts(cell, listed, black_mask, debtor_mask, able, bans, punitive, rewardable,
+                reward_of_bans, cost_of_bans, e_bans, l_member, own_table, income, stage,
+                flags, out):  # pragma: no cover - compiled
+    """One pass over everyone for the day's listed and sanctioned person-days, adding into
+    the counters' accumulators in uid order (the sums of a ``bincount`` over uids). ``out``
+    rows: listed, debtor listed, listed unable, rewards, sanctions, false, lawful, income
+    lost false, income lost true, post-compliance, people sanctioned, people false
+    sanctioned. ``able``, ``bans``, ``stage`` are empty where no module provides them."""
+    has_able = able.shape[0] > 0
+    has_stage = stage.shape[0] > 0
+    for i in range(listed.shape[0]):
+        c = cell[i]
+        li = listed[i]
+        if li & black_mask:
+            out[0, c] += 1.0
+            if li & debtor_mask:
+                out[1, c] += 1.0
+                if has_able and not able[i]:
+                    out[2, c] += 1.0
+        if bans.shape[0] == 0:
+            continue
+        b = bans[i]
+        if b & rewardable:
+            out[3, c] += reward_of_bans[b]
+        if b & punitive:
+            true = (e_bans[i] & punitive) != 0
+            # a sanction for a relative's conduct is one for lawful conduct
+            unlawful = (own_table[l_member[i]] & punitive) != 0
+            out[4, c] += 1.0
+            if not true:
+                out[5, c] += 1.0
+            elif not unlawful:
+                out[6, c] += 1.0
+            lost = cost_of_bans[b] * np.float64(income[i])
+            if not true:
+                out[7, c] += lost
+            else:
+                out[8, c] += lost
+            if has_stage and (li & debtor_mask) and stage[i] == 0:
+                out[9, c] += 1.0
+            if (flags[i] & EVER_SANCTIONED) == 0:
+                flags[i] |= EVER_SANCTIONED
+                out[10, c] += 1.0
+            if not true and (flags[i] & EVER_FALSE) == 0:
+                flags[i] |= EVER_FALSE
+                out[11, c] += 1.0
+
+
+#: Counters of :func:`_day_counts`, by row of its ``out``.
+DAY_COUNTERS = ("listed_days", "debtor_listed_days", "listed_unable_days", "rewards_received",
+                "sanction_days", "false_sanction_days", "lawful_sanction_days",
+                "income_lost_false", "income_lost_true", "post_compliance_sanction_days",
+                "people_sanctioned", "people_false_sanctioned")
 
 
 def gini(x: np.ndarray) -> float | None:
@@ -248,54 +305,27 @@ class Harm(Module):
             self.rule, member, self.hh_offsets, self.hh_members, household, people)
 
     def _count_days(self, world, day) -> None:
-        c = world.counters
-        cell = world.array("people.cell")
         listed = world.optional("people.listed")
         if listed is None:
             return
-        on_black = np.flatnonzero((listed & self.black_mask) != 0)
-        c.add_cells("listed_days", cell[on_black])
-        debtor = on_black[(listed[on_black] & self.debtor_mask) != 0]
-        c.add_cells("debtor_listed_days", cell[debtor])
+        c = world.counters
         able = world.optional("people.debt_able")
-        if able is not None and debtor.size:
-            c.add_cells("listed_unable_days", cell[debtor[~able[debtor]]])
         bans = world.optional("people.bans")
-        if bans is None:
-            return
-        rewarded = np.flatnonzero((bans & ~self.punitive) != 0)
-        if rewarded.size:
-            c.add_cells("rewards_received", cell[rewarded],
-                        self.reward_of_bans[bans[rewarded]])
-        people = np.flatnonzero((bans & self.punitive) != 0)
-        if people.size == 0:
-            return
-        shadow = {
-            "E": (world.state["E"]["bans"][people] & self.punitive) != 0,
-            # a sanction for a relative's conduct is one for lawful conduct
-            "L": (self.rule.bits_of(world.state["L"]["member"][people]) & self.punitive) != 0,
-        }
-        false = ~shadow["E"]
-        lawful = shadow["E"] & ~shadow["L"]
-        cells = cell[people]
-        c.add_cells("sanction_days", cells)
-        c.add_cells("false_sanction_days", cells[false])
-        c.add_cells("lawful_sanction_days", cells[lawful])
-        lost = self.cost_of_bans[bans[people]] * world.array("people.income")[people]
-        c.add_cells("income_lost_false", cells[false], lost[false])
-        c.add_cells("income_lost_true", cells[~false], lost[~false])
         stage = world.optional("people.debt_stage")
-        if stage is not None:
-            paid = ((listed[people] & self.debtor_mask) != 0) & (stage[people] == 0)
-            c.add_cells("post_compliance_sanction_days", cells[paid])
-        flags = world.state["flags"]
-        new = people[(flags[people] & EVER_SANCTIONED) == 0]
-        flags[new] |= EVER_SANCTIONED
-        c.add_cells("people_sanctioned", cell[new])
-        f = people[false]
-        new_f = f[(flags[f] & EVER_FALSE) == 0]
-        flags[new_f] |= EVER_FALSE
-        c.add_cells("people_false_sanctioned", cell[new_f])
+        none_u8 = np.zeros(0, dtype=np.uint8)
+        none_u16 = np.zeros(0, dtype=np.uint16)
+        out = np.zeros((len(DAY_COUNTERS), c.n_cells))
+        _day_counts(world.array("people.cell"), listed, self.black_mask, self.debtor_mask,
+                    able if able is not None else np.zeros(0, dtype=bool),
+                    bans if bans is not None else none_u16, self.punitive,
+                    np.uint16(~self.punitive), self.reward_of_bans, self.cost_of_bans,
+                    world.state["E"]["bans"] if bans is not None else none_u16,
+                    world.state["L"]["member"] if bans is not None else none_u8,
+                    self.rule.own_table,
+                    world.array("people.income"),
+                    stage if stage is not None else none_u8, world.state["flags"], out)
+        for name, per_cell in zip(DAY_COUNTERS, out, strict=True):
+            c.add_vector(name, per_cell)
 
     def _debtors(self, world, day, acts) -> None:
         flags = world.state["flags"]

@@ -25,9 +25,9 @@ import numba as nb
 import numpy as np
 from pydantic import Field
 
-from scslab.csr import gather
 from scslab.incentives import public_detection_signal
 from scslab.module import ArraySpec, CounterSpec, Module, Phase, Role
+from scslab.prefetch import prefetch
 from scslab.scenario.schema import ModuleParams
 from scslab.schema import code_table
 
@@ -63,6 +63,33 @@ def _apply(day, person, target, rate, pd, pd_day, aware, pub_target, pub_rate,
         shift[e] = abs(new - pd[i])
         pd[i] = new
         pd_day[i] = day
+
+
+@nb.njit(cache=True)
+def _apply_network(day, actor, target, rate, net_off, net_nb, pd, pd_day, aware, pub_target,
+                   pub_rate, cell, events):  # pragma: no cover - compiled
+    """Each actor's neighbours step towards the actor's outcome, actor after actor and
+    neighbour after neighbour (the order of :func:`_apply` over the gathered lists),
+    counting the events by the neighbour's cell; the next actors' neighbours are
+    prefetched, as their reads hop across the population."""
+    k = actor.shape[0]
+    for j in range(k):
+        if j + PREFETCH_AHEAD < k:
+            ahead = actor[j + PREFETCH_AHEAD]
+            for e in range(net_off[ahead], net_off[ahead + 1]):
+                prefetch(pd, net_nb[e])
+                prefetch(pd_day, net_nb[e])
+        t = target[j]
+        b = actor[j]
+        for e in range(net_off[b], net_off[b + 1]):
+            i = net_nb[e]
+            p = perceived_now(pd, pd_day, aware, i, day, pub_target, pub_rate)
+            pd[i] = p + rate * (t - p)
+            pd_day[i] = day
+            events[cell[i]] += 1.0
+
+
+PREFETCH_AHEAD = 4  # actors ahead whose neighbours' perceptions _apply_network prefetches
 
 
 class Learning(Module):
@@ -115,24 +142,22 @@ class Learning(Module):
             correct = chunk["subject"][today] == acts["actor"][r]
             recorded[r[correct]] = True
         target = recorded[rows].astype(np.float64)
-        self._update(world, day, actor, target, self.params.own_rate, "own")
+        self._update(world, day, actor, target, self.params.own_rate)
         if self.params.network_rate > 0:
-            off = world.array("people.net_offsets")
-            nb_ = world.array("links.neighbour")
-            neighbours, deg = gather(off, nb_, actor)
-            if deg.sum():
-                self._update(world, day, neighbours.astype(np.int64), np.repeat(target, deg),
-                             self.params.network_rate, "network")
+            _apply_network(
+                np.int64(day), actor, target, self.params.network_rate,
+                world.array("people.net_offsets"), world.array("links.neighbour"),
+                world.array("people.perceived_detection"), world.array("people.perceived_day"),
+                world.array("people.aware"), self.pub_target, self.params.public_rate,
+                world.array("people.cell"), world.counters.slot("learning_events_network")[0])
 
-    def _update(self, world, day, person, target, rate, kind) -> None:
+    def _update(self, world, day, person, target, rate) -> None:
+        """Own experience: step towards it, counting events and the shift they made."""
         shift = np.empty(person.size)
         _apply(np.int64(day), person, target, np.full(person.size, rate),
                world.array("people.perceived_detection"), world.array("people.perceived_day"),
                world.array("people.aware"), self.pub_target, self.params.public_rate, shift)
         cells = world.array("people.cell")[person]
         c = world.counters
-        if kind == "own":
-            c.add_cells("learning_events_own", cells)
-            c.add_cells("learning_shift_own", cells, shift)
-        else:
-            c.add_cells("learning_events_network", cells)
+        c.add_cells("learning_events_own", cells)
+        c.add_cells("learning_shift_own", cells, shift)
