@@ -61,7 +61,6 @@ from scslab.schema import (
     OBSERVATION_TRUTH_LAYOUT,
     Table,
     dtype,
-    pack_ref,
 )
 
 SCENARIO = Path(__file__).with_name("reduced.yaml")
@@ -69,6 +68,14 @@ ACT_CODE = 1  # the "violation" act of reduced.yaml
 SOURCE_CODE = 1  # the camera
 BLACKLIST = 0  # list code in list_changes
 CHUNK = 1 << 13  # people per parallel chunk: small enough to balance two threads at 10^5
+
+
+def chunk_size(n: int) -> int:
+    """People per parallel chunk: CHUNK, or an eighth of a smaller population (a multiple
+    of four, at least 1024) so that two threads share even 10^4 people evenly. Violators
+    are compacted per chunk and concatenated in chunk order, i.e. in uid order, so the
+    result does not depend on the chunk size (nor on the number of threads)."""
+    return min(CHUNK, max(1024, -(-n // 8 // 4) * 4))
 ONE = SlotLayout((("position", 16),))
 
 
@@ -103,7 +110,8 @@ BLOCK_QUADS = 1024  # people decide in blocks of 4 × 1024 (the words stay in L1
 
 
 @nb.njit(parallel=True, cache=True)
-def _decide_kernel(anchor, anchor_day, qpow, k0, k1, iday, slot, buf, counts):  # pragma: no cover
+def _decide_kernel(anchor, anchor_day, qpow, k0, k1, iday, slot, buf, counts,
+                   chunk):  # pragma: no cover - compiled
     """Everyone decides, a block of 4096 people at a time, in three branch-free or
     nearly branch-free loops that LLVM vectorises: the packed Philox words of the block
     (one block per four people), each person's word against their threshold, and the
@@ -112,8 +120,8 @@ def _decide_kernel(anchor, anchor_day, qpow, k0, k1, iday, slot, buf, counts):  
     n = anchor.size
     day = np.uint64(iday)
     for c in nb.prange(counts.size):
-        lo = c * CHUNK
-        hi = min(lo + CHUNK, n)
+        lo = c * chunk
+        hi = min(lo + chunk, n)
         words = np.empty((LANES, BLOCK_QUADS), dtype=np.int64)
         flags = np.zeros(LANES * BLOCK_QUADS, dtype=np.uint8)
         flag_words = flags.view(np.uint64)
@@ -153,15 +161,33 @@ def _decide_kernel(anchor, anchor_day, qpow, k0, k1, iday, slot, buf, counts):  
 
 
 @nb.njit(cache=True)
-def _compact(buf, counts):  # pragma: no cover - compiled
+def _compact(buf, counts, chunk):  # pragma: no cover - compiled
     out = np.empty(counts.sum(), dtype=buf.dtype)
     j = 0
     for c in range(counts.size):
-        lo = c * CHUNK
+        lo = c * chunk
         for k in range(counts[c]):
             out[j] = buf[lo + k]
             j += 1
     return out
+
+
+@nb.njit(cache=True)
+def _detect_kernel(actor, k0, k1, day, slot):  # pragma: no cover - compiled
+    """One uniform per act (keyed by the actor): the rows the camera sees, their actors
+    and their act references (day << 32 | row)."""
+    rows = np.empty(actor.size, dtype=np.int64)
+    k = 0
+    for r in range(actor.size):
+        if k_uniform(k0, k1, day, slot, np.uint64(actor[r])) < spec.COVERAGE:
+            rows[k] = r
+            k += 1
+    subject = np.empty(k, dtype=actor.dtype)
+    ref = np.empty(k, dtype=np.int64)
+    for j in range(k):
+        subject[j] = actor[rows[j]]
+        ref[j] = (day << np.int64(32)) | rows[j]
+    return subject, ref
 
 
 @nb.njit(cache=True)
@@ -180,14 +206,31 @@ def _deduct_and_list(points, until, subject, day):  # pragma: no cover - compile
 
 
 @nb.njit(cache=True)
-def _travel_kernel(listed, cell, k0, k1, day, slot, n_cells):  # pragma: no cover - compiled
-    """One draw per listed person (the index of the listed, not a pass over everyone)."""
-    acc = np.zeros((2, n_cells))
+def _travel_kernel(listed, cell, k0, k1, day, slot, listed_days,
+                   blocked):  # pragma: no cover - compiled
+    """One draw per listed person (the index of the listed, not a pass over everyone),
+    counted into the counters' accumulators."""
     for s in listed:
-        acc[0, cell[s]] += 1.0
+        listed_days[cell[s]] += 1.0
         if k_uniform(k0, k1, day, slot, np.uint64(s)) < spec.P_BLOCK:
-            acc[1, cell[s]] += 1.0
-    return acc
+            blocked[cell[s]] += 1.0
+
+
+@nb.njit(cache=True)
+def _drop(listed, exits, mark):  # pragma: no cover - compiled
+    """``listed`` without ``exits``, in order (``mark``: a zeroed flag per person, left
+    zeroed): the set difference in O(listed + exits), not a sort."""
+    for s in exits:
+        mark[s] = True
+    out = np.empty(listed.size, dtype=listed.dtype)
+    k = 0
+    for s in listed:
+        if not mark[s]:
+            out[k] = s
+            k += 1
+    for s in exits:
+        mark[s] = False
+    return out[:k]
 
 
 @nb.njit(cache=True)
@@ -200,6 +243,24 @@ def _learn_kernel(anchor, last, subject, day, qpow):  # pragma: no cover - compi
 
 
 # --------------------------------------------------------------------------- modules
+
+
+class Constants:
+    """Constant event columns (the act code, the camera's source, ...) as the first ``k``
+    entries of arrays kept by the module and grown on demand, instead of an ``np.full`` a
+    column a day. Event tables are never changed in place, so the views stay constant."""
+
+    def __init__(self) -> None:
+        self.columns: dict[tuple[int, str], np.ndarray] = {}
+
+    def __call__(self, value: int, kind: str, k: int) -> np.ndarray:
+        col = self.columns.get((value, kind))
+        if col is None or col.size < k:
+            col = np.full(max(k, 1024, 0 if col is None else 2 * col.size), value,
+                          dtype=dtype(kind))
+            self.columns[(value, kind)] = col
+        return col[:k]
+
 
 
 class Decide(Module):
@@ -215,19 +276,21 @@ class Decide(Module):
         n = world.counts["people"]
         self.qpow = power_table(self.scenario.time.burn_in + self.scenario.time.days)
         self.buf = np.empty(n, dtype=dtype("uid"))
-        self.counts = np.zeros((n + CHUNK - 1) // CHUNK, dtype=np.int64)
-        self.act = np.empty(0, dtype=dtype("code"))
+        self.chunk = chunk_size(n)
+        self.counts = np.zeros(-(-n // self.chunk), dtype=np.int64)
+        self.const = Constants()
 
     def step(self, world, day: int) -> None:
         st = world.stream("violate")
         _decide_kernel(world.array("people.pd_anchor"), world.array("people.pd_day"),
                        self.qpow, st.k0, st.k1, np.int64(day), np.uint64(0),
-                       self.buf, self.counts)
-        actor = _compact(self.buf, self.counts)
+                       self.buf, self.counts, self.chunk)
+        actor = _compact(self.buf, self.counts, self.chunk)
         k = actor.size
+        c = self.const
         world.append("acts", Table.from_columns(
-            ACT_LAYOUT, actor=actor, act=np.full(k, ACT_CODE), venue=np.full(k, 1),
-            counterparty=np.full(k, -1), ordinal=np.zeros(k)))
+            ACT_LAYOUT, actor=actor, act=c(ACT_CODE, "code", k), venue=c(1, "code", k),
+            counterparty=c(-1, "uid", k), ordinal=c(0, "code", k)))
 
 
 class Camera(Module):
@@ -239,19 +302,22 @@ class Camera(Module):
     appends = ("observations", "observation_truth")
     streams = (StreamSpec("detect", ONE, "whether the camera sees a violation"),)
 
+    def setup(self, world) -> None:
+        self.const = Constants()
+
     def step(self, world, day: int) -> None:
-        acts = world.events("acts")
-        actor = acts["actor"]
-        seen = world.stream("detect").uniform(day, 0, actor) < spec.COVERAGE
-        rows = np.flatnonzero(seen)
-        subject = actor[rows]
-        k = rows.size
+        st = world.stream("detect")
+        subject, ref = _detect_kernel(world.events("acts")["actor"], st.k0, st.k1,
+                                      np.int64(day), np.uint64(0))
+        k = subject.size
+        c = self.const
+        act = c(ACT_CODE, "code", k)  # every act of the reduced model is the violation
         world.append("observations", Table.from_columns(
-            OBSERVATION_LAYOUT, act_ref=pack_ref(day, rows), subject=subject,
-            act=acts["act"][rows], source=np.full(k, SOURCE_CODE), sensor=np.zeros(k)))
+            OBSERVATION_LAYOUT, act_ref=ref, subject=subject, act=act,
+            source=c(SOURCE_CODE, "code", k), sensor=c(0, "sensor", k)))
         world.append("observation_truth", Table.from_columns(
-            OBSERVATION_TRUTH_LAYOUT, true_actor=subject, true_act=acts["act"][rows],
-            erroneous=np.zeros(k, bool), lawful=np.zeros(k, bool)))
+            OBSERVATION_TRUTH_LAYOUT, true_actor=subject, true_act=act,
+            erroneous=c(0, "flag", k), lawful=c(0, "flag", k)))
 
 
 class Blacklist(Module):
@@ -301,6 +367,7 @@ class TravelBan(Module):
     def setup(self, world) -> None:
         self.n_cells = len(world.group_names) * world.n_regions
         world.state["listed"] = np.empty(0, dtype=dtype("uid"))  # who is listed, any order
+        self.mark = np.zeros(world.counts["people"], dtype=bool)
 
     def step(self, world, day: int) -> None:
         listed = world.state["listed"]
@@ -309,14 +376,13 @@ class TravelBan(Module):
             entered = changes["entered"]
             exits = changes["person"][~entered]
             if exits.size:
-                listed = listed[~np.isin(listed, exits)]
+                listed = _drop(listed, exits, self.mark)
             listed = np.concatenate([listed, changes["person"][entered]])
             world.state["listed"] = listed
         st = world.stream("travel")
-        acc = _travel_kernel(listed, world.array("people.cell"), st.k0, st.k1,
-                             np.uint64(day), np.uint64(0), self.n_cells)
-        world.counters.add_vector("listed", acc[0])
-        world.counters.add_vector("blocked_trips", acc[1])
+        c = world.counters
+        _travel_kernel(listed, world.array("people.cell"), st.k0, st.k1, np.uint64(day),
+                       np.uint64(0), c.slot("listed")[0], c.slot("blocked_trips")[0])
 
 
 class Learn(Module):

@@ -196,7 +196,7 @@ class Sim:
         w.reset_events()
         for module, view in zip(self.modules, self.views, strict=True):
             module.step(view, day)
-            if module.role is Role.SENSING:
+            if module.role is Role.SENSING and w.pending["observations"]:
                 self._file_truth(day)
         w.counters.close_day(day)
         w.day = day + 1

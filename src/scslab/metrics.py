@@ -70,10 +70,10 @@ class Counters:
 
     def close_day(self, day: int) -> None:
         """Reduce chunks in chunk order into the day's row and reset the accumulators."""
-        total = self.acc[:, 0, :].copy()
+        row = self.history[day]
+        row[...] = self.acc[:, 0, :]
         for c in range(1, self.n_chunks):
-            total += self.acc[:, c, :]
-        self.history[day] = total
+            row += self.acc[:, c, :]
         self.acc[:] = 0.0
 
     # ------------------------------------------------------------------ reading

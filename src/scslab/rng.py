@@ -27,6 +27,7 @@ the array API of :class:`Stream`, and a pure NumPy reference in
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from dataclasses import dataclass, field
@@ -535,9 +536,18 @@ class AliasTable:
 
 
 def _as_uids(uids: np.ndarray | int) -> np.ndarray:
-    arr = np.atleast_1d(np.asarray(uids))
-    if arr.size and (arr.min() < 0 or arr.max() > MAX_UID):
-        raise ValueError("uids must lie in [0, 2**32)")
+    """uids as uint64 for the kernels, range-checked; only the bounds a dtype can break
+    are tested (no maximum for 32-bit ints, no minimum for unsigned)."""
+    arr = np.asarray(uids)
+    if arr.ndim != 1:
+        arr = np.atleast_1d(arr)
+    if arr.size:
+        kind, size = arr.dtype.kind, arr.dtype.itemsize
+        if kind not in "iu" or size > 4:
+            if arr.max() > MAX_UID:
+                raise ValueError("uids must lie in [0, 2**32)")
+        if kind != "u" and arr.min() < 0:
+            raise ValueError("uids must lie in [0, 2**32)")
     return arr.astype(np.uint64, copy=False)
 
 
@@ -548,12 +558,20 @@ def _check_counter(day: int, slot: int) -> None:
         raise ValueError(f"slot {slot} does not fit the 16-bit slot field")
 
 
+@functools.lru_cache(maxsize=4096)
+def _one_slot(slot: int) -> np.ndarray:
+    """A one-element slot array, made once per slot instead of once per draw. Shared, so
+    only the draw kernels (which never write it) may see it; left writeable so that they
+    are not compiled a second time for read-only arrays."""
+    return np.full(1, slot, dtype=np.uint64)
+
+
 def _slot_array(day: int, slot: int | np.ndarray, n: int) -> np.ndarray:
     """A slot, or one slot per uid (draws whose slot names each row's act), as uint64
     for the array kernels; range-checked like a single slot."""
     if isinstance(slot, (int, np.integer)):
         _check_counter(day, int(slot))
-        return np.full(1, slot, dtype=np.uint64)
+        return _one_slot(int(slot))
     slots = np.asarray(slot)
     if slots.ndim != 1 or slots.size not in (1, n):
         raise ValueError(f"{slots.size} slots for {n} uids; give one, or one per uid")

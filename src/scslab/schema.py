@@ -123,6 +123,19 @@ def unpack_ref(ref: int | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ref >> 32, ref & 0xFFFFFFFF
 
 
+_RESOLVED: dict[int, tuple[Mapping[str, str], tuple[tuple[str, np.dtype], ...]]] = {}
+
+
+def _resolved(layout: Mapping[str, str]) -> tuple[tuple[str, np.dtype], ...]:
+    """(column, dtype) pairs of a layout, looked up once per layout object (tables are
+    built hundreds of times a day from a handful of module-level layouts)."""
+    hit = _RESOLVED.get(id(layout))
+    if hit is None or hit[0] is not layout:
+        hit = (layout, tuple((name, dtype(kind)) for name, kind in layout.items()))
+        _RESOLVED[id(layout)] = hit
+    return hit[1]
+
+
 @dataclass
 class Table:
     """A columnar batch with a fixed layout (structure of arrays)."""
@@ -140,10 +153,20 @@ class Table:
             missing = set(layout) - set(columns)
             extra = set(columns) - set(layout)
             raise ValueError(f"columns do not match layout: missing {missing}, extra {extra}")
-        out = {name: np.asarray(columns[name], dtype=dtype(kind))
-               for name, kind in layout.items()}
-        lengths = {v.shape[0] for v in out.values()}
-        if len(lengths) > 1:
+        out = {}
+        n = -1
+        same = True
+        for name, dt in _resolved(layout):
+            col = columns[name]
+            if type(col) is not np.ndarray or col.dtype != dt:
+                col = np.asarray(col, dtype=dt)
+            out[name] = col
+            if n < 0:
+                n = col.shape[0]
+            elif col.shape[0] != n:
+                same = False
+        if not same:
+            lengths = {v.shape[0] for v in out.values()}
             raise ValueError(f"columns have different lengths: {lengths}")
         return cls(layout, out)
 

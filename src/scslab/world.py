@@ -13,6 +13,7 @@ import copy
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+import numba as nb
 import numpy as np
 
 from scslab.dossier import Dossier
@@ -56,6 +57,14 @@ class TruthFirewallError(PermissionError):
     """A system module asked for the truth."""
 
 
+@nb.njit(cache=True)
+def _strictly_increasing(a):  # pragma: no cover - compiled
+    for i in range(1, a.shape[0]):
+        if a[i] <= a[i - 1]:
+            return False
+    return True
+
+
 class TruthStore:
     """Ground truth of every observed act, per day, keyed by act_ref (metrics only)."""
 
@@ -65,20 +74,16 @@ class TruthStore:
     def add(self, day: int, act_refs: np.ndarray, truth: Table) -> None:
         if len(act_refs) == 0:
             return
-        in_order = act_refs.size < 2 or bool(np.all(act_refs[1:] >= act_refs[:-1]))
-        if in_order:
-            order = np.arange(act_refs.size)  # already sorted (one source's batch)
-        else:
-            order = np.argsort(act_refs, kind="stable")
-        refs = act_refs[order]
-        keep = np.ones(refs.size, dtype=bool)
-        keep[1:] = refs[1:] != refs[:-1]
-        if in_order and keep.all():  # sorted and distinct: the columns as they are (event
-            # tables are never changed in place, so keeping them without a copy is safe)
-            chunk = {"act_ref": refs}
+        if _strictly_increasing(act_refs):  # one source's batch: the columns as they are
+            # (event tables are never changed in place, so keeping them uncopied is safe)
+            chunk = {"act_ref": act_refs}
             for name in ("true_actor", "lawful", "true_act"):
                 chunk[name] = truth[name]
         else:
+            order = np.argsort(act_refs, kind="stable")
+            refs = act_refs[order]
+            keep = np.ones(refs.size, dtype=bool)
+            keep[1:] = refs[1:] != refs[:-1]
             chunk = {"act_ref": refs[keep]}
             for name in ("true_actor", "lawful", "true_act"):
                 chunk[name] = truth[name][order][keep]
@@ -248,7 +253,8 @@ class World:
 class View:
     """What a module sees of the World: declared reads (read-only) and owned arrays."""
 
-    __slots__ = ("_world", "_module", "_writable", "_readable", "_appends", "_strict")
+    __slots__ = ("_world", "_module", "_writable", "_readable", "_appends", "_strict",
+                 "_handed", "_events_ok")
 
     def __init__(
         self,
@@ -265,10 +271,15 @@ class View:
         self._readable = frozenset(r.rstrip("?").split("@")[0] for r in reads) | self._writable
         self._appends = frozenset(appends)
         self._strict = strict
+        self._handed: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._events_ok: set[str] = set()
 
     # arrays --------------------------------------------------------------
     def array(self, name: str) -> np.ndarray:
         w = self._world
+        handed = self._handed.get(name)  # checked once per array (until a restore)
+        if handed is not None and handed[0] is w.arrays.get(name):
+            return handed[1]
         if name not in w.arrays:
             raise KeyError(f"{self._module}: no array {name!r}")
         self._guard(name, w.specs[name].truth)
@@ -276,9 +287,11 @@ class View:
             raise PermissionError(f"{self._module} reads {name!r} without declaring it")
         arr = w.arrays[name]
         if name in self._writable:
+            self._handed[name] = (arr, arr)
             return arr
         ro = arr.view()
         ro.flags.writeable = False
+        self._handed[name] = (arr, ro)
         return ro
 
     def has(self, name: str) -> bool:
@@ -290,9 +303,12 @@ class View:
 
     # events ---------------------------------------------------------------
     def events(self, name: str) -> Table:
-        self._guard(name, EVENT_TABLES[name][1])
-        if self._strict and name not in self._readable and name not in self._appends:
-            raise PermissionError(f"{self._module} reads events {name!r} without declaring it")
+        if name not in self._events_ok:  # checked once per table
+            self._guard(name, EVENT_TABLES[name][1])
+            if self._strict and name not in self._readable and name not in self._appends:
+                raise PermissionError(
+                    f"{self._module} reads events {name!r} without declaring it")
+            self._events_ok.add(name)
         return self._world.events[name]
 
     def append(self, name: str, table: Table) -> None:

@@ -21,9 +21,15 @@ from scslab.schema import LIST_CHANGE_LAYOUT, Table, dtype
 
 def publish(world, entered, exited) -> None:
     """Append the day's entries and exits to ``list_changes``."""
-    parts = [(p, c, True) for p, c in entered] + [(p, c, False) for p, c in exited]
-    parts = [x for x in parts if x[0].size]
+    parts = [(p, c, True) for p, c in entered if p.size] + [
+        (p, c, False) for p, c in exited if p.size]
     if not parts:
+        return
+    if len(parts) == 1:  # the common day: one list's entries, or its exits
+        p, c, e = parts[0]
+        world.append("list_changes", Table.from_columns(
+            LIST_CHANGE_LAYOUT, person=p, list=np.full(p.size, c, dtype=dtype("code")),
+            entered=np.full(p.size, e)))
         return
     world.append("list_changes", Table.from_columns(
         LIST_CHANGE_LAYOUT,
