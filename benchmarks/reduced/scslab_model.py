@@ -116,7 +116,8 @@ def _decide_kernel(anchor, anchor_day, qpow, k0, k1, iday, slot, buf, counts,
     nearly branch-free loops that LLVM vectorises: the packed Philox words of the block
     (one block per four people), each person's word against their threshold, and the
     compaction of violators into ``buf[chunk start:]`` (eight flags tested at once).
-    Chunks are multiples of four people; the last chunk's tail draws word by word."""
+    Chunks are multiples of four people; the last chunk's tail draws word by word.
+    Returns the violators of all chunks in chunk order, i.e. in uid order."""
     n = anchor.size
     day = np.uint64(iday)
     for c in nb.prange(counts.size):
@@ -158,10 +159,7 @@ def _decide_kernel(anchor, anchor_day, qpow, k0, k1, iday, slot, buf, counts,
                 buf[m] = i
                 m += 1
         counts[c] = m - lo
-
-
-@nb.njit(cache=True)
-def _compact(buf, counts, chunk):  # pragma: no cover - compiled
+    # the violators of all chunks, in chunk order (= uid order)
     out = np.empty(counts.sum(), dtype=buf.dtype)
     j = 0
     for c in range(counts.size):
@@ -289,13 +287,13 @@ class Decide(Module):
         self.chunk = chunk_size(n)
         self.counts = np.zeros(-(-n // self.chunk), dtype=np.int64)
         self.const = Constants()
+        self.stream = world.stream("violate")
 
     def step(self, world, day: int) -> None:
-        st = world.stream("violate")
-        _decide_kernel(world.array("people.pd_anchor"), world.array("people.pd_day"),
-                       self.qpow, st.k0, st.k1, np.int64(day), np.uint64(0),
-                       self.buf, self.counts, self.chunk)
-        actor = _compact(self.buf, self.counts, self.chunk)
+        st = self.stream
+        actor = _decide_kernel(world.array("people.pd_anchor"), world.array("people.pd_day"),
+                               self.qpow, st.k0, st.k1, np.int64(day), np.uint64(0),
+                               self.buf, self.counts, self.chunk)
         k = actor.size
         c = self.const
         world.append("acts", Table.from_columns(
@@ -314,9 +312,10 @@ class Camera(Module):
 
     def setup(self, world) -> None:
         self.const = Constants()
+        self.stream = world.stream("detect")
 
     def step(self, world, day: int) -> None:
-        st = world.stream("detect")
+        st = self.stream
         subject, ref = _detect_kernel(world.events("acts")["actor"], st.k0, st.k1,
                                       np.int64(day), np.uint64(0))
         k = subject.size
@@ -378,6 +377,7 @@ class TravelBan(Module):
         self.n_cells = len(world.group_names) * world.n_regions
         world.state["listed"] = np.empty(0, dtype=dtype("uid"))  # who is listed, any order
         self.mark = np.zeros(world.counts["people"], dtype=bool)
+        self.stream = world.stream("travel")
 
     def step(self, world, day: int) -> None:
         listed = world.state["listed"]
@@ -389,7 +389,7 @@ class TravelBan(Module):
                 listed = _drop(listed, exits, self.mark)
             listed = np.concatenate([listed, changes["person"][entered]])
             world.state["listed"] = listed
-        st = world.stream("travel")
+        st = self.stream
         c = world.counters
         _travel_kernel(listed, world.array("people.cell"), st.k0, st.k1, np.uint64(day),
                        np.uint64(0), c.slot("listed")[0], c.slot("blocked_trips")[0])
