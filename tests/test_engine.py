@@ -280,3 +280,18 @@ def test_adding_an_act_leaves_other_acts_opportunities_identical():
         new += int((~old).sum())
     expected = 0.05 * n * days  # the new act's own opportunities, at its rate
     assert abs(new - expected) < 4 * np.sqrt(expected)
+
+
+def test_views_keep_refusing_truth_and_follow_restored_arrays(small_scenario):
+    sim = Sim(small_scenario)
+    system = next(v for m, v in zip(sim.modules, sim.views, strict=True)
+                  if m.role is Role.SYSTEM)
+    for _ in range(2):  # refused every time, not only before something was cached
+        with pytest.raises(TruthFirewallError):
+            system.array("people.honesty")
+    learning = sim.views[[m.name for m in sim.modules].index("learning")]
+    before = learning.array("people.perceived_detection")
+    snap = sim.snapshot()
+    sim.restore(snap)
+    after = learning.array("people.perceived_detection")
+    assert after is sim.world.arrays["people.perceived_detection"] and after is not before
