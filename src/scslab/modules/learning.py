@@ -55,14 +55,18 @@ def perceived_now(pd, pd_day, aware, i, day, pub_target, pub_rate):  # pragma: n
 @nb.njit(cache=True)
 def _apply(day, person, target, rate, pd, pd_day, aware, pub_target, pub_rate,
            shift):  # pragma: no cover - compiled
-    """Apply events in order: bring π up to date (lazy public relaxation), then step."""
+    """Apply events in order: bring π up to date (lazy public relaxation), then step by
+    ``rate`` towards each event's target."""
     for e in range(person.shape[0]):
         i = person[e]
         p = perceived_now(pd, pd_day, aware, i, day, pub_target, pub_rate)
-        new = p + rate[e] * (target[e] - p)
+        new = p + rate * (target[e] - p)
         shift[e] = abs(new - pd[i])
         pd[i] = new
         pd_day[i] = day
+
+
+PREFETCH_AHEAD = 4  # actors ahead whose neighbours' perceptions _apply_network prefetches
 
 
 @nb.njit(cache=True)
@@ -87,9 +91,6 @@ def _apply_network(day, actor, target, rate, net_off, net_nb, pd, pd_day, aware,
             pd[i] = p + rate * (t - p)
             pd_day[i] = day
             events[cell[i]] += 1.0
-
-
-PREFETCH_AHEAD = 4  # actors ahead whose neighbours' perceptions _apply_network prefetches
 
 
 class Learning(Module):
@@ -154,7 +155,7 @@ class Learning(Module):
     def _update(self, world, day, person, target, rate) -> None:
         """Own experience: step towards it, counting events and the shift they made."""
         shift = np.empty(person.size)
-        _apply(np.int64(day), person, target, np.full(person.size, rate),
+        _apply(np.int64(day), person, target, float(rate),
                world.array("people.perceived_detection"), world.array("people.perceived_day"),
                world.array("people.aware"), self.pub_target, self.params.public_rate, shift)
         cells = world.array("people.cell")[person]
