@@ -161,7 +161,7 @@ def test_lost_files_block_job_changes_and_pensions():
 def test_records_are_per_person_day_and_rates_are_by_group_and_region(small_scenario):
     s = Sim(small_scenario).run().results().summary
     for m in ("violation_rate", "detection_rate", "expression_rate", "prosocial_rate",
-              "records_per_person_day", "fabricated_record_share", "debt_compliance_rate"):
+              "records_per_person_day", "fabricated_record_share", "refusal_rate"):
         assert s[m] is not None
         assert s[f"{m}[group=minority]"] is not None and f"{m}[region=3]" in s
-    assert 0 < s["debt_compliance_rate"] < 1
+    assert 0 < s["refusal_rate"] < 1

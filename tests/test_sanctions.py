@@ -75,6 +75,13 @@ def test_an_erroneous_record_lists_an_innocent_person_who_is_counted():
     assert innocent, "a misattributed refusal should list someone who never refused"
     from scslab.modules.harm import EVER_FALSE
 
+    # a housemate's correct listing sanctions them too (household measures): not false
+    hh = w.arrays["people.household"]
+    listed_hh = np.bincount(hh[np.flatnonzero(w.arrays["people.listed"] & 1)],
+                            minlength=hh.max() + 1)
+    innocent = [i for i in innocent if listed_hh[hh[i]] == 1]
+    assert innocent
+
     assert np.all(w.state["harm"]["flags"][innocent] & EVER_FALSE)
     assert sim.results().summary["false_sanction_rate"] > 0
 

@@ -497,6 +497,39 @@ class SanctionRule:
         return _sum_over_bits(bits, self.reward)
 
 
+def forgone_per_bit(sanctions: SanctionParams, catalogue) -> np.ndarray:
+    """Money per day a measure bit costs through the acts it blocks: Σ rate × gain over
+    the blocked acts (the gains of the opportunities forgone)."""
+    forgone = np.zeros(MAX_MEASURES)
+    for m in sanctions.measures.values():
+        for act in m.blocks:
+            a = catalogue.position(act)
+            forgone[m.bit] += catalogue.rate[a] * max(catalogue.gain[a], 0.0)
+    return forgone
+
+
+def listing_cost_tables(sanctions: SanctionParams, lists: ListParams, catalogue,
+                        exit_act: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """What staying on the lists that ``exit_act`` ends costs a day, by membership byte:
+    (share of daily income lost, money of blocked gains forgone, mask of those lists).
+
+    Only punitive measures count (a reward is not lost by paying), on the person or
+    spilling to the household; household income costs are valued at the person's own
+    income — an assumption (housemates' incomes are correlated)."""
+    rule = SanctionRule.compile(sanctions, lists, catalogue)
+    forgone = forgone_per_bit(sanctions, catalogue)
+    mask = 0
+    for spec in lists.lists.values():
+        if spec.kind == "black" and exit_act in spec.exit_acts:
+            mask |= 1 << spec.code
+    member = np.arange(1 << MAX_LISTS)
+    bits = ((rule.own_table[member & mask] | rule.spill_table[member & mask])
+            & rule.punitive_mask()).astype(np.uint16)
+    income_share = _sum_over_bits(bits, rule.income_cost)
+    forgone_money = _sum_over_bits(bits, forgone)
+    return income_share, forgone_money, mask
+
+
 @nb.njit(cache=True)
 def _sum_over_bits(bits, per_bit):  # pragma: no cover - compiled
     """Σ per_bit[b] over the set bits b of each entry, in bit order (16 array passes in

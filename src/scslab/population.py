@@ -21,8 +21,10 @@ OWNER = "population"
 LAYOUT = SlotLayout((("attribute", 8), ("part", 8)))
 
 # Semantic slots of the population stream (attribute codes; never renumber).
-A_GROUP, A_REGION, A_SEX, A_INCOME, A_HONESTY, A_RISK, A_PRIVACY = 1, 2, 3, 4, 5, 6, 7
-A_DISSENT, A_TRUST, A_AWARE, A_HOUSEHOLD_ORDER, A_HOUSEHOLD_SIZE = 8, 9, 10, 11, 12
+A_GROUP, A_REGION, A_SEX, A_INCOME, A_HONESTY, A_PRIVACY = 1, 2, 3, 4, 5, 7
+# slots 6, 8, 9 were risk aversion, dissent and trust (removed: no mechanism read them);
+# they stay unused so that every other attribute keeps its draws
+A_AWARE, A_HOUSEHOLD_ORDER, A_HOUSEHOLD_SIZE = 10, 11, 12
 A_NET_ORDER, A_NET_REWIRE, A_NET_TARGET = 13, 14, 15
 A_FIRM_REGION, A_FIRM_SOE, A_FIRM_SIZE, A_FIRM_PROD, A_FIRM_COMPLIANCE = 20, 21, 22, 23, 24
 A_OFF_INTEGRITY, A_OFF_DISCRETION = 30, 31
@@ -35,10 +37,7 @@ PEOPLE_ARRAYS: tuple[ArraySpec, ...] = (
     ArraySpec("people.income", "money", "people", False, "daily income, median = 1"),
     ArraySpec("people.household", "uid", "people", False, "household id"),
     ArraySpec("people.honesty", "prob", "people", True, "intrinsic honesty (moral cost)"),
-    ArraySpec("people.risk_aversion", "prob", "people", True, "risk aversion"),
     ArraySpec("people.privacy_concern", "prob", "people", True, "privacy concern"),
-    ArraySpec("people.dissent", "prob", "people", True, "dissent inclination"),
-    ArraySpec("people.trust", "prob", "people", True, "trust in institutions"),
     ArraySpec("people.aware", "flag", "people", True, "knows the system exists"),
 )
 NETWORK_ARRAYS: tuple[ArraySpec, ...] = (
@@ -112,12 +111,8 @@ def synthesise(spec: PopulationSpec, seed: int, replicate: int) -> Population:
         "people.honesty": _logistic_normal(st, A_HONESTY, people, np.array(
             [t.honesty_mean if g.honesty_mean is None else g.honesty_mean for g in groups]
         )[group], t.honesty_sd),
-        "people.risk_aversion": _logistic_normal(st, A_RISK, people, t.risk_aversion_mean,
-                                                 t.trait_sd),
         "people.privacy_concern": _logistic_normal(st, A_PRIVACY, people,
                                                    t.privacy_concern_mean, t.trait_sd),
-        "people.dissent": _logistic_normal(st, A_DISSENT, people, t.dissent_mean, t.trait_sd),
-        "people.trust": _logistic_normal(st, A_TRUST, people, t.trust_mean, t.trait_sd),
         "people.aware": st.bernoulli(0, LAYOUT.pack(attribute=A_AWARE), people, aware_p),
     }
     arrays["people.household"] = _households(st, region, group, spec.household_mean_size)

@@ -19,9 +19,12 @@ surveillance module) or banned (``people.bans``, from joint sanctions). What the
 perceive of watching is local: the recording chance in their own region
 (``Consequences.detection_by_region``).
 
-Aware people perceive the scenario's nominal consequences; the unaware perceive only
-ordinary legal penalties and their own (learned) detection, and do not know they are
-watched. Optional channels, off by default: crowding-out of honesty by extrinsic
+Informed people (``people.informed``: drawn awareness, or learned — ``learning``)
+perceive the published detection and the watching in their region; the uninformed their
+own (learned) detection, and do not know they are watched. The perceived sanction of a
+violation is ``P + ψ_i (S − P)``: the ordinary legal penalty P plus the apparatus's part of
+the nominal sanction S weighted by ψ_i (``people.perceived_sanction``, learned from
+sanctions experienced and seen; 1 for the aware at day 0, ``sanction_prior`` otherwise). Optional channels, off by default: crowding-out of honesty by extrinsic
 sanctions; displacement of violations to an unwatched venue.
 """
 
@@ -128,14 +131,14 @@ def _decide(k0, k1, day, people, pos, codes, act_class, gain, penalty, sanction,
             p_now = perceived_now(pd, pd_day, aware, i, day, pub_target, pub_rate)
             if is_aware:
                 pdet = min(1.0, p_now * rel_det[r, a] * det_scale)
-                s = sanction[a]
             else:
                 pdet = min(1.0, p_now * det_scale)
-                s = penalty[a]
-            scale = ps[i] * sanc_scale
-            s *= scale
-            if scale == 1.0:
-                s_gamma = sanction_gamma[a] if is_aware else penalty_gamma[a]
+            psi = ps[i]
+            s = (penalty[a] + psi * (sanction[a] - penalty[a])) * sanc_scale
+            if sanc_scale == 1.0 and psi == 1.0:
+                s_gamma = sanction_gamma[a]
+            elif sanc_scale == 1.0 and psi == 0.0:
+                s_gamma = penalty_gamma[a]
             else:
                 s_gamma = s**gamma
             moral = beta * honesty[i]
@@ -229,7 +232,7 @@ class Behaviour(Module):
     Params = BehaviourParams
     doc = "Opportunities and decisions: violations, expression, prosocial, economic, movement."
     reads = (
-        "people.honesty", "people.aware", "people.privacy_concern", "people.cell",
+        "people.honesty", "people.informed@prev", "people.privacy_concern", "people.cell",
         "people.region", "people.detained_until@prev?",
         "people.perceived_detection@prev", "people.perceived_day@prev",
         "people.perceived_sanction@prev", "people.file_lost@prev?", "people.bans@prev?",
@@ -286,7 +289,7 @@ class Behaviour(Module):
             st.k0, st.k1, np.int64(day), people, pos, self.codes, cat.act_class, cat.gain,
             cat.penalty, cons.sanction, cons.reward, self.detection, self.rel_det,
             world.array("people.region"), world.array("people.honesty"),
-            world.array("people.aware"), world.array("people.privacy_concern"),
+            world.array("people.informed"), world.array("people.privacy_concern"),
             world.array("people.perceived_detection"), world.array("people.perceived_day"),
             world.array("people.perceived_sanction"), self.pub_target, self.pub_rate,
             self.penalty_gamma, self.sanction_gamma,

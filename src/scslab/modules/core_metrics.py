@@ -55,8 +55,6 @@ class CoreMetrics(Module):
                   "share of records that are discretionary evaluations (no act)"),
         MetricDef("kin_record_share", "records_kin", "records",
                   "share of records spread to kin"),
-        MetricDef("debt_compliance_rate", "debt_payments", "debt_checks",
-                  "share of debt decision points at which the debtor paid"),
         MetricDef("chilled_expression", "expression_taken", "expression_shadow",
                   "1 − expression taken / shadow (no watching): the direct chilling effect",
                   complement=True),

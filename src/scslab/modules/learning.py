@@ -1,4 +1,4 @@
-"""People learn how likely they are to be recorded — from what they can see.
+"""People learn how likely they are to be recorded and what the apparatus does to them.
 
 Perceived detection π_i moves towards
 
@@ -6,14 +6,27 @@ Perceived detection π_i moves towards
   towards 0 if not — only where the dossier is transparent (``dossier.visibility``):
   people cannot learn from records they cannot see;
 * **neighbours' experience**: the same signal pushed to network neighbours, weaker;
-* **public information** (aware people only): towards the published detection signal
+* **public information** (informed people only): towards the published detection signal
   (``incentives.public_detection_signal``) continuously at rate λ per day:
   ``π(t) = π* + (π(t0) − π*) e^{−λ (t − t0)}`` — computed lazily from the last event
   day, so the rate does not depend on the step size and no one is touched on a quiet day.
 
+Perceived sanction ψ_i (``people.perceived_sanction``) is the weight a person gives the
+apparatus's own sanctions (the part of an act's sanction beyond the ordinary legal
+penalty): 1 for those who know the system at day 0, ``sanction_prior`` for the rest. It
+moves towards 1 by ``sanction_rate`` when the person is put on a list that sanctions
+(an experienced sanction), and by ``sanction_network_rate`` when a network neighbour is
+publicly named (a listing whose measures include public naming); k events in a day
+compose to ``ψ ← 1 − (1 − ψ)(1 − r)^k``, independent of their order.
+
+Awareness spreads (``people.informed``, starting as the drawn ``people.aware``): being
+put on a list that sanctions informs (with probability ``listed_awareness``); a publicly named neighbour informs with probability
+``neighbour_awareness`` per naming; a publicity ``campaign`` (a scenario event: day,
+reach, salience) informs a share ``reach`` of the uninformed and raises their ψ to at
+least ``salience``. Informed people perceive the published detection signal and the
+watching in their region (``behaviour``).
+
 Updates are event-driven: pushed only from the people who had an event today.
-Sanction experience (``perceived_sanction``) is updated by the sanctions module's events
-when that mechanism is on.
 """
 
 from __future__ import annotations
@@ -25,21 +38,41 @@ import numba as nb
 import numpy as np
 from pydantic import Field
 
+from scslab.apparatus import ListParams, SanctionParams, SanctionRule
+from scslab.csr import gather
 from scslab.incentives import public_detection_signal
 from scslab.module import ArraySpec, CounterSpec, Module, Phase, Role
 from scslab.prefetch import prefetch
-from scslab.scenario.schema import ModuleParams
+from scslab.rng import SlotLayout, StreamSpec
+from scslab.scenario.schema import ModuleParams, Strict
 from scslab.schema import code_table
+from scslab.sets import unique
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
+AWARENESS_LAYOUT = SlotLayout((("purpose", 8), ("campaign", 8)))
+P_NEIGHBOUR, P_CAMPAIGN, P_LISTED = 1, 2, 3
+
+
+class Campaign(Strict):
+    """A publicity campaign about the system: on ``day`` it informs a share ``reach`` of
+    the uninformed, whose perceived sanction rises to at least ``salience``."""
+
+    day: Annotated[int, Field(ge=0, le=65534)]
+    reach: Prob
+    salience: Prob = 1.0
 
 
 class LearningParams(ModuleParams):
     detection_prior: Prob = 0.1  # π for the unaware before any experience
     own_rate: Prob = 0.2  # step towards own experience per event
     network_rate: Prob = 0.02  # step towards a neighbour's experience per event
-    public_rate: Annotated[float, Field(ge=0.0)] = 1.0 / 180.0  # λ per day (aware only)
-    sanction_rate: Prob = 0.2  # step of perceived sanction towards experience per sanction
+    public_rate: Annotated[float, Field(ge=0.0)] = 1.0 / 180.0  # λ per day (informed only)
+    sanction_prior: Prob = 0.0  # ψ of the uninformed at day 0: ordinary penalties only
+    sanction_rate: Prob = 0.2  # step of ψ towards 1 per own sanctioning listing
+    sanction_network_rate: Prob = 0.05  # step of ψ towards 1 per publicly named neighbour
+    listed_awareness: Prob = 1.0  # chance one's own sanctioning listing informs
+    neighbour_awareness: Prob = 0.1  # chance a publicly named neighbour informs
+    campaigns: dict[str, Campaign] = Field(default_factory=dict)
 
 
 @nb.njit(inline="always", cache=True)
@@ -104,22 +137,51 @@ class Learning(Module):
                   "perceived chance a violation is recorded (π)"),
         ArraySpec("people.perceived_day", "day_u16", "people", True,
                   "day π was last updated (lazy public relaxation)"),
-        ArraySpec("people.perceived_sanction", "money", "people", True,
-                  "multiplier on perceived sanctions (1 = accurate)", fill=1.0),
+        ArraySpec("people.perceived_sanction", "prob", "people", True,
+                  "weight given to the apparatus's sanctions (ψ; 1 = as published)"),
+        ArraySpec("people.informed", "flag", "people", True,
+                  "knows the system: drawn awareness, or learned since"),
     )
     reads = ("people.aware", "people.cell", "people.net_offsets", "links.neighbour", "acts",
-             "dossier")
+             "dossier", "list_changes?")
+    streams = (StreamSpec("awareness", AWARENESS_LAYOUT,
+                          "awareness from named neighbours and campaigns"),)
     counters = (
         CounterSpec("learning_events_own", "own-record learning events (violations seen)"),
         CounterSpec("learning_shift_own", "sum of |Δπ| from own-record events", real=True),
         CounterSpec("learning_events_network", "neighbour learning events"),
+        CounterSpec("informed_by_listing", "people informed by their own listing"),
+        CounterSpec("informed_by_neighbour", "people informed by a publicly named neighbour"),
+        CounterSpec("informed_by_campaign", "people informed by a publicity campaign"),
+        CounterSpec("sanction_learning_events", "ψ updates from own or neighbours' sanctions"),
     )
 
+    @classmethod
+    def check_params(cls, params, scenario):
+        for name, c in params.campaigns.items():
+            last = scenario.time.burn_in + scenario.time.days - 1
+            if c.day > last:
+                raise ValueError(f"campaigns.{name}.day: {c.day} is after the run's last day "
+                                 f"({last}, burn-in included)")
+        return params
+
     def setup(self, world) -> None:
+        p = self.params
         self.pub_target = public_detection_signal(world.consequences, world.catalogue)
         pd = world.array("people.perceived_detection")
         aware = world.array("people.aware")
-        pd[:] = np.where(aware, self.pub_target, self.params.detection_prior)
+        pd[:] = np.where(aware, self.pub_target, p.detection_prior)
+        world.array("people.informed")[:] = aware
+        world.array("people.perceived_sanction")[:] = np.where(aware, 1.0, p.sanction_prior)
+        modules = world.scenario.modules
+        lists = ListParams.model_validate(modules.get("lists", {}))
+        sanctions = SanctionParams.model_validate(modules.get("sanctions", {}))
+        rule = SanctionRule.compile(sanctions, lists, world.catalogue)
+        naming = sum(1 << m.bit for m in sanctions.measures.values()
+                     if m.avoided_by_counterparties)
+        self.sanctioning = rule.sanctioning.copy()  # by list code: a listing that sanctions
+        self.named = (rule.own_bits & np.uint16(naming)) != 0  # ... that names in public
+        self.campaigns = {c.day: (k, c) for k, c in enumerate(p.campaigns.values())}
         self.transparent = (
             world.scenario.modules.get("dossier", {}).get("visibility", "transparent")
             == "transparent"
@@ -127,6 +189,7 @@ class Learning(Module):
         self.is_violation = code_table(world.catalogue.codes_of_class("violation"))
 
     def step(self, world, day: int) -> None:
+        self._sanctions_and_awareness(world, day)
         if not self.transparent:
             return  # records are secret: nothing to learn from them
         acts = world.events("acts")
@@ -149,15 +212,69 @@ class Learning(Module):
                 np.int64(day), actor, target, self.params.network_rate,
                 world.array("people.net_offsets"), world.array("links.neighbour"),
                 world.array("people.perceived_detection"), world.array("people.perceived_day"),
-                world.array("people.aware"), self.pub_target, self.params.public_rate,
+                world.array("people.informed"), self.pub_target, self.params.public_rate,
                 world.array("people.cell"), world.counters.slot("learning_events_network")[0])
+
+    def _sanctions_and_awareness(self, world, day: int) -> None:
+        """Listings experienced and seen, and campaigns: ψ and awareness."""
+        p = self.params
+        informed = world.array("people.informed")
+        psi = world.array("people.perceived_sanction")
+        cell = world.array("people.cell")
+        c = world.counters
+        changes = world.events("list_changes")
+        if len(changes):
+            entered = changes["entered"]
+            code = changes["list"]
+            own = unique(changes["person"][entered & self.sanctioning[code]].astype(np.int64))
+            if own.size:
+                new = own[~informed[own]]
+                if p.listed_awareness < 1.0:
+                    u = world.stream("awareness").uniform(
+                        day, AWARENESS_LAYOUT.pack(purpose=P_LISTED), new)
+                    new = new[u < p.listed_awareness]
+                self._inform(world, day, new)
+                c.add_cells("informed_by_listing", cell[new])
+                psi[own] = 1.0 - (1.0 - psi[own]) * (1.0 - p.sanction_rate)
+                c.add_cells("sanction_learning_events", cell[own])
+            named = changes["person"][entered & self.named[code]].astype(np.int64)
+            if named.size:
+                seen, _ = gather(world.array("people.net_offsets"),
+                                 world.array("links.neighbour"), named)
+                who, times = np.unique(seen, return_counts=True)
+                keep = 1.0 - p.sanction_network_rate
+                psi[who] = 1.0 - (1.0 - psi[who]) * keep**times
+                c.add_cells("sanction_learning_events", cell[who])
+                if p.neighbour_awareness > 0:
+                    fresh = ~informed[who]
+                    u = world.stream("awareness").uniform(
+                        day, AWARENESS_LAYOUT.pack(purpose=P_NEIGHBOUR), who[fresh])
+                    told = who[fresh][u < 1.0 - (1.0 - p.neighbour_awareness)**times[fresh]]
+                    self._inform(world, day, told)
+                    c.add_cells("informed_by_neighbour", cell[told])
+        if day in self.campaigns:
+            k, campaign = self.campaigns[day]
+            people = np.flatnonzero(~informed)  # one pass on a campaign's day only
+            u = world.stream("awareness").uniform(
+                day, AWARENESS_LAYOUT.pack(purpose=P_CAMPAIGN, campaign=k), people)
+            told = people[u < campaign.reach]
+            self._inform(world, day, told)
+            psi[told] = np.maximum(psi[told], campaign.salience)
+            c.add_cells("informed_by_campaign", cell[told])
+
+    def _inform(self, world, day: int, people: np.ndarray) -> None:
+        """People learn the system exists. Their π is up to date as of today (no public
+        relaxation before they knew), then follows the public signal."""
+        if people.size:
+            world.array("people.informed")[people] = True
+            world.array("people.perceived_day")[people] = day
 
     def _update(self, world, day, person, target, rate) -> None:
         """Own experience: step towards it, counting events and the shift they made."""
         shift = np.empty(person.size)
         _apply(np.int64(day), person, target, float(rate),
                world.array("people.perceived_detection"), world.array("people.perceived_day"),
-               world.array("people.aware"), self.pub_target, self.params.public_rate, shift)
+               world.array("people.informed"), self.pub_target, self.params.public_rate, shift)
         cells = world.array("people.cell")[person]
         c = world.counters
         c.add_cells("learning_events_own", cells)

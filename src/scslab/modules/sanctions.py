@@ -19,6 +19,7 @@ from scslab.apparatus import (
     ListParams,
     SanctionParams,
     SanctionRule,
+    forgone_per_bit,
     household_bans,
 )
 from scslab.csr import gather
@@ -51,11 +52,7 @@ class Sanctions(Module):
         out = {"blocked_by": rule.blocked_by}
         if not (p.enabled and lists.enabled):
             return out
-        forgone = np.zeros(16)
-        for m in p.measures.values():
-            for act in m.blocks:
-                a = catalogue.position(act)
-                forgone[m.bit] += catalogue.rate[a] * max(catalogue.gain[a], 0.0)
+        forgone = forgone_per_bit(p, catalogue)
         sanction = np.zeros(len(catalogue))
         for spec in lists.lists.values():
             if spec.entry != "record" or spec.kind != "black":

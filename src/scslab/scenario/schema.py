@@ -54,10 +54,7 @@ class TraitSpec(Strict):
 
     honesty_mean: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.8
     honesty_sd: NonNegative = 1.0
-    risk_aversion_mean: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.5
     privacy_concern_mean: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.5
-    dissent_mean: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.1
-    trust_mean: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.6
     trait_sd: NonNegative = 1.0
     awareness: Probability = 0.11
 
