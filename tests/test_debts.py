@@ -129,3 +129,16 @@ def test_negative_write_off_horizon_is_one_line_exit_2(tmp_path):
     assert r.returncode == 2
     err = r.stderr.strip() or r.stdout.strip()
     assert len(err.splitlines()) == 1 and "write_off_days" in err and "bad.yaml" in err
+
+
+def test_a_measure_without_a_cost_is_one_line_exit_2(tmp_path):
+    bad = tmp_path / "free.yaml"
+    bad.write_text("extends: national-blacklist\nname: free\nmodules:\n  sanctions:\n"
+                   "    measures:\n      warning_letter: {bit: 9}\n")
+    r = subprocess.run([sys.executable, "-m", "scslab", "run", str(bad), "--people", "1000",
+                        "--days", "5", "--burn-in", "0", "--quiet"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2
+    err = r.stderr.strip() or r.stdout.strip()
+    assert len(err.splitlines()) == 1
+    assert "free.yaml" in err and "warning_letter" in err and "needs a cost" in err

@@ -95,7 +95,17 @@ class MeasureSpec(Strict):
     income_cost: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0  # share of daily income lost
     reward: Annotated[float, Field(ge=0.0)] = 0.0  # money per day gained (redlist benefits)
     household: bool = False  # spills over to the household (not the person)
-    avoided_by_counterparties: bool = False  # public naming: documented, counted as cost
+    #: public naming: counterparties learn of it (neighbours' perceived sanction and
+    #: awareness, ``learning``) and avoid the named
+    avoided_by_counterparties: bool = False
+
+    @model_validator(mode="after")
+    def _does_something(self) -> MeasureSpec:
+        if not (self.blocks or self.income_cost > 0 or self.reward > 0
+                or self.avoided_by_counterparties):
+            raise ValueError("a measure needs a cost: blocks, income_cost, reward or "
+                             "avoided_by_counterparties")
+        return self
 
 
 class SanctionParams(ModuleParams):
