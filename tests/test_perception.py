@@ -30,7 +30,7 @@ def test_rongcheng_score_deters_with_the_police_sources_held_fixed():
     """The score's own effect: rongcheng against rongcheng without scoring — same
     sources, lists and measures. Sign: negative (docs/scenarios/rongcheng.md), through
     the point losses the informed perceive and the sanctions people learn of. Measured
-    at 2·10^4 × 730 days, 3 seeds: −1.3 % (SE 0.02 %); here one seed, 10^4 × 400."""
+    at 2·10^4 × 730 days, 3 seeds: −1.2 % (SE 0.03 %); here one seed, 10^4 × 400."""
     on, off = _run("rongcheng"), _run("rongcheng", NO_SCORE)
     assert _violations(on) < _violations(off) * 0.997
 
