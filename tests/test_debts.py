@@ -142,3 +142,14 @@ def test_a_measure_without_a_cost_is_one_line_exit_2(tmp_path):
     err = r.stderr.strip() or r.stdout.strip()
     assert len(err.splitlines()) == 1
     assert "free.yaml" in err and "warning_letter" in err and "needs a cost" in err
+
+
+def test_the_calibrated_weight_is_registered_as_an_input():
+    """The default that reproduces the published figure is declared as calibrated, so
+    reports list listed_debtor_repaid_365 as an input, not a finding."""
+    from scslab.calibration import CALIBRATED
+    from scslab.modules.debts import DebtParams
+
+    entry = CALIBRATED["modules.debts.sanction_weight"]
+    assert entry.value == DebtParams().sanction_weight
+    assert "listed_debtor_repaid_365" in entry.figure
