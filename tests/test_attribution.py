@@ -44,6 +44,17 @@ def test_components_of_rongcheng_are_what_it_adds_to_the_reference():
     assert court.overrides == ("sources.court.coverage=0.3",)
 
 
+def test_surveillance_is_broken_down_into_sensors_checkpoints_and_settings():
+    names = [c.name for c in components(load_scenario("checkpoint-region"),
+                                        load_scenario("baseline"))]
+    assert {"sensor:public_cameras", "sensor:informants", "checkpoint:region_checkpoints",
+            "list:court_debtors", "watchlist"} <= set(names)
+    assert "surveillance" not in names
+    (settings,) = components(load_scenario("eu-ai-act"), load_scenario("western-fragmented"))
+    assert settings.name == "surveillance:settings"
+    assert 'modules.surveillance.regime="none"' in settings.overrides
+
+
 def test_a_component_absent_from_the_scenario_cannot_be_switched_off():
     with pytest.raises(CompareError, match="surveillance: not a component of rongcheng"):
         attribute("rongcheng", "baseline", only=["surveillance"], **SMALL)

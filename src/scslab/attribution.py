@@ -59,9 +59,12 @@ RESIDUAL = "interaction residual"
 DEFAULT_METRICS = ("violation_rate",)
 BOOTSTRAP_DRAWS = 2000
 
-#: Modules broken down into finer components (each list, each measure) rather than
-#: switched off whole.
-BROKEN_DOWN = ("lists", "sanctions")
+#: Modules broken down into finer components (each list, each measure, each sensor and
+#: checkpoint) rather than switched off whole.
+BROKEN_DOWN = ("lists", "sanctions", "surveillance")
+
+#: Catalogues of the surveillance module whose entries are components: key → label.
+SURVEILLANCE_CATALOGUES = {"sensors": "sensor", "checkpoints": "checkpoint"}
 
 
 @dataclass(frozen=True)
@@ -170,12 +173,28 @@ def components(scenario: Scenario, reference: Scenario | None = None) -> list[Co
 
 
 def _broken_down(name: str, s: Mapping, r: Mapping | None) -> list[Component]:
-    """Lists: each list the reference lacks (or has otherwise); sanctions: each measure."""
+    """Lists: each list the reference lacks (or has otherwise); sanctions: each measure;
+    surveillance: each sensor and checkpoint (its other settings act through them)."""
     matrix = s["modules"]["sanctions"].get("matrix", {})
     ref_block = (r or {}).get("modules", {}).get(name, {}) if r is not None else {}
     ref_on = r is not None and _module_on(name, r)
     out: list[Component] = []
-    if name == "lists":
+    if name == "surveillance":
+        for key, label in SURVEILLANCE_CATALOGUES.items():
+            ref_entries = ref_block.get(key, {}) if ref_on else {}
+            for entry, spec in s["modules"]["surveillance"].get(key, {}).items():
+                if ref_entries.get(entry) != spec:
+                    out.append(Component(f"{label}:{entry}", label, f"{label} {entry} removed",
+                                         (f"modules.surveillance.{key}.{entry}=null",)))
+        if ref_on:  # the reference watches too: its other settings are one component
+            mine = {k: v for k, v in s["modules"]["surveillance"].items()
+                    if k not in SURVEILLANCE_CATALOGUES}
+            theirs = {k: v for k, v in ref_block.items() if k not in SURVEILLANCE_CATALOGUES}
+            ov = _revert("modules.surveillance", mine, theirs)
+            if ov:
+                out.append(Component("surveillance:settings", "module",
+                                     "surveillance settings as in the reference", tuple(ov)))
+    elif name == "lists":
         ref_lists = ref_block.get("lists", {}) if ref_on else {}
         for lst, spec in s["modules"]["lists"].get("lists", {}).items():
             if ref_lists.get(lst) == spec:
