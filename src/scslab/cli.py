@@ -284,6 +284,16 @@ def _register_compare() -> None:
 _register_compare()
 
 
+def _register_attribute() -> None:
+    """Mount ``attribute`` (attribution of a scenario's effect to its components)."""
+    from scslab.attribution_cli import attribute_command
+
+    app.command(name="attribute")(attribute_command)
+
+
+_register_attribute()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning bad input into one line and exit status 2."""
     args = sys.argv[1:] if argv is None else argv

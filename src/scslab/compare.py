@@ -480,6 +480,12 @@ class Comparison:
     def people(self) -> int:
         return int(self.scenarios[self.labels[0]]["population"]["people"])
 
+    @property
+    def confounds(self) -> list[dict]:
+        """Society paths in which the scenarios differ: ``{"path", "values": {label: v}}``
+        (see :mod:`scslab.confounds`); empty when only the systems differ."""
+        return list(self.manifest.get("confounds", []))
+
     def available_metrics(self) -> list[str]:
         return list(dict.fromkeys(self.summaries["metric"]))
 
@@ -662,6 +668,7 @@ def compare(
     groups: bool = False,
     twin: bool = False,
     crn: bool = True,
+    strict: bool = False,
     progress: JobProgress | None = None,
     command: list[str] | None = None,
 ) -> Comparison:
@@ -670,6 +677,9 @@ def compare(
     >>> c = compare(["baseline", "baseline:sources.court.coverage=0.6"], replicates=8,
     ...             people=3000, days=60, burn_in=0)
     >>> c.table()            # theme, metric, scenario, mean, low, high, diff, ...
+
+    Where the scenarios differ outside the system compared (``scslab.confounds``), the
+    differing society paths are recorded as ``c.confounds``; ``strict=True`` refuses to run.
     """
     if replicates < 2:
         raise CompareError("replicates must be at least 2: intervals and paired differences "
@@ -682,6 +692,12 @@ def compare(
     for sc in scs[1:]:
         available += [m for m in metric_names(sc) if m not in available]
     select_metrics(available, metrics, groups)  # fail before running
+    from scslab.confounds import confound_records, confound_summary, confounds
+
+    found = confounds(scs, labels)
+    if strict and found:
+        raise CompareError(f"the scenarios differ outside the system compared (--strict): "
+                           f"{confound_summary(found)}")
     twins: dict[str, str] = {}
     all_labels, all_scs = list(labels), list(scs)
     if twin:
@@ -713,7 +729,7 @@ def compare(
         "seeds": {lab: sc.seed for lab, sc in zip(all_labels, all_scs, strict=True)},
         "people": scs[0].population.people, "days": scs[0].time.days,
         "burn_in": scs[0].time.burn_in, "metrics": list(metrics) if metrics else None,
-        "groups": groups, "workers": workers,
+        "groups": groups, "workers": workers, "confounds": confound_records(found),
         "timing": {"run_seconds": {lab: [round(x.run_seconds, 3) for x in r]
                                    for lab, r in zip(all_labels, reps, strict=True)}},
         "scenarios": resolved,

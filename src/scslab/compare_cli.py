@@ -120,6 +120,31 @@ def print_comparison(comp) -> None:
         console.print(t2)
 
 
+def print_confounds(records, stderr: bool = True) -> None:
+    """The warning block: every society path in which the compared scenarios differ."""
+    from rich.markup import escape
+    from rich.panel import Panel
+    from rich.table import Table
+
+    from scslab.cli import _console
+    from scslab.confounds import ABSENT, value_text
+
+    if not records:
+        return
+    labels = list(dict.fromkeys(k for r in records for k in r["values"]))
+    table = Table(show_edge=False)
+    table.add_column("society path", overflow="fold")
+    for lab in labels:
+        table.add_column(escape(lab), overflow="fold")
+    for r in records:
+        table.add_row(escape(r["path"]), *[escape(value_text(r["values"].get(lab, ABSENT)))
+                                           for lab in labels])
+    _console(stderr=stderr).print(Panel(
+        table, border_style="yellow", title="[bold yellow]warning: confounds[/bold yellow]",
+        subtitle="outcomes may differ because of these, not the system; --strict refuses",
+        expand=False))
+
+
 def compare_command(
     scenarios: Annotated[list[str], typer.Argument(help=_SPEC_HELP, show_default=False)],
     replicates: Annotated[int, typer.Option(help="Replicates per scenario (at least 2).")] = 5,
@@ -139,6 +164,9 @@ def compare_command(
         "and report the total chilling effect beside the direct one."))] = False,
     independent: Annotated[bool, typer.Option("--independent", help=(
         "A different seed per scenario (no common random numbers) — to see what CRN buys."))] = False,
+    strict: Annotated[bool, typer.Option("--strict", help=(
+        "Refuse (exit 2) when the scenarios differ outside the system compared "
+        "(population, acts, behaviour, debts, run length)."))] = False,
     out: Annotated[Path | None, typer.Option(help=(
         "Write replicates.parquet, series.parquet, comparison.parquet, scenarios/, figures/, "
         "report.html and manifest.json here."))] = None,
@@ -165,9 +193,10 @@ def compare_command(
     comp = _run_with_progress(
         quiet, compare, scenarios=scenarios, replicates=replicates, people=people, days=days,
         burn_in=burn_in, seed=seed, sets=set_ or [], workers=workers, metrics=metrics,
-        groups=groups, twin=twin, crn=not independent, command=sys.argv)
+        groups=groups, twin=twin, crn=not independent, strict=strict, command=sys.argv)
     if out is not None:
         _guard(comp.save, out)
+    print_confounds(comp.confounds)
     if not quiet:
         print_comparison(comp)
         if out is not None:

@@ -197,6 +197,7 @@ _FIGURE_CAPTIONS = {
 def comparison_html(comp: Comparison, figs: dict[str, Any] | None = None) -> str:
     """The report of a comparison as one self-contained HTML page."""
     from scslab import __version__
+    from scslab.confounds import confounds_html
 
     e = html.escape
     m = comp.manifest
@@ -210,6 +211,7 @@ def comparison_html(comp: Comparison, figs: dict[str, Any] | None = None) -> str
         f"{'common random numbers (one seed: ' + str(m.get('seeds', {}).get(labels[0])) + ')' if crn else 'independent random numbers (a seed per scenario)'}"
         f". scslab {e(str(m.get('scslab_version', __version__)))}, revision "
         f"{e(str(m.get('code_revision')))}.</p>",
+        confounds_html(m.get("confounds", [])),
         "<h2>Outcomes</h2>",
         "<p class=\"note\">Mean over replicates of the measured-period value with its 95 % "
         "t-interval; Δ is the paired difference against the first scenario (replicate r "
