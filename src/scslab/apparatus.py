@@ -95,7 +95,7 @@ class MeasureSpec(Strict):
     income_cost: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0  # share of daily income lost
     reward: Annotated[float, Field(ge=0.0)] = 0.0  # money per day gained (redlist benefits)
     household: bool = False  # spills over to the household (not the person)
-    avoided_by_counterparties: bool = False  # public naming: documented, counted as cost
+    avoided_by_counterparties: bool = False  # public naming: market buyers avoid the named
 
 
 class SanctionParams(ModuleParams):
