@@ -295,3 +295,55 @@ def test_views_keep_refusing_truth_and_follow_restored_arrays(small_scenario):
     sim.restore(snap)
     after = learning.array("people.perceived_detection")
     assert after is sim.world.arrays["people.perceived_detection"] and after is not before
+
+
+class WithdrawingSystem(Module):
+    name = "bad_gate"
+    role = Role.BEHAVIOUR
+    phase = Phase.DECIDE
+    reads = ("observations",)
+    withdraws = ("observations",)
+
+    def step(self, world, day):
+        pass
+
+
+class UndeclaredGate(Module):
+    name = "undeclared_gate"
+    role = Role.BEHAVIOUR
+    phase = Phase.DECIDE
+    reads = ("acts",)
+
+    def step(self, world, day):
+        acts = world.events("acts")
+        world.withdraw("acts", np.zeros(len(acts), dtype=bool))
+
+
+class DropAllActs(Module):
+    """A gate that withdraws every act: nobody downstream sees any."""
+
+    name = "drop_all"
+    role = Role.BEHAVIOUR
+    phase = Phase.DECIDE
+    reads = ("acts",)
+    withdraws = ("acts",)
+
+    def step(self, world, day):
+        acts = world.events("acts")
+        world.withdraw("acts", np.zeros(len(acts), dtype=bool))
+
+
+def test_a_gate_runs_after_producers_before_consumers_and_must_declare(small_scenario):
+    with pytest.raises(EngineError, match="can be gated"):
+        order_modules([*default_module_classes(small_scenario), WithdrawingSystem])
+    sim = Sim(small_scenario, modules=[*default_module_classes(small_scenario), UndeclaredGate])
+    with pytest.raises(PermissionError, match="without declaring"):
+        sim.step()
+    classes = order_modules([*default_module_classes(small_scenario), DropAllActs])
+    names = [c.name for c in classes]
+    assert names.index("behaviour") < names.index("drop_all") < names.index("debts")
+    gated = Sim(small_scenario, modules=classes).run(until=5)
+    plain = Sim(small_scenario).run(until=5)
+    for counter in ("expression_acts", "movement_acts"):  # acts of the behaviour module
+        assert gated.world.counters.totals(counter, slice(0, 5)).sum() == 0
+        assert plain.world.counters.totals(counter, slice(0, 5)).sum() > 0

@@ -96,7 +96,7 @@ class MeasureSpec(Strict):
     reward: Annotated[float, Field(ge=0.0)] = 0.0  # money per day gained (redlist benefits)
     household: bool = False  # spills over to the household (not the person)
     #: public naming: counterparties learn of it (neighbours' perceived sanction and
-    #: awareness, ``learning``) and avoid the named
+    #: awareness, ``learning``) and market buyers avoid the named (``market``)
     avoided_by_counterparties: bool = False
 
     @model_validator(mode="after")

@@ -8,7 +8,9 @@ phase by declared dependencies, then by name. At start-up the engine checks that
 * a module reading an array or event table runs after its writers (unless the read is
   declared ``name@prev``, yesterday's value);
 * roles match phases (only ``system`` modules in the apparatus phases, ...);
-* ``system`` modules declare no truth reads.
+* ``system`` modules declare no truth reads;
+* a gate (``withdraws``) runs after the producers of the table it gates and before
+  every other reader of it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from scslab.world import EVENT_TABLES, World, make_view
 #: the day, so scoring and lists read it as ``dossier_removals@prev``.
 LOGS = ("dossier", "dossier_removals", "truth")
 TRUTH_LOGS = ("truth",)
+#: Event tables a gate may withdraw rows from (not those with a truth sidecar, whose rows
+#: must stay aligned with it).
+WITHDRAWABLE = frozenset(EVENT_TABLES) - {"observations", "observation_truth"}
 
 
 def read_base(read: str) -> str:
@@ -67,6 +72,20 @@ def order_modules(classes: Sequence[type[Module]]) -> list[type[Module]]:
             if t not in EVENT_TABLES and t not in LOGS:
                 raise EngineError(f"module {c.name} appends to unknown table {t!r}")
             appenders.setdefault(t, []).append(c.name)
+    withdrawers: dict[str, list[str]] = {}
+    readers: dict[str, set[str]] = {}
+    for c in classes:
+        for r in c.reads:
+            if "@prev" not in r:
+                readers.setdefault(read_base(r), set()).add(c.name)
+    for c in classes:
+        for t in c.withdraws:
+            if t not in WITHDRAWABLE:
+                raise EngineError(f"module {c.name} withdraws from {t!r}; only "
+                                  f"{sorted(WITHDRAWABLE)} can be gated")
+            if c.name not in readers.get(t, set()):
+                raise EngineError(f"module {c.name} withdraws from {t!r} without reading it")
+            withdrawers.setdefault(t, []).append(c.name)
     truth_arrays = {s.name for s in ALL_ARRAYS if s.truth} | {
         s.name for c in classes for s in c.owns if s.truth
     }
@@ -93,7 +112,12 @@ def order_modules(classes: Sequence[type[Module]]) -> list[type[Module]]:
             base = read_base(r)
             if base in writers and writers[base] != OWNER:
                 out.add(writers[base])
-            out.update(appenders.get(base, []))
+            if base in c.withdraws:  # a gate waits for the producers only
+                out.update(a for a in appenders.get(base, [])
+                           if a not in readers.get(base, set()))
+            else:
+                out.update(appenders.get(base, []))
+                out.update(withdrawers.get(base, []))
         out.discard(c.name)
         return out
 

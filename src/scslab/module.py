@@ -8,6 +8,8 @@ A module owns one mechanism. It declares
   so the writer may run later in the day; a trailing ``?``: optional, used only if some
   module provides it);
 * ``appends`` — event tables / logs it adds rows to (``acts``, ``observations``, ``dossier``);
+* ``withdraws`` — event tables it may withdraw rows from before their consumers see them
+  (a gate: a lender refusing loan applications); see ``docs/engine.md``;
 * ``streams`` — the random streams it draws from, each with a semantic slot layout;
 * ``counters``— the metric counters it accumulates;
 * ``role`` and ``phase`` — who it is (people, the apparatus, or the observer) and when
@@ -103,6 +105,9 @@ class Module(ABC):
     owns: ClassVar[tuple[ArraySpec, ...]] = ()
     reads: ClassVar[tuple[str, ...]] = ()
     appends: ClassVar[tuple[str, ...]] = ()
+    #: event tables it reads and may withdraw rows from (a gate): it runs after their
+    #: producers (appenders that do not read them) and before every other reader
+    withdraws: ClassVar[tuple[str, ...]] = ()
     streams: ClassVar[tuple[StreamSpec, ...]] = ()
     counters: ClassVar[tuple[CounterSpec, ...]] = ()
     doc: ClassVar[str] = ""

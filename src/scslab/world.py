@@ -220,6 +220,13 @@ class World:
         else:
             self.events[name] = Table.concat(EVENT_TABLES[name][0], [self.events[name], table])
 
+    def withdraw_events(self, name: str, keep: np.ndarray) -> None:
+        """Today's ``name`` table without the rows where ``keep`` is false (a new table;
+        the old one is not changed, so whoever kept it keeps what it saw)."""
+        table = self.events[name].take(np.flatnonzero(keep))
+        self.events[name] = table
+        self.pending[name] = [table]
+
     # ------------------------------------------------------------------ snapshots
 
     def snapshot(self) -> dict:
@@ -254,7 +261,7 @@ class View:
     """What a module sees of the World: declared reads (read-only) and owned arrays."""
 
     __slots__ = ("_world", "_module", "_writable", "_readable", "_appends", "_strict",
-                 "_handed", "_events_ok")
+                 "_handed", "_events_ok", "_withdraws")
 
     def __init__(
         self,
@@ -264,12 +271,14 @@ class View:
         reads: Iterable[str],
         appends: Iterable[str],
         strict: bool = True,
+        withdraws: Iterable[str] = (),
     ) -> None:
         self._world = world
         self._module = module
         self._writable = frozenset(owned)
         self._readable = frozenset(r.rstrip("?").split("@")[0] for r in reads) | self._writable
         self._appends = frozenset(appends)
+        self._withdraws = frozenset(withdraws)
         self._strict = strict
         self._handed: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._events_ok: set[str] = set()
@@ -315,6 +324,15 @@ class View:
         if name not in self._appends:
             raise PermissionError(f"{self._module} appends to {name!r} without declaring it")
         self._world.append_event(name, table)
+
+    def withdraw(self, name: str, keep: np.ndarray) -> None:
+        """Keep only the rows of today's ``name`` table where ``keep`` is true (a gate)."""
+        if name not in self._withdraws:
+            raise PermissionError(f"{self._module} withdraws from {name!r} without declaring it")
+        if keep.shape != (len(self._world.events[name]),):
+            raise ValueError(f"{self._module}: keep mask does not match today's {name!r}")
+        if not keep.all():
+            self._world.withdraw_events(name, keep)
 
     # logs, counters, state, streams ------------------------------------------
     @property
@@ -389,4 +407,5 @@ def make_view(world: World, module: Any, strict: bool = True) -> View:
         module.reads,
         module.appends,
         strict=strict,
+        withdraws=getattr(module, "withdraws", ()),
     )

@@ -12,7 +12,9 @@ Two modules share one parameter block (``modules.credit_bureau``):
   had an error that moved them to a worse tier). Afterwards loans from the debts module are
   reported (new account; repaid → on time; default, court judgments → late) — except that
   a person without a file borrows from a lender who does not report with probability
-  ``nonreporting_if_invisible`` ("no file, no mainstream credit"). Balances are the debts
+  ``nonreporting_if_invisible`` ("no file, no mainstream credit"); with the ``lender``
+  module on, the lender's offer settles it instead: loans to people it excluded (no
+  scorable file) are informal and not reported, all others are. Balances are the debts
   actually owed (``people.debt``).
 * ``credit_bureau`` (system, SCORE) — monthly, ``S = 300 + 550·(0.35·PH + 0.30·AO +
   0.15·LEN + 0.10·NEW + 0.10·MIX)`` with the FICO weights: PH = on-time / (on-time +
@@ -43,6 +45,7 @@ Positive = Annotated[float, Field(gt=0.0)]
 LAYOUT = SlotLayout((("purpose", 8), ("k", 8)))
 P_INVISIBLE, P_ACCOUNTS, P_AGE, P_LATE, P_ERROR, P_NONREPORT = 1, 2, 3, 4, 5, 6
 NO_FILE, UNSCORABLE = -2, -1
+EXCLUDED_OFFER = 3  # ``people.credit_offer`` of the lender (``lending.py``): informal only
 FICO_WEIGHTS = (0.35, 0.30, 0.15, 0.10, 0.10)  # payment, owed, length, new, mix [V]
 
 
@@ -102,7 +105,7 @@ class CreditFurnishers(Module):
                   "file carries a false late payment (truth)"),
     )
     reads = ("acts", "people.debt", "people.income", "people.group", "people.honesty",
-             "people.cell")
+             "people.cell", "people.credit_offer@prev?")
     streams = (StreamSpec("draws", LAYOUT, "initial files, errors, non-reporting lenders"),)
     counters = (
         CounterSpec("credit_invisible_days", "person-days without a credit file"),
@@ -162,10 +165,17 @@ class CreditFurnishers(Module):
             has = world.array("people.credit_file")
             actor = acts["actor"].astype(np.int64)
             new = unique(actor[acts["act"] == self.borrow])
+            offer = world.optional("people.credit_offer")
+            if offer is not None:  # the lender decided: informal loans are not reported
+                new = new[offer[new] != EXCLUDED_OFFER]
             if new.size:
                 stranger = new[~has[new]]
-                nonrep = world.stream("draws").bernoulli(
-                    day, LAYOUT.pack(purpose=P_NONREPORT), stranger, p.nonreporting_if_invisible)
+                if offer is None:
+                    nonrep = world.stream("draws").bernoulli(
+                        day, LAYOUT.pack(purpose=P_NONREPORT), stranger,
+                        p.nonreporting_if_invisible)
+                else:  # a mainstream loan to someone without a file (the lender ignored it)
+                    nonrep = np.zeros(stranger.size, dtype=bool)
                 opened = stranger[~nonrep]
                 if opened.size:
                     has[opened] = True
@@ -222,23 +232,25 @@ class CreditBureau(Module):
     )
 
     def setup(self, world) -> None:
+        self._rescore(world, 0)  # files exist from day 0: so does their score
+
+    def _rescore(self, world, day: int) -> None:
+        p = self.params
+        has = world.array("people.credit_file")
+        age = day - world.array("people.credit_opened").astype(np.float64)
+        since = day - world.array("people.credit_last_new").astype(np.float64)
+        acc = world.array("people.credit_accounts")
+        s = fico_score(world.array("people.credit_ontime"), world.array("people.credit_late"),
+                       world.array("people.credit_balance"), acc, age, since,
+                       p.late_weight, p.limit_per_account)
+        thin = has & ((acc == 0) | (age < p.min_file_days))
+        score = np.where(has, np.where(thin, UNSCORABLE, np.rint(s)), NO_FILE)
+        world.array("people.credit_score")[:] = score  # within 300–850 or a code
         n_cells = len(world.group_names) * world.n_regions
-        world.state["unscorable"] = np.zeros(n_cells)
+        world.state["unscorable"] = np.bincount(
+            world.array("people.cell")[thin], minlength=n_cells).astype(float)
 
     def step(self, world, day: int) -> None:
-        p = self.params
-        if day % p.refresh_days == 0:
-            has = world.array("people.credit_file")
-            age = day - world.array("people.credit_opened").astype(np.float64)
-            since = day - world.array("people.credit_last_new").astype(np.float64)
-            acc = world.array("people.credit_accounts")
-            s = fico_score(world.array("people.credit_ontime"), world.array("people.credit_late"),
-                           world.array("people.credit_balance"), acc, age, since,
-                           p.late_weight, p.limit_per_account)
-            thin = has & ((acc == 0) | (age < p.min_file_days))
-            score = np.where(has, np.where(thin, UNSCORABLE, np.rint(s)), NO_FILE)
-            world.array("people.credit_score")[:] = score  # within 300–850 or a code
-            n_cells = world.state["unscorable"].size
-            world.state["unscorable"] = np.bincount(
-                world.array("people.cell")[thin], minlength=n_cells).astype(float)
+        if day % self.params.refresh_days == 0:
+            self._rescore(world, day)
         world.counters.add_vector("credit_unscorable_days", world.state["unscorable"])

@@ -12,7 +12,10 @@ Four modules share one parameter block (``modules.market``):
   ``check_cost`` avoid publicly flagged sellers; a buyer checks with probability
   ``σ((VOI − check_cost)/check_scale)``, VOI the fraud loss the public flag is seen to
   avoid: how informative the score is, learned from market-wide experience). Honest
-  trades may earn a review; "gaming" sellers buy fake reviews.
+  trades may earn a review; "gaming" sellers buy fake reviews. Public naming: a buyer
+  passes over a candidate who is publicly named (a sanction measure with
+  ``avoided_by_counterparties`` in force, ``people.bans``) with probability
+  ``named_avoidance``, whatever the screening mode.
 * ``market_complaints`` (sensing, SENSE) — a defrauded buyer complains with probability
   ``complaint_probability``, an honest trade draws a malicious complaint with probability
   ``malicious_complaint_probability``; a complaint names another seller with probability
@@ -36,6 +39,7 @@ import numba as nb
 import numpy as np
 from pydantic import Field
 
+from scslab.apparatus import ListParams, SanctionParams
 from scslab.metrics import MetricDef
 from scslab.module import ArraySpec, CounterSpec, Module, Phase, Role
 from scslab.modules.behaviour import BehaviourParams
@@ -58,7 +62,7 @@ Positive = Annotated[float, Field(gt=0.0)]
 
 LAYOUT = SlotLayout((("purpose", 8), ("k", 8)))
 P_SELLER, P_BUY_COUNT, P_BUY_WHO, P_CAND, P_CHECK, P_FRAUD, P_FIRM_FRAUD = 1, 2, 3, 4, 5, 6, 7
-P_PRIO, P_REVIEW, P_GAMER, P_FIRM_GAMER = 8, 9, 10, 11
+P_PRIO, P_REVIEW, P_GAMER, P_FIRM_GAMER, P_AVOID = 8, 9, 10, 11, 12
 P_COMPLAIN, P_MALICIOUS, P_MISATTR, P_WHO = 20, 21, 22, 23
 MODES = {"none": 0, "private": 1, "institution": 2}
 AHEAD_LIST, AHEAD_MEMORY = 16, 8  # buyers ahead whose reads _screen prefetches
@@ -96,10 +100,20 @@ class MarketParams(ModuleParams):
     malicious_complaint_probability: Prob = 0.0
     complaint_misattribution: Prob = 0.0
     complaint_source_code: Annotated[int, Field(ge=0, le=31)] = 20
+    named_avoidance: Prob = 0.5  # a buyer passes over a publicly named seller (assumption)
 
 
 def market_params(scenario) -> MarketParams:
     return MarketParams.model_validate(scenario.modules.get("market", {}))
+
+
+def naming_bits(scenario) -> int:
+    """Bits of the sanction measures that name a person publicly, so that counterparties
+    avoid them (``avoided_by_counterparties``); 0 when joint sanctions are off."""
+    sanctions = SanctionParams.model_validate(scenario.modules.get("sanctions", {}))
+    if not sanctions.enabled:
+        return 0
+    return sum(1 << m.bit for m in sanctions.measures.values() if m.avoided_by_counterparties)
 
 
 def _sigmoid(z):
@@ -169,9 +183,11 @@ def _screen(k0, k1, day, buyers, buyer_region, pool_off, mode, m, memory, lane_b
 
 @nb.njit(cache=True)
 def _trade(order, cand, known, checked, cap_left, fraud_today, flag_val, flag_thr, seller_cell,
-           mode, n_cells):  # pragma: no cover - compiled
+           mode, n_cells, avoid, avoided):  # pragma: no cover - compiled
     """Phase 2, in queue order: each buyer takes the best screened candidate with
-    capacity left. Outputs are in queue order."""
+    capacity left, passing over the publicly named ones it avoids (``avoid``, empty when
+    no one is named; counted by seller cell into ``avoided``). Outputs are in queue
+    order."""
     nb_ = order.shape[0]
     m = cand.shape[1]
     chosen = np.full(nb_, -1, dtype=np.int64)
@@ -193,6 +209,9 @@ def _trade(order, cand, known, checked, cap_left, fraud_today, flag_val, flag_th
                 honest_scr[seller_cell[c]] += 1.0
                 if excl:
                     honest_exc[seller_cell[c]] += 1.0
+            if not excl and avoid.shape[0] and avoid[j, k]:
+                avoided[seller_cell[c]] += 1.0
+                excl = True
             if excl:
                 continue
             v = flag_val[c] if chk else float(k)
@@ -268,7 +287,8 @@ class Market(Module):
     reads = ("people.region", "people.cell", "people.honesty", "people.aware",
              "people.net_offsets", "links.neighbour", "firms.region", "firms.size",
              "firms.compliance", "people.perceived_detection@prev?",
-             "people.market_flags@prev", "firms.market_flags@prev", "firms.listed@prev?")
+             "people.market_flags@prev", "firms.market_flags@prev", "firms.listed@prev?",
+             "people.bans@prev?", "people.listed@prev?")
     appends = ("acts", "trades")
     streams = (StreamSpec("draws", LAYOUT, "buyers, candidates, checks, fraud, reviews"),)
     counters = (
@@ -281,6 +301,13 @@ class Market(Module):
         CounterSpec("market_honest_screened", "screened candidate slots of honest sellers "
                     "(seller's cell; firms: reference group, firm region)"),
         CounterSpec("market_honest_excluded", "of which screened out"),
+        CounterSpec("market_seller_days", "people sellers, per day (seller's cell)"),
+        CounterSpec("market_person_sales", "trades sold by people sellers (seller's cell)"),
+        CounterSpec("market_blacklisted_seller_days", "blacklisted people sellers, per day "
+                    "(seller's cell)"),
+        CounterSpec("market_blacklisted_sales", "trades sold by blacklisted people sellers"),
+        CounterSpec("market_named_avoided", "candidate slots of named sellers passed over "
+                    "for the naming (seller's cell)"),
     )
     metrics = (
         MetricDef("fraud_rate", "market_frauds", "market_trades",
@@ -295,6 +322,13 @@ class Market(Module):
                   "share of buyers who pay to check the public score"),
         MetricDef("honest_sellers_excluded", "market_honest_excluded", "market_honest_screened",
                   "share of screened candidate slots of honest sellers that screening rejected"),
+        MetricDef("seller_trade_rate", "market_person_sales", "market_seller_days",
+                  "trades per people-seller-day"),
+        MetricDef("blacklisted_trade_rate", "market_blacklisted_sales",
+                  "market_blacklisted_seller_days",
+                  "trades per seller-day of blacklisted people sellers"),
+        MetricDef("named_avoided_rate", "market_named_avoided", "market_blacklisted_seller_days",
+                  "candidate slots of named sellers passed over, per blacklisted seller-day"),
     )
 
     @classmethod
@@ -346,6 +380,12 @@ class Market(Module):
         self.pool, self.off, self.is_firm, self.cell, self.cap = pool, off, is_firm, cell, cap
         self.honesty, self.gamer = honesty, gamer
         self.n = n
+        n_cells = len(world.group_names) * R
+        self.seller_days = np.bincount(cell[~is_firm], minlength=n_cells).astype(np.float64)
+        self.naming_bits = naming_bits(world.scenario)
+        lists = ListParams.model_validate(world.scenario.modules.get("lists", {}))
+        self.black_bits = sum(1 << s.code for s in lists.lists.values()
+                              if s.kind == "black") if lists.enabled else 0
         self.b = BehaviourParams.model_validate(world.scenario.modules.get("behaviour", {}))
         cat = world.catalogue
         self.fraud_pos = cat.position("fraud")
@@ -387,6 +427,27 @@ class Market(Module):
              - p.reputation_weight * vis)
         return u < _sigmoid(z)
 
+    def _avoided(self, world, day: int, buyers: np.ndarray, cand: np.ndarray) -> np.ndarray:
+        """Which candidate slots each buyer passes over because the candidate is publicly
+        named (keyed by buyer and slot); empty when no one is named."""
+        no_avoid = np.zeros((0, cand.shape[1]), dtype=np.bool_)
+        bans = world.optional("people.bans")
+        if bans is None or not self.naming_bits:
+            return no_avoid
+        named = np.zeros(self.pool.size, dtype=bool)
+        people = ~self.is_firm
+        named[people] = (bans[self.pool[people]] & self.naming_bits) != 0
+        if not named.any():
+            return no_avoid
+        st = world.stream("draws")
+        avoid = np.zeros(cand.shape, dtype=np.bool_)
+        for k in range(cand.shape[1]):
+            hit = np.flatnonzero((cand[:, k] >= 0) & named[np.maximum(cand[:, k], 0)])
+            if hit.size:
+                u = st.uniform(day, LAYOUT.pack(purpose=P_AVOID, k=k), buyers[hit])
+                avoid[hit, k] = u < self.params.named_avoidance
+        return avoid
+
     def step(self, world, day: int) -> None:
         p = self.params
         st = world.stream("draws")
@@ -422,9 +483,11 @@ class Market(Module):
             bad.view(np.uint64), self.lane_bits, world.array("people.net_offsets"),
             world.array("links.neighbour"), check_p, LAYOUT.pack(purpose=P_CAND),
             LAYOUT.pack(purpose=P_CHECK))
-        chosen, h_scr, h_exc = _trade(order, cand, known, checked, self.cap.copy(), fraud,
-                                      flag, float(p.flag_threshold), self.cell, mode, n_cells)
         c = world.counters
+        avoid = self._avoided(world, day, buyers, cand)
+        chosen, h_scr, h_exc = _trade(order, cand, known, checked, self.cap.copy(), fraud,
+                                      flag, float(p.flag_threshold), self.cell, mode, n_cells,
+                                      avoid, c.slot("market_named_avoided")[0])
         tb, tc, tf, n_checked = _settle(
             order, chosen, buyers, checked, fraud, world.array("people.cell"),
             p.check_cost, -p.fraud_deadweight, p.buyer_value - p.seller_cost, p.price,
@@ -453,6 +516,16 @@ class Market(Module):
             g = pool[self.gamer]
             preview[g[g < n]] += p.fake_reviews_per_day
             freview[g[g >= n] - n] += p.fake_reviews_per_day
+        # sales of people sellers, named or not (seller's cell)
+        sold_by = tc[~self.is_firm[tc]]
+        c.add_vector("market_seller_days", self.seller_days)
+        c.add_cells("market_person_sales", self.cell[sold_by])
+        listed = world.optional("people.listed")
+        if listed is not None and self.black_bits:
+            black = np.zeros(pool.size, dtype=bool)
+            black[~self.is_firm] = (listed[pool[~self.is_firm]] & self.black_bits) != 0
+            c.add_cells("market_blacklisted_seller_days", self.cell[black])
+            c.add_cells("market_blacklisted_sales", self.cell[sold_by[black[sold_by]]])
         # fraud acts of people sellers: the court (and complaints) may see them
         fsel = np.flatnonzero(tf & ~self.is_firm[tc])
         if fsel.size:

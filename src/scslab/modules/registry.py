@@ -18,6 +18,7 @@ def module_classes() -> dict[str, type]:
     from scslab.modules.firms import CorporateCredit, FirmInspection, FirmMetrics, Firms
     from scslab.modules.harm import Harm
     from scslab.modules.learning import Learning
+    from scslab.modules.lending import Lender, LoanApplications
     from scslab.modules.lists import Lists
     from scslab.modules.market import Market, MarketComplaints, MarketRegistry
     from scslab.modules.officials import CentralAuthority, OfficialAudits, Officials
@@ -34,6 +35,6 @@ def module_classes() -> dict[str, type]:
         SurveillanceMetrics,
         Market, MarketComplaints, MarketRegistry, Firms, FirmInspection, CorporateCredit,
         FirmMetrics, Officials, OfficialAudits, CentralAuthority, CreditFurnishers,
-        CreditBureau,
+        CreditBureau, Lender, LoanApplications,
     )
     return {cls.name: cls for cls in classes}

@@ -83,6 +83,9 @@ class SensorSpec(Strict):
     venues: list[str]
     regions: list[Annotated[int, Field(ge=0)]] | Literal["all"] = "all"
     coverage: Prob
+    #: starting coverage by region (region → coverage, or one value per region); regions
+    #: not named keep ``coverage``
+    coverage_by_region: dict[int, Prob] | list[Prob] | None = None
     identification: Literal["face", "document", "informant"] = "document"
     acts: list[str] | None = None  # only these acts (default: every act at the venues)
     gallery: Annotated[int, Field(ge=0)] = 10_000  # face: entries searched per capture
@@ -107,11 +110,19 @@ class SensorSpec(Strict):
         return (int(self.to_apparatus) + int(self.owner == "landlord" or "landlord" in self.receives)
                 + int(self.owner == "vendor" or "vendor" in self.receives))
 
-    def reach(self) -> float:
-        """Informants report more when paid."""
-        if self.identification != "informant":
-            return self.coverage
-        return min(1.0, self.coverage * (1.0 + self.reward_response * self.reward))
+    def reach_by_region(self, n_regions: int) -> np.ndarray:
+        """Starting capture chance in each region: ``coverage``, or ``coverage_by_region``
+        where given; informants report more when paid (× (1 + reward_response·reward))."""
+        cov = np.full(n_regions, self.coverage)
+        given = self.coverage_by_region
+        if isinstance(given, list):
+            cov[:] = given
+        elif given:
+            for r, c in given.items():
+                cov[r] = c
+        if self.identification == "informant":
+            cov = np.minimum(1.0, cov * (1.0 + self.reward_response * self.reward))
+        return cov
 
 
 class DeploymentParams(Strict):
@@ -164,6 +175,52 @@ def _regions_mask(regions, n: int) -> np.ndarray:
         mask[:] = False
         mask[list(regions)] = True
     return mask
+
+
+def check_coverage_by_region(spec: SensorSpec, where: str, n_regions: int) -> None:
+    """Regions named in ``coverage_by_region`` exist and are watched by the sensor."""
+    given = spec.coverage_by_region
+    if given is None:
+        return
+    if isinstance(given, list):
+        if len(given) != n_regions:
+            raise ValueError(f"{where}: {len(given)} values for {n_regions} regions")
+        return
+    watched = _regions_mask(spec.regions, n_regions)
+    for r in given:
+        if not 0 <= r < n_regions:
+            raise ValueError(f"{where}: region {r} out of range (0..{n_regions - 1})")
+        if not watched[r]:
+            raise ValueError(f"{where}: region {r} is not among the sensor's regions")
+
+
+def water_fill(x: np.ndarray, weight: np.ndarray, budget: float) -> tuple[np.ndarray, float]:
+    """Coverages ``x`` (≥ 0) capped at 1 with the weighted total ``Σ weight·x`` brought to
+    ``budget``: the excess of capped cells goes to the cells below 1 in proportion to
+    their coverage (a common factor λ with ``Σ w·min(1, λ·x) = budget``; equally, as a
+    common level, where those cells are all at 0). Returns the coverages and the budget
+    lost because every cell is full (0 unless ``budget > Σ weight``)."""
+    x = np.asarray(x, dtype=np.float64)
+    w = np.asarray(weight, dtype=np.float64)
+    room = float(w.sum())
+    if budget >= room:
+        return np.ones_like(x), budget - room
+    full = x >= 1.0
+    for _ in range(x.size + 1):  # each pass fills at least one more cell, or ends
+        left = budget - float(w[full].sum())
+        free = ~full
+        mass = float((w[free] * x[free]).sum())
+        if mass > 0.0:
+            new = np.where(full, 1.0, x * (left / mass))
+        elif w[free].sum() > 0.0:  # nothing to scale: raise the empty cells to a level
+            new = np.where(full, 1.0, left / float(w[free].sum()))
+        else:  # only cells without weight are left: nothing to move
+            return np.where(full, 1.0, x), 0.0
+        over = free & (new >= 1.0)
+        if not over.any():
+            return new, 0.0
+        full |= over
+    return np.where(full, 1.0, new), 0.0
 
 
 def sensor_act_mask(spec: SensorSpec, scenario, catalogue: ActCatalogue) -> np.ndarray:
@@ -289,6 +346,7 @@ class Surveillance(Module):
                 for r in s.regions:
                     if r >= R:
                         raise ValueError(f"{where}.regions: region {r} out of range (0..{R - 1})")
+            check_coverage_by_region(s, f"{where}.coverage_by_region", R)
             if s.identification != "informant" and (s.false_report_rate or s.reward):
                 raise ValueError(f"{where}.identification: false reports and rewards need "
                                  "identification 'informant'")
@@ -367,10 +425,12 @@ class Surveillance(Module):
         miss_region = np.ones((R, n))
         sanction = np.zeros(n)
 
-        def watch(acts_mask: np.ndarray, local: float, regions_mask: np.ndarray) -> None:
-            national = local * share[regions_mask].sum()
+        def watch(acts_mask: np.ndarray, local, regions_mask: np.ndarray) -> None:
+            """``local``: the capture chance in a watched region (one, or one per region)."""
+            local = np.broadcast_to(np.asarray(local, dtype=np.float64), (R,))
+            national = (local * share)[regions_mask].sum()
             miss[acts_mask] *= 1.0 - national
-            miss_region[np.ix_(regions_mask, acts_mask)] *= 1.0 - local
+            miss_region[np.ix_(regions_mask, acts_mask)] *= 1.0 - local[regions_mask, None]
 
         for s in p.sensors.values():
             if s.parties == 0:
@@ -379,7 +439,7 @@ class Surveillance(Module):
             if not p.expression_venues_watched:
                 venues -= expr
             ok = sensor_act_mask(s, scenario, catalogue)
-            local = s.reach() * (s.consent_share if s.consent else 1.0)
+            local = s.reach_by_region(R) * (s.consent_share if s.consent else 1.0)
             acts = np.array([catalogue.venue[i] in venues and ok[catalogue.code[i]]
                              for i in range(n)], dtype=bool)
             watch(acts, local, _regions_mask(s.regions, R))
@@ -464,7 +524,7 @@ class Surveillance(Module):
                                  "venues": allowed.any(axis=1),
                                  "act_ok": sensor_act_mask(s, sc, cat), "consented": consented,
                                  "report_codes": codes})
-            st["cov"][s.code] = np.where(allowed, s.reach(), 0.0)
+            st["cov"][s.code] = np.where(allowed, s.reach_by_region(R)[None, :], 0.0)
             st["counts"][s.code] = np.zeros((256, R))
         self.checkpoints = []
         for name, cp in sorted(p.checkpoints.items(), key=lambda kv: kv[1].code):
@@ -748,17 +808,28 @@ class Surveillance(Module):
             budget = (cov * pop)[allowed].sum()
             target = np.zeros_like(cov)
             target[allowed] = budget * counts[allowed] / total / np.maximum(pop[allowed], 1.0)
-            new = np.clip((1.0 - dep.rate) * cov + dep.rate * target, 0.0, 1.0)
-            st["cov"][code] = np.where(allowed, new, 0.0)
+            moved = (1.0 - dep.rate) * cov + dep.rate * target
+            # the budget is conserved: what a full cell cannot take goes to the others
+            filled, lost = water_fill(moved[allowed], pop[allowed], budget)
+            new = np.zeros_like(cov)
+            new[allowed] = filled
+            st["cov"][code] = new
+            st["budget_lost"] = st.get("budget_lost", 0.0) + lost
             st["cov_by_cell"] = None
             counts[:] = 0.0
 
     def final_metrics(self, world) -> dict[str, float | None]:
+        out: dict[str, float | None] = {}
+        if self.params.deployment.mode == "feedback":
+            st = world.state
+            start = sum(float((np.where(s["allowed"], s["spec"].reach_by_region(self.R)[None, :],
+                                        0.0) * self.region_sizes).sum()) for s in self.sensors)
+            out["deployment_budget_lost"] = st.get("budget_lost", 0.0) / start if start else None
         if self.landlord is None:
-            return {}
+            return out
         ls = world.state["landlord"]
         n = self.landlord.n_tenants
-        return {"complaint_participation": ls["joined"] / n if n else None,
+        return {**out, "complaint_participation": ls["joined"] / n if n else None,
                 "landlord_removed_day": float(ls["removed"]) if ls["removed"] >= 0 else None}
 
 

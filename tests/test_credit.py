@@ -1,0 +1,141 @@
+"""Credit access from the bureau's file: the lender grants, prices or refuses applications.
+
+Ablations: a lender that reads the score gives people without a scorable file less
+credit than people with one; a lender that ignores the score (``reads_score: false``)
+gives both the same; switched off, no application is refused.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from helpers import system_output_survives_scrambled_truth
+from scslab.engine import Sim, default_module_classes, order_modules
+from scslab.modules.lending import DENIED, EXCLUDED, PRICED, PRIME, LenderParams, standing_offers
+from scslab.scenario import load_scenario
+
+PEOPLE, DAYS = 6000, 365
+
+
+def _run(*sets: str, people: int = PEOPLE, days: int = DAYS) -> Sim:
+    sc = load_scenario("credit-bureau", list(sets), people=people, days=days, burn_in=0)
+    return Sim(sc).run()
+
+
+def _total(sim: Sim, counter: str) -> float:
+    return float(sim.world.counters.totals(counter, slice(None)).sum())
+
+
+@pytest.fixture(scope="module")
+def lender_on() -> Sim:
+    return _run()
+
+
+def test_offers_follow_the_score_bands():
+    p = LenderParams(deny_below=580, prime_from=670)
+    score = np.array([-2, -1, 300, 579, 580, 669, 670, 850], dtype=np.int16)
+    assert standing_offers(score, p).tolist() == [EXCLUDED, EXCLUDED, DENIED, DENIED, PRICED,
+                                                  PRICED, PRIME, PRIME]
+    off = LenderParams(reads_score=False)
+    assert (standing_offers(score, off) == PRIME).all()
+
+
+def test_the_gate_runs_between_the_applicants_and_the_debts(lender_on):
+    names = [c.name for c in lender_on.module_classes]
+    assert names.index("behaviour") < names.index("loan_applications") < names.index("debts")
+    assert names.index("market") < names.index("loan_applications")
+    assert names.index("credit_bureau") < names.index("lender")
+
+
+def test_no_scorable_file_means_less_credit(lender_on):
+    r = lender_on.results().summary
+    apps_unscored = _total(lender_on, "credit_applications_unscored")
+    assert apps_unscored > 100  # enough applicants without a file to compare
+    # informal lenders take half the excluded: access ≈ 0.5 (binomial sd < 0.05)
+    assert r["credit_access_rate_unscored"] == pytest.approx(0.5, abs=0.1)
+    assert r["credit_access_rate_scored"] > 0.9
+    assert r["credit_access_rate_scored"] - r["credit_access_rate_unscored"] > 0.3
+    # exclusion falls harder on the minority, who are more often without a file
+    assert r["credit_excluded_share[group=minority]"] > r["credit_excluded_share[group=majority]"]
+    # every application is granted or not; informal loans are part of the granted
+    assert _total(lender_on, "credit_granted") + _total(lender_on, "credit_denied") == \
+        _total(lender_on, "credit_applications")
+    assert r["credit_access_rate"] + r["credit_denied_rate"] == pytest.approx(1.0)
+    # the informal price raises the mean APR above the prime rate
+    assert r["credit_mean_apr"] > LenderParams().prime_apr
+
+
+def test_a_lender_ignoring_the_score_gives_equal_access(lender_on):
+    blind = _run("modules.lender.reads_score=false")
+    r = blind.results().summary
+    assert r["credit_access_rate_scored"] == 1.0
+    assert r["credit_access_rate_unscored"] == 1.0
+    assert r["credit_excluded_share"] == 0.0
+    # common random numbers: the same applications, more of them become loans
+    assert _total(blind, "debt_borrowed") > _total(lender_on, "debt_borrowed")
+    # mainstream loans are reported: files open for the invisible who borrow
+    assert _total(blind, "credit_files_opened") > 0
+    assert _total(lender_on, "credit_files_opened") == 0
+
+
+def test_refused_applications_open_no_loan():
+    """Everyone without a file refused: no one without a file has a loan opened."""
+    sc = load_scenario("credit-bureau", ["modules.lender.unscored=deny"], people=PEOPLE,
+                       days=120, burn_in=0)
+    sim = Sim(sc)
+    w = sim.world
+    no_file = ~w.arrays["people.credit_file"].copy()
+    opened = np.zeros(no_file.size, dtype=bool)
+    for _ in range(120):
+        before = w.arrays["people.debt_stage"].copy()
+        sim.step()
+        opened |= (before == 0) & (w.arrays["people.debt_stage"] == 1)
+    assert _total(sim, "credit_applications_unscored") > 20
+    assert not (opened & no_file).any()
+    assert (opened & ~no_file).sum() > 100
+    assert sim.results().summary["credit_access_rate_unscored"] == 0.0
+
+
+def test_switched_off_nothing_is_refused(lender_on):
+    off = _run("modules.lender.enabled=false")
+    names = {c.name for c in off.module_classes}
+    assert "lender" not in names and "loan_applications" not in names
+    assert _total(off, "debt_borrowed") > _total(lender_on, "debt_borrowed")
+
+
+def test_lender_reads_no_truth():
+    sc = load_scenario("credit-bureau", people=2000, days=40, burn_in=0)
+    classes = default_module_classes(sc)
+    assert {"lender", "loan_applications"} <= {c.name for c in order_modules(classes)}
+    assert system_output_survives_scrambled_truth(sc)
+
+
+def test_credit_results_identical_across_threads_and_reruns():
+    code = ("import hashlib; from scslab.engine import Sim; "
+            "from scslab.scenario import load_scenario; "
+            "s = load_scenario('credit-bureau', people=3000, days=60, burn_in=0); "
+            "sim = Sim(s).run(); "
+            "print(hashlib.sha256(sim.world.counters.history.tobytes()).hexdigest())")
+    digests = []
+    for threads in ("1", "2", "2"):
+        env = {**__import__("os").environ, "NUMBA_NUM_THREADS": threads}
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env=env, timeout=300, check=True)
+        digests.append(proc.stdout.strip())
+    assert digests[0] == digests[1] == digests[2]
+
+
+@pytest.mark.parametrize("setting,fragment", [
+    ("modules.lender.deny_below=200", "modules.lender.deny_below"),
+    ("modules.lender.prime_from=500", "modules.lender.prime_from"),
+])
+def test_bad_cut_off_is_one_line_exit_2(setting, fragment):
+    proc = subprocess.run([sys.executable, "-m", "scslab", "show", "credit-bureau", "--set",
+                           setting], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    err = proc.stderr.strip()
+    assert len(err.splitlines()) == 1 and fragment in err and "Traceback" not in err
