@@ -113,3 +113,32 @@ def test_region_out_of_range_is_one_line_exit_2(value, fragment):
     err = proc.stderr.strip()
     assert len(err.splitlines()) == 1 and "Traceback" not in err
     assert "modules.surveillance.sensors.cams.coverage_by_region" in err and fragment in err
+
+
+def test_perceived_watching_follows_the_redeployed_sensors():
+    """What the informed perceive moves with the cameras: after each redeployment the
+    behaviour module's detection by region equals 1 − (1 − d₀)·f, with f the sensors'
+    chance of missing an act now over that at day 0, recomputed here from the coverage.
+    Ablation: with a fixed deployment the factor stays 1 and perception stays at day 0."""
+    sc = _scenario("modules.surveillance.deployment={mode: feedback, period_days: 10, "
+                   "rate: 1.0}", days=60)
+    sim = Sim(sc)
+    beh = next(m for m in sim.modules if m.name == "behaviour")
+    surv = next(m for m in sim.modules if m.name == "surveillance")
+    d0 = beh.nominal_detection.copy()
+    st = sim.world.state["surveillance"]
+    cov0 = {k: v.copy() for k, v in st["cov"].items()}
+    for _ in range(50):  # the last redeployment at the end of day 49
+        sim.step()
+    factor = sim.world.arrays["regions.watch_factor"].copy()
+    assert not (factor == 1.0).all()
+    start, now = surv._sensor_miss(cov0), surv._sensor_miss(st["cov"])
+    expected = np.where(start > 0, now / np.where(start > 0, start, 1.0), 1.0)
+    assert np.allclose(factor, expected, rtol=0, atol=1e-12)
+    sim.step()  # day 50: behaviour reads yesterday's factor
+    assert np.allclose(beh.detection, 1.0 - (1.0 - d0) * factor, rtol=0, atol=1e-12)
+    # where the cameras went, the informed perceive more watching, and less where they left
+    a = sim.world.catalogue.position("littering")  # at the street: watched by the cams
+    assert (beh.detection[:, a] > d0[:, a]).any() and (beh.detection[:, a] < d0[:, a]).any()
+    fixed = Sim(_scenario(days=60)).run()
+    assert (fixed.world.arrays["regions.watch_factor"] == 1.0).all()

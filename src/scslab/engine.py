@@ -173,6 +173,7 @@ class Sim:
         pop = population or synthesise(scenario.population, scenario.seed, replicate)
         counts = dict(pop.counts)
         counts["acts"] = len(scenario.acts)
+        counts["regions"] = scenario.population.regions
         counts["lists"] = ListParams.model_validate(scenario.modules.get("lists", {})).slots()
         self.world = World(scenario, replicate, counts)
         # population arrays no module reads are not kept (a trait no mechanism uses costs

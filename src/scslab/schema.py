@@ -34,6 +34,7 @@ DTYPES: dict[str, np.dtype] = {
     "count": np.dtype(np.int32),  # small per-agent counters
     "accumulator": np.dtype(np.int64),  # metric counters
     "real_accumulator": np.dtype(np.float64),  # metric sums of real quantities
+    "ratio": np.dtype(np.float64),  # multiplicative factors (1 = unchanged)
 }
 
 

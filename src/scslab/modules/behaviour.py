@@ -15,9 +15,10 @@ a person then decides, by class of act (equations and sources in ``docs/model.md
 * **economic, movement** — taken, unless blocked (a lost file, a ban).
 
 Any act is blocked while its author is detained (``people.detained_until``, from the
-surveillance module) or banned (``people.bans``, from joint sanctions). What the aware
+surveillance module) or banned (``people.bans``, from joint sanctions). What the informed
 perceive of watching is local: the recording chance in their own region
-(``Consequences.detection_by_region``).
+(``Consequences.detection_by_region``), following the sensors as they are redeployed
+(``regions.watch_factor``).
 
 Informed people (``people.informed``: drawn awareness, or learned — ``learning``)
 perceive the published detection and the watching in their region; the uninformed their
@@ -236,6 +237,7 @@ class Behaviour(Module):
         "people.region", "people.detained_until@prev?",
         "people.perceived_detection@prev", "people.perceived_day@prev",
         "people.perceived_sanction@prev", "people.file_lost@prev?", "people.bans@prev?",
+        "regions.watch_factor@prev?",
     )
     appends = ("acts",)
     streams = (
@@ -266,9 +268,12 @@ class Behaviour(Module):
         self.people = world.counts["people"]
         cons = world.consequences
         # what the aware perceive is local: the recording chance in their own region
-        self.detection = np.ascontiguousarray(cons.detection_by_region, dtype=np.float64)
+        self.nominal_detection = np.ascontiguousarray(cons.detection_by_region,
+                                                      dtype=np.float64)
+        self.detection = self.nominal_detection
         self.pub_target = public_detection_signal(cons, self.catalogue)
         self.rel_det = relative_detection(self.detection, self.pub_target)
+        self.watch_factor = None  # the factor the perceived detection was last built on
         gamma = self.params.severity_exponent
         self.penalty_gamma = _powers(self.catalogue.penalty, gamma)  # S^γ, unaware
         self.sanction_gamma = _powers(np.asarray(cons.sanction, dtype=np.float64), gamma)
@@ -277,7 +282,23 @@ class Behaviour(Module):
         self.pub_rate = float(learning.get("public_rate", 0.0)) if learning.get(
             "enabled", True) else 0.0
 
+    def _follow_redeployment(self, world) -> None:
+        """What the informed perceive of watching follows the sensors' deployment:
+        ``d = 1 − (1 − d_0) · f``, f the surveillance's ``regions.watch_factor``."""
+        factor = world.optional("regions.watch_factor")
+        if factor is None or (self.watch_factor is not None
+                              and np.array_equal(factor, self.watch_factor)):
+            return
+        self.watch_factor = factor.copy()
+        if (factor == 1.0).all():
+            self.detection = self.nominal_detection
+        else:
+            self.detection = np.ascontiguousarray(
+                1.0 - (1.0 - self.nominal_detection) * factor)
+        self.rel_det = relative_detection(self.detection, self.pub_target)
+
     def step(self, world, day: int) -> None:
+        self._follow_redeployment(world)
         people, pos = self.clock.due(world.stream("clock"), day, self.people)
         if people.size == 0:
             return

@@ -269,6 +269,10 @@ class Surveillance(Module):
         ArraySpec("people.tenant", "flag", "people", False, "lives in the landlord's building"),
         ArraySpec("people.complaint_day", "day_u16", "people", False,
                   "day the tenant joins the complaint", fill=NEVER),
+        ArraySpec("regions.watch_factor", "ratio", "regions×acts", False,
+                  "chance an act escapes the sensors now over the chance at day 0 (1: as "
+                  "deployed at day 0; the informed perceive redeployment through it)",
+                  fill=1.0),
     )
     reads = ("acts", "observations", "people.cell", "people.group", "people.sex",
              "people.region", "people.household", "people.privacy_concern",
@@ -535,6 +539,8 @@ class Surveillance(Module):
         self.landlord = LandlordCamera(p.landlord, self) if p.landlord.enabled else None
         if self.landlord is not None:
             self.landlord.setup(world)
+        self.act_code = cat.code.astype(np.int64)
+        self.miss_at_start = self._sensor_miss(st["cov"])
 
     # ------------------------------------------------------------------ draws
 
@@ -817,6 +823,29 @@ class Surveillance(Module):
             st["budget_lost"] = st.get("budget_lost", 0.0) + lost
             st["cov_by_cell"] = None
             counts[:] = 0.0
+        self._publish_watch(world)
+
+    def _sensor_miss(self, cov: dict) -> np.ndarray:
+        """(regions, acts): the chance an act escapes every sensor whose data reach
+        someone, for the given coverage — the sensors' part of what the informed perceive
+        (``consequences``)."""
+        miss = np.ones((self.R, self.act_code.size))
+        venue = self.act_venue[self.act_code]
+        for s in self.sensors:
+            spec = s["spec"]
+            if spec.parties == 0:
+                continue
+            local = cov[spec.code][venue].T * (spec.consent_share if spec.consent else 1.0)
+            miss *= 1.0 - np.where(s["act_ok"][self.act_code][None, :], local, 0.0)
+        return miss
+
+    def _publish_watch(self, world) -> None:
+        """After a redeployment: how much more (or less) each act escapes the sensors in
+        each region than at day 0. Where nothing escaped at day 0 the factor stays 1."""
+        now = self._sensor_miss(world.state["cov"])
+        start = self.miss_at_start
+        factor = np.where(start > 0, now / np.where(start > 0, start, 1.0), 1.0)
+        world.array("regions.watch_factor")[...] = factor
 
     def final_metrics(self, world) -> dict[str, float | None]:
         out: dict[str, float | None] = {}
