@@ -76,7 +76,11 @@ def _scslab(args, cwd):
 
 
 def test_cli_warns_of_confounds_and_strict_exits_2(tmp_path):
-    args = ["compare", "baseline", "national-blacklist", "--replicates", "2", "--people",
+    # a blacklist whose society also differs (as national-blacklist's once did)
+    (tmp_path / "indebted.yaml").write_text(
+        "extends: national-blacklist\nname: indebted\n"
+        "modules:\n  debts: {initial_debtor_share: 0.1}\n")
+    args = ["compare", "baseline", "indebted.yaml", "--replicates", "2", "--people",
             "1000", "--days", "10", "--burn-in", "0", "--metrics", "violation_rate"]
     proc = _scslab([*args, "--strict"], tmp_path)
     assert proc.returncode == 2
@@ -87,8 +91,9 @@ def test_cli_warns_of_confounds_and_strict_exits_2(tmp_path):
     assert "warning: confounds" in proc.stderr
     assert "modules.debts.initial_debtor_share" in proc.stderr
     assert "0.05" in proc.stderr and "0.1" in proc.stderr
-    proc = _scslab(["compare", "baseline", "rongcheng", "--replicates", "2", "--people", "1000",
-                    "--days", "10", "--burn-in", "0", "--metrics", "violation_rate",
-                    "--strict", "--quiet"], tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    assert "confounds" not in proc.stderr
+    for system in ("rongcheng", "national-blacklist"):  # systems on the baseline's society
+        proc = _scslab(["compare", "baseline", system, "--replicates", "2", "--people",
+                        "1000", "--days", "10", "--burn-in", "0", "--metrics",
+                        "violation_rate", "--strict", "--quiet"], tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        assert "confounds" not in proc.stderr

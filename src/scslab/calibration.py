@@ -106,3 +106,12 @@ register_calibrated(
               "(calibration.md, 'Court list of dishonest judgment debtors')"),
     tag="V",
 )
+
+register_calibrated(
+    "modules.attitudes.approval_median", 0.866,
+    figure=("about 80 % of respondents approved of social credit systems (Kostka 2019, "
+            "New Media & Society 21(7)); the median is set so the day-0 mean approval is "
+            "0.80"),
+    citation="Kostka 2019, as collected in scslab's calibration notes ('Public opinion')",
+    tag="V",
+)

@@ -96,6 +96,11 @@ TRADE_LAYOUT: dict[str, str] = {"buyer": "uid", "seller": "uid", "fraud": "flag"
 #: alarm (0 = a false match) and the record behind a watchlisting (-1 = none).
 DETENTION_LAYOUT: dict[str, str] = {"person": "uid", "cause": "code", "record": "ref"}
 
+#: People who learned of the system today (learning → attitudes; private knowledge):
+#: ``channel`` 1 their own listing, 2 a publicly named neighbour, 8 + k campaign k.
+INFORMED_LAYOUT: dict[str, str] = {"person": "uid", "channel": "code"}
+INFORMED_LISTING, INFORMED_NEIGHBOUR, INFORMED_CAMPAIGN = 1, 2, 8
+
 #: Appeals filed today: what the subject submits. ``evidence`` is the subject's case —
 #: true when they can show the record is wrong (they know their own conduct).
 APPEAL_LAYOUT: dict[str, str] = {"subject": "uid", "record": "ref", "evidence": "flag"}

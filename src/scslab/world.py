@@ -24,6 +24,7 @@ from scslab.schema import (
     ACT_LAYOUT,
     APPEAL_LAYOUT,
     DETENTION_LAYOUT,
+    INFORMED_LAYOUT,
     LIST_CHANGE_LAYOUT,
     OBSERVATION_LAYOUT,
     OBSERVATION_TRUTH_LAYOUT,
@@ -47,6 +48,7 @@ EVENT_TABLES: dict[str, tuple[dict[str, str], bool]] = {
     "appeals": (APPEAL_LAYOUT, False),
     "trades": (TRADE_LAYOUT, True),
     "detentions": (DETENTION_LAYOUT, False),
+    "informed": (INFORMED_LAYOUT, True),
 }
 
 

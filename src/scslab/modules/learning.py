@@ -32,7 +32,7 @@ Updates are event-driven: pushed only from the people who had an event today.
 from __future__ import annotations
 
 import math
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 import numba as nb
 import numpy as np
@@ -45,7 +45,14 @@ from scslab.module import ArraySpec, CounterSpec, Module, Phase, Role
 from scslab.prefetch import prefetch
 from scslab.rng import SlotLayout, StreamSpec
 from scslab.scenario.schema import ModuleParams, Strict
-from scslab.schema import code_table
+from scslab.schema import (
+    INFORMED_CAMPAIGN,
+    INFORMED_LAYOUT,
+    INFORMED_LISTING,
+    INFORMED_NEIGHBOUR,
+    Table,
+    code_table,
+)
 from scslab.sets import unique
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -60,6 +67,9 @@ class Campaign(Strict):
     day: Annotated[int, Field(ge=0, le=65534)]
     reach: Prob
     salience: Prob = 1.0
+    #: what it tells (``attitudes``): nothing on approval, the state's benefits, or
+    #: pros and cons
+    framing: Literal["none", "state", "balanced"] = "none"
 
 
 class LearningParams(ModuleParams):
@@ -144,6 +154,7 @@ class Learning(Module):
     )
     reads = ("people.aware", "people.cell", "people.net_offsets", "links.neighbour", "acts",
              "dossier", "list_changes?")
+    appends = ("informed",)
     streams = (StreamSpec("awareness", AWARENESS_LAYOUT,
                           "awareness from named neighbours and campaigns"),)
     counters = (
@@ -233,7 +244,7 @@ class Learning(Module):
                     u = world.stream("awareness").uniform(
                         day, AWARENESS_LAYOUT.pack(purpose=P_LISTED), new)
                     new = new[u < p.listed_awareness]
-                self._inform(world, day, new)
+                self._inform(world, day, new, INFORMED_LISTING)
                 c.add_cells("informed_by_listing", cell[new])
                 psi[own] = 1.0 - (1.0 - psi[own]) * (1.0 - p.sanction_rate)
                 c.add_cells("sanction_learning_events", cell[own])
@@ -250,7 +261,7 @@ class Learning(Module):
                     u = world.stream("awareness").uniform(
                         day, AWARENESS_LAYOUT.pack(purpose=P_NEIGHBOUR), who[fresh])
                     told = who[fresh][u < 1.0 - (1.0 - p.neighbour_awareness)**times[fresh]]
-                    self._inform(world, day, told)
+                    self._inform(world, day, told, INFORMED_NEIGHBOUR)
                     c.add_cells("informed_by_neighbour", cell[told])
         if day in self.campaigns:
             k, campaign = self.campaigns[day]
@@ -258,16 +269,20 @@ class Learning(Module):
             u = world.stream("awareness").uniform(
                 day, AWARENESS_LAYOUT.pack(purpose=P_CAMPAIGN, campaign=k), people)
             told = people[u < campaign.reach]
-            self._inform(world, day, told)
+            self._inform(world, day, told, INFORMED_CAMPAIGN + k)
             psi[told] = np.maximum(psi[told], campaign.salience)
             c.add_cells("informed_by_campaign", cell[told])
 
-    def _inform(self, world, day: int, people: np.ndarray) -> None:
+    def _inform(self, world, day: int, people: np.ndarray, channel: int) -> None:
         """People learn the system exists. Their π is up to date as of today (no public
-        relaxation before they knew), then follows the public signal."""
+        relaxation before they knew), then follows the public signal. Published in
+        ``informed`` (who, through which channel)."""
         if people.size:
             world.array("people.informed")[people] = True
             world.array("people.perceived_day")[people] = day
+            world.append("informed", Table.from_columns(
+                INFORMED_LAYOUT, person=people.astype(np.int32),
+                channel=np.full(people.size, channel, dtype=np.uint8)))
 
     def _update(self, world, day, person, target, rate) -> None:
         """Own experience: step towards it, counting events and the shift they made."""

@@ -9,6 +9,7 @@ from functools import cache
 def module_classes() -> dict[str, type]:
     """Name → class for every registered module (imported lazily: they pull in Numba)."""
     from scslab.modules.appeals import AppealFiling, Appeals
+    from scslab.modules.attitudes import Attitudes
     from scslab.modules.behaviour import Behaviour
     from scslab.modules.checkpoints import Watchlist
     from scslab.modules.core_metrics import CoreMetrics
@@ -35,6 +36,6 @@ def module_classes() -> dict[str, type]:
         SurveillanceMetrics,
         Market, MarketComplaints, MarketRegistry, Firms, FirmInspection, CorporateCredit,
         FirmMetrics, Officials, OfficialAudits, CentralAuthority, CreditFurnishers,
-        CreditBureau, Lender, LoanApplications,
+        CreditBureau, Lender, LoanApplications, Attitudes,
     )
     return {cls.name: cls for cls in classes}
