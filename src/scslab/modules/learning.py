@@ -246,16 +246,18 @@ class Learning(Module):
                     new = new[u < p.listed_awareness]
                 self._inform(world, day, new, INFORMED_LISTING)
                 c.add_cells("informed_by_listing", cell[new])
-                psi[own] = 1.0 - (1.0 - psi[own]) * (1.0 - p.sanction_rate)
-                c.add_cells("sanction_learning_events", cell[own])
+                if p.sanction_rate > 0:
+                    psi[own] = 1.0 - (1.0 - psi[own]) * (1.0 - p.sanction_rate)
+                    c.add_cells("sanction_learning_events", cell[own])
             named = changes["person"][entered & self.named[code]].astype(np.int64)
-            if named.size:
+            if named.size and (p.sanction_network_rate > 0 or p.neighbour_awareness > 0):
                 seen, _ = gather(world.array("people.net_offsets"),
                                  world.array("links.neighbour"), named)
                 who, times = np.unique(seen, return_counts=True)
-                keep = 1.0 - p.sanction_network_rate
-                psi[who] = 1.0 - (1.0 - psi[who]) * keep**times
-                c.add_cells("sanction_learning_events", cell[who])
+                if p.sanction_network_rate > 0:
+                    keep = 1.0 - p.sanction_network_rate
+                    psi[who] = 1.0 - (1.0 - psi[who]) * keep**times
+                    c.add_cells("sanction_learning_events", cell[who])
                 if p.neighbour_awareness > 0:
                     fresh = ~informed[who]
                     u = world.stream("awareness").uniform(
