@@ -291,7 +291,7 @@ class Attribution:
             residual = total - sum(effects.values(), np.zeros_like(total))
             shares = _bootstrap_shares(total, {**effects, RESIDUAL: residual},
                                        self.manifest.get("seed", 0))
-            rows.append((m, TOTAL, "total", "", tm, tlo, thi, 1.0, nan, nan, zero,
+            rows.append((m, TOTAL, "total", "", tm, tlo, thi, 1.0 if tm else nan, nan, nan, zero,
                          f"{self.label} − {self.reference}"))
             for c in self.components:
                 if c.name in self.refused:
