@@ -68,12 +68,18 @@ def test_lookalikes_concentrate_false_alarms_at_the_same_mean():
 
 def test_common_random_numbers_one_groups_fmr_leaves_the_other_bit_identical():
     """Raising the minority's FMR changes the minority's false alarms (and detentions) and
-    leaves every majority counter bit-identical: draws are keyed by person and slot."""
+    leaves every majority counter bit-identical: draws are keyed by person and slot. (Not
+    the attitudes': a detained minority neighbour moves a majority person's approval —
+    that travels through the network, not through the draws.)"""
     a = Sim(_face_checkpoint(on_alarm="detain")).run()
     b = Sim(_face_checkpoint(fmr_minority=30.0, on_alarm="detain")).run()
     R = a.world.n_regions
     ha, hb = a.world.counters.history, b.world.counters.history
-    assert np.array_equal(ha[:, :, :R], hb[:, :, :R])  # cells of group 0 (majority)
+    idx = a.world.counters.index
+    draws = [idx[k] for k in idx if k not in ("approval_sum", "trust_sum")]
+    assert np.array_equal(ha[:, draws, :R], hb[:, draws, :R])  # cells of group 0 (majority)
+    i = idx["approval_sum"]
+    assert not np.array_equal(ha[:, i, :R], hb[:, i, :R])  # the neighbours of the detained
     i = a.world.counters.index["false_alarms"]
     assert hb[:, i, R:].sum() > 1.5 * ha[:, i, R:].sum()
 
