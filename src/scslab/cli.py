@@ -284,6 +284,15 @@ def _register_compare() -> None:
 _register_compare()
 
 
+def _register_dashboard() -> None:
+    from scslab.dashboard_cli import dashboard_command
+
+    app.command(name="dashboard")(dashboard_command)
+
+
+_register_dashboard()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning bad input into one line and exit status 2."""
     args = sys.argv[1:] if argv is None else argv
