@@ -44,8 +44,9 @@ CSS = """
 def html_table(header: list[str], rows: list[list[str]], css: str = "") -> str:
     e = html.escape
     head = "".join(f"<th style='text-align:left;padding:2px 8px'>{e(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td style='padding:2px 8px'>{e(str(c))}</td>"
-                                    for c in row) + "</tr>" for row in rows)
+    body = "".join(f"<tr data-key='{e(str(row[0]))}'>"
+                   + "".join(f"<td style='padding:2px 8px'>{e(str(c))}</td>" for c in row)
+                   + "</tr>" for row in rows)
     return (f"<table class='{css}' style='border-collapse:collapse;font-size:0.9em'>"
             f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
 
@@ -88,7 +89,7 @@ class Dashboard:
         self.run_progress = pn.indicators.Progress(value=0, max=100, width=400,
                                                    css_classes=["run-progress"])
         self.run_status = pn.pane.Markdown("No run yet.", css_classes=["run-status"])
-        self.run_charts = pn.Column()
+        self.run_charts = pn.Column(css_classes=["run-charts"], sizing_mode="stretch_width")
         self.run_summary = pn.pane.HTML("", css_classes=["run-summary"])
         self.run_limits = pn.pane.Markdown("", css_classes=["run-limits"])
         self.run_button.on_click(lambda e: self.start_run())
@@ -389,7 +390,7 @@ class Dashboard:
         job = self.jobs[kind]
         if job is not None:
             job.cancel()
-        self.poll()
+            getattr(self, f"_update_{kind}")(job)
 
     def close(self) -> None:
         for job in self.jobs.values():
