@@ -263,3 +263,42 @@ def test_two_tabs_run_at_once_separately(server, browser):
                                                  burn_in=0, seed=seed)).run())
         assert summary_value(page, "violation_rate") == fmt(ref.summary["violation_rate"])
         page.close()
+
+
+@pytest.mark.slow
+def test_load_five_tabs_of_ten_thousand(server, browser):
+    """Load: five tabs at once, each running its own 10^4-person society to completion;
+    every tab shows its own result, equal to the same scenario run here in one piece."""
+    from scslab.engine import Sim
+    from scslab.results import replicate_result
+    from scslab.scenario import load_scenario
+    from scslab.summary import fmt
+
+    url, results = server
+    days = 100
+    seeds = [101, 102, 103, 104, 105]
+    pages = [open_page(browser, url) for _ in seeds]
+    for page, seed in zip(pages, seeds, strict=True):
+        set_size(page, 10_000, days, seed)
+    t0 = time.monotonic()
+    for page in pages:
+        page.get_by_role("button", name="Run", exact=True).click()
+    for page in pages:
+        seen = wait_run(page, timeout_ms=600_000)
+        assert seen[-1].startswith(f"Done: day {days} of {days}"), seen
+    wall = time.monotonic() - t0
+    print(f"five tabs of 10^4 people x {days} days: {wall:.1f} s")
+    folders = set()
+    for i, (page, seed) in enumerate(zip(pages, seeds, strict=True)):
+        shot(page, f"09-load-tab{i + 1}")
+        folder = results / stored_folder(page, ".run-summary")
+        folders.add(folder)
+        manifest = json.loads((folder / "manifest.json").read_text())
+        assert manifest["seed"] == seed
+        assert manifest["scenario"]["population"]["people"] == 10_000
+        ref = replicate_result(Sim(load_scenario("baseline", people=10_000, days=days,
+                                                 burn_in=0, seed=seed)).run())
+        for metric in ("violation_rate", "detection_rate", "expression_rate"):
+            assert summary_value(page, metric) == fmt(ref.summary[metric]), (seed, metric)
+        page.close()
+    assert len(folders) == len(seeds)
