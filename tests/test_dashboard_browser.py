@@ -236,6 +236,39 @@ def test_compare_two_scenarios(server, browser):
     page.close()
 
 
+def test_explain_with_figure_and_stored_report(server, browser):
+    url, results = server
+    page = open_page(browser, url)
+    set_size(page, 2000, 30)
+    page.locator(".bk-tab", has_text="Explain").click()
+    set_replicates = page.locator(".explain-replicates input")
+    set_replicates.fill("2")
+    set_replicates.press("Enter")
+    page.wait_for_timeout(300)
+    page.get_by_role("button", name="Explain", exact=True).click()
+    table = page.locator(".explain-result table")
+    table.wait_for(timeout=RUN_TIMEOUT_MS)
+    page.locator(".explain-figure img").wait_for(timeout=30_000)
+    shot(page, "08-explain-done")
+    text = table.inner_text()
+    for run in ("income", "behaviour", "exposure", "all causes"):
+        assert run in text
+    folder = stored_folder(page, ".explain-result")
+    manifest = json.loads((results / folder / "manifest.json").read_text())
+    assert manifest["kind"] == "explain" and manifest["metric"] == "detection_rate"
+    assert (manifest["group_a"], manifest["group_b"]) == ("minority", "majority")
+    assert "registered causes" in status(page, ".explain-limits")
+    # the stored-results tab lists it and links its report
+    page.locator(".bk-tab", has_text="Stored results").click()
+    page.locator(".stored-pick select").select_option(label=f"{folder} (explain)")
+    link = page.locator(".stored-link a.report-link")
+    link.wait_for(timeout=30_000)
+    shot(page, "09-stored")
+    report = page.request.get(url + link.get_attribute("href").removeprefix("./"))
+    assert report.ok and "detection_rate" in report.text()
+    page.close()
+
+
 def test_two_tabs_run_at_once_separately(server, browser):
     """Two tabs, two different societies, running at the same time: each tab shows its
     own result, equal to the same scenario run here in one piece."""
@@ -254,7 +287,7 @@ def test_two_tabs_run_at_once_separately(server, browser):
     for page in pages:
         wait_run(page)
     for i, (page, (people, days, seed)) in enumerate(zip(pages, specs, strict=True)):
-        shot(page, f"08-tab{i + 1}-done")
+        shot(page, f"10-tab{i + 1}-done")
         folder = results / stored_folder(page, ".run-summary")
         manifest = json.loads((folder / "manifest.json").read_text())
         assert manifest["scenario"]["population"]["people"] == people
@@ -290,7 +323,7 @@ def test_load_five_tabs_of_ten_thousand(server, browser):
     print(f"five tabs of 10^4 people x {days} days: {wall:.1f} s")
     folders = set()
     for i, (page, seed) in enumerate(zip(pages, seeds, strict=True)):
-        shot(page, f"09-load-tab{i + 1}")
+        shot(page, f"11-load-tab{i + 1}")
         folder = results / stored_folder(page, ".run-summary")
         folders.add(folder)
         manifest = json.loads((folder / "manifest.json").read_text())

@@ -31,13 +31,16 @@ MAX_UPLOAD_BYTES = 1_000_000
 POLL_MS = 250
 #: URL prefix under which the results folder is served
 RESULTS_URL = "results"
-EDITED = "(the scenario above, as edited)"
+EDITED = "(the scenario on the left, as edited)"
+#: width of the scenario column, px (results take the rest)
+SCENARIO_WIDTH = 600
+NO_RESULT = "Shown with each result."
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
           "#17becf")
 
 CSS = """
 .field-meaning { font-size: 0.85em; color: #555; }
-.error-line { color: #a40000; font-family: monospace; }
+.error-line { color: #a40000; font-family: monospace; white-space: pre-wrap; overflow-wrap: anywhere; }
 """
 
 
@@ -69,7 +72,7 @@ class Dashboard:
         self.jobs: dict[str, Job | None] = {"run": None, "compare": None, "explain": None}
 
         names = builtin_names()
-        self.builtin = pn.widgets.Select(name="Builtin scenario", options=names,
+        self.builtin = pn.widgets.Select(name="Builtin scenario", options=names, width=250,
                                          value="baseline" if "baseline" in names else names[0],
                                          css_classes=["pick-builtin"])
         self.upload = pn.widgets.FileInput(accept=".yaml,.yml", multiple=False,
@@ -91,7 +94,7 @@ class Dashboard:
         self.run_status = pn.pane.Markdown("No run yet.", css_classes=["run-status"])
         self.run_charts = pn.Column(css_classes=["run-charts"], sizing_mode="stretch_width")
         self.run_summary = pn.pane.HTML("", css_classes=["run-summary"])
-        self.run_limits = pn.pane.Markdown("", css_classes=["run-limits"])
+        self.run_limits = pn.pane.Markdown(NO_RESULT, css_classes=["run-limits"])
         self.run_button.on_click(lambda e: self.start_run())
         self.run_cancel.on_click(lambda e: self.cancel("run"))
         self.sources: list[tuple[ColumnDataSource, list[str]]] = []
@@ -112,7 +115,7 @@ class Dashboard:
         self.cmp_progress = pn.indicators.Progress(value=0, max=100, width=400)
         self.cmp_status = pn.pane.Markdown("", css_classes=["compare-status"])
         self.cmp_result = pn.pane.HTML("", css_classes=["compare-result"])
-        self.cmp_limits = pn.pane.Markdown("", css_classes=["compare-limits"])
+        self.cmp_limits = pn.pane.Markdown(NO_RESULT, css_classes=["compare-limits"])
         self.cmp_button.on_click(lambda e: self.start_compare())
         self.cmp_cancel.on_click(lambda e: self.cancel("compare"))
 
@@ -122,15 +125,17 @@ class Dashboard:
         self.exp_a = pn.widgets.Select(name="Group A", options=[], css_classes=["explain-a"])
         self.exp_b = pn.widgets.Select(name="Group B (reference)", options=[],
                                        css_classes=["explain-b"])
-        self.exp_reps = pn.widgets.IntInput(name="Replicates", value=3, start=2, end=50)
+        self.exp_reps = pn.widgets.IntInput(name="Replicates", value=3, start=2, end=50,
+                                            css_classes=["explain-replicates"])
         self.exp_button = pn.widgets.Button(name="Explain", button_type="primary",
                                             css_classes=["explain-button"])
         self.exp_cancel = pn.widgets.Button(name="Cancel explanation", disabled=True)
         self.exp_progress = pn.indicators.Progress(value=0, max=100, width=400)
         self.exp_status = pn.pane.Markdown("", css_classes=["explain-status"])
         self.exp_result = pn.pane.HTML("", css_classes=["explain-result"])
-        self.exp_figure = pn.pane.PNG(None, width=700, visible=False)
-        self.exp_limits = pn.pane.Markdown("", css_classes=["explain-limits"])
+        self.exp_figure = pn.pane.PNG(None, width=700, visible=False,
+                                      css_classes=["explain-figure"])
+        self.exp_limits = pn.pane.Markdown(NO_RESULT, css_classes=["explain-limits"])
         self.exp_button.on_click(lambda e: self.start_explain())
         self.exp_cancel.on_click(lambda e: self.cancel("explain"))
 
@@ -155,7 +160,7 @@ class Dashboard:
         scenario = pn.Column(
             "## 1. Scenario",
             pn.Row(self.builtin, pn.Column("or upload a YAML scenario file", self.upload)),
-            self.error, self.picked, self.form, sizing_mode="stretch_width")
+            self.error, self.picked, self.form, width=SCENARIO_WIDTH)
         run = pn.Column(
             pn.Row(self.run_button, self.run_cancel), self.run_progress, self.run_status,
             self.run_charts, self.run_summary,
@@ -163,7 +168,7 @@ class Dashboard:
             sizing_mode="stretch_width")
         compare = pn.Column(
             "Replicate r of every scenario shares its people and random numbers (common "
-            "random numbers); the size, days and seed above apply to all.",
+            "random numbers); the edited scenario's size, days, burn-in and seed apply to all.",
             pn.Row(self.cmp_pick, self.cmp_reps), pn.Row(self.cmp_button, self.cmp_cancel),
             self.cmp_progress, self.cmp_status, self.cmp_result,
             pn.Card(self.cmp_limits, title="What this does not show", collapsed=False),
@@ -179,7 +184,8 @@ class Dashboard:
         stored = pn.Column(pn.Row(self.stored, self.stored_refresh), self.stored_link)
         tabs = pn.Tabs(("Run", run), ("Compare", compare), ("Explain", explain),
                        ("Stored results", stored), dynamic=False)
-        return pn.Column(header, scenario, "## 2. Watch, compare, explain", tabs,
+        results = pn.Column("## 2. Watch, compare, explain", tabs, sizing_mode="stretch_width")
+        return pn.Column(header, pn.Row(scenario, results, sizing_mode="stretch_width"),
                          sizing_mode="stretch_width", stylesheets=[CSS])
 
     def _field_widget(self, f: Any) -> Any:
@@ -189,16 +195,16 @@ class Dashboard:
         elif f.kind == "int":
             kw = {k: int(v) for k, v in (("start", f.low), ("end", f.high))
                   if v is not None and abs(v) < 2**53}
-            w = pn.widgets.IntInput(name=f.label, value=int(f.value), width=180,
+            w = pn.widgets.IntInput(name=f.label, value=int(f.value), width=170,
                                     css_classes=css, **kw)
         else:
             kw = {k: float(v) for k, v in (("start", f.low), ("end", f.high)) if v is not None}
-            w = pn.widgets.FloatInput(name=f.label, value=float(f.value), width=180,
+            w = pn.widgets.FloatInput(name=f.label, value=float(f.value), width=170,
                                       css_classes=css, **kw)
         self.widgets[f.path] = w
         meaning = pn.pane.HTML(f"<span class='field-meaning'>{html.escape(f.meaning)}</span>",
-                               stylesheets=[CSS], sizing_mode="stretch_width")
-        return pn.Row(w, meaning, sizing_mode="stretch_width")
+                               stylesheets=[CSS], width=SCENARIO_WIDTH - 230)
+        return pn.Row(w, meaning)
 
     def _build_form(self) -> None:
         """One card per section; folded cards get their widgets when first unfolded (a
@@ -321,7 +327,7 @@ class Dashboard:
         self.run_scenario = resolved_dict(sc)
         self.jobs["run"] = self.runner.start("run", {"scenario": self.run_scenario})
         self.run_summary.object = ""
-        self.run_limits.object = ""
+        self.run_limits.object = NO_RESULT
         self.run_progress.value = 0
         self.run_status.object = "Starting a worker process…"
         self.run_charts.objects = []
@@ -357,7 +363,7 @@ class Dashboard:
             "scenarios": [resolved_dict(s) for s in scenarios],
             "replicates": int(self.cmp_reps.value)})
         self.cmp_result.object = ""
-        self.cmp_limits.object = ""
+        self.cmp_limits.object = NO_RESULT
         self.cmp_progress.value = 0
         self.cmp_status.object = "Starting a worker process…"
         self.cmp_button.disabled = True
@@ -379,7 +385,7 @@ class Dashboard:
             "group_a": self.exp_a.value, "group_b": self.exp_b.value,
             "replicates": int(self.exp_reps.value)})
         self.exp_result.object = ""
-        self.exp_limits.object = ""
+        self.exp_limits.object = NO_RESULT
         self.exp_figure.visible = False
         self.exp_progress.value = 0
         self.exp_status.object = "Starting a worker process…"
