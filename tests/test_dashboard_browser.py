@@ -201,13 +201,15 @@ def test_bad_upload_shows_the_cli_line(server, browser, tmp_path):
     shot(page, "05-bad-upload")
     assert err.inner_text().strip() == cli.stderr.strip()
     # a good upload replaces the error and becomes the scenario
-    good = "extends: rongcheng\nname: my-upload\npopulation:\n  people: 1500\n"
+    good = ("extends: rongcheng\nname: my-upload\ndescription: '<i>not markup</i>'\n"
+            "population:\n  people: 1500\n")
     page.locator(".pick-upload input[type=file]").set_input_files(
         files=[{"name": "good.yaml", "mimeType": "application/x-yaml",
                 "buffer": good.encode()}])
     page.locator(".scenario-picked").get_by_text("uploaded good.yaml").wait_for(timeout=30_000)
     assert not err.is_visible()
     assert page.locator(".field-population-people input").input_value() == "1500"
+    assert "<i>not markup</i>" in status(page, ".scenario-picked")  # text, not HTML
     shot(page, "06-good-upload")
     page.close()
 

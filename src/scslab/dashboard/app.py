@@ -79,7 +79,7 @@ class Dashboard:
                                            css_classes=["pick-upload"])
         self.error = pn.pane.HTML("", css_classes=["scenario-error"], visible=False,
                                   stylesheets=[CSS])
-        self.picked = pn.pane.Markdown("", css_classes=["scenario-picked"])
+        self.picked = pn.pane.HTML("", css_classes=["scenario-picked"])
         self.form = pn.Column(sizing_mode="stretch_width")
         self.builtin.param.watch(lambda e: self.pick_builtin(e.new), "value")
         self.upload.param.watch(lambda e: self.pick_upload(), "value")
@@ -241,8 +241,9 @@ class Dashboard:
         self.base = scenario
         self.sections = scenario_sections(scenario)
         self._build_form()
-        desc = f" — {scenario.description}" if scenario.description else ""
-        self.picked.object = f"**Scenario: {label}**{desc}"
+        # names and descriptions may come from an uploaded file: shown as text, not markup
+        desc = f" — {html.escape(scenario.description)}" if scenario.description else ""
+        self.picked.object = f"<b>Scenario: {html.escape(label)}</b>{desc}"
         overall = [m for m in metric_names(scenario) if "[" not in m]
         self.exp_metric.options = overall
         self.exp_metric.value = "detection_rate" if "detection_rate" in overall else (

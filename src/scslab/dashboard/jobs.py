@@ -235,7 +235,8 @@ class JobRunner:
         import json
 
         out = []
-        for d in sorted(self.results_dir.iterdir(), reverse=True):
+        folders = [d for d in self.results_dir.iterdir() if d.is_dir()]
+        for d in sorted(folders, key=lambda d: d.stat().st_mtime, reverse=True):
             m = d / "manifest.json"
             if d.name.startswith(".") or not m.is_file():
                 continue
