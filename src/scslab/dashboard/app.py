@@ -34,6 +34,7 @@ RESULTS_URL = "results"
 EDITED = "(the scenario on the left, as edited)"
 #: width of the scenario column, px (results take the rest)
 SCENARIO_WIDTH = 600
+RESULTS_WIDTH = 680
 NO_RESULT = "Shown with each result."
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
           "#17becf")
@@ -105,8 +106,8 @@ class Dashboard:
                                                options=[EDITED, *names],
                                                value=[EDITED, "rongcheng"] if "rongcheng"
                                                in names else [EDITED],
-                                               css_classes=["compare-pick"])
-        self.cmp_reps = pn.widgets.IntInput(name="Replicates", value=3, start=2, end=50,
+                                               width=480, css_classes=["compare-pick"])
+        self.cmp_reps = pn.widgets.IntInput(name="Replicates", value=3, start=2, end=50, width=100,
                                             css_classes=["compare-replicates"])
         self.cmp_button = pn.widgets.Button(name="Compare", button_type="primary",
                                             css_classes=["compare-button"])
@@ -120,13 +121,14 @@ class Dashboard:
         self.cmp_cancel.on_click(lambda e: self.cancel("compare"))
 
         # explain
-        self.exp_metric = pn.widgets.Select(name="Metric", options=[],
+        self.exp_metric = pn.widgets.Select(name="Metric", options=[], width=230,
                                             css_classes=["explain-metric"])
-        self.exp_a = pn.widgets.Select(name="Group A", options=[], css_classes=["explain-a"])
-        self.exp_b = pn.widgets.Select(name="Group B (reference)", options=[],
+        self.exp_a = pn.widgets.Select(name="Group A", options=[], width=140,
+                                       css_classes=["explain-a"])
+        self.exp_b = pn.widgets.Select(name="Group B (reference)", options=[], width=140,
                                        css_classes=["explain-b"])
         self.exp_reps = pn.widgets.IntInput(name="Replicates", value=3, start=2, end=50,
-                                            css_classes=["explain-replicates"])
+                                            width=100, css_classes=["explain-replicates"])
         self.exp_button = pn.widgets.Button(name="Explain", button_type="primary",
                                             css_classes=["explain-button"])
         self.exp_cancel = pn.widgets.Button(name="Cancel explanation", disabled=True)
@@ -141,7 +143,7 @@ class Dashboard:
 
         # stored results
         self.stored = pn.widgets.Select(name="Stored results", options=[],
-                                        css_classes=["stored-pick"])
+                                        width=420, css_classes=["stored-pick"])
         self.stored_refresh = pn.widgets.Button(name="Refresh")
         self.stored_link = pn.pane.HTML("", css_classes=["stored-link"])
         self.stored_refresh.on_click(lambda e: self.refresh_stored())
@@ -184,9 +186,8 @@ class Dashboard:
         stored = pn.Column(pn.Row(self.stored, self.stored_refresh), self.stored_link)
         tabs = pn.Tabs(("Run", run), ("Compare", compare), ("Explain", explain),
                        ("Stored results", stored), dynamic=False)
-        results = pn.Column("## 2. Watch, compare, explain", tabs, sizing_mode="stretch_width")
-        return pn.Column(header, pn.Row(scenario, results, sizing_mode="stretch_width"),
-                         sizing_mode="stretch_width", stylesheets=[CSS])
+        results = pn.Column("## 2. Watch, compare, explain", tabs, width=RESULTS_WIDTH)
+        return pn.Column(header, pn.Row(scenario, results), stylesheets=[CSS])
 
     def _field_widget(self, f: Any) -> Any:
         css = ["field-" + f.path.replace(".", "-")]
