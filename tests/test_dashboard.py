@@ -152,3 +152,12 @@ def test_other_commands_do_not_import_the_dashboard():
             "print(any(m == 'panel' or m.startswith(('panel.', 'bokeh')) for m in sys.modules))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.strip() == "False"
+
+
+def test_live_series_are_the_named_ones_with_detentions_by_group():
+    from scslab.dashboard.jobs import live_names
+
+    names = ["expression_rate", "detentions[region=0]", "detentions[group=b]", "detentions",
+             "violation_rate", "detections", "violation_rate[group=b]", "detentions[group=a]"]
+    assert live_names(names) == ["violation_rate", "detentions", "detentions[group=b]",
+                                 "detentions[group=a]"]

@@ -148,6 +148,7 @@ def test_run_small_scenario_live(server, browser):
     set_size(page, 2000, 60)
     page.get_by_role("button", name="Run", exact=True).click()
     seen = wait_run(page)
+    page.locator(".run-limits").get_by_text("One replicate").wait_for(timeout=30_000)
     shot(page, "02-run-done")
     assert seen[-1].startswith("Done: day 60 of 60 — 60 days drawn"), seen
     assert page.locator(".run-charts canvas").count() >= 1
@@ -226,6 +227,8 @@ def test_compare_two_scenarios(server, browser):
     page.get_by_role("button", name="Compare", exact=True).click()
     table = page.locator(".compare-result table")
     table.wait_for(timeout=RUN_TIMEOUT_MS)
+    page.locator(".compare-limits").get_by_text("Differences are paired").wait_for(
+        timeout=30_000)
     shot(page, "07-compare-done")
     text = table.inner_text()
     assert "baseline" in text and "rongcheng" in text and "listed_share" in text
@@ -256,6 +259,7 @@ def test_explain_with_figure_and_stored_report(server, browser):
     table = page.locator(".explain-result table")
     table.wait_for(timeout=RUN_TIMEOUT_MS)
     page.locator(".explain-figure img").wait_for(timeout=30_000)
+    page.locator(".explain-limits").get_by_text("registered causes").wait_for(timeout=30_000)
     shot(page, "08-explain-done")
     text = table.inner_text()
     for run in ("income", "behaviour", "exposure", "all causes"):
