@@ -272,6 +272,15 @@ def _register_games() -> None:
 _register_games()
 
 
+def _register_dashboard() -> None:
+    from scslab.dashboard_cli import dashboard_command
+
+    app.command(name="dashboard")(dashboard_command)
+
+
+_register_dashboard()
+
+
 def _register_compare() -> None:
     """Mount the comparison commands (compare, explain, report)."""
     from scslab.compare_cli import compare_command, explain_command, report_command

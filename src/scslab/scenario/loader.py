@@ -347,3 +347,36 @@ def resolved_dict(scenario: Scenario) -> dict:
 
 def resolved_yaml(scenario: Scenario) -> str:
     return yaml.safe_dump(resolved_dict(scenario), sort_keys=False, allow_unicode=True)
+
+
+def load_scenario_text(
+    text: str,
+    where: str,
+    overrides: Iterable[str] = (),
+) -> Scenario:
+    """Load a scenario from YAML text that did not come from a file of ours (an upload).
+
+    Parsed with the same safe loader and validated with the same one-line errors as a
+    file, but ``extends`` may name only a builtin scenario: text from outside never makes
+    the loader read a path on this machine.
+    """
+    data = parse_yaml_text(text, where)
+    if data is None:
+        raise ScenarioError(where, None, "empty scenario file")
+    if not isinstance(data, Mapping):
+        raise ScenarioError(where, None, f"top level must be a mapping, not {type(data).__name__}")
+    data = dict(data)
+    parent = data.pop("extends", None)
+    if parent is None:
+        base: dict = {}
+        provenance: dict[Path_, str] = {}
+    else:
+        if not isinstance(parent, str) or parent not in builtin_names():
+            raise ScenarioError(where, "extends", "an uploaded scenario may extend only a "
+                                f"builtin scenario ({', '.join(builtin_names())})")
+        base, provenance, _ = _load_layer(parent, None, ())
+        base.pop("extends", None)
+    merged = deep_merge(base, data, provenance, where)
+    for assignment in overrides:
+        merged = apply_override(merged, provenance, assignment)
+    return validate(merged, provenance, where)
