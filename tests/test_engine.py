@@ -209,7 +209,7 @@ def test_day_order_is_by_phase():
     phases = [c.phase for c in classes]
     assert phases == sorted(phases)
     assert [c.name for c in classes] == ["behaviour", "debts", "sources", "dossier", "learning",
-                                         "core_metrics", "harm"]
+                                         "attitudes", "core_metrics", "harm"]
 
 
 def test_views_hand_out_read_only_arrays_and_refuse_undeclared_reads(small_scenario):
