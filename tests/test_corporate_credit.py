@@ -26,6 +26,8 @@ CONDITIONS = {
     "no_score": NO_SCORE,
     "no_channel": NO_CHANNEL,
     "no_channel_no_score": [*NO_CHANNEL, *NO_SCORE],
+    "guarantee_only_no_score": ["modules.officials.lending_pressure=0", *NO_SCORE],
+    "pressure_only_no_score": ["modules.firms.implicit_guarantee=0", *NO_SCORE],
 }
 
 
@@ -40,17 +42,18 @@ def runs() -> dict:
 
 
 def test_better_records_raise_the_scores_discrimination(runs):
-    # measured AUC on misconduct in the next 90 days: 0.626 accurate, 0.568 with false
-    # records at 0.003 per firm-day and domain, 0.51 with no inspections at all
+    # measured AUC on misconduct in the next 90 days: 0.648 accurate, 0.580 with false
+    # records at 0.003 per firm-day and domain, 0.566 with no inspections at all (court
+    # judgments and loan defaults still inform the score: they follow the same distress)
     acc, false, none = (runs[k]["corporate_score_auc_misconduct"]
                         for k in ("no_bribes", "false_records", "no_inspection"))
     assert acc > 0.58
     assert false < acc - 0.03
-    assert abs(none - 0.5) < 0.03 and none < false
+    assert none < acc - 0.05
 
 
 def test_bribed_officials_erase_what_the_score_knows(runs):
-    # measured: 65 % of firms' records dropped, AUC 0.626 → 0.510
+    # measured: 65 % of firms' records dropped, AUC 0.648 → 0.548
     r, clean = runs["default"], runs["no_bribes"]
     assert r["firm_records_dropped_by_bribe"] > 0.3
     assert clean["firm_records_dropped_by_bribe"] is None
@@ -58,7 +61,7 @@ def test_bribed_officials_erase_what_the_score_knows(runs):
 
 
 def test_removing_the_score_from_lending_changes_misallocation(runs):
-    # measured output lost: 0.059 with the score, 0.106 without; 0.044 / 0.085 without
+    # measured output lost: 0.047 with the score, 0.106 without; 0.035 / 0.085 without
     # the guarantee and pressure channel
     assert runs["no_score"]["loans_to_less_productive"] > (
         runs["default"]["loans_to_less_productive"] + 0.02)
@@ -67,12 +70,31 @@ def test_removing_the_score_from_lending_changes_misallocation(runs):
 
 
 def test_state_owned_bias_comes_from_guarantee_and_pressure(runs):
-    # bias = share of credit lent − share asked for by state-owned firms;
-    # measured +0.11 (with score) and +0.16 (without) with the channel, ≈ 0 without it
-    def bias(r):
-        return r["loan_share_state_owned"] - r["application_share_state_owned"]
+    # advantage = credit lent per unit asked, state-owned over private. Without the score
+    # (no information): measured 2.29 with both channels, 1.97 guarantee only, 1.85
+    # officials' pressure only, 1.015 with neither. With the score: 1.74 vs 0.78 (the
+    # score itself disfavours state-owned firms: their low return shows in their records)
+    def advantage(r):
+        return r["approval_rate_state_owned"] / r["approval_rate_private"]
 
-    assert bias(runs["default"]) > 0.05
-    assert bias(runs["no_score"]) > 0.05
-    assert abs(bias(runs["no_channel"])) < 0.02
-    assert abs(bias(runs["no_channel_no_score"])) < 0.02
+    assert advantage(runs["no_score"]) > 1.5
+    assert advantage(runs["guarantee_only_no_score"]) > 1.3
+    assert advantage(runs["pressure_only_no_score"]) > 1.3
+    assert abs(advantage(runs["no_channel_no_score"]) - 1.0) < 0.05
+    assert advantage(runs["default"]) > advantage(runs["no_channel"]) + 0.5
+    assert runs["default"]["loan_share_state_owned"] > (
+        runs["no_channel"]["loan_share_state_owned"] + 0.02)
+
+
+def test_court_judgments_of_unpaid_bills_make_the_score_predict_default():
+    # 3000 firms; banks lend without the score, so loans are not selected on it (the AUC
+    # is not range-restricted). Measured AUC on default: 0.544 with no judgments
+    # recorded, 0.588 when every unpaid bill ends in a recorded judgment
+    sets = [*BASE, *NO_BRIBES, *NO_SCORE, "population.firms_per_1000=300"]
+    auc = {}
+    for coverage in (0, 1):
+        s = load_scenario("baseline", [*sets, f"modules.firms.judgment_coverage={coverage}"],
+                          people=10_000, days=300, burn_in=120, seed=1)
+        auc[coverage] = Sim(s).run().results().summary["corporate_score_auc"]
+    assert auc[1] > auc[0] + 0.025
+    assert auc[1] > 0.56

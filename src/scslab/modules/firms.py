@@ -46,12 +46,12 @@ NonNeg = Annotated[float, Field(ge=0.0)]
 Positive = Annotated[float, Field(gt=0.0)]
 
 DOMAINS = ("tax", "environment", "product_safety", "labour")
-BIT_DEFAULT, BIT_REPAID = 4, 5
+BIT_DEFAULT, BIT_REPAID, BIT_JUDGMENT = 4, 5, 6
 NEVER = 0xFFFF
 LAYOUT = SlotLayout((("purpose", 8), ("k", 8)))
 P_OPP, P_VIOLATE, P_APPLY, P_DEFAULT, P_SEE, P_FALSE, P_CAP, P_NOISE, P_PROC_N, P_PROC_WHO = (
     1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
-P_CONNECT = 11
+P_CONNECT, P_SUPPLIER, P_UNPAID, P_SUE = 11, 12, 13, 14
 OUT_NONE, OUT_REPAID, OUT_DEFAULT = 0, 1, 2
 
 
@@ -80,16 +80,18 @@ class FirmParams(ModuleParams):
     compliance_weight: NonNeg = 2.0
     soe_productivity_gap: Prob = 0.2
     distress_weight: NonNeg = 4.0  # logit units per unit of (0.5 − r_f) in violations
+    supplier_rate: Prob = 0.02  # supplier bills due per firm-day
     connected_share: Prob = 0.1  # private firms with a political connection (SOEs: all)
     # inspection (sensing)
     coverage: dict[str, Prob] = Field(default_factory=lambda: _domain_dict(
         tax=0.2, environment=0.1, product_safety=0.1, labour=0.1))
     false_record_rate: Prob = 2e-4  # per compliant firm-day and domain
+    judgment_coverage: Prob = 0.3  # unpaid bills that end in a recorded court judgment
     # corporate score and lists (system)
     score_base: float = 100.0
     points: dict[str, NonNeg] = Field(default_factory=lambda: _domain_dict(
         tax=10.0, environment=15.0, product_safety=15.0, labour=5.0, loan_default=20.0,
-        complaint=0.2))
+        judgment=10.0, complaint=0.2))
     restore_days: Positive = 365.0
     black_threshold: float = 70.0
     ban_loans: bool = True
@@ -151,6 +153,7 @@ class Firms(Module):
                   "politically connected (every state-owned firm; public)"),
         ArraySpec("firms.loan_outcome", "code", "firms", True,
                   "today: 0 nothing due, 1 repaid, 2 defaulted"),
+        ArraySpec("firms.unpaid", "flag", "firms", True, "left a supplier's bill unpaid today"),
     )
     reads = ("firms.size", "firms.compliance", "firms.productivity", "firms.state_owned",
              "firms.region", "firms.loan_due@prev")
@@ -173,6 +176,7 @@ class Firms(Module):
         soe = world.array("firms.state_owned")
         ret = prod * np.where(soe, 1.0 - p.soe_productivity_gap, 1.0)
         world.array("firms.return_rate")[:] = ret
+        self.ret = world.array("firms.return_rate").astype(np.float64)
         # financial distress: firms with a low return on credit cut more corners
         self.distress = p.distress_weight * (0.5 - ret)
         nf = world.counts["firms"]
@@ -221,14 +225,26 @@ class Firms(Module):
         outcome[:] = OUT_NONE
         now = firms[due == day]
         if now.size:
-            r = world.array("firms.return_rate")[now].astype(np.float64)
-            z = (p.default_intercept + p.productivity_weight * (0.5 - r)
-                 + p.compliance_weight * (0.8 - comp[now]))
             u = st.uniform(day, LAYOUT.pack(purpose=P_DEFAULT), now)
-            outcome[now] = np.where(u < _sigmoid(z), OUT_DEFAULT, OUT_REPAID)
+            outcome[now] = np.where(u < self._default_probability(now, comp), OUT_DEFAULT,
+                                    OUT_REPAID)
+        # supplier bills: the same ability and will to pay as towards the bank
+        unpaid = world.array("firms.unpaid")
+        unpaid[:] = False
+        bill = firms[st.bernoulli(day, LAYOUT.pack(purpose=P_SUPPLIER), firms, p.supplier_rate)]
+        if bill.size:
+            u = st.uniform(day, LAYOUT.pack(purpose=P_UNPAID), bill)
+            unpaid[bill[u < self._default_probability(bill, comp)]] = True
         free = (due == NEVER) | (due == day)
         world.array("firms.applying")[:] = free & st.bernoulli(
             day, LAYOUT.pack(purpose=P_APPLY), firms, p.apply_rate)
+
+
+    def _default_probability(self, idx: np.ndarray, comp: np.ndarray) -> np.ndarray:
+        """σ(α_d + w_p (0.5 − r_f) + w_c (0.8 − compliance)): a loan or a bill left unpaid."""
+        p = self.params
+        return _sigmoid(p.default_intercept + p.productivity_weight * (0.5 - self.ret[idx])
+                        + p.compliance_weight * (0.8 - comp[idx]))
 
 
 class FirmInspection(Module):
@@ -239,11 +255,12 @@ class FirmInspection(Module):
     doc = "Inspectors and banks record firms' violations and loan outcomes (follows firms)."
     owns: ClassVar = (
         ArraySpec("firms.record_bits", "code", "firms", False,
-                  "records filed today: bits 0–3 domains, 4 loan default, 5 loan repaid"),
+                  "records filed today: bits 0–3 domains, 4 loan default, 5 loan repaid, "
+                  "6 court judgment for an unpaid bill"),
         ArraySpec("firms.false_bits", "code", "firms", True,
                   "of today's domain records, those with no violation behind them"),
     )
-    reads = ("firms.violated", "firms.loan_outcome", "firms.region")
+    reads = ("firms.violated", "firms.loan_outcome", "firms.region", "firms.unpaid")
     streams = (StreamSpec("draws", LAYOUT, "inspection coverage and false records"),)
     counters = (
         CounterSpec("firm_records", "regulatory records of firms"),
@@ -278,6 +295,9 @@ class FirmInspection(Module):
         out = world.array("firms.loan_outcome")
         rec[out == OUT_DEFAULT] |= np.uint8(1 << BIT_DEFAULT)
         rec[out == OUT_REPAID] |= np.uint8(1 << BIT_REPAID)
+        unpaid = np.flatnonzero(world.array("firms.unpaid"))
+        sued = unpaid[st.bernoulli(day, LAYOUT.pack(purpose=P_SUE), unpaid, p.judgment_coverage)]
+        rec[sued] |= np.uint8(1 << BIT_JUDGMENT)
         world.array("firms.record_bits")[:] = rec
         world.array("firms.false_bits")[:] = false
         dom = rec & np.uint8(0x0F)
@@ -340,6 +360,8 @@ class CorporateCredit(Module):
         score += (p.score_base - score) * self.recover
         bits = world.array("firms.record_bits")
         points = p.vector("points", "loan_default")
+        hit = (bits & np.uint8(1 << BIT_JUDGMENT)) != 0
+        score[hit] -= p.points.get("judgment", 0.0)
         withdrawn = world.optional("firms.withdrawn_bits")
         if withdrawn is not None:  # yesterday's records dropped today: points back, decayed
             for k in range(len(DOMAINS)):
@@ -417,9 +439,10 @@ class FirmMetrics(Module):
     counters = (
         CounterSpec("credit_lent", "credit lent to firms (money)", real=True),
         CounterSpec("credit_lent_soe", "credit lent to state-owned firms (money)", real=True),
-        CounterSpec("credit_asked", "credit asked for by the day's applicants (money)",
-                    real=True),
+        CounterSpec("credit_lent_private", "credit lent to private firms (money)", real=True),
         CounterSpec("credit_asked_soe", "credit asked for by state-owned applicants (money)",
+                    real=True),
+        CounterSpec("credit_asked_private", "credit asked for by private applicants (money)",
                     real=True),
         CounterSpec("credit_output", "output of the credit lent: amount × return", real=True),
         CounterSpec("credit_output_best", "output had the same credit gone to the most "
@@ -434,8 +457,10 @@ class FirmMetrics(Module):
     metrics = (
         MetricDef("loan_share_state_owned", "credit_lent_soe", "credit_lent",
                   "share of credit lent to state-owned firms"),
-        MetricDef("application_share_state_owned", "credit_asked_soe", "credit_asked",
-                  "share of the credit asked for that state-owned firms asked for"),
+        MetricDef("approval_rate_state_owned", "credit_lent_soe", "credit_asked_soe",
+                  "credit lent to state-owned firms per unit they asked for (per application)"),
+        MetricDef("approval_rate_private", "credit_lent_private", "credit_asked_private",
+                  "credit lent to private firms per unit they asked for (per application)"),
         MetricDef("loans_to_less_productive", "credit_output_lost", "credit_output_best",
                   "output lost against lending the same credit to the most productive "
                   "applicants first, as a share of that best output"),
@@ -483,13 +508,14 @@ class FirmMetrics(Module):
         if app.size:
             ask = self.loan_size * world.array("firms.size")[app].astype(np.float64)
             soe = world.array("firms.state_owned")[app]
-            c.add_cells("credit_asked", self.cells[app], ask)
             c.add_cells("credit_asked_soe", self.cells[app[soe]], ask[soe])
+            c.add_cells("credit_asked_private", self.cells[app[~soe]], ask[~soe])
         if new.size:
             st["score_at_issue"][new] = world.array("firms.cscore")[new]
             soe = world.array("firms.state_owned")[new]
             c.add_cells("credit_lent", self.cells[new], amount[new])
             c.add_cells("credit_lent_soe", self.cells[new[soe]], amount[new[soe]])
+            c.add_cells("credit_lent_private", self.cells[new[~soe]], amount[new[~soe]])
             c.add_cells("credit_output", self.cells[new], amount[new] * ret[new])
             self._benchmark(world, new, ret, amount)
         listed = np.flatnonzero(world.array("firms.listed"))
