@@ -4,22 +4,29 @@ Four modules share one parameter block (``modules.firms``):
 
 * ``firms`` (behaviour, DECIDE) — each firm meets regulatory opportunities in four
   domains (tax, environment, product safety, labour) at daily ``rates`` and violates by
-  random utility, ``σ(α_f + g_k·size/τ − β·compliance − δ·d_k·S_k^γ)`` (compliance plays
-  honesty; firms know the inspection coverage ``d_k``; ``S_k`` the fine plus the value
-  of a blacklisting the record moves the firm towards). It applies for credit at
-  ``apply_rate`` and, when a loan falls due, defaults with probability
-  ``σ(α_d + w_p (0.5 − r_f) + w_c (0.8 − compliance))``, ``r_f`` the firm's return on
-  credit: productivity × (1 − ``soe_productivity_gap`` for state-owned firms).
+  random utility, ``σ(α_f + g_k·size/τ + w_d (0.5 − r_f) − β·compliance − δ·d_k·S_k^γ)``
+  (compliance plays honesty; ``r_f`` the firm's return on credit, so a firm in distress
+  cuts more corners; firms know the inspection coverage ``d_k``; ``S_k`` the fine plus
+  the value of a blacklisting the record moves the firm towards). It applies for credit
+  at ``apply_rate``; when a loan or a supplier's bill falls due it fails to pay with
+  probability ``σ(α_d + w_p (0.5 − r_f) + w_c (0.8 − compliance))``, ``r_f`` =
+  productivity × (1 − ``soe_productivity_gap`` for state-owned firms). Every state-owned
+  firm, and ``connected_share`` of private ones, is politically connected (public).
 * ``firm_inspection`` (sensing, SENSE) — inspectors record a violation of domain k with
   probability ``coverage_k`` and file a false record on a compliant firm at
-  ``false_record_rate``; banks record every loan outcome.
+  ``false_record_rate``; an unpaid bill ends in a recorded court judgment with
+  probability ``judgment_coverage``; banks record every loan outcome.
 * ``corporate_credit`` (system, SANCTION) — the corporate score: ``base`` minus points
-  per record and per market complaint, recovering towards base with time constant
+  per record, judgment, loan default and market complaint (points back for a record an
+  official dropped for a bribe), recovering towards base with time constant
   ``restore_days``; firms below ``black_threshold`` are listed (procurement ban; loan
   denial if ``ban_loans``). Banks serve ``credit_share`` of the day's applicants in order
-  of ``score_weight·(score − base)/10 + soe_preference·state_owned + lending_noise·z``.
-* ``firm_metrics`` (observer) — lending outcomes against productivity (truth), listing of
-  compliant firms, and the corporate score's AUC for default (``final_metrics``).
+  of value to the bank (``lending_priority``): minus the expected loss read off the score,
+  less the implicit state guarantee on state-owned firms, plus the officials' pressure for
+  connected firms, plus noise.
+* ``firm_metrics`` (observer) — lending outcomes against productivity (truth), approval
+  by ownership, listing of compliant firms, and the corporate score's AUC for later
+  default and later misconduct (``final_metrics``).
 
 Firm-level figures are counted in the cell (reference group, firm region).
 """

@@ -11,6 +11,11 @@ Three modules share one parameter block (``modules.officials``):
   ``B ≤ liquidity_days × income`` (only those who can afford it), and the official drops
   the record: a tombstone via ``dossier.remove`` (the module declares
   ``dossier_removals``; the apparatus re-applies its rules through its removal cursor).
+  Firms' regulatory records of yesterday (``firm_records``) are offered the same way, for
+  ``bribe_share`` of what the record costs the firm; a dropped one is written to
+  ``firms.withdrawn_bits`` and the corporate score gives its points back. Career
+  incentive: each region's officials on duty press banks to lend to politically connected
+  firms (``regions.lending_pressure = lending_pressure × share on duty``).
   Extortion: at ``extortion_rate`` per official-day an official may threaten a resident
   with a false record of ``extortion_act`` unless paid ``extortion_share·S``; an unable
   target gets the record with probability ``carry_out_threat``. Statistics: each region
