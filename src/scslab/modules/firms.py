@@ -446,11 +446,10 @@ class FirmMetrics(Module):
     counters = (
         CounterSpec("credit_lent", "credit lent to firms (money)", real=True),
         CounterSpec("credit_lent_soe", "credit lent to state-owned firms (money)", real=True),
-        CounterSpec("credit_lent_private", "credit lent to private firms (money)", real=True),
-        CounterSpec("credit_asked_soe", "credit asked for by state-owned applicants (money)",
-                    real=True),
-        CounterSpec("credit_asked_private", "credit asked for by private applicants (money)",
-                    real=True),
+        CounterSpec("loans_soe", "loans made to state-owned firms"),
+        CounterSpec("loans_private", "loans made to private firms"),
+        CounterSpec("applications_soe", "applications by state-owned firms (firm-days)"),
+        CounterSpec("applications_private", "applications by private firms (firm-days)"),
         CounterSpec("credit_output", "output of the credit lent: amount × return", real=True),
         CounterSpec("credit_output_best", "output had the same credit gone to the most "
                     "productive applicants of the region first", real=True),
@@ -464,10 +463,10 @@ class FirmMetrics(Module):
     metrics = (
         MetricDef("loan_share_state_owned", "credit_lent_soe", "credit_lent",
                   "share of credit lent to state-owned firms"),
-        MetricDef("approval_rate_state_owned", "credit_lent_soe", "credit_asked_soe",
-                  "credit lent to state-owned firms per unit they asked for (per application)"),
-        MetricDef("approval_rate_private", "credit_lent_private", "credit_asked_private",
-                  "credit lent to private firms per unit they asked for (per application)"),
+        MetricDef("approval_rate_state_owned", "loans_soe", "applications_soe",
+                  "share of state-owned firms' applications granted"),
+        MetricDef("approval_rate_private", "loans_private", "applications_private",
+                  "share of private firms' applications granted"),
         MetricDef("loans_to_less_productive", "credit_output_lost", "credit_output_best",
                   "output lost against lending the same credit to the most productive "
                   "applicants first, as a share of that best output"),
@@ -513,16 +512,16 @@ class FirmMetrics(Module):
         self._misconduct_window(world, day)
         app = np.flatnonzero(world.array("firms.applying"))
         if app.size:
-            ask = self.loan_size * world.array("firms.size")[app].astype(np.float64)
             soe = world.array("firms.state_owned")[app]
-            c.add_cells("credit_asked_soe", self.cells[app[soe]], ask[soe])
-            c.add_cells("credit_asked_private", self.cells[app[~soe]], ask[~soe])
+            c.add_cells("applications_soe", self.cells[app[soe]])
+            c.add_cells("applications_private", self.cells[app[~soe]])
         if new.size:
             st["score_at_issue"][new] = world.array("firms.cscore")[new]
             soe = world.array("firms.state_owned")[new]
             c.add_cells("credit_lent", self.cells[new], amount[new])
             c.add_cells("credit_lent_soe", self.cells[new[soe]], amount[new[soe]])
-            c.add_cells("credit_lent_private", self.cells[new[~soe]], amount[new[~soe]])
+            c.add_cells("loans_soe", self.cells[new[soe]])
+            c.add_cells("loans_private", self.cells[new[~soe]])
             c.add_cells("credit_output", self.cells[new], amount[new] * ret[new])
             self._benchmark(world, new, ret, amount)
         listed = np.flatnonzero(world.array("firms.listed"))
