@@ -6,6 +6,10 @@ stated against the measured values (in the comments) so that each assertion coul
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from scslab.engine import Sim
@@ -98,3 +102,21 @@ def test_court_judgments_of_unpaid_bills_make_the_score_predict_default():
         auc[coverage] = Sim(s).run().results().summary["corporate_score_auc"]
     assert auc[1] > auc[0] + 0.025
     assert auc[1] > 0.56
+
+
+def test_corporate_results_identical_with_one_and_two_numba_threads():
+    code = ("import json; from scslab.engine import Sim; "
+            "from scslab.scenario import load_scenario; "
+            "s = load_scenario('corporate', ['population.firms_per_1000=100'], people=2000, "
+            "days=120, burn_in=60); "
+            "r = Sim(s).run().results().summary; "
+            "print(json.dumps({k: r[k] for k in sorted(r)}))")
+    out = []
+    for threads in ("1", "2"):
+        env = dict(os.environ, NUMBA_NUM_THREADS=threads)
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env=env, timeout=600, check=True)
+        out.append(proc.stdout.strip())
+    assert '"corporate_score_auc_misconduct": null' not in out[0]
+    assert out[0] == out[1]
+
