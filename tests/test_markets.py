@@ -8,7 +8,7 @@ import pytest
 from helpers import system_output_survives_scrambled_truth
 from scslab.engine import Sim
 from scslab.modules.credit_bureau import FICO_WEIGHTS, fico_score
-from scslab.modules.firms import auc, lending_priority
+from scslab.modules.firms import FirmParams, auc, lending_priority
 from scslab.scenario import load_scenario
 
 MARKET = ["modules.market.enabled=true"]
@@ -86,24 +86,18 @@ FIRMS = ["modules.firms.enabled=true", "population.firms_per_1000=100",
          "modules.firms.lending_noise=0.3", "modules.firms.soe_productivity_gap=0.4"]
 
 
-def test_lending_ignores_ownership_without_a_state_owned_preference():
+def test_lending_ignores_ownership_without_guarantee_or_pressure():
     gen = np.random.default_rng(1)  # test inputs only
     score, noise = gen.normal(100, 10, 50), gen.normal(0, 1, 50)
     soe = gen.integers(0, 2, 50).astype(float)
-    a = lending_priority(score, soe, noise, 100, 1.0, 0.0, 1.0)
-    b = lending_priority(score, 1.0 - soe, noise, 100, 1.0, 0.0, 1.0)
+    press = np.full(50, 0.1)
+    off = FirmParams(implicit_guarantee=0.0)
+    a = lending_priority(score, soe, soe, 0 * press, noise, off)
+    b = lending_priority(score, 1.0 - soe, 1.0 - soe, 0 * press, noise, off)
     assert np.array_equal(a, b)
-    assert not np.array_equal(lending_priority(score, soe, noise, 100, 1.0, 2.0, 1.0), a)
-
-
-def test_state_owned_preference_raises_credit_to_less_productive_firms():
-    zero = _run("baseline", [*FIRMS, "modules.firms.soe_preference=0"], people=5000, days=200)
-    high = _run("baseline", [*FIRMS, "modules.firms.soe_preference=10"], people=5000, days=200)
-    # measured 0.300 → 0.345; state-owned firms' demand, not the queue, caps their share
-    assert high["loans_to_less_productive"] > zero["loans_to_less_productive"] + 0.02
-    assert high["loan_share_state_owned"] >= zero["loan_share_state_owned"] - 0.005
-    assert 0.0 <= zero["loans_to_less_productive"] <= 1.0
-    assert zero["firm_violation_rate"] > 0 and zero["firm_listed_share"] > 0
+    on = FirmParams(implicit_guarantee=0.5)
+    assert (lending_priority(score, soe, 0 * soe, 0 * press, noise, on) >= a).all()
+    assert (lending_priority(score, 0 * soe, soe, press, noise, off) > a)[soe == 1].all()
 
 
 def test_auc_is_the_mann_whitney_probability():

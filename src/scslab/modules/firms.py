@@ -4,22 +4,29 @@ Four modules share one parameter block (``modules.firms``):
 
 * ``firms`` (behaviour, DECIDE) — each firm meets regulatory opportunities in four
   domains (tax, environment, product safety, labour) at daily ``rates`` and violates by
-  random utility, ``σ(α_f + g_k·size/τ − β·compliance − δ·d_k·S_k^γ)`` (compliance plays
-  honesty; firms know the inspection coverage ``d_k``; ``S_k`` the fine plus the value
-  of a blacklisting the record moves the firm towards). It applies for credit at
-  ``apply_rate`` and, when a loan falls due, defaults with probability
-  ``σ(α_d + w_p (0.5 − r_f) + w_c (0.8 − compliance))``, ``r_f`` the firm's return on
-  credit: productivity × (1 − ``soe_productivity_gap`` for state-owned firms).
+  random utility, ``σ(α_f + g_k·size/τ + w_d (0.5 − r_f) − β·compliance − δ·d_k·S_k^γ)``
+  (compliance plays honesty; ``r_f`` the firm's return on credit, so a firm in distress
+  cuts more corners; firms know the inspection coverage ``d_k``; ``S_k`` the fine plus
+  the value of a blacklisting the record moves the firm towards). It applies for credit
+  at ``apply_rate``; when a loan or a supplier's bill falls due it fails to pay with
+  probability ``σ(α_d + w_p (0.5 − r_f) + w_c (0.8 − compliance))``, ``r_f`` =
+  productivity × (1 − ``soe_productivity_gap`` for state-owned firms). Every state-owned
+  firm, and ``connected_share`` of private ones, is politically connected (public).
 * ``firm_inspection`` (sensing, SENSE) — inspectors record a violation of domain k with
   probability ``coverage_k`` and file a false record on a compliant firm at
-  ``false_record_rate``; banks record every loan outcome.
+  ``false_record_rate``; an unpaid bill ends in a recorded court judgment with
+  probability ``judgment_coverage``; banks record every loan outcome.
 * ``corporate_credit`` (system, SANCTION) — the corporate score: ``base`` minus points
-  per record and per market complaint, recovering towards base with time constant
+  per record, judgment, loan default and market complaint (points back for a record an
+  official dropped for a bribe), recovering towards base with time constant
   ``restore_days``; firms below ``black_threshold`` are listed (procurement ban; loan
   denial if ``ban_loans``). Banks serve ``credit_share`` of the day's applicants in order
-  of ``score_weight·(score − base)/10 + soe_preference·state_owned + lending_noise·z``.
-* ``firm_metrics`` (observer) — lending outcomes against productivity (truth), listing of
-  compliant firms, and the corporate score's AUC for default (``final_metrics``).
+  of value to the bank (``lending_priority``): minus the expected loss read off the score,
+  less the implicit state guarantee on state-owned firms, plus the officials' pressure for
+  connected firms, plus noise.
+* ``firm_metrics`` (observer) — lending outcomes against productivity (truth), approval
+  by ownership, listing of compliant firms, and the corporate score's AUC for later
+  default and later misconduct (``final_metrics``).
 
 Firm-level figures are counted in the cell (reference group, firm region).
 """
@@ -31,6 +38,7 @@ from typing import Annotated, ClassVar
 
 import numpy as np
 from pydantic import Field
+from scipy.stats import mannwhitneyu
 
 from scslab.incentives import present_value
 from scslab.metrics import MetricDef
@@ -45,11 +53,12 @@ NonNeg = Annotated[float, Field(ge=0.0)]
 Positive = Annotated[float, Field(gt=0.0)]
 
 DOMAINS = ("tax", "environment", "product_safety", "labour")
-BIT_DEFAULT, BIT_REPAID = 4, 5
+BIT_DEFAULT, BIT_REPAID, BIT_JUDGMENT = 4, 5, 6
 NEVER = 0xFFFF
 LAYOUT = SlotLayout((("purpose", 8), ("k", 8)))
 P_OPP, P_VIOLATE, P_APPLY, P_DEFAULT, P_SEE, P_FALSE, P_CAP, P_NOISE, P_PROC_N, P_PROC_WHO = (
     1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+P_CONNECT, P_SUPPLIER, P_UNPAID, P_SUE = 11, 12, 13, 14
 OUT_NONE, OUT_REPAID, OUT_DEFAULT = 0, 1, 2
 
 
@@ -77,24 +86,32 @@ class FirmParams(ModuleParams):
     productivity_weight: NonNeg = 6.0
     compliance_weight: NonNeg = 2.0
     soe_productivity_gap: Prob = 0.2
+    distress_weight: NonNeg = 4.0  # logit units per unit of (0.5 − r_f) in violations
+    supplier_rate: Prob = 0.02  # supplier bills due per firm-day
+    connected_share: Prob = 0.1  # private firms with a political connection (SOEs: all)
     # inspection (sensing)
     coverage: dict[str, Prob] = Field(default_factory=lambda: _domain_dict(
         tax=0.2, environment=0.1, product_safety=0.1, labour=0.1))
     false_record_rate: Prob = 2e-4  # per compliant firm-day and domain
+    judgment_coverage: Prob = 0.3  # unpaid bills that end in a recorded court judgment
     # corporate score and lists (system)
     score_base: float = 100.0
     points: dict[str, NonNeg] = Field(default_factory=lambda: _domain_dict(
         tax=10.0, environment=15.0, product_safety=15.0, labour=5.0, loan_default=20.0,
-        complaint=0.2))
+        judgment=10.0, complaint=0.2))
     restore_days: Positive = 365.0
     black_threshold: float = 70.0
     ban_loans: bool = True
     procurement_rate: NonNeg = 0.01  # contracts per firm-day
     # banks (system)
     credit_share: Prob = 0.5
-    soe_preference: NonNeg = 0.0
-    score_weight: NonNeg = 1.0
-    lending_noise: NonNeg = 1.0
+    score_weight: NonNeg = 1.0  # logit of the banks' default risk per 10 points below base
+    risk_intercept: float = -2.0  # logit of the default risk of a firm at base
+    implicit_guarantee: Prob = 0.5  # share of a state-owned firm's default the state covers
+    lending_noise: NonNeg = 0.05  # sd of the banks' idiosyncratic judgement (loss units)
+    # measurement (observer)
+    misconduct_horizon_days: Annotated[int, Field(ge=1, le=3650)] = 90
+    auc_interval_days: Annotated[int, Field(ge=1, le=3650)] = 30
 
     def vector(self, name: str, extra: str | None = None) -> np.ndarray:
         table = getattr(self, name)
@@ -116,6 +133,16 @@ def _sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
 
+def record_stakes(p: FirmParams, size: np.ndarray) -> np.ndarray:
+    """S_k per firm and domain: what a record of domain k costs the firm — the fine plus
+    the share of a listing the record's points move it towards (firms × domains)."""
+    size = np.asarray(size, dtype=np.float64)
+    gap = max(p.score_base - p.black_threshold, 1e-9)
+    stake = present_value(p.listing_cost_per_day, p.listing_days, 0.999)
+    return (np.outer(size, p.vector("fines"))
+            + np.outer(size, stake * np.minimum(1.0, p.vector("points") / gap)))
+
+
 class Firms(Module):
     name = "firms"
     role = Role.BEHAVIOUR
@@ -129,8 +156,11 @@ class Firms(Module):
         ArraySpec("firms.return_rate", "prob", "firms", True,
                   "output per unit of credit: productivity × (1 − SOE gap)"),
         ArraySpec("firms.applying", "flag", "firms", False, "applies for credit today"),
+        ArraySpec("firms.connected", "flag", "firms", False,
+                  "politically connected (every state-owned firm; public)"),
         ArraySpec("firms.loan_outcome", "code", "firms", True,
                   "today: 0 nothing due, 1 repaid, 2 defaulted"),
+        ArraySpec("firms.unpaid", "flag", "firms", True, "left a supplier's bill unpaid today"),
     )
     reads = ("firms.size", "firms.compliance", "firms.productivity", "firms.state_owned",
              "firms.region", "firms.loan_due@prev")
@@ -151,14 +181,15 @@ class Firms(Module):
         size = world.array("firms.size").astype(np.float64)
         prod = world.array("firms.productivity").astype(np.float64)
         soe = world.array("firms.state_owned")
-        world.array("firms.return_rate")[:] = prod * np.where(soe, 1.0 - p.soe_productivity_gap,
-                                                              1.0)
-        points = p.vector("points")
-        gap = max(p.score_base - p.black_threshold, 1e-9)
-        stake = present_value(p.listing_cost_per_day, p.listing_days, 0.999)
-        # S_k per firm: fine + share of a listing the record brings (by points)
-        self.sanction = (np.outer(size, p.vector("fines"))
-                         + np.outer(size, stake * np.minimum(1.0, points / gap)))
+        ret = prod * np.where(soe, 1.0 - p.soe_productivity_gap, 1.0)
+        world.array("firms.return_rate")[:] = ret
+        self.ret = world.array("firms.return_rate").astype(np.float64)
+        # financial distress: firms with a low return on credit cut more corners
+        self.distress = p.distress_weight * (0.5 - ret)
+        nf = world.counts["firms"]
+        world.array("firms.connected")[:] = soe | world.stream("draws").bernoulli(
+            0, LAYOUT.pack(purpose=P_CONNECT), np.arange(nf, dtype=np.int64), p.connected_share)
+        self.sanction = record_stakes(p, size)
         self.gain = np.outer(size, p.vector("gains"))
         self.cells = firm_cells(world)
         n_cells = len(world.group_names) * world.n_regions
@@ -182,7 +213,7 @@ class Firms(Module):
             idx = firms[opp]
             if idx.size == 0:
                 continue
-            z = (p.violation_intercept + self.gain[idx, k] / b.gain_scale
+            z = (p.violation_intercept + self.gain[idx, k] / b.gain_scale + self.distress[idx]
                  - b.moral_weight * comp[idx]
                  - b.deterrence_weight * cov[k] * self.sanction[idx, k] ** b.severity_exponent)
             u = st.uniform(day, LAYOUT.pack(purpose=P_VIOLATE, k=k), idx)
@@ -201,14 +232,26 @@ class Firms(Module):
         outcome[:] = OUT_NONE
         now = firms[due == day]
         if now.size:
-            r = world.array("firms.return_rate")[now].astype(np.float64)
-            z = (p.default_intercept + p.productivity_weight * (0.5 - r)
-                 + p.compliance_weight * (0.8 - comp[now]))
             u = st.uniform(day, LAYOUT.pack(purpose=P_DEFAULT), now)
-            outcome[now] = np.where(u < _sigmoid(z), OUT_DEFAULT, OUT_REPAID)
+            outcome[now] = np.where(u < self._default_probability(now, comp), OUT_DEFAULT,
+                                    OUT_REPAID)
+        # supplier bills: the same ability and will to pay as towards the bank
+        unpaid = world.array("firms.unpaid")
+        unpaid[:] = False
+        bill = firms[st.bernoulli(day, LAYOUT.pack(purpose=P_SUPPLIER), firms, p.supplier_rate)]
+        if bill.size:
+            u = st.uniform(day, LAYOUT.pack(purpose=P_UNPAID), bill)
+            unpaid[bill[u < self._default_probability(bill, comp)]] = True
         free = (due == NEVER) | (due == day)
         world.array("firms.applying")[:] = free & st.bernoulli(
             day, LAYOUT.pack(purpose=P_APPLY), firms, p.apply_rate)
+
+
+    def _default_probability(self, idx: np.ndarray, comp: np.ndarray) -> np.ndarray:
+        """σ(α_d + w_p (0.5 − r_f) + w_c (0.8 − compliance)): a loan or a bill left unpaid."""
+        p = self.params
+        return _sigmoid(p.default_intercept + p.productivity_weight * (0.5 - self.ret[idx])
+                        + p.compliance_weight * (0.8 - comp[idx]))
 
 
 class FirmInspection(Module):
@@ -219,11 +262,12 @@ class FirmInspection(Module):
     doc = "Inspectors and banks record firms' violations and loan outcomes (follows firms)."
     owns: ClassVar = (
         ArraySpec("firms.record_bits", "code", "firms", False,
-                  "records filed today: bits 0–3 domains, 4 loan default, 5 loan repaid"),
+                  "records filed today: bits 0–3 domains, 4 loan default, 5 loan repaid, "
+                  "6 court judgment for an unpaid bill"),
         ArraySpec("firms.false_bits", "code", "firms", True,
                   "of today's domain records, those with no violation behind them"),
     )
-    reads = ("firms.violated", "firms.loan_outcome", "firms.region")
+    reads = ("firms.violated", "firms.loan_outcome", "firms.region", "firms.unpaid")
     streams = (StreamSpec("draws", LAYOUT, "inspection coverage and false records"),)
     counters = (
         CounterSpec("firm_records", "regulatory records of firms"),
@@ -258,6 +302,9 @@ class FirmInspection(Module):
         out = world.array("firms.loan_outcome")
         rec[out == OUT_DEFAULT] |= np.uint8(1 << BIT_DEFAULT)
         rec[out == OUT_REPAID] |= np.uint8(1 << BIT_REPAID)
+        unpaid = np.flatnonzero(world.array("firms.unpaid"))
+        sued = unpaid[st.bernoulli(day, LAYOUT.pack(purpose=P_SUE), unpaid, p.judgment_coverage)]
+        rec[sued] |= np.uint8(1 << BIT_JUDGMENT)
         world.array("firms.record_bits")[:] = rec
         world.array("firms.false_bits")[:] = false
         dom = rec & np.uint8(0x0F)
@@ -268,13 +315,16 @@ class FirmInspection(Module):
         world.counters.add_cells("firm_records_false", self.cells[has], n_false[has])
 
 
-def lending_priority(score: np.ndarray, state_owned: np.ndarray, noise: np.ndarray,
-                     base: float, score_weight: float, soe_preference: float,
-                     lending_noise: float) -> np.ndarray:
-    """Banks' ranking of applicants (higher is served first). With ``soe_preference = 0``
-    it depends on the score (and keyed noise) alone, not on ownership."""
-    return (score_weight * (score - base) / 10.0 + soe_preference * state_owned
-            + lending_noise * noise)
+def lending_priority(score: np.ndarray, state_owned: np.ndarray, connected: np.ndarray,
+                     pressure: np.ndarray, noise: np.ndarray, p: FirmParams) -> np.ndarray:
+    """Banks' ranking of applicants (higher is served first): minus the expected loss the
+    bank bears — the default risk it reads off the score, less the share of a state-owned
+    firm's default the state is expected to make good (the implicit guarantee) — plus the
+    officials' pressure for politically connected firms, plus the bank's judgement noise.
+    With no guarantee and no pressure, ownership and connection do not enter."""
+    risk = _sigmoid(p.risk_intercept + p.score_weight * (p.score_base - score) / 10.0)
+    return (-risk * (1.0 - p.implicit_guarantee * state_owned) + pressure * connected
+            + p.lending_noise * noise)
 
 
 class CorporateCredit(Module):
@@ -291,7 +341,8 @@ class CorporateCredit(Module):
         ArraySpec("firms.loan_day", "day", "firms", False, "day the loan was made", fill=-1),
     )
     reads = ("firms.record_bits", "firms.complaints?", "firms.state_owned", "firms.size",
-             "firms.region", "firms.applying")
+             "firms.region", "firms.applying", "firms.connected", "firms.withdrawn_bits?",
+             "regions.lending_pressure?")
     streams = (StreamSpec("draws", LAYOUT, "credit rationing, bank noise, procurement"),)
     counters = (
         CounterSpec("procurement_contracts", "public contracts awarded (winner's cell)"),
@@ -316,6 +367,12 @@ class CorporateCredit(Module):
         score += (p.score_base - score) * self.recover
         bits = world.array("firms.record_bits")
         points = p.vector("points", "loan_default")
+        hit = (bits & np.uint8(1 << BIT_JUDGMENT)) != 0
+        score[hit] -= p.points.get("judgment", 0.0)
+        withdrawn = world.optional("firms.withdrawn_bits")
+        if withdrawn is not None:  # yesterday's records dropped today: points back, decayed
+            for k in range(len(DOMAINS)):
+                score[(withdrawn & np.uint8(1 << k)) != 0] += points[k] * (1.0 - self.recover)
         for k in range(len(DOMAINS) + 1):  # domains, then loan default (bit 4)
             hit = (bits & np.uint8(1 << k)) != 0
             score[hit] -= points[k]
@@ -340,10 +397,13 @@ class CorporateCredit(Module):
             cap = int(cap_f) + int(st.bernoulli(day, LAYOUT.pack(purpose=P_CAP),
                                                 np.zeros(1, np.int64), cap_f - int(cap_f))[0])
             noise = st.normal(day, LAYOUT.pack(purpose=P_NOISE), idx)
+            pressure = world.optional("regions.lending_pressure")
+            press = (np.zeros(idx.size) if pressure is None else
+                     pressure[world.array("firms.region")[idx]].astype(np.float64))
             prio = lending_priority(score[idx].astype(np.float64),
                                     world.array("firms.state_owned")[idx].astype(np.float64),
-                                    noise, p.score_base, p.score_weight, p.soe_preference,
-                                    p.lending_noise)
+                                    world.array("firms.connected")[idx].astype(np.float64),
+                                    press, noise, p)
             order = np.lexsort((idx, -prio))
             won = idx[order[:cap]]
             end = day + p.loan_term
@@ -361,28 +421,17 @@ class CorporateCredit(Module):
 
 
 def auc(score: np.ndarray, positive: np.ndarray) -> float | None:
-    """P(score of a negative > score of a positive), ties counting one half (Mann–Whitney):
-    how well a *high* score predicts *no* default."""
+    """P(score of a negative > score of a positive) + ½ P(tie): how well a *high* score
+    predicts *no* default (misconduct). The Mann–Whitney U of the negatives' scores over
+    the positives', divided by the number of pairs (``scipy.stats.mannwhitneyu``)."""
     score = np.asarray(score, dtype=np.float64)
     positive = np.asarray(positive, dtype=bool)
     n_pos = int(positive.sum())
     n_neg = positive.size - n_pos
     if n_pos == 0 or n_neg == 0:
         return None
-    order = np.argsort(score, kind="stable")
-    s = score[order]
-    ranks = np.empty(s.size)
-    i = 0
-    while i < s.size:  # average ranks over ties (loop over distinct values)
-        j = i
-        while j + 1 < s.size and s[j + 1] == s[i]:
-            j += 1
-        ranks[i:j + 1] = 0.5 * (i + j) + 1.0
-        i = j + 1
-    r = np.empty(s.size)
-    r[order] = ranks
-    rank_neg = r[~positive].sum()
-    return float((rank_neg - n_neg * (n_neg + 1) / 2.0) / (n_pos * n_neg))
+    u = mannwhitneyu(score[~positive], score[positive], method="asymptotic").statistic
+    return float(u / (n_pos * n_neg))
 
 
 class FirmMetrics(Module):
@@ -397,6 +446,10 @@ class FirmMetrics(Module):
     counters = (
         CounterSpec("credit_lent", "credit lent to firms (money)", real=True),
         CounterSpec("credit_lent_soe", "credit lent to state-owned firms (money)", real=True),
+        CounterSpec("loans_soe", "loans made to state-owned firms"),
+        CounterSpec("loans_private", "loans made to private firms"),
+        CounterSpec("applications_soe", "applications by state-owned firms (firm-days)"),
+        CounterSpec("applications_private", "applications by private firms (firm-days)"),
         CounterSpec("credit_output", "output of the credit lent: amount × return", real=True),
         CounterSpec("credit_output_best", "output had the same credit gone to the most "
                     "productive applicants of the region first", real=True),
@@ -410,6 +463,10 @@ class FirmMetrics(Module):
     metrics = (
         MetricDef("loan_share_state_owned", "credit_lent_soe", "credit_lent",
                   "share of credit lent to state-owned firms"),
+        MetricDef("approval_rate_state_owned", "loans_soe", "applications_soe",
+                  "share of state-owned firms' applications granted"),
+        MetricDef("approval_rate_private", "loans_private", "applications_private",
+                  "share of private firms' applications granted"),
         MetricDef("loans_to_less_productive", "credit_output_lost", "credit_output_best",
                   "output lost against lending the same credit to the most productive "
                   "applicants first, as a share of that best output"),
@@ -425,11 +482,17 @@ class FirmMetrics(Module):
         self.cells = firm_cells(world)
         self.region = world.array("firms.region").astype(np.int64)
         self.ref = world.group_names.index(world.scenario.population.reference_group)
-        self.loan_size = firm_params(world.scenario).loan_size
+        p = firm_params(world.scenario)
+        self.loan_size = p.loan_size
+        self.horizon, self.interval = p.misconduct_horizon_days, p.auc_interval_days
+        t = world.scenario.time
+        self.burn_in, self.last_day = t.burn_in, t.burn_in + t.days - 1
         nf = world.counts["firms"]
-        world.state["score_at_issue"] = np.zeros(nf, dtype=np.float64)
-        world.state["auc_scores"] = []
-        world.state["auc_defaults"] = []
+        st = world.state
+        st["score_at_issue"] = np.zeros(nf, dtype=np.float64)
+        st["auc_scores"], st["auc_defaults"] = [], []
+        st["snapshots"] = {}  # day → scores of all firms, awaiting their misconduct window
+        st["mis_scores"], st["mis_outcomes"] = [], []
 
     def step(self, world, day: int) -> None:
         c = world.counters
@@ -443,13 +506,22 @@ class FirmMetrics(Module):
             dflt = out[matured] == 2
             c.add_cells("firm_loans_matured", self.cells[matured])
             c.add_cells("firm_loans_defaulted", self.cells[matured[dflt]])
-            st["auc_scores"].append(st["score_at_issue"][matured].copy())
-            st["auc_defaults"].append(dflt)
+            if day >= self.burn_in:
+                st["auc_scores"].append(st["score_at_issue"][matured].copy())
+                st["auc_defaults"].append(dflt)
+        self._misconduct_window(world, day)
+        app = np.flatnonzero(world.array("firms.applying"))
+        if app.size:
+            soe = world.array("firms.state_owned")[app]
+            c.add_cells("applications_soe", self.cells[app[soe]])
+            c.add_cells("applications_private", self.cells[app[~soe]])
         if new.size:
             st["score_at_issue"][new] = world.array("firms.cscore")[new]
             soe = world.array("firms.state_owned")[new]
             c.add_cells("credit_lent", self.cells[new], amount[new])
             c.add_cells("credit_lent_soe", self.cells[new[soe]], amount[new[soe]])
+            c.add_cells("loans_soe", self.cells[new[soe]])
+            c.add_cells("loans_private", self.cells[new[~soe]])
             c.add_cells("credit_output", self.cells[new], amount[new] * ret[new])
             self._benchmark(world, new, ret, amount)
         listed = np.flatnonzero(world.array("firms.listed"))
@@ -458,6 +530,22 @@ class FirmMetrics(Module):
             last = world.array("firms.last_violation")[listed].astype(np.int64)
             clean = (last < 0) | (last < day - 365)
             c.add_cells("firm_listed_clean_days", self.cells[listed[clean]])
+
+    def _misconduct_window(self, world, day: int) -> None:
+        """Every ``auc_interval_days`` of the measured period, keep every firm's score; when
+        its ``misconduct_horizon_days`` have passed, pair it with whether the firm
+        violated (truth) in the days after. Windows that would outrun the run are not
+        opened, so the figure does not depend on the run's length."""
+        st = world.state
+        snaps = st["snapshots"]
+        opened = day - self.horizon
+        if opened in snaps:
+            last = world.array("firms.last_violation").astype(np.int64)
+            st["mis_scores"].append(snaps.pop(opened))
+            st["mis_outcomes"].append(last > opened)
+        if (day >= self.burn_in and (day - self.burn_in) % self.interval == 0
+                and day + self.horizon <= self.last_day):
+            snaps[day] = world.array("firms.cscore").astype(np.float64)
 
     def _benchmark(self, world, new, ret, amount) -> None:
         """Per region: the same credit, lent greedily to the day's applicants with the
@@ -483,7 +571,12 @@ class FirmMetrics(Module):
 
     def final_metrics(self, world) -> dict:
         st = world.state
-        if not st["auc_scores"]:
-            return {"corporate_score_auc": None}
-        return {"corporate_score_auc": auc(np.concatenate(st["auc_scores"]),
-                                           np.concatenate(st["auc_defaults"]))}
+
+        def pooled(scores, outcomes):
+            if not scores:
+                return None
+            return auc(np.concatenate(scores), np.concatenate(outcomes))
+
+        return {"corporate_score_auc": pooled(st["auc_scores"], st["auc_defaults"]),
+                "corporate_score_auc_misconduct": pooled(st["mis_scores"],
+                                                         st["mis_outcomes"])}

@@ -11,6 +11,11 @@ Three modules share one parameter block (``modules.officials``):
   ``B ≤ liquidity_days × income`` (only those who can afford it), and the official drops
   the record: a tombstone via ``dossier.remove`` (the module declares
   ``dossier_removals``; the apparatus re-applies its rules through its removal cursor).
+  Firms' regulatory records of yesterday (``firm_records``) are offered the same way, for
+  ``bribe_share`` of what the record costs the firm; a dropped one is written to
+  ``firms.withdrawn_bits`` and the corporate score gives its points back. Career
+  incentive: each region's officials on duty press banks to lend to politically connected
+  firms (``regions.lending_pressure = lending_pressure × share on duty``).
   Extortion: at ``extortion_rate`` per official-day an official may threaten a resident
   with a false record of ``extortion_act`` unless paid ``extortion_share·S``; an unable
   target gets the record with probability ``carry_out_threat``. Statistics: each region
@@ -37,6 +42,7 @@ from pydantic import Field
 
 from scslab.metrics import MetricDef
 from scslab.module import ArraySpec, CounterSpec, Module, Phase, Role
+from scslab.modules.firms import DOMAINS, firm_params, record_stakes
 from scslab.rng import SlotLayout, StreamSpec
 from scslab.scenario.schema import ModuleParams
 from scslab.schema import (
@@ -52,6 +58,7 @@ NonNeg = Annotated[float, Field(ge=0.0)]
 Positive = Annotated[float, Field(gt=0.0)]
 LAYOUT = SlotLayout((("purpose", 8), ("act", 8)))
 P_WHICH, P_SOLICIT, P_EXT_OPP, P_EXT_DECIDE, P_EXT_WHO, P_CARRY, P_FALSIFY = 1, 2, 3, 4, 5, 6, 7
+P_FIRM_WHICH, P_FIRM_SOLICIT = 8, 9
 P_DETECT, P_AUDIT, P_FIND = 10, 11, 12
 NEVER = 0xFFFF
 
@@ -84,6 +91,8 @@ class OfficialParams(ModuleParams):
     suspension_score: int = 60
     suspension_days: Annotated[int, Field(ge=1)] = 365
     source_code: Annotated[int, Field(ge=0, le=31)] = 29
+    firm_records: bool = True  # officials also drop firms' regulatory records for a bribe
+    lending_pressure: NonNeg = 0.05  # pressure on banks for connected firms (loss units)
 
 
 def official_params(scenario) -> OfficialParams:
@@ -115,9 +124,14 @@ class Officials(Module):
         ArraySpec("regions.reported_violations", "count", "regions", False,
                   "violations reported to the central authority today"),
         ArraySpec("regions.falsified", "flag", "regions", True, "report falsified today"),
+        ArraySpec("firms.withdrawn_bits", "code", "firms", False,
+                  "firms' domain records of yesterday dropped today for a bribe (bits 0–3)"),
+        ArraySpec("regions.lending_pressure", "prob", "regions", False,
+                  "officials' pressure on banks to lend to connected firms (loss units)"),
     )
     reads = ("dossier@prev", "acts", "people.income", "people.region", "people.cell",
-             "officials.region", "officials.integrity", "officials.suspended_until@prev")
+             "officials.region", "officials.integrity", "officials.suspended_until@prev",
+             "firms.record_bits@prev?", "firms.region", "firms.size")
     appends = ("dossier_removals",)
     streams = (StreamSpec("draws", LAYOUT, "which official, solicitation, extortion, "
                           "falsification"),)
@@ -131,6 +145,8 @@ class Officials(Module):
         CounterSpec("region_person_days", "region population × days (reference group, region)"),
         CounterSpec("statistics_gap", "true − reported violations (reference group, region)"),
         CounterSpec("corrupt_acts", "bribes, extortions and falsified reports"),
+        CounterSpec("firm_records_eligible", "firms' domain records (firm's cell)"),
+        CounterSpec("firm_records_dropped", "firms' domain records dropped for a bribe"),
     )
     metrics = (
         MetricDef("bribes_paid", "bribe_money", "person_days",
@@ -139,6 +155,9 @@ class Officials(Module):
                   "share of sanction-carrying records dropped for a bribe"),
         MetricDef("extortion_events", "extortion_attempts", "person_days",
                   "extortion threats per person-day (target's cell)"),
+        MetricDef("firm_records_dropped_by_bribe", "firm_records_dropped",
+                  "firm_records_eligible",
+                  "share of firms' regulatory records dropped for a bribe"),
         MetricDef("reported_minus_true_compliance", "statistics_gap", "region_person_days",
                   "reported compliance − true compliance, compliance = 1 − violations "
                   "per person-day"),
@@ -174,6 +193,9 @@ class Officials(Module):
         self.ext_code = int(cat.code[cat.position(p.extortion_act)])
         self.viol_codes = cat.codes_of_class("violation")
         self.ref = world.group_names.index(world.scenario.population.reference_group)
+        self.firm_region = world.array("firms.region").astype(np.int64)
+        self.firm_stakes = record_stakes(firm_params(world.scenario), world.array("firms.size"))
+        self.officials_in = np.bincount(oreg, minlength=self.R).astype(np.float64)
 
     def _official_of(self, world, day, subject, region, purpose) -> np.ndarray:
         """A keyed official of each subject's region (-1 where the region has none)."""
@@ -202,6 +224,13 @@ class Officials(Module):
         st = world.stream("draws")
         if day > 0:
             self._bribes(world, day, p, corrupt, active, integ, income, preg, cell, st)
+        world.array("firms.withdrawn_bits")[:] = 0
+        if day > 0 and p.firm_records:
+            self._firm_bribes(world, day, p, corrupt, active, integ, st)
+        oreg = world.array("officials.region").astype(np.int64)
+        on_duty = np.bincount(oreg[active], minlength=self.R)
+        world.array("regions.lending_pressure")[:] = p.lending_pressure * on_duty / np.maximum(
+            self.officials_in, 1.0)
         self._extortion(world, day, p, corrupt, active, integ, income, cell, st)
         self._statistics(world, day, p, preg, st)
         c.add_cells("corrupt_acts", (self.ref * self.R + world.array("officials.region")
@@ -238,6 +267,37 @@ class Officials(Module):
             np.add.at(corrupt, off[paid], 1)
             c.add_cells("records_dropped", cell[subj[paid]])
             c.add_cells("bribe_money", cell[subj[paid]], bribe[paid])
+
+    def _firm_bribes(self, world, day, p, corrupt, active, integ, st) -> None:
+        """Yesterday's regulatory records of firms: the region's official solicits
+        ``bribe_share`` of what the record costs the firm (fine and listing stake, the
+        firm's own valuation) by the same random-utility rule as for people; a firm always
+        prefers paying to keeping the record, so a solicited record is dropped."""
+        bits = world.optional("firms.record_bits")
+        if bits is None:
+            return
+        dom = bits & np.uint8(0x0F)
+        f_all = np.flatnonzero(dom)
+        if f_all.size == 0:
+            return
+        off_all = self._official_of(world, day, f_all, self.firm_region[f_all], P_FIRM_WHICH)
+        withdrawn = world.array("firms.withdrawn_bits")
+        c = world.counters
+        cells = self.ref * self.R + self.firm_region
+        for k in range(len(DOMAINS)):  # loop over domains, not firms
+            has = (dom[f_all] & np.uint8(1 << k)) != 0
+            f, off = f_all[has], off_all[has]
+            if f.size == 0:
+                continue
+            c.add_cells("firm_records_eligible", cells[f])
+            bribe = p.bribe_share * self.firm_stakes[f, k]
+            z = (p.corruption_intercept + bribe / p.gain_scale
+                 - p.integrity_weight * integ[np.maximum(off, 0)] - self.deter)
+            u = st.uniform(day, LAYOUT.pack(purpose=P_FIRM_SOLICIT, act=k), f)
+            paid = (off >= 0) & active[np.maximum(off, 0)] & (u < _sigmoid(z))
+            withdrawn[f[paid]] |= np.uint8(1 << k)
+            np.add.at(corrupt, off[paid], 1)
+            c.add_cells("firm_records_dropped", cells[f[paid]])
 
     def _extortion(self, world, day, p, corrupt, active, integ, income, cell, st) -> None:
         n_off = world.counts["officials"]
