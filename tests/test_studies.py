@@ -215,12 +215,10 @@ def test_kill_9_mid_study_then_resume_loses_nothing(reference, tmp_path):
 # --------------------------------------------------------------------------- execution
 
 
-def test_local_pool_and_dask_give_bit_identical_tables(reference, tmp_path):
+def test_dask_gives_bit_identical_tables(reference, tmp_path):
+    """(The local pool's identity is checked by the kill test, which runs 2 processes.)"""
     ref = pd.read_parquet(reference / "metrics.parquet")
-    study = Study.from_dict(SMALL, "small.yaml")
-    study.run(tmp_path / "pool", workers=2)
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "pool" / "metrics.parquet"), ref)
-    study.run(tmp_path / "dask", dask="local:2")
+    Study.from_dict(SMALL, "small.yaml").run(tmp_path / "dask", dask="local:2")
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "dask" / "metrics.parquet"), ref)
     workers = set(pd.read_parquet(tmp_path / "dask" / "runs.parquet")["worker"])
     assert len(workers) == 2  # both Dask workers ran something
@@ -304,3 +302,20 @@ def test_status_through_the_cli(reference, capsys):
     out = capsys.readouterr().out
     assert f"{SMALL_RUNS}/{SMALL_RUNS} runs finished, 0 failed, 0 remaining" in out
     assert main(["study", "status", str(reference / "parts")]) == 2
+
+
+def test_documented_example_validates_and_applies_factors_where_they_exist():
+    from scslab.studies import load_study
+
+    study = load_study(Path(__file__).parents[1] / "docs" / "studies" / "blacklist-screen.yaml")
+    path = "modules.lists.lists.court_debtors.duration_days"
+    assert study.integer_factors == [path]
+    assert study.factor_scenarios[path] == ["national-blacklist"]
+    jobs = plan(study, design_matrix(study)[:2])
+    assert all((path in j["values"]) == (j["scenario"] == "national-blacklist") for j in jobs)
+
+
+def test_bad_dask_address_fails_before_anything_is_written(tmp_path, capsys):
+    path = _write(tmp_path / "s.yaml", SMALL)
+    assert main(["study", "run", str(path), "--out", str(tmp_path / "o"), "--dask", "lcal:2"]) == 2
+    assert "--dask" in capsys.readouterr().err and not (tmp_path / "o").exists()

@@ -83,8 +83,6 @@ def run_command(
 
     if dask is not None and workers != 1:
         raise _user_error("--workers and --dask exclude each other (Dask sets its own)")
-    if dask is not None and not (dask.startswith("local:") or "://" in dask):
-        raise _user_error(f"--dask: expected local:N or tcp://HOST:PORT, got {dask!r}")
     try:
         st = Study.from_yaml(study)
         progress, tick = _progress(quiet)

@@ -64,9 +64,9 @@ def plan(study: ResolvedStudy, x: Any) -> list[dict]:
     bases = {lb: scenario_from_dict(study.scenarios[lb], where=lb) for lb in study.labels}
     for s in range(x.shape[0]):
         values = {n: float(x[s, j]) for j, n in enumerate(names)}
-        overrides = factor_overrides(study, values)
-        applied = {o.split("=", 1)[0]: _number(o.split("=", 1)[1]) for o in overrides}
         for c, label in enumerate(study.labels):
+            overrides = factor_overrides(study, values, label)
+            applied = {o.split("=", 1)[0]: _number(o.split("=", 1)[1]) for o in overrides}
             try:
                 sc = with_overrides(bases[label], overrides, label)
             except ScenarioError as exc:
@@ -155,24 +155,32 @@ def _run_local(jobs: list[dict], workers: int, revision: str,
                                "worker process died repeatedly"), "metrics": {}})
 
 
+def local_cluster_size(address: str) -> int | None:
+    """N of ``local:N``; None for a scheduler address; a bad address is a StudyError."""
+    if address.startswith("local:"):
+        text = address.removeprefix("local:")
+        if not text.isdigit() or int(text) < 1:
+            raise StudyError("--dask", None, f"expected local:N with N >= 1, got {address!r}")
+        return int(text)
+    if "://" not in address:
+        raise StudyError("--dask", None,
+                         f"expected local:N or a scheduler address tcp://HOST:PORT, got {address!r}")
+    return None
+
+
 def dask_client(address: str) -> tuple[Any, Any]:
     """A Dask client for ``local:N`` (a LocalCluster of N one-thread worker processes on
     127.0.0.1) or a scheduler address ``tcp://HOST:PORT``. Returns (client, cluster)."""
     from distributed import Client, LocalCluster
 
-    if address.startswith("local:"):
-        try:
-            n = int(address.removeprefix("local:"))
-        except ValueError:
-            n = 0
-        if n < 1:
-            raise StudyError("--dask", None, f"expected local:N with N >= 1, got {address!r}")
+    n = local_cluster_size(address)
+    if n is not None:
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                host="127.0.0.1", dashboard_address=None,
                                env=worker_environment())
         return Client(cluster), cluster
     try:
-        return Client(address, timeout="20s"), None
+        return Client(address, timeout="10s"), None
     except (OSError, TimeoutError) as exc:
         raise StudyError("--dask", None, f"cannot reach the scheduler {address}: {exc}") from None
 

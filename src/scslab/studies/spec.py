@@ -103,7 +103,8 @@ class ResolvedStudy:
     scenarios: dict[str, dict]  # label → resolved scenario (people, days, seed applied)
     integer_factors: list[str]  # factor paths whose schema type is an integer
     contrasts: list[Contrast]
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: factor path → the scenarios that have it (a factor is applied only where it exists)
+    factor_scenarios: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def factor_names(self) -> list[str]:
@@ -119,6 +120,7 @@ class ResolvedStudy:
             "design": self.spec.design.model_dump(mode="json"),
             "factors": {k: v.model_dump(mode="json") for k, v in self.spec.factors.items()},
             "integer_factors": self.integer_factors,
+            "factor_scenarios": self.factor_scenarios,
         }
 
     def fingerprint(self) -> str:
@@ -135,7 +137,7 @@ class ResolvedStudy:
             contrasts.append(Contrast(f"{a} - {b}", a, b))
         return cls(spec=spec, where=data.get("source", "study.json"), labels=data["labels"],
                    scenarios=data["scenarios"], integer_factors=data["integer_factors"],
-                   contrasts=contrasts)
+                   contrasts=contrasts, factor_scenarios=data["factor_scenarios"])
 
     def to_dict(self) -> dict:
         """The resolved study as plain data (written to the store as ``study.json``)."""
@@ -234,17 +236,18 @@ def resolve(spec: StudySpec, where: str, base_dir: Path | None = None) -> Resolv
         raise StudyError(where, "scenarios", "a scenario is named twice")
 
     integer: list[str] = []
+    applies: dict[str, list[str]] = {}
     for path, bounds in spec.factors.items():
+        applies[path] = []
         for label, sc in zip(labels, scenarios, strict=True):
             found, value = _lookup(resolved_dict(sc), path)
             if not found:
-                raise StudyError(where, f"factors.{path}",
-                                 f"unknown path in scenario {label!r} (any dotted path of "
-                                 "the scenario schema, as for --set)")
+                continue  # e.g. a parameter of a list only this scenario defines
             if isinstance(value, bool) or not isinstance(value, int | float | None):
                 raise StudyError(where, f"factors.{path}",
                                  f"is a {type(value).__name__} in scenario {label!r}, "
                                  "not a number")
+            applies[path].append(label)
             is_int = isinstance(value, int)
             if is_int and path not in integer:
                 integer.append(path)
@@ -256,6 +259,10 @@ def resolve(spec: StudySpec, where: str, base_dir: Path | None = None) -> Resolv
                 except ScenarioError as exc:
                     raise StudyError(where, f"factors.{path}.{end}",
                                      f"{exc.reason} (in scenario {label!r})") from None
+        if not applies[path]:
+            raise StudyError(where, f"factors.{path}",
+                             "unknown path: no scenario of the study has it (any dotted "
+                             "path of the resolved scenario, as for --set; see scslab show)")
 
     known = None
     for sc in scenarios:
@@ -286,7 +293,8 @@ def resolve(spec: StudySpec, where: str, base_dir: Path | None = None) -> Resolv
     return ResolvedStudy(spec=spec, where=where, labels=labels,
                          scenarios={lb: resolved_dict(sc)
                                     for lb, sc in zip(labels, scenarios, strict=True)},
-                         integer_factors=integer, contrasts=contrasts)
+                         integer_factors=integer, contrasts=contrasts,
+                         factor_scenarios=applies)
 
 
 def applied_value(value: float, integer: bool) -> float | int:
@@ -295,10 +303,13 @@ def applied_value(value: float, integer: bool) -> float | int:
     return round(value) if integer else float(value)
 
 
-def factor_overrides(study: ResolvedStudy, values: dict[str, float]) -> list[str]:
-    """``--set``-style overrides that put one design point into a scenario."""
+def factor_overrides(study: ResolvedStudy, values: dict[str, float], label: str) -> list[str]:
+    """``--set``-style overrides that put one design point into scenario ``label`` (a
+    factor the scenario does not have is left out)."""
     out = []
     for path in study.factor_names:
+        if label not in study.factor_scenarios.get(path, study.labels):
+            continue
         v = applied_value(values[path], path in study.integer_factors)
         out.append(f"{path}={v!r}")
     return out

@@ -87,6 +87,16 @@ class StudyStore:
     @classmethod
     def open_for(cls, root: str | Path, study: ResolvedStudy, revision: str | None = None,
                  fresh: bool = False) -> StudyStore:
+        """See :meth:`_open_for`; a folder that cannot be written is a one-line error."""
+        try:
+            return cls._open_for(root, study, revision, fresh)
+        except OSError as exc:
+            raise StudyError(str(root), None, f"cannot write the study folder: "
+                             f"{exc.strerror or exc}") from None
+
+    @classmethod
+    def _open_for(cls, root: str | Path, study: ResolvedStudy, revision: str | None,
+                  fresh: bool) -> StudyStore:
         """Open (or create) the store of ``study``. A folder holding runs of another study
         definition or another code revision is refused; ``fresh=True`` moves it aside to
         ``DIR.stale-TIMESTAMP`` first (nothing is deleted)."""

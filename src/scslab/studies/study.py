@@ -64,8 +64,10 @@ class Study:
     def run(self, out: str | Path, workers: int = 1, dask: str | None = None,
             fresh: bool = False, progress: Progress | None = None) -> StudyResult:
         """Run every run the folder ``out`` does not hold yet (resumable)."""
-        from scslab.studies.execution import execute
+        from scslab.studies.execution import execute, local_cluster_size
 
+        if dask is not None:
+            local_cluster_size(dask)  # a bad address fails before anything is written
         store = StudyStore.open_for(out, self.resolved, fresh=fresh)
         x = store.design().drop(columns="sample").to_numpy()
         execution = execute(self.resolved, store, workers=workers, dask=dask,
