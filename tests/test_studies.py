@@ -319,3 +319,84 @@ def test_bad_dask_address_fails_before_anything_is_written(tmp_path, capsys):
     path = _write(tmp_path / "s.yaml", SMALL)
     assert main(["study", "run", str(path), "--out", str(tmp_path / "o"), "--dask", "lcal:2"]) == 2
     assert "--dask" in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
+# --------------------------------------------------------------------------- worker deaths
+
+
+def _wait_for_parts(out: Path, n: int, thread, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and thread.is_alive():
+        if (out / "parts").is_dir() and len(list((out / "parts").glob("*.parquet"))) >= n:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the study ended (or stalled) before a worker could be killed")
+
+
+def _run_in_thread(fn):
+    import threading
+
+    box: dict = {}
+
+    def target():
+        try:
+            box["result"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    return thread, box
+
+
+def _assert_complete_and_identical(out: Path, reference: Path) -> None:
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert len(runs) == SMALL_RUNS and (runs["status"] == "ok").all(), runs[["status", "error"]]
+    assert not runs.duplicated(["sample", "scenario", "replicate"]).any()
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "metrics.parquet"),
+                                  pd.read_parquet(reference / "metrics.parquet"))
+
+
+@pytest.mark.slow
+def test_dask_worker_killed_mid_study_is_retried_elsewhere(reference, tmp_path):
+    from distributed import Client, LocalCluster
+
+    from scslab.studies.execution import worker_environment
+
+    out = tmp_path / "out"
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None, env=worker_environment()) as cluster, \
+            Client(cluster) as client:
+        pids = sorted(client.run(os.getpid).values())
+        study = Study.from_dict(SMALL, "small.yaml")
+        thread, box = _run_in_thread(lambda: study.run(out, dask=cluster.scheduler_address))
+        _wait_for_parts(out, 3, thread)
+        os.kill(pids[0], signal.SIGKILL)
+        thread.join(timeout=600)
+        assert not thread.is_alive() and "error" not in box, box
+    _assert_complete_and_identical(out, reference)
+
+
+@pytest.mark.slow
+def test_local_worker_killed_mid_study_is_retried(reference, tmp_path):
+    out = tmp_path / "out"
+    study = Study.from_dict(SMALL, "small.yaml")
+    thread, box = _run_in_thread(lambda: study.run(out, workers=2))
+    _wait_for_parts(out, 3, thread)
+    me = str(os.getpid())
+    victims = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmd = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if fields[1] == me and b"spawn_main" in cmd:
+            victims.append(int(stat.parent.name))
+    assert victims, "no pool worker found"
+    os.kill(victims[0], signal.SIGKILL)
+    thread.join(timeout=600)
+    assert not thread.is_alive() and "error" not in box, box
+    _assert_complete_and_identical(out, reference)
+    # the broken pool was replaced: runs finished in processes started after the kill
+    assert pd.read_parquet(out / "runs.parquet")["worker"].nunique() > 2

@@ -1,0 +1,151 @@
+"""Speed of studies: the overhead of the study machinery and the throughput of workers.
+
+At 10^4 people × 365 days (no burn-in), an LHS design over two factors on two scenarios
+(``--samples`` samples, one replicate: 2 × samples runs), measured one after another:
+
+1. direct: the same runs as a plain loop of ``run_replicate`` (the simulations themselves);
+2. ``Study.run`` with 1 worker (in this process): overhead = (study − direct) / direct,
+   target ≤ 10 %;
+3. ``Study.run`` with 2 local worker processes: throughput ×(1-worker time / this),
+   target ≥ 1.7;
+4. ``Study.run`` on a Dask LocalCluster of 2 workers: time / local-pool time, target
+   ≤ 1.15.
+
+Every configuration runs one Numba thread per worker (NUMBA_NUM_THREADS=1, set here
+before Numba is imported), so "2 workers" is 2 cores against 1. Kernels are compiled and
+cached by a warm-up run first; worker start-up (spawn, imports, loading cached kernels)
+counts against 2 and 3, as a user would pay it. Writes ``benchmarks/studies.md``
+(atomically) with the machine, the date and the load average, since the machine may be
+shared.
+
+    python -m benchmarks.studies                 # 12 samples: 24 runs per configuration
+    python -m benchmarks.studies --samples 4 --people 2000   # a quick look
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["NUMBA_NUM_THREADS"] = "1"
+
+import argparse  # noqa: E402
+import platform  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+RESULTS = Path(__file__).with_name("studies.md")
+
+
+def _study(samples: int, people: int, days: int) -> dict:
+    return {
+        "name": "bench", "scenarios": ["baseline", "national-blacklist"],
+        "people": people, "days": days, "burn_in": 0, "replicates": 1,
+        "design": {"method": "lhs", "samples": samples, "seed": 1},
+        "factors": {"population.traits.awareness": {"low": 0.02, "high": 0.5},
+                    "acts.fraud.rate": {"low": 0.001, "high": 0.004}},
+        "outputs": ["violation_rate"], "contrasts": ["national-blacklist - baseline"],
+    }
+
+
+def _load() -> str:
+    try:
+        return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--samples", type=int, default=12)
+    ap.add_argument("--people", type=int, default=10_000)
+    ap.add_argument("--days", type=int, default=365)
+    ap.add_argument("--out", type=Path, default=RESULTS)
+    args = ap.parse_args(argv)
+
+    import pandas as pd
+
+    from scslab.compare import with_overrides
+    from scslab.results import atomic_write_bytes
+    from scslab.runner import run_replicate
+    from scslab.scenario import scenario_from_dict
+    from scslab.studies import Study
+    from scslab.studies.design import design_matrix
+    from scslab.studies.execution import plan
+
+    data = _study(args.samples, args.people, args.days)
+    study = Study.from_dict(data, "bench")
+    jobs = plan(study.resolved, design_matrix(study.resolved))
+    n = len(jobs)
+    load_before = _load()
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+
+    # warm-up: compile or load every kernel of both scenarios
+    for job in jobs[:2]:
+        run_replicate(with_overrides(scenario_from_dict(job["base"]), job["overrides"]), 0)
+
+    t0 = time.perf_counter()
+    for job in jobs:
+        sc = with_overrides(scenario_from_dict(job["base"]), job["overrides"])
+        run_replicate(sc, job["replicate"])
+    direct = time.perf_counter() - t0
+    print(f"direct loop: {n} runs in {direct:.1f} s", flush=True)
+
+    timings: dict[str, float] = {}
+    checks: dict[str, pd.DataFrame] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, kwargs in (("1 worker", {"workers": 1}), ("2 local workers", {"workers": 2}),
+                             ("Dask local:2", {"dask": "local:2"})):
+            out = Path(tmp) / name.replace(" ", "_").replace(":", "")
+            t0 = time.perf_counter()
+            study.run(out, **kwargs)
+            timings[name] = time.perf_counter() - t0
+            checks[name] = pd.read_parquet(out / "metrics.parquet")
+            print(f"{name}: {timings[name]:.1f} s", flush=True)
+    identical = all(checks[k].equals(checks["1 worker"]) for k in checks)
+
+    overhead = (timings["1 worker"] - direct) / direct
+    speedup = timings["1 worker"] / timings["2 local workers"]
+    dask_ratio = timings["Dask local:2"] / timings["2 local workers"]
+    ok = {True: "met", False: "**not met**"}
+    lines = [
+        "# Studies: overhead and throughput",
+        "",
+        f"Measured {started} by `python -m benchmarks.studies"
+        + (f" --samples {args.samples}" if args.samples != 12 else "")
+        + (f" --people {args.people}" if args.people != 10_000 else "")
+        + (f" --days {args.days}" if args.days != 365 else "") + "`.",
+        "",
+        f"Machine: {platform.platform()}, Python {platform.python_version()}, "
+        f"{os.cpu_count()} logical CPUs; load average (1/5/15 min) {load_before} before, "
+        f"{_load()} after. **The machine was shared with other work**: times are of one "
+        "pass each, not medians, and the worker comparisons move with what else ran.",
+        "",
+        f"Study: {args.people:,} people × {args.days} days (no burn-in), LHS with "
+        f"{args.samples} samples over 2 factors, 2 scenarios, 1 replicate: {n} runs per "
+        "configuration; one Numba thread per worker.",
+        "",
+        "| configuration | wall s | runs / min |",
+        "|---|---:|---:|",
+        f"| direct loop of `run_replicate` | {direct:.1f} | {60 * n / direct:.1f} |",
+        *(f"| `Study.run`, {k} | {v:.1f} | {60 * n / v:.1f} |" for k, v in timings.items()),
+        "",
+        "| target | measured | |",
+        "|---|---:|---|",
+        f"| study overhead on 1 worker ≤ 10 % of the simulations | {overhead:+.1%} | "
+        f"{ok[overhead <= 0.10]} |",
+        f"| 2 local workers ≥ 1.7 × the throughput of 1 | {speedup:.2f} × | "
+        f"{ok[speedup >= 1.7]} |",
+        f"| Dask LocalCluster (2) within 15 % of the local pool (2) | {dask_ratio:.2f} × "
+        f"the pool's time | {ok[dask_ratio <= 1.15]} |",
+        "",
+        f"Metric tables identical across the three configurations: {identical}.",
+        "",
+    ]
+    atomic_write_bytes(args.out, "\n".join(lines).encode())
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
