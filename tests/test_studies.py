@@ -274,6 +274,43 @@ def test_morris_recovers_a_known_ranking():
     assert lin["value"] == pytest.approx(10.0, rel=1e-9)
 
 
+def test_sobol_recovers_known_indices():
+    """y = u₀ + 0.5·u₁ with independent uniform u: S1 = ST = 1/1.25 and 0.25/1.25."""
+    data = _with(scenarios=["baseline"], contrasts=[],
+                 design={"method": "sobol", "samples": 1024, "seed": 5},
+                 factors={"population.traits.awareness": {"low": 0.0, "high": 1.0},
+                          "population.traits.trust_mean": {"low": 0.1, "high": 0.9}})
+    study = parse_study(data, "toy.yaml")
+    x = design_matrix(study)
+    assert x.shape == (1024 * 4, 2)
+    u = (x - [0.0, 0.1]) / [1.0, 0.8]
+    y = u[:, 0] + 0.5 * u[:, 1]
+    outputs = pd.DataFrame({"sample": np.arange(len(y)), "scenario": "baseline",
+                            "output": "violation_rate", "mean": y})
+    outputs = pd.concat([outputs, outputs.assign(output="debt_compliance_rate")])
+    sens = sensitivity_table(study, x, outputs, pd.DataFrame(
+        columns=["contrast", "output", "sample", "mean"]), [])
+    got = sens[sens["target"] == "violation_rate @ baseline"].set_index(["factor", "index"])
+    for f, share in (("population.traits.awareness", 0.8),
+                     ("population.traits.trust_mean", 0.2)):
+        for idx in ("S1", "ST"):
+            row = got.loc[(f, idx)]
+            assert row["value"] == pytest.approx(share, abs=0.05)
+            assert row["low"] <= share <= row["high"]
+
+
+@pytest.mark.parametrize("design,rows", [
+    ({"method": "lhs", "samples": 7}, 7),
+    ({"method": "grid", "levels": 3}, 9),
+    ({"method": "morris", "trajectories": 5, "levels": 6}, 15),
+    ({"method": "sobol", "samples": 8, "second_order": True}, 8 * 6),
+])
+def test_design_sizes(design, rows):
+    x = design_matrix(parse_study(_with(design=design), "s.yaml"))
+    assert x.shape == (rows, 2)
+    assert (x[:, 0] >= 0.02).all() and (x[:, 0] <= 0.5).all()
+
+
 def test_robustness_shares_and_combined_interval():
     # 10 samples: 8 positive (6 with an interval above zero), 2 negative
     means = np.array([1.0, 2, 3, 4, 5, 6, 0.1, 0.2, -0.5, -1])

@@ -267,7 +267,6 @@ def analyze(study: ResolvedStudy, x: np.ndarray, metrics: pd.DataFrame) -> Study
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         sens = sensitivity_table(study, x, outputs, effects, notes)
-    robust = robustness_table(effects) if len(effects) else robustness_table(
-        effects.assign(mean=[], se=[]))
+    robust = robustness_table(effects)
     return StudyAnalysis(outputs=outputs, effects=effects, sensitivity=sens,
                          robustness=robust, notes=notes)
