@@ -48,7 +48,7 @@ def _write(path: Path, data: dict) -> Path:
 
 
 def _with(**changes) -> dict:
-    data = yaml.safe_load(yaml.safe_dump(SMALL))
+    data = yaml.safe_load(yaml.safe_dump(SMALL, sort_keys=False))
     for dotted, value in changes.items():
         node = data
         *head, last = dotted.split("__")
@@ -179,6 +179,16 @@ def test_store_refuses_another_study_or_revision(reference, tmp_path, capsys):
     assert store.finished() == set()
     aside = [p for p in tmp_path.iterdir() if p.name.startswith("copy.stale-")]
     assert len(aside) == 1 and len(list((aside[0] / "parts").iterdir())) == SMALL_RUNS
+
+
+def test_a_worker_on_another_revision_refuses():
+    from scslab.studies.execution import run_job
+
+    study = parse_study(SMALL, "s.yaml")
+    job = plan(study, design_matrix(study)[:1])[0]
+    result = run_job(job, "some-other-revision")
+    assert result["row"]["status"] == "failed" and not result["metrics"]
+    assert "some-other-revision" in result["row"]["error"]
 
 
 def test_kill_9_mid_study_then_resume_loses_nothing(reference, tmp_path):

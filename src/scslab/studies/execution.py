@@ -10,6 +10,7 @@ where a run executed (tested: 1 worker, local processes and Dask give identical 
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import time
@@ -88,13 +89,27 @@ def job_key(job: dict) -> RunKey:
     return RunKey(job["sample"], job["scenario_index"], job["replicate"])
 
 
+@functools.cache
+def process_revision() -> str:
+    """This process's code revision (looked up once per worker process)."""
+    from scslab.studies.store import study_revision
+
+    return study_revision()
+
+
 def run_job(job: dict, revision: str) -> dict:
-    """Simulate one run (in whichever process executes it): the run's row and metrics."""
+    """Simulate one run (in whichever process executes it): the run's row and metrics.
+    A worker on another code revision refuses, so a store never mixes revisions."""
     from scslab.compare import with_overrides
     from scslab.runner import run_replicate
     from scslab.scenario import scenario_from_dict
 
     t0 = time.perf_counter()
+    mine = process_revision()
+    if mine != revision:
+        return {"row": _row(job, revision, 0.0, STATUS_FAILED,
+                            f"this worker runs code revision {mine}, the study {revision}"),
+                "metrics": {}}
     try:
         sc = with_overrides(scenario_from_dict(job["base"], where=job["scenario"]),
                             job["overrides"], job["scenario"])
