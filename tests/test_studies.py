@@ -257,6 +257,19 @@ def test_analyze_writes_indices_robustness_figures_and_report(reference, tmp_pat
     assert "Sign-robustness" in html and "data:image/png;base64," in html
 
 
+def test_analyze_a_partial_study(reference, tmp_path):
+    """Robustness over the samples done; no indices while a sample is missing."""
+    out = tmp_path / "partial"
+    shutil.copytree(reference, out)
+    for part in (out / "parts").glob("s000000-*.parquet"):
+        part.unlink()
+    analysis = open_study(out).analyze(figures=False)
+    assert analysis.sensitivity.empty
+    assert any("not yet run in 1 of 6 samples" in n for n in analysis.notes)
+    assert set(analysis.robustness["samples"]) == {5}
+    assert open_study(out).status().remaining == 4
+
+
 def test_morris_recovers_a_known_ranking():
     """y = 10·u₀ + 3·u₁² + 0.2·u₂ (u = factor scaled to [0, 1]): mu* ranks u₀, u₁, u₂."""
     data = _with(scenarios=["baseline"], contrasts=[],
