@@ -10,7 +10,8 @@ difference per replicate, averaged over replicates). For a target:
 * Latin hypercube and grid designs get no indices, only the robustness below.
 
 Sign-robustness of a contrast (per output): over the design's samples, the share where
-the mean paired difference has the sign of the overall mean (``share_same_sign``), and
+the mean paired difference has the sign of the overall mean (``share_same_sign``; where
+the overall mean is exactly zero, the share of samples with no difference at all), and
 the share where its 95 % t-interval over replicates lies entirely on that side of zero
 (``share_excludes_zero``). The combined interval covers parameter and Monte Carlo
 uncertainty: the 2.5 % and 97.5 % quantiles of the mixture, over samples, of normal
@@ -167,7 +168,8 @@ def robustness_table(effects: pd.DataFrame) -> pd.DataFrame:
         overall = float(m[finite].mean())
         sign = float(np.sign(overall))
         lo_s, hi_s = g["low"].to_numpy(), g["high"].to_numpy()
-        same = float((np.sign(m[finite]) == sign).mean()) if sign else 0.0
+        # with no overall effect (sign 0) "keeping the sign" means being exactly zero
+        same = float((np.sign(m[finite]) == sign).mean())
         if sign > 0:
             excl, excl_other = (lo_s > 0), (hi_s < 0)
         elif sign < 0:

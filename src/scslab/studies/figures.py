@@ -135,14 +135,18 @@ def contrast_figure(study: ResolvedStudy, analysis: StudyAnalysis, samples: int
         r = rob[(rob["contrast"] == c) & (rob["output"] == o)]
         if len(r):
             r = r.iloc[0]
-            if np.isfinite(r["low"]):
+            if np.isfinite(r["low"]) and r["high"] > r["low"]:
                 ax.axvspan(r["low"], r["high"], color="tab:orange", alpha=0.15,
                            label="95 % combined interval")
-            ax.set_title(f"{o}\n{c}: same sign in {r['share_same_sign']:.0%}, "
-                         f"interval excludes 0 in {r['share_excludes_zero']:.0%}", fontsize=8)
-        ax.set_xlabel(f"paired difference of {o} (mean over replicates)")
+                ax.legend(fontsize=7)
+            if r["sign"] == 0:
+                shares = f"no difference in {r['share_same_sign']:.0%} of samples"
+            else:
+                shares = (f"same sign in {r['share_same_sign']:.0%}, interval excludes 0 "
+                          f"in {r['share_excludes_zero']:.0%}")
+            ax.set_title(f"{o}: {c}\n{shares}", fontsize=8)
+        ax.set_xlabel("paired difference, mean over replicates")
         ax.set_ylabel("samples")
-    axes[0].legend(fontsize=7)
     fig.suptitle("Contrasts over the sampled space", fontsize=11)
     _note(fig, study, samples)
     return fig
