@@ -365,6 +365,19 @@ def test_status_through_the_cli(reference, capsys):
     assert main(["study", "status", str(reference / "parts")]) == 2
 
 
+def test_a_store_from_another_version_is_one_line(reference, tmp_path, capsys):
+    import json
+
+    out = tmp_path / "old"
+    shutil.copytree(reference, out)
+    data = json.loads((out / "study.json").read_text())
+    del data["factor_scenarios"]
+    (out / "study.json").write_text(json.dumps(data))
+    assert main(["study", "analyze", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "study.json" in err and "another version" in err
+
+
 def test_documented_example_validates_and_applies_factors_where_they_exist():
     from scslab.studies import load_study
 

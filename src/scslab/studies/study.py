@@ -79,8 +79,18 @@ class StudyResult:
     """A study folder read back: runs, metrics, design, status and analysis."""
 
     def __init__(self, root: str | Path, execution: Execution | None = None) -> None:
+        from pydantic import ValidationError
+
         self.store = StudyStore(root)
-        self.study = ResolvedStudy.from_dict(self.store.study_dict())
+        try:
+            self.study = ResolvedStudy.from_dict(self.store.study_dict())
+        except (KeyError, TypeError, ValueError, ValidationError) as exc:
+            if isinstance(exc, StudyError):
+                raise
+            raise StudyError(str(self.store.root / "study.json"), None,
+                             f"not readable by this scslab (written by another version? "
+                             f"{type(exc).__name__}: {exc}); run the study into a new "
+                             "folder") from None
         self.execution = execution
 
     @property
