@@ -303,6 +303,16 @@ def _register_attribute() -> None:
 _register_attribute()
 
 
+def _register_study() -> None:
+    """Mount ``scslab study run | analyze | status``."""
+    from scslab.study_cli import study_app
+
+    app.add_typer(study_app, name="study", help="Studies: sweeps, sensitivity, robustness.")
+
+
+_register_study()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning bad input into one line and exit status 2."""
     args = sys.argv[1:] if argv is None else argv
