@@ -37,9 +37,12 @@ def test_rongcheng_score_deters_with_the_police_sources_held_fixed():
 
 def test_the_score_changes_no_decision_when_nobody_perceives_it():
     """Ablation of the channel: if nobody knows the system and nobody learns of its
-    sanctions, scoring cannot change a single violation (the grade lists block no act)."""
-    on = _run("rongcheng", NO_PERCEPTION)
-    off = _run("rongcheng", [*NO_PERCEPTION, *NO_SCORE])
+    sanctions, scoring cannot change a single violation (the grade lists block no act).
+    Officials are off here: they sell the dropping of records that carry points, a
+    channel of their own (corruption changes which records people learn from)."""
+    quiet = [*NO_PERCEPTION, "modules.officials.enabled=false"]
+    on = _run("rongcheng", quiet)
+    off = _run("rongcheng", [*quiet, *NO_SCORE])
     assert _violations(on) == _violations(off)
 
 
