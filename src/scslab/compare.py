@@ -609,40 +609,25 @@ def _row(wide: Any, label: str, metric: str) -> Any:
 
 
 def _read_manifest(out: Path, kind: str) -> dict:
+    """The manifest of a ``kind`` folder, every file checked against its checksums."""
+    from scslab.outfolder import DERIVED, OutFolderError, read_manifest, verify_folder
+
     path = out / "manifest.json"
-    if not out.is_dir():
-        raise CompareError(f"{out}: no such directory")
-    if not path.exists():
-        raise CompareError(f"{out}: no manifest.json (not a finished scslab {kind} directory)")
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CompareError(f"{path}: not a readable JSON manifest ({exc})") from None
-    if not isinstance(manifest, dict) or manifest.get("kind") != kind:
-        got = manifest.get("kind") if isinstance(manifest, dict) else None
-        raise CompareError(f"{path}: a {got or 'run'} manifest, not a {kind} manifest")
-    return manifest
+        manifest = read_manifest(path) if path.is_file() else None
+        if manifest is not None and manifest.get("kind") != kind:
+            got = manifest.get("kind")
+            raise CompareError(f"{path}: a {got or 'run'} manifest, not a {kind} manifest")
+        return verify_folder(out, regenerated=DERIVED)
+    except OutFolderError as exc:
+        raise CompareError(str(exc)) from None
 
 
 def base_manifest(kind: str, wall: float, command: list[str] | None) -> dict:
     """Versions, revision, environment and command: what every output directory records."""
-    import platform
+    from scslab.provenance import provenance
 
-    import numba
-    import numpy as np
-
-    from scslab import __version__
-    from scslab.results import code_revision
-
-    return {
-        "kind": kind,
-        "scslab_version": __version__,
-        "code_revision": code_revision(),
-        "environment": {"python": platform.python_version(), "numpy": np.__version__,
-                        "numba": numba.__version__, "platform": platform.platform()},
-        "wall_seconds": round(wall, 3),
-        "command": command,
-    }
+    return {"kind": kind, **provenance(), "wall_seconds": round(wall, 3), "command": command}
 
 
 def compare(

@@ -40,9 +40,20 @@ def _check_replicates(replicates: int) -> None:
                           "and paired differences need two or more replicates")
 
 
-def _check_out(out: Path | None) -> None:
-    if out is not None and out.exists() and not out.is_dir():
-        raise _user_error(f"{out}: --out must be a directory, and this is a file")
+def _open_out(out: Path | None, force: bool):
+    from scslab.cli import open_out
+
+    return open_out(out, force)
+
+
+def _write(save, folder) -> None:
+    """``save(folder)`` into the folder opened before the runs; release it whatever happens."""
+    try:
+        if folder is not None:
+            _guard(save, folder)
+    finally:
+        if folder is not None:
+            folder.abort()
 
 
 def _job_progress(quiet: bool):
@@ -142,6 +153,8 @@ def compare_command(
     out: Annotated[Path | None, typer.Option(help=(
         "Write replicates.parquet, series.parquet, comparison.parquet, scenarios/, figures/, "
         "report.html and manifest.json here."))] = None,
+    force: Annotated[bool, typer.Option(
+        help="Replace an existing non-empty --out folder whole (never merged).")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar or table.")] = False,
 ) -> None:
     """Compare scenarios side by side on common random numbers.
@@ -159,15 +172,20 @@ def compare_command(
       scslab compare baseline baseline:acts.fraud.rate=0.004 --twin --workers 4 --out out/cmp
     """
     from scslab.compare import compare
+    from scslab.report import write_comparison_files
 
     _check_replicates(replicates)
-    _check_out(out)
-    comp = _run_with_progress(
-        quiet, compare, scenarios=scenarios, replicates=replicates, people=people, days=days,
-        burn_in=burn_in, seed=seed, sets=set_ or [], workers=workers, metrics=metrics,
-        groups=groups, twin=twin, crn=not independent, command=sys.argv)
-    if out is not None:
-        _guard(comp.save, out)
+    folder = _open_out(out, force)
+    try:
+        comp = _run_with_progress(
+            quiet, compare, scenarios=scenarios, replicates=replicates, people=people,
+            days=days, burn_in=burn_in, seed=seed, sets=set_ or [], workers=workers,
+            metrics=metrics, groups=groups, twin=twin, crn=not independent, command=sys.argv)
+    except BaseException:
+        if folder is not None:
+            folder.abort()
+        raise
+    _write(lambda f: write_comparison_files(comp, f), folder)
     if not quiet:
         print_comparison(comp)
         if out is not None:
@@ -232,6 +250,8 @@ def explain_command(
     out: Annotated[Path | None, typer.Option(help=(
         "Write replicates.parquet, disparity.parquet, explanation.parquet, figures/, "
         "report.html and manifest.json here."))] = None,
+    force: Annotated[bool, typer.Option(
+        help="Replace an existing non-empty --out folder whole (never merged).")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar or table.")] = False,
 ) -> None:
     """Explain a group disparity: equalise one cause at a time and measure how much goes.
@@ -248,16 +268,22 @@ def explain_command(
       scslab explain baseline:population.groups.minority.honesty_mean=0.6 --metric violation_rate --between minority majority --replicates 8 --people 5000 --days 100
     """
     from scslab.explain import explain
+    from scslab.report import write_explanation_files
 
     _check_replicates(replicates)
-    _check_out(out)
-    exp = _run_with_progress(
-        quiet, explain, scenario=scenario, metric=metric, group_a=between[0],
-        group_b=between[1], replicates=replicates, people=people, days=days, burn_in=burn_in,
-        seed=seed, sets=set_ or [], causes=None if causes is None else causes.split(","),
-        workers=workers, command=sys.argv)
-    if out is not None:
-        _guard(exp.save, out)
+    folder = _open_out(out, force)
+    try:
+        exp = _run_with_progress(
+            quiet, explain, scenario=scenario, metric=metric, group_a=between[0],
+            group_b=between[1], replicates=replicates, people=people, days=days,
+            burn_in=burn_in, seed=seed, sets=set_ or [],
+            causes=None if causes is None else causes.split(","), workers=workers,
+            command=sys.argv)
+    except BaseException:
+        if folder is not None:
+            folder.abort()
+        raise
+    _write(lambda f: write_explanation_files(exp, f), folder)
     if not quiet:
         print_explanation(exp)
         if out is not None:

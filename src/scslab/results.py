@@ -1,6 +1,6 @@
 """Results: tidy per-day series, final summary, intervals, and their files.
 
-Files written by :meth:`Results.save` (each atomically: a temporary file, then rename):
+Files written by :meth:`Results.save` (the whole folder atomically, see ``outfolder.py``):
 
 * ``series.parquet``     — long table: replicate, day, metric, value (NaN = undefined);
 * ``summary.json``       — flat mapping metric → number (mean over replicates), ``null``
@@ -8,8 +8,9 @@ Files written by :meth:`Results.save` (each atomically: a temporary file, then r
 * ``intervals.json``     — with more than one replicate: metric → [low, high], a 95 %
   Student-t interval over replicates;
 * ``replicates.parquet`` — with more than one replicate: replicate, metric, value;
-* ``manifest.json``      — resolved scenario, seed, replicates, versions, code revision,
-  wall time; written last, so a directory with a manifest is complete.
+* ``manifest.json``      — resolved scenario, seed, replicates, provenance (code revision,
+  source digest, package versions, platform), wall time and the SHA-256 of every other
+  file; written last (see :mod:`scslab.outfolder`).
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import platform
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,26 +63,6 @@ def mean_interval(values: np.ndarray) -> tuple[float | None, list[float] | None]
 
 def _clean(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else float(x)
-
-
-def code_revision() -> str | None:
-    """The git commit of the source tree, when it is a checkout (None otherwise)."""
-    here = Path(__file__).resolve().parent
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(here), "rev-parse", "HEAD"],
-            capture_output=True, text=True, timeout=5, check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    rev = out.stdout.strip()
-    if out.returncode != 0 or not rev:
-        return None
-    dirty = subprocess.run(
-        ["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
-        capture_output=True, text=True, timeout=5, check=False,
-    ).stdout.strip()
-    return rev + ("-dirty" if dirty else "")
 
 
 def _usual_mode(tmp: str) -> None:
@@ -263,33 +242,53 @@ class Results:
 
     # ------------------------------------------------------------------ files
 
-    def save(self, out: Path | str, manifest: dict) -> Path:
-        """Write every result file into ``out``; the manifest last."""
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_parquet(out / "series.parquet", self.series_table())
-        atomic_write_json(out / "summary.json", self.summary)
+    def write_files(self, folder: Path | str) -> None:
+        """Write the data files (no manifest) into ``folder`` — a staging folder of
+        :class:`scslab.outfolder.OutFolder`."""
+        import pyarrow.parquet as pq
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        pq.write_table(self.series_table(), folder / "series.parquet")
+        _write_json(folder / "summary.json", self.summary)
         if len(self.replicates) > 1:
-            atomic_write_json(out / "intervals.json", self.intervals)
-            atomic_write_parquet(out / "replicates.parquet", self.replicates_table())
-        self.manifest = manifest
-        atomic_write_json(out / "manifest.json", manifest)
-        return out
+            _write_json(folder / "intervals.json", self.intervals)
+            pq.write_table(self.replicates_table(), folder / "replicates.parquet")
+
+    def save(self, out: Path | str, manifest: dict, force: bool = False) -> Path:
+        """Write the result folder whole: files into a temporary sibling, the manifest
+        (with every file's checksum) last, then renamed into place. An existing non-empty
+        folder is refused unless ``force`` (then replaced whole)."""
+        from scslab.outfolder import OutFolder
+
+        with OutFolder(out, force=force, option="folder") as folder:
+            self.write_files(folder.staging)
+            self.manifest = folder.commit(manifest)
+        return Path(out)
 
     @classmethod
     def load(cls, out: Path | str) -> Results:
-        """Read a result directory back (series and per-replicate summaries)."""
+        """Read a result folder back (series and per-replicate summaries), after checking
+        every file against the manifest's checksums (one-line OutFolderError if not)."""
         import pyarrow.parquet as pq
 
+        from scslab.outfolder import DERIVED, OutFolderError, verify_folder
+
         out = Path(out)
-        manifest = json.loads((out / "manifest.json").read_text())
-        series = pq.read_table(out / "series.parquet").to_pandas()
+        manifest = verify_folder(out, regenerated=DERIVED)
+        if "scenario" not in manifest or "series.parquet" not in manifest["files"]:
+            raise OutFolderError(f"{out}: not a 'scslab run' result folder")
+        try:
+            series = pq.read_table(out / "series.parquet").to_pandas()
+            reps = (pq.read_table(out / "replicates.parquet").to_pandas()
+                    if "replicates.parquet" in manifest["files"] else None)
+        except (OSError, ValueError) as exc:
+            raise OutFolderError(f"{out}: unreadable Parquet file ({exc})") from None
         by_rep: dict[int, dict[str, np.ndarray]] = {}
         for (rep, metric), g in series.groupby(["replicate", "metric"], sort=False,
                                                observed=True):
             by_rep.setdefault(int(rep), {})[str(metric)] = g.sort_values("day")["value"].to_numpy()
-        if (out / "replicates.parquet").exists():
-            reps = pq.read_table(out / "replicates.parquet").to_pandas()
+        if reps is not None:
             summaries = {int(r): {str(k): _clean(v) for k, v in zip(g.metric, g.value,
                                                                     strict=True)}
                          for r, g in reps.groupby("replicate")}
@@ -300,6 +299,10 @@ class Results:
         return cls(manifest["scenario"], reps_, manifest)
 
 
+def _write_json(path: Path, obj: Any) -> None:
+    path.write_text(json.dumps(obj, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+
+
 def build_manifest(
     scenario: dict,
     replicates: int,
@@ -307,23 +310,15 @@ def build_manifest(
     command: list[str] | None = None,
     extra: dict | None = None,
 ) -> dict:
-    import numba
-
-    from scslab import __version__
+    from scslab.provenance import provenance
 
     manifest = {
-        "scslab_version": __version__,
-        "code_revision": code_revision(),
+        "kind": "run",
+        **provenance(),
         "seed": scenario.get("seed"),
         "replicates": replicates,
         "scenario": scenario,
         "wall_seconds": round(wall_seconds, 3),
-        "environment": {
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "numba": numba.__version__,
-            "platform": platform.platform(),
-        },
         "command": command,
     }
     if extra:
