@@ -13,6 +13,8 @@ from typing import Annotated
 
 import typer
 
+from scslab.options import whole_number
+
 try:  # typer >= 0.29 vendors its own click
     from typer._click import exceptions as cx
 except ImportError:  # pragma: no cover - older typer on click
@@ -59,6 +61,15 @@ def _load(scenario: str | None, sets: list[str] | None, **shortcuts):
         return load_scenario(scenario, sets or [], **shortcuts)
     except ScenarioError as exc:
         raise UserError(str(exc)) from None
+
+
+def check_memory(scenario, workers: int = 1, replicates: int = 1) -> None:
+    """Refuse, before building anything, a run that cannot fit in the available memory."""
+    from scslab.memory import memory_problem
+
+    problem = memory_problem(scenario, workers, replicates)
+    if problem:
+        _fail(problem)
 
 
 def open_out(out: Path | None, force: bool):
@@ -159,9 +170,12 @@ def _write_run(results, folder) -> None:
 def run(
     scenario: Annotated[str | None, typer.Argument(
         help="Builtin scenario name or YAML file (default: baseline).")] = None,
-    people: Annotated[int | None, typer.Option(help="Number of people.")] = None,
-    days: Annotated[int | None, typer.Option(help="Days measured after the burn-in.")] = None,
-    burn_in: Annotated[int | None, typer.Option(help="Burn-in days (not measured).")] = None,
+    people: Annotated[int | None, typer.Option(
+        parser=whole_number, metavar="INTEGER", help="Number of people (20000, 1e6).")] = None,
+    days: Annotated[int | None, typer.Option(
+        parser=whole_number, metavar="INTEGER", help="Days measured after the burn-in.")] = None,
+    burn_in: Annotated[int | None, typer.Option(
+        parser=whole_number, metavar="INTEGER", help="Burn-in days (not measured).")] = None,
     seed: Annotated[int | None, typer.Option(help="Master seed.")] = None,
     replicates: Annotated[int, typer.Option(min=1, help="Replicates (new population each).")] = 1,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes for replicates.")] = 1,
@@ -182,6 +196,7 @@ def run(
       scslab run my.yaml --set acts.traffic.rate=0.02 --replicates 5 --out out/my
     """
     sc = _load(scenario, set_, people=people, days=days, burn_in=burn_in, seed=seed)
+    check_memory(sc, workers, replicates)
     folder = open_out(out, force)
     try:
         results, wall = _simulate(sc, replicates, workers, quiet)
@@ -281,6 +296,7 @@ def rerun(
     if diffs:
         print(f"scslab: warning: re-running under other code or packages: {'; '.join(diffs)}",
               file=sys.stderr)
+    check_memory(sc)
     folder = open_out(out, force)
     try:
         results, _ = _simulate(sc, reps, 1, quiet)

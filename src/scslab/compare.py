@@ -436,11 +436,12 @@ def paired_stats(a: Any, b: Any) -> tuple[float, float, float]:
     return (nan if m is None else m, nan if iv is None else iv[0], nan if iv is None else iv[1])
 
 
-def mean_stats(values: Any) -> tuple[float, float, float]:
-    """Mean and 95 % t-interval over replicates (NaN where undefined)."""
-    from scslab.results import mean_interval
+def mean_stats(values: Any, metric: str | None = None) -> tuple[float, float, float]:
+    """Mean and 95 % t-interval over replicates (NaN where undefined); with ``metric``,
+    kept within that metric's range (``results.metric_bounds``)."""
+    from scslab.results import mean_interval, metric_bounds
 
-    m, iv = mean_interval(values)
+    m, iv = mean_interval(values, None if metric is None else metric_bounds(metric))
     nan = float("nan")
     return (nan if m is None else m, nan if iv is None else iv[0], nan if iv is None else iv[1])
 
@@ -510,7 +511,7 @@ class Comparison:
             base = _row(wide, ref, m)
             for label in self.labels:
                 v = _row(wide, label, m)
-                mean, low, high = mean_stats(v)
+                mean, low, high = mean_stats(v, m)
                 if label == ref:
                     diff = (nan, nan, nan)
                 else:

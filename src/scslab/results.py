@@ -48,8 +48,31 @@ def t_quantile_975(df: int) -> float:
     return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
 
 
-def mean_interval(values: np.ndarray) -> tuple[float | None, list[float] | None]:
-    """Mean and 95 % t-interval of finite values; None where undefined."""
+def metric_bounds(name: str) -> tuple[float, float]:
+    """The range a metric's values can take, by the naming rules of ``docs/metrics.md``:
+    rates, shares, ``_fpr`` and ``chilled_expression`` lie in [0, 1]; days, trips, appeals,
+    income lost and per-person-day quantities in [0, ∞); log ratios and any other name are
+    unbounded."""
+    if "log_ratio" in name:
+        return -math.inf, math.inf
+    base = name.split("[")[0]
+    if base.endswith(("_rate", "_share", "_fpr")) or base == "chilled_expression":
+        return 0.0, 1.0
+    if base.endswith(("_days", "_trips", "_filed", "_won", "_per_person_day")) or \
+            base.startswith("income_lost"):
+        return 0.0, math.inf
+    return -math.inf, math.inf
+
+
+def mean_interval(
+    values: np.ndarray, bounds: tuple[float, float] | None = None
+) -> tuple[float | None, list[float] | None]:
+    """Mean and 95 % t-interval of finite values; None where undefined (fewer than two).
+
+    With ``bounds`` (the metric's range, see :func:`metric_bounds`) the interval is
+    intersected with it — a rate's interval never goes below 0 — which cannot lower its
+    coverage, since the true value lies in the range. Bounds that some value breaks are
+    taken to be wrong and ignored."""
     v = np.asarray(values, dtype=np.float64)
     v = v[np.isfinite(v)]
     if v.size == 0:
@@ -58,7 +81,10 @@ def mean_interval(values: np.ndarray) -> tuple[float | None, list[float] | None]
     if v.size < 2:
         return m, None
     half = t_quantile_975(v.size - 1) * float(v.std(ddof=1)) / math.sqrt(v.size)
-    return m, [m - half, m + half]
+    low, high = m - half, m + half
+    if bounds is not None and bool(((v >= bounds[0]) & (v <= bounds[1])).all()):
+        low, high = max(low, bounds[0]), min(high, bounds[1])
+    return m, [low, high]
 
 
 def _clean(x: float) -> float | None:
@@ -179,7 +205,7 @@ class Results:
         for name in names:
             vals = np.array([np.nan if r.summary.get(name) is None else r.summary[name]
                              for r in self.replicates])
-            mean, interval = mean_interval(vals)
+            mean, interval = mean_interval(vals, metric_bounds(name))
             self.summary[name] = _clean(mean) if mean is not None else None
             self.intervals[name] = interval
         self.manifest = manifest or {}

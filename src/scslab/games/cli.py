@@ -110,7 +110,8 @@ def reputation(
     table.add_column("value", justify="right")
     lo, hi = result.interval
     table.add_row("cooperation (after burn-in)", f"{result.cooperation:.4f}")
-    table.add_row("95 % interval over replicates", f"[{lo:.4f}, {hi:.4f}]")
+    table.add_row("95 % interval over replicates",
+                  f"[{lo:.4f}, {hi:.4f}]" if cfg.replicates > 1 else "n/a (one replicate)")
     table.add_row("share seen as good", f"{result.good:.4f}")
     for name, share in result.frequencies.items():
         table.add_row(f"frequency {name}", f"{share:.4f}")
