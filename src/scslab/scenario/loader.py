@@ -364,27 +364,30 @@ def validate(data: dict, provenance: dict[Path_, str], fallback: str) -> Scenari
 
 def _check_switched_off(scenario: Scenario, known: dict[str, type], provenance: dict[Path_, str],
                         fallback: str) -> None:
-    """A module switched off while a switched-on one reads what it provides: one line
-    naming both, instead of the engine's error at build time."""
+    """A module switched off while switched-on ones read what it provides: one line naming
+    it and who needs it, instead of the engine's error at build time."""
     on = {name for name, cls in known.items() if cls.enabled_in(scenario)}
     provider = {spec.name: name for name, cls in known.items() for spec in cls.owns}
+    needed: dict[str, dict[str, str]] = {}  # switched-off module → {reader: what it reads}
     for reader in sorted(on):
         for read in known[reader].reads:
-            if read.endswith("?"):
-                continue
-            base = read.split("@")[0]
+            base = read.rstrip("?").split("@")[0]
             owner = provider.get(base)
-            if owner is not None and owner not in on:
-                cls = known[owner]
-                switch = cls.switched_by if cls.switched_by and cls.enabled_in(
-                    scenario.model_copy(update={"modules": {
-                        **scenario.modules, owner: {**scenario.modules.get(owner, {}),
-                                                    "enabled": True}}})) else owner
-                path = ("modules", switch, "enabled")
-                raise ScenarioError(
-                    _locate(path, provenance, fallback), ".".join(path),
-                    f"{reader} needs {owner} (it reads {base}, which {owner} provides): "
-                    f"switch {reader} off too, or keep {switch} on")
+            if not read.endswith("?") and owner is not None and owner not in on:
+                needed.setdefault(owner, {}).setdefault(reader, base)
+    if not needed:
+        return
+    owner, readers = next(iter(sorted(needed.items())))
+    parent = known[owner].switched_by
+    own_flag = scenario.modules.get(owner, {}).get("enabled", True)
+    switch = parent if parent is not None and own_flag else owner  # what is really off
+    path = ("modules", switch, "enabled")
+    who = ", ".join(f"{r} (reads {base})" for r, base in readers.items())
+    raise ScenarioError(
+        _locate(path, provenance, fallback), ".".join(path),
+        f"cannot switch {switch} off: {who} need{'s' if len(readers) == 1 else ''} "
+        f"{owner}; switch {'it' if len(readers) == 1 else 'them'} off too, or keep "
+        f"{switch} on")
 
 
 def load_scenario(
