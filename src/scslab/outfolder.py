@@ -217,7 +217,7 @@ class OutFolder:
         if not name or name in (".", ".."):
             raise OutFolderError(f"{t}: {self.option} must name a folder")
         if t.exists() and not t.is_dir():
-            raise OutFolderError(f"{t}: {self.option} must be a folder, and this is a file")
+            raise OutFolderError(f"{t}: {self.option} must be a directory, and this is a file")
         parent = t.parent
         for p in (parent, *parent.parents):
             if p.exists():
