@@ -124,3 +124,11 @@ def test_intervals_stay_within_a_metrics_range():
 def test_one_replicate_game_shows_no_interval():
     proc = run(["game", "reputation", "--population", "10", "--generations", "20"])
     assert proc.returncode == 0 and "n/a (one replicate)" in proc.stdout
+
+
+def test_compare_and_explain_check_memory_before_any_run(capsys):
+    assert main(["compare", "baseline", "rongcheng", "--people", "100000000"]) == 2
+    assert "GB of memory" in err_line(capsys)
+    assert main(["explain", "baseline", "--metric", "violation_rate", "--between",
+                 "minority", "majority", "--people", "1e8"]) == 2
+    assert "GB of memory" in err_line(capsys)

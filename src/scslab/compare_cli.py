@@ -48,6 +48,17 @@ def _open_out(out: Path | None, force: bool):
     return open_out(out, force)
 
 
+def _check_memory(specs: list[str], sets: list[str] | None, workers: int, replicates: int,
+                  **shortcuts) -> None:
+    """Refuse before any run a comparison whose largest scenario cannot fit in memory."""
+    from scslab.cli import check_memory
+    from scslab.compare import load_spec
+
+    for spec in specs:
+        _, sc = _guard(load_spec, spec, sets or [], **shortcuts)
+        check_memory(sc, workers, replicates)
+
+
 def _write(save, folder) -> None:
     """``save(folder)`` into the folder opened before the runs; release it whatever happens."""
     try:
@@ -180,6 +191,8 @@ def compare_command(
     from scslab.report import write_comparison_files
 
     _check_replicates(replicates)
+    _check_memory(scenarios, set_, workers, replicates, people=people, days=days,
+                  burn_in=burn_in, seed=seed)
     folder = _open_out(out, force)
     try:
         comp = _run_with_progress(
@@ -279,6 +292,8 @@ def explain_command(
     from scslab.report import write_explanation_files
 
     _check_replicates(replicates)
+    _check_memory([scenario], set_, workers, replicates, people=people, days=days,
+                  burn_in=burn_in, seed=seed)
     folder = _open_out(out, force)
     try:
         exp = _run_with_progress(

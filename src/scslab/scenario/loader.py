@@ -169,6 +169,13 @@ def _read_source(ref: str, relative_to: Path | None) -> tuple[str, str]:
     if path.is_dir():
         raise ScenarioError(str(path), None, "is a directory, not a scenario file")
     try:
+        too_big = path.stat().st_size > 4 * MAX_YAML_CHARS
+    except OSError:
+        too_big = False
+    if too_big:  # refuse before reading it all into memory
+        raise ScenarioError(str(path), None, f"YAML too large: longer than "
+                                             f"{MAX_YAML_CHARS:,} characters")
+    try:
         return str(path), path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(str(path), None, f"cannot read: {exc}") from None
