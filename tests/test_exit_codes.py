@@ -104,3 +104,19 @@ def test_interrupt_is_130_and_one_line(tmp_path):
     assert proc.returncode == 130, err
     assert err.strip() == "scslab: interrupted"
     assert os.listdir(tmp_path) == []  # no partial folder, no staging, no lock left
+
+
+def test_interrupt_inside_compiled_code_is_still_130(monkeypatch, capsys):
+    """Numba turns a Ctrl-C inside a compiled call into SystemError (cause: the
+    KeyboardInterrupt): still an interruption, not a traceback."""
+    import scslab.runner
+
+    def interrupted(*args, **kwargs):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise SystemError("returned a result with an exception set") from exc
+
+    monkeypatch.setattr(scslab.runner, "run_scenario", interrupted)
+    assert main(["run", "--people", "1000", "--days", "2", "--burn-in", "0"]) == 130
+    assert capsys.readouterr().err.strip() == "scslab: interrupted"

@@ -380,14 +380,32 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         _silence_stdout()
         return 0
-    except MemoryError:
-        print("scslab: error: out of memory (try fewer people or days)", file=sys.stderr)
-        return EXIT_USAGE
+    except Exception as exc:
+        if _interrupted(exc):
+            # Ctrl-C inside compiled code can surface as another error (Numba raises
+            # SystemError from the interrupted call): it is still an interruption
+            print("scslab: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        if isinstance(exc, MemoryError):
+            print("scslab: error: out of memory (try fewer people or days)", file=sys.stderr)
+            return EXIT_USAGE
+        raise
     # with standalone_mode=False click returns a command's typer.Exit code instead of
     # raising it: that value is the exit status (typer turns Ctrl-C into Exit(130))
     if status == EXIT_INTERRUPTED:
         print("scslab: interrupted", file=sys.stderr)
     return status if isinstance(status, int) else 0
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether a KeyboardInterrupt is somewhere in the chain of causes of ``exc``."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _silence_stdout() -> None:
