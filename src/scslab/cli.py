@@ -13,6 +13,8 @@ from typing import Annotated
 
 import typer
 
+from scslab.options import whole_number
+
 try:  # typer >= 0.29 vendors its own click
     from typer._click import exceptions as cx
 except ImportError:  # pragma: no cover - older typer on click
@@ -22,7 +24,9 @@ except ImportError:  # pragma: no cover - older typer on click
 _EXIT = tuple({typer.Exit, getattr(cx, "Exit", typer.Exit)})
 _ABORT = tuple({typer.Abort, getattr(cx, "Abort", typer.Abort)})
 
+EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 app = typer.Typer(
     name="scslab",
@@ -59,9 +63,24 @@ def _load(scenario: str | None, sets: list[str] | None, **shortcuts):
         raise UserError(str(exc)) from None
 
 
-def _check_out(out: Path | None) -> None:
-    if out is not None and out.exists() and not out.is_dir():
-        _fail(f"{out}: --out must be a directory, and this is a file")
+def check_memory(scenario, workers: int = 1, replicates: int = 1) -> None:
+    """Refuse, before building anything, a run that cannot fit in the available memory."""
+    from scslab.memory import memory_problem
+
+    problem = memory_problem(scenario, workers, replicates)
+    if problem:
+        _fail(problem)
+
+
+def open_out(out: Path | None, force: bool):
+    """Check --out and take it (lock, staging folder) before anything is simulated; None
+    without --out. See :mod:`scslab.outfolder`."""
+    from scslab.outfolder import OutFolder
+
+    return None if out is None else OutFolder(out, force=force).open()
+
+
+FORCE_HELP = "Replace an existing non-empty --out folder whole (never merged)."
 
 
 def _progress_runner(total_days: int, replicates: int, quiet: bool):
@@ -122,19 +141,48 @@ def _print_summary(results, scenario, wall: float) -> None:
     console.print(table)
 
 
+def _simulate(sc, replicates: int, workers: int, quiet: bool):
+    """Run the replicates with a progress bar; (results, wall seconds)."""
+    import time
+
+    from scslab.runner import run_scenario
+
+    progress, tick = _progress_runner(sc.time.burn_in + sc.time.days, replicates, quiet)
+    t0 = time.perf_counter()
+    if progress is not None:
+        with progress:
+            results = run_scenario(sc, replicates, workers, tick, command=sys.argv)
+    else:
+        results = run_scenario(sc, replicates, workers, None, command=sys.argv)
+    return results, time.perf_counter() - t0
+
+
+def _write_run(results, folder) -> None:
+    """Figures and data files into the staging folder, the manifest last, then rename."""
+    from scslab.figures import run_figures
+
+    run_figures(results, folder.path("figures"))
+    results.write_files(folder.path(""))
+    results.manifest = folder.commit(results.manifest)
+
+
 @app.command()
 def run(
     scenario: Annotated[str | None, typer.Argument(
         help="Builtin scenario name or YAML file (default: baseline).")] = None,
-    people: Annotated[int | None, typer.Option(help="Number of people.")] = None,
-    days: Annotated[int | None, typer.Option(help="Days measured after the burn-in.")] = None,
-    burn_in: Annotated[int | None, typer.Option(help="Burn-in days (not measured).")] = None,
+    people: Annotated[int | None, typer.Option(
+        parser=whole_number, metavar="INTEGER", help="Number of people (20000, 1e6).")] = None,
+    days: Annotated[int | None, typer.Option(
+        parser=whole_number, metavar="INTEGER", help="Days measured after the burn-in.")] = None,
+    burn_in: Annotated[int | None, typer.Option(
+        parser=whole_number, metavar="INTEGER", help="Burn-in days (not measured).")] = None,
     seed: Annotated[int | None, typer.Option(help="Master seed.")] = None,
     replicates: Annotated[int, typer.Option(min=1, help="Replicates (new population each).")] = 1,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes for replicates.")] = 1,
     set_: Annotated[list[str] | None, typer.Option(
         "--set", help="Override a scenario value: dotted.path=value (repeatable).")] = None,
     out: Annotated[Path | None, typer.Option(help="Write results to this directory.")] = None,
+    force: Annotated[bool, typer.Option(help=FORCE_HELP)] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar or table.")] = False,
 ) -> None:
     """Run a scenario and print a summary; with --out, write series, summary, manifest.
@@ -147,26 +195,16 @@ def run(
 
       scslab run my.yaml --set acts.traffic.rate=0.02 --replicates 5 --out out/my
     """
-    import time
-
-    _check_out(out)
     sc = _load(scenario, set_, people=people, days=days, burn_in=burn_in, seed=seed)
-    from scslab.runner import run_scenario
-
-    total = sc.time.burn_in + sc.time.days
-    progress, tick = _progress_runner(total, replicates, quiet)
-    t0 = time.perf_counter()
-    if progress is not None:
-        with progress:
-            results = run_scenario(sc, replicates, workers, tick, command=sys.argv)
-    else:
-        results = run_scenario(sc, replicates, workers, None, command=sys.argv)
-    wall = time.perf_counter() - t0
-    if out is not None:
-        from scslab.figures import run_figures
-
-        run_figures(results, out / "figures")  # before the manifest, which is written last
-        results.save(out, results.manifest)
+    check_memory(sc, workers, replicates)
+    folder = open_out(out, force)
+    try:
+        results, wall = _simulate(sc, replicates, workers, quiet)
+        if folder is not None:
+            _write_run(results, folder)
+    finally:
+        if folder is not None:
+            folder.abort()
     if not quiet:
         _print_summary(results, sc, wall)
         if out is not None:
@@ -215,48 +253,70 @@ def show(
 def rerun(
     manifest: Annotated[Path, typer.Argument(help="A manifest.json written by 'scslab run'.")],
     out: Annotated[Path, typer.Option(help="Directory for the new results.")],
+    force: Annotated[bool, typer.Option(help=FORCE_HELP)] = False,
+    allow_different_code: Annotated[bool, typer.Option(
+        "--allow-different-code", help="Re-run even when the code, Python, packages or "
+        "platform differ from the manifest's (a warning instead of a refusal).")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar or table.")] = False,
 ) -> None:
-    """Re-run a result from its manifest (same scenario, seed, replicates).
+    """Re-run a result from its manifest (same scenario, seed, replicates) and verify it.
 
-    In the same environment the new series.parquet is bit-identical to the old one.
+    Refused when the code (a digest of the source), Python, a numerical package or the
+    platform differ from the manifest's, unless --allow-different-code. Afterwards the new
+    data files are compared with the checksums the manifest recorded: "identical" (exit
+    0) or the files that differ (exit 1). Figures and report are not compared.
 
     Example:
 
       scslab rerun out/baseline/manifest.json --out out/baseline-again
     """
-    import json
-
+    from scslab.outfolder import DERIVED, read_manifest
+    from scslab.provenance import differences
     from scslab.scenario import ScenarioError, scenario_from_dict
 
-    _check_out(out)
-    try:
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        _fail(f"{manifest}: no such manifest file")
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        _fail(f"{manifest}: not a readable JSON manifest ({exc})")
-    if not isinstance(data, dict) or "scenario" not in data or "replicates" not in data:
+    data = read_manifest(manifest)
+    if data.get("kind", "run") != "run":
+        _fail(f"{manifest}: a {data.get('kind')} manifest; 'scslab rerun' re-runs results of "
+              "'scslab run'")
+    if "scenario" not in data or "replicates" not in data:
         _fail(f"{manifest}: not a scslab manifest (no 'scenario' or 'replicates')")
+    reps = data["replicates"]
+    if isinstance(reps, bool) or not isinstance(reps, int) or not 1 <= reps <= 100_000:
+        _fail(f"{manifest}: replicates: must be a whole number from 1 to 100000 (got {reps!r})")
+    if not isinstance(data["scenario"], dict):
+        _fail(f"{manifest}: scenario: must be a mapping")
     try:
         sc = scenario_from_dict(data["scenario"], where=str(manifest))
     except ScenarioError as exc:
         _fail(str(exc))
-    from scslab.runner import run_scenario
-
-    reps = int(data["replicates"])
-    progress, tick = _progress_runner(sc.time.burn_in + sc.time.days, reps, quiet)
-    if progress is not None:
-        with progress:
-            results = run_scenario(sc, reps, 1, tick, command=sys.argv)
-    else:
-        results = run_scenario(sc, reps, 1, None, command=sys.argv)
-    from scslab.figures import run_figures
-
-    run_figures(results, out / "figures")
-    results.save(out, results.manifest)
-    if not quiet:
-        _console().print(f"re-ran {manifest} into {out}/")
+    diffs = differences(data)
+    if diffs and not allow_different_code:
+        _fail(f"{manifest}: written under other code or packages ({'; '.join(diffs)}); a "
+              "rerun here would not check that result (--allow-different-code to run anyway)")
+    if diffs:
+        print(f"scslab: warning: re-running under other code or packages: {'; '.join(diffs)}",
+              file=sys.stderr)
+    check_memory(sc)
+    folder = open_out(out, force)
+    try:
+        results, _ = _simulate(sc, reps, 1, quiet)
+        _write_run(results, folder)
+    finally:
+        folder.abort()
+    stored = {k: v for k, v in (data.get("files") or {}).items() if not k.startswith(DERIVED)}
+    new = {k: v for k, v in results.manifest["files"].items() if not k.startswith(DERIVED)}
+    console = _console()
+    if not stored:
+        console.print(f"re-ran {manifest} into {out}/; the manifest records no checksums, "
+                      "so there is nothing to compare")
+        return
+    differ = sorted(k for k in stored.keys() | new.keys() if stored.get(k) != new.get(k))
+    if differ:
+        console.print(f"re-ran {manifest} into {out}/: DIFFERS — {', '.join(differ)} "
+                      "(checksums differ from the manifest's)")
+        raise typer.Exit(code=EXIT_FAILED)
+    console.print(f"re-ran {manifest} into {out}/: identical ({', '.join(sorted(new))} "
+                  "match the manifest's checksums)")
 
 
 def _register_games() -> None:
@@ -314,12 +374,17 @@ _register_study()
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the app, turning bad input into one line and exit status 2."""
+    """Entry point: run the app and return its exit status.
+
+    0 success; 1 a check that failed (a validation case, a rerun that differs); 2 bad
+    input (one line on stderr, no traceback); 130 interrupted."""
+    from scslab.outfolder import OutFolderError
+
     args = sys.argv[1:] if argv is None else argv
     try:
-        app(args=args, prog_name="scslab", standalone_mode=False)
-    except UserError as exc:
-        print(f"scslab: error: {exc}", file=sys.stderr)
+        status = app(args=args, prog_name="scslab", standalone_mode=False)
+    except (UserError, OutFolderError) as exc:
+        print(f"scslab: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_USAGE
     except cx.UsageError as exc:
         ctx = getattr(exc, "ctx", None)
@@ -328,20 +393,68 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except _EXIT as exc:
         return int(getattr(exc, "exit_code", 0) or 0)
-    except _ABORT:
-        print("scslab: aborted", file=sys.stderr)
-        return 130
+    except (*_ABORT, KeyboardInterrupt):
+        print("scslab: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except cx.ClickException as exc:
         print(f"scslab: error: {' '.join(exc.format_message().split())}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    except SystemExit as exc:
+        if isinstance(exc.__context__, BrokenPipeError):
+            # click turns a closed stdout (``scslab ... | head -1``) into exit 1; the
+            # reader went away having read what it wanted: leave quietly with 0
+            _silence_stdout()
+            return 0
+        raise
+    except BrokenPipeError:
+        _silence_stdout()
+        return 0
+    except Exception as exc:
+        if _interrupted(exc):
+            # Ctrl-C inside compiled code can surface as another error (Numba raises
+            # SystemError from the interrupted call): it is still an interruption
+            print("scslab: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        if isinstance(exc, MemoryError):
+            print("scslab: error: out of memory (try fewer people or days)", file=sys.stderr)
+            return EXIT_USAGE
+        raise
+    # with standalone_mode=False click returns a command's typer.Exit code instead of
+    # raising it: that value is the exit status (typer turns Ctrl-C into Exit(130))
+    if status == EXIT_INTERRUPTED:
         print("scslab: interrupted", file=sys.stderr)
-        return 130
-    return 0
+    return status if isinstance(status, int) else 0
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether a KeyboardInterrupt is somewhere in the chain of causes of ``exc``."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's last flush into a closed pipe is
+    silent."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def entry() -> None:  # pragma: no cover - console script
-    sys.exit(main())
+    try:
+        status = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        status = 0
+    sys.exit(status)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -439,11 +439,12 @@ def paired_stats(a: Any, b: Any) -> tuple[float, float, float]:
     return (nan if m is None else m, nan if iv is None else iv[0], nan if iv is None else iv[1])
 
 
-def mean_stats(values: Any) -> tuple[float, float, float]:
-    """Mean and 95 % t-interval over replicates (NaN where undefined)."""
-    from scslab.results import mean_interval
+def mean_stats(values: Any, metric: str | None = None) -> tuple[float, float, float]:
+    """Mean and 95 % t-interval over replicates (NaN where undefined); with ``metric``,
+    kept within that metric's range (``results.metric_bounds``)."""
+    from scslab.results import mean_interval, metric_bounds
 
-    m, iv = mean_interval(values)
+    m, iv = mean_interval(values, None if metric is None else metric_bounds(metric))
     nan = float("nan")
     return (nan if m is None else m, nan if iv is None else iv[0], nan if iv is None else iv[1])
 
@@ -519,7 +520,7 @@ class Comparison:
             base = _row(wide, ref, m)
             for label in self.labels:
                 v = _row(wide, label, m)
-                mean, low, high = mean_stats(v)
+                mean, low, high = mean_stats(v, m)
                 if label == ref:
                     diff = (nan, nan, nan)
                 else:
@@ -618,40 +619,25 @@ def _row(wide: Any, label: str, metric: str) -> Any:
 
 
 def _read_manifest(out: Path, kind: str) -> dict:
+    """The manifest of a ``kind`` folder, every file checked against its checksums."""
+    from scslab.outfolder import DERIVED, OutFolderError, read_manifest, verify_folder
+
     path = out / "manifest.json"
-    if not out.is_dir():
-        raise CompareError(f"{out}: no such directory")
-    if not path.exists():
-        raise CompareError(f"{out}: no manifest.json (not a finished scslab {kind} directory)")
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CompareError(f"{path}: not a readable JSON manifest ({exc})") from None
-    if not isinstance(manifest, dict) or manifest.get("kind") != kind:
-        got = manifest.get("kind") if isinstance(manifest, dict) else None
-        raise CompareError(f"{path}: a {got or 'run'} manifest, not a {kind} manifest")
-    return manifest
+        manifest = read_manifest(path) if path.is_file() else None
+        if manifest is not None and manifest.get("kind") != kind:
+            got = manifest.get("kind")
+            raise CompareError(f"{path}: a {got or 'run'} manifest, not a {kind} manifest")
+        return verify_folder(out, regenerated=DERIVED)
+    except OutFolderError as exc:
+        raise CompareError(str(exc)) from None
 
 
 def base_manifest(kind: str, wall: float, command: list[str] | None) -> dict:
     """Versions, revision, environment and command: what every output directory records."""
-    import platform
+    from scslab.provenance import provenance
 
-    import numba
-    import numpy as np
-
-    from scslab import __version__
-    from scslab.results import code_revision
-
-    return {
-        "kind": kind,
-        "scslab_version": __version__,
-        "code_revision": code_revision(),
-        "environment": {"python": platform.python_version(), "numpy": np.__version__,
-                        "numba": numba.__version__, "platform": platform.platform()},
-        "wall_seconds": round(wall, 3),
-        "command": command,
-    }
+    return {"kind": kind, **provenance(), "wall_seconds": round(wall, 3), "command": command}
 
 
 def compare(

@@ -13,6 +13,8 @@ from typing import Annotated
 
 import typer
 
+from scslab.options import whole_number
+
 _SPEC_HELP = ("Builtin name, YAML file, or NAME:key=value,key=value for a variant "
               "(e.g. baseline:sources.court.coverage=0.6).")
 
@@ -40,9 +42,31 @@ def _check_replicates(replicates: int) -> None:
                           "and paired differences need two or more replicates")
 
 
-def _check_out(out: Path | None) -> None:
-    if out is not None and out.exists() and not out.is_dir():
-        raise _user_error(f"{out}: --out must be a directory, and this is a file")
+def _open_out(out: Path | None, force: bool):
+    from scslab.cli import open_out
+
+    return open_out(out, force)
+
+
+def _check_memory(specs: list[str], sets: list[str] | None, workers: int, replicates: int,
+                  **shortcuts) -> None:
+    """Refuse before any run a comparison whose largest scenario cannot fit in memory."""
+    from scslab.cli import check_memory
+    from scslab.compare import load_spec
+
+    for spec in specs:
+        _, sc = _guard(load_spec, spec, sets or [], **shortcuts)
+        check_memory(sc, workers, replicates)
+
+
+def _write(save, folder) -> None:
+    """``save(folder)`` into the folder opened before the runs; release it whatever happens."""
+    try:
+        if folder is not None:
+            _guard(save, folder)
+    finally:
+        if folder is not None:
+            folder.abort()
 
 
 def _job_progress(quiet: bool):
@@ -148,9 +172,12 @@ def print_confounds(records, stderr: bool = True) -> None:
 def compare_command(
     scenarios: Annotated[list[str], typer.Argument(help=_SPEC_HELP, show_default=False)],
     replicates: Annotated[int, typer.Option(help="Replicates per scenario (at least 2).")] = 5,
-    people: Annotated[int | None, typer.Option(help="Number of people.")] = None,
-    days: Annotated[int | None, typer.Option(help="Days measured after the burn-in.")] = None,
-    burn_in: Annotated[int | None, typer.Option(help="Burn-in days (not measured).")] = None,
+    people: Annotated[int | None, typer.Option(
+        parser=whole_number, metavar="INTEGER", help="Number of people (20000, 1e6).")] = None,
+    days: Annotated[int | None, typer.Option(
+        parser=whole_number, metavar="INTEGER", help="Days measured after the burn-in.")] = None,
+    burn_in: Annotated[int | None, typer.Option(
+        parser=whole_number, metavar="INTEGER", help="Burn-in days (not measured).")] = None,
     seed: Annotated[int | None, typer.Option(help="Master seed (shared by all scenarios).")] = None,
     set_: Annotated[list[str] | None, typer.Option(
         "--set", help="Override for every scenario: dotted.path=value (repeatable).")] = None,
@@ -170,6 +197,8 @@ def compare_command(
     out: Annotated[Path | None, typer.Option(help=(
         "Write replicates.parquet, series.parquet, comparison.parquet, scenarios/, figures/, "
         "report.html and manifest.json here."))] = None,
+    force: Annotated[bool, typer.Option(
+        help="Replace an existing non-empty --out folder whole (never merged).")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar or table.")] = False,
 ) -> None:
     """Compare scenarios side by side on common random numbers.
@@ -187,15 +216,23 @@ def compare_command(
       scslab compare baseline baseline:acts.fraud.rate=0.004 --twin --workers 4 --out out/cmp
     """
     from scslab.compare import compare
+    from scslab.report import write_comparison_files
 
     _check_replicates(replicates)
-    _check_out(out)
-    comp = _run_with_progress(
-        quiet, compare, scenarios=scenarios, replicates=replicates, people=people, days=days,
-        burn_in=burn_in, seed=seed, sets=set_ or [], workers=workers, metrics=metrics,
-        groups=groups, twin=twin, crn=not independent, strict=strict, command=sys.argv)
-    if out is not None:
-        _guard(comp.save, out)
+    _check_memory(scenarios, set_, workers, replicates, people=people, days=days,
+                  burn_in=burn_in, seed=seed)
+    folder = _open_out(out, force)
+    try:
+        comp = _run_with_progress(
+            quiet, compare, scenarios=scenarios, replicates=replicates, people=people,
+            days=days, burn_in=burn_in, seed=seed, sets=set_ or [], workers=workers,
+            metrics=metrics, groups=groups, twin=twin, crn=not independent, strict=strict,
+            command=sys.argv)
+    except BaseException:
+        if folder is not None:
+            folder.abort()
+        raise
+    _write(lambda f: write_comparison_files(comp, f), folder)
     print_confounds(comp.confounds)
     if not quiet:
         print_comparison(comp)
@@ -249,9 +286,12 @@ def explain_command(
         help="The two groups, A then B: the disparity is A relative to B.",
         show_default=False)],
     replicates: Annotated[int, typer.Option(help="Replicates per run (at least 2).")] = 5,
-    people: Annotated[int | None, typer.Option(help="Number of people.")] = None,
-    days: Annotated[int | None, typer.Option(help="Days measured after the burn-in.")] = None,
-    burn_in: Annotated[int | None, typer.Option(help="Burn-in days (not measured).")] = None,
+    people: Annotated[int | None, typer.Option(
+        parser=whole_number, metavar="INTEGER", help="Number of people (20000, 1e6).")] = None,
+    days: Annotated[int | None, typer.Option(
+        parser=whole_number, metavar="INTEGER", help="Days measured after the burn-in.")] = None,
+    burn_in: Annotated[int | None, typer.Option(
+        parser=whole_number, metavar="INTEGER", help="Burn-in days (not measured).")] = None,
     seed: Annotated[int | None, typer.Option(help="Master seed.")] = None,
     set_: Annotated[list[str] | None, typer.Option(
         "--set", help="Override a scenario value: dotted.path=value (repeatable).")] = None,
@@ -261,6 +301,8 @@ def explain_command(
     out: Annotated[Path | None, typer.Option(help=(
         "Write replicates.parquet, disparity.parquet, explanation.parquet, figures/, "
         "report.html and manifest.json here."))] = None,
+    force: Annotated[bool, typer.Option(
+        help="Replace an existing non-empty --out folder whole (never merged).")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar or table.")] = False,
 ) -> None:
     """Explain a group disparity: equalise one cause at a time and measure how much goes.
@@ -277,16 +319,24 @@ def explain_command(
       scslab explain baseline:population.groups.minority.honesty_mean=0.6 --metric violation_rate --between minority majority --replicates 8 --people 5000 --days 100
     """
     from scslab.explain import explain
+    from scslab.report import write_explanation_files
 
     _check_replicates(replicates)
-    _check_out(out)
-    exp = _run_with_progress(
-        quiet, explain, scenario=scenario, metric=metric, group_a=between[0],
-        group_b=between[1], replicates=replicates, people=people, days=days, burn_in=burn_in,
-        seed=seed, sets=set_ or [], causes=None if causes is None else causes.split(","),
-        workers=workers, command=sys.argv)
-    if out is not None:
-        _guard(exp.save, out)
+    _check_memory([scenario], set_, workers, replicates, people=people, days=days,
+                  burn_in=burn_in, seed=seed)
+    folder = _open_out(out, force)
+    try:
+        exp = _run_with_progress(
+            quiet, explain, scenario=scenario, metric=metric, group_a=between[0],
+            group_b=between[1], replicates=replicates, people=people, days=days,
+            burn_in=burn_in, seed=seed, sets=set_ or [],
+            causes=None if causes is None else causes.split(","), workers=workers,
+            command=sys.argv)
+    except BaseException:
+        if folder is not None:
+            folder.abort()
+        raise
+    _write(lambda f: write_explanation_files(exp, f), folder)
     if not quiet:
         print_explanation(exp)
         if out is not None:

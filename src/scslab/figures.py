@@ -101,10 +101,10 @@ def _colors(n: int) -> list:
     return [cmap(i % 10) for i in range(n)]
 
 
-def _stats(values: Any) -> tuple[float, float, float]:
+def _stats(values: Any, metric: str | None = None) -> tuple[float, float, float]:
     from scslab.compare import mean_stats
 
-    return mean_stats(values)
+    return mean_stats(values, metric)
 
 
 def _legend_rows(labels: Sequence[str], ncols: int, extra: bool = False) -> int:
@@ -171,7 +171,7 @@ def timeseries_figure(
     the burn-in is shaded."""
     import numpy as np
 
-    from scslab.results import t_quantile_975
+    from scslab.results import metric_bounds, t_quantile_975
 
     have = set(series["metric"])
     metrics = [m for m in metrics if m in have]
@@ -209,10 +209,13 @@ def timeseries_figure(
                     sd = np.nanstd(vals, axis=1, ddof=1)
                     half = np.array([t_quantile_975(int(k) - 1) if k > 1 else np.nan
                                      for k in n]) * sd / np.sqrt(np.maximum(n, 1))
-                low = mean - half
+                low, high = mean - half, mean + half
+                lo_b, hi_b = metric_bounds(m)
                 if np.nanmin(vals, initial=0.0) >= 0:  # a rate or share: the band stops at 0
-                    low = np.maximum(low, 0.0)
-                ax.fill_between(days, low, mean + half, color=color, alpha=0.2, lw=0)
+                    low = np.maximum(low, max(lo_b, 0.0))
+                if np.nanmax(vals, initial=0.0) <= hi_b:  # a share's band stops at 1
+                    high = np.minimum(high, hi_b)
+                ax.fill_between(days, low, high, color=color, alpha=0.2, lw=0)
         if burn_in > 0:
             ax.axvspan(0, burn_in, color="0.9", zorder=0, label="burn-in (not measured)")
         ax.set_title(m, fontsize=10)
@@ -263,7 +266,7 @@ def group_bars_figure(
             for g in groups:
                 v = summaries.loc[(summaries["scenario"] == label)
                                   & (summaries["metric"] == f"{m}[group={g}]"), "value"]
-                stats.append(_stats(v.to_numpy()))
+                stats.append(_stats(v.to_numpy(), m))
             mean = np.array([s[0] for s in stats])
             low = np.array([s[1] for s in stats])
             if _nonnegative(summaries.loc[summaries["metric"].str.startswith(m + "["), "value"]):
@@ -294,7 +297,7 @@ def _scenario_bars(ax, summaries, labels, metric, colors, offset=0.0, width=0.8,
     for label in labels:
         v = summaries.loc[(summaries["scenario"] == label) & (summaries["metric"] == metric),
                           "value"].to_numpy()
-        m, lo, hi = _stats(v)
+        m, lo, hi = _stats(v, metric)
         if _nonnegative(v):
             lo = max(lo, 0.0)
         means.append(m)

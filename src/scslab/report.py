@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from scslab.compare import Comparison
     from scslab.explain import Explanation
+    from scslab.outfolder import OutFolder
 
 
 def _num(x: Any) -> float | None:
@@ -301,52 +302,86 @@ def _write_scenarios(out: Path, scenarios: dict[str, dict]) -> None:
         atomic_write_bytes(out / "scenarios" / f"{i:02d}-{slug(label)}.yaml", text.encode())
 
 
-def write_comparison_files(comp: Comparison, out: Path, figures: bool = True) -> Path:
-    """Write a comparison directory (see the module docstring); the manifest last."""
+def _folder(out: Path | OutFolder, force: bool) -> OutFolder:
+    """An open :class:`OutFolder` (opened here when given a path)."""
+    from scslab.outfolder import OutFolder, OutFolderError
+
+    if isinstance(out, OutFolder):
+        return out
+    try:
+        return OutFolder(out, force=force).open()
+    except OutFolderError as exc:
+        raise CompareError(str(exc)) from None
+
+
+def _commit(folder: OutFolder, manifest: dict) -> dict:
+    from scslab.outfolder import OutFolderError
+
+    try:
+        return folder.commit(manifest)
+    except OutFolderError as exc:
+        raise CompareError(str(exc)) from None
+
+
+def write_comparison_files(comp: Comparison, out: Path | OutFolder, figures: bool = True,
+                           force: bool = False) -> Path:
+    """Write a comparison folder whole (see the module docstring; ``outfolder.py``): the
+    files into a temporary sibling, the manifest with their checksums last, then renamed
+    into place. ``out`` is a path or an :class:`OutFolder` opened before the runs."""
     from scslab.figures import save_figures
-    from scslab.results import atomic_write_bytes, atomic_write_json
+    from scslab.results import atomic_write_bytes
 
-    _check_dir(out)
-    _parquet(out / "replicates.parquet", comp.summaries)
-    _parquet(out / "series.parquet", comp.series)
-    _parquet(out / "comparison.parquet", comp.table())
-    _write_scenarios(out, comp.scenarios)
-    figs = comp.plot() if figures else {}
-    if figs:
-        save_figures(figs, out / "figures")
-    atomic_write_bytes(out / "report.html", comparison_html(comp, figs).encode("utf-8"))
-    atomic_write_json(out / "manifest.json", comp.manifest)
-    return out
+    folder = _folder(out, force)
+    with folder:
+        tmp = folder.path("")
+        _parquet(tmp / "replicates.parquet", comp.summaries)
+        _parquet(tmp / "series.parquet", comp.series)
+        _parquet(tmp / "comparison.parquet", comp.table())
+        _write_scenarios(tmp, comp.scenarios)
+        figs = comp.plot() if figures else {}
+        if figs:
+            save_figures(figs, tmp / "figures")
+        atomic_write_bytes(tmp / "report.html", comparison_html(comp, figs).encode("utf-8"))
+        comp.manifest = _commit(folder, comp.manifest)
+    return folder.target
 
 
-def write_explanation_files(exp: Explanation, out: Path, figures: bool = True) -> Path:
-    """Write an explanation directory; the manifest last."""
+def write_explanation_files(exp: Explanation, out: Path | OutFolder, figures: bool = True,
+                            force: bool = False) -> Path:
+    """Write an explanation folder whole; the manifest last."""
     from scslab.figures import save_figures
-    from scslab.results import atomic_write_bytes, atomic_write_json
+    from scslab.results import atomic_write_bytes
 
-    _check_dir(out)
-    _parquet(out / "replicates.parquet", exp.summaries)
-    _parquet(out / "disparity.parquet", exp.values())
-    _parquet(out / "explanation.parquet", exp.table())
-    _write_scenarios(out, exp.scenarios)
-    figs = exp.plot() if figures else {}
-    if figs:
-        save_figures(figs, out / "figures")
-    atomic_write_bytes(out / "report.html", explanation_html(exp, figs).encode("utf-8"))
-    atomic_write_json(out / "manifest.json", exp.manifest)
-    return out
-
-
-def _check_dir(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise CompareError(f"{out}: --out must be a directory, and this is a file")
-    out.mkdir(parents=True, exist_ok=True)
+    folder = _folder(out, force)
+    with folder:
+        tmp = folder.path("")
+        _parquet(tmp / "replicates.parquet", exp.summaries)
+        _parquet(tmp / "disparity.parquet", exp.values())
+        _parquet(tmp / "explanation.parquet", exp.table())
+        _write_scenarios(tmp, exp.scenarios)
+        figs = exp.plot() if figures else {}
+        if figs:
+            save_figures(figs, tmp / "figures")
+        atomic_write_bytes(tmp / "report.html", explanation_html(exp, figs).encode("utf-8"))
+        exp.manifest = _commit(folder, exp.manifest)
+    return folder.target
 
 
 def rebuild_report(out: str | Path, figures: bool = True) -> Path:
     """Rebuild ``out/report.html`` (and ``out/figures``) from a stored comparison or
-    explanation, without running anything. Returns the report's path."""
+    explanation, without running anything. The data files are checked against the
+    manifest first; the folder is rewritten whole (a copy with the new report, renamed
+    into place). Returns the report's path."""
+    import shutil
+
     from scslab.figures import save_figures
+    from scslab.outfolder import (
+        DERIVED,
+        OutFolder,
+        OutFolderError,
+        read_manifest,
+        verify_folder,
+    )
     from scslab.results import atomic_write_bytes
 
     out = Path(out)
@@ -357,28 +392,44 @@ def rebuild_report(out: str | Path, figures: bool = True) -> Path:
         raise CompareError(f"{out}: no manifest.json (not a finished compare or explain "
                            "directory)")
     try:
-        kind = json.loads(path.read_text(encoding="utf-8")).get("kind")
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError) as exc:
-        raise CompareError(f"{path}: not a readable JSON manifest ({exc})") from None
+        kind = read_manifest(path).get("kind")
+    except OutFolderError as exc:
+        raise CompareError(str(exc)) from None
     if kind not in ("compare", "explain"):
         raise CompareError(f"{path}: a {'run' if kind is None else kind} manifest; "
                            "'scslab report' rebuilds compare and explain directories")
-    for name in ("replicates.parquet",) + (("series.parquet",) if kind == "compare" else ()):
-        if not (out / name).exists():
-            raise CompareError(f"{out}: {name} is missing; cannot rebuild the report")
-    if kind == "compare":
-        from scslab.compare import Comparison
+    regenerated = ("report.html", "figures/") if figures else ("report.html",)
+    try:
+        manifest = verify_folder(out, regenerated=DERIVED)
+    except OutFolderError as exc:
+        raise CompareError(str(exc)) from None
+    try:
+        if kind == "compare":
+            from scslab.compare import Comparison
 
-        obj: Any = Comparison.load(out)
-        figs = obj.plot() if figures else {}
-        page = comparison_html(obj, figs)
-    else:
-        from scslab.explain import Explanation
+            obj: Any = Comparison.load(out)
+        else:
+            from scslab.explain import Explanation
 
-        obj = Explanation.load(out)
-        figs = obj.plot() if figures else {}
-        page = explanation_html(obj, figs)
-    if figs:
-        save_figures(figs, out / "figures")
-    atomic_write_bytes(out / "report.html", page.encode("utf-8"))
+            obj = Explanation.load(out)
+    except (OSError, ValueError, KeyError) as exc:
+        if isinstance(exc, CompareError):
+            raise
+        raise CompareError(f"{out}: cannot read the stored results ({exc})") from None
+    figs = obj.plot() if figures else {}
+    page = comparison_html(obj, figs) if kind == "compare" else explanation_html(obj, figs)
+    try:
+        folder = OutFolder(out, replace=True, option="DIR").open()
+    except OutFolderError as exc:
+        raise CompareError(str(exc)) from None
+    with folder:
+        tmp = folder.path("")
+        for rel in manifest["files"]:
+            if not rel.startswith(regenerated):
+                (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(out / rel, tmp / rel)
+        if figs:
+            save_figures(figs, tmp / "figures")
+        atomic_write_bytes(tmp / "report.html", page.encode("utf-8"))
+        _commit(folder, manifest)
     return out / "report.html"

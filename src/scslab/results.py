@@ -1,6 +1,6 @@
 """Results: tidy per-day series, final summary, intervals, and their files.
 
-Files written by :meth:`Results.save` (each atomically: a temporary file, then rename):
+Files written by :meth:`Results.save` (the whole folder atomically, see ``outfolder.py``):
 
 * ``series.parquet``     — long table: replicate, day, metric, value (NaN = undefined);
 * ``summary.json``       — flat mapping metric → number (mean over replicates), ``null``
@@ -8,8 +8,9 @@ Files written by :meth:`Results.save` (each atomically: a temporary file, then r
 * ``intervals.json``     — with more than one replicate: metric → [low, high], a 95 %
   Student-t interval over replicates;
 * ``replicates.parquet`` — with more than one replicate: replicate, metric, value;
-* ``manifest.json``      — resolved scenario, seed, replicates, versions, code revision,
-  wall time; written last, so a directory with a manifest is complete.
+* ``manifest.json``      — resolved scenario, seed, replicates, provenance (code revision,
+  source digest, package versions, platform), wall time and the SHA-256 of every other
+  file; written last (see :mod:`scslab.outfolder`).
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import platform
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,8 +48,31 @@ def t_quantile_975(df: int) -> float:
     return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
 
 
-def mean_interval(values: np.ndarray) -> tuple[float | None, list[float] | None]:
-    """Mean and 95 % t-interval of finite values; None where undefined."""
+def metric_bounds(name: str) -> tuple[float, float]:
+    """The range a metric's values can take, by the naming rules of ``docs/metrics.md``:
+    rates, shares, ``_fpr`` and ``chilled_expression`` lie in [0, 1]; days, trips, appeals,
+    income lost and per-person-day quantities in [0, ∞); log ratios and any other name are
+    unbounded."""
+    if "log_ratio" in name:
+        return -math.inf, math.inf
+    base = name.split("[")[0]
+    if base.endswith(("_rate", "_share", "_fpr")) or base == "chilled_expression":
+        return 0.0, 1.0
+    if base.endswith(("_days", "_trips", "_filed", "_won", "_per_person_day")) or \
+            base.startswith("income_lost"):
+        return 0.0, math.inf
+    return -math.inf, math.inf
+
+
+def mean_interval(
+    values: np.ndarray, bounds: tuple[float, float] | None = None
+) -> tuple[float | None, list[float] | None]:
+    """Mean and 95 % t-interval of finite values; None where undefined (fewer than two).
+
+    With ``bounds`` (the metric's range, see :func:`metric_bounds`) the interval is
+    intersected with it — a rate's interval never goes below 0 — which cannot lower its
+    coverage, since the true value lies in the range. Bounds that some value breaks are
+    taken to be wrong and ignored."""
     v = np.asarray(values, dtype=np.float64)
     v = v[np.isfinite(v)]
     if v.size == 0:
@@ -59,31 +81,14 @@ def mean_interval(values: np.ndarray) -> tuple[float | None, list[float] | None]
     if v.size < 2:
         return m, None
     half = t_quantile_975(v.size - 1) * float(v.std(ddof=1)) / math.sqrt(v.size)
-    return m, [m - half, m + half]
+    low, high = m - half, m + half
+    if bounds is not None and bool(((v >= bounds[0]) & (v <= bounds[1])).all()):
+        low, high = max(low, bounds[0]), min(high, bounds[1])
+    return m, [low, high]
 
 
 def _clean(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else float(x)
-
-
-def code_revision() -> str | None:
-    """The git commit of the source tree, when it is a checkout (None otherwise)."""
-    here = Path(__file__).resolve().parent
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(here), "rev-parse", "HEAD"],
-            capture_output=True, text=True, timeout=5, check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    rev = out.stdout.strip()
-    if out.returncode != 0 or not rev:
-        return None
-    dirty = subprocess.run(
-        ["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
-        capture_output=True, text=True, timeout=5, check=False,
-    ).stdout.strip()
-    return rev + ("-dirty" if dirty else "")
 
 
 def _usual_mode(tmp: str) -> None:
@@ -200,7 +205,7 @@ class Results:
         for name in names:
             vals = np.array([np.nan if r.summary.get(name) is None else r.summary[name]
                              for r in self.replicates])
-            mean, interval = mean_interval(vals)
+            mean, interval = mean_interval(vals, metric_bounds(name))
             self.summary[name] = _clean(mean) if mean is not None else None
             self.intervals[name] = interval
         self.manifest = manifest or {}
@@ -263,33 +268,53 @@ class Results:
 
     # ------------------------------------------------------------------ files
 
-    def save(self, out: Path | str, manifest: dict) -> Path:
-        """Write every result file into ``out``; the manifest last."""
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_parquet(out / "series.parquet", self.series_table())
-        atomic_write_json(out / "summary.json", self.summary)
+    def write_files(self, folder: Path | str) -> None:
+        """Write the data files (no manifest) into ``folder`` — a staging folder of
+        :class:`scslab.outfolder.OutFolder`."""
+        import pyarrow.parquet as pq
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        pq.write_table(self.series_table(), folder / "series.parquet")
+        _write_json(folder / "summary.json", self.summary)
         if len(self.replicates) > 1:
-            atomic_write_json(out / "intervals.json", self.intervals)
-            atomic_write_parquet(out / "replicates.parquet", self.replicates_table())
-        self.manifest = manifest
-        atomic_write_json(out / "manifest.json", manifest)
-        return out
+            _write_json(folder / "intervals.json", self.intervals)
+            pq.write_table(self.replicates_table(), folder / "replicates.parquet")
+
+    def save(self, out: Path | str, manifest: dict, force: bool = False) -> Path:
+        """Write the result folder whole: files into a temporary sibling, the manifest
+        (with every file's checksum) last, then renamed into place. An existing non-empty
+        folder is refused unless ``force`` (then replaced whole)."""
+        from scslab.outfolder import OutFolder
+
+        with OutFolder(out, force=force, option="folder") as folder:
+            self.write_files(folder.staging)
+            self.manifest = folder.commit(manifest)
+        return Path(out)
 
     @classmethod
     def load(cls, out: Path | str) -> Results:
-        """Read a result directory back (series and per-replicate summaries)."""
+        """Read a result folder back (series and per-replicate summaries), after checking
+        every file against the manifest's checksums (one-line OutFolderError if not)."""
         import pyarrow.parquet as pq
 
+        from scslab.outfolder import DERIVED, OutFolderError, verify_folder
+
         out = Path(out)
-        manifest = json.loads((out / "manifest.json").read_text())
-        series = pq.read_table(out / "series.parquet").to_pandas()
+        manifest = verify_folder(out, regenerated=DERIVED)
+        if "scenario" not in manifest or "series.parquet" not in manifest["files"]:
+            raise OutFolderError(f"{out}: not a 'scslab run' result folder")
+        try:
+            series = pq.read_table(out / "series.parquet").to_pandas()
+            reps = (pq.read_table(out / "replicates.parquet").to_pandas()
+                    if "replicates.parquet" in manifest["files"] else None)
+        except (OSError, ValueError) as exc:
+            raise OutFolderError(f"{out}: unreadable Parquet file ({exc})") from None
         by_rep: dict[int, dict[str, np.ndarray]] = {}
         for (rep, metric), g in series.groupby(["replicate", "metric"], sort=False,
                                                observed=True):
             by_rep.setdefault(int(rep), {})[str(metric)] = g.sort_values("day")["value"].to_numpy()
-        if (out / "replicates.parquet").exists():
-            reps = pq.read_table(out / "replicates.parquet").to_pandas()
+        if reps is not None:
             summaries = {int(r): {str(k): _clean(v) for k, v in zip(g.metric, g.value,
                                                                     strict=True)}
                          for r, g in reps.groupby("replicate")}
@@ -300,6 +325,10 @@ class Results:
         return cls(manifest["scenario"], reps_, manifest)
 
 
+def _write_json(path: Path, obj: Any) -> None:
+    path.write_text(json.dumps(obj, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+
+
 def build_manifest(
     scenario: dict,
     replicates: int,
@@ -307,23 +336,15 @@ def build_manifest(
     command: list[str] | None = None,
     extra: dict | None = None,
 ) -> dict:
-    import numba
-
-    from scslab import __version__
+    from scslab.provenance import provenance
 
     manifest = {
-        "scslab_version": __version__,
-        "code_revision": code_revision(),
+        "kind": "run",
+        **provenance(),
         "seed": scenario.get("seed"),
         "replicates": replicates,
         "scenario": scenario,
         "wall_seconds": round(wall_seconds, 3),
-        "environment": {
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "numba": numba.__version__,
-            "platform": platform.platform(),
-        },
         "command": command,
     }
     if extra:

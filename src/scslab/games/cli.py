@@ -110,7 +110,8 @@ def reputation(
     table.add_column("value", justify="right")
     lo, hi = result.interval
     table.add_row("cooperation (after burn-in)", f"{result.cooperation:.4f}")
-    table.add_row("95 % interval over replicates", f"[{lo:.4f}, {hi:.4f}]")
+    table.add_row("95 % interval over replicates",
+                  f"[{lo:.4f}, {hi:.4f}]" if cfg.replicates > 1 else "n/a (one replicate)")
     table.add_row("share seen as good", f"{result.good:.4f}")
     for name, share in result.frequencies.items():
         table.add_row(f"frequency {name}", f"{share:.4f}")
@@ -168,7 +169,8 @@ def civil_violence(
 
 def validate_command(
     quick: Annotated[bool, typer.Option("--quick", help="Run the CI subset (< ~60 s).")] = False,
-    out: Annotated[Path, typer.Option(help="Output path stem; writes .md and .json.")] = Path("validation"),
+    out: Annotated[Path | None, typer.Option(
+        help="Output path stem: also write OUT.md and OUT.json (default: print only).")] = None,
 ) -> None:
     """Reproduce published results and write the validation table (exit 1 on any failure).
 
@@ -184,7 +186,6 @@ def validate_command(
     from scslab.games.validate import run_validation, write_table
 
     results = run_validation(quick=quick)
-    md, js = write_table(results, out)
     table = Table(title="Validation")
     for col in ("case", "target", "ours", "pass"):
         table.add_column(col)
@@ -192,7 +193,9 @@ def validate_command(
         table.add_row(r.id, r.target_text, f"{r.value:.4g}", "yes" if r.passed else "NO")
     console = Console()
     console.print(table)
-    console.print(f"wrote {md} and {js}")
+    if out is not None:
+        md, js = write_table(results, out)
+        console.print(f"wrote {md} and {js}")
     if not all(r.passed for r in results):
         raise typer.Exit(code=1)
 

@@ -74,19 +74,70 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = Fal
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+#: scenario files are a few KB; these bounds keep a hostile or broken one (e.g. a
+#: "billion laughs" of nested aliases) from exhausting memory or time in the loader
+MAX_YAML_CHARS = 1_000_000
+MAX_YAML_VALUES = 100_000
+
+
+class YAMLTooLarge(yaml.YAMLError):
+    """A YAML text over the size bounds (``problem`` says which)."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
+def _expanded_values(node: yaml.Node, memo: dict[int, int], active: set[int]) -> int:
+    """Number of values ``node`` stands for once every alias is expanded (each shared
+    node is counted once per use; computed once per node)."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    if key in active:
+        raise YAMLTooLarge("a recursive alias (an anchor used inside itself)")
+    active.add(key)
+    if isinstance(node, yaml.MappingNode):
+        total = 1 + sum(_expanded_values(k, memo, active) + _expanded_values(v, memo, active)
+                        for k, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        total = 1 + sum(_expanded_values(v, memo, active) for v in node.value)
+    else:
+        total = 1
+    active.discard(key)
+    memo[key] = min(total, MAX_YAML_VALUES + 1)
+    return memo[key]
+
+
+def safe_load(text: str) -> Any:
+    """YAML with the scenario loader, within the size bounds (raises ``yaml.YAMLError``)."""
+    if len(text) > MAX_YAML_CHARS:
+        raise YAMLTooLarge(f"longer than {MAX_YAML_CHARS:,} characters (a scenario file is "
+                           "a few thousand)")
+    try:
+        node = yaml.compose(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        if node is not None and _expanded_values(node, {}, set()) > MAX_YAML_VALUES:
+            raise YAMLTooLarge(f"expands to more than {MAX_YAML_VALUES:,} values (aliases "
+                               "repeat what their anchor holds)")
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except RecursionError:
+        raise YAMLTooLarge("nested too deeply") from None
+
+
 def parse_yaml_text(text: str, where: str) -> Any:
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        return safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
         pos = f"line {mark.line + 1} column {mark.column + 1}: " if mark else ""
-        raise ScenarioError(where, None, f"YAML syntax error: {pos}{problem}") from None
+        kind = "YAML too large" if isinstance(exc, YAMLTooLarge) else "YAML syntax error"
+        raise ScenarioError(where, None, f"{kind}: {pos}{problem}") from None
 
 
 def parse_value(text: str) -> Any:
     """Parse an override value as YAML (so ``1e6``, ``true``, ``[a, b]`` are typed)."""
-    return yaml.load(text, Loader=_Loader) if text.strip() else ""  # noqa: S506
+    return safe_load(text) if text.strip() else ""
 
 
 # --------------------------------------------------------------------------- sources
@@ -117,6 +168,13 @@ def _read_source(ref: str, relative_to: Path | None) -> tuple[str, str]:
         raise ScenarioError(str(ref), None, f"no such scenario file or builtin scenario{hint}")
     if path.is_dir():
         raise ScenarioError(str(path), None, "is a directory, not a scenario file")
+    try:
+        too_big = path.stat().st_size > 4 * MAX_YAML_CHARS
+    except OSError:
+        too_big = False
+    if too_big:  # refuse before reading it all into memory
+        raise ScenarioError(str(path), None, f"YAML too large: longer than "
+                                             f"{MAX_YAML_CHARS:,} characters")
     try:
         return str(path), path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -182,6 +240,11 @@ def _load_layer(
         if not isinstance(parent, str) or not parent.strip():
             raise ScenarioError(label, "extends", "must be a scenario name or file path")
         base, provenance, _ = _load_layer(parent, here, (*chain, label))
+        if "description" not in data:
+            # a parent's description describes the parent, not this variant of it
+            base = {k: v for k, v in base.items() if k != "description"}
+            provenance.pop(("description",), None)
+            data["description"] = f"{parent} with changes from {Path(label).name}"
     merged = deep_merge(base, data, provenance, label)
     return merged, provenance, label
 
@@ -202,7 +265,9 @@ def apply_override(
         value = parse_value(raw)
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError(f"{OVERRIDE_SOURCE} {key}", None, f"bad value {raw!r}: {problem}") from None
+        shown = raw if len(raw) <= 60 else raw[:57] + "..."
+        raise ScenarioError(f"{OVERRIDE_SOURCE} {key}", None,
+                            f"bad value {shown!r}: {problem}") from None
     node: Any = data
     for i, part in enumerate(parts[:-1]):
         nxt = node.get(part) if isinstance(node, Mapping) else None
@@ -299,7 +364,37 @@ def validate(data: dict, provenance: dict[Path_, str], fallback: str) -> Scenari
                 _locate(path, provenance, fallback), ".".join(path), m.group(2) if m else str(exc)
             ) from None
         resolved_modules[name] = model.model_dump(mode="json")
-    return scenario.model_copy(update={"modules": resolved_modules})
+    resolved = scenario.model_copy(update={"modules": resolved_modules})
+    _check_switched_off(resolved, known, provenance, fallback)
+    return resolved
+
+
+def _check_switched_off(scenario: Scenario, known: dict[str, type], provenance: dict[Path_, str],
+                        fallback: str) -> None:
+    """A module switched off while switched-on ones read what it provides: one line naming
+    it and who needs it, instead of the engine's error at build time."""
+    on = {name for name, cls in known.items() if cls.enabled_in(scenario)}
+    provider = {spec.name: name for name, cls in known.items() for spec in cls.owns}
+    needed: dict[str, dict[str, str]] = {}  # switched-off module → {reader: what it reads}
+    for reader in sorted(on):
+        for read in known[reader].reads:
+            base = read.rstrip("?").split("@")[0]
+            owner = provider.get(base)
+            if not read.endswith("?") and owner is not None and owner not in on:
+                needed.setdefault(owner, {}).setdefault(reader, base)
+    if not needed:
+        return
+    owner, readers = next(iter(sorted(needed.items())))
+    parent = known[owner].switched_by
+    own_flag = scenario.modules.get(owner, {}).get("enabled", True)
+    switch = parent if parent is not None and own_flag else owner  # what is really off
+    path = ("modules", switch, "enabled")
+    who = ", ".join(f"{r} (reads {base})" for r, base in readers.items())
+    raise ScenarioError(
+        _locate(path, provenance, fallback), ".".join(path),
+        f"cannot switch {switch} off: {who} need{'s' if len(readers) == 1 else ''} "
+        f"{owner}; switch {'it' if len(readers) == 1 else 'them'} off too, or keep "
+        f"{switch} on")
 
 
 def load_scenario(

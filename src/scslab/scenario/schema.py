@@ -121,8 +121,9 @@ class TimeSpec(Strict):
     @model_validator(mode="after")
     def _fits(self) -> TimeSpec:
         if self.days + self.burn_in > MAX_TOTAL_DAYS:
+            # name the larger term, so the error points at the option or key that set it
             raise ValueError(
-                f"days + burn_in = {self.days + self.burn_in} exceeds {MAX_TOTAL_DAYS} "
+                f"{'days' if self.days >= self.burn_in else 'burn_in'}: days + burn_in = {self.days + self.burn_in} exceeds {MAX_TOTAL_DAYS} "
                 "(the 16-bit day field of the random streams)"
             )
         return self

@@ -1,0 +1,26 @@
+"""Option parsers shared by the commands."""
+
+from __future__ import annotations
+
+import math
+
+import typer
+
+
+def whole_number(text: str | int) -> int:
+    """``20000``, ``1e6`` or ``1_000_000`` as an int — the spellings a scenario file and
+    ``--set`` accept for a count, so ``--people 1e6`` works too."""
+    if isinstance(text, int):
+        return text
+    raw = str(text).strip().replace("_", "")
+    try:
+        return int(raw)
+    except ValueError:
+        pass
+    try:
+        value = float(raw)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a whole number (e.g. 20000 or 1e6)") from None
+    if not math.isfinite(value) or not value.is_integer() or abs(value) >= 2**63:
+        raise typer.BadParameter(f"{text!r} is not a whole number (e.g. 20000 or 1e6)")
+    return int(value)

@@ -1,0 +1,134 @@
+"""Checks made before simulating: memory, YAML bounds, modules others need; and the
+smaller input fixes (``--people 1e6``, which option a time error names, descriptions,
+interval bounds)."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pytest
+
+from scslab.cli import main
+from scslab.memory import available_bytes, estimate_bytes
+from scslab.results import mean_interval, metric_bounds
+from scslab.scenario import ScenarioError, load_scenario
+from test_exit_codes import one_line_error, run
+
+
+def err_line(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    return err
+
+
+def test_a_run_that_cannot_fit_is_refused_up_front_with_the_estimate():
+    t0 = time.perf_counter()
+    proc = run(["run", "--people", "100000000"], timeout=120)
+    assert proc.returncode == 2 and one_line_error(proc), proc.stderr
+    assert "GB of memory" in proc.stderr and "available" in proc.stderr
+    assert time.perf_counter() - t0 < 60  # seconds, not a MemoryError after the build
+
+
+def test_memory_estimate_grows_with_people_and_links_and_is_not_above_measured():
+    small = estimate_bytes(load_scenario("baseline", people=10**6))
+    big = estimate_bytes(load_scenario("baseline", people=10**7))
+    assert big["need"] > 9 * (small["need"] - 200 * 2**20)
+    wide = estimate_bytes(load_scenario("baseline", ["population.network.degree=40"],
+                                        people=10**6))
+    assert wide["synthesis"] > 3 * small["synthesis"]
+    # measured: building baseline at 10^6 people, degree 10, peaks ~571 MB above the
+    # interpreter; the estimate must not claim more (it refuses only sure failures)
+    assert small["synthesis"] <= 571e6
+    assert available_bytes() is None or available_bytes() > 0
+
+
+def test_workers_multiply_the_need(capsys, monkeypatch):
+    import scslab.memory as mem
+
+    need = estimate_bytes(load_scenario("baseline", people=200_000))["need"]
+    monkeypatch.setattr(mem, "available_bytes", lambda: int(need * 1.5))
+    assert main(["run", "--people", "200000", "--replicates", "4", "--workers", "4",
+                 "--quiet"]) == 2
+    assert "4 worker processes" in err_line(capsys)
+
+
+BOMB = "extends: baseline\na: &a {x: 1, y: 1, z: 1, w: 1}\n" + "".join(
+    f"{c}: &{c} {{" + ", ".join(f"k{i}: *{p}" for i in range(9)) + "}\n"
+    for p, c in zip("abcdefgh", "bcdefghi", strict=True))
+
+
+@pytest.mark.parametrize("text, fragment", [
+    (BOMB, "expands to more than"),
+    ("a: &a [*a]\n", "recursive alias"),
+    ("x: " + "[" * 3000 + "]" * 3000 + "\n", "nested too deeply"),
+    ("# " + "x" * 1_100_000 + "\n", "longer than"),
+])
+def test_yaml_bombs_are_one_line_errors(tmp_path, capsys, text, fragment):
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    assert len(BOMB) < 1200
+    t0 = time.perf_counter()
+    assert main(["show", str(path)]) == 2
+    assert fragment in err_line(capsys)
+    assert time.perf_counter() - t0 < 10
+
+
+def test_switching_off_a_module_others_read_names_who_needs_it(capsys):
+    assert main(["run", "--people", "1000", "--days", "3", "--burn-in", "0",
+                 "--set", "modules.learning.enabled=false"]) == 2
+    err = err_line(capsys)
+    assert "modules.learning.enabled" in err and "cannot switch learning off" in err
+    assert "behaviour (reads people.perceived_detection)" in err
+
+
+def test_people_in_scientific_notation_on_the_command_line(capsys):
+    assert main(["run", "--people", "1e3", "--days", "2", "--burn-in", "0"]) == 0
+    assert "1,000 people" in capsys.readouterr().out
+    assert main(["run", "--people", "1.5"]) == 2
+    assert "whole number" in err_line(capsys)
+
+
+def test_time_error_names_the_option_that_set_the_larger_term(capsys):
+    assert main(["run", "--days", "3000000", "--burn-in", "0"]) == 2
+    assert err_line(capsys).startswith("scslab: error: --days: time.days")
+    assert main(["run", "--days", "3", "--burn-in", "3000000"]) == 2
+    assert err_line(capsys).startswith("scslab: error: --burn-in: time.burn_in")
+
+
+def test_a_custom_scenario_does_not_inherit_its_parents_description(tmp_path):
+    (tmp_path / "mine.yaml").write_text("extends: baseline\nname: mine\n")
+    sc = load_scenario(str(tmp_path / "mine.yaml"))
+    assert sc.description != load_scenario("baseline").description
+    assert "baseline" in sc.description and "mine.yaml" in sc.description
+    (tmp_path / "own.yaml").write_text("extends: baseline\nname: own\ndescription: mine\n")
+    assert load_scenario(str(tmp_path / "own.yaml")).description == "mine"
+    with pytest.raises(ScenarioError):
+        load_scenario(str(tmp_path / "missing.yaml"))
+
+
+def test_intervals_stay_within_a_metrics_range():
+    assert metric_bounds("violation_rate[group=minority]") == (0.0, 1.0)
+    assert metric_bounds("sanction_days") == (0.0, math.inf)
+    assert metric_bounds("listed_share[log_ratio:group=minority]")[0] == -math.inf
+    m, iv = mean_interval(np.array([0.0, 0.001, 0.2]), metric_bounds("listed_share"))
+    assert iv[0] == 0.0 and iv[1] <= 1.0 and iv[0] <= m <= iv[1]
+    _, iv = mean_interval(np.array([0.9, 1.0]), (0.0, 1.0))
+    assert iv[1] == 1.0
+    _, iv = mean_interval(np.array([-0.5, 0.1, 0.3]), (0.0, 1.0))  # bounds wrong: ignored
+    assert iv[0] < -0.5
+    assert mean_interval(np.array([0.3]), (0.0, 1.0)) == (0.3, None)
+
+
+def test_one_replicate_game_shows_no_interval():
+    proc = run(["game", "reputation", "--population", "10", "--generations", "20"])
+    assert proc.returncode == 0 and "n/a (one replicate)" in proc.stdout
+
+
+def test_compare_and_explain_check_memory_before_any_run(capsys):
+    assert main(["compare", "baseline", "rongcheng", "--people", "100000000"]) == 2
+    assert "GB of memory" in err_line(capsys)
+    assert main(["explain", "baseline", "--metric", "violation_rate", "--between",
+                 "minority", "majority", "--people", "1e8"]) == 2
+    assert "GB of memory" in err_line(capsys)
