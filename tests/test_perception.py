@@ -38,9 +38,11 @@ def test_rongcheng_score_deters_with_the_police_sources_held_fixed():
 def test_the_score_changes_no_decision_when_nobody_perceives_it():
     """Ablation of the channel: if nobody knows the system and nobody learns of its
     sanctions, scoring cannot change a single violation (the grade lists block no act).
-    Officials are off here: they sell the dropping of records that carry points, a
-    channel of their own (corruption changes which records people learn from)."""
-    quiet = [*NO_PERCEPTION, "modules.officials.enabled=false"]
+    Two other channels of the score are shut here: officials sell the dropping of records
+    that carry points (corruption changes which records people learn from), and buyers
+    avoid sellers publicly named at grade D (fewer sales, fewer frauds)."""
+    quiet = [*NO_PERCEPTION, "modules.officials.enabled=false",
+             "modules.market.named_avoidance=0"]
     on = _run("rongcheng", quiet)
     off = _run("rongcheng", [*quiet, *NO_SCORE])
     assert _violations(on) == _violations(off)

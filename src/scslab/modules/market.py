@@ -285,6 +285,7 @@ class Market(Module):
                   "positive reviews received (public, cumulative)"),
     )
     reads = ("people.region", "people.cell", "people.honesty", "people.aware",
+             "people.informed@prev?", "people.perceived_sanction@prev?",
              "people.net_offsets", "links.neighbour", "firms.region", "firms.size",
              "firms.compliance", "people.perceived_detection@prev?",
              "people.market_flags@prev", "firms.market_flags@prev", "firms.listed@prev?",
@@ -395,6 +396,7 @@ class Market(Module):
         d = float(cons.detection[self.fraud_pos])
         self.det_aware = 1.0 - (1.0 - d) * (1.0 - p.complaint_probability)
         self.sanction = float(cons.sanction[self.fraud_pos])
+        self.penalty = float(cat.penalty[self.fraud_pos])
         # sellers a buyer remembers as bad, by position in the pool: 16-bit lanes where
         # the pool allows (the reads of neighbours' memories are the market's main cost),
         # rows padded with empty lanes to whole 64-bit words for the branch-free test
@@ -405,7 +407,8 @@ class Market(Module):
         world.state["belief"] = np.array([p.prior_fraud, p.prior_fraud, 0.0])  # all, clean, check
 
     def _fraud_today(self, world, day: int) -> np.ndarray:
-        """Each seller decides once a day: σ(α + gain/τ − β h − δ π S^γ − ρ·visibility)."""
+        """Each seller decides once a day: σ(α + gain/τ − β h − δ π S^γ − ρ·visibility),
+        S the perceived sanction of fraud (people: P + ψ (S₀ − P); firms: P)."""
         p, b = self.params, self.b
         st = world.stream("draws")
         pool, is_firm, n = self.pool, self.is_firm, self.n
@@ -414,16 +417,24 @@ class Market(Module):
         u[is_firm] = st.uniform(day, LAYOUT.pack(purpose=P_FIRM_FRAUD), pool[is_firm] - n)
         pdet = np.full(pool.size, self.det_aware)
         people = pool[~is_firm]
-        aware = world.array("people.aware")[people]
+        informed = world.optional("people.informed")
+        aware = (informed if informed is not None else world.array("people.aware"))[people]
         perceived = world.optional("people.perceived_detection")
         unaware_det = perceived[people].astype(np.float64) if perceived is not None else 0.1
         pdet[~is_firm] = np.where(aware, self.det_aware, unaware_det)
+        # the perceived sanction, as in behaviour: the legal penalty plus the apparatus's
+        # part weighed by ψ. Firms face the legal penalty: the citizens' apparatus (points,
+        # lists of people) does not score them — their own is the corporate score (firms)
+        sanction = np.full(pool.size, self.penalty)
+        psi = world.optional("people.perceived_sanction")
+        sanction[~is_firm] = self.penalty + (
+            psi[people] if psi is not None else 1.0) * (self.sanction - self.penalty)
         mode = MODES[p.screening]
         vis = 0.0 if mode == 0 else p.private_visibility
         if mode == 2:
             vis = min(1.0, vis + float(world.state["belief"][2]))
         z = (p.fraud_intercept + p.seller_cost / b.gain_scale - b.moral_weight * self.honesty
-             - b.deterrence_weight * pdet * self.sanction ** b.severity_exponent
+             - b.deterrence_weight * pdet * sanction ** b.severity_exponent
              - p.reputation_weight * vis)
         return u < _sigmoid(z)
 
