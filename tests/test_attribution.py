@@ -100,6 +100,17 @@ def test_save_writes_tables_figure_and_manifest(rongcheng, tmp_path):
         assert (out / f).exists(), f
     data = json.loads((out / "attribution.json").read_text())
     assert data["reference"] == "baseline" and data["rows"]
+    # written whole, like every --out folder: checksums in the manifest, never merged
+    from scslab.compare import CompareError
+    from scslab.outfolder import verify_folder
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert "attribution.parquet" in manifest["files"]
+    verify_folder(out)
+    with pytest.raises(CompareError, match="not empty|--force"):
+        rongcheng.save(out)
+    rongcheng.save(out, force=True)
+    verify_folder(out)
 
 
 def _scslab(args, cwd):

@@ -318,41 +318,49 @@ class Attribution:
             save_figures(figs, Path(out))
         return figs
 
-    def save(self, out: str | Path, figures: bool = True) -> Path:
-        """Write replicates.parquet, attribution.parquet/.csv/.json, scenarios/,
-        figures/attribution.png and (last) manifest.json into ``out``."""
+    def save(self, out, figures: bool = True, force: bool = False) -> Path:
+        """Write the folder whole (``outfolder.py``): replicates.parquet,
+        attribution.parquet/.csv/.json, scenarios/, figures/attribution.png into a staging
+        sibling, then manifest.json last with every file's checksum, renamed into place.
+        ``out`` is a path or an :class:`~scslab.outfolder.OutFolder` opened before the runs."""
         import json
 
         import pyarrow as pa
         import yaml
 
+        from scslab.outfolder import OutFolder, OutFolderError
         from scslab.results import atomic_write_bytes, atomic_write_json, atomic_write_parquet
 
-        out = Path(out)
-        if out.exists() and not out.is_dir():
-            raise CompareError(f"{out}: --out must be a directory, and this is a file")
-        out.mkdir(parents=True, exist_ok=True)
-        table = self.table()
-        atomic_write_parquet(out / "replicates.parquet",
-                             pa.Table.from_pandas(self.summaries, preserve_index=False))
-        atomic_write_parquet(out / "attribution.parquet",
-                             pa.Table.from_pandas(table, preserve_index=False))
-        atomic_write_bytes(out / "attribution.csv", table.to_csv(index=False).encode())
-        records = json.loads(table.to_json(orient="records"))
-        atomic_write_json(out / "attribution.json", {
-            "scenario": self.label, "reference": self.reference, "metrics": self.metrics,
-            "replicates": self.replicates, "confounds": self.confounds,
-            "components": [c.__dict__ | {"overrides": list(c.overrides),
-                                         "refused": self.refused.get(c.name)}
-                           for c in self.components],
-            "rows": records})
-        for i, (run, resolved) in enumerate(self.scenarios.items()):
-            text = f"# {run}\n" + yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True)
-            atomic_write_bytes(out / "scenarios" / f"{i:02d}-{slug(run)}.yaml", text.encode())
-        if figures:
-            self.plot(out / "figures")
-        atomic_write_json(out / "manifest.json", self.manifest)
-        return out
+        try:
+            folder = out if isinstance(out, OutFolder) else OutFolder(out, force=force).open()
+            with folder:
+                tmp = folder.path("")
+                table = self.table()
+                atomic_write_parquet(tmp / "replicates.parquet",
+                                     pa.Table.from_pandas(self.summaries, preserve_index=False))
+                atomic_write_parquet(tmp / "attribution.parquet",
+                                     pa.Table.from_pandas(table, preserve_index=False))
+                atomic_write_bytes(tmp / "attribution.csv", table.to_csv(index=False).encode())
+                records = json.loads(table.to_json(orient="records"))
+                atomic_write_json(tmp / "attribution.json", {
+                    "scenario": self.label, "reference": self.reference,
+                    "metrics": self.metrics, "replicates": self.replicates,
+                    "confounds": self.confounds,
+                    "components": [c.__dict__ | {"overrides": list(c.overrides),
+                                                 "refused": self.refused.get(c.name)}
+                                   for c in self.components],
+                    "rows": records})
+                for i, (run, resolved) in enumerate(self.scenarios.items()):
+                    text = f"# {run}\n" + yaml.safe_dump(resolved, sort_keys=False,
+                                                         allow_unicode=True)
+                    atomic_write_bytes(tmp / "scenarios" / f"{i:02d}-{slug(run)}.yaml",
+                                       text.encode())
+                if figures:
+                    self.plot(tmp / "figures")
+                self.manifest = folder.commit(self.manifest)
+        except OutFolderError as exc:
+            raise CompareError(str(exc)) from None
+        return folder.target
 
 
 def _bootstrap_shares(total: Any, effects: dict[str, Any], seed: int) -> dict[str, tuple]:

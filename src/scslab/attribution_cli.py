@@ -121,6 +121,8 @@ def attribute_command(
     out: Annotated[Path | None, typer.Option(help=(
         "Write attribution.parquet/.csv/.json, replicates.parquet, scenarios/, "
         "figures/attribution.png and manifest.json here."))] = None,
+    force: Annotated[bool, typer.Option(
+        help="Replace an existing non-empty --out folder whole (never merged).")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar or table.")] = False,
 ) -> None:
     """Attribute a scenario's effect against a reference to its components, by ablation.
@@ -137,24 +139,29 @@ def attribute_command(
 
       scslab attribute national-blacklist --metric violation_rate,false_sanction_rate --out out/att
     """
-    from scslab.cli import UserError
+    from scslab.cli import UserError, open_out
+    from scslab.compare import CompareError
+    from scslab.outfolder import OutFolderError
 
     if replicates < 2:
         raise UserError(f"--replicates must be at least 2 (got {replicates}): intervals "
                         "need two or more replicates")
-    if out is not None and out.exists() and not out.is_dir():
-        raise UserError(f"{out}: --out must be a directory, and this is a file")
-    att = _run(quiet, scenario=scenario, reference=against, metrics=metric,
-               replicates=replicates, people=people, days=days, burn_in=burn_in, seed=seed,
-               sets=set_ or [], only=None if components is None else [components],
-               workers=workers, command=sys.argv)
-    if out is not None:
-        from scslab.compare import CompareError
-
-        try:
-            att.save(out)
-        except CompareError as exc:
-            raise UserError(str(exc)) from None
+    try:  # --out checked and taken before anything runs (outfolder.py)
+        folder = open_out(out, force)
+    except OutFolderError as exc:
+        raise UserError(str(exc)) from None
+    try:
+        att = _run(quiet, scenario=scenario, reference=against, metrics=metric,
+                   replicates=replicates, people=people, days=days, burn_in=burn_in,
+                   seed=seed, sets=set_ or [], only=None if components is None else [components],
+                   workers=workers, command=sys.argv)
+        if folder is not None:
+            att.save(folder)
+    except CompareError as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        if folder is not None:
+            folder.abort()
     if not quiet:
         print_attribution(att)
         if out is not None:
