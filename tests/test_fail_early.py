@@ -80,7 +80,7 @@ def test_switching_off_a_module_others_read_names_who_needs_it(capsys):
                  "--set", "modules.learning.enabled=false"]) == 2
     err = err_line(capsys)
     assert "modules.learning.enabled" in err and "cannot switch learning off" in err
-    assert "behaviour (reads people.perceived_detection)" in err
+    assert "behaviour (reads people." in err and "debts (reads people." in err
 
 
 def test_people_in_scientific_notation_on_the_command_line(capsys):

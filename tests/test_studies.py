@@ -31,7 +31,7 @@ SMALL = {
     "design": {"method": "morris", "trajectories": 2, "levels": 4, "seed": 1},
     "factors": {"population.traits.awareness": {"low": 0.02, "high": 0.5},
                 "acts.fraud.rate": {"low": 0.001, "high": 0.004}},
-    "outputs": ["violation_rate", "debt_compliance_rate"],
+    "outputs": ["violation_rate", "judgment_repaid_365"],
     "contrasts": ["national-blacklist - baseline"],
 }
 SMALL_RUNS = 2 * 3 * 2 * 2  # trajectories × (factors + 1) × scenarios × replicates
@@ -248,7 +248,7 @@ def test_analyze_writes_indices_robustness_figures_and_report(reference, tmp_pat
     # awareness changes who offends; the fraud rate adds violations: both move it
     assert (viol > 0).all()
     rob = pd.read_parquet(out / "analysis" / "robustness.parquet")
-    assert set(rob["output"]) == {"violation_rate", "debt_compliance_rate"}
+    assert set(rob["output"]) == {"violation_rate", "judgment_repaid_365"}
     row = rob[rob["output"] == "violation_rate"].iloc[0]
     # at 60 days the list does not change violations: exactly zero in every sample
     assert row["mean"] == 0 and row["share_same_sign"] == 1 and row["share_excludes_zero"] == 0
@@ -277,7 +277,7 @@ def test_morris_recovers_a_known_ranking():
                  design={"method": "morris", "trajectories": 20, "levels": 4, "seed": 3},
                  factors={"population.traits.awareness": {"low": 0.0, "high": 1.0},
                           "acts.fraud.rate": {"low": 0.0, "high": 0.01},
-                          "population.traits.trust_mean": {"low": 0.1, "high": 0.9}})
+                          "population.traits.privacy_concern_mean": {"low": 0.1, "high": 0.9}})
     study = parse_study(data, "toy.yaml")
     x = design_matrix(study)
     lows = np.array([0.0, 0.0, 0.1])
@@ -286,13 +286,13 @@ def test_morris_recovers_a_known_ranking():
     y = 10 * u[:, 0] + 3 * u[:, 1] ** 2 + 0.2 * u[:, 2]
     outputs = pd.DataFrame({"sample": np.arange(len(y)), "scenario": "baseline",
                             "output": "violation_rate", "mean": y})
-    outputs = pd.concat([outputs, outputs.assign(output="debt_compliance_rate")])
+    outputs = pd.concat([outputs, outputs.assign(output="judgment_repaid_365")])
     effects = pd.DataFrame(columns=["contrast", "output", "sample", "mean"])
     sens = sensitivity_table(study, x, outputs, effects, [])
     mu = sens[(sens["index"] == "mu_star") & (sens["target"] == "violation_rate @ baseline")]
     ranking = list(mu.sort_values("value", ascending=False)["factor"])
     assert ranking == ["population.traits.awareness", "acts.fraud.rate",
-                       "population.traits.trust_mean"]
+                       "population.traits.privacy_concern_mean"]
     # elementary effects of a linear factor are constant: mu* = 10 (per unit range), sigma 0
     lin = mu.set_index("factor").loc["population.traits.awareness"]
     assert lin["value"] == pytest.approx(10.0, rel=1e-9)
@@ -303,7 +303,7 @@ def test_sobol_recovers_known_indices():
     data = _with(scenarios=["baseline"], contrasts=[],
                  design={"method": "sobol", "samples": 1024, "seed": 5},
                  factors={"population.traits.awareness": {"low": 0.0, "high": 1.0},
-                          "population.traits.trust_mean": {"low": 0.1, "high": 0.9}})
+                          "population.traits.privacy_concern_mean": {"low": 0.1, "high": 0.9}})
     study = parse_study(data, "toy.yaml")
     x = design_matrix(study)
     assert x.shape == (1024 * 4, 2)
@@ -311,12 +311,12 @@ def test_sobol_recovers_known_indices():
     y = u[:, 0] + 0.5 * u[:, 1]
     outputs = pd.DataFrame({"sample": np.arange(len(y)), "scenario": "baseline",
                             "output": "violation_rate", "mean": y})
-    outputs = pd.concat([outputs, outputs.assign(output="debt_compliance_rate")])
+    outputs = pd.concat([outputs, outputs.assign(output="judgment_repaid_365")])
     sens = sensitivity_table(study, x, outputs, pd.DataFrame(
         columns=["contrast", "output", "sample", "mean"]), [])
     got = sens[sens["target"] == "violation_rate @ baseline"].set_index(["factor", "index"])
     for f, share in (("population.traits.awareness", 0.8),
-                     ("population.traits.trust_mean", 0.2)):
+                     ("population.traits.privacy_concern_mean", 0.2)):
         for idx in ("S1", "ST"):
             row = got.loc[(f, idx)]
             assert row["value"] == pytest.approx(share, abs=0.05)

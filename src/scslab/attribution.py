@@ -219,6 +219,7 @@ def _broken_down(name: str, s: Mapping, r: Mapping | None) -> list[Component]:
 
 
 _NEEDED_BY = re.compile(r"module (\S+) reads")
+_NEEDS = re.compile(r"cannot switch \S+ off: (.+?) needs? ")
 
 
 def check_removable(scenario: Scenario, comp: Component) -> tuple[Scenario | None, str]:
@@ -236,9 +237,13 @@ def check_removable(scenario: Scenario, comp: Component) -> tuple[Scenario | Non
         return None, f"cannot be removed alone: needed by {who} ({exc})"
     except (ScenarioError, ValueError) as exc:
         reason = getattr(exc, "reason", None) or str(exc)
+        # the loader names who needs it: "cannot switch X off: Y (reads …) needs X; …"
+        need = _NEEDS.search(reason)
+        if need:
+            return None, f"cannot be removed alone: needed by {need.group(1)}"
         field_ = getattr(exc, "field", None)
         where = f"{field_}: " if field_ else ""
-        return None, f"cannot be removed alone: needed by {where}{reason}"
+        return None, f"cannot be removed alone: {where}{reason}"
     return ablated, ""
 
 
