@@ -165,6 +165,7 @@ def test_compare_out_is_never_merged_and_report_checks_its_inputs(tmp_path, caps
     assert main(["compare", "baseline", "baseline:acts.traffic.rate=0.02", "rongcheng",
                  *tiny]) == 0
     assert len(list((out / "scenarios").glob("*.yaml"))) == 3
+    assert "confounds" in capsys.readouterr().err  # the traffic-rate variant's society
     assert main(["compare", "baseline", "rongcheng", *tiny]) == 2
     assert "not empty" in err_line(capsys)
     assert main(["compare", "baseline", "rongcheng", *tiny, "--force"]) == 0

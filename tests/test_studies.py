@@ -31,7 +31,7 @@ SMALL = {
     "design": {"method": "morris", "trajectories": 2, "levels": 4, "seed": 1},
     "factors": {"population.traits.awareness": {"low": 0.02, "high": 0.5},
                 "acts.fraud.rate": {"low": 0.001, "high": 0.004}},
-    "outputs": ["violation_rate", "judgment_repaid_365"],
+    "outputs": ["violation_rate", "refusal_rate"],
     "contrasts": ["national-blacklist - baseline"],
 }
 SMALL_RUNS = 2 * 3 * 2 * 2  # trajectories × (factors + 1) × scenarios × replicates
@@ -248,7 +248,7 @@ def test_analyze_writes_indices_robustness_figures_and_report(reference, tmp_pat
     # awareness changes who offends; the fraud rate adds violations: both move it
     assert (viol > 0).all()
     rob = pd.read_parquet(out / "analysis" / "robustness.parquet")
-    assert set(rob["output"]) == {"violation_rate", "judgment_repaid_365"}
+    assert set(rob["output"]) == {"violation_rate", "refusal_rate"}
     row = rob[rob["output"] == "violation_rate"].iloc[0]
     # at 60 days the list does not change violations: exactly zero in every sample
     assert row["mean"] == 0 and row["share_same_sign"] == 1 and row["share_excludes_zero"] == 0
@@ -286,7 +286,7 @@ def test_morris_recovers_a_known_ranking():
     y = 10 * u[:, 0] + 3 * u[:, 1] ** 2 + 0.2 * u[:, 2]
     outputs = pd.DataFrame({"sample": np.arange(len(y)), "scenario": "baseline",
                             "output": "violation_rate", "mean": y})
-    outputs = pd.concat([outputs, outputs.assign(output="judgment_repaid_365")])
+    outputs = pd.concat([outputs, outputs.assign(output="refusal_rate")])
     effects = pd.DataFrame(columns=["contrast", "output", "sample", "mean"])
     sens = sensitivity_table(study, x, outputs, effects, [])
     mu = sens[(sens["index"] == "mu_star") & (sens["target"] == "violation_rate @ baseline")]
@@ -311,7 +311,7 @@ def test_sobol_recovers_known_indices():
     y = u[:, 0] + 0.5 * u[:, 1]
     outputs = pd.DataFrame({"sample": np.arange(len(y)), "scenario": "baseline",
                             "output": "violation_rate", "mean": y})
-    outputs = pd.concat([outputs, outputs.assign(output="judgment_repaid_365")])
+    outputs = pd.concat([outputs, outputs.assign(output="refusal_rate")])
     sens = sensitivity_table(study, x, outputs, pd.DataFrame(
         columns=["contrast", "output", "sample", "mean"]), [])
     got = sens[sens["target"] == "violation_rate @ baseline"].set_index(["factor", "index"])

@@ -163,7 +163,7 @@ def robustness_table(effects: pd.DataFrame) -> pd.DataFrame:
         finite = np.isfinite(m)
         n = int(finite.sum())
         if n == 0:
-            rows.append((contrast, out, 0, *[np.nan] * 9))
+            rows.append((contrast, out, 0, *[np.nan] * 8))
             continue
         overall = float(m[finite].mean())
         sign = float(np.sign(overall))

@@ -58,7 +58,7 @@ def study_revision() -> str:
     """The code revision runs are tagged with (git commit, or the version outside a
     checkout): a store refuses runs of another revision."""
     from scslab import __version__
-    from scslab.results import code_revision
+    from scslab.provenance import code_revision
 
     return code_revision() or f"scslab-{__version__}"
 
