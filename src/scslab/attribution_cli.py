@@ -15,6 +15,8 @@ from typing import Annotated
 
 import typer
 
+from scslab.options import BurnIn, Days, People
+
 _SPEC_HELP = ("Builtin name, YAML file, or NAME:key=value,key=value for a variant "
               "(e.g. baseline:sources.court.coverage=0.6).")
 
@@ -111,9 +113,9 @@ def attribute_command(
     components: Annotated[str | None, typer.Option(
         help="Only these components, comma-separated (default: every component).")] = None,
     replicates: Annotated[int, typer.Option(help="Replicates per run (at least 2).")] = 3,
-    people: Annotated[int | None, typer.Option(help="Number of people.")] = None,
-    days: Annotated[int | None, typer.Option(help="Days measured after the burn-in.")] = None,
-    burn_in: Annotated[int | None, typer.Option(help="Burn-in days (not measured).")] = None,
+    people: People = None,
+    days: Days = None,
+    burn_in: BurnIn = None,
     seed: Annotated[int | None, typer.Option(help="Master seed (shared by all runs).")] = None,
     set_: Annotated[list[str] | None, typer.Option(
         "--set", help="Override for every run: dotted.path=value (repeatable).")] = None,

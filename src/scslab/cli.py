@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from scslab.options import whole_number
+from scslab.options import BurnIn, Days, People
 
 try:  # typer >= 0.29 vendors its own click
     from typer._click import exceptions as cx
@@ -170,12 +170,9 @@ def _write_run(results, folder) -> None:
 def run(
     scenario: Annotated[str | None, typer.Argument(
         help="Builtin scenario name or YAML file (default: baseline).")] = None,
-    people: Annotated[int | None, typer.Option(
-        parser=whole_number, metavar="INTEGER", help="Number of people (20000, 1e6).")] = None,
-    days: Annotated[int | None, typer.Option(
-        parser=whole_number, metavar="INTEGER", help="Days measured after the burn-in.")] = None,
-    burn_in: Annotated[int | None, typer.Option(
-        parser=whole_number, metavar="INTEGER", help="Burn-in days (not measured).")] = None,
+    people: People = None,
+    days: Days = None,
+    burn_in: BurnIn = None,
     seed: Annotated[int | None, typer.Option(help="Master seed.")] = None,
     replicates: Annotated[int, typer.Option(min=1, help="Replicates (new population each).")] = 1,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes for replicates.")] = 1,

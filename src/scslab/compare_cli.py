@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from scslab.options import whole_number
+from scslab.options import BurnIn, Days, People
 
 _SPEC_HELP = ("Builtin name, YAML file, or NAME:key=value,key=value for a variant "
               "(e.g. baseline:sources.court.coverage=0.6).")
@@ -172,12 +172,9 @@ def print_confounds(records, stderr: bool = True) -> None:
 def compare_command(
     scenarios: Annotated[list[str], typer.Argument(help=_SPEC_HELP, show_default=False)],
     replicates: Annotated[int, typer.Option(help="Replicates per scenario (at least 2).")] = 5,
-    people: Annotated[int | None, typer.Option(
-        parser=whole_number, metavar="INTEGER", help="Number of people (20000, 1e6).")] = None,
-    days: Annotated[int | None, typer.Option(
-        parser=whole_number, metavar="INTEGER", help="Days measured after the burn-in.")] = None,
-    burn_in: Annotated[int | None, typer.Option(
-        parser=whole_number, metavar="INTEGER", help="Burn-in days (not measured).")] = None,
+    people: People = None,
+    days: Days = None,
+    burn_in: BurnIn = None,
     seed: Annotated[int | None, typer.Option(help="Master seed (shared by all scenarios).")] = None,
     set_: Annotated[list[str] | None, typer.Option(
         "--set", help="Override for every scenario: dotted.path=value (repeatable).")] = None,
@@ -286,12 +283,9 @@ def explain_command(
         help="The two groups, A then B: the disparity is A relative to B.",
         show_default=False)],
     replicates: Annotated[int, typer.Option(help="Replicates per run (at least 2).")] = 5,
-    people: Annotated[int | None, typer.Option(
-        parser=whole_number, metavar="INTEGER", help="Number of people (20000, 1e6).")] = None,
-    days: Annotated[int | None, typer.Option(
-        parser=whole_number, metavar="INTEGER", help="Days measured after the burn-in.")] = None,
-    burn_in: Annotated[int | None, typer.Option(
-        parser=whole_number, metavar="INTEGER", help="Burn-in days (not measured).")] = None,
+    people: People = None,
+    days: Days = None,
+    burn_in: BurnIn = None,
     seed: Annotated[int | None, typer.Option(help="Master seed.")] = None,
     set_: Annotated[list[str] | None, typer.Option(
         "--set", help="Override a scenario value: dotted.path=value (repeatable).")] = None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Annotated
 
 import typer
 
@@ -24,3 +25,13 @@ def whole_number(text: str | int) -> int:
     if not math.isfinite(value) or not value.is_integer() or abs(value) >= 2**63:
         raise typer.BadParameter(f"{text!r} is not a whole number (e.g. 20000 or 1e6)")
     return int(value)
+
+
+#: The size and length options every simulating command takes, spelled as in scenario
+#: files (``--people 1e6``); one definition so the commands cannot drift apart.
+People = Annotated[int | None, typer.Option(
+    parser=whole_number, metavar="INTEGER", help="Number of people (20000, 1e6).")]
+Days = Annotated[int | None, typer.Option(
+    parser=whole_number, metavar="INTEGER", help="Days measured after the burn-in.")]
+BurnIn = Annotated[int | None, typer.Option(
+    parser=whole_number, metavar="INTEGER", help="Burn-in days (not measured).")]
