@@ -126,7 +126,10 @@ def _print_summary(results, scenario, wall: float) -> None:
     )
     if scenario.description:
         console.print(scenario.description)
-    modules = ", ".join(sorted(k for k, v in scenario.modules.items() if v.get("enabled", True)))
+    from scslab.engine import default_module_classes
+
+    # the modules that run (a module following another's switch runs only with it)
+    modules = ", ".join(sorted(c.name for c in default_module_classes(scenario)))
     console.print(f"modules switched on: {modules}")
     groups = list(pop.groups)
     table = Table(title="Summary (measured period, after burn-in)", title_justify="left")
