@@ -82,7 +82,8 @@ def morris_figure(study: ResolvedStudy, sens: pd.DataFrame, samples: int) -> Fig
 
 
 def sobol_figure(study: ResolvedStudy, sens: pd.DataFrame, samples: int) -> Figure | None:
-    """First-order (S1) and total (ST) Sobol indices per factor, with 95 % whiskers."""
+    """First-order (S1) and total (ST) indices per factor, with 95 % whiskers: Sobol, or
+    S1 alone from RBD-FAST on a Latin hypercube."""
     import numpy as np
 
     data = sens[sens["index"].isin(["S1", "ST"])]
@@ -92,9 +93,10 @@ def sobol_figure(study: ResolvedStudy, sens: pd.DataFrame, samples: int) -> Figu
     fig, axes = _new(len(targets))
     factors = study.factor_names
     pos = np.arange(len(factors))
+    kinds = [k for k in (("S1", "tab:blue"), ("ST", "tab:orange")) if (data["index"] == k[0]).any()]
     for ax, target in zip(axes, targets, strict=True):
         g = data[data["target"] == target]
-        for k, (idx, color) in enumerate((("S1", "tab:blue"), ("ST", "tab:orange"))):
+        for k, (idx, color) in enumerate(kinds):
             vals, lo, hi = [], [], []
             for f in factors:
                 r = g[(g["factor"] == f) & (g["index"] == idx)]
@@ -109,8 +111,9 @@ def sobol_figure(study: ResolvedStudy, sens: pd.DataFrame, samples: int) -> Figu
         ax.set_ylabel("share of output variance")
         ax.axhline(0, color="0.5", lw=0.8)
     axes[0].legend(fontsize=7)
-    fig.suptitle("Sobol indices: first order (alone) and total (with interactions)",
-                 fontsize=11)
+    title = ("Sobol indices: first order (alone) and total (with interactions)"
+             if len(kinds) == 2 else "First-order indices (RBD-FAST on the Latin hypercube)")
+    fig.suptitle(title, fontsize=11)
     _note(fig, study, samples)
     return fig
 

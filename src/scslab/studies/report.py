@@ -31,8 +31,9 @@ img{max-width:100%}pre{background:#f7f7f7;padding:.8em;overflow:auto;font-size:.
 _CAPTIONS = {
     "morris": "Morris screening: mu* (horizontal, 95 % bootstrap) is how much a factor moves "
               "the result; sigma (vertical) how much that depends on the other factors.",
-    "sobol": "Sobol indices: S1 the share of variance a factor explains alone, ST with its "
-             "interactions (95 % bootstrap whiskers).",
+    "sobol": "S1: the share of variance a factor explains alone; ST (Sobol designs): with its "
+             "interactions (95 % bootstrap whiskers). On a Latin hypercube S1 comes from "
+             "RBD-FAST.",
     "contrasts": "Each contrast's mean paired difference over the sampled space; the shaded "
                  "band is the 95 % interval combining parameter and Monte Carlo uncertainty.",
 }
@@ -75,7 +76,7 @@ def report_html(study: ResolvedStudy, analysis: StudyAnalysis, runs: pd.DataFram
              _table(analysis.robustness) if len(analysis.robustness) else "<p>no contrasts</p>"]
     if len(analysis.sensitivity):
         main = analysis.sensitivity[analysis.sensitivity["index"].isin(["mu_star", "sigma",
-                                                                        "S1", "ST"])]
+                                                                        "S1", "ST", "S2"])]
         parts += ["<h2>Sensitivity</h2>",
                   _table(main[["target", "factor", "index", "value", "low", "high"]])]
     if analysis.notes:
