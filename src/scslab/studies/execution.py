@@ -32,6 +32,17 @@ POOL_RESTARTS = 3
 #: Dask reruns a task whose worker died (on another worker) this many times.
 DASK_RETRIES = 2
 
+# A simulation farm needs none of Dask's diagnostics: on a 2-core machine the workers'
+# statistical profiler and frequent monitors take CPU from the runs themselves. Applied to
+# the LocalCluster we start; workers of an existing scheduler keep their own configuration
+# (docs/studies.md gives the same settings for a cluster's dask config).
+LEAN_DASK_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.system-monitor.gil.enabled": False,
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+}
+
 
 @dataclass
 class Execution:
@@ -186,14 +197,16 @@ def local_cluster_size(address: str) -> int | None:
 def dask_client(address: str) -> tuple[Any, Any]:
     """A Dask client for ``local:N`` (a LocalCluster of N one-thread worker processes on
     127.0.0.1) or a scheduler address ``tcp://HOST:PORT``. Returns (client, cluster)."""
+    import dask
     from distributed import Client, LocalCluster
 
     n = local_cluster_size(address)
     if n is not None:
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None,
-                               env=worker_environment())
-        return Client(cluster), cluster
+        with dask.config.set(LEAN_DASK_CONFIG):
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                   host="127.0.0.1", dashboard_address=None,
+                                   env=worker_environment())
+            return Client(cluster), cluster
     try:
         return Client(address, timeout="10s"), None
     except (OSError, TimeoutError) as exc:
