@@ -45,7 +45,14 @@ def _toy(value: float) -> dict:
                      "value": value, "uncertainty": 0.005, "role": "fit", "source": "model"},
                     {"name": "violations", "metric": "violation_rate",
                      "scenario": "baseline", "value": 1.0, "uncertainty": 0.1,
-                     "role": "holdout", "source": "a deliberate miss"}],
+                     "role": "holdout", "source": "a deliberate miss"},
+                    # held-out-only scenarios, each reporting a metric the other lacks
+                    {"name": "invisible", "metric": "credit_invisible_share",
+                     "scenario": "credit-bureau", "value": 0.1, "uncertainty": 0.05,
+                     "role": "holdout", "source": "CFPB 2015"},
+                    {"name": "chilling", "metric": "chilled_expression[region=3]",
+                     "scenario": "checkpoint-region", "value": 0.175, "uncertainty": 0.125,
+                     "role": "holdout", "source": "Penney 2016"}],
     }
 
 
@@ -85,7 +92,9 @@ def test_every_target_is_reported_misses_included(toy_fit, tmp_path):
     back = load_fit(tmp_path)
     assert back["fitted"]["modules.attitudes.approval_median"] == pytest.approx(
         cal.fitted["modules.attitudes.approval_median"])
-    assert {t["name"] for t in back["targets"]} == {"approval", "violations"}
+    assert {t["name"] for t in back["targets"]} == {"approval", "violations", "invisible",
+                                                     "chilling"}
+    assert fits["invisible"].simulated is not None  # held-out scenarios were run
 
 
 def test_rerun_continues_the_fit(toy_fit):
