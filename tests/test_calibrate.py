@@ -16,10 +16,11 @@ from scslab.calibrate import BUILTIN_TARGETS, CalibrationError, calibrate, load_
 from scslab.calibrate.evaluate import check_targets
 from scslab.calibrate.output import write_result
 from scslab.calibrate.targets import parse_targets
+from scslab.calibration import scenario_value
 from scslab.cli import main
 from scslab.compare import with_overrides
 from scslab.runner import run_replicate
-from scslab.scenario import load_scenario
+from scslab.scenario import load_scenario, resolved_dict
 
 TRUE_MEDIAN = 0.7
 #: Recovery tolerance for the approval median (its range is [0.5, 0.98]): 0.05.
@@ -183,3 +184,21 @@ def test_load_fit_without_a_result_is_one_line(tmp_path):
         load_fit(tmp_path)
     (tmp_path / "calibration.json").write_text(json.dumps({"fitted": {}}))
     assert load_fit(tmp_path) == {"fitted": {}}
+
+
+@pytest.mark.slow
+def test_calibrated_scenario_reproduces_the_fitted_targets():
+    """The shipped parameter set reproduces each fitted target within its uncertainty, at
+    the target file's run size (10^4 people, 2 + 3 years; minutes)."""
+    tf = load_targets()
+    for t in tf.fitted():
+        scenario = "calibrated" if t.scenario == "national-blacklist" else t.scenario
+        sc = load_scenario(scenario, people=tf.people, days=tf.days, burn_in=tf.burn_in,
+                           seed=tf.seed)
+        if scenario != "calibrated":  # the calibrated values, applied where the target is
+            median = scenario_value(resolved_dict(load_scenario("calibrated")),
+                                    "modules.attitudes.approval_median")
+            sc = with_overrides(sc, [f"modules.attitudes.approval_median={median}"])
+        values = [run_replicate(sc, r).summary[t.metric] for r in range(tf.replicates)]
+        mean = sum(values) / len(values)
+        assert abs(mean - t.value) <= t.uncertainty, (t.name, mean)

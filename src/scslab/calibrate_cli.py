@@ -14,12 +14,8 @@ import typer
 
 
 def calibrate_command(
-    targets: Annotated[Path | None, typer.Argument(
-        help="The target file (YAML); omitted: the builtin one (scslab/data/targets.yaml).")]
-        = None,
     out: Annotated[Path, typer.Option(help="The calibration folder (created; a rerun "
-                                           "continues it). The result is OUT/result/.")]
-        = Path("calibration"),
+                                           "continues it). The result is OUT/result/.")],
     trials: Annotated[int, typer.Option(min=1, help="Optuna trials in all (a rerun with "
                                                     "more trials continues).")] = 20,
     batch: Annotated[int, typer.Option(min=1, help="Trials proposed at once (the fit "
@@ -36,6 +32,9 @@ def calibrate_command(
         help="If OUT holds another calibration or code revision, move its state aside "
              "and start afresh.")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar or table.")] = False,
+    targets: Annotated[Path | None, typer.Argument(
+        help="The target file (YAML); omitted: the builtin one (scslab/data/targets.yaml).")]
+        = None,
 ) -> None:
     """Fit a target file's free parameters to its 'fit' targets and check every target.
 
