@@ -25,6 +25,8 @@ from scslab.scenario import load_scenario
 PEOPLE, DAYS, BURN_IN, SEED = 2000, 60, 10, 17
 
 PINNED: dict[str, str] = {
+    # calibrated = national-blacklist at the fitted values, which are its defaults today
+    "calibrated": "d1a0c465f4583476365716c36830c9e11307a445ab6d2b65572ae5060d302b50",
     "baseline": "6f85a6265c40a858747ee7afb83ba4d1ac6e5db5b423fdd421487d3d7d176f5a",
     "checkpoint-region": "1d8121b0f9d06d731455fd376b251dd9d05ec9c6111122dda49aa63b4fc9ac0b",
     "corporate": "39c14b750ab9e8717a6857d6c383835e3fe215608a634bd1f049a3bf2af43b40",

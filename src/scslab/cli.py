@@ -373,6 +373,16 @@ def _register_study() -> None:
 _register_study()
 
 
+def _register_calibrate() -> None:
+    """Mount ``scslab calibrate`` (fit parameters to published targets)."""
+    from scslab.calibrate_cli import calibrate_command
+
+    app.command(name="calibrate")(calibrate_command)
+
+
+_register_calibrate()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app and return its exit status.
 

@@ -136,11 +136,13 @@ def _figures_html(figs: dict[str, Any], captions: dict[str, str]) -> str:
 
 
 def assumed_rows(scenarios: dict[str, dict]) -> tuple[list[str], list[list[str]]]:
-    """One row per calibrated input with the value each scenario used."""
+    """One row per calibrated input (the whole register, scslab.calibration) with how it
+    was calibrated, the output it makes given, and the value each scenario used."""
     from scslab.calibration import calibrated_inputs, group_overrides, scenario_value
 
     labels = list(scenarios)
-    header = ["parameter", "published figure", "source", "tag", *labels]
+    header = ["parameter", "published figure", "how", "given output", "source", "tag",
+              *labels]
     rows = []
     for c in calibrated_inputs():
         cells = []
@@ -151,8 +153,23 @@ def assumed_rows(scenarios: dict[str, dict]) -> tuple[list[str], list[list[str]]
             if over:
                 text += " (" + ", ".join(f"{g}: {x}" for g, x in over.items()) + ")"
             cells.append(text)
-        rows.append([c.path, f"{c.value} — {c.figure}", c.citation, c.tag, *cells])
+        how = c.method if c.fitted is None else f"{c.method}: {c.fitted}"
+        given = "—" if c.target is None else (
+            c.target + ("" if c.target_value is None else f" = {c.target_value}"))
+        rows.append([c.path, f"{c.value} — {c.figure}", how, given, c.citation, c.tag,
+                     *cells])
     return header, rows
+
+
+def mark_given(rows: list[list[str]], scenarios: dict[str, dict]) -> list[list[str]]:
+    """Outcome rows (theme, metric, ...) whose metric is given in some scenario (the
+    target of a calibrated input it uses) get "(given)" after the metric's name."""
+    from scslab.calibration import given_outputs
+
+    given: set[str] = set()
+    for resolved in scenarios.values():
+        given |= set(given_outputs(resolved, [r[1] for r in rows]))
+    return [[r[0], f"{r[1]} (given)" if r[1] in given else r[1], *r[2:]] for r in rows]
 
 
 def _scenarios_html(scenarios: dict[str, dict]) -> str:
@@ -179,9 +196,12 @@ def _page(title: str, body: str) -> str:
 
 
 _ASSUMED_TEXT = (
-    "These parameters were set to published figures. Results that follow from them are "
-    "inputs, not findings; every other parameter is an assumption documented in the "
-    "parameter register (docs/parameters.md).")
+    "These parameters were set to published figures (the input register, "
+    "scslab.calibration): set directly, tuned by hand, or fitted by scslab calibrate. "
+    "Results that follow from them are inputs, not findings: an outcome marked (given) is "
+    "the output a calibrated input was set to reproduce — its level is given, while its "
+    "differences between scenarios are results. Every other parameter is an assumption "
+    "documented in the parameter register (docs/parameters.md).")
 
 _FIGURE_CAPTIONS = {
     "timeseries": "Outcomes day by day: mean over replicates with a 95 % band; the "
@@ -204,6 +224,7 @@ def comparison_html(comp: Comparison, figs: dict[str, Any] | None = None) -> str
     m = comp.manifest
     labels = comp.labels
     header, rows = comparison_rows(comp.table(), labels)
+    rows = mark_given(rows, {lab: comp.scenarios[lab] for lab in labels})
     crn = m.get("crn", True)
     parts = [
         f"<h1>scslab comparison: {e(', '.join(labels))}</h1>",

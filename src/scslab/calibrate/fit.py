@@ -1,0 +1,262 @@
+"""Fit free parameters to published targets by simulated moments (Optuna), then profile.
+
+Objective (``docs/calibration.md``): the standardized squared distance
+``S(θ) = Σ_fit ((m_t(θ) − v_t) / u_t)²``, m_t the mean over replicates of target t's
+metric, v_t the published value and u_t its stated uncertainty. Optuna's TPE sampler
+(seeded) proposes points in batches of a fixed size, so the trials do not depend on how
+many workers simulate them; the scenario's own defaults are the first trial, so a fit
+is never worse than the defaults it replaces.
+
+After the search each parameter gets a **profile**: S over a 1-D grid across its range
+with the other parameters at the optimum. The grid points with S ≤ S_min + 3.84 (χ²₁,
+95 %) form its interval; a parameter whose interval reaches both ends of its range is
+**not pinned down** by the targets.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scslab.calibrate.evaluate import (
+    Evaluator,
+    TargetFit,
+    build_study,
+    check_targets,
+    distance,
+    target_fit,
+)
+from scslab.calibrate.store import CalibrationState, point_hash
+from scslab.calibrate.targets import CalibrationError, TargetFile, load_targets
+
+#: S_min + this is the edge of a parameter's interval (χ² with one degree of freedom, 95 %).
+PROFILE_THRESHOLD = 3.84
+
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+
+
+@dataclass
+class ParameterFit:
+    path: str
+    low: float
+    high: float
+    default: float | None  # the scenario's value before fitting
+    fitted: float
+    grid: list[float] = field(default_factory=list)
+    profile: list[float] = field(default_factory=list)  # S at each grid point
+    interval: tuple[float, float] | None = None
+    identified: str = "not profiled"  # pinned down | bounded on one side | not pinned down
+
+    def as_dict(self) -> dict:
+        d = dict(self.__dict__)
+        d["interval"] = None if self.interval is None else list(self.interval)
+        return d
+
+
+@dataclass
+class Calibration:
+    """What a calibration found."""
+
+    name: str
+    targets_file: str
+    people: int
+    days: int
+    burn_in: int | None
+    replicates: int
+    trials: int
+    objective: float
+    default_objective: float | None
+    parameters: list[ParameterFit]
+    fits: list[TargetFit]
+    wall_seconds: float
+    runs: int
+    profile_minimum: float | None = None  # lowest S at any profile point
+
+    @property
+    def converged(self) -> bool:
+        """No profile point fits better than the best trial (else: run more trials)."""
+        return self.profile_minimum is None or self.profile_minimum >= self.objective - 1e-12
+
+    @property
+    def fitted(self) -> dict[str, float]:
+        return {p.path: p.fitted for p in self.parameters}
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "targets_file": self.targets_file, "people": self.people,
+                "days": self.days, "burn_in": self.burn_in, "replicates": self.replicates,
+                "trials": self.trials, "objective": self.objective,
+                "default_objective": self.default_objective,
+                "profile_threshold": PROFILE_THRESHOLD,
+                "fitted": self.fitted,
+                "parameters": [p.as_dict() for p in self.parameters],
+                "targets": [f.as_dict() for f in self.fits],
+                "profile_minimum": self.profile_minimum, "converged": self.converged,
+                "wall_seconds": round(self.wall_seconds, 3), "runs": self.runs}
+
+
+def _defaults(ev: Evaluator) -> dict[str, float]:
+    """Each parameter's value in the first scenario that has it."""
+    from scslab.calibration import scenario_value
+
+    out = {}
+    for name in ev.names:
+        for label in ev.study.factor_scenarios.get(name, ev.study.labels):
+            v = scenario_value(ev.study.scenarios[label], name)
+            if v is not None:
+                out[name] = float(v)
+                break
+    return out
+
+
+def _means(ev: Evaluator, row: int, tf: TargetFile, table: Any = None) -> dict[str, float]:
+    out = {}
+    for t in tf.targets:
+        if t.scenario in ev.study.labels:
+            v = ev.values(row, t, table)
+            finite = v[~(v != v)]
+            out[t.name] = float(finite.mean()) if finite.size else float("nan")
+    return out
+
+
+def calibrate(
+    targets: str | Path | TargetFile | None,
+    out: str | Path,
+    trials: int = 20,
+    batch: int = 4,
+    workers: int = 1,
+    dask: str | None = None,
+    people: int | None = None,
+    profile_points: int = 7,
+    fresh: bool = False,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> Calibration:
+    """Fit the target file's parameters (resumable: a rerun continues the same folder)."""
+    import optuna
+
+    t0 = time.perf_counter()
+    if isinstance(targets, TargetFile):
+        tf, where = targets, f"<{targets.name}>"
+    else:
+        tf = load_targets(targets)
+        where = str(targets) if targets is not None else "builtin targets.yaml"
+    if people is not None:
+        tf = tf.model_copy(update={"people": people})
+    if trials < 1 or batch < 1 or profile_points < 0:
+        raise CalibrationError(where, None, "trials and batch must be ≥ 1, profile points ≥ 0")
+    check_targets(tf, where)
+    fit_scenarios = tf.scenarios("fit")
+    check_only = [s for s in tf.scenarios() if s not in fit_scenarios]
+    for scenarios in (fit_scenarios, check_only):  # every error before anything is written
+        if scenarios:
+            build_study(tf, where, scenarios, "check")
+    state = CalibrationState(out).open(tf, fresh=fresh)
+    ev = Evaluator.open(tf, where, fit_scenarios, "fit", state.folder("fit"), workers, dask)
+    fitted_targets = tf.fitted()
+    dists = {p: optuna.distributions.FloatDistribution(s.low, s.high, log=s.log)
+             for p, s in tf.parameters.items()}
+    defaults = _defaults(ev)
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=max(2, min(10, trials // 3)))
+    study = optuna.create_study(study_name=tf.name, storage=state.storage_url, sampler=sampler,
+                                direction="minimize", load_if_exists=True)
+    if not study.trials:
+        start = {p: min(max(defaults.get(p, (s.low + s.high) / 2), s.low), s.high)
+                 for p, s in tf.parameters.items()}
+        study.enqueue_trial(start)
+    states = optuna.trial.TrialState
+    while True:
+        done = [t for t in study.trials if t.state in (states.COMPLETE, states.FAIL)]
+        if progress is not None:
+            progress("fit", min(len(done), trials), trials)
+        stale = study.get_trials(deepcopy=False, states=(states.RUNNING,))
+        if stale:  # asked by a run that was stopped: evaluate them now (finished runs skip)
+            numbers = [t.number for t in stale]
+            points = [dict(t.params) for t in stale]
+        elif len(done) >= trials:
+            break
+        else:
+            asked = [study.ask(dists) for _ in range(min(batch, trials - len(done)))]
+            numbers = [t.number for t in asked]
+            points = [dict(t.params) for t in asked]
+        ev.run(points, numbers)
+        table = ev.store.metrics_table()
+        for n in numbers:
+            study.tell(n, distance(_means(ev, n, tf, table), fitted_targets))
+
+    complete = [t for t in study.trials if t.state == states.COMPLETE]
+    best = min(complete, key=lambda t: (t.value, t.number))
+    best_point = {p: float(best.params[p]) for p in tf.parameters}
+    first = next((t for t in complete if t.number == 0), None)
+    default_objective = None if first is None else float(first.value)
+    table = ev.store.metrics_table()
+    best_means_table = table
+
+    # ---- profiles: S over a grid per parameter, others at the optimum
+    params = [ParameterFit(p, s.low, s.high, defaults.get(p), best_point[p])
+              for p, s in tf.parameters.items()]
+    profile_minimum = None
+    if profile_points >= 2:
+        import numpy as np
+
+        prof = Evaluator.open(tf, where, fit_scenarios, "profile",
+                              state.folder(f"profile-{point_hash(best_point)}"), workers, dask)
+        points, rows = [], []
+        for j, pf in enumerate(params):
+            s = tf.parameters[pf.path]
+            grid = (np.geomspace(s.low, s.high, profile_points) if s.log
+                    else np.linspace(s.low, s.high, profile_points))
+            pf.grid = [float(g) for g in grid]
+            for k, g in enumerate(pf.grid):
+                points.append({**best_point, pf.path: g})
+                rows.append(j * profile_points + k)
+        if progress is not None:
+            progress("profiles", 0, len(points))
+        prof.run(points, rows)
+        ptable = prof.store.metrics_table()
+        for j, pf in enumerate(params):
+            pf.profile = [distance(_means(prof, j * profile_points + k, tf, ptable),
+                                   fitted_targets) for k in range(profile_points)]
+        profile_minimum = min(v for pf in params for v in pf.profile)
+        for pf in params:
+            xs = [*pf.grid, pf.fitted]
+            ys = [*pf.profile, float(best.value)]
+            low_s = min(ys)  # along this slice (a better profile point: see `converged`)
+            inside = [x for x, y in zip(xs, ys, strict=True) if y <= low_s + PROFILE_THRESHOLD]
+            lo, hi = (min(inside), max(inside)) if inside else (pf.fitted, pf.fitted)
+            pf.interval = (lo, hi)
+            at_low, at_high = lo <= pf.grid[0], hi >= pf.grid[-1]
+            pf.identified = ("not pinned down" if at_low and at_high else
+                             "bounded on one side" if at_low or at_high else "pinned down")
+        if progress is not None:
+            progress("profiles", len(points), len(points))
+
+    # ---- the fit on every target at the optimum (held-out-only scenarios run now)
+    fits: list[TargetFit] = []
+    chk = None
+    if check_only:
+        chk = Evaluator.open(tf, where, check_only, "check",
+                             state.folder(f"check-{point_hash(best_point)}"), workers, dask)
+        if progress is not None:
+            progress("held out", 0, 1)
+        chk.run([best_point], [0])
+        ctable = chk.store.metrics_table()
+    for t in tf.targets:
+        if t.scenario in fit_scenarios:
+            fits.append(target_fit(t, ev.values(best.number, t, best_means_table)))
+        else:
+            assert chk is not None
+            fits.append(target_fit(t, chk.values(0, t, ctable)))
+    if progress is not None and check_only:
+        progress("held out", 1, 1)
+    runs = len(ev.store.run_rows())
+    return Calibration(
+        name=tf.name, targets_file=where, people=tf.people, days=tf.days,
+        burn_in=tf.burn_in, replicates=tf.replicates, trials=len(complete),
+        objective=float(best.value), default_objective=default_objective, parameters=params,
+        fits=fits, wall_seconds=time.perf_counter() - t0, runs=runs,
+        profile_minimum=profile_minimum)
