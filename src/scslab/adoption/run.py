@@ -8,7 +8,9 @@ period to the next is its policy's and its public's doing). People's approval is
 forward in aggregate: the next period's ``attitudes.approval_median`` is shifted by the
 logit change of mean approval over the period. Between periods each government decides
 for each component, with one counter-based draw (stream ``adoption.decide``, counter
-(period, component, society), instance = replicate)::
+(period, component), instance = replicate — the same draw for every society: common random
+numbers, so of two societies alike but for U the one with the higher U decides for the
+component whenever the other does, by inversion)::
 
     U = taste_c + w_e · (−E_c) + w_t · T_c + w_a · logit(A) − w_c · cost_c · (1 − d·offered)
         + status_quo · [adopted]
@@ -171,7 +173,7 @@ def run_replicate(spec: WorldSpec, here: Path | None, replicate: int, people: in
                 median[s] = _sigmoid(_logit(base) + _logit(end) - _logit(start))
         if period == periods - 1:
             break
-        for k, s in enumerate(names):
+        for s in names:
             soc = spec.societies[s]
             g = soc.government
             nxt = []
@@ -192,7 +194,7 @@ def run_replicate(spec: WorldSpec, here: Path | None, replicate: int, people: in
                          + g.approval_weight * (_logit(a) if a == a else 0.0)
                          - g.cost_weight * cost + (g.status_quo if c in adopted[s] else 0.0))
                 u = stream.uniform(period, DECIDE_LAYOUT.pack(component=j),
-                                   np.array([k], dtype=np.int64))[0]
+                                   np.zeros(1, dtype=np.int64))[0]
                 if u < _sigmoid(u_val):
                     nxt.append(c)
                     if c not in adopted[s] and offered:
