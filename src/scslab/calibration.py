@@ -115,3 +115,11 @@ register_calibrated(
     citation="Kostka 2019, as collected in scslab's calibration notes ('Public opinion')",
     tag="V",
 )
+
+register_calibrated(
+    "modules.attitudes.balanced_framing_shift", -1.0,
+    figure=("approval of an aggregated score fell from 53 % to 29 % once pros and cons "
+            "were explained (MERICS 2020); logit 0.29 − logit 0.53 ≈ −1.0"),
+    citation="MERICS 2020, as collected in scslab's calibration notes ('Public opinion')",
+    tag="V",
+)
