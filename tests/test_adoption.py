@@ -156,3 +156,32 @@ def test_bad_world_files_are_one_line_and_exit_2(tmp_path, case):
     if field is not None:
         assert field in lines[0]
     assert not out.exists()
+
+
+FRAMED = """
+name: framed
+periods: 2
+period_days: 40
+people: 400
+societies:
+  not_told:
+    set: ["modules.learning.campaigns.c={{day: 5, reach: 0.9, framing: none}}"]
+    government: {{control_taste: {taste}, approval_weight: 3.0}}
+  told:
+    set: ["modules.learning.campaigns.c={{day: 5, reach: 0.9, framing: balanced}}"]
+    government: {{control_taste: {taste}, approval_weight: 3.0}}
+"""
+
+
+@pytest.mark.parametrize("taste", [-3.0, -2.0])
+def test_a_public_told_pros_and_cons_approves_less_and_its_government_adopts_no_more(
+        tmp_path, taste):
+    """Approval → adoption: the told public approves less (balanced framing, MERICS
+    2020); with the same draws (common random numbers across societies) its government,
+    alike in all else, never has a component the other lacks after the first decision."""
+    r = run_world(_world(tmp_path, FRAMED.format(taste=taste)), replicates=1)
+    obs = r.observations.set_index(["period", "society"])
+    assert obs.loc[(0, "told"), "approval"] < obs.loc[(0, "not_told"), "approval"] - 0.05
+    t = r.timelines[r.timelines.period == 1].pivot(index="component", columns="society",
+                                                   values="in_force")
+    assert (t["told"] <= t["not_told"]).all()
