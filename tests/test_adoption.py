@@ -136,6 +136,8 @@ BAD = {
     "no scenario": ("name: x\nsocieties: {a: {scenario: nowhere.yaml}}\n",
                     "societies.a.scenario"),
     "not a mapping": ("- a\n- b\n", None),
+    "bad override": ("name: x\nsocieties: {a: {set: [modules.behaviour.colour=1]}}\n",
+                     "societies.a"),
 }
 
 
@@ -145,7 +147,7 @@ def test_bad_world_files_are_one_line_and_exit_2(tmp_path, case):
     path = tmp_path / "bad.yaml"
     path.write_text(text)
     with pytest.raises(WorldError):
-        load_world(path)
+        run_world(path, replicates=1)
     out = tmp_path / "out"
     proc = subprocess.run([*scslab_exe(), "world", "run", str(path),
                            "--out", str(out)], capture_output=True, text=True, timeout=120)

@@ -53,14 +53,15 @@ def run_command(
 ) -> None:
     """Run a world: adoption timelines per society × component with intervals over
     replicates (Parquet, a figure and a report in --out)."""
-    from scslab.adoption import WorldError, load_world, run_world
+    from scslab.adoption import WorldError, check_world, load_world, run_world
     from scslab.adoption.output import write
     from scslab.outfolder import OutFolder
     from scslab.provenance import provenance
     from scslab.scenario import ScenarioError
 
     try:
-        spec, _, _ = load_world(world)
+        spec, where, here = load_world(world)
+        check_world(spec, where, here)
     except WorldError as exc:
         raise _user_error(str(exc)) from None
     if people is not None and people < 100:

@@ -6,8 +6,8 @@ scoring and surveillance system to adopt, keep or repeal (``docs/adoption.md``).
 >>> result.adoption()          # share of replicates in force, with intervals
 """
 
-from scslab.adoption.run import WorldResult, run_world, scenario_for
+from scslab.adoption.run import WorldResult, check_world, run_world, scenario_for
 from scslab.adoption.schema import WorldError, WorldSpec, builtin_world_names, load_world
 
-__all__ = ["WorldError", "WorldResult", "WorldSpec", "builtin_world_names", "load_world",
-           "run_world", "scenario_for"]
+__all__ = ["WorldError", "WorldResult", "WorldSpec", "builtin_world_names", "check_world",
+           "load_world", "run_world", "scenario_for"]

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from scslab.adoption.schema import Society, WorldSpec, load_world
+from scslab.adoption.schema import Society, WorldError, WorldSpec, load_world
 from scslab.rng import SlotLayout, Stream
 
 DECIDE_LAYOUT = SlotLayout((("component", 8),))
@@ -113,6 +113,23 @@ def allowed(spec: WorldSpec, society: Society, component: str) -> bool:
     """Whether the society's legal regime lets it adopt ``component`` (perhaps narrowly)."""
     return (society.legal not in spec.components[component].banned_by
             or component in society.exceptions)
+
+
+def check_world(spec: WorldSpec, where: str, here: Path | None) -> None:
+    """Build every society's scenario as it starts and with every component it may adopt
+    (before anything runs): a bad override or a component that does not fit the society's
+    scenario is a :class:`WorldError` naming the society."""
+    from scslab.scenario import ScenarioError
+
+    for name, soc in spec.societies.items():
+        everything = [c for c in spec.components if allowed(spec, soc, c)]
+        for adopted in (soc.adopted, everything):
+            try:
+                scenario_for(spec, soc, adopted, here, spec.people, spec.period_days)
+            except ScenarioError as exc:
+                raise WorldError(where, f"societies.{name}",
+                                 f"with {', '.join(adopted) or 'no component'}: {exc}"
+                                 ) from None
 
 
 def run_replicate(spec: WorldSpec, here: Path | None, replicate: int, people: int,
@@ -222,7 +239,8 @@ def run_world(name_or_path: str | Path, *, replicates: int = 3, people: int | No
     >>> r = run_world("framing", replicates=2, people=1000, periods=3)
     >>> r.timelines.groupby(["society", "component"]).in_force.mean()
     """
-    spec, _, here = load_world(name_or_path)
+    spec, where, here = load_world(name_or_path)
+    check_world(spec, where, here)
     people = spec.people if people is None else int(people)
     periods = spec.periods if periods is None else int(periods)
     if workers <= 1 or replicates <= 1:

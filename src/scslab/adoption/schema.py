@@ -152,7 +152,7 @@ def load_world(ref: str | Path) -> tuple[WorldSpec, str, Path | None]:
     try:
         data = parse_yaml_text(text, where)
     except ScenarioError as exc:
-        raise WorldError(where, None, exc.reason if hasattr(exc, "reason") else str(exc)) from None
+        raise WorldError(where, exc.field, exc.reason) from None
     if not isinstance(data, dict):
         raise WorldError(where, None, "top level must be a mapping")
     data = dict(data)
