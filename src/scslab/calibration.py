@@ -226,3 +226,11 @@ register_calibrated(
     citation="Grother, Ngan & Hanaoka 2019, NIST IR 8280, as collected in calibration.md",
     tag="V", target=None, target_value=3.0, method="set",
 )
+
+register_calibrated(
+    "modules.attitudes.balanced_framing_shift", -1.0,
+    figure=("approval of an aggregated score fell from 53 % to 29 % once pros and cons "
+            "were explained (MERICS 2020); logit 0.29 − logit 0.53 ≈ −1.0"),
+    citation="MERICS 2020, as collected in scslab's calibration notes ('Public opinion')",
+    tag="V",
+)

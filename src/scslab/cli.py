@@ -383,6 +383,16 @@ def _register_calibrate() -> None:
 _register_calibrate()
 
 
+def _register_world() -> None:
+    """Mount ``scslab world run | list`` (societies and adoption)."""
+    from scslab.world_cli import world_app
+
+    app.add_typer(world_app, name="world", help="Worlds: societies adopting components.")
+
+
+_register_world()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app and return its exit status.
 

@@ -6,7 +6,9 @@ a person then decides, by class of act (equations and sources in ``docs/model.md
 * **violation** — random utility: take iff
   ``α + gain/τ − β·h_i·(1 − crowding) − δ·π_ia·S_ia^γ + ε > 0``, ε logistic, so
   ``p = σ(α + gain/τ − β h_i (1 − c) − δ π S^γ)``; π perceived detection, S perceived
-  sanction (a present value), γ < 1 so certainty deters more than severity;
+  sanction (a present value), γ < 1 so certainty deters more than severity; with the
+  legitimacy link (``legitimacy_weight`` λ > 0, Tyler 2006) the moral cost gains
+  ``λ·(logit t_i − logit t̄)``, t_i institutional trust from ``attitudes``;
 * **expression** (lawful) — ``p = p0 · exp(−s_i (a_w W + a_p W P))``: W the perceived
   chance of being recorded, P the perceived penalty (with a prior above zero), s_i
   sensitivity. A *shadow* decision on the same uniform with W = 0 gives the direct
@@ -78,6 +80,9 @@ class BehaviourParams(ModuleParams):
     crowding_out: Prob = 0.0
     crowding_reference: Positive = 10.0  # sanction (money) at which crowding is complete
     displacement: Prob = 0.0
+    # legitimacy → compliance (Tyler 2006): logit units per logit of institutional trust
+    # above the population's mean; 0 = off (assumption, see docs/model.md)
+    legitimacy_weight: NonNeg = 0.0
     # levers for measuring elasticities by paired runs (1 = as perceived)
     detection_perception_scale: NonNeg = 1.0
     sanction_perception_scale: NonNeg = 1.0
@@ -110,7 +115,7 @@ def _decide(k0, k1, day, people, pos, codes, act_class, gain, penalty, sanction,
             detection, rel_det, region, honesty, aware, privacy, pd, pd_day, ps, pub_target,
             pub_rate, penalty_gamma, sanction_gamma,
             alpha, tau, beta, delta, gamma, det_scale, sanc_scale, p0e, a_w, a_p, prior_p, sens, logit_p0, rho,
-            crowd, crowd_ref, displacement):  # pragma: no cover - compiled
+            crowd, crowd_ref, displacement, trust, lam, trust_ref):  # pragma: no cover - compiled
     """Take-up of each opportunity. Work only where it matters: no draw for economic and
     movement acts (always taken), S^γ from the per-act tables while the perceived
     sanction is the act's own (multiplier 1), no exp for expression unwatched (w = 0)."""
@@ -145,6 +150,9 @@ def _decide(k0, k1, day, people, pos, codes, act_class, gain, penalty, sanction,
             moral = beta * honesty[i]
             if crowd > 0.0:
                 moral *= 1.0 - crowd * min(1.0, s / crowd_ref)
+            if lam != 0.0:  # legitimacy: trust above the mean adds to the moral cost
+                t = min(max(float(trust[i]), 1e-6), 1.0 - 1e-6)
+                moral += lam * (math.log(t / (1.0 - t)) - trust_ref)
             p = _violation_probability(alpha, gain[a], tau, moral, delta, pdet, s_gamma)
             take[j] = u < p
             if take[j] and displacement > 0.0 and is_aware:
@@ -237,7 +245,7 @@ class Behaviour(Module):
         "people.region", "people.detained_until@prev?",
         "people.perceived_detection@prev", "people.perceived_day@prev",
         "people.perceived_sanction@prev", "people.file_lost@prev?", "people.bans@prev?",
-        "regions.watch_factor@prev?",
+        "regions.watch_factor@prev?", "people.institutional_trust@prev?",
     )
     appends = ("acts",)
     streams = (
@@ -282,6 +290,16 @@ class Behaviour(Module):
         self.pub_rate = float(learning.get("public_rate", 0.0)) if learning.get(
             "enabled", True) else 0.0
 
+    def _legitimacy(self, world) -> tuple[np.ndarray, float, float]:
+        """Institutional trust, λ and the logit of the trust mean for the legitimacy link
+        (λ = 0, or no attitudes module: an empty array and no effect)."""
+        lam = self.params.legitimacy_weight
+        trust = world.optional("people.institutional_trust") if lam > 0 else None
+        if trust is None:
+            return np.zeros(0, dtype=np.float32), 0.0, 0.0
+        mean = float(world.scenario.modules.get("attitudes", {}).get("trust_mean", 0.6))
+        return trust, lam, math.log(mean / (1.0 - mean))
+
     def _follow_redeployment(self, world) -> None:
         """What the informed perceive of watching follows the sensors' deployment:
         ``d = 1 − (1 − d_0) · f``, f the surveillance's ``regions.watch_factor``."""
@@ -319,7 +337,7 @@ class Behaviour(Module):
             p.expression_base, p.watch_weight, p.penalty_weight,
             p.expression_penalty_prior, p.sensitivity_scale,
             math.log(p.prosocial_base / (1 - p.prosocial_base)), p.reward_weight,
-            p.crowding_out, p.crowding_reference, p.displacement,
+            p.crowding_out, p.crowding_reference, p.displacement, *self._legitimacy(world),
         )
         c = world.counters
         lost = world.optional("people.file_lost")

@@ -22,7 +22,10 @@ what happens at the building's doors, and its owner acts on what it sees.
 * **Collective action**: a tenant joins the complaint after an exponential time with
   daily hazard ``join_rate × privacy_concern_i`` (or when fined). Once the share of
   tenants who joined reaches ``threshold``, the tenants complain to the housing
-  regulator; ``regulator_days`` later the regulator removes the system with probability
+  regulator (with ``approval_weight`` w > 0 the hazard is multiplied by
+  ``exp(−w·(logit a_i − logit ā))``, a_i the tenant's approval of the system from
+  ``attitudes`` at day 0, ā its mean: those who approve complain less — assumption);
+  ``regulator_days`` later the regulator removes the system with probability
   ``removal_probability`` (one draw). After removal nothing is captured.
 * **Who receives the data**: the landlord always; ``vendor`` and ``police`` as listed in
   ``receives``. With ``police``, identified captures become observations (records).
@@ -69,6 +72,7 @@ class LandlordParams(Strict):
     fine: Annotated[float, Field(ge=0.0)] = 2.0  # money per private sanction
     join_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.001
     join_if_sanctioned: Prob = 0.5
+    approval_weight: Annotated[float, Field(ge=0.0)] = 0.0  # approval → complaint (assumption)
     threshold: Prob = 0.3
     regulator_days: Annotated[int, Field(ge=0)] = 90
     removal_probability: Prob = 1.0
@@ -141,21 +145,31 @@ class LandlordCamera:
         counts = np.bincount(cell[enrolled], minlength=len(world.group_names) * R)
         self.cell_off = np.zeros(counts.size + 1, dtype=np.int64)
         np.cumsum(counts, out=self.cell_off[1:])
-        # when each tenant would join the complaint unprompted (exponential, by inversion)
+        cells = world.array("people.cell")
+        n_cells = len(world.group_names) * R
+        self.tenant_cells = np.bincount(cells[self.tenants], minlength=n_cells).astype(float)
+        self._join_times(world, None)
+
+    def _join_times(self, world, approval: np.ndarray | None) -> None:
+        """When each tenant would join the complaint unprompted (exponential, by
+        inversion); with ``approval`` the hazard is scaled by the approval link."""
+        p, sv = self.p, self.owner
+        setup = world.stream("setup")
         cday = world.array("people.complaint_day")
         total = world.scenario.time.burn_in + world.scenario.time.days
         if self.n_tenants:
             h = p.join_rate * world.array("people.privacy_concern")[self.tenants].astype(
                 np.float64)
+            if approval is not None:
+                a = np.clip(approval.astype(np.float64), 1e-6, 1 - 1e-6)
+                la = np.log(a / (1 - a))
+                h = h * np.exp(-p.approval_weight * (la[self.tenants] - la.mean()))
             uj = setup.uniform(0, sv.setup_slot(P_JOIN_TIME, p.code), self.tenants)
             with np.errstate(divide="ignore"):
                 gap = np.where(h > 0, np.floor(np.log(uj) / np.log1p(-np.minimum(h, 1 - 1e-12))),
                                np.inf)
             cday[self.tenants] = np.where(gap < NEVER - 1, gap, NEVER).astype(np.uint16)
         hist = np.bincount(cday[self.tenants][cday[self.tenants] < total], minlength=total + 1)
-        cells = world.array("people.cell")
-        n_cells = len(world.group_names) * R
-        self.tenant_cells = np.bincount(cells[self.tenants], minlength=n_cells).astype(float)
         world.state["landlord"] = {"hist": hist.astype(np.int64), "joined": 0, "filed": -1,
                                    "decide": -1, "removed": -1, "rejected": False}
 
@@ -165,6 +179,12 @@ class LandlordCamera:
     def step(self, world, day: int, acts, held: np.ndarray, recorded: np.ndarray,
              obs_parts: list, truth_parts: list) -> None:
         c = world.counters
+        if day == 0 and self.p.approval_weight > 0:
+            # approval is set by the attitudes module's setup, after this one's: redraw
+            # the join times on the same uniforms, scaled by the approval link
+            approval = world.optional("people.approval")
+            if approval is not None:
+                self._join_times(world, approval)
         ls = world.state["landlord"]
         ls["joined"] += int(ls["hist"][day]) if day < ls["hist"].size else 0
         c.add_vector("tenant_days", self.tenant_cells)

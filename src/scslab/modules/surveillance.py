@@ -276,7 +276,8 @@ class Surveillance(Module):
     )
     reads = ("acts", "observations", "people.cell", "people.group", "people.sex",
              "people.region", "people.household", "people.privacy_concern",
-             "people.watchlisted@prev?", "people.watchlist_record@prev?")
+             "people.watchlisted@prev?", "people.watchlist_record@prev?",
+             "people.approval@prev?")
     appends = ("observations", "observation_truth", "detentions")
     streams = (
         StreamSpec("observe", SENSOR_LAYOUT, "whether a sensor captures an act"),
