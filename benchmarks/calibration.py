@@ -3,7 +3,7 @@
 Writes ``benchmarks/calibration.md`` (atomically) with the machine, its load, the budget,
 the wall time and the fit. Run from the repository root:
 
-    python -m benchmarks.calibration                       # 3000 people, 12 trials, 2 workers
+    python -m benchmarks.calibration                       # 2000 people, 12 trials, 2 workers
     python -m benchmarks.calibration --people 10000 --trials 24
 
 The calibration folder is ``out/bench-calibration`` (a rerun continues it: delete it,
@@ -25,7 +25,7 @@ OUT = HERE / "calibration.md"
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--people", type=int, default=3000)
+    ap.add_argument("--people", type=int, default=2000)
     ap.add_argument("--trials", type=int, default=12)
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--workers", type=int, default=2)
@@ -50,7 +50,7 @@ def main() -> None:
     write_result(cal, folder / RESULT)
     load_after = os.getloadavg()
     tf = load_targets()
-    runs = cal.runs
+    runs = sum(1 for _ in folder.glob("state/*/parts/*.parquet"))
     text = "\n".join([
         "# Calibration wall time",
         "",
@@ -66,8 +66,8 @@ def main() -> None:
         f"batches of {a.batch}, {a.profile_points} profile points per parameter, "
         f"{a.workers} local worker processes.",
         "",
-        f"**Wall time: {wall:.0f} s** ({wall / 60:.1f} min) for {runs} fitting runs plus "
-        "profile and held-out runs (a cold folder; a rerun of a finished fit takes seconds).",
+        f"**Wall time: {wall:.0f} s** ({wall / 60:.1f} min); the folder holds {runs} runs "
+        "(fit, profiles, held out; a rerun of a finished fit skips them all).",
         "",
         "Command: `python -m benchmarks.calibration --fresh-folder "
         f"--people {a.people} --trials {a.trials} --workers {a.workers}`",

@@ -96,6 +96,9 @@ def test_every_target_is_reported_misses_included(toy_fit, tmp_path):
     assert {t["name"] for t in back["targets"]} == {"approval", "violations", "invisible",
                                                      "chilling"}
     assert fits["invisible"].simulated is not None  # held-out scenarios were run
+    # the bureau's invisible share is set to CFPB's figure: held out, but given
+    assert fits["invisible"].given_by == "modules.credit_bureau.invisible_share"
+    assert "held out, but given" in md and fits["chilling"].given_by is None
 
 
 def test_rerun_continues_the_fit(toy_fit):

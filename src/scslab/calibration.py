@@ -142,7 +142,7 @@ def undeclared_given(resolved: Mapping, reported: Iterable[str],
     return sorted({_base_metric(n) for n in given_outputs(resolved, reported)} - declared)
 
 
-FIT_COMMAND = ("scslab calibrate --out out/calibration --trials 12 --people 3000 "
+FIT_COMMAND = ("scslab calibrate --out out/calibration --trials 12 --people 2000 "
                "--workers 2 (builtin targets; benchmarks/calibration.md)")
 
 register_calibrated(

@@ -153,6 +153,9 @@ class TargetFit:
     z: float | None  # (simulated − published) / uncertainty
     within: bool  # |simulated − published| ≤ uncertainty
     source: str
+    #: the calibrated input (scslab.calibration) that makes this output given in its
+    #: scenario, if any: a held-out target that is given checks the register, not the model
+    given_by: str | None = None
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)

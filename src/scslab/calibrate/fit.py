@@ -245,12 +245,19 @@ def calibrate(
             progress("held out", 0, 1)
         chk.run([best_point], [0])
         ctable = chk.store.metrics_table()
+    from scslab.calibration import given_outputs
+
     for t in tf.targets:
         if t.scenario in fit_scenarios:
-            fits.append(target_fit(t, ev.values(best.number, t, best_means_table)))
+            fit = target_fit(t, ev.values(best.number, t, best_means_table))
+            resolved = ev.study.scenarios[t.scenario]
         else:
             assert chk is not None
-            fits.append(target_fit(t, chk.values(0, t, ctable)))
+            fit = target_fit(t, chk.values(0, t, ctable))
+            resolved = chk.study.scenarios[t.scenario]
+        given = given_outputs(resolved, [t.metric]).get(t.metric)
+        fit.given_by = None if given is None else given.path
+        fits.append(fit)
     if progress is not None and check_only:
         progress("held out", 1, 1)
     runs = len(ev.store.run_rows())

@@ -24,7 +24,12 @@ def target_rows(cal: Calibration) -> tuple[list[str], list[list[str]]]:
               "95 % interval (replicates)", "z", "verdict"]
     rows = []
     for f in cal.fits:
-        role = "fit (given: an input, not a finding)" if f.role == "fit" else "held out"
+        if f.role == "fit":
+            role = "fit (given: an input, not a finding)"
+        elif f.given_by:
+            role = f"held out, but given ({f.given_by} was set to it)"
+        else:
+            role = "held out"
         if f.simulated is None:
             verdict = "MISS: not reported by the run"
         else:
@@ -73,7 +78,9 @@ def markdown(cal: Calibration) -> str:
               "## Fit on every target", ""]
     lines += table(*target_rows(cal))
     lines += ["", "Fitted targets are **given**: reproducing them is an input of the model, "
-              "not a finding. Held-out targets are checks.",
+              "not a finding. Held-out targets are checks — except those marked given, "
+              "whose output a calibrated input (scslab.calibration) was set to reproduce: "
+              "they check the input register, not the model.",
               "", ("Misses: " + ", ".join(misses)) if misses else "Misses: none.", ""]
     return "\n".join(lines)
 
