@@ -181,11 +181,17 @@ def circles(arrows: dict[str, set[str]]) -> list[list[str]]:
 
 
 def layer_of(name: str) -> str:
+    """The layer of the longest prefix in :data:`LAYERS`; else the folder's name when it is
+    a layer (``scslab.core.x`` is in ``core``); else the package root's."""
     parts = name.split(".")
-    for i in range(len(parts), 0, -1):
+    for i in range(len(parts), 1, -1):
         layer = LAYERS.get(".".join(parts[:i]))
         if layer is not None:
             return layer
+    if len(parts) > 1 and parts[1] in ORDER:
+        return parts[1]
+    if name == PACKAGE:
+        return LAYERS[PACKAGE]
     raise KeyError(name)
 
 
