@@ -174,7 +174,7 @@ class Sim:
         counts = dict(pop.counts)
         counts["acts"] = len(scenario.acts)
         counts["regions"] = scenario.population.regions
-        counts["lists"] = ListParams.model_validate(scenario.modules.get("lists", {})).slots()
+        counts["lists"] = scenario.module_params("lists", ListParams).slots()
         self.world = World(scenario, replicate, counts)
         # population arrays no module reads are not kept (a trait no mechanism uses costs
         # memory only); they are drawn by attribute slot, so leaving one out shifts nothing
@@ -184,7 +184,7 @@ class Sim:
                 self.world.allocate(spec, OWNER, pop.arrays[spec.name])
         self.modules: list[Module] = []
         for cls in self.module_classes:
-            params = cls.Params.model_validate(scenario.modules.get(cls.name, {}))
+            params = scenario.module_params(cls.name, cls.Params)
             module = cls(params, scenario)
             for spec in cls.owns:
                 self.world.allocate(spec, cls.name)

@@ -150,7 +150,7 @@ def sensor_slots(sensor: int, codes: np.ndarray) -> np.ndarray:
 
 
 def _params(scenario) -> SurveillanceParams:
-    return SurveillanceParams.model_validate(scenario.modules.get("surveillance", {}))
+    return scenario.module_params("surveillance", SurveillanceParams)
 
 
 def region_shares(scenario) -> np.ndarray:
