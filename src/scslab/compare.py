@@ -543,10 +543,6 @@ class Comparison:
         """The tidy per-day series of every replicate: scenario, replicate, day, metric, value."""
         return self.series
 
-    def replicates_frame(self) -> pd.DataFrame:
-        """Tidy per-replicate summaries: scenario, replicate, metric, value."""
-        return self.summaries
-
     # ---------------------------------------------------------------- output
 
     def plot(self, out: str | Path | None = None) -> dict[str, Any]:

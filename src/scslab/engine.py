@@ -223,6 +223,10 @@ class Sim:
             module.step(view, day)
             if module.role is Role.SENSING and w.pending["observations"]:
                 self._file_truth(day)
+        # truth rows go with the records they back: the dossier's retention drops a day's
+        # records, the truth of that day's observations goes too (metrics only read truth
+        # through records still kept, or today's observations)
+        w.truth.drop_before(w.dossier.first_kept_day)
         w.counters.close_day(day)
         w.day = day + 1
         if w.day == self.total_days:

@@ -144,6 +144,7 @@ class TruthStore:
         return actor, lawful, act
 
     def drop_before(self, day: int) -> None:
+        """Drop the truth of observations filed before ``day`` (with the records they back)."""
         for d in [d for d in self.chunks if d < day]:
             del self.chunks[d]
 
@@ -250,13 +251,6 @@ class World:
         self.state = copy.deepcopy(snap["state"])
         self.counters.restore(snap["counters"])
         self.reset_events()
-
-    def state_bytes(self, entity: str = "people", include_truth: bool = True) -> int:
-        return sum(
-            a.nbytes
-            for name, a in self.arrays.items()
-            if entity in self.specs[name].entity.split("×") and (include_truth or not self.specs[name].truth)
-        )
 
 
 class View:
