@@ -171,16 +171,17 @@ def rewrite_text(text: str, names: dict[str, str], paths: dict[str, str]) -> str
     text = slashed.sub(sub_path, text)
     # ``from scslab.pkg import mod`` where pkg.mod moved
     def sub_from(m: re.Match[str]) -> str:
-        pkg, mod, rest = m.group(1), m.group(2), m.group(3)
+        pkg, mod, alias, rest = m.group(1), m.group(2), m.group(3), m.group(4)
         old = f"{pkg}.{mod}"
         if old not in names or names[old] == old:
             return m.group(0)
         new_pkg, _, new_mod = names[old].rpartition(".")
-        alias = "" if new_mod == mod else f" as {mod}"
+        if not alias:
+            alias = "" if new_mod == mod else f" as {mod}"
         return f"from {new_pkg} import {new_mod}{alias}{rest}"
 
-    return re.sub(r"from (scslab(?:\.\w+)*) import (\w+)(\s*(?:$|#))", sub_from, text,
-                  flags=re.M)
+    return re.sub(r"from (scslab(?:\.\w+)*) import (\w+)(\s+as\s+\w+)?(\s*(?:$|#))",
+                  sub_from, text, flags=re.M)
 
 
 def _git(*args: str) -> None:
