@@ -89,9 +89,17 @@ def order_modules(classes: Sequence[type[Module]]) -> list[type[Module]]:
     truth_arrays = {s.name for s in ALL_ARRAYS if s.truth} | {
         s.name for c in classes for s in c.owns if s.truth
     }
+    counted = {f"counters.{k.name}" for c in classes for k in c.counters}
     for c in classes:
         for r in c.reads:
             base = read_base(r)
+            if base.startswith("counters."):  # a counter read: declared, never by the system
+                if base not in counted and not r.endswith("?"):
+                    raise EngineError(f"module {c.name} reads {base!r}, which nothing counts")
+                if c.role is Role.SYSTEM:
+                    raise EngineError(f"system module {c.name} declares a counter read: "
+                                      f"{base!r} (counters tally the truth)")
+                continue
             provided = base in writers or base in EVENT_TABLES or base in LOGS
             if not provided and not r.endswith("?"):
                 raise EngineError(f"module {c.name} reads {base!r}, which nothing provides")

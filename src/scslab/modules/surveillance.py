@@ -313,7 +313,8 @@ class Surveillance(Module):
     )
     reads = ("acts", "observations", "people.cell", "people.group", "people.sex",
              "people.region", "people.household", "people.privacy_concern",
-             "people.watchlisted@prev?", "people.watchlist_record@prev?")
+             "people.watchlisted@prev?", "people.watchlist_record@prev?",
+             "counters.blocked_expression?", "counters.blocked_trips_detention?")
     appends = ("observations", "observation_truth", "detentions")
     streams = (
         StreamSpec("observe", SENSOR_LAYOUT, "whether a sensor captures an act"),
@@ -642,10 +643,10 @@ class Surveillance(Module):
         c.add_cells("acts_recorded", cell[actor[recorded]])
         # the behaviour module blocks a detained person's acts (and counts them) before they
         # happen; what it counted today joins this module's totals
-        if "blocked_expression" in c.index:
-            c.add_vector("blocked_expression_all", c.slot("blocked_expression").sum(axis=0))
-        if "blocked_trips_detention" in c.index:
-            c.add_vector("blocked_movement", c.slot("blocked_trips_detention").sum(axis=0))
+        if c.has("blocked_expression"):
+            c.add_vector("blocked_expression_all", c.today("blocked_expression").sum(axis=0))
+        if c.has("blocked_trips_detention"):
+            c.add_vector("blocked_movement", c.today("blocked_trips_detention").sum(axis=0))
         if obs_parts:
             world.append("observations", Table.concat(OBSERVATION_LAYOUT, obs_parts))
             world.append("observation_truth", Table.concat(OBSERVATION_TRUTH_LAYOUT,
