@@ -61,6 +61,8 @@ LAYERS: dict[str, str] = {
     "scslab.report": "analysis",
     "scslab.rebuild": "analysis",
     "scslab.studies": "analysis",
+    "scslab.calibrate": "analysis",  # (issue 19)
+    "scslab.adoption": "analysis",  # (issue 20)
     "scslab.games": "games",
     "scslab.options": "cli",
     "scslab.cli": "cli",
@@ -68,6 +70,8 @@ LAYERS: dict[str, str] = {
     "scslab.attribution_cli": "cli",
     "scslab.study_cli": "cli",
     "scslab.dashboard_cli": "cli",
+    "scslab.calibrate_cli": "cli",
+    "scslab.world_cli": "cli",
     "scslab.dashboard": "cli",
     "scslab.__main__": "cli",
     "scslab": "cli",

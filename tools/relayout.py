@@ -101,6 +101,10 @@ MOVES: dict[str, str] = {
     "attribution_cli.py": "cli/attribute.py",
     "study_cli.py": "cli/study.py",
     "dashboard_cli.py": "cli/dashboard.py",
+    "calibrate_cli.py": "cli/calibrate.py",  # (issue 19; absent before its merge)
+    "world_cli.py": "cli/world.py",  # (issue 20; absent before its merge)
+    # calibrate/ and adoption/ stay where they are (layer "analysis" by the architecture
+    # test's table): calibrate/targets.py finds src/scslab/data by its own path
 }
 
 #: docstrings of the new packages
@@ -194,7 +198,7 @@ def move(dry_run: bool) -> list[tuple[str, str]]:
         src, dst = PKG / old, PKG / new
         if not src.exists():
             if not dst.exists():
-                print(f"relayout: neither {src} nor {dst} exists", file=sys.stderr)
+                print(f"relayout: skipped (absent): {old}", file=sys.stderr)
             continue
         if dst.exists() and not (old.endswith(".py") and new.endswith("__init__.py")):
             raise SystemExit(f"relayout: both {src} and {dst} exist; resolve by hand")
