@@ -33,8 +33,10 @@ def dossier_fingerprint(sim: Sim) -> list[tuple]:
 
 def system_output_survives_scrambled_truth(scenario, modules=None) -> bool:
     """Around every system module step, shuffle all truth (truth arrays, today's acts,
-    the truth store), then put it back so people behave the same. If a system module
-    read truth, its output (the dossier) would change."""
+    the truth store) and scramble the record reference (``act_ref``, which is −1 for a
+    fabricated record), then put it back so people behave the same. If a system module
+    read truth, or told fabricated records by their reference, its output (the dossier)
+    would change."""
     plain = Sim(scenario, modules=modules).run()
     sim = Sim(scenario, modules=modules)
     w = sim.world
@@ -44,8 +46,35 @@ def system_output_survives_scrambled_truth(scenario, modules=None) -> bool:
     system = [m for m in sim.modules if m.role is Role.SYSTEM]
     assert system
 
+    # the record reference (``act_ref``) is scrambled too, by a bijection (XOR with a key
+    # whose top bit is set): a fabricated record's −1 then looks like any other reference
+    # and a real one turns negative, so a system module that branched on it would change
+    key = np.int64(-0x5A5A_5A5A_5A5A_5A5B)
+    assert key < 0 and ~key > (1 << 62)  # ~key is no real reference
+
+    def refs():
+        cols = [c["act_ref"] for c in w.dossier.chunks.values()]
+        obs = w.events["observations"]
+        return cols + ([obs["act_ref"]] if len(obs) else [])
+
+    def scramble_refs() -> np.ndarray:
+        cols = refs()
+        seen = np.unique(np.concatenate(cols)) if cols else np.empty(0, np.int64)
+        for col in cols:
+            col ^= key
+        return seen
+
+    def unscramble_refs(seen: np.ndarray) -> None:
+        # every reference that was scrambled (or copied from one during the step) goes
+        # back; one filed fresh during the step (an evaluation's −1) is left as it is
+        for col in refs():
+            back = col ^ key
+            scrambled_one = np.isin(back, seen)
+            col[scrambled_one] = back[scrambled_one]
+
     def scrambled(step):
         def run(view, day):
+            seen = scramble_refs()
             saved = {n: w.arrays[n].copy() for n in truth_names}
             acts = {k: v.copy() for k, v in w.events["acts"].columns.items()}
             store = {d: {k: v.copy() for k, v in c.items()} for d, c in w.truth.chunks.items()}
@@ -58,6 +87,7 @@ def system_output_survives_scrambled_truth(scenario, modules=None) -> bool:
                 for col in ("true_actor", "lawful", "true_act"):
                     chunk[col] = gen.permutation(chunk[col])
             step(view, day)
+            unscramble_refs(seen)
             for n, v in saved.items():
                 w.arrays[n][...] = v
             w.events["acts"].columns.update(acts)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from scslab._version import __version__
 
-__all__ = ["Results", "Sim", "compare", "load_scenario", "run"]
+__all__ = ["Results", "Sim", "__version__", "compare", "load_scenario", "run"]
 
 if TYPE_CHECKING:
     from scslab.compare import compare

@@ -400,7 +400,7 @@ def _figure(att: Attribution) -> Any:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from scslab import __version__
+    from scslab._version import __version__
 
     t = att.table()
     n = len(att.metrics)

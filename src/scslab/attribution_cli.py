@@ -16,15 +16,10 @@ from typing import Annotated
 import typer
 
 from scslab.options import BurnIn, Days, People
+from scslab.options import console as _console
 
 _SPEC_HELP = ("Builtin name, YAML file, or NAME:key=value,key=value for a variant "
               "(e.g. baseline:sources.court.coverage=0.6).")
-
-
-def _console(stderr: bool = False):
-    from rich.console import Console
-
-    return Console(stderr=stderr, highlight=False)
 
 
 def _run(quiet: bool, **kwargs):
@@ -33,8 +28,8 @@ def _run(quiet: bool, **kwargs):
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from scslab.attribution import attribute
-    from scslab.cli import UserError
     from scslab.compare import CompareError
+    from scslab.options import UserError
     from scslab.scenario import ScenarioError
 
     progress = None
@@ -141,8 +136,8 @@ def attribute_command(
 
       scslab attribute national-blacklist --metric violation_rate,false_sanction_rate --out out/att
     """
-    from scslab.cli import UserError, open_out
     from scslab.compare import CompareError
+    from scslab.options import UserError, open_out
     from scslab.outfolder import OutFolderError
 
     if replicates < 2:

@@ -47,7 +47,7 @@ def calibrate_command(
     from scslab.calibrate import CalibrationError, calibrate
     from scslab.calibrate.output import write_result
     from scslab.calibrate.store import RESULT
-    from scslab.cli import UserError
+    from scslab.options import UserError
     from scslab.outfolder import OutFolderError
     from scslab.studies.spec import StudyError
 

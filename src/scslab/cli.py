@@ -13,7 +13,8 @@ from typing import Annotated
 
 import typer
 
-from scslab.options import BurnIn, Days, People
+from scslab.options import BurnIn, Days, People, UserError, check_memory, open_out
+from scslab.options import console as _console
 
 try:  # typer >= 0.29 vendors its own click
     from typer._click import exceptions as cx
@@ -46,10 +47,6 @@ app = typer.Typer(
 )
 
 
-class UserError(Exception):
-    """Bad input from the user: printed as one line, exit status 2."""
-
-
 def _fail(message: str) -> None:
     raise UserError(message)
 
@@ -61,23 +58,6 @@ def _load(scenario: str | None, sets: list[str] | None, **shortcuts):
         return load_scenario(scenario, sets or [], **shortcuts)
     except ScenarioError as exc:
         raise UserError(str(exc)) from None
-
-
-def check_memory(scenario, workers: int = 1, replicates: int = 1) -> None:
-    """Refuse, before building anything, a run that cannot fit in the available memory."""
-    from scslab.memory import memory_problem
-
-    problem = memory_problem(scenario, workers, replicates)
-    if problem:
-        _fail(problem)
-
-
-def open_out(out: Path | None, force: bool):
-    """Check --out and take it (lock, staging folder) before anything is simulated; None
-    without --out. See :mod:`scslab.outfolder`."""
-    from scslab.outfolder import OutFolder
-
-    return None if out is None else OutFolder(out, force=force).open()
 
 
 FORCE_HELP = "Replace an existing non-empty --out folder whole (never merged)."
@@ -103,12 +83,6 @@ def _progress_runner(total_days: int, replicates: int, quiet: bool):
         progress.update(task, completed=sum(done.values()))
 
     return progress, tick
-
-
-def _console(stderr: bool = False):
-    from rich.console import Console
-
-    return Console(stderr=stderr, highlight=False)
 
 
 def _print_summary(results, scenario, wall: float) -> None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 import time
 import types
@@ -34,11 +33,22 @@ if TYPE_CHECKING:
     from scslab.results import ReplicateResult
     from scslab.scenario import Scenario
 
+from scslab.tables import (
+    DIRECT_CHILLING_METRIC,
+    EXPRESSION_METRIC,
+    CompareError,
+    mean_stats,
+    series_frame,
+    slug,
+    summaries_frame,
+)
+
+__all__ = [
+    "DIRECT_CHILLING_METRIC", "EXPRESSION_METRIC", "CompareError", "mean_stats",
+    "series_frame", "slug", "summaries_frame",
+]
+
 JobProgress = Callable[[int, int], None]  # (jobs done, jobs total)
-
-
-class CompareError(ValueError):
-    """Bad input to a comparison or an explanation (shown as one line by the CLI)."""
 
 
 # --------------------------------------------------------------------------- themes
@@ -149,16 +159,12 @@ def theme_of(metric: str) -> str:
 
 # --------------------------------------------------------------------------- twin hook
 
-#: Registered twin transformations: name → function(scenario) → override strings.
-#: The counterfactual "twin" of a scenario switches off surveillance of expression venues
-#: and keeps everything else (and every random number) the same; the surveillance module
-#: registers its transformation here, e.g.::
-#:
-#:     def _unwatch(scenario):
-#:         if not scenario.modules.get("surveillance", {}).get("enabled", False):
-#:             return []
-#:         return ["modules.surveillance.expression_venues_watched=false"]
-#:     register_twin_transform("surveillance", _unwatch)
+#: Extra twin transformations registered at run time: name → function(scenario) → override
+#: strings. The counterfactual "twin" of a scenario switches off surveillance of expression
+#: venues and keeps everything else (and every random number) the same; mechanisms *declare*
+#: their transformation on the module class (``Module.twin_transforms``, e.g.
+#: :class:`scslab.modules.surveillance.Surveillance`) and :func:`twin_overrides` collects
+#: them from the registry after the ones registered here.
 TWIN_TRANSFORMS: dict[str, Callable[[Any], list[str]]] = {}
 
 
@@ -170,18 +176,21 @@ def register_twin_transform(name: str, fn: Callable[[Any], list[str]]) -> None:
 def twin_overrides(scenario: Scenario) -> list[str]:
     """Overrides that turn ``scenario`` into its twin without expression-venue surveillance.
 
-    Empty until a surveillance mechanism registers a transformation: then the twin equals
-    the scenario and the total chilling effect is exactly zero, as it should be.
+    Empty when no declared transformation applies (no surveillance switched on): then the
+    twin equals the scenario and the total chilling effect is exactly zero, as it should be.
     """
+    from scslab.modules.registry import module_classes
+
     out: list[str] = []
     for fn in TWIN_TRANSFORMS.values():
         out.extend(fn(scenario))
+    for cls in module_classes().values():
+        for fn in cls.twin_transforms:
+            out.extend(fn(scenario))
     return out
 
 
 TWIN_SUFFIX = " [twin]"
-EXPRESSION_METRIC = "expression_rate"
-DIRECT_CHILLING_METRIC = "chilled_expression"
 
 
 # --------------------------------------------------------------------------- specs
@@ -401,31 +410,6 @@ def run_jobs(
     return [[done[(first[keys[i]], r)] for r in range(replicates)] for i in range(len(scenarios))]
 
 
-def _summaries_frame(label: str, reps: Sequence[ReplicateResult]) -> pd.DataFrame:
-    import pandas as pd
-
-    rows = [(label, r.replicate, k, float("nan") if v is None else float(v))
-            for r in reps for k, v in r.summary.items()]
-    return pd.DataFrame(rows, columns=["scenario", "replicate", "metric", "value"])
-
-
-def _series_frame(label: str, reps: Sequence[ReplicateResult]) -> pd.DataFrame:
-    import numpy as np
-    import pandas as pd
-
-    frames = []
-    for r in reps:
-        for name, arr in r.series.items():
-            n = len(arr)
-            frames.append(pd.DataFrame({
-                "scenario": label, "replicate": np.full(n, r.replicate, dtype=np.int32),
-                "day": np.arange(n, dtype=np.int32), "metric": name,
-                "value": np.asarray(arr, dtype=np.float64)}))
-    if not frames:
-        return pd.DataFrame(columns=["scenario", "replicate", "day", "metric", "value"])
-    return pd.concat(frames, ignore_index=True)
-
-
 def paired_stats(a: Any, b: Any) -> tuple[float, float, float]:
     """Mean and 95 % t-interval of ``a − b`` over replicates where both are finite
     (NaN where fewer than two pairs)."""
@@ -435,16 +419,6 @@ def paired_stats(a: Any, b: Any) -> tuple[float, float, float]:
 
     d = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
     m, iv = mean_interval(d)
-    nan = float("nan")
-    return (nan if m is None else m, nan if iv is None else iv[0], nan if iv is None else iv[1])
-
-
-def mean_stats(values: Any, metric: str | None = None) -> tuple[float, float, float]:
-    """Mean and 95 % t-interval over replicates (NaN where undefined); with ``metric``,
-    kept within that metric's range (``results.metric_bounds``)."""
-    from scslab.results import mean_interval, metric_bounds
-
-    m, iv = mean_interval(values, None if metric is None else metric_bounds(metric))
     nan = float("nan")
     return (nan if m is None else m, nan if iv is None else iv[0], nan if iv is None else iv[1])
 
@@ -569,10 +543,6 @@ class Comparison:
         """The tidy per-day series of every replicate: scenario, replicate, day, metric, value."""
         return self.series
 
-    def replicates_frame(self) -> pd.DataFrame:
-        """Tidy per-replicate summaries: scenario, replicate, metric, value."""
-        return self.summaries
-
     # ---------------------------------------------------------------- output
 
     def plot(self, out: str | Path | None = None) -> dict[str, Any]:
@@ -597,7 +567,7 @@ class Comparison:
         import pandas as pd
 
         out = Path(out)
-        manifest = _read_manifest(out, "compare")
+        manifest = read_result_manifest(out, "compare")
         summaries = pd.read_parquet(out / "replicates.parquet")
         series = pd.read_parquet(out / "series.parquet")
         for df in (summaries, series):
@@ -618,7 +588,7 @@ def _row(wide: Any, label: str, metric: str) -> Any:
         return np.full(wide.shape[1], np.nan)
 
 
-def _read_manifest(out: Path, kind: str) -> dict:
+def read_result_manifest(out: Path, kind: str) -> dict:
     """The manifest of a ``kind`` folder, every file checked against its checksums."""
     from scslab.outfolder import DERIVED, OutFolderError, read_manifest, verify_folder
 
@@ -699,10 +669,10 @@ def compare(
 
     from scslab.scenario import resolved_dict
 
-    summaries = pd.concat([_summaries_frame(lab, r) for lab, r in zip(all_labels, reps,
+    summaries = pd.concat([summaries_frame(lab, r) for lab, r in zip(all_labels, reps,
                                                                        strict=True)],
                           ignore_index=True)
-    series = pd.concat([_series_frame(lab, r) for lab, r in zip(all_labels, reps, strict=True)],
+    series = pd.concat([series_frame(lab, r) for lab, r in zip(all_labels, reps, strict=True)],
                        ignore_index=True)
     resolved = {lab: resolved_dict(sc) for lab, sc in zip(all_labels, all_scs, strict=True)}
     manifest = base_manifest("compare", wall, command)
@@ -723,12 +693,6 @@ def compare(
     return Comparison(labels=labels, scenarios=resolved, summaries=summaries, series=series,
                       metrics=list(metrics) if metrics else None, groups=groups, twins=twins,
                       manifest=manifest)
-
-
-def slug(label: str) -> str:
-    """A file-name-safe form of a scenario label."""
-    s = re.sub(r"[^A-Za-z0-9._=-]+", "-", label).strip("-")
-    return s[:80] or "scenario"
 
 
 class _CallableModule(types.ModuleType):

@@ -20,7 +20,7 @@ _SPEC_HELP = ("Builtin name, YAML file, or NAME:key=value,key=value for a varian
 
 
 def _user_error(message: str) -> Exception:
-    from scslab.cli import UserError
+    from scslab.options import UserError
 
     return UserError(message)
 
@@ -43,7 +43,7 @@ def _check_replicates(replicates: int) -> None:
 
 
 def _open_out(out: Path | None, force: bool):
-    from scslab.cli import open_out
+    from scslab.options import open_out
 
     return open_out(out, force)
 
@@ -51,8 +51,8 @@ def _open_out(out: Path | None, force: bool):
 def _check_memory(specs: list[str], sets: list[str] | None, workers: int, replicates: int,
                   **shortcuts) -> None:
     """Refuse before any run a comparison whose largest scenario cannot fit in memory."""
-    from scslab.cli import check_memory
     from scslab.compare import load_spec
+    from scslab.options import check_memory
 
     for spec in specs:
         _, sc = _guard(load_spec, spec, sets or [], **shortcuts)
@@ -73,7 +73,7 @@ def _job_progress(quiet: bool):
     """A rich progress bar over (scenario × replicate) jobs; None when quiet / not a TTY."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from scslab.cli import _console
+    from scslab.options import console as _console
 
     if quiet or not sys.stderr.isatty():
         return None, None
@@ -101,7 +101,7 @@ def print_comparison(comp) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from scslab.cli import _console
+    from scslab.options import console as _console
     from scslab.report import comparison_rows, twin_rows
 
     console = _console()
@@ -150,8 +150,8 @@ def print_confounds(records, stderr: bool = True) -> None:
     from rich.panel import Panel
     from rich.table import Table
 
-    from scslab.cli import _console
     from scslab.confounds import ABSENT, value_text
+    from scslab.options import console as _console
 
     if not records:
         return
@@ -236,7 +236,7 @@ def compare_command(
         if out is not None:
             from rich.markup import escape
 
-            from scslab.cli import _console
+            from scslab.options import console as _console
 
             _console().print(escape(f"results written to {out}/ (report: {out / 'report.html'})"))
 
@@ -245,7 +245,7 @@ def print_explanation(exp) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from scslab.cli import _console
+    from scslab.options import console as _console
     from scslab.report import explanation_rows
     from scslab.summary import fmt
 
@@ -336,7 +336,7 @@ def explain_command(
         if out is not None:
             from rich.markup import escape
 
-            from scslab.cli import _console
+            from scslab.options import console as _console
 
             _console().print(escape(f"results written to {out}/ (report: {out / 'report.html'})"))
 
@@ -353,11 +353,11 @@ def report_command(
 
       scslab report out/cmp
     """
-    from scslab.report import rebuild_report
+    from scslab.rebuild import rebuild_report
 
     path = _guard(rebuild_report, directory, figures=figures)
     from rich.markup import escape
 
-    from scslab.cli import _console
+    from scslab.options import console as _console
 
     _console().print(escape(f"report written to {path}"))

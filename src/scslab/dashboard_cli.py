@@ -33,7 +33,7 @@ def dashboard_command(
 
       scslab dashboard --port 8080 --results out/dashboard
     """
-    from scslab.cli import UserError
+    from scslab.options import UserError
 
     if results.exists() and not results.is_dir():
         raise UserError(f"{results}: --results must be a directory, and this is a file")

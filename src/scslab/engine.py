@@ -89,9 +89,17 @@ def order_modules(classes: Sequence[type[Module]]) -> list[type[Module]]:
     truth_arrays = {s.name for s in ALL_ARRAYS if s.truth} | {
         s.name for c in classes for s in c.owns if s.truth
     }
+    counted = {f"counters.{k.name}" for c in classes for k in c.counters}
     for c in classes:
         for r in c.reads:
             base = read_base(r)
+            if base.startswith("counters."):  # a counter read: declared, never by the system
+                if base not in counted and not r.endswith("?"):
+                    raise EngineError(f"module {c.name} reads {base!r}, which nothing counts")
+                if c.role is Role.SYSTEM:
+                    raise EngineError(f"system module {c.name} declares a counter read: "
+                                      f"{base!r} (counters tally the truth)")
+                continue
             provided = base in writers or base in EVENT_TABLES or base in LOGS
             if not provided and not r.endswith("?"):
                 raise EngineError(f"module {c.name} reads {base!r}, which nothing provides")
@@ -174,7 +182,7 @@ class Sim:
         counts = dict(pop.counts)
         counts["acts"] = len(scenario.acts)
         counts["regions"] = scenario.population.regions
-        counts["lists"] = ListParams.model_validate(scenario.modules.get("lists", {})).slots()
+        counts["lists"] = scenario.module_params("lists", ListParams).slots()
         self.world = World(scenario, replicate, counts)
         # population arrays no module reads are not kept (a trait no mechanism uses costs
         # memory only); they are drawn by attribute slot, so leaving one out shifts nothing
@@ -184,7 +192,7 @@ class Sim:
                 self.world.allocate(spec, OWNER, pop.arrays[spec.name])
         self.modules: list[Module] = []
         for cls in self.module_classes:
-            params = cls.Params.model_validate(scenario.modules.get(cls.name, {}))
+            params = scenario.module_params(cls.name, cls.Params)
             module = cls(params, scenario)
             for spec in cls.owns:
                 self.world.allocate(spec, cls.name)
@@ -223,6 +231,10 @@ class Sim:
             module.step(view, day)
             if module.role is Role.SENSING and w.pending["observations"]:
                 self._file_truth(day)
+        # truth rows go with the records they back: the dossier's retention drops a day's
+        # records, the truth of that day's observations goes too (metrics only read truth
+        # through records still kept, or today's observations)
+        w.truth.drop_before(w.dossier.first_kept_day)
         w.counters.close_day(day)
         w.day = day + 1
         if w.day == self.total_days:

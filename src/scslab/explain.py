@@ -16,18 +16,19 @@ causes interact (income matters more where exposure is higher), so one-at-a-time
 overlap or leave gaps; the all-causes run shows how much the registered causes explain
 jointly.
 
-Causes are a registry (:data:`CAUSES`). A mechanism that adds a cause of disparity
-registers one, e.g. when error rates and watchlists land::
+Causes are collected by :func:`all_causes`: the society's own causes (:data:`CAUSES`: income,
+behaviour, exposure, plus any added with :func:`register_cause`), then the causes every
+mechanism *declares* on its module class (``Module.causes``, a tuple of
+:class:`scslab.module.CauseSpec`), in the registry's order, e.g. the surveillance module::
 
-    from scslab.explain import Cause, register_cause
-    register_cause(Cause("error_rates", "sources err equally often for both groups",
-                         lambda sc, a, b: [f"modules.sensors.error_multiplier.{a}=1.0", ...]))
+    causes = (CauseSpec("watchlisting", "watchlists: group A is listed by design as often "
+                        "as group B", _equal_watchlisting),)
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,15 +36,16 @@ from typing import TYPE_CHECKING, Any
 from scslab.compare import (
     CompareError,
     JobProgress,
-    _read_manifest,
-    _summaries_frame,
     base_manifest,
     load_spec,
     mean_stats,
     metric_names,
+    read_result_manifest,
     run_jobs,
+    summaries_frame,
     with_overrides,
 )
+from scslab.module import CauseSpec
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -55,15 +57,8 @@ ALL_RUN = "all causes"
 RESIDUAL = "residual"
 
 
-@dataclass(frozen=True)
-class Cause:
-    """A cause of group disparity and how to switch it off: ``equalise(scenario, A, B)``
-    returns ``--set``-style overrides giving group A group B's value of the cause."""
-
-    name: str
-    description: str
-    equalise: Callable[[Any, str, str], list[str]]
-
+#: a cause of group disparity and how to switch it off (the module contract's declaration)
+Cause = CauseSpec
 
 CAUSES: dict[str, Cause] = {}
 
@@ -74,6 +69,17 @@ def register_cause(cause: Cause) -> Cause:
         raise ValueError(f"{cause.name!r} is reserved")
     CAUSES[cause.name] = cause
     return cause
+
+
+def all_causes() -> dict[str, Cause]:
+    """Every known cause: :data:`CAUSES`, then those the modules declare (registry order)."""
+    from scslab.modules.registry import module_classes
+
+    out = dict(CAUSES)
+    for cls in module_classes().values():
+        for cause in cls.causes:
+            out.setdefault(cause.name, cause)
+    return out
 
 
 def _num(x: float) -> str:
@@ -246,7 +252,7 @@ class Explanation:
         import pandas as pd
 
         out = Path(out)
-        m = _read_manifest(out, "explain")
+        m = read_result_manifest(out, "explain")
         s = pd.read_parquet(out / "replicates.parquet")
         s["scenario"] = s["scenario"].astype(str)
         s["metric"] = s["metric"].astype(str)
@@ -296,18 +302,19 @@ def explain(
                            "the groups come from --between")
     if metric not in overall:
         raise CompareError(f"unknown metric {metric!r}; known: {', '.join(overall)}")
-    names = list(CAUSES) if causes is None else [c.strip() for c in causes if c.strip()]
+    known = all_causes()
+    names = list(known) if causes is None else [c.strip() for c in causes if c.strip()]
     for c in names:
-        if c not in CAUSES:
-            raise CompareError(f"unknown cause {c!r}; known: {', '.join(CAUSES)}")
+        if c not in known:
+            raise CompareError(f"unknown cause {c!r}; known: {', '.join(known)}")
     if not names:
         raise CompareError("no causes to equalise")
 
     runs: dict[str, list[str]] = {BASE_RUN: []}
     descriptions = {BASE_RUN: "the scenario as given"}
     for c in names:
-        runs[c] = list(CAUSES[c].equalise(sc, group_a, group_b))
-        descriptions[c] = CAUSES[c].description
+        runs[c] = list(known[c].equalise(sc, group_a, group_b))
+        descriptions[c] = known[c].description
     runs[ALL_RUN] = [o for c in names for o in runs[c]]
     descriptions[ALL_RUN] = "every cause above equalised at once"
     scenarios = {run: with_overrides(sc, ov, f"{run} equalised") for run, ov in runs.items()}
@@ -318,7 +325,7 @@ def explain(
 
     from scslab.scenario import resolved_dict
 
-    summaries = pd.concat([_summaries_frame(run, r) for run, r in zip(runs, reps, strict=True)],
+    summaries = pd.concat([summaries_frame(run, r) for run, r in zip(runs, reps, strict=True)],
                           ignore_index=True)
     resolved = {run: resolved_dict(s) for run, s in scenarios.items()}
     manifest = base_manifest("explain", wall, command)

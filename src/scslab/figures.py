@@ -63,7 +63,7 @@ def unit_of(metric: str) -> str:
 
 
 def source_note(people: int, replicates: int, extra: str = "") -> str:
-    from scslab import __version__
+    from scslab._version import __version__
 
     note = (f"scslab {__version__}, {people:,} people, {replicates} "
             f"replicate{'s' if replicates != 1 else ''}")
@@ -102,7 +102,7 @@ def _colors(n: int) -> list:
 
 
 def _stats(values: Any, metric: str | None = None) -> tuple[float, float, float]:
-    from scslab.compare import mean_stats
+    from scslab.tables import mean_stats
 
     return mean_stats(values, metric)
 
@@ -356,7 +356,7 @@ def chilling_figure(comp: Comparison, note: str) -> Figure | None:
     """Chilled expression per scenario (direct), beside the total from the twin runs."""
     import numpy as np
 
-    from scslab.compare import DIRECT_CHILLING_METRIC
+    from scslab.tables import DIRECT_CHILLING_METRIC
 
     s = comp.summaries
     if not _varies(s.loc[s["metric"] == DIRECT_CHILLING_METRIC, "value"]):
@@ -454,11 +454,11 @@ def comparison_figures(comp: Comparison) -> dict[str, Figure]:
 def run_figures(results: Results, out: str | Path | None = None) -> dict[str, Figure]:
     """Figures of one run (time series, groups, harms, exposure); with ``out``, written as
     PNG files there. For ``scslab run --out``."""
-    from scslab.compare import _series_frame, _summaries_frame
+    from scslab.tables import series_frame, summaries_frame
 
     label = results.name
-    summaries = _summaries_frame(label, results.replicates)
-    series = _series_frame(label, results.replicates)
+    summaries = summaries_frame(label, results.replicates)
+    series = series_frame(label, results.replicates)
     sc = results.scenario
     note = source_note(int(sc["population"]["people"]), len(results.replicates))
     overall = [m for m in dict.fromkeys(summaries["metric"]) if "[" not in m]

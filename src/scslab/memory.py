@@ -50,7 +50,7 @@ def _counts(scenario: Scenario) -> dict[str, int]:
         "regions": int(pop.regions),
         "groups": len(pop.groups),
         "acts": len(scenario.acts),
-        "lists": ListParams.model_validate(scenario.modules.get("lists", {})).slots(),
+        "lists": scenario.module_params("lists", ListParams).slots(),
     }
 
 

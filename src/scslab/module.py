@@ -21,9 +21,10 @@ A module owns one mechanism. It declares
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from scslab.rng import StreamSpec
 from scslab.scenario.schema import ModuleParams
@@ -95,6 +96,21 @@ class CounterSpec:
     real: bool = False  # float64 sums instead of int64 counts
 
 
+@dataclass(frozen=True)
+class CauseSpec:
+    """A cause of group disparity a module declares, and how to switch it off:
+    ``equalise(scenario, A, B)`` returns ``--set``-style overrides giving group A group B's
+    value of the cause. ``scslab explain`` collects the causes of every module."""
+
+    name: str
+    description: str
+    equalise: Callable[[Any, str, str], list[str]]
+
+
+#: ``fn(scenario) -> overrides``: what turns a scenario into its counterfactual twin
+TwinTransform = Callable[[Any], list[str]]
+
+
 class Module(ABC):
     """Base class of every mechanism. Subclasses set the class attributes below."""
 
@@ -111,6 +127,11 @@ class Module(ABC):
     streams: ClassVar[tuple[StreamSpec, ...]] = ()
     counters: ClassVar[tuple[CounterSpec, ...]] = ()
     doc: ClassVar[str] = ""
+    #: declarations the analysis layer collects (nothing registers itself at import time):
+    #: transformations the twin of every scenario applies (``scslab compare --twin``) ...
+    twin_transforms: ClassVar[tuple[TwinTransform, ...]] = ()
+    #: ... and causes of group disparity that ``scslab explain`` can equalise
+    causes: ClassVar[tuple[CauseSpec, ...]] = ()
     #: the module whose ``enabled`` switch this one follows (e.g. appeal filing follows
     #: the appeals board), or None
     switched_by: ClassVar[str | None] = None

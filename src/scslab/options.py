@@ -1,8 +1,9 @@
-"""Option parsers shared by the commands."""
+"""Option parsers and helpers shared by the commands (the bottom of the ``cli`` layer)."""
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -35,3 +36,31 @@ Days = Annotated[int | None, typer.Option(
     parser=whole_number, metavar="INTEGER", help="Days measured after the burn-in.")]
 BurnIn = Annotated[int | None, typer.Option(
     parser=whole_number, metavar="INTEGER", help="Burn-in days (not measured).")]
+
+
+class UserError(Exception):
+    """Bad input from the user: printed as one line, exit status 2."""
+
+
+def console(stderr: bool = False):
+    """A rich console on stdout (or stderr) without syntax highlighting."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def check_memory(scenario, workers: int = 1, replicates: int = 1) -> None:
+    """Refuse, before building anything, a run that cannot fit in the available memory."""
+    from scslab.memory import memory_problem
+
+    problem = memory_problem(scenario, workers, replicates)
+    if problem:
+        raise UserError(problem)
+
+
+def open_out(out: Path | None, force: bool):
+    """Check --out and take it (lock, staging folder) before anything is simulated; None
+    without --out. See :mod:`scslab.outfolder`."""
+    from scslab.outfolder import OutFolder
+
+    return None if out is None else OutFolder(out, force=force).open()

@@ -18,9 +18,17 @@ from pathlib import Path
 PACKAGES = ("numpy", "numba", "llvmlite", "pyarrow", "pandas", "pydantic", "PyYAML")
 
 
+def package_dir() -> Path:
+    """The folder of the ``scslab`` package, wherever this file sits inside it."""
+    here = Path(__file__).resolve().parent
+    while (here.parent / "__init__.py").is_file():
+        here = here.parent
+    return here
+
+
 def code_revision() -> str | None:
     """The git commit of the source tree, ``-dirty`` if modified (None outside a checkout)."""
-    here = Path(__file__).resolve().parent
+    here = package_dir()
     try:
         out = subprocess.run(
             ["git", "-C", str(here), "rev-parse", "HEAD"],
@@ -42,7 +50,7 @@ def source_digest() -> str:
     """SHA-256 over the package's own source files (``.py`` and builtin ``.yaml``), by
     relative path: identifies the code exactly, in a checkout or an installed copy, dirty
     or not."""
-    root = Path(__file__).resolve().parent
+    root = package_dir()
     h = hashlib.sha256()
     for path in sorted(p for p in root.rglob("*") if p.suffix in (".py", ".yaml")
                        and "__pycache__" not in p.parts):
@@ -64,7 +72,7 @@ def package_versions() -> dict[str, str | None]:
 def provenance() -> dict:
     """The manifest's ``scslab_version``, ``code_revision``, ``source_sha256`` and
     ``environment`` (Python, packages, platform)."""
-    from scslab import __version__
+    from scslab._version import __version__
 
     return {
         "scslab_version": __version__,

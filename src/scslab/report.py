@@ -27,8 +27,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scslab.compare import CompareError, slug
 from scslab.summary import fmt
+from scslab.tables import CompareError, slug
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -217,7 +217,7 @@ _FIGURE_CAPTIONS = {
 
 def comparison_html(comp: Comparison, figs: dict[str, Any] | None = None) -> str:
     """The report of a comparison as one self-contained HTML page."""
-    from scslab import __version__
+    from scslab._version import __version__
     from scslab.confounds import confounds_html
 
     e = html.escape
@@ -335,7 +335,7 @@ def _folder(out: Path | OutFolder, force: bool) -> OutFolder:
         raise CompareError(str(exc)) from None
 
 
-def _commit(folder: OutFolder, manifest: dict) -> dict:
+def commit_folder(folder: OutFolder, manifest: dict) -> dict:
     from scslab.outfolder import OutFolderError
 
     try:
@@ -363,7 +363,7 @@ def write_comparison_files(comp: Comparison, out: Path | OutFolder, figures: boo
         if figs:
             save_figures(figs, tmp / "figures")
         atomic_write_bytes(tmp / "report.html", comparison_html(comp, figs).encode("utf-8"))
-        comp.manifest = _commit(folder, comp.manifest)
+        comp.manifest = commit_folder(folder, comp.manifest)
     return folder.target
 
 
@@ -384,73 +384,5 @@ def write_explanation_files(exp: Explanation, out: Path | OutFolder, figures: bo
         if figs:
             save_figures(figs, tmp / "figures")
         atomic_write_bytes(tmp / "report.html", explanation_html(exp, figs).encode("utf-8"))
-        exp.manifest = _commit(folder, exp.manifest)
+        exp.manifest = commit_folder(folder, exp.manifest)
     return folder.target
-
-
-def rebuild_report(out: str | Path, figures: bool = True) -> Path:
-    """Rebuild ``out/report.html`` (and ``out/figures``) from a stored comparison or
-    explanation, without running anything. The data files are checked against the
-    manifest first; the folder is rewritten whole (a copy with the new report, renamed
-    into place). Returns the report's path."""
-    import shutil
-
-    from scslab.figures import save_figures
-    from scslab.outfolder import (
-        DERIVED,
-        OutFolder,
-        OutFolderError,
-        read_manifest,
-        verify_folder,
-    )
-    from scslab.results import atomic_write_bytes
-
-    out = Path(out)
-    if not out.is_dir():
-        raise CompareError(f"{out}: no such directory")
-    path = out / "manifest.json"
-    if not path.exists():
-        raise CompareError(f"{out}: no manifest.json (not a finished compare or explain "
-                           "directory)")
-    try:
-        kind = read_manifest(path).get("kind")
-    except OutFolderError as exc:
-        raise CompareError(str(exc)) from None
-    if kind not in ("compare", "explain"):
-        raise CompareError(f"{path}: a {'run' if kind is None else kind} manifest; "
-                           "'scslab report' rebuilds compare and explain directories")
-    regenerated = ("report.html", "figures/") if figures else ("report.html",)
-    try:
-        manifest = verify_folder(out, regenerated=DERIVED)
-    except OutFolderError as exc:
-        raise CompareError(str(exc)) from None
-    try:
-        if kind == "compare":
-            from scslab.compare import Comparison
-
-            obj: Any = Comparison.load(out)
-        else:
-            from scslab.explain import Explanation
-
-            obj = Explanation.load(out)
-    except (OSError, ValueError, KeyError) as exc:
-        if isinstance(exc, CompareError):
-            raise
-        raise CompareError(f"{out}: cannot read the stored results ({exc})") from None
-    figs = obj.plot() if figures else {}
-    page = comparison_html(obj, figs) if kind == "compare" else explanation_html(obj, figs)
-    try:
-        folder = OutFolder(out, replace=True, option="DIR").open()
-    except OutFolderError as exc:
-        raise CompareError(str(exc)) from None
-    with folder:
-        tmp = folder.path("")
-        for rel in manifest["files"]:
-            if not rel.startswith(regenerated):
-                (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(out / rel, tmp / rel)
-        if figs:
-            save_figures(figs, tmp / "figures")
-        atomic_write_bytes(tmp / "report.html", page.encode("utf-8"))
-        _commit(folder, manifest)
-    return out / "report.html"

@@ -20,7 +20,7 @@ study_app = typer.Typer(
 
 
 def _user_error(message: str) -> Exception:
-    from scslab.cli import UserError
+    from scslab.options import UserError
 
     return UserError(message)
 

@@ -144,6 +144,7 @@ class TruthStore:
         return actor, lawful, act
 
     def drop_before(self, day: int) -> None:
+        """Drop the truth of observations filed before ``day`` (with the records they back)."""
         for d in [d for d in self.chunks if d < day]:
             del self.chunks[d]
 
@@ -251,19 +252,80 @@ class World:
         self.counters.restore(snap["counters"])
         self.reset_events()
 
-    def state_bytes(self, entity: str = "people", include_truth: bool = True) -> int:
-        return sum(
-            a.nbytes
-            for name, a in self.arrays.items()
-            if entity in self.specs[name].entity.split("×") and (include_truth or not self.specs[name].truth)
-        )
+
+class CounterView:
+    """A module's access to the metric counters, declared like its array reads: it adds
+    only to the counters it declares (``Module.counters``) and reads only those it declares
+    as ``counters.NAME`` reads; a system module reads none (counters are observers' tallies
+    of the truth: a count of fabricated records would tell which records are fabricated)."""
+
+    __slots__ = ("counters", "_module", "_writes", "_reads", "_strict", "_may_read")
+
+    def __init__(self, counters: Counters, module: str, writes: frozenset[str],
+                 reads: frozenset[str], strict: bool, may_read: bool) -> None:
+        self.counters = counters
+        self._module = module
+        self._writes = writes
+        self._reads = reads
+        self._strict = strict
+        self._may_read = may_read
+
+    @property
+    def n_cells(self) -> int:
+        return self.counters.n_cells
+
+    def _write(self, name: str) -> None:
+        if self._strict and name not in self._writes:
+            raise PermissionError(f"{self._module} adds to counter {name!r} without declaring it")
+
+    def _read(self, name: str) -> None:
+        if not self._may_read:
+            raise TruthFirewallError(
+                f"system module {self._module} may not read counters ({name})")
+        if self._strict and name not in self._reads:
+            raise PermissionError(f"{self._module} reads counter {name!r} without declaring "
+                                  f"it (reads: 'counters.{name}')")
+
+    def slot(self, name: str) -> np.ndarray:
+        self._write(name)
+        return self.counters.slot(name)
+
+    def add_cells(self, name: str, cells: np.ndarray, weights: np.ndarray | None = None) -> None:
+        self._write(name)
+        self.counters.add_cells(name, cells, weights)
+
+    def add_vector(self, name: str, per_cell: np.ndarray) -> None:
+        self._write(name)
+        self.counters.add_vector(name, per_cell)
+
+    def has(self, name: str) -> bool:
+        """Whether some module of this run counts ``name`` (for an optional read)."""
+        return name in self.counters.index
+
+    def today(self, name: str) -> np.ndarray:
+        """Today's (chunk, cell) tally of a declared counter read, read-only."""
+        self._read(name)
+        out = self.counters.slot(name).view()
+        out.flags.writeable = False
+        return out
+
+    def totals(self, name: str, days: slice) -> np.ndarray:
+        self._read(name)
+        return self.counters.totals(name, days)
+
+    def daily(self, name: str, days: slice) -> np.ndarray:
+        self._read(name)
+        return self.counters.daily(name, days)
 
 
 class View:
     """What a module sees of the World: declared reads (read-only) and owned arrays."""
 
     __slots__ = ("_world", "_module", "_writable", "_readable", "_appends", "_strict",
-                 "_handed", "_events_ok", "_withdraws")
+                 "_handed", "_events_ok", "_withdraws", "_counted", "_counters")
+
+    #: may read counters (a system module may not: counters tally the truth)
+    _reads_counters = True
 
     def __init__(
         self,
@@ -274,8 +336,11 @@ class View:
         appends: Iterable[str],
         strict: bool = True,
         withdraws: Iterable[str] = (),
+        counted: Iterable[str] = (),
     ) -> None:
         self._world = world
+        self._counted = frozenset(counted)
+        self._counters: CounterView | None = None
         self._module = module
         self._writable = frozenset(owned)
         self._readable = frozenset(r.rstrip("?").split("@")[0] for r in reads) | self._writable
@@ -350,8 +415,17 @@ class View:
         return self._world.truth
 
     @property
-    def counters(self) -> Counters:
-        return self._world.counters
+    def counters(self) -> CounterView:
+        """The counters as this module may use them: add to those it declares
+        (``counters``), read those it declares as ``counters.NAME`` reads."""
+        view = self._counters
+        if view is None or view.counters is not self._world.counters:
+            view = CounterView(self._world.counters, self._module, self._counted,
+                               frozenset(r.removeprefix("counters.") for r in self._readable
+                                         if r.startswith("counters.")),
+                               self._strict, self._reads_counters)
+            self._counters = view
+        return view
 
     @property
     def state(self) -> dict[str, Any]:
@@ -394,6 +468,7 @@ class SystemView(View):
     """The scoring apparatus's view: no truth, by construction."""
 
     __slots__ = ()
+    _reads_counters = False
 
     def _guard(self, name: str, is_truth: bool) -> None:
         if is_truth:
@@ -410,4 +485,5 @@ def make_view(world: World, module: Any, strict: bool = True) -> View:
         module.appends,
         strict=strict,
         withdraws=getattr(module, "withdraws", ()),
+        counted=[c.name for c in getattr(module, "counters", ())],
     )

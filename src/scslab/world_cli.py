@@ -23,7 +23,7 @@ world_app = typer.Typer(
 
 
 def _user_error(message: str) -> Exception:
-    from scslab.cli import UserError
+    from scslab.options import UserError
 
     return UserError(message)
 

@@ -42,7 +42,7 @@ class AppealParams(ModuleParams):
 
 
 def _appeal_params(scenario) -> AppealParams:
-    return AppealParams.model_validate(scenario.modules.get("appeals", {}))
+    return scenario.module_params("appeals", AppealParams)
 
 
 class AppealFiling(Module):

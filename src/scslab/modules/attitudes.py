@@ -136,11 +136,10 @@ class Attitudes(Module):
         n_cells = world.counters.n_cells
         world.state["approval_tally"] = np.bincount(cell, weights=approval, minlength=n_cells)
         world.state["trust_tally"] = np.bincount(cell, weights=trust, minlength=n_cells)
-        modules = world.scenario.modules
         cat = world.catalogue
-        lists = ListParams.model_validate(modules.get("lists", {}))
-        sanctions = SanctionParams.model_validate(modules.get("sanctions", {}))
-        scoring = ScoringParams.model_validate(modules.get("scoring", {}))
+        lists = world.scenario.module_params("lists", ListParams)
+        sanctions = world.scenario.module_params("sanctions", SanctionParams)
+        scoring = world.scenario.module_params("scoring", ScoringParams)
         rule = SanctionRule.compile(sanctions, lists, cat)
         naming = sum(1 << m.bit for m in sanctions.measures.values()
                      if m.avoided_by_counterparties)
@@ -154,7 +153,7 @@ class Attitudes(Module):
                          if r.act is not None and r.points < 0}
         self.offence = code_table(np.array([cat.code[cat.position(a)] for a in offences],
                                            dtype=np.int64))
-        learning = LearningParams.model_validate(modules.get("learning", {}))
+        learning = world.scenario.module_params("learning", LearningParams)
         #: framing shift by informed channel: campaign k's, where it frames approval
         self.framing = {INFORMED_CAMPAIGN + k: c.framing
                         for k, c in enumerate(learning.campaigns.values())

@@ -43,7 +43,7 @@ from pydantic import Field
 from scslab.acts import CLASS_CODE, CLOCK_LAYOUT, OpportunityClock
 from scslab.incentives import public_detection_signal, relative_detection
 from scslab.module import CounterSpec, Module, Phase, Role
-from scslab.modules.learning import perceived_now
+from scslab.modules.learning import LearningParams, perceived_now
 from scslab.rng import SlotLayout, StreamSpec, k_uniform
 from scslab.scenario.schema import ModuleParams
 from scslab.schema import ACT_LAYOUT, Table, dtype
@@ -286,9 +286,8 @@ class Behaviour(Module):
         self.penalty_gamma = _powers(self.catalogue.penalty, gamma)  # S^γ, unaware
         self.sanction_gamma = _powers(np.asarray(cons.sanction, dtype=np.float64), gamma)
         self.codes = self.catalogue.code.astype(np.int64)
-        learning = world.scenario.modules.get("learning", {})
-        self.pub_rate = float(learning.get("public_rate", 0.0)) if learning.get(
-            "enabled", True) else 0.0
+        learning = world.scenario.module_params("learning", LearningParams)
+        self.pub_rate = learning.public_rate if learning.enabled else 0.0
 
     def _legitimacy(self, world) -> tuple[np.ndarray, float, float]:
         """Institutional trust, λ and the logit of the trust mean for the legitimacy link

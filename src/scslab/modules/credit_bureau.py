@@ -66,7 +66,7 @@ class CreditBureauParams(ModuleParams):
 
 
 def bureau_params(scenario) -> CreditBureauParams:
-    return CreditBureauParams.model_validate(scenario.modules.get("credit_bureau", {}))
+    return scenario.module_params("credit_bureau", CreditBureauParams)
 
 
 def invisible_probability(log_income: np.ndarray, offset: np.ndarray, share: float,

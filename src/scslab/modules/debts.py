@@ -331,11 +331,10 @@ class Debts(Module):
                                 self.code["judgment_paid"], self.code["judgment_refusal"],
                                 self.code["judgment_unable"]], dtype=dtype("code"))
         self.venue_of = cat.venue[cat.position_of_code[self.act_of]]
-        modules = world.scenario.modules
-        b = BehaviourParams.model_validate(modules.get("behaviour", {}))
-        lp = LearningParams.model_validate(modules.get("learning", {}))
-        sp = SanctionParams.model_validate(modules.get("sanctions", {}))
-        lists = ListParams.model_validate(modules.get("lists", {}))
+        b = world.scenario.module_params("behaviour", BehaviourParams)
+        lp = world.scenario.module_params("learning", LearningParams)
+        sp = world.scenario.module_params("sanctions", SanctionParams)
+        lists = world.scenario.module_params("lists", ListParams)
         self.income_share, self.forgone, mask = listing_cost_tables(sp, lists, cat,
                                                                     "judgment_paid")
         self.debtor_codes = np.array([c for c in range(8) if (mask >> c) & 1], dtype=np.int64)

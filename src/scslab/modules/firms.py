@@ -120,7 +120,7 @@ class FirmParams(ModuleParams):
 
 
 def firm_params(scenario) -> FirmParams:
-    return FirmParams.model_validate(scenario.modules.get("firms", {}))
+    return scenario.module_params("firms", FirmParams)
 
 
 def firm_cells(world) -> np.ndarray:
@@ -176,7 +176,7 @@ class Firms(Module):
 
     def setup(self, world) -> None:
         p = self.params
-        b = BehaviourParams.model_validate(world.scenario.modules.get("behaviour", {}))
+        b = world.scenario.module_params("behaviour", BehaviourParams)
         self.b = b
         size = world.array("firms.size").astype(np.float64)
         prod = world.array("firms.productivity").astype(np.float64)

@@ -172,9 +172,9 @@ class Harm(Module):
 
     def setup(self, world) -> None:
         sc = world.scenario
-        self.scoring = ScoringParams.model_validate(sc.modules.get("scoring", {}))
-        self.lists = ListParams.model_validate(sc.modules.get("lists", {}))
-        sanctions = SanctionParams.model_validate(sc.modules.get("sanctions", {}))
+        self.scoring = sc.module_params("scoring", ScoringParams)
+        self.lists = sc.module_params("lists", ListParams)
+        sanctions = sc.module_params("sanctions", SanctionParams)
         cat = world.catalogue
         n = world.counts["people"]
         self.active = self.lists.enabled

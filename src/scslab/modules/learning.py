@@ -184,9 +184,8 @@ class Learning(Module):
         pd[:] = np.where(aware, self.pub_target, p.detection_prior)
         world.array("people.informed")[:] = aware
         world.array("people.perceived_sanction")[:] = np.where(aware, 1.0, p.sanction_prior)
-        modules = world.scenario.modules
-        lists = ListParams.model_validate(modules.get("lists", {}))
-        sanctions = SanctionParams.model_validate(modules.get("sanctions", {}))
+        lists = world.scenario.module_params("lists", ListParams)
+        sanctions = world.scenario.module_params("sanctions", SanctionParams)
         rule = SanctionRule.compile(sanctions, lists, world.catalogue)
         naming = sum(1 << m.bit for m in sanctions.measures.values()
                      if m.avoided_by_counterparties)

@@ -62,7 +62,7 @@ class LenderParams(ModuleParams):
 
 
 def lender_params(scenario) -> LenderParams:
-    return LenderParams.model_validate(scenario.modules.get("lender", {}))
+    return scenario.module_params("lender", LenderParams)
 
 
 def standing_offers(score: np.ndarray, p: LenderParams) -> np.ndarray:

@@ -58,7 +58,7 @@ class Lists(Module):
         self.book = ListBook.new(self.params, world.catalogue, n,
                                  member=world.array("people.listed"),
                                  until=world.array("people.list_until"))
-        scoring = ScoringParams.model_validate(world.scenario.modules.get("scoring", {}))
+        scoring = world.scenario.module_params("scoring", ScoringParams)
         self.grade_names = sorted(scoring.grades, key=scoring.grades.get)
         world.state["cursor"] = 0
         world.state["until_due"] = self.book.due

@@ -104,13 +104,13 @@ class MarketParams(ModuleParams):
 
 
 def market_params(scenario) -> MarketParams:
-    return MarketParams.model_validate(scenario.modules.get("market", {}))
+    return scenario.module_params("market", MarketParams)
 
 
 def naming_bits(scenario) -> int:
     """Bits of the sanction measures that name a person publicly, so that counterparties
     avoid them (``avoided_by_counterparties``); 0 when joint sanctions are off."""
-    sanctions = SanctionParams.model_validate(scenario.modules.get("sanctions", {}))
+    sanctions = scenario.module_params("sanctions", SanctionParams)
     if not sanctions.enabled:
         return 0
     return sum(1 << m.bit for m in sanctions.measures.values() if m.avoided_by_counterparties)
@@ -384,10 +384,10 @@ class Market(Module):
         n_cells = len(world.group_names) * R
         self.seller_days = np.bincount(cell[~is_firm], minlength=n_cells).astype(np.float64)
         self.naming_bits = naming_bits(world.scenario)
-        lists = ListParams.model_validate(world.scenario.modules.get("lists", {}))
+        lists = world.scenario.module_params("lists", ListParams)
         self.black_bits = sum(1 << s.code for s in lists.lists.values()
                               if s.kind == "black") if lists.enabled else 0
-        self.b = BehaviourParams.model_validate(world.scenario.modules.get("behaviour", {}))
+        self.b = world.scenario.module_params("behaviour", BehaviourParams)
         cat = world.catalogue
         self.fraud_pos = cat.position("fraud")
         self.fraud_code = int(cat.code[self.fraud_pos])

@@ -96,7 +96,7 @@ class OfficialParams(ModuleParams):
 
 
 def official_params(scenario) -> OfficialParams:
-    return OfficialParams.model_validate(scenario.modules.get("officials", {}))
+    return scenario.module_params("officials", OfficialParams)
 
 
 def detection_per_act(p: OfficialParams) -> float:

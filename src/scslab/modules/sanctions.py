@@ -46,8 +46,8 @@ class Sanctions(Module):
         """What a listing costs, as aware people value it: for each act that lists its
         author directly, the present value over the listing's duration of the income
         lost and of the gains of blocked acts forgone; plus which acts each bit blocks."""
-        p = SanctionParams.model_validate(scenario.modules.get("sanctions", {}))
-        lists = ListParams.model_validate(scenario.modules.get("lists", {}))
+        p = scenario.module_params("sanctions", SanctionParams)
+        lists = scenario.module_params("lists", ListParams)
         rule = SanctionRule.compile(p, lists, catalogue)
         out = {"blocked_by": rule.blocked_by}
         if not (p.enabled and lists.enabled):
@@ -66,7 +66,7 @@ class Sanctions(Module):
         return out
 
     def setup(self, world) -> None:
-        lists = ListParams.model_validate(world.scenario.modules.get("lists", {}))
+        lists = world.scenario.module_params("lists", ListParams)
         self.rule = SanctionRule.compile(self.params, lists, world.catalogue)
         self.hh_offsets, self.hh_members = household_index(world.array("people.household"))
 

@@ -40,8 +40,8 @@ class Scoring(Module):
     def check_params(cls, params, scenario):
         from scslab.apparatus import ListParams, SanctionParams, check_apparatus
 
-        lists = ListParams.model_validate(scenario.modules.get("lists", {}))
-        sanctions = SanctionParams.model_validate(scenario.modules.get("sanctions", {}))
+        lists = scenario.module_params("lists", ListParams)
+        sanctions = scenario.module_params("sanctions", SanctionParams)
         check_apparatus(params, lists, sanctions, scenario)
         return params
 
@@ -49,7 +49,7 @@ class Scoring(Module):
     def consequences(cls, scenario, catalogue):
         """Aware people value a lost point at ``point_value`` and a gained one likewise,
         for as long as the clean period lasts (discounted)."""
-        p = ScoringParams.model_validate(scenario.modules.get("scoring", {}))
+        p = scenario.module_params("scoring", ScoringParams)
         if not p.enabled:
             return None
         sanction = np.zeros(len(catalogue))

@@ -41,7 +41,7 @@ import numpy as np
 from pydantic import Field
 
 from scslab.acts import ActCatalogue
-from scslab.module import ArraySpec, CounterSpec, Module, Phase, Role
+from scslab.module import ArraySpec, CauseSpec, CounterSpec, Module, Phase, Role
 from scslab.modules.checkpoints import CheckpointSpec
 from scslab.modules.face_recognition import (
     FaceParams,
@@ -150,7 +150,7 @@ def sensor_slots(sensor: int, codes: np.ndarray) -> np.ndarray:
 
 
 def _params(scenario) -> SurveillanceParams:
-    return SurveillanceParams.model_validate(scenario.modules.get("surveillance", {}))
+    return scenario.module_params("surveillance", SurveillanceParams)
 
 
 def region_shares(scenario) -> np.ndarray:
@@ -255,12 +255,49 @@ def _exposed(cov, where, held, act_ok, codes, consented, actor):  # pragma: no c
     return rows[:m], p[:m]
 
 
+# --------------------------------------------------------------------------- declarations
+# twin transform and explain causes, declared on the module class and collected by compare
+# and explain (nothing is registered at import time)
+
+def _unwatch(scenario) -> list[str]:
+    """The twin without expression-venue surveillance (``scslab compare --twin``)."""
+    if not scenario.modules.get("surveillance", {}).get("enabled", False):
+        return []
+    return ["modules.surveillance.expression_venues_watched=false"]
+
+
+def _equal_face_error(scenario, a: str, b: str) -> list[str]:
+    """Group A gets group B's face-recognition error multipliers (deployed algorithm)."""
+    sv = scenario.modules.get("surveillance", {})
+    if not sv.get("enabled", False):
+        return []
+    face = FaceParams.model_validate(sv.get("face", {}))
+    o = face.origins[face.algorithm]
+    base = f"modules.surveillance.face.origins.{face.algorithm}"
+    return [f"{base}.fmr.{a}={o.fmr.get(b, 1.0)!r}", f"{base}.fnmr.{a}={o.fnmr.get(b, 1.0)!r}"]
+
+
+def _equal_watchlisting(scenario, a: str, b: str) -> list[str]:
+    """Group A is listed by design as often as group B."""
+    wl = scenario.modules.get("watchlist", {})
+    if not wl.get("enabled", False):
+        return []
+    return [f"modules.watchlist.groups.{a}={float(wl.get('groups', {}).get(b, 0.0))!r}"]
+
+
 class Surveillance(Module):
     name = "surveillance"
     role = Role.SENSING
     phase = Phase.SENSE
     Params = SurveillanceParams
     doc = "Sensors, face recognition, informants, checkpoints, home devices, landlord."
+    twin_transforms = (_unwatch,)
+    causes = (
+        CauseSpec("face_error_rates", "face recognition: group A gets group B's false "
+                  "match and non-match multipliers", _equal_face_error),
+        CauseSpec("watchlisting", "watchlists: group A is listed by design as often as "
+                  "group B", _equal_watchlisting),
+    )
     owns: ClassVar = (
         ArraySpec("people.detained_until", "day_u16", "people", False,
                   "held while day < this (0: never detained)"),
@@ -277,7 +314,8 @@ class Surveillance(Module):
     reads = ("acts", "observations", "people.cell", "people.group", "people.sex",
              "people.region", "people.household", "people.privacy_concern",
              "people.watchlisted@prev?", "people.watchlist_record@prev?",
-             "people.approval@prev?")
+             "people.approval@prev?",
+             "counters.blocked_expression?", "counters.blocked_trips_detention?")
     appends = ("observations", "observation_truth", "detentions")
     streams = (
         StreamSpec("observe", SENSOR_LAYOUT, "whether a sensor captures an act"),
@@ -606,10 +644,10 @@ class Surveillance(Module):
         c.add_cells("acts_recorded", cell[actor[recorded]])
         # the behaviour module blocks a detained person's acts (and counts them) before they
         # happen; what it counted today joins this module's totals
-        if "blocked_expression" in c.index:
-            c.add_vector("blocked_expression_all", c.slot("blocked_expression").sum(axis=0))
-        if "blocked_trips_detention" in c.index:
-            c.add_vector("blocked_movement", c.slot("blocked_trips_detention").sum(axis=0))
+        if c.has("blocked_expression"):
+            c.add_vector("blocked_expression_all", c.today("blocked_expression").sum(axis=0))
+        if c.has("blocked_trips_detention"):
+            c.add_vector("blocked_movement", c.today("blocked_trips_detention").sum(axis=0))
         if obs_parts:
             world.append("observations", Table.concat(OBSERVATION_LAYOUT, obs_parts))
             world.append("observation_truth", Table.concat(OBSERVATION_TRUTH_LAYOUT,
@@ -861,47 +899,3 @@ class Surveillance(Module):
         n = self.landlord.n_tenants
         return {**out, "complaint_participation": ls["joined"] / n if n else None,
                 "landlord_removed_day": float(ls["removed"]) if ls["removed"] >= 0 else None}
-
-
-# --------------------------------------------------------------------------- registrations
-
-
-def _unwatch(scenario) -> list[str]:
-    """The twin without expression-venue surveillance (``scslab compare --twin``)."""
-    if not scenario.modules.get("surveillance", {}).get("enabled", False):
-        return []
-    return ["modules.surveillance.expression_venues_watched=false"]
-
-
-def _equal_face_error(scenario, a: str, b: str) -> list[str]:
-    """Group A gets group B's face-recognition error multipliers (deployed algorithm)."""
-    sv = scenario.modules.get("surveillance", {})
-    if not sv.get("enabled", False):
-        return []
-    face = FaceParams.model_validate(sv.get("face", {}))
-    o = face.origins[face.algorithm]
-    base = f"modules.surveillance.face.origins.{face.algorithm}"
-    return [f"{base}.fmr.{a}={o.fmr.get(b, 1.0)!r}", f"{base}.fnmr.{a}={o.fnmr.get(b, 1.0)!r}"]
-
-
-def _equal_watchlisting(scenario, a: str, b: str) -> list[str]:
-    """Group A is listed by design as often as group B."""
-    wl = scenario.modules.get("watchlist", {})
-    if not wl.get("enabled", False):
-        return []
-    return [f"modules.watchlist.groups.{a}={float(wl.get('groups', {}).get(b, 0.0))!r}"]
-
-
-def register() -> None:
-    """Register the twin transform and the explain causes (idempotent; runs at import)."""
-    from scslab.compare import register_twin_transform
-    from scslab.explain import Cause, register_cause
-
-    register_twin_transform("surveillance", _unwatch)
-    register_cause(Cause("face_error_rates", "face recognition: group A gets group B's false "
-                         "match and non-match multipliers", _equal_face_error))
-    register_cause(Cause("watchlisting", "watchlists: group A is listed by design as often as "
-                         "group B", _equal_watchlisting))
-
-
-register()

@@ -8,7 +8,7 @@ parameters live under ``modules:``, one typed block per registered module.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -162,6 +162,9 @@ class ModuleParams(Strict):
     enabled: bool = True
 
 
+P = TypeVar("P", bound=BaseModel)
+
+
 class Scenario(Strict):
     name: str = "unnamed"
     description: str = ""
@@ -174,6 +177,13 @@ class Scenario(Strict):
     acts: dict[str, ActSpec] = Field(default_factory=dict)
     sources: dict[str, SourceSpec] = Field(default_factory=dict)
     modules: dict[str, dict] = Field(default_factory=dict)
+
+
+    def module_params(self, name: str, params: type[P]) -> P:
+        """The parameters of module ``name`` (its ``modules.<name>`` block), validated by
+        the module's own ``Params`` class: the one way a module reads another's parameters,
+        so the defaults are the owner's and never re-stated."""
+        return params.model_validate(self.modules.get(name, {}))
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:

@@ -57,7 +57,7 @@ def _table(df: pd.DataFrame) -> str:
 
 def report_html(study: ResolvedStudy, analysis: StudyAnalysis, runs: pd.DataFrame,
                 pngs: dict[str, bytes]) -> str:
-    from scslab import __version__
+    from scslab._version import __version__
 
     s = study.spec
     e = html.escape

@@ -57,7 +57,7 @@ class RunKey:
 def study_revision() -> str:
     """The code revision runs are tagged with (git commit, or the version outside a
     checkout): a store refuses runs of another revision."""
-    from scslab import __version__
+    from scslab._version import __version__
     from scslab.provenance import code_revision
 
     return code_revision() or f"scslab-{__version__}"
@@ -132,7 +132,7 @@ class StudyStore:
         store.parts.mkdir(exist_ok=True)
         store.remove_temporaries()
         if ident is None:
-            from scslab import __version__
+            from scslab._version import __version__
 
             atomic_write_json(store.root / "study.json", study.to_dict())
             store.write_design(study)

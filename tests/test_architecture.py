@@ -1,0 +1,241 @@
+"""The import graph of ``src/scslab``: no circles, no private names across files, layers in order.
+
+The graph is read from the source (``ast``), not by importing it, so it counts every import
+that can run: at the top of a file *and* inside functions. Imports under
+``if TYPE_CHECKING:`` never run and are left out. ``from scslab.a import b`` is an arrow to
+``scslab.a.b`` when that is a module, else to ``scslab.a``; the implicit import of a parent
+package (``scslab.a`` before ``scslab.a.b``) is not an arrow.
+
+Layers are named by the :data:`LAYERS` table below, from the bottom up; a file belongs to the
+layer of the longest prefix that names it. An arrow may point to the same layer or one below,
+never up. Upward arrows that the code still has are listed in :data:`UPWARD_DEBT`; the list may
+only shrink (a debt that is paid must be struck from the list, or the test fails).
+The dotted names below are the files' import paths, so a layout change that rewrites imports
+rewrites this table with them.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+PACKAGE = "scslab"
+
+#: layers, bottom first
+ORDER = ("numerics", "scenario", "core", "modules", "run", "analysis", "games", "cli")
+
+#: the layer of each file or package (longest dotted prefix wins)
+LAYERS: dict[str, str] = {
+    "scslab._version": "numerics",
+    "scslab.rng": "numerics",
+    "scslab.rng_reference": "numerics",
+    "scslab.sets": "numerics",
+    "scslab.csr": "numerics",
+    "scslab.prefetch": "numerics",
+    "scslab.summary": "numerics",
+    "scslab.scenario": "scenario",
+    "scslab.schema": "core",
+    "scslab.module": "core",
+    "scslab.metrics": "core",
+    "scslab.world": "core",
+    "scslab.dossier": "core",
+    "scslab.population": "core",
+    "scslab.acts": "core",
+    "scslab.incentives": "core",
+    "scslab.apparatus": "core",
+    "scslab.memory": "run",
+    "scslab.calibration": "core",
+    "scslab.engine": "core",
+    "scslab.modules": "modules",
+    "scslab.outfolder": "run",
+    "scslab.provenance": "run",
+    "scslab.results": "run",
+    "scslab.runner": "run",
+    "scslab.tables": "analysis",
+    "scslab.compare": "analysis",
+    "scslab.confounds": "analysis",
+    "scslab.explain": "analysis",
+    "scslab.attribution": "analysis",
+    "scslab.figures": "analysis",
+    "scslab.report": "analysis",
+    "scslab.rebuild": "analysis",
+    "scslab.studies": "analysis",
+    "scslab.calibrate": "analysis",  # (issue 19)
+    "scslab.adoption": "analysis",  # (issue 20)
+    "scslab.games": "games",
+    "scslab.options": "cli",
+    "scslab.cli": "cli",
+    "scslab.compare_cli": "cli",
+    "scslab.attribution_cli": "cli",
+    "scslab.study_cli": "cli",
+    "scslab.dashboard_cli": "cli",
+    "scslab.calibrate_cli": "cli",
+    "scslab.world_cli": "cli",
+    "scslab.dashboard": "cli",
+    "scslab.__main__": "cli",
+    "scslab": "cli",
+}
+
+#: upward arrows the code still has (importer, imported); may only shrink
+UPWARD_DEBT: set[tuple[str, str]] = {
+    ("scslab.engine", "scslab.modules.registry"),
+    ("scslab.engine", "scslab.results"),
+    ("scslab.scenario.loader", "scslab.modules.registry"),
+}
+
+
+def _module_files() -> dict[str, Path]:
+    out: dict[str, Path] = {}
+    for path in sorted((SRC / PACKAGE).rglob("*.py")):
+        parts = list(path.relative_to(SRC).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        out[".".join(parts)] = path
+    return out
+
+
+def _type_checking_nodes(tree: ast.AST) -> set[int]:
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for stmt in node.body:
+                skip.update(id(n) for n in ast.walk(stmt))
+    return skip
+
+
+def import_graph() -> tuple[dict[str, set[str]], list[tuple[str, str, str]]]:
+    """Arrows between files of the package, and private names imported across files."""
+    files = _module_files()
+    arrows: dict[str, set[str]] = {}
+    private: list[tuple[str, str, str]] = []
+    for name, path in files.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        skip = _type_checking_nodes(tree)
+        out: set[str] = set()
+        for node in ast.walk(tree):
+            if id(node) in skip:
+                continue
+            if isinstance(node, ast.Import):
+                out.update(a.name for a in node.names if a.name.split(".")[0] == PACKAGE)
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    source = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    source = node.module or ""
+                if source.split(".")[0] != PACKAGE:
+                    continue
+                for alias in node.names:
+                    full = f"{source}.{alias.name}"
+                    if full in files:
+                        out.add(full)
+                        continue
+                    out.add(source)
+                    if alias.name.startswith("_") and not alias.name.startswith("__"):
+                        private.append((name, source, alias.name))
+        arrows[name] = {t for t in out if t in files and t != name}
+    return arrows, private
+
+
+def circles(arrows: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one file (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = 0
+    for root in sorted(arrows):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(arrows[root])))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(arrows.get(child, ())))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                comp = []
+                while True:
+                    top = stack.pop()
+                    on_stack.discard(top)
+                    comp.append(top)
+                    if top == node:
+                        break
+                if len(comp) > 1:
+                    found.append(sorted(comp))
+    return found
+
+
+def layer_of(name: str) -> str:
+    """The layer of the longest prefix in :data:`LAYERS`; else the folder's name when it is
+    a layer (``scslab.core.x`` is in ``core``); else the package root's."""
+    parts = name.split(".")
+    for i in range(len(parts), 1, -1):
+        layer = LAYERS.get(".".join(parts[:i]))
+        if layer is not None:
+            return layer
+    if len(parts) > 1 and parts[1] in ORDER:
+        return parts[1]
+    if name == PACKAGE:
+        return LAYERS[PACKAGE]
+    raise KeyError(name)
+
+
+def upward_arrows(arrows: dict[str, set[str]]) -> set[tuple[str, str]]:
+    rank = {layer: i for i, layer in enumerate(ORDER)}
+    return {(a, b) for a, targets in arrows.items() for b in targets
+            if rank[layer_of(b)] > rank[layer_of(a)]}
+
+
+def test_circle_finder_finds_a_planted_circle() -> None:
+    arrows = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
+    assert circles(arrows) == [["a", "b", "c"]]
+    assert circles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_circles() -> None:
+    arrows, _ = import_graph()
+    assert len(arrows) > 50  # the walk found the package
+    assert circles(arrows) == []
+
+
+def test_no_private_names_imported_across_files() -> None:
+    _, private = import_graph()
+    assert private == []
+
+
+def test_every_file_has_a_layer() -> None:
+    arrows, _ = import_graph()
+    missing = []
+    for name in arrows:
+        try:
+            layer_of(name)
+        except KeyError:
+            missing.append(name)
+    assert missing == [], "add these files to LAYERS"
+    assert set(LAYERS.values()) <= set(ORDER)
+
+
+def test_layers_import_only_downward() -> None:
+    arrows, _ = import_graph()
+    up = upward_arrows(arrows)
+    assert up - UPWARD_DEBT == set(), "new upward imports"
+    assert UPWARD_DEBT - up == set(), "paid debts: strike them from UPWARD_DEBT"
