@@ -39,7 +39,7 @@ import numpy as np
 from pydantic import Field
 
 from scslab.acts import CLASS_CODE, CLOCK_LAYOUT, OpportunityClock
-from scslab.incentives import public_detection_signal, relative_detection
+from scslab.incentives import public_detection_by_venue, relative_detection
 from scslab.module import CounterSpec, Module, Phase, Role
 from scslab.modules.learning import perceived_now
 from scslab.rng import SlotLayout, StreamSpec, k_uniform
@@ -107,7 +107,7 @@ def _powers(x, gamma):  # pragma: no cover - compiled
 
 @nb.njit(cache=True)
 def _decide(k0, k1, day, people, pos, codes, act_class, gain, penalty, sanction, reward,
-            detection, rel_det, region, honesty, aware, privacy, pd, pd_day, ps, pub_target,
+            detection, rel_det, slot_of, region, honesty, aware, privacy, pd, pd_day, ps, pub_target,
             pub_rate, penalty_gamma, sanction_gamma,
             alpha, tau, beta, delta, gamma, det_scale, sanc_scale, p0e, a_w, a_p, prior_p, sens, logit_p0, rho,
             crowd, crowd_ref, displacement):  # pragma: no cover - compiled
@@ -129,7 +129,8 @@ def _decide(k0, k1, day, people, pos, codes, act_class, gain, penalty, sanction,
         is_aware = aware[i]
         r = region[i]
         if cls == 0:  # violation
-            p_now = perceived_now(pd, pd_day, aware, i, day, pub_target, pub_rate)
+            v = slot_of[a]
+            p_now = perceived_now(pd, pd_day, aware, i, v, day, pub_target[v], pub_rate)
             if is_aware:
                 pdet = min(1.0, p_now * rel_det[r, a] * det_scale)
             else:
@@ -271,8 +272,9 @@ class Behaviour(Module):
         self.nominal_detection = np.ascontiguousarray(cons.detection_by_region,
                                                       dtype=np.float64)
         self.detection = self.nominal_detection
-        self.pub_target = public_detection_signal(cons, self.catalogue)
-        self.rel_det = relative_detection(self.detection, self.pub_target)
+        self.pub_target = public_detection_by_venue(cons, self.catalogue)
+        self.slot_of = self.catalogue.perception_venues()[1]
+        self.rel_det = relative_detection(self.detection, self.pub_target, self.slot_of)
         self.watch_factor = None  # the factor the perceived detection was last built on
         gamma = self.params.severity_exponent
         self.penalty_gamma = _powers(self.catalogue.penalty, gamma)  # S^γ, unaware
@@ -295,7 +297,7 @@ class Behaviour(Module):
         else:
             self.detection = np.ascontiguousarray(
                 1.0 - (1.0 - self.nominal_detection) * factor)
-        self.rel_det = relative_detection(self.detection, self.pub_target)
+        self.rel_det = relative_detection(self.detection, self.pub_target, self.slot_of)
 
     def step(self, world, day: int) -> None:
         self._follow_redeployment(world)
@@ -308,7 +310,7 @@ class Behaviour(Module):
         st = world.stream("decide")
         take, shadow, displaced = _decide(
             st.k0, st.k1, np.int64(day), people, pos, self.codes, cat.act_class, cat.gain,
-            cat.penalty, cons.sanction, cons.reward, self.detection, self.rel_det,
+            cat.penalty, cons.sanction, cons.reward, self.detection, self.rel_det, self.slot_of,
             world.array("people.region"), world.array("people.honesty"),
             world.array("people.informed"), world.array("people.privacy_concern"),
             world.array("people.perceived_detection"), world.array("people.perceived_day"),

@@ -51,7 +51,7 @@ from pydantic import Field
 
 from scslab.apparatus import ListParams, SanctionParams, listing_cost_tables
 from scslab.csr import group_index
-from scslab.incentives import public_detection_signal, relative_detection
+from scslab.incentives import public_detection_by_venue
 from scslab.metrics import MetricDef
 from scslab.module import ArraySpec, CounterSpec, Module, Phase, Role
 from scslab.modules.behaviour import BehaviourParams
@@ -150,7 +150,7 @@ def _listing_cost(i, day, listed, until, debtor_codes, income_share, forgone, in
 
 @nb.njit(cache=True)
 def _checks(k0, k1, day, coef, debt, stage, due, able_now, assets, opened, judged, episode,
-            income, honesty, aware, pd, pd_day, ps, listed, until, debtor_codes, income_share,
+            income, honesty, aware, pd, pd_day, slot, ps, listed, until, debtor_codes, income_share,
             forgone, hh_offsets, hh_members, household, cell, n_cells):  # pragma: no cover
     """Today's decision points, found by a scan of ``due`` here, in person order. Returns
     the people with an outcome to emit and its code, and counts by cell (rows:
@@ -186,7 +186,7 @@ def _checks(k0, k1, day, coef, debt, stage, due, able_now, assets, opened, judge
             if in_judgment and on_list:
                 cost = listing  # the measures in force: pay to exit
             else:
-                p_now = perceived_now(pd, pd_day, aware, i, day, coef[K_PUB_TARGET],
+                p_now = perceived_now(pd, pd_day, aware, i, slot, day, coef[K_PUB_TARGET],
                                       coef[K_PUB_RATE])
                 pdet = min(1.0, p_now * coef[K_REL_DET]) if aware[i] else p_now
                 cost = pdet * (coef[K_PENALTY] + ps[i] * coef[K_SYSTEM])
@@ -340,8 +340,10 @@ class Debts(Module):
                                                                     "judgment_paid")
         self.debtor_codes = np.array([c for c in range(8) if (mask >> c) & 1], dtype=np.int64)
         cons = world.consequences
-        pub_target = public_detection_signal(cons, cat)
         r = cat.position("judgment_refusal")
+        _, slot_of = cat.perception_venues()
+        self.slot = int(slot_of[r])  # π of the refusal's venue (court)
+        pub_target = float(public_detection_by_venue(cons, cat)[self.slot])
         coef = np.zeros(17)
         coef[K_ALPHA] = p.refusal_intercept
         coef[K_GAIN_DAYS] = p.refusal_gain_days
@@ -357,7 +359,7 @@ class Debts(Module):
         coef[K_DISCOUNT] = sp.discount_per_day
         coef[K_PUB_TARGET] = pub_target
         coef[K_PUB_RATE] = lp.public_rate if lp.enabled else 0.0
-        coef[K_REL_DET] = relative_detection(cons.detection[r], pub_target)
+        coef[K_REL_DET] = (cons.detection[r] + 0.01) / (pub_target + 0.01)
         coef[K_PENALTY] = float(cat.penalty[r])
         coef[K_SYSTEM] = float(cons.system_sanction[r])
         self.coef = coef
@@ -415,7 +417,7 @@ class Debts(Module):
             world.array("people.debt_episode"), world.array("people.income"),
             world.array("people.honesty"), world.array("people.informed"),
             world.array("people.perceived_detection"), world.array("people.perceived_day"),
-            world.array("people.perceived_sanction"),
+            np.int64(self.slot), world.array("people.perceived_sanction"),
             listed if listed is not None else np.zeros(0, dtype=np.uint8),
             until if until is not None else np.zeros((0, 0), dtype=np.uint16),
             self.debtor_codes, self.income_share, self.forgone, self.hh_offsets,
