@@ -20,9 +20,12 @@ perceive of watching is local: the recording chance in their own region
 (``Consequences.detection_by_region``), following the sensors as they are redeployed
 (``regions.watch_factor``).
 
-Informed people (``people.informed``: drawn awareness, or learned — ``learning``)
-perceive the published detection and the watching in their region; the uninformed their
-own (learned) detection, and do not know they are watched. The perceived sanction of a
+Perceived detection is per venue (``people.perceived_detection``, people × perception
+venues): a violation reads π of its own venue. Informed people (``people.informed``: drawn
+awareness, or learned — ``learning``) scale it by the act's detectability in their region
+relative to the venue's published signal, ``min(1, π_iv (d_ra + 0.01)/(π*_v + 0.01))``, and
+perceive the watching in their region; the uninformed use their own (learned) π_iv, and do
+not know they are watched. The perceived sanction of a
 violation is ``P + ψ_i (S − P)``: the ordinary legal penalty P plus the apparatus's part of
 the nominal sanction S weighted by ψ_i (``people.perceived_sanction``, learned from
 sanctions experienced and seen; 1 for the aware at day 0, ``sanction_prior`` otherwise). Optional channels, off by default: crowding-out of honesty by extrinsic
