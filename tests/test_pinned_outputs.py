@@ -25,16 +25,16 @@ from scslab.scenario import load_scenario
 PEOPLE, DAYS, BURN_IN, SEED = 2000, 60, 10, 17
 
 PINNED: dict[str, str] = {
-    "baseline": "6f85a6265c40a858747ee7afb83ba4d1ac6e5db5b423fdd421487d3d7d176f5a",
-    "checkpoint-region": "1d8121b0f9d06d731455fd376b251dd9d05ec9c6111122dda49aa63b4fc9ac0b",
-    "corporate": "39c14b750ab9e8717a6857d6c383835e3fe215608a634bd1f049a3bf2af43b40",
-    "credit-bureau": "ba2949db432f1f0e568d5ccbdc66b7d31412d31f5712b197b1b9e460a34eabed",
-    "eu-ai-act": "d566d1792363790210d472055befb86c59e6355260bafc2d71d405bbff73672b",
-    "export": "28492902990b208b4621accfd18b3c81e792c1a7364bcea2250c1217b616b9be",
-    "national-blacklist": "d1a0c465f4583476365716c36830c9e11307a445ab6d2b65572ae5060d302b50",
-    "rongcheng": "b8ad7fbfef561d521964f70d1f6a6d7e597f14540cd8fc4172b778410eacde4f",
-    "transparent-officials": "0f64495dced0214a68cd6a3e54f75b3b636c7f09a49a993ebf05b79a180a9b3b",
-    "western-fragmented": "0c57c10f38da417a426ce3b84174112e011258b5f685fccba3f12a4c6740514e",
+    "baseline": "4792a1027f8e54839a756fbc419c5104e52fcf68bc18ea03940cf1a1a053c39f",
+    "checkpoint-region": "72c713d4e625d4e2a9379e7041f5330c6b1de073e6844f345f11cd320efaf318",
+    "corporate": "af6b1eff671f9d71b1d37e724641e51ed64c82e9cd0d56285e6e509970975f88",
+    "credit-bureau": "c35568759f90d046c2b87c35283407beba21cfe7fc785ae3d1ac47d5ec25a3ac",
+    "eu-ai-act": "4c0049c9f7976773d5bcf79d0915655d16b98d2a5d90b6035274ed780470e349",
+    "export": "9e1b8f31d25226cef8485b89145eac3d44ec4c28e96e637fe36e0493cebcd19c",
+    "national-blacklist": "5017c11c7419f25dc0d33793d369eee1083483e098401a7f3bdcbdc43d1e8a53",
+    "rongcheng": "86f6ce703872b01bbc201d40fd4888db7c0a44bb356dd3baaa834705371d1c6f",
+    "transparent-officials": "5d2774bc7dbcca585013c2107dce4ddeafb6f1d31488ecad27900e480e395c81",
+    "western-fragmented": "81b2e5631eac749f5616300b2ebdcefb241540237e94e2666c092f169b5614c0",
 }
 
 
