@@ -66,7 +66,7 @@ class BehaviourParams(ModuleParams):
     intercept: float = 2.0  # α
     gain_scale: Positive = 2.0  # τ, money per logit unit
     moral_weight: NonNeg = 4.0  # β, logit units per unit of honesty
-    deterrence_weight: NonNeg = 5.5  # δ (calibrated: detection elasticity in [-0.5, -0.2])
+    deterrence_weight: NonNeg = 7.0  # δ (calibrated: detection elasticity in [-0.5, -0.2])
     severity_exponent: Annotated[float, Field(gt=0.0, le=1.0)] = 0.25  # γ
     # expression: chilling
     expression_base: Prob = 1.0  # p0
