@@ -25,16 +25,16 @@ from scslab.scenario import load_scenario
 PEOPLE, DAYS, BURN_IN, SEED = 2000, 60, 10, 17
 
 PINNED: dict[str, str] = {
-    "baseline": "4792a1027f8e54839a756fbc419c5104e52fcf68bc18ea03940cf1a1a053c39f",
-    "checkpoint-region": "72c713d4e625d4e2a9379e7041f5330c6b1de073e6844f345f11cd320efaf318",
-    "corporate": "af6b1eff671f9d71b1d37e724641e51ed64c82e9cd0d56285e6e509970975f88",
-    "credit-bureau": "c35568759f90d046c2b87c35283407beba21cfe7fc785ae3d1ac47d5ec25a3ac",
-    "eu-ai-act": "4c0049c9f7976773d5bcf79d0915655d16b98d2a5d90b6035274ed780470e349",
-    "export": "9e1b8f31d25226cef8485b89145eac3d44ec4c28e96e637fe36e0493cebcd19c",
-    "national-blacklist": "5017c11c7419f25dc0d33793d369eee1083483e098401a7f3bdcbdc43d1e8a53",
-    "rongcheng": "86f6ce703872b01bbc201d40fd4888db7c0a44bb356dd3baaa834705371d1c6f",
-    "transparent-officials": "5d2774bc7dbcca585013c2107dce4ddeafb6f1d31488ecad27900e480e395c81",
-    "western-fragmented": "81b2e5631eac749f5616300b2ebdcefb241540237e94e2666c092f169b5614c0",
+    "baseline": "9f9aae5614085135daa3bd50ee7e2febfec6a699ef7978e4bd12701c2a1760f7",
+    "checkpoint-region": "4a83f3e0ba84757b3ad5bb565684f80d8de88389f8d646acb82dad748f882c1f",
+    "corporate": "64d0904bf5671727e20c64c9e62d8d8b9a2acad1b1cc447806f31a46ba2d371a",
+    "credit-bureau": "4cc6664d30172068cf9774f3f5434dfefc5af9a83fc89e030661d8f88963f606",
+    "eu-ai-act": "7cdc8e1992ebccd5c3ec80b4fd8db27c8f048e02a2fd776ae208198d6857fc4a",
+    "export": "78389014a7256e1374897911224291d01182f70c5b62169ce82057504648732a",
+    "national-blacklist": "2cf410e54b551f0e5368278957c793e1f59405063c301dd94fb9908f3abaffc0",
+    "rongcheng": "b8d811a1c71fee60138a84897219ce15c6ec177738c9e9355688ed55e979f687",
+    "transparent-officials": "5bcb8eaf3dc980b3d573747437be9910d51bcf730b22a27a75ae51b12b124592",
+    "western-fragmented": "04a4e3d7f982c95fb9394f8752a2e839fc671e4afbe59821e3eabe1493bff73d",
 }
 
 
