@@ -139,3 +139,61 @@ def test_bad_cut_off_is_one_line_exit_2(setting, fragment):
     assert proc.returncode == 2
     err = proc.stderr.strip()
     assert len(err.splitlines()) == 1 and fragment in err and "Traceback" not in err
+
+
+NO_PRICE = ("modules.lender.prime_apr=0", "modules.lender.priced_apr=0",
+            "modules.lender.informal_apr=0")
+
+
+def test_the_lenders_price_enters_the_debt_and_the_accounts_balance(lender_on):
+    """Interest at the loan's APR is added to what is owed; total debt changes only by
+    borrowing, interest, repayment and write-off. Ablation: at APR 0 no interest accrues,
+    and more decision points find the debtor able to pay (the same means against a
+    smaller debt)."""
+    w = lender_on.world
+    interest = _total(lender_on, "debt_interest")
+    assert interest > 0
+    final = float(w.arrays["people.debt"].sum(dtype=np.float64))
+    flows = (w.state["debts"]["initial_debt"] + _total(lender_on, "debt_borrowed") + interest
+             - _total(lender_on, "debt_repaid") - _total(lender_on, "debt_written_off"))
+    assert final == pytest.approx(flows, rel=1e-5)
+    free = _run(*NO_PRICE)
+    assert _total(free, "debt_interest") == 0.0
+
+    def able_share(sim):
+        return _total(sim, "debt_able_decisions") / _total(sim, "debt_checks")
+
+    assert able_share(free) > able_share(lender_on)
+
+
+def test_nobody_pays_more_than_they_owe_nor_more_than_their_means():
+    """Day by day: each payment clears exactly the debt with its interest to date, and
+    only a debtor whose means (assets + savings; no kin support here) cover it pays."""
+    from scslab.modules.debts import DebtParams
+    from scslab.modules.lending import apr_by_terms, lender_params
+
+    sc = load_scenario("credit-bureau", people=4000, days=300, burn_in=0)
+    sim = Sim(sc)
+    w = sim.world
+    p = DebtParams.model_validate(sc.modules.get("debts", {}))
+    assert p.kin_support_days == 0
+    apr = apr_by_terms(lender_params(sc))
+    payers = 0
+    for _ in range(300):
+        day = w.day
+        a = {k: w.arrays[f"people.{k}"].astype(np.float64) for k in
+             ("debt", "debt_assets", "debt_opened", "debt_accrued", "income")}
+        stage = w.arrays["people.debt_stage"].copy()
+        terms = w.arrays["people.loan_terms"].copy()
+        repaid = _total(sim, "debt_repaid")
+        written = _total(sim, "debt_written_off")
+        sim.step()
+        cleared = (stage != 0) & (w.arrays["people.debt_stage"] == 0)
+        owed = a["debt"] * (1.0 + apr[terms] * (day - a["debt_accrued"]) / 365.0)
+        means = a["debt_assets"] + p.saving_rate * a["income"] * (day - a["debt_opened"])
+        assert _total(sim, "debt_written_off") == written  # none before two years
+        assert np.all(means[cleared] >= owed[cleared] * (1 - 1e-6))
+        assert _total(sim, "debt_repaid") - repaid == pytest.approx(
+            owed[cleared].sum(), rel=1e-5, abs=1e-6)
+        payers += int(cleared.sum())
+    assert payers > 100

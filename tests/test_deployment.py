@@ -138,7 +138,9 @@ def test_perceived_watching_follows_the_redeployed_sensors():
     sim.step()  # day 50: behaviour reads yesterday's factor
     assert np.allclose(beh.detection, 1.0 - (1.0 - d0) * factor, rtol=0, atol=1e-12)
     # where the cameras went, the informed perceive more watching, and less where they left
-    a = sim.world.catalogue.position("littering")  # at the street: watched by the cams
+    # (per venue: the cams follow the records from the road to the street)
+    cat = sim.world.catalogue
+    a = [cat.position("littering"), cat.position("traffic")]  # street, road: both watched
     assert (beh.detection[:, a] > d0[:, a]).any() and (beh.detection[:, a] < d0[:, a]).any()
     fixed = Sim(_scenario(days=60)).run()
     assert (fixed.world.arrays["regions.watch_factor"] == 1.0).all()

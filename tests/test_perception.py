@@ -114,3 +114,38 @@ def test_a_campaign_after_the_run_is_refused():
         load_scenario("rongcheng", ["modules.learning.campaigns.late.day=500",
                                     "modules.learning.campaigns.late.reach=0.5"],
                       people=1000, days=100, burn_in=0)
+
+
+def _taken_by_act(sets, **size) -> dict[str, int]:
+    """Violations taken per act over a run (behaviour's decisions, before any record)."""
+    sim = Sim(load_scenario("baseline", list(sets), **(size or SIZE)))
+    behaviour = next(m for m in sim.modules if m.name == "behaviour")
+    cat = behaviour.catalogue
+    tally = np.zeros(256, dtype=np.int64)
+    decide = behaviour.step
+
+    def step(world, day):
+        decide(world, day)
+        np.add.at(tally, world.events("acts")["act"].astype(np.int64), 1)
+
+    behaviour.step = step
+    sim.run()
+    return {name: int(tally[cat.code[k]]) for k, name in enumerate(cat.names)
+            if cat.act_class[k] == 0}
+
+
+def test_surveillance_in_one_venue_deters_that_venue_through_perception():
+    """Perceived detection is per venue: raising the recording of the market's violation
+    (fraud: the court's coverage 0.3 → 0.9) lowers fraud, and leaves the violations of
+    every other venue exactly as they were (the informed perceive the market's published
+    signal; the uninformed learn only the market's π from their and their neighbours'
+    records there). With perception switched off (detection_perception_scale = 0) the
+    same surveillance changes no decision."""
+    watched = ["sources.court.coverage=0.9"]
+    base, more = _taken_by_act([]), _taken_by_act(watched)
+    others = [a for a in base if a != "fraud"]
+    assert base["fraud"] > 200
+    assert more["fraud"] < 0.9 * base["fraud"]
+    assert all(more[a] == base[a] for a in others)
+    off = ["modules.behaviour.detection_perception_scale=0"]
+    assert _taken_by_act(off) == _taken_by_act([*off, *watched])

@@ -26,17 +26,17 @@ PEOPLE, DAYS, BURN_IN, SEED = 2000, 60, 10, 17
 
 PINNED: dict[str, str] = {
     # calibrated = national-blacklist at the fitted values, which are its defaults today
-    "calibrated": "d1a0c465f4583476365716c36830c9e11307a445ab6d2b65572ae5060d302b50",
-    "baseline": "6f85a6265c40a858747ee7afb83ba4d1ac6e5db5b423fdd421487d3d7d176f5a",
-    "checkpoint-region": "1d8121b0f9d06d731455fd376b251dd9d05ec9c6111122dda49aa63b4fc9ac0b",
-    "corporate": "39c14b750ab9e8717a6857d6c383835e3fe215608a634bd1f049a3bf2af43b40",
-    "credit-bureau": "ba2949db432f1f0e568d5ccbdc66b7d31412d31f5712b197b1b9e460a34eabed",
-    "eu-ai-act": "d566d1792363790210d472055befb86c59e6355260bafc2d71d405bbff73672b",
-    "export": "28492902990b208b4621accfd18b3c81e792c1a7364bcea2250c1217b616b9be",
-    "national-blacklist": "d1a0c465f4583476365716c36830c9e11307a445ab6d2b65572ae5060d302b50",
-    "rongcheng": "b8ad7fbfef561d521964f70d1f6a6d7e597f14540cd8fc4172b778410eacde4f",
-    "transparent-officials": "0f64495dced0214a68cd6a3e54f75b3b636c7f09a49a993ebf05b79a180a9b3b",
-    "western-fragmented": "0c57c10f38da417a426ce3b84174112e011258b5f685fccba3f12a4c6740514e",
+    "calibrated": "2cf410e54b551f0e5368278957c793e1f59405063c301dd94fb9908f3abaffc0",
+    "baseline": "9f9aae5614085135daa3bd50ee7e2febfec6a699ef7978e4bd12701c2a1760f7",
+    "checkpoint-region": "4a83f3e0ba84757b3ad5bb565684f80d8de88389f8d646acb82dad748f882c1f",
+    "corporate": "64d0904bf5671727e20c64c9e62d8d8b9a2acad1b1cc447806f31a46ba2d371a",
+    "credit-bureau": "4cc6664d30172068cf9774f3f5434dfefc5af9a83fc89e030661d8f88963f606",
+    "eu-ai-act": "7cdc8e1992ebccd5c3ec80b4fd8db27c8f048e02a2fd776ae208198d6857fc4a",
+    "export": "78389014a7256e1374897911224291d01182f70c5b62169ce82057504648732a",
+    "national-blacklist": "2cf410e54b551f0e5368278957c793e1f59405063c301dd94fb9908f3abaffc0",
+    "rongcheng": "b8d811a1c71fee60138a84897219ce15c6ec177738c9e9355688ed55e979f687",
+    "transparent-officials": "5bcb8eaf3dc980b3d573747437be9910d51bcf730b22a27a75ae51b12b124592",
+    "western-fragmented": "04a4e3d7f982c95fb9394f8752a2e839fc671e4afbe59821e3eabe1493bff73d",
 }
 
 

@@ -91,6 +91,18 @@ class ActCatalogue:
     def is_class(self, act_codes: np.ndarray, name: str) -> np.ndarray:
         return self.act_class[self.position_of_code[act_codes]] == CLASS_CODE[name]
 
+    def perception_venues(self) -> tuple[np.ndarray, np.ndarray]:
+        """The venues people hold a perceived detection for — those where an unlawful act
+        happens (a violation, or an act unlawful under the reference norm, such as a
+        judgment refusal), in venue-code order — and each act's slot among them (its own
+        venue's; -1 for an act at a venue with no slot)."""
+        unlawful = (self.act_class == CLASS_CODE["violation"]) | ~self.lawful_ref
+        venues = np.unique(self.venue[unlawful])
+        slot = np.full(len(self), -1, dtype=np.int64)
+        for k, v in enumerate(venues):
+            slot[self.venue == v] = k
+        return venues, slot
+
 
 @nb.njit(inline="always", cache=True)
 def _gap(k0, k1, day, slot, uid, log_stay):  # pragma: no cover - compiled

@@ -158,7 +158,7 @@ register_calibrated(
     "modules.debts.sanction_weight", 0.07,
     figure=("3.22 M of 12.11 M listed dishonest judgment debtors had complied (0.266; "
             "Supreme People's Court, Sept 2018), reproduced as listed_debtor_repaid_365 "
-            "in national-blacklist"),
+            "in national-blacklist (0.272 at 10^4 people)"),
     citation=("Supreme People's Court figures as collected in scslab's calibration notes "
               "(calibration.md, 'Court list of dishonest judgment debtors')"),
     tag="V", target="listed_debtor_repaid_365", target_value=0.266, method="fitted",

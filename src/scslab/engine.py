@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from scslab.acts import ActCatalogue
 from scslab.apparatus import ListParams
 from scslab.module import PHASE_ROLES, Module, Role
 from scslab.population import ALL_ARRAYS, OWNER, synthesise
@@ -182,6 +183,8 @@ class Sim:
         counts = dict(pop.counts)
         counts["acts"] = len(scenario.acts)
         counts["regions"] = scenario.population.regions
+        venues, _ = ActCatalogue.from_scenario(scenario).perception_venues()
+        counts["perceived_venues"] = len(venues)  # perceived detection is held per venue
         counts["lists"] = scenario.module_params("lists", ListParams).slots()
         self.world = World(scenario, replicate, counts)
         # population arrays no module reads are not kept (a trait no mechanism uses costs
@@ -202,7 +205,6 @@ class Sim:
             for counter in cls.counters:
                 self.world.counters.register(counter)
             self.modules.append(module)
-        from scslab.acts import ActCatalogue
         from scslab.incentives import nominal_consequences
 
         self.world.catalogue = ActCatalogue.from_scenario(scenario)

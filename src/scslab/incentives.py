@@ -85,21 +85,34 @@ def nominal_consequences(scenario, catalogue: ActCatalogue, modules: Iterable) -
     )
 
 
-def public_detection_signal(consequences: Consequences, catalogue: ActCatalogue) -> float:
-    """The published chance that a violation is recorded: the rate-weighted mean of the
-    apparatus's coverage over violation acts. Aware people's perceived detection relaxes
-    towards it (public information)."""
+def public_detection_by_venue(consequences: Consequences, catalogue: ActCatalogue) -> np.ndarray:
+    """The published chance that an unlawful act is recorded, per perception venue
+    (:meth:`ActCatalogue.perception_venues`): the rate-weighted mean of the apparatus's
+    coverage over the violation acts at that venue (the plain mean over its unlawful acts
+    where none has a rate, e.g. a judgment refusal at court). Informed people's perceived
+    detection of a venue relaxes towards it (public information)."""
     from scslab.acts import CLASS_CODE
 
+    venues, slot = catalogue.perception_venues()
     viol = catalogue.act_class == CLASS_CODE["violation"]
-    weights = catalogue.rate[viol]
-    if weights.sum() <= 0:
-        return 0.0
-    return float(np.average(consequences.detection[viol], weights=weights))
+    unlawful = viol | ~catalogue.lawful_ref
+    out = np.zeros(len(venues))
+    for k in range(len(venues)):
+        here = viol & (slot == k)
+        weights = catalogue.rate[here]
+        if weights.sum() > 0:
+            out[k] = np.average(consequences.detection[here], weights=weights)
+        else:
+            out[k] = consequences.detection[unlawful & (slot == k)].mean()
+    return out
 
 
-def relative_detection(detection, signal: float):
-    """An act's detectability relative to the published signal, as the aware scale their
-    perceived detection by it: (d + 0.01) / (π* + 0.01) (the 0.01 keeps unrecorded acts
-    from zeroing perception)."""
-    return (detection + 0.01) / (signal + 0.01)
+def relative_detection(detection, signal: np.ndarray, slot: np.ndarray) -> np.ndarray:
+    """Each act's detectability relative to the published signal of its venue, as the
+    informed scale their perceived detection of the venue by it: (d + 0.01) / (π*_v + 0.01)
+    (the 0.01 keeps unrecorded acts from zeroing perception); 1 for acts without a venue
+    slot. ``detection`` is per act, or (regions, acts)."""
+    has = slot >= 0
+    per_act = np.zeros(slot.shape)
+    per_act[has] = np.asarray(signal, dtype=np.float64)[slot[has]]
+    return np.where(has, (detection + 0.01) / (per_act + 0.01), 1.0)

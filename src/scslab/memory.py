@@ -38,6 +38,7 @@ COUNTERS_GUESS = 64  # counters per module set (a few dozen), for the history
 
 
 def _counts(scenario: Scenario) -> dict[str, int]:
+    from scslab.acts import ActCatalogue
     from scslab.apparatus import ListParams
 
     pop = scenario.population
@@ -51,6 +52,7 @@ def _counts(scenario: Scenario) -> dict[str, int]:
         "groups": len(pop.groups),
         "acts": len(scenario.acts),
         "lists": scenario.module_params("lists", ListParams).slots(),
+        "perceived_venues": len(ActCatalogue.from_scenario(scenario).perception_venues()[0]),
     }
 
 

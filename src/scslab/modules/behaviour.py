@@ -22,9 +22,12 @@ perceive of watching is local: the recording chance in their own region
 (``Consequences.detection_by_region``), following the sensors as they are redeployed
 (``regions.watch_factor``).
 
-Informed people (``people.informed``: drawn awareness, or learned — ``learning``)
-perceive the published detection and the watching in their region; the uninformed their
-own (learned) detection, and do not know they are watched. The perceived sanction of a
+Perceived detection is per venue (``people.perceived_detection``, people × perception
+venues): a violation reads π of its own venue. Informed people (``people.informed``: drawn
+awareness, or learned — ``learning``) scale it by the act's detectability in their region
+relative to the venue's published signal, ``min(1, π_iv (d_ra + 0.01)/(π*_v + 0.01))``, and
+perceive the watching in their region; the uninformed use their own (learned) π_iv, and do
+not know they are watched. The perceived sanction of a
 violation is ``P + ψ_i (S − P)``: the ordinary legal penalty P plus the apparatus's part of
 the nominal sanction S weighted by ψ_i (``people.perceived_sanction``, learned from
 sanctions experienced and seen; 1 for the aware at day 0, ``sanction_prior`` otherwise). Optional channels, off by default: crowding-out of honesty by extrinsic
@@ -41,7 +44,7 @@ import numpy as np
 from pydantic import Field
 
 from scslab.acts import CLASS_CODE, CLOCK_LAYOUT, OpportunityClock
-from scslab.incentives import public_detection_signal, relative_detection
+from scslab.incentives import public_detection_by_venue, relative_detection
 from scslab.module import CounterSpec, Module, Phase, Role
 from scslab.modules.learning import LearningParams, perceived_now
 from scslab.rng import SlotLayout, StreamSpec, k_uniform
@@ -112,7 +115,7 @@ def _powers(x, gamma):  # pragma: no cover - compiled
 
 @nb.njit(cache=True)
 def _decide(k0, k1, day, people, pos, codes, act_class, gain, penalty, sanction, reward,
-            detection, rel_det, region, honesty, aware, privacy, pd, pd_day, ps, pub_target,
+            detection, rel_det, slot_of, region, honesty, aware, privacy, pd, pd_day, ps, pub_target,
             pub_rate, penalty_gamma, sanction_gamma,
             alpha, tau, beta, delta, gamma, det_scale, sanc_scale, p0e, a_w, a_p, prior_p, sens, logit_p0, rho,
             crowd, crowd_ref, displacement, trust, lam, trust_ref):  # pragma: no cover - compiled
@@ -134,7 +137,8 @@ def _decide(k0, k1, day, people, pos, codes, act_class, gain, penalty, sanction,
         is_aware = aware[i]
         r = region[i]
         if cls == 0:  # violation
-            p_now = perceived_now(pd, pd_day, aware, i, day, pub_target, pub_rate)
+            v = slot_of[a]
+            p_now = perceived_now(pd, pd_day, aware, i, v, day, pub_target[v], pub_rate)
             if is_aware:
                 pdet = min(1.0, p_now * rel_det[r, a] * det_scale)
             else:
@@ -279,8 +283,9 @@ class Behaviour(Module):
         self.nominal_detection = np.ascontiguousarray(cons.detection_by_region,
                                                       dtype=np.float64)
         self.detection = self.nominal_detection
-        self.pub_target = public_detection_signal(cons, self.catalogue)
-        self.rel_det = relative_detection(self.detection, self.pub_target)
+        self.pub_target = public_detection_by_venue(cons, self.catalogue)
+        self.slot_of = self.catalogue.perception_venues()[1]
+        self.rel_det = relative_detection(self.detection, self.pub_target, self.slot_of)
         self.watch_factor = None  # the factor the perceived detection was last built on
         gamma = self.params.severity_exponent
         self.penalty_gamma = _powers(self.catalogue.penalty, gamma)  # S^γ, unaware
@@ -312,7 +317,7 @@ class Behaviour(Module):
         else:
             self.detection = np.ascontiguousarray(
                 1.0 - (1.0 - self.nominal_detection) * factor)
-        self.rel_det = relative_detection(self.detection, self.pub_target)
+        self.rel_det = relative_detection(self.detection, self.pub_target, self.slot_of)
 
     def step(self, world, day: int) -> None:
         self._follow_redeployment(world)
@@ -325,7 +330,7 @@ class Behaviour(Module):
         st = world.stream("decide")
         take, shadow, displaced = _decide(
             st.k0, st.k1, np.int64(day), people, pos, self.codes, cat.act_class, cat.gain,
-            cat.penalty, cons.sanction, cons.reward, self.detection, self.rel_det,
+            cat.penalty, cons.sanction, cons.reward, self.detection, self.rel_det, self.slot_of,
             world.array("people.region"), world.array("people.honesty"),
             world.array("people.informed"), world.array("people.privacy_concern"),
             world.array("people.perceived_detection"), world.array("people.perceived_day"),

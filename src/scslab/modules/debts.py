@@ -36,9 +36,15 @@ drawn at opening, plus savings of ``saving_rate × y`` a day since, plus kin sup
 Per-episode estimands (``docs/metrics.md``): each judgment is resolved once, as repaid
 within ``REPAY_HORIZON`` days of the judgment or not, counted on the day it resolves.
 
-Debt is conserved: the total changes only by new borrowing, repayment and write-off
-(counters ``debt_borrowed``, ``debt_repaid``, ``debt_written_off``; a test checks it).
-Nobody pays more than they owe, and only out of their means.
+The lender's price enters the stock: a loan granted at an APR (``lending``: prime, priced,
+informal; ``people.loan_terms``) accrues simple interest into what is owed at each decision
+point, ``D ← D (1 + APR · Δt / 365)``, Δt the days since the last accrual (the opening,
+then the previous check) — so a priced loan is harder to repay out of the same means.
+
+Debt is conserved: the total changes only by new borrowing, interest, repayment and
+write-off (counters ``debt_borrowed``, ``debt_interest``, ``debt_repaid``,
+``debt_written_off``; a test checks it). Nobody pays more than they owe, and only out of
+their means (what an able refuser hides is the whole of them).
 """
 
 from __future__ import annotations
@@ -51,11 +57,12 @@ from pydantic import Field
 
 from scslab.apparatus import ListParams, SanctionParams, listing_cost_tables
 from scslab.csr import group_index
-from scslab.incentives import public_detection_signal, relative_detection
+from scslab.incentives import public_detection_by_venue
 from scslab.metrics import MetricDef
 from scslab.module import ArraySpec, CounterSpec, Module, Phase, Role
 from scslab.modules.behaviour import BehaviourParams
 from scslab.modules.learning import LearningParams, perceived_now
+from scslab.modules.lending import apr_by_terms, lender_params
 from scslab.rng import SlotLayout, StreamSpec, k_uniform
 from scslab.scenario.schema import ModuleParams
 from scslab.schema import ACT_LAYOUT, Table, dtype
@@ -79,9 +86,10 @@ CHECK_COUNTERS = ("debt_checks", "debt_repaid", "debt_refusals", "debt_unable",
                   "debt_written_off", "debt_able_decisions", "debt_able_refusals",
                   "judgments_resolved", "judgments_repaid_365",
                   "able_judgments_resolved", "able_judgments_repaid_365",
-                  "listed_judgments_resolved", "listed_judgments_repaid_365")
+                  "listed_judgments_resolved", "listed_judgments_repaid_365", "debt_interest")
 (C_CHECKS, C_REPAID, C_REFUSALS, C_UNABLE, C_WRITTEN_OFF, C_ABLE, C_ABLE_REFUSE, C_RES,
- C_RES_PAID, C_ABLE_RES, C_ABLE_RES_PAID, C_LISTED_RES, C_LISTED_RES_PAID) = range(13)
+ C_RES_PAID, C_ABLE_RES, C_ABLE_RES_PAID, C_LISTED_RES, C_LISTED_RES_PAID,
+ C_INTEREST) = range(14)
 #: positions in the scalar coefficient vector handed to ``_checks``
 (K_ALPHA, K_GAIN_DAYS, K_BETA, K_KAPPA, K_SUE, K_DEADLINE, K_RECHECK, K_PERSIST, K_SAVING,
  K_KIN, K_WRITE_OFF, K_DISCOUNT, K_PUB_TARGET, K_PUB_RATE, K_REL_DET, K_PENALTY,
@@ -150,7 +158,7 @@ def _listing_cost(i, day, listed, until, debtor_codes, income_share, forgone, in
 
 @nb.njit(cache=True)
 def _checks(k0, k1, day, coef, debt, stage, due, able_now, assets, opened, judged, episode,
-            income, honesty, aware, pd, pd_day, ps, listed, until, debtor_codes, income_share,
+            accrued, terms, apr_of, income, honesty, aware, pd, pd_day, slot, ps, listed, until, debtor_codes, income_share,
             forgone, hh_offsets, hh_members, household, cell, n_cells):  # pragma: no cover
     """Today's decision points, found by a scan of ``due`` here, in person order. Returns
     the people with an outcome to emit and its code, and counts by cell (rows:
@@ -173,6 +181,13 @@ def _checks(k0, k1, day, coef, debt, stage, due, able_now, assets, opened, judge
             continue
         c = cell[i]
         counts[C_CHECKS, c] += 1.0
+        if terms.shape[0]:  # the lender's price: simple interest since the last accrual
+            rate = apr_of[terms[i]]
+            if rate > 0.0:
+                before = np.float64(debt[i])
+                debt[i] = before * (1.0 + rate * (day - accrued[i]) / 365.0)
+                counts[C_INTEREST, c] += np.float64(debt[i]) - before
+        accrued[i] = day
         d = debt[i]
         y = max(income[i], 1e-9)
         able = _means(i, day, assets, opened, income, coef[K_SAVING], coef[K_KIN], hh_offsets,
@@ -186,7 +201,7 @@ def _checks(k0, k1, day, coef, debt, stage, due, able_now, assets, opened, judge
             if in_judgment and on_list:
                 cost = listing  # the measures in force: pay to exit
             else:
-                p_now = perceived_now(pd, pd_day, aware, i, day, coef[K_PUB_TARGET],
+                p_now = perceived_now(pd, pd_day, aware, i, slot, day, coef[K_PUB_TARGET],
                                       coef[K_PUB_RATE])
                 pdet = min(1.0, p_now * coef[K_REL_DET]) if aware[i] else p_now
                 cost = pdet * (coef[K_PENALTY] + ps[i] * coef[K_SYSTEM])
@@ -274,16 +289,21 @@ class Debts(Module):
                   fill=NEVER),
         ArraySpec("people.debt_episode", "code", "people", True,
                   "judgment episode flags: able at judgment, listed seen, resolved"),
+        ArraySpec("people.debt_accrued", "day_u16", "people", True,
+                  "day interest was last added to the debt (its opening, then each check)"),
     )
     reads = ("acts", "people.income", "people.honesty", "people.informed@prev", "people.cell",
              "people.household", "people.perceived_detection@prev", "people.perceived_day@prev",
-             "people.perceived_sanction@prev", "people.listed@prev?", "people.list_until@prev?")
+             "people.perceived_sanction@prev", "people.listed@prev?", "people.list_until@prev?",
+             "people.loan_terms?")
     appends = ("acts",)
     streams = (StreamSpec("draws", LAYOUT, "loan sizes, assets, types, refusal, suing"),)
     counters = (
         CounterSpec("debt_borrowed", "money lent (new loans)", real=True),
         CounterSpec("debt_repaid", "money repaid", real=True),
         CounterSpec("debt_written_off", "money written off", real=True),
+        CounterSpec("debt_interest", "interest added to debts at the lender's price",
+                    real=True),
         CounterSpec("debt_checks", "debt decision points (due days, deadlines, rechecks)"),
         CounterSpec("debt_refusals", "judgment deadlines refused by an able debtor"),
         CounterSpec("debt_unable", "judgment deadlines missed by a debtor unable to pay"),
@@ -339,8 +359,10 @@ class Debts(Module):
                                                                     "judgment_paid")
         self.debtor_codes = np.array([c for c in range(8) if (mask >> c) & 1], dtype=np.int64)
         cons = world.consequences
-        pub_target = public_detection_signal(cons, cat)
         r = cat.position("judgment_refusal")
+        _, slot_of = cat.perception_venues()
+        self.slot = int(slot_of[r])  # π of the refusal's venue (court)
+        pub_target = float(public_detection_by_venue(cons, cat)[self.slot])
         coef = np.zeros(17)
         coef[K_ALPHA] = p.refusal_intercept
         coef[K_GAIN_DAYS] = p.refusal_gain_days
@@ -356,10 +378,11 @@ class Debts(Module):
         coef[K_DISCOUNT] = sp.discount_per_day
         coef[K_PUB_TARGET] = pub_target
         coef[K_PUB_RATE] = lp.public_rate if lp.enabled else 0.0
-        coef[K_REL_DET] = relative_detection(cons.detection[r], pub_target)
+        coef[K_REL_DET] = (cons.detection[r] + 0.01) / (pub_target + 0.01)
         coef[K_PENALTY] = float(cat.penalty[r])
         coef[K_SYSTEM] = float(cons.system_sanction[r])
         self.coef = coef
+        self.apr_of = apr_by_terms(lender_params(world.scenario))
         self.hh_offsets, self.hh_members = group_index(world.array("people.household"))
         # an initial stock of loans, due over the first term, opened at day 0
         n = world.counts["people"]
@@ -400,21 +423,25 @@ class Debts(Module):
             world.array("people.debt_assets")[borrowers] = self._draw(
                 world, day, borrowers, P_ASSETS, p.asset_days, p.asset_sigma)
             world.array("people.debt_opened")[borrowers] = day
+            world.array("people.debt_accrued")[borrowers] = day
             stage[borrowers] = LOAN
             end = day + p.loan_term
             due[borrowers] = NEVER if end >= NEVER else end
             c.add_cells("debt_borrowed", cell[borrowers], amount.astype(np.float64))
         listed = world.optional("people.listed")
         until = world.optional("people.list_until")
+        terms = world.optional("people.loan_terms")
         st = world.stream("draws")
         who, outcome, counts = _checks(
             st.k0, st.k1, np.int64(day), self.coef, debt, stage, due,
             world.array("people.debt_able"), world.array("people.debt_assets"),
             world.array("people.debt_opened"), world.array("people.debt_judged"),
-            world.array("people.debt_episode"), world.array("people.income"),
+            world.array("people.debt_episode"), world.array("people.debt_accrued"),
+            terms if terms is not None else np.zeros(0, dtype=np.uint8), self.apr_of,
+            world.array("people.income"),
             world.array("people.honesty"), world.array("people.informed"),
             world.array("people.perceived_detection"), world.array("people.perceived_day"),
-            world.array("people.perceived_sanction"),
+            np.int64(self.slot), world.array("people.perceived_sanction"),
             listed if listed is not None else np.zeros(0, dtype=np.uint8),
             until if until is not None else np.zeros((0, 0), dtype=np.uint16),
             self.debtor_codes, self.income_share, self.forgone, self.hh_offsets,

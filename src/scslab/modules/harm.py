@@ -39,13 +39,12 @@ from scslab.schema import (
     RECORD_KIND_EVALUATION,
     RECORD_KIND_KIN,
     RECORD_KIND_OBSERVATION,
-    code_table,
 )
 from scslab.sets import unique
 
 SHADOWS = ("E", "L")
 #: person-level flags (measured period), packed into one byte per person
-EVER_SANCTIONED, EVER_FALSE, COMMITTED, LISTED_DEBTOR, COMPLIED = 1, 2, 4, 8, 16
+EVER_SANCTIONED, EVER_FALSE, COMMITTED = 1, 2, 4
 
 
 @nb.njit(cache=True)
@@ -118,7 +117,7 @@ class Harm(Module):
     role = Role.OBSERVER
     phase = Phase.OBSERVE
     doc = "Listing, sanction-days, false and lawful-conduct sanctions, income lost, appeals."
-    reads = ("dossier", "truth", "acts", "list_changes", "people.cell", "people.household",
+    reads = ("dossier", "truth", "acts", "people.cell", "people.household",
              "people.income", "people.group", "people.region", "people.bans?",
              "people.listed?", "people.score?", "people.debt_stage?", "people.debt_able?")
     counters = (
@@ -137,8 +136,6 @@ class Harm(Module):
         CounterSpec("people_false_sanctioned", "people with a false sanction-day"),
         CounterSpec("people_no_act", "people with no sanctionable act (counted at the end)"),
         CounterSpec("people_sanctioned_no_act", "of them, people sanctioned (at the end)"),
-        CounterSpec("listed_debtors", "people entering a debtor list (measured period)"),
-        CounterSpec("listed_debtors_complied", "of them, people who paid while or after listed"),
     )
     metrics = (
         MetricDef("listed_share", "listed_days", "person_days",
@@ -163,8 +160,6 @@ class Harm(Module):
                   "income lost to false sanctions (money)"),
         MetricDef("listed_unable_to_pay_share", "listed_unable_days", "debtor_listed_days",
                   "share of debtor-list person-days while unable to pay"),
-        MetricDef("listed_compliance_share", "listed_debtors_complied", "listed_debtors",
-                  "share of listed debtors who paid"),
         MetricDef("blocked_trips", "blocked_trips", None, "trips blocked by bans (count)"),
         MetricDef("appeals_filed", "appeals_filed", None, "appeals filed (count)"),
         MetricDef("appeals_won", "appeals_won", None, "appeals won (count)"),
@@ -191,10 +186,6 @@ class Harm(Module):
         self.black_mask = np.uint8(sum(1 << s.code for s in black))
         debtor = [s for s in black if s.exit_acts]
         self.debtor_mask = np.uint8(sum(1 << s.code for s in debtor))
-        # tables by list code and by act code (a gather, not isin)
-        self.is_debtor_list = code_table([s.code for s in debtor])
-        self.is_exit_act = code_table([int(cat.code[cat.position(a)]) for s in debtor
-                                       for a in s.exit_acts])
         sanctionable = np.zeros(256, dtype=bool)
         for rule in self.scoring.rules.values():
             if rule.act is not None and rule.points < 0 and self.scoring.enabled:
@@ -255,7 +246,6 @@ class Harm(Module):
             return
         self._feed_shadows(world, day)
         self._count_days(world, day)
-        self._debtors(world, day, acts)
         if day == self.last_day:
             self._final(world)
 
@@ -326,23 +316,6 @@ class Harm(Module):
                     stage if stage is not None else none_u8, world.state["flags"], out)
         for name, per_cell in zip(DAY_COUNTERS, out, strict=True):
             c.add_vector(name, per_cell)
-
-    def _debtors(self, world, day, acts) -> None:
-        flags = world.state["flags"]
-        c = world.counters
-        cell = world.array("people.cell")
-        changes = world.events("list_changes")
-        if len(changes):
-            enter = changes["entered"] & self.is_debtor_list[changes["list"]]
-            who = unique(changes["person"][enter])
-            new = who[(flags[who] & LISTED_DEBTOR) == 0]
-            flags[new] |= LISTED_DEBTOR
-            c.add_cells("listed_debtors", cell[new])
-        if len(acts) and self.is_exit_act.any():
-            paid = unique(acts["actor"][self.is_exit_act[acts["act"]]])
-            paid = paid[((flags[paid] & LISTED_DEBTOR) != 0) & ((flags[paid] & COMPLIED) == 0)]
-            flags[paid] |= COMPLIED
-            c.add_cells("listed_debtors_complied", cell[paid])
 
     def _final(self, world) -> None:
         flags = world.state["flags"]

@@ -1,15 +1,19 @@
 """People learn how likely they are to be recorded and what the apparatus does to them.
 
-Perceived detection π_i moves towards
+Perceived detection is held per venue (``people.perceived_detection``, people ×
+perception venues: the venues where an unlawful act happens, ``ActCatalogue.
+perception_venues``). π_iv moves towards
 
-* **own experience**: after each own violation, towards 1 if a record of it names them,
-  towards 0 if not — only where the dossier is transparent (``dossier.visibility``):
+* **own experience**: after each own violation (any unlawful act), π of the act's venue
+  towards 1 if a record of it names them, towards 0 if not — only where the dossier is transparent (``dossier.visibility``):
   people cannot learn from records they cannot see;
-* **neighbours' experience**: the same signal pushed to network neighbours, weaker;
-* **public information** (informed people only): towards the published detection signal
-  (``incentives.public_detection_signal``) continuously at rate λ per day:
-  ``π(t) = π* + (π(t0) − π*) e^{−λ (t − t0)}`` — computed lazily from the last event
-  day, so the rate does not depend on the step size and no one is touched on a quiet day.
+* **neighbours' experience**: the same signal, for the same venue, pushed to network
+  neighbours, weaker;
+* **public information** (informed people only): towards the venue's published detection
+  signal (``incentives.public_detection_by_venue``) continuously at rate λ per day:
+  ``π_v(t) = π*_v + (π_v(t0) − π*_v) e^{−λ (t − t0)}`` — computed lazily from the person's
+  last event day (one day for all venues: an event brings every venue of the person up to
+  date), so the rate does not depend on the step size and no one is touched on a quiet day.
 
 Perceived sanction ψ_i (``people.perceived_sanction``) is the weight a person gives the
 apparatus's own sanctions (the part of an act's sanction beyond the ordinary legal
@@ -38,9 +42,10 @@ import numba as nb
 import numpy as np
 from pydantic import Field
 
+from scslab.acts import CLASS_CODE
 from scslab.apparatus import ListParams, SanctionParams, SanctionRule
 from scslab.csr import gather
-from scslab.incentives import public_detection_signal
+from scslab.incentives import public_detection_by_venue
 from scslab.module import ArraySpec, CounterSpec, Module, Phase, Role
 from scslab.prefetch import prefetch
 from scslab.rng import SlotLayout, StreamSpec
@@ -86,53 +91,66 @@ class LearningParams(ModuleParams):
 
 
 @nb.njit(inline="always", cache=True)
-def perceived_now(pd, pd_day, aware, i, day, pub_target, pub_rate):  # pragma: no cover
-    """π_i today: stored value relaxed towards the public signal since its last update
-    (aware people only) — the lazy form of a continuous-time update."""
-    p = pd[i]
+def perceived_now(pd, pd_day, aware, i, v, day, target, pub_rate):  # pragma: no cover
+    """π_iv today: the stored value for venue slot v relaxed towards the venue's public
+    signal ``target`` since the person's last update (aware people only) — the lazy form
+    of a continuous-time update."""
+    p = pd[i, v]
     if aware[i] and pub_rate > 0.0:
-        p = pub_target + (p - pub_target) * math.exp(-pub_rate * (day - pd_day[i]))
+        p = target + (p - target) * math.exp(-pub_rate * (day - pd_day[i]))
     return p
 
 
+@nb.njit(inline="always", cache=True)
+def _up_to_date(pd, pd_day, aware, i, day, pub_target, pub_rate):  # pragma: no cover
+    """Store π_iv as of today for every venue of person i (one last-update day for all)."""
+    if aware[i] and pub_rate > 0.0 and pd_day[i] != day:
+        f = math.exp(-pub_rate * (day - pd_day[i]))
+        for v in range(pd.shape[1]):
+            pd[i, v] = pub_target[v] + (pd[i, v] - pub_target[v]) * f
+    pd_day[i] = day
+
+
 @nb.njit(cache=True)
-def _apply(day, person, target, rate, pd, pd_day, aware, pub_target, pub_rate,
+def _apply(day, person, slot, target, rate, pd, pd_day, aware, pub_target, pub_rate,
            shift):  # pragma: no cover - compiled
-    """Apply events in order: bring π up to date (lazy public relaxation), then step by
-    ``rate`` towards each event's target."""
+    """Apply events in order: bring the person's π up to date (lazy public relaxation),
+    then step the event's venue by ``rate`` towards the event's target."""
     for e in range(person.shape[0]):
         i = person[e]
-        p = perceived_now(pd, pd_day, aware, i, day, pub_target, pub_rate)
+        v = slot[e]
+        old = pd[i, v]
+        _up_to_date(pd, pd_day, aware, i, day, pub_target, pub_rate)
+        p = np.float64(pd[i, v])
         new = p + rate * (target[e] - p)
-        shift[e] = abs(new - pd[i])
-        pd[i] = new
-        pd_day[i] = day
+        shift[e] = abs(new - old)
+        pd[i, v] = new
 
 
 PREFETCH_AHEAD = 4  # actors ahead whose neighbours' perceptions _apply_network prefetches
 
 
 @nb.njit(cache=True)
-def _apply_network(day, actor, target, rate, net_off, net_nb, pd, pd_day, aware, pub_target,
-                   pub_rate, cell, events):  # pragma: no cover - compiled
-    """Each actor's neighbours step towards the actor's outcome, actor after actor and
-    neighbour after neighbour (the order of :func:`_apply` over the gathered lists),
-    counting the events by the neighbour's cell; the next actors' neighbours are
-    prefetched, as their reads hop across the population."""
+def _apply_network(day, actor, slot, target, rate, net_off, net_nb, pd, pd_day, aware,
+                   pub_target, pub_rate, cell, events):  # pragma: no cover - compiled
+    """Each actor's neighbours step their π of the act's venue towards the actor's
+    outcome, actor after actor and neighbour after neighbour (the order of :func:`_apply`
+    over the gathered lists), counting the events by the neighbour's cell; the next actors'
+    neighbours are prefetched, as their reads hop across the population."""
     k = actor.shape[0]
     for j in range(k):
         if j + PREFETCH_AHEAD < k:
             ahead = actor[j + PREFETCH_AHEAD]
             for e in range(net_off[ahead], net_off[ahead + 1]):
-                prefetch(pd, net_nb[e])
                 prefetch(pd_day, net_nb[e])
         t = target[j]
         b = actor[j]
+        v = slot[j]
         for e in range(net_off[b], net_off[b + 1]):
             i = net_nb[e]
-            p = perceived_now(pd, pd_day, aware, i, day, pub_target, pub_rate)
-            pd[i] = p + rate * (t - p)
-            pd_day[i] = day
+            _up_to_date(pd, pd_day, aware, i, day, pub_target, pub_rate)
+            p = np.float64(pd[i, v])
+            pd[i, v] = p + rate * (t - p)
             events[cell[i]] += 1.0
 
 
@@ -141,10 +159,11 @@ class Learning(Module):
     role = Role.BEHAVIOUR
     phase = Phase.LEARN
     Params = LearningParams
-    doc = "Perceived detection learned from own records, neighbours and public information."
+    doc = ("Perceived detection per venue learned from own records, neighbours and public "
+           "information; perceived sanction and awareness from sanctions seen.")
     owns: ClassVar = (
-        ArraySpec("people.perceived_detection", "prob", "people", True,
-                  "perceived chance a violation is recorded (π)"),
+        ArraySpec("people.perceived_detection", "prob", "people×perceived_venues", True,
+                  "perceived chance an unlawful act is recorded, per venue (π_v)"),
         ArraySpec("people.perceived_day", "day_u16", "people", True,
                   "day π was last updated (lazy public relaxation)"),
         ArraySpec("people.perceived_sanction", "prob", "people", True,
@@ -178,10 +197,10 @@ class Learning(Module):
 
     def setup(self, world) -> None:
         p = self.params
-        self.pub_target = public_detection_signal(world.consequences, world.catalogue)
+        self.pub_target = public_detection_by_venue(world.consequences, world.catalogue)
         pd = world.array("people.perceived_detection")
         aware = world.array("people.aware")
-        pd[:] = np.where(aware, self.pub_target, p.detection_prior)
+        pd[:] = np.where(aware[:, None], self.pub_target[None, :], p.detection_prior)
         world.array("people.informed")[:] = aware
         world.array("people.perceived_sanction")[:] = np.where(aware, 1.0, p.sanction_prior)
         lists = world.scenario.module_params("lists", ListParams)
@@ -196,7 +215,12 @@ class Learning(Module):
             world.scenario.modules.get("dossier", {}).get("visibility", "transparent")
             == "transparent"
         )
-        self.is_violation = code_table(world.catalogue.codes_of_class("violation"))
+        cat = world.catalogue
+        _, slot = cat.perception_venues()
+        unlawful = (cat.act_class == CLASS_CODE["violation"]) | ~cat.lawful_ref
+        self.is_violation = code_table(cat.code[unlawful])  # learned from: unlawful acts
+        self.slot_of_code = np.full(256, -1, dtype=np.int64)
+        self.slot_of_code[cat.code] = slot
 
     def step(self, world, day: int) -> None:
         self._sanctions_and_awareness(world, day)
@@ -207,6 +231,7 @@ class Learning(Module):
         if rows.size == 0:
             return
         actor = acts["actor"][rows].astype(np.int64)
+        slot = self.slot_of_code[acts["act"][rows]]
         recorded = np.zeros(len(acts), dtype=bool)
         chunk, live = world.dossier.day_records(day)
         if len(chunk):
@@ -216,10 +241,10 @@ class Learning(Module):
             correct = chunk["subject"][today] == acts["actor"][r]
             recorded[r[correct]] = True
         target = recorded[rows].astype(np.float64)
-        self._update(world, day, actor, target, self.params.own_rate)
+        self._update(world, day, actor, slot, target, self.params.own_rate)
         if self.params.network_rate > 0:
             _apply_network(
-                np.int64(day), actor, target, self.params.network_rate,
+                np.int64(day), actor, slot, target, self.params.network_rate,
                 world.array("people.net_offsets"), world.array("links.neighbour"),
                 world.array("people.perceived_detection"), world.array("people.perceived_day"),
                 world.array("people.informed"), self.pub_target, self.params.public_rate,
@@ -285,10 +310,10 @@ class Learning(Module):
                 INFORMED_LAYOUT, person=people.astype(np.int32),
                 channel=np.full(people.size, channel, dtype=np.uint8)))
 
-    def _update(self, world, day, person, target, rate) -> None:
+    def _update(self, world, day, person, slot, target, rate) -> None:
         """Own experience: step towards it, counting events and the shift they made."""
         shift = np.empty(person.size)
-        _apply(np.int64(day), person, target, float(rate),
+        _apply(np.int64(day), person, slot, target, float(rate),
                world.array("people.perceived_detection"), world.array("people.perceived_day"),
                world.array("people.informed"), self.pub_target, self.params.public_rate, shift)
         cells = world.array("people.cell")[person]

@@ -46,6 +46,8 @@ P_ACCEPT = 1
 #: standing offers (``people.credit_offer``)
 PRIME, PRICED, DENIED, EXCLUDED = 0, 1, 2, EXCLUDED_OFFER
 NO_DEBT = 0  # debts module: ``people.debt_stage`` of a person without an open debt
+NO_TERMS = 255  # ``people.loan_terms`` of a person never granted a loan here
+
 
 
 class LenderParams(ModuleParams):
@@ -63,6 +65,14 @@ class LenderParams(ModuleParams):
 
 def lender_params(scenario) -> LenderParams:
     return scenario.module_params("lender", LenderParams)
+
+
+def apr_by_terms(p: LenderParams) -> np.ndarray:
+    """APR by ``people.loan_terms`` code (prime, priced, informal; 0 for none)."""
+    apr = np.zeros(256)
+    if p.enabled:
+        apr[PRIME], apr[PRICED], apr[EXCLUDED] = p.prime_apr, p.priced_apr, p.informal_apr
+    return apr
 
 
 def standing_offers(score: np.ndarray, p: LenderParams) -> np.ndarray:
@@ -133,6 +143,11 @@ class LoanApplications(Module):
     phase = Phase.DECIDE
     switched_by = "lender"
     doc = "Loan applications meet the lender's standing offer; refused ones open no loan."
+    owns: ClassVar = (
+        ArraySpec("people.loan_terms", "code", "people", False,
+                  "terms of the last loan granted: 0 prime, 1 priced, 3 informal, 255 none "
+                  "(its APR accrues in the debts module)", fill=NO_TERMS),
+    )
     reads = ("acts", "people.credit_offer@prev", "people.credit_score@prev",
              "people.debt_stage@prev?", "people.cell")
     withdraws = ("acts",)
@@ -203,6 +218,8 @@ class LoanApplications(Module):
         c.add_cells("credit_granted_scored", cell[granted & ~unscored])
         c.add_cells("credit_applications_unscored", cell[unscored])
         c.add_cells("credit_granted_unscored", cell[granted & unscored])
+        # the terms the loan is opened on (informal loans keep the EXCLUDED code)
+        world.array("people.loan_terms")[who[granted]] = offer[granted]
         if not granted.all():
             keep = np.ones(len(acts), dtype=bool)
             keep[rows[~granted]] = False

@@ -397,6 +397,7 @@ class Market(Module):
         self.det_aware = 1.0 - (1.0 - d) * (1.0 - p.complaint_probability)
         self.sanction = float(cons.sanction[self.fraud_pos])
         self.penalty = float(cat.penalty[self.fraud_pos])
+        self.fraud_slot = int(cat.perception_venues()[1][self.fraud_pos])
         # sellers a buyer remembers as bad, by position in the pool: 16-bit lanes where
         # the pool allows (the reads of neighbours' memories are the market's main cost),
         # rows padded with empty lanes to whole 64-bit words for the branch-free test
@@ -420,7 +421,8 @@ class Market(Module):
         informed = world.optional("people.informed")
         aware = (informed if informed is not None else world.array("people.aware"))[people]
         perceived = world.optional("people.perceived_detection")
-        unaware_det = perceived[people].astype(np.float64) if perceived is not None else 0.1
+        unaware_det = (perceived[people, self.fraud_slot].astype(np.float64)
+                       if perceived is not None else 0.1)  # π of the market's venue
         pdet[~is_firm] = np.where(aware, self.det_aware, unaware_det)
         # the perceived sanction, as in behaviour: the legal penalty plus the apparatus's
         # part weighed by ψ. Firms face the legal penalty: the citizens' apparatus (points,
