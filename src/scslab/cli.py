@@ -85,10 +85,10 @@ FORCE_HELP = "Replace an existing non-empty --out folder whole (never merged)."
 
 def _progress_runner(total_days: int, replicates: int, quiet: bool):
     """A rich progress bar over replicate-days (a no-op when quiet or not a TTY)."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
     if quiet:
         return None, None
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
     progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(),
         TextColumn("{task.completed}/{task.total} days"), TimeRemainingColumn(),
