@@ -95,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
         base_env = dict(env, PYTHONPATH=str(args.baseline.resolve()))
     with tempfile.TemporaryDirectory() as tmp:
         for label, cmd, clean in _commands(Path(tmp)):
-            envs = [env] + ([base_env] if base_env and "-m" in cmd else [])
+            # the baseline runs the scslab rows it has the options for
+            envs = [env] + ([base_env] if base_env and "-m" in cmd
+                            and "--no-figures" not in cmd else [])
             for e in envs:
                 _once(cmd, e, clean)  # warm-up: page cache, Numba cache, bytecode
             walls, cpus, bwalls, bcpus = [], [], [], []
