@@ -5,7 +5,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from scslab.prefetch import PREFETCH, _no_prefetch, prefetch
+from scslab.prefetch import no_prefetch, prefetch, supported
 
 
 @nb.njit
@@ -20,7 +20,7 @@ def _gather_sum(values, index, hint):
 
 @nb.njit
 def _noop(values):
-    _no_prefetch(values, 0)
+    no_prefetch(values, 0)
     return values[0]
 
 
@@ -30,4 +30,7 @@ def test_prefetch_leaves_results_unchanged():
     index = rng.integers(0, values.size, 10_000)
     assert _gather_sum(values, index, True) == _gather_sum(values, index, False)
     assert _noop(values) == values[0]
-    assert isinstance(PREFETCH, bool)
+    assert isinstance(supported(), bool)
+    import scslab.prefetch as pf
+
+    assert pf.PREFETCH is supported()

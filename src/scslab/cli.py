@@ -65,10 +65,10 @@ FORCE_HELP = "Replace an existing non-empty --out folder whole (never merged)."
 
 def _progress_runner(total_days: int, replicates: int, quiet: bool):
     """A rich progress bar over replicate-days (a no-op when quiet or not a TTY)."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
     if quiet:
         return None, None
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
     progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(),
         TextColumn("{task.completed}/{task.total} days"), TimeRemainingColumn(),
@@ -134,11 +134,12 @@ def _simulate(sc, replicates: int, workers: int, quiet: bool):
     return results, time.perf_counter() - t0
 
 
-def _write_run(results, folder) -> None:
+def _write_run(results, folder, figures: bool = True) -> None:
     """Figures and data files into the staging folder, the manifest last, then rename."""
-    from scslab.figures import run_figures
+    if figures:
+        from scslab.figures import run_figures
 
-    run_figures(results, folder.path("figures"))
+        run_figures(results, folder.path("figures"))
     results.write_files(folder.path(""))
     results.manifest = folder.commit(results.manifest)
 
@@ -158,6 +159,9 @@ def run(
     out: Annotated[Path | None, typer.Option(help="Write results to this directory.")] = None,
     force: Annotated[bool, typer.Option(help=FORCE_HELP)] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar or table.")] = False,
+    figures: Annotated[bool, typer.Option(
+        help="With --out, draw the figures (most of a small run's time; data files and "
+             "manifest are written either way).")] = True,
 ) -> None:
     """Run a scenario and print a summary; with --out, write series, summary, manifest.
 
@@ -175,7 +179,7 @@ def run(
     try:
         results, wall = _simulate(sc, replicates, workers, quiet)
         if folder is not None:
-            _write_run(results, folder)
+            _write_run(results, folder, figures)
     finally:
         if folder is not None:
             folder.abort()

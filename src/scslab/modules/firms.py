@@ -38,7 +38,6 @@ from typing import Annotated, ClassVar
 
 import numpy as np
 from pydantic import Field
-from scipy.stats import mannwhitneyu
 
 from scslab.incentives import present_value
 from scslab.metrics import MetricDef
@@ -423,14 +422,22 @@ class CorporateCredit(Module):
 def auc(score: np.ndarray, positive: np.ndarray) -> float | None:
     """P(score of a negative > score of a positive) + ½ P(tie): how well a *high* score
     predicts *no* default (misconduct). The Mann–Whitney U of the negatives' scores over
-    the positives', divided by the number of pairs (``scipy.stats.mannwhitneyu``)."""
+    the positives' (sum of the negatives' average ranks − n(n+1)/2, as
+    ``scipy.stats.mannwhitneyu`` computes it; ranks are half-integers, so the sum is exact),
+    divided by the number of pairs. NumPy only: SciPy's import would dominate a small run."""
     score = np.asarray(score, dtype=np.float64)
     positive = np.asarray(positive, dtype=bool)
     n_pos = int(positive.sum())
     n_neg = positive.size - n_pos
     if n_pos == 0 or n_neg == 0:
         return None
-    u = mannwhitneyu(score[~positive], score[positive], method="asymptotic").statistic
+    order = np.argsort(score, kind="stable")
+    s = score[order]
+    first = np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1])))
+    counts = np.diff(first, append=s.size)
+    ranks = np.empty(s.size, dtype=np.float64)
+    ranks[order] = np.repeat(first + 1 + (counts - 1) / 2.0, counts)
+    u = ranks[~positive].sum() - n_neg * (n_neg + 1) / 2
     return float(u / (n_pos * n_neg))
 
 

@@ -73,6 +73,16 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = Fal
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
+if getattr(yaml, "__with_libyaml__", False):
+    class _CLoader(yaml.CSafeLoader):
+        """``_Loader`` with libyaml's parser and composer (same resolvers, same constructor)."""
+
+    _CLoader.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
+    _CLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+    _FAST_LOADER: type = _CLoader
+else:  # pragma: no cover - PyYAML built without libyaml
+    _FAST_LOADER = _Loader
+
 
 #: scenario files are a few KB; these bounds keep a hostile or broken one (e.g. a
 #: "billion laughs" of nested aliases) from exhausting memory or time in the loader
@@ -114,14 +124,24 @@ def safe_load(text: str) -> Any:
     if len(text) > MAX_YAML_CHARS:
         raise YAMLTooLarge(f"longer than {MAX_YAML_CHARS:,} characters (a scenario file is "
                            "a few thousand)")
+    # one parse: compose the node graph, bound its expansion, construct from the same nodes
+    loader = _FAST_LOADER(text)
     try:
-        node = yaml.compose(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
-        if node is not None and _expanded_values(node, {}, set()) > MAX_YAML_VALUES:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_values(node, {}, set()) > MAX_YAML_VALUES:
             raise YAMLTooLarge(f"expands to more than {MAX_YAML_VALUES:,} values (aliases "
                                "repeat what their anchor holds)")
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        return loader.construct_document(node)
     except RecursionError:
         raise YAMLTooLarge("nested too deeply") from None
+    except yaml.YAMLError as exc:  # libyaml bounds the depth itself
+        if "nesting depth" in str(getattr(exc, "problem", "")):
+            raise YAMLTooLarge("nested too deeply") from None
+        raise
+    finally:
+        loader.dispose()
 
 
 def parse_yaml_text(text: str, where: str) -> Any:
