@@ -46,6 +46,8 @@ def answer_command(
     dask: Annotated[str | None, typer.Option(
         help="Run the studies on Dask: local:N or tcp://HOST:PORT.")] = None,
     seed: Annotated[int | None, typer.Option(help="One seed for every run.")] = None,
+    questions: Annotated[str | None, typer.Option(
+        help="Answer only these questions (comma-separated ids; default: all).")] = None,
     rerun: Annotated[Path | None, typer.Option(
         help="A manifest.json written by 'scslab answer': repeat its runs and check the "
              "report is identical.")] = None,
@@ -64,7 +66,7 @@ def answer_command(
     from scslab.cli import UserError, open_out
     from scslab.compare import CompareError, base_manifest
     from scslab.outfolder import sha256_file
-    from scslab.questions import BUDGETS, DEFAULT_SEED, answers_html, run_answers
+    from scslab.questions import BUDGETS, DEFAULT_SEED, QUESTIONS, answers_html, run_answers
     from scslab.scenario import ScenarioError
     from scslab.studies import StudyError
 
@@ -75,6 +77,8 @@ def answer_command(
             old = json.loads(rerun.read_text(encoding="utf-8"))
             opts = old["options"]
             budget, seed = str(opts["budget"]), int(opts["seed"])
+            chosen_before = opts.get("questions")
+            questions = None if chosen_before is None else ",".join(chosen_before)
             original_report = old.get("files", {}).get("report.html")
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise UserError(f"{rerun}: --rerun: not a manifest of 'scslab answer' "
@@ -87,12 +91,20 @@ def answer_command(
     if workers < 1:
         raise UserError("--workers must be at least 1")
     seed = DEFAULT_SEED if seed is None else seed
+    known = [q.id for q in QUESTIONS]
+    chosen = known if questions is None else [x.strip() for x in questions.split(",")
+                                               if x.strip()]
+    unknown = [x for x in chosen if x not in known]
+    if unknown or not chosen:
+        raise UserError(f"--questions: {', '.join(unknown) or 'none given'}: not a question; "
+                        f"the questions: {', '.join(known)}")
     folder = open_out(out, force)
     try:
         t0 = time.perf_counter()
         try:
             stored = run_answers(budget, seed=seed, workers=workers, dask=dask,
                                  root=folder.staging,
+                                 questions=tuple(q for q in QUESTIONS if q.id in chosen),
                                  progress=lambda q: console.print(f"answering {q} …"))
         except (CompareError, ScenarioError, StudyError) as exc:
             raise UserError(" ".join(str(exc).split())) from None
@@ -104,7 +116,8 @@ def answer_command(
         report.write_text(answers_html(stored), encoding="utf-8")
         note = "no PDF (--no-pdf)" if no_pdf else write_pdf(report, folder.path("report.pdf"))
         manifest = base_manifest("answer", wall, None)
-        manifest.update({"options": {"budget": budget, "seed": seed}, "workers": workers,
+        manifest.update({"options": {"budget": budget, "seed": seed,
+                                     "questions": None if chosen == known else chosen}, "workers": workers,
                          "dask": dask, "pdf": note})
         digest = sha256_file(report)
         folder.commit(manifest)
