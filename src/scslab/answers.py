@@ -107,6 +107,8 @@ class CardRow:
     low: float | None = None
     high: float | None = None
     scenario_mean: float | None = None
+    scenario_low: float | None = None
+    scenario_high: float | None = None
     reference_mean: float | None = None
     combined_low: float | None = None
     combined_high: float | None = None
@@ -156,12 +158,13 @@ def _module_on(resolved: dict, name: str) -> bool:
     return isinstance(mod, dict) and bool(mod.get("enabled", False))
 
 
-def _why_missing(h: Headline, label: str, resolved: dict) -> str:
+def _why_missing(h: Headline, label: str, resolved: dict, reported: bool = False) -> str:
     if h.module in resolved.get("modules", {}) and not _module_on(resolved, h.module):
         return f"module {h.module} is off in {label}"
-    if h.groups is not None:
-        return f"{label} does not report {h.metric} for groups {' and '.join(h.groups)}"
-    return f"{label} does not report {h.metric}"
+    what = h.metric if h.groups is None else f"{h.metric} for {' and '.join(h.groups)}"
+    if reported:
+        return f"{what} is undefined in {label} (a ratio with nothing to count)"
+    return f"{label} does not report {what}"
 
 
 # --------------------------------------------------------------------------- values
@@ -229,15 +232,16 @@ def build_card(att: Any, headlines: Sequence[Headline] = HEADLINES,
         if full is None or not np.isfinite(full).any():
             row.reason = f"not measured here: {_why_missing(h, s_label, s_res)}"
             continue
+        m_s, lo_s, hi_s = mean_stats(full)
+        row.scenario_mean, row.scenario_low, row.scenario_high = _f(m_s), _f(lo_s), _f(hi_s)
         if not np.isfinite(ref).any():
-            row.reason = (f"not measured in the reference: {_why_missing(h, r_label, r_res)}, "
-                          "so there is no paired difference")
-            row.scenario_mean = _f(mean_stats(full)[0])
+            why = _why_missing(h, r_label, r_res, set(h.parts()) <= available)
+            row.reason = (f"no paired difference: {why}; shown is the level in {s_label}")
             continue
         d, lo, hi = paired_stats(full, ref)
         row.measured = True
         row.diff, row.low, row.high = _f(d), _f(lo), _f(hi)
-        row.scenario_mean, row.reference_mean = _f(mean_stats(full)[0]), _f(mean_stats(ref)[0])
+        row.reference_mean = _f(mean_stats(ref)[0])
         if h.groups is None and h.metric in robust:
             rb = robust[h.metric]
             row.combined_low, row.combined_high = rb["low"], rb["high"]
@@ -253,8 +257,8 @@ def build_card(att: Any, headlines: Sequence[Headline] = HEADLINES,
                 continue
             eff = full - headline_values(att.summaries, c.name, h)
             e, elo, ehi = mean_stats(eff)
-            if not math.isfinite(e):
-                continue
+            if not math.isfinite(e) or e == 0:
+                continue  # a component whose removal changes nothing does not cause it
             comps.append({"component": c.name, "effect": _f(e), "low": _f(elo), "high": _f(ehi),
                           "share": _f(e / d) if d else None})
         comps.sort(key=lambda x: (-abs(x["effect"]), x["component"]))
@@ -318,10 +322,13 @@ def interval(low: float | None, high: float | None) -> str:
 def row_cells(r: CardRow) -> list[str]:
     """headline, difference [95 %], combined [95 %], robustness, components."""
     if not r.measured:
+        if r.scenario_mean is not None:
+            return [r.label, f"level {fmt(r.scenario_mean)} "
+                    f"{interval(r.scenario_low, r.scenario_high)} — {r.reason}", "", "", ""]
         return [r.label, r.reason, "", "", ""]
     combined = interval(r.combined_low, r.combined_high) if r.combined_low is not None else "—"
     rob = f"{r.robustness:.0%}" if r.robustness is not None else f"— ({r.robustness_note})"
-    comps = "; ".join(f"{c['component']} {fmt(c['effect'])}" for c in r.components) or "—"
+    comps = "; ".join(f"{c['component']} {fmt(c['effect'])}" for c in r.components) or "— (no single removable component changes it)"
     return [r.label, f"{fmt(r.diff)} {interval(r.low, r.high)}", combined, rob, comps]
 
 

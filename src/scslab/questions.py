@@ -64,6 +64,7 @@ class Question:
     mechanism: str
     assumptions: tuple[str, ...]
     factors: dict[str, tuple[float, float]] = field(default_factory=dict)
+    reference_name: str = ""  # how sentences and figures name the reference
 
 
 MARKET_REFERENCE = ("baseline:modules.market.enabled=true,modules.firms.enabled=true,"
@@ -86,6 +87,7 @@ QUESTIONS: tuple[Question, ...] = (
          "The reference has the same market, firms and officials without the system; it is "
          "not a society without any institutions."),
         {"population.traits.awareness": (0.05, 0.4)},
+        "baseline with market, firms and officials",
     ),
     Question(
         "privacy-groups",
@@ -137,14 +139,20 @@ def _direction(row: CardRow) -> str:
     return "does not clearly change"
 
 
-def _clause(row: CardRow) -> tuple[str, list[dict]]:
+def _clause(row: CardRow, scenario: str) -> tuple[str, list[dict]]:
     """A clause on one row and the stored values it cites."""
     if not row.measured:
-        return f"{row.label} is {row.reason}", []
+        if row.scenario_mean is None:
+            return f"the {row.label} is {row.reason}", []
+        cites = [{"key": row.key, "field": f, "text": fmt(getattr(row, f))}
+                 for f in ("scenario_mean", "scenario_low", "scenario_high")]
+        return (f"in {scenario} the {row.label} is {cites[0]['text']} (95 % interval "
+                f"{cites[1]['text']} to {cites[2]['text']}; {row.reason.split(';')[0]})",
+                cites)
     cites = [{"key": row.key, "field": f, "text": fmt(getattr(row, f))}
              for f in ("diff", "low", "high")]
-    text = (f"it {_direction(row)} the {row.label} by {cites[0]['text']} "
-            f"(95 % interval {cites[1]['text']} to {cites[2]['text']})")
+    text = (f"it {_direction(row)} the {row.label} (difference {cites[0]['text']}, "
+            f"95 % interval {cites[1]['text']} to {cites[2]['text']})")
     if row.robustness is not None:
         pct = f"{row.robustness:.0%}"
         cites.append({"key": row.key, "field": "robustness", "text": pct})
@@ -156,10 +164,11 @@ def sentence(q: Question, card: Card) -> tuple[str, list[dict]]:
     """The one-sentence answer and its citations ({key, field, text})."""
     parts, cites = [], []
     for key in q.lead:
-        t, c = _clause(card.row(key))
+        t, c = _clause(card.row(key), card.scenario)
         parts.append(t)
         cites += c
-    return (f"Against {card.reference}, {card.scenario}: " + "; ".join(parts) + ".", cites)
+    return (f"Against {q.reference_name or card.reference}, {card.scenario}: "
+            + "; ".join(parts) + ".", cites)
 
 
 def cited_text(value: Any, field_: str) -> str:
@@ -255,6 +264,7 @@ def run_answers(budget: str, *, seed: int = DEFAULT_SEED, workers: int = 1,
         card.settings["study"] = None if study_dir is None else f"studies/{q.id}"
         text, cites = sentence(q, card)
         answers.append({"id": q.id, "question": q.text, "sentence": text, "cites": cites,
+                        "reference_name": q.reference_name or q.reference,
                         "card": card.to_dict(), "groups": _group_bars(att, q),
                         "mechanism": q.mechanism, "assumptions": list(q.assumptions)})
     adoption = adoption_answer()
@@ -265,7 +275,7 @@ def run_answers(budget: str, *, seed: int = DEFAULT_SEED, workers: int = 1,
 # --------------------------------------------------------------------------- figures
 
 
-def forest_figure(card: Card) -> Any:
+def forest_figure(card: Card, reference: str = "") -> Any:
     """One panel per measured headline: the paired difference with its Monte Carlo
     interval (thick) and, where a study gave one, the combined interval (thin)."""
     from matplotlib.figure import Figure
@@ -291,7 +301,8 @@ def forest_figure(card: Card) -> Any:
         ax.set_xlim(lo - pad, hi + pad)
         for s in ("top", "right", "left"):
             ax.spines[s].set_visible(False)
-    fig.suptitle(f"{card.scenario} − {card.reference} (paired, 95 %)", fontsize=9)
+    fig.suptitle(f"{card.scenario} − {reference or card.reference} (paired, 95 %)",
+                 fontsize=9)
     fig.subplots_adjust(left=0.38, right=0.97, top=1 - 0.45 / fig.get_figheight(),
                         bottom=0.35 / fig.get_figheight() + 0.05, hspace=0.9)
     return fig
@@ -358,7 +369,8 @@ def answers_html(stored: dict) -> str:
         card = Card.from_dict(a["card"])
         body.append(f"<section id=\"{e(a['id'])}\"><h2>{i}. {e(a['question'])}</h2>")
         body.append(f"<p class=answer>{e(a['sentence'])}</p>")
-        body.append(_img(forest_figure(card), f"{a['id']}-forest",
+        body.append(_img(forest_figure(card, a.get("reference_name", "")),
+                         f"{a['id']}-forest",
                          "Effect of the system: paired difference with its 95 % interval "
                          "(thick: Monte Carlo; thin: with parameter uncertainty, when a "
                          "study ran); red line: no effect."))
