@@ -276,28 +276,36 @@ def run_answers(budget: str, *, seed: int = DEFAULT_SEED, workers: int = 1,
 
 
 def forest_figure(card: Card, reference: str = "") -> Any:
-    """One panel per measured headline: the paired difference with its Monte Carlo
-    interval (thick) and, where a study gave one, the combined interval (thin)."""
+    """One panel per headline with a value: the paired difference with its Monte Carlo
+    interval (thick) and, where a study gave one, the combined interval (thin); a headline
+    the reference leaves undefined shows the scenario's level instead (orange, so marked)."""
     from matplotlib.figure import Figure
 
-    rows = [r for r in card.rows if r.measured]
+    rows = [r for r in card.rows if r.measured or r.scenario_mean is not None]
     fig = Figure(figsize=(7.5, 0.75 * max(len(rows), 1) + 0.9), dpi=100)
     if not rows:
-        fig.text(0.5, 0.5, "nothing measured in both scenarios", ha="center")
+        fig.text(0.5, 0.5, "nothing measured", ha="center")
         return fig
     axes = fig.subplots(len(rows), 1, squeeze=False)[:, 0]
     for ax, r in zip(axes, rows, strict=True):
+        if r.measured:
+            mid, low, high, color, name = r.diff, r.low, r.high, "#2a6ebb", r.label
+        else:
+            mid, low, high = r.scenario_mean, r.scenario_low, r.scenario_high
+            color, name = "#e08a2c", f"{r.label}\n(level in {card.scenario})"
+        low = mid if low is None else low
+        high = mid if high is None else high
         if r.combined_low is not None:
             ax.plot([r.combined_low, r.combined_high], [0, 0], color="#9bb8d9", lw=2)
-        ax.plot([r.low, r.high], [0, 0], color="#2a6ebb", lw=6, solid_capstyle="butt")
-        ax.plot([r.diff], [0], "o", color="#123d6a", ms=7)
+        ax.plot([low, high], [0, 0], color=color, lw=6, solid_capstyle="butt")
+        ax.plot([mid], [0], "o", color="#123d6a", ms=7)
         ax.axvline(0, color="#b22", lw=1)
         ax.set_yticks([])
-        ax.set_ylabel(r.label, rotation=0, ha="right", va="center", fontsize=8)
+        ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
         ax.tick_params(axis="x", labelsize=7)
-        lo = min(0.0, r.low or 0.0, r.combined_low if r.combined_low is not None else 0.0)
-        hi = max(0.0, r.high or 0.0, r.combined_high if r.combined_high is not None else 0.0)
-        pad = (hi - lo) * 0.15 or 1e-9
+        lo = min(0.0, low, r.combined_low if r.combined_low is not None else 0.0)
+        hi = max(0.0, high, r.combined_high if r.combined_high is not None else 0.0)
+        pad = (hi - lo) * 0.15 or 1.0
         ax.set_xlim(lo - pad, hi + pad)
         for s in ("top", "right", "left"):
             ax.spines[s].set_visible(False)
@@ -328,8 +336,13 @@ def disparity_figure(groups: dict) -> Any | None:
             lo = np.array([np.nan if v[1] is None else v[1] for v in vals])
             hi = np.array([np.nan if v[2] is None else v[2] for v in vals])
             err = np.vstack([np.nan_to_num(mean - lo), np.nan_to_num(hi - mean)])
-            ax.bar(x + (i - 0.5) * 0.38, np.nan_to_num(mean), 0.38, yerr=err, capsize=3,
-                   color=colors[i], label=g)
+            pos = x + (i - 0.5) * 0.38
+            ax.bar(pos, np.nan_to_num(mean), 0.38, yerr=err, capsize=3, color=colors[i],
+                   label=g)
+            for p_, v in zip(pos, mean, strict=True):
+                if not np.isfinite(v):  # undefined (module off, nothing to count): say so
+                    ax.text(p_, 0, "undefined", rotation=90, ha="center", va="bottom",
+                            fontsize=7, color="#666")
         ax.set_xticks(x)
         ax.set_xticklabels([lab if len(lab) < 22 else lab[:20] + "…" for lab in labels],
                            fontsize=8)
@@ -373,7 +386,8 @@ def answers_html(stored: dict) -> str:
                          f"{a['id']}-forest",
                          "Effect of the system: paired difference with its 95 % interval "
                          "(thick: Monte Carlo; thin: with parameter uncertainty, when a "
-                         "study ran); red line: no effect."))
+                         "study ran); red line: no effect. Orange: the scenario's level, "
+                         "where the reference leaves the outcome undefined."))
         bars = disparity_figure(a["groups"])
         if bars is not None:
             body.append(_img(bars, f"{a['id']}-groups",
