@@ -152,3 +152,26 @@ def test_disparity_gap_is_the_group_difference(rongcheng_card):
     np.testing.assert_array_equal(headline_values(s, FULL_RUN, h),
                                   a.sort_values("replicate")["value"].to_numpy()
                                   - b.sort_values("replicate")["value"].to_numpy())
+
+
+def test_card_with_a_study_uses_its_mixture_interval_and_robustness(tmp_path, rongcheng_card):
+    from scslab.answers import build_card
+    from scslab.studies import Study, open_study
+    from scslab.studies.analysis import mixture_interval, per_sample_effects
+
+    _, att = rongcheng_card
+    spec = {"name": "card-study", "scenarios": ["rongcheng", "baseline"], **SMALL,
+            "seed": 5, "replicates": 2, "design": {"method": "lhs", "samples": 2, "seed": 1},
+            "factors": {"population.traits.awareness": {"low": 0.05, "high": 0.4}},
+            "outputs": ["records_per_person_day"], "contrasts": ["rongcheng - baseline"]}
+    Study.from_dict(spec).run(tmp_path / "st")
+    card = build_card(att, study=tmp_path / "st")
+    row = card.row("records_per_person_day")
+    res = open_study(tmp_path / "st")
+    eff = per_sample_effects(res.study, res.metrics)
+    lo, hi = mixture_interval(eff["mean"].to_numpy(), eff["se"].to_numpy())
+    assert (row.combined_low, row.combined_high) == (lo, hi)
+    assert row.robustness == float((eff["mean"] > 0).mean()) == 1.0
+    assert row.robustness_note == "over 2 study samples"
+    # a headline the study does not hold says so
+    assert card.row("detection_rate").robustness_note.startswith("the study has no output")
