@@ -190,22 +190,26 @@ def _f(x: Any) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def _study_rows(study: Any, contrast: str) -> dict[str, dict]:
-    """output → {low, high, share_same_sign} from a study folder's runs, for ``contrast``."""
+def _study_rows(study: Any, contrast: str) -> tuple[dict[str, dict], str]:
+    """output → {low, high, share_same_sign} from a study folder's runs, for ``contrast``;
+    and a note on the size the study ran at."""
     from scslab.studies import open_study
     from scslab.studies.analysis import per_sample_effects, robustness_table
 
     result = open_study(study)
+    sp = result.study.spec
+    note = (f"The study ({Path(study).name}) ran {sp.people:,} people for {sp.days} days with "
+            f"{sp.replicates} replicates per sample; its intervals are at that size.")
     if contrast not in [c.text for c in result.study.contrasts]:
-        return {}
+        return {}, note
     effects = per_sample_effects(result.study, result.metrics)
     effects = effects[effects["contrast"] == contrast]
     if effects.empty:
-        return {}
+        return {}, note
     rob = robustness_table(effects)
-    return {r["output"]: {"low": _f(r["low"]), "high": _f(r["high"]),
-                          "share": _f(r["share_same_sign"]), "samples": int(r["samples"])}
-            for _, r in rob.iterrows()}
+    return ({r["output"]: {"low": _f(r["low"]), "high": _f(r["high"]),
+                           "share": _f(r["share_same_sign"]), "samples": int(r["samples"])}
+             for _, r in rob.iterrows()}, note)
 
 
 def build_card(att: Any, headlines: Sequence[Headline] = HEADLINES,
@@ -221,7 +225,7 @@ def build_card(att: Any, headlines: Sequence[Headline] = HEADLINES,
     s_res, r_res = att.scenarios[FULL_RUN], att.scenarios[REFERENCE_RUN]
     available = set(att.summaries["metric"].unique())
     contrast = f"{s_label} - {r_label}"
-    robust = _study_rows(study, contrast) if study is not None else {}
+    robust, study_note = _study_rows(study, contrast) if study is not None else ({}, "")
     rows: list[CardRow] = []
     for h in headlines:
         row = CardRow(group=h.group, key=h.key, label=h.label, measured=False)
@@ -271,6 +275,8 @@ def build_card(att: Any, headlines: Sequence[Headline] = HEADLINES,
         assumed.append({"path": c.path, "value": v, "figure": c.figure,
                         "citation": c.citation, "tag": c.tag})
     not_shown = list(NOT_SHOWN)
+    if study_note:
+        not_shown.append(study_note)
     if att.refused:
         not_shown.append("Components that cannot be removed alone: "
                          + "; ".join(f"{k} ({v})" for k, v in att.refused.items()))
