@@ -63,6 +63,8 @@ LAYERS: dict[str, str] = {
     "scslab.studies": "analysis",
     "scslab.calibrate": "analysis",  # (issue 19)
     "scslab.adoption": "analysis",  # (issue 20)
+    "scslab.answers": "analysis",  # (issue 23)
+    "scslab.questions": "analysis",  # (issue 23)
     "scslab.games": "games",
     "scslab.options": "cli",
     "scslab.cli": "cli",
@@ -72,6 +74,8 @@ LAYERS: dict[str, str] = {
     "scslab.dashboard_cli": "cli",
     "scslab.calibrate_cli": "cli",
     "scslab.world_cli": "cli",
+    "scslab.card_cli": "cli",
+    "scslab.answer_cli": "cli",
     "scslab.dashboard": "cli",
     "scslab.__main__": "cli",
     "scslab": "cli",

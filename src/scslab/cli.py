@@ -371,6 +371,18 @@ def _register_world() -> None:
 _register_world()
 
 
+def _register_answers() -> None:
+    """Mount ``card`` (one scenario's system card) and ``answer`` (the questions report)."""
+    from scslab.answer_cli import answer_command
+    from scslab.card_cli import card_command
+
+    app.command(name="card")(card_command)
+    app.command(name="answer")(answer_command)
+
+
+_register_answers()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app and return its exit status.
 
