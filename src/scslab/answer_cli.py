@@ -63,8 +63,8 @@ def answer_command(
     """
     from rich.console import Console
 
-    from scslab.options import UserError, open_out
     from scslab.compare import CompareError, base_manifest
+    from scslab.options import UserError, open_out
     from scslab.outfolder import sha256_file
     from scslab.questions import BUDGETS, DEFAULT_SEED, QUESTIONS, answers_html, run_answers
     from scslab.scenario import ScenarioError

@@ -44,8 +44,8 @@ def card_command(
     from rich.markup import escape
 
     from scslab.answers import card_html, make_card, print_card
-    from scslab.options import UserError, open_out
     from scslab.compare import CompareError
+    from scslab.options import UserError, open_out
     from scslab.scenario import ScenarioError
     from scslab.studies import StudyError
 
