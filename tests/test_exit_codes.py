@@ -97,7 +97,10 @@ def test_broken_pipe_through_head(tmp_path):
 def test_interrupt_is_130_and_one_line(tmp_path):
     proc = subprocess.Popen([*scslab_exe(), "run", "--people", "200000", "--days", "20000",
                              "--burn-in", "0", "--quiet", "--out", str(tmp_path / "o")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            # a shell's background job starts with SIGINT ignored, and a
+                            # child would inherit that: give it the default disposition
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(6)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
