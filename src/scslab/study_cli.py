@@ -12,17 +12,13 @@ from typing import Annotated
 
 import typer
 
+from scslab.options import UserError
+
 study_app = typer.Typer(
     help=("Studies: a design over scenario parameters, run on common random numbers, "
           "analysed for sensitivity and sign-robustness (docs/studies.md)."),
     no_args_is_help=True, add_completion=False, rich_markup_mode=None,
 )
-
-
-def _user_error(message: str) -> Exception:
-    from scslab.options import UserError
-
-    return UserError(message)
 
 
 def _progress(quiet: bool):
@@ -82,7 +78,7 @@ def run_command(
     from scslab.studies import Study, StudyError
 
     if dask is not None and workers != 1:
-        raise _user_error("--workers and --dask exclude each other (Dask sets its own)")
+        raise UserError("--workers and --dask exclude each other (Dask sets its own)")
     try:
         st = Study.from_yaml(study)
         progress, tick = _progress(quiet)
@@ -92,7 +88,7 @@ def run_command(
             with progress:
                 result = st.run(out, workers=workers, dask=dask, fresh=fresh, progress=tick)
     except StudyError as exc:
-        raise _user_error(str(exc)) from None
+        raise UserError(str(exc)) from None
     if not quiet:
         e = result.execution
         typer.echo(f"{st.name}: {e.total} runs, {e.skipped} already done, {e.ran} run now "
@@ -119,7 +115,7 @@ def analyze_command(
     try:
         analysis = open_study(folder).analyze(figures=figures)
     except StudyError as exc:
-        raise _user_error(str(exc)) from None
+        raise UserError(str(exc)) from None
     if quiet:
         return
     from rich.console import Console
@@ -154,7 +150,7 @@ def status_command(
     try:
         s = open_study(folder).status()
     except StudyError as exc:
-        raise _user_error(str(exc)) from None
+        raise UserError(str(exc)) from None
     typer.echo(f"{s.name}: {s.finished}/{s.total} runs finished, {s.failed} failed, "
                f"{s.remaining} remaining; {s.simulation_seconds:.1f} s simulated; "
                f"code revision {s.code_revision}")

@@ -13,19 +13,13 @@ from typing import Annotated
 
 import typer
 
-from scslab.options import People
+from scslab.options import People, UserError
 
 world_app = typer.Typer(
     help=("Worlds: several societies whose governments adopt, keep or repeal the "
           "components of a scoring system, period by period (docs/adoption.md)."),
     no_args_is_help=True, add_completion=False, rich_markup_mode=None,
 )
-
-
-def _user_error(message: str) -> Exception:
-    from scslab.options import UserError
-
-    return UserError(message)
 
 
 @world_app.command("list")
@@ -63,9 +57,9 @@ def run_command(
         spec, where, here = load_world(world)
         check_world(spec, where, here)
     except WorldError as exc:
-        raise _user_error(str(exc)) from None
+        raise UserError(str(exc)) from None
     if people is not None and people < 100:
-        raise _user_error(f"--people: {people} is below the minimum of 100")
+        raise UserError(f"--people: {people} is below the minimum of 100")
     n_periods = spec.periods if periods is None else periods
     folder = OutFolder(out, force=force).open()
     try:
@@ -80,7 +74,7 @@ def run_command(
                 result = run_world(world, replicates=replicates, people=people,
                                    periods=periods, workers=workers)
         except ScenarioError as exc:
-            raise _user_error(f"{world}: {exc}") from None
+            raise UserError(f"{world}: {exc}") from None
         write(result, folder.path(""))
         manifest = {"kind": "world", **provenance(), **result.manifest,
                     "seed": spec.seed, "world_spec": spec.model_dump(mode="json"),

@@ -15,17 +15,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from scslab.studies.spec import StudyError, read_yaml_file, validation_error_line
+
 #: The builtin target file (published figures from the lab's calibration notes).
 BUILTIN_TARGETS = Path(__file__).resolve().parent.parent / "data" / "targets.yaml"
 
 
-class CalibrationError(ValueError):
-    """A target file or calibration folder could not be used; the message is one line."""
-
-    def __init__(self, where: str, field_: str | None, reason: str) -> None:
-        self.where, self.field, self.reason = where, field_, reason
-        text = f"{where}: {field_}: {reason}" if field_ else f"{where}: {reason}"
-        super().__init__(" ".join(text.split()))
+class CalibrationError(StudyError):
+    """A target file or calibration folder could not be used; the message is one line
+    ``FILE: FIELD: reason``, as for study files."""
 
 
 class _Strict(BaseModel):
@@ -99,24 +97,6 @@ class TargetFile(_Strict):
         return out
 
 
-def _validation_error(exc: ValidationError, where: str) -> CalibrationError:
-    err = exc.errors(include_url=False)[0]
-    loc = ".".join(str(p) for p in err["loc"])
-    msg = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        msg = "unknown key"
-    elif err["type"] == "missing":
-        msg = "required field is missing"
-    elif "input" in err and not isinstance(err["input"], dict | list):
-        shown = repr(err["input"])
-        if len(shown) <= 40:
-            msg = f"{msg} (got {shown})"
-    if ": " in msg and " " not in msg.split(": ", 1)[0]:  # "field: reason"
-        sub, msg = msg.split(": ", 1)
-        loc = f"{loc}.{sub}" if loc else sub
-    return CalibrationError(where, loc or None, msg)
-
-
 def parse_targets(data: Any, where: str) -> TargetFile:
     """Validate target-file data (already parsed YAML)."""
     if not isinstance(data, dict):
@@ -124,24 +104,11 @@ def parse_targets(data: Any, where: str) -> TargetFile:
     try:
         return TargetFile.model_validate(data)
     except ValidationError as exc:
-        raise _validation_error(exc, where) from None
+        raise CalibrationError(where, *validation_error_line(exc)) from None
 
 
 def load_targets(path: str | Path | None = None) -> TargetFile:
     """Read and validate a target file (the builtin one when ``path`` is None)."""
-    from scslab.scenario import ScenarioError
-    from scslab.scenario.loader import parse_yaml_text
-
     path = BUILTIN_TARGETS if path is None else Path(path)
-    where = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CalibrationError(where, None, "no such target file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CalibrationError(where, None, f"cannot read: {exc}") from None
-    try:
-        data = parse_yaml_text(text, where)
-    except ScenarioError as exc:
-        raise CalibrationError(where, None, exc.reason) from None
-    return parse_targets(data, where)
+    data = read_yaml_file(path, "target file", CalibrationError)
+    return parse_targets(data, str(path))

@@ -148,7 +148,9 @@ class ResolvedStudy:
 # --------------------------------------------------------------------------- loading
 
 
-def _validation_error(exc: ValidationError, where: str) -> StudyError:
+def validation_error_line(exc: ValidationError) -> tuple[str | None, str]:
+    """The first pydantic error as (dotted field, one-line reason), for files whose
+    errors name file, field and reason (study files, target files)."""
     err = exc.errors(include_url=False)[0]
     loc = ".".join(str(p) for p in err["loc"])
     msg = err["msg"].removeprefix("Value error, ")
@@ -163,7 +165,26 @@ def _validation_error(exc: ValidationError, where: str) -> StudyError:
     if ": " in msg and " " not in msg.split(": ", 1)[0]:  # "trajectories: reason"
         sub, msg = msg.split(": ", 1)
         loc = f"{loc}.{sub}" if loc else sub
-    return StudyError(where, loc or None, msg)
+    return loc or None, msg
+
+
+def read_yaml_file(path: Path, what: str, error: type[StudyError]) -> Any:
+    """Parse a YAML file with the scenario loader's safe parser; any failure is one
+    ``error`` line naming the file (``what`` says which kind of file was missing)."""
+    from scslab.scenario import ScenarioError
+    from scslab.scenario.loader import parse_yaml_text
+
+    where = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(where, None, f"no such {what}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(where, None, f"cannot read: {exc}") from None
+    try:
+        return parse_yaml_text(text, where)
+    except ScenarioError as exc:
+        raise error(where, None, exc.reason) from None
 
 
 def parse_study(data: Any, where: str, base_dir: Path | None = None) -> ResolvedStudy:
@@ -173,28 +194,15 @@ def parse_study(data: Any, where: str, base_dir: Path | None = None) -> Resolved
     try:
         spec = StudySpec.model_validate(data)
     except ValidationError as exc:
-        raise _validation_error(exc, where) from None
+        raise StudyError(where, *validation_error_line(exc)) from None
     return resolve(spec, where, base_dir)
 
 
 def load_study(path: str | Path) -> ResolvedStudy:
     """Read and validate a study YAML file (scenario files are relative to it)."""
-    from scslab.scenario import ScenarioError
-    from scslab.scenario.loader import parse_yaml_text
-
     path = Path(path)
-    where = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise StudyError(where, None, "no such study file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise StudyError(where, None, f"cannot read: {exc}") from None
-    try:
-        data = parse_yaml_text(text, where)
-    except ScenarioError as exc:
-        raise StudyError(where, None, exc.reason) from None
-    return parse_study(data, where, path.parent)
+    data = read_yaml_file(path, "study file", StudyError)
+    return parse_study(data, str(path), path.parent)
 
 
 def _scenario_ref(spec: str, base_dir: Path | None) -> str:
