@@ -183,7 +183,8 @@ class Sim:
         counts = dict(pop.counts)
         counts["acts"] = len(scenario.acts)
         counts["regions"] = scenario.population.regions
-        venues, _ = ActCatalogue.from_scenario(scenario).perception_venues()
+        catalogue = ActCatalogue.from_scenario(scenario)
+        venues, _ = catalogue.perception_venues()
         counts["perceived_venues"] = len(venues)  # perceived detection is held per venue
         counts["lists"] = scenario.module_params("lists", ListParams).slots()
         self.world = World(scenario, replicate, counts)
@@ -207,7 +208,7 @@ class Sim:
             self.modules.append(module)
         from scslab.incentives import nominal_consequences
 
-        self.world.catalogue = ActCatalogue.from_scenario(scenario)
+        self.world.catalogue = catalogue
         self.world.consequences = nominal_consequences(
             scenario, self.world.catalogue, self.module_classes
         )
