@@ -37,7 +37,7 @@ def main() -> None:
     from scslab.calibrate import calibrate, load_targets
     from scslab.calibrate.output import markdown, write_result
     from scslab.calibrate.store import RESULT
-    from scslab.results import atomic_write_bytes
+    from scslab.run.results import atomic_write_bytes
 
     folder = Path(a.folder)
     if a.fresh_folder and folder.exists():

@@ -44,7 +44,7 @@ RUN = ["-m", "scslab", "run", "rongcheng", "--people", "1000", "--burn-in", "0",
 
 def _commands(tmp: Path) -> list[tuple[str, list[str], Path | None]]:
     py = sys.executable
-    first_kernel = ("import numpy as np; from scslab.sets import priority_order; "
+    first_kernel = ("import numpy as np; from scslab.numerics.sets import priority_order; "
                     "priority_order(np.arange(3, dtype=np.uint64))")
     out = tmp / "out"
     return [
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{per_day * 1e3:.2f} ms.",
         "",
     ]
-    from scslab.results import atomic_write_bytes
+    from scslab.run.results import atomic_write_bytes
 
     atomic_write_bytes(args.out, "\n".join(lines).encode())
     print(f"wrote {args.out}")

@@ -28,7 +28,7 @@ OUT = Path(__file__).with_name("results-partition.md")
 
 
 def facts(name: str, people: int, days: int) -> list[str]:
-    from scslab.engine import Sim
+    from scslab.core.engine import Sim
     from scslab.scenario import load_scenario
 
     sc = load_scenario(name, people=people, days=days, burn_in=0)
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         f"--days {args.days} {' '.join(args.scenarios)}`.",
         "",
     ]
-    from scslab.results import atomic_write_bytes
+    from scslab.run.results import atomic_write_bytes
 
     atomic_write_bytes(args.out, "\n".join(head + body).encode())
     print(f"wrote {args.out}")

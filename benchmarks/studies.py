@@ -76,13 +76,13 @@ def main(argv: list[str] | None = None) -> int:
 
     import pandas as pd
 
-    from scslab.compare import with_overrides
-    from scslab.results import atomic_write_bytes
-    from scslab.runner import run_replicate
+    from scslab.analysis.compare import with_overrides
+    from scslab.analysis.studies import Study
+    from scslab.analysis.studies.design import design_matrix
+    from scslab.analysis.studies.execution import plan
+    from scslab.run.results import atomic_write_bytes
+    from scslab.run.runner import run_replicate
     from scslab.scenario import scenario_from_dict
-    from scslab.studies import Study
-    from scslab.studies.design import design_matrix
-    from scslab.studies.execution import plan
 
     data = _study(args.samples, args.people, args.days)
     study = Study.from_dict(data, "bench")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from scslab.engine import Sim
-from scslab.module import Role
+from scslab.core.engine import Sim
+from scslab.core.module import Role
 from scslab.scenario import load_scenario
 
 

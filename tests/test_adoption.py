@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scslab.acts import CLASS_CODE
 from scslab.adoption import WorldError, load_world, run_world
-from scslab.engine import Sim
+from scslab.core.acts import CLASS_CODE
+from scslab.core.engine import Sim
 from scslab.scenario import load_scenario
 from test_exit_codes import scslab_exe
 

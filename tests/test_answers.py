@@ -10,11 +10,11 @@ import re
 import numpy as np
 import pytest
 
-from scslab.answers import HEADLINES, headline_values, make_card
-from scslab.attribution import FULL_RUN, REFERENCE_RUN
+from scslab.analysis.answers import HEADLINES, headline_values, make_card
+from scslab.analysis.attribution import FULL_RUN, REFERENCE_RUN
+from scslab.analysis.compare import paired_stats
+from scslab.analysis.questions import ADOPTION_MISSING, QUESTIONS, cited_text
 from scslab.cli import main
-from scslab.compare import paired_stats
-from scslab.questions import ADOPTION_MISSING, QUESTIONS, cited_text
 
 SMALL = {"people": 2000, "days": 60, "burn_in": 10}
 #: The question the default suite answers (all three run in the slow test).
@@ -155,9 +155,9 @@ def test_disparity_gap_is_the_group_difference(rongcheng_card):
 
 
 def test_card_with_a_study_uses_its_mixture_interval_and_robustness(tmp_path, rongcheng_card):
-    from scslab.answers import build_card
-    from scslab.studies import Study, open_study
-    from scslab.studies.analysis import mixture_interval, per_sample_effects
+    from scslab.analysis.answers import build_card
+    from scslab.analysis.studies import Study, open_study
+    from scslab.analysis.studies.analysis import mixture_interval, per_sample_effects
 
     _, att = rongcheng_card
     spec = {"name": "card-study", "scenarios": ["rongcheng", "baseline"], **SMALL,

@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from scslab.attribution import RESIDUAL, TOTAL, Component, attribute, components
-from scslab.compare import CompareError
+from scslab.analysis.attribution import RESIDUAL, TOTAL, Component, attribute, components
+from scslab.analysis.compare import CompareError
 from scslab.scenario import load_scenario
 
 SMALL = dict(people=2000, days=60, burn_in=0, replicates=2)
@@ -104,8 +104,8 @@ def test_save_writes_tables_figure_and_manifest(rongcheng, tmp_path):
     data = json.loads((out / "attribution.json").read_text())
     assert data["reference"] == "baseline" and data["rows"]
     # written whole, like every --out folder: checksums in the manifest, never merged
-    from scslab.compare import CompareError
-    from scslab.outfolder import verify_folder
+    from scslab.analysis.compare import CompareError
+    from scslab.run.outfolder import verify_folder
 
     manifest = json.loads((out / "manifest.json").read_text())
     assert "attribution.parquet" in manifest["files"]

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from scslab.analysis.compare import with_overrides
 from scslab.calibrate import BUILTIN_TARGETS, CalibrationError, calibrate, load_fit, load_targets
 from scslab.calibrate.evaluate import check_targets
 from scslab.calibrate.output import write_result
 from scslab.calibrate.targets import parse_targets
-from scslab.calibration import scenario_value
 from scslab.cli import main
-from scslab.compare import with_overrides
-from scslab.runner import run_replicate
+from scslab.core.calibration import scenario_value
+from scslab.run.runner import run_replicate
 from scslab.scenario import load_scenario, resolved_dict
 
 TRUE_MEDIAN = 0.7

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from helpers import small
-from scslab.engine import Sim
-from scslab.modules.debts import JUDGMENT, NONE
-from scslab.schema import RECORD_KIND_EVALUATION
+from scslab.core.engine import Sim
+from scslab.core.layouts import RECORD_KIND_EVALUATION
+from scslab.modules.economy.debts import JUDGMENT, NONE
 
 LONG = dict(people=10_000, days=200, burn_in=0)
 

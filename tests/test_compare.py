@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from scslab import cli
-from scslab.compare import (
+from scslab.analysis.compare import (
     TWIN_TRANSFORMS,
     CompareError,
     compare,
@@ -16,7 +16,7 @@ from scslab.compare import (
     theme_of,
     twin_overrides,
 )
-from scslab.compare_cli import compare_command, explain_command, report_command
+from scslab.cli.compare import compare_command, explain_command, report_command
 
 SMALL = dict(people=3000, days=60, burn_in=0)
 TINY = dict(people=1000, days=20, burn_in=0)
@@ -144,7 +144,7 @@ def test_parallel_workers_give_the_same_results_as_one_process():
 
 
 def test_twin_without_a_registered_transformation_has_zero_total_chilling(monkeypatch):
-    monkeypatch.setattr("scslab.compare.TWIN_TRANSFORMS", {})
+    monkeypatch.setattr("scslab.analysis.compare.TWIN_TRANSFORMS", {})
     assert twin_overrides(cli._load("baseline", [])) == []
     c = compare(["baseline"], replicates=2, twin=True, **TINY)
     ch = c.chilling()
@@ -180,8 +180,8 @@ def test_comparison_figures_skip_what_the_runs_do_not_produce(tmp_path):
 
 
 def test_run_figures_for_a_single_run(tmp_path):
-    from scslab.figures import run_figures
-    from scslab.runner import run_scenario
+    from scslab.analysis.figures import run_figures
+    from scslab.run.runner import run_scenario
 
     res = run_scenario(cli._load("baseline", [], **TINY), replicates=2)
     figs = run_figures(res, tmp_path)
@@ -234,7 +234,7 @@ def test_numbers_do_not_depend_on_the_selection_of_metrics():
 
 
 def test_scslab_compare_is_callable_even_as_the_submodule():
-    import scslab.compare
+    import scslab.analysis.compare
 
-    c = scslab.compare(["baseline"], replicates=2, people=500, days=5, burn_in=0)
+    c = scslab.analysis.compare(["baseline"], replicates=2, people=500, days=5, burn_in=0)
     assert c.labels == ["baseline"]

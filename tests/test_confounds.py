@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from scslab.compare import CompareError, compare
-from scslab.confounds import ABSENT, SOCIETY, SYSTEM, confounds, diff_paths, part_of
+from scslab.analysis.compare import CompareError, compare
+from scslab.analysis.confounds import ABSENT, SOCIETY, SYSTEM, confounds, diff_paths, part_of
 from scslab.scenario import load_scenario
 
 TINY = dict(people=1000, days=20, burn_in=0)

@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from scslab.outfolder import OutFolder, verify_folder
-from scslab.results import Results
+from scslab.run.outfolder import OutFolder, verify_folder
+from scslab.run.results import Results
 from test_exit_codes import scslab_exe
 
 RUN = ["run", "--people", "1000", "--days", "8", "--burn-in", "0", "--quiet"]
@@ -62,7 +62,7 @@ def test_kill_9_at_random_points_of_a_run_over_an_earlier_result(tmp_path):
 KILL_AT = textwrap.dedent("""
     import os, signal, sys
     from pathlib import Path
-    import scslab.outfolder as of
+    import scslab.run.outfolder as of
 
     target, point = Path(sys.argv[1]), sys.argv[2]
     real_exchange, real_rename = of._exchange, of.os.rename

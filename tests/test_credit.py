@@ -14,8 +14,15 @@ import numpy as np
 import pytest
 
 from helpers import system_output_survives_scrambled_truth
-from scslab.engine import Sim, default_module_classes, order_modules
-from scslab.modules.lending import DENIED, EXCLUDED, PRICED, PRIME, LenderParams, standing_offers
+from scslab.core.engine import Sim, default_module_classes, order_modules
+from scslab.modules.economy.lending import (
+    DENIED,
+    EXCLUDED,
+    PRICED,
+    PRIME,
+    LenderParams,
+    standing_offers,
+)
 from scslab.scenario import load_scenario
 
 PEOPLE, DAYS = 6000, 365
@@ -115,7 +122,7 @@ def test_lender_reads_no_truth():
 
 
 def test_credit_results_identical_across_threads_and_reruns():
-    code = ("import hashlib; from scslab.engine import Sim; "
+    code = ("import hashlib; from scslab.core.engine import Sim; "
             "from scslab.scenario import load_scenario; "
             "s = load_scenario('credit-bureau', people=3000, days=60, burn_in=0); "
             "sim = Sim(s).run(); "
@@ -169,8 +176,8 @@ def test_the_lenders_price_enters_the_debt_and_the_accounts_balance(lender_on):
 def test_nobody_pays_more_than_they_owe_nor_more_than_their_means():
     """Day by day: each payment clears exactly the debt with its interest to date, and
     only a debtor whose means (assets + savings; no kin support here) cover it pays."""
-    from scslab.modules.debts import DebtParams
-    from scslab.modules.lending import apr_by_terms, lender_params
+    from scslab.modules.economy.debts import DebtParams
+    from scslab.modules.economy.lending import apr_by_terms, lender_params
 
     sc = load_scenario("credit-bureau", people=4000, days=300, burn_in=0)
     sim = Sim(sc)

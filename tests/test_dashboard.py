@@ -58,7 +58,7 @@ def test_register_gives_source_and_calibration():
 
 
 def test_form_fields_follow_the_schema_and_round_trip():
-    from scslab.compare import with_overrides
+    from scslab.analysis.compare import with_overrides
     from scslab.dashboard.forms import overrides, scenario_sections
 
     sc = load_scenario("rongcheng")
@@ -100,9 +100,9 @@ def test_run_in_pieces_in_a_worker_equals_one_run(tmp_path):
     gives exactly the series of one uninterrupted run, and stores them."""
     import time
 
+    from scslab.core.engine import Sim
     from scslab.dashboard.jobs import JobRunner, live_names
-    from scslab.engine import Sim
-    from scslab.results import replicate_result
+    from scslab.run.results import replicate_result
     from scslab.scenario import resolved_dict
 
     sc = load_scenario("rongcheng", people=1500, days=25, burn_in=5)

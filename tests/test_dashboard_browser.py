@@ -158,7 +158,7 @@ def test_run_small_scenario_live(server, browser):
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["scenario"]["population"]["people"] == 2000
     assert manifest["scenario"]["time"]["days"] == 60
-    from scslab.summary import fmt
+    from scslab.analysis.summary import fmt
 
     assert summary_value(page, "violation_rate") == fmt(summary["violation_rate"])
     limits = status(page, ".run-limits")
@@ -284,10 +284,10 @@ def test_explain_with_figure_and_stored_report(server, browser):
 def test_two_tabs_run_at_once_separately(server, browser):
     """Two tabs, two different societies, running at the same time: each tab shows its
     own result, equal to the same scenario run here in one piece."""
-    from scslab.engine import Sim
-    from scslab.results import replicate_result
+    from scslab.analysis.summary import fmt
+    from scslab.core.engine import Sim
+    from scslab.run.results import replicate_result
     from scslab.scenario import load_scenario
-    from scslab.summary import fmt
 
     url, results = server
     specs = [(2000, 30, 11), (2500, 30, 12)]
@@ -314,10 +314,10 @@ def test_two_tabs_run_at_once_separately(server, browser):
 def test_load_five_tabs_of_ten_thousand(server, browser):
     """Load: five tabs at once, each running its own 10^4-person society to completion;
     every tab shows its own result, equal to the same scenario run here in one piece."""
-    from scslab.engine import Sim
-    from scslab.results import replicate_result
+    from scslab.analysis.summary import fmt
+    from scslab.core.engine import Sim
+    from scslab.run.results import replicate_result
     from scslab.scenario import load_scenario
-    from scslab.summary import fmt
 
     url, results = server
     days = 100

@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from scslab.engine import Sim
-from scslab.modules.debts import NONE
+from scslab.core.engine import Sim
+from scslab.modules.economy.debts import NONE
 from scslab.scenario import load_scenario
 
 #: 10^4 people, the default two years of burn-in and two measured years
@@ -147,8 +147,8 @@ def test_a_measure_without_a_cost_is_one_line_exit_2(tmp_path):
 def test_the_calibrated_weight_is_registered_as_an_input():
     """The default that reproduces the published figure is declared as calibrated, so
     reports list listed_debtor_repaid_365 as an input, not a finding."""
-    from scslab.calibration import CALIBRATED
-    from scslab.modules.debts import DebtParams
+    from scslab.core.calibration import CALIBRATED
+    from scslab.modules.economy.debts import DebtParams
 
     entry = CALIBRATED["modules.debts.sanction_weight"]
     assert entry.value == DebtParams().sanction_weight

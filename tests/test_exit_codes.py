@@ -112,7 +112,7 @@ def test_interrupt_is_130_and_one_line(tmp_path):
 def test_interrupt_inside_compiled_code_is_still_130(monkeypatch, capsys):
     """Numba turns a Ctrl-C inside a compiled call into SystemError (cause: the
     KeyboardInterrupt): still an interruption, not a traceback."""
-    import scslab.runner
+    import scslab.run.runner
 
     def interrupted(*args, **kwargs):
         try:
@@ -120,6 +120,6 @@ def test_interrupt_inside_compiled_code_is_still_130(monkeypatch, capsys):
         except KeyboardInterrupt as exc:
             raise SystemError("returned a result with an exception set") from exc
 
-    monkeypatch.setattr(scslab.runner, "run_scenario", interrupted)
+    monkeypatch.setattr(scslab.run.runner, "run_scenario", interrupted)
     assert main(["run", "--people", "1000", "--days", "2", "--burn-in", "0"]) == 130
     assert capsys.readouterr().err.strip() == "scslab: interrupted"

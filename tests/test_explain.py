@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from scslab.compare import CompareError
-from scslab.explain import (
+from scslab.analysis.compare import CompareError
+from scslab.analysis.explain import (
     ALL_RUN,
     BASE_RUN,
     CAUSES,
@@ -87,8 +87,8 @@ def test_difference_is_used_when_a_value_is_zero():
 def test_reserved_cause_names_and_registration(monkeypatch):
     with pytest.raises(ValueError):
         register_cause(Cause(BASE_RUN, "x", lambda sc, a, b: []))
-    monkeypatch.setattr("scslab.explain.CAUSES", dict(CAUSES))
-    import scslab.explain as ex
+    monkeypatch.setattr("scslab.analysis.explain.CAUSES", dict(CAUSES))
+    import scslab.analysis.explain as ex
 
     ex.register_cause(Cause("noop", "changes nothing", lambda sc, a, b: []))
     assert "noop" in ex.CAUSES

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from scslab.cli import main
-from scslab.memory import available_bytes, estimate_bytes
-from scslab.results import mean_interval, metric_bounds
+from scslab.run.memory import available_bytes, estimate_bytes
+from scslab.run.results import mean_interval, metric_bounds
 from scslab.scenario import ScenarioError, load_scenario
 from test_exit_codes import one_line_error, run
 
@@ -45,7 +45,7 @@ def test_memory_estimate_grows_with_people_and_links_and_is_not_above_measured()
 
 
 def test_workers_multiply_the_need(capsys, monkeypatch):
-    import scslab.memory as mem
+    import scslab.run.memory as mem
 
     need = estimate_bytes(load_scenario("baseline", people=200_000))["need"]
     monkeypatch.setattr(mem, "available_bytes", lambda: int(need * 1.5))

@@ -9,7 +9,7 @@ import sys
 import pyarrow.parquet as pq
 
 from scslab.cli import main
-from scslab.outfolder import verify_folder
+from scslab.run.outfolder import verify_folder
 
 RUN = ["run", "rongcheng", "--people", "1000", "--days", "20", "--burn-in", "0", "--quiet"]
 

@@ -1,4 +1,4 @@
-"""The input register (scslab.calibration): complete against the parameter register,
+"""The input register (scslab.core.calibration): complete against the parameter register,
 every output a calibrated input makes given is declared so, and reports mark it."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from scslab.calibration import CALIBRATED, calibrated_inputs, given_outputs, undeclared_given
-from scslab.compare import metric_names
-from scslab.report import assumed_rows, mark_given
+from scslab.analysis.compare import metric_names
+from scslab.analysis.report import assumed_rows, mark_given
+from scslab.core.calibration import CALIBRATED, calibrated_inputs, given_outputs, undeclared_given
 from scslab.scenario import builtin_names, load_scenario, resolved_dict
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -92,7 +92,7 @@ def test_what_is_assumed_lists_the_whole_register_and_marks_given():
 
 def test_registered_values_are_the_defaults_the_scenarios_use():
     sc = resolved_dict(load_scenario("credit-bureau"))
-    from scslab.calibration import scenario_value
+    from scslab.core.calibration import scenario_value
 
     for c in calibrated_inputs():
         assert scenario_value(sc, c.path) == c.value, c.path
@@ -101,7 +101,7 @@ def test_registered_values_are_the_defaults_the_scenarios_use():
 def test_refusal_intercept_docs_match_the_code():
     """The behavioural intercept of debtors (α_d) was −2.0 in one place of the docs and
     0.0 in another and in the code; the docs now say 0.0 everywhere, as the code does."""
-    from scslab.modules.debts import DebtParams
+    from scslab.modules.economy.debts import DebtParams
 
     text = (DOCS / "parameters.md").read_text(encoding="utf-8")
     row = next(ln for ln in text.splitlines() if ln.startswith("| `refusal_intercept`"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scslab.acts import _opportunities
+from scslab.core.acts import _opportunities
 
 RATES = np.array([0.01, 0.2, 0.002, 1.0])
 CODES = np.array([3, 40, 41, 200], dtype=np.int64)

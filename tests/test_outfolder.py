@@ -9,8 +9,8 @@ import shutil
 import pytest
 
 from scslab.cli import main
-from scslab.outfolder import OutFolder, OutFolderError, manifest_digest, verify_folder
-from scslab.results import Results
+from scslab.run.outfolder import OutFolder, OutFolderError, manifest_digest, verify_folder
+from scslab.run.results import Results
 from test_exit_codes import one_line_error, run
 
 RUN = ["run", "--people", "1500", "--days", "20", "--burn-in", "2", "--quiet"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scslab.engine import Sim
+from scslab.core.engine import Sim
 from scslab.scenario import load_scenario
 
 SIZE = dict(people=10_000, days=400, burn_in=0)

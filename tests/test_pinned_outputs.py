@@ -18,8 +18,8 @@ import sys
 import numpy as np
 import pytest
 
-from scslab.engine import Sim
-from scslab.results import replicate_result
+from scslab.core.engine import Sim
+from scslab.run.results import replicate_result
 from scslab.scenario import load_scenario
 
 PEOPLE, DAYS, BURN_IN, SEED = 2000, 60, 10, 17

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scslab.population import PEOPLE_ARRAYS, synthesise
+from scslab.core.population import PEOPLE_ARRAYS, synthesise
 from scslab.scenario import load_scenario
 
 

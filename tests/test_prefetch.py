@@ -5,7 +5,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from scslab.prefetch import no_prefetch, prefetch, supported
+from scslab.numerics.prefetch import no_prefetch, prefetch, supported
 
 
 @nb.njit
@@ -31,6 +31,6 @@ def test_prefetch_leaves_results_unchanged():
     assert _gather_sum(values, index, True) == _gather_sum(values, index, False)
     assert _noop(values) == values[0]
     assert isinstance(supported(), bool)
-    import scslab.prefetch as pf
+    import scslab.numerics.prefetch as pf
 
     assert pf.PREFETCH is supported()

@@ -8,14 +8,14 @@ import re
 import pandas as pd
 import pytest
 
-from scslab.calibration import (
+from scslab.analysis.compare import Comparison
+from scslab.analysis.explain import Explanation
+from scslab.core.calibration import (
     CALIBRATED,
     calibrated_inputs,
     register_calibrated,
     scenario_value,
 )
-from scslab.compare import Comparison
-from scslab.explain import Explanation
 from test_compare import VARIANT, run_cli
 
 TINY = ["--people", "1000", "--days", "20", "--burn-in", "0"]

@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from scslab.cli import main
-from scslab.engine import Sim
-from scslab.results import Results, mean_interval, t_quantile_975
+from scslab.core.engine import Sim
+from scslab.run.results import Results, mean_interval, t_quantile_975
 
 RUN = ["run", "--people", "2000", "--days", "40", "--burn-in", "5", "--quiet"]
 
@@ -101,7 +101,7 @@ def test_t_interval():
 
 
 def test_results_identical_with_one_and_two_numba_threads(tmp_path):
-    code = ("import sys, hashlib; from scslab.engine import Sim; "
+    code = ("import sys, hashlib; from scslab.core.engine import Sim; "
             "from scslab.scenario import load_scenario; "
             "s = load_scenario('baseline', people=3000, days=30, burn_in=0); "
             "sim = Sim(s).run(); "

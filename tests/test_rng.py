@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from scslab import rng
-from scslab import rng_reference as ref
-from scslab.rng import AliasTable, SlotLayout, Stream, stream_key
+from scslab.numerics import rng
+from scslab.numerics import rng_reference as ref
+from scslab.numerics.rng import AliasTable, SlotLayout, Stream, stream_key
 
 U = np.uint64
 

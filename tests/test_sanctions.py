@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from helpers import system_output_survives_scrambled_truth
-from scslab.acts import ActCatalogue
-from scslab.apparatus import ScoreBook, ScoringParams
-from scslab.engine import Sim
+from scslab.core.acts import ActCatalogue
+from scslab.core.apparatus import ScoreBook, ScoringParams
+from scslab.core.engine import Sim
 from scslab.scenario import load_scenario
 
 NO_ERRORS = [
@@ -73,7 +73,7 @@ def test_an_erroneous_record_lists_an_innocent_person_who_is_counted():
         if not (actor == i).any():
             innocent.append(int(i))
     assert innocent, "a misattributed refusal should list someone who never refused"
-    from scslab.modules.harm import EVER_FALSE
+    from scslab.modules.observers.harm import EVER_FALSE
 
     # a housemate's correct listing sanctions them too (household measures): not false
     hh = w.arrays["people.household"]
@@ -176,7 +176,7 @@ def test_national_blacklist_compliance_order_of_magnitude():
 
 
 def test_log_ratios_handle_zero_counts():
-    from scslab.metrics import Counters, MetricDef, log_ratios
+    from scslab.core.metrics import Counters, MetricDef, log_ratios
 
     c = Counters(2, 1, 1)
     m = MetricDef("x", "n", "d", "")

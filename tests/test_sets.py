@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scslab.sets import priority_order, unique, unique_below
+from scslab.numerics.sets import priority_order, unique, unique_below
 
 
 @pytest.mark.parametrize("size", [0, 1, 50, 20_000])  # sort route, then byte-map route

@@ -16,13 +16,13 @@ import pandas as pd
 import pytest
 import yaml
 
+from scslab.analysis.studies import Study, StudyError, open_study
+from scslab.analysis.studies.analysis import mixture_interval, robustness_table, sensitivity_table
+from scslab.analysis.studies.design import design_matrix
+from scslab.analysis.studies.execution import plan
+from scslab.analysis.studies.spec import parse_study
+from scslab.analysis.studies.store import StudyStore
 from scslab.cli import main
-from scslab.studies import Study, StudyError, open_study
-from scslab.studies.analysis import mixture_interval, robustness_table, sensitivity_table
-from scslab.studies.design import design_matrix
-from scslab.studies.execution import plan
-from scslab.studies.spec import parse_study
-from scslab.studies.store import StudyStore
 
 SMALL = {
     "name": "small",
@@ -182,7 +182,7 @@ def test_store_refuses_another_study_or_revision(reference, tmp_path, capsys):
 
 
 def test_a_worker_on_another_revision_refuses():
-    from scslab.studies.execution import run_job
+    from scslab.analysis.studies.execution import run_job
 
     study = parse_study(SMALL, "s.yaml")
     job = plan(study, design_matrix(study)[:1])[0]
@@ -437,7 +437,7 @@ def test_a_store_from_another_version_is_one_line(reference, tmp_path, capsys):
 
 
 def test_documented_example_validates_and_applies_factors_where_they_exist():
-    from scslab.studies import load_study
+    from scslab.analysis.studies import load_study
 
     study = load_study(Path(__file__).parents[1] / "docs" / "studies" / "blacklist-screen.yaml")
     path = "modules.lists.lists.court_debtors.duration_days"
@@ -493,7 +493,7 @@ def _assert_complete_and_identical(out: Path, reference: Path) -> None:
 def test_dask_worker_killed_mid_study_is_retried_elsewhere(reference, tmp_path):
     from distributed import Client, LocalCluster
 
-    from scslab.studies.execution import worker_environment
+    from scslab.analysis.studies.execution import worker_environment
 
     out = tmp_path / "out"
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",

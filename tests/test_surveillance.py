@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scslab.engine import Sim
-from scslab.modules.face_recognition import false_alarm_probability
+from scslab.core.engine import Sim
+from scslab.modules.sensing.face_recognition import false_alarm_probability
 from scslab.scenario import load_scenario
 from scslab.scenario.loader import ScenarioError
 
@@ -134,7 +134,7 @@ def test_unaware_people_do_not_chill_aware_people_chill_without_penalty():
 
 
 def test_twin_transform_is_registered():
-    from scslab.compare import twin_overrides
+    from scslab.analysis.compare import twin_overrides
 
     sc = load_scenario("checkpoint-region", people=1000, days=10, burn_in=0)
     assert twin_overrides(sc) == ["modules.surveillance.expression_venues_watched=false"]

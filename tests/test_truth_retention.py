@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from helpers import small
-from scslab.engine import Sim
-from scslab.world import TruthStore
+from scslab.core.engine import Sim
+from scslab.core.world import TruthStore
 
 RETAIN = ["modules.dossier.retention_days=10"]
 

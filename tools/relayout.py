@@ -94,6 +94,8 @@ MOVES: dict[str, str] = {
     "rebuild.py": "analysis/rebuild.py",
     "summary.py": "analysis/summary.py",
     "studies": "analysis/studies",
+    "answers.py": "analysis/answers.py",
+    "questions.py": "analysis/questions.py",
     # cli
     "cli.py": "cli/__init__.py",
     "options.py": "cli/options.py",
@@ -103,6 +105,8 @@ MOVES: dict[str, str] = {
     "dashboard_cli.py": "cli/dashboard.py",
     "calibrate_cli.py": "cli/calibrate.py",  # (issue 19; absent before its merge)
     "world_cli.py": "cli/world.py",  # (issue 20; absent before its merge)
+    "card_cli.py": "cli/card.py",
+    "answer_cli.py": "cli/answer.py",
     # calibrate/ and adoption/ stay where they are (layer "analysis" by the architecture
     # test's table): calibrate/targets.py finds src/scslab/data by its own path
 }

@@ -1,6 +1,6 @@
 """The reduced model on scslab's public Module API.
 
-Six modules, one per mechanism and role, run by :class:`scslab.engine.Sim`:
+Six modules, one per mechanism and role, run by :class:`scslab.core.engine.Sim`:
 
 ===========  =========  ========  ====================================================
 module       role       phase     what
@@ -39,12 +39,19 @@ import numpy as np
 import yaml
 from benchmarks.reduced import spec
 
-from scslab.engine import Sim
-from scslab.metrics import MetricDef
-from scslab.module import ArraySpec, CounterSpec, Module, Phase, Role
-from scslab.modules.lists import publish
-from scslab.population import ALL_ARRAYS, Population
-from scslab.rng import (
+from scslab.core.engine import Sim
+from scslab.core.layouts import (
+    ACT_LAYOUT,
+    OBSERVATION_LAYOUT,
+    OBSERVATION_TRUTH_LAYOUT,
+    Table,
+    dtype,
+)
+from scslab.core.metrics import MetricDef
+from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role
+from scslab.core.population import ALL_ARRAYS, Population
+from scslab.modules.apparatus.lists import publish
+from scslab.numerics.rng import (
     LANES,
     SlotLayout,
     StreamSpec,
@@ -55,13 +62,6 @@ from scslab.rng import (
     k_word_below,
 )
 from scslab.scenario.schema import Scenario
-from scslab.schema import (
-    ACT_LAYOUT,
-    OBSERVATION_LAYOUT,
-    OBSERVATION_TRUTH_LAYOUT,
-    Table,
-    dtype,
-)
 
 SCENARIO = Path(__file__).with_name("reduced.yaml")
 ACT_CODE = 1  # the "violation" act of reduced.yaml

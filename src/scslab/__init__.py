@@ -13,10 +13,10 @@ from scslab._version import __version__
 __all__ = ["Results", "Sim", "__version__", "compare", "load_scenario", "run"]
 
 if TYPE_CHECKING:
-    from scslab.compare import compare
-    from scslab.engine import Sim
-    from scslab.results import Results
-    from scslab.runner import run_scenario as run
+    from scslab.analysis.compare import compare
+    from scslab.core.engine import Sim
+    from scslab.run.results import Results
+    from scslab.run.runner import run_scenario as run
     from scslab.scenario import load_scenario
 
 
@@ -26,19 +26,19 @@ def __getattr__(name: str) -> Any:
 
         return load_scenario
     if name == "Sim":
-        from scslab.engine import Sim
+        from scslab.core.engine import Sim
 
         return Sim
     if name == "Results":
-        from scslab.results import Results
+        from scslab.run.results import Results
 
         return Results
     if name == "compare":
-        from scslab.compare import compare
+        from scslab.analysis.compare import compare
 
         return compare
     if name == "run":
-        from scslab.runner import run_scenario
+        from scslab.run.runner import run_scenario
 
         return run_scenario
     raise AttributeError(f"module 'scslab' has no attribute {name!r}")

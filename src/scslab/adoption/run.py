@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from scslab.adoption.schema import Society, WorldError, WorldSpec, load_world
-from scslab.rng import SlotLayout, Stream
+from scslab.numerics.rng import SlotLayout, Stream
 
 DECIDE_LAYOUT = SlotLayout((("component", 8),))
 ProgressFn = Callable[[int, int], None]  # (replicate, periods done)
@@ -135,8 +135,8 @@ def check_world(spec: WorldSpec, where: str, here: Path | None) -> None:
 def run_replicate(spec: WorldSpec, here: Path | None, replicate: int, people: int,
                   periods: int, progress: ProgressFn | None = None
                   ) -> tuple[list[dict], list[dict]]:
-    from scslab.engine import Sim
-    from scslab.modules.attitudes import AttitudeParams
+    from scslab.core.engine import Sim
+    from scslab.modules.people.attitudes import AttitudeParams
 
     names = list(spec.societies)
     comps = list(spec.components)

@@ -4,7 +4,7 @@
 parameter points, on the study machinery: local processes or Dask, common random
 numbers) → ``fit`` (Optuna, then a profile per parameter and an identifiability flag)
 → ``store`` (resumable state) and ``output`` (the result folder). The command line is
-``scslab calibrate`` (:mod:`scslab.calibrate_cli`); see docs/calibration.md.
+``scslab calibrate`` (:mod:`scslab.cli.calibrate`); see docs/calibration.md.
 """
 
 from scslab.calibrate.fit import Calibration, calibrate

@@ -2,7 +2,7 @@
 
 A set of parameter points is a study design: one row per point, the free parameters as
 factors, the target scenarios as the study's scenarios. Runs go through
-:func:`scslab.studies.execution.execute` (in this process, local processes or Dask) into
+:func:`scslab.analysis.studies.execution.execute` (in this process, local processes or Dask) into
 a study store (one Parquet part per run; a rerun skips finished runs). Every point and
 scenario uses the target file's one seed and replicate r draws population r: common
 random numbers, so two points differ by their parameters, not by luck.
@@ -20,8 +20,8 @@ from scslab.calibrate.targets import CalibrationError, Target, TargetFile
 if TYPE_CHECKING:
     import numpy as np
 
-    from scslab.studies.spec import ResolvedStudy
-    from scslab.studies.store import StudyStore
+    from scslab.analysis.studies.spec import ResolvedStudy
+    from scslab.analysis.studies.store import StudyStore
 
 Progress = Any  # Callable[[int, int], None] | None
 
@@ -31,7 +31,7 @@ UNDEFINED_PENALTY = 1e6
 
 def check_targets(tf: TargetFile, where: str) -> None:
     """Every target's scenario loads and reports its metric (before anything runs)."""
-    from scslab.compare import CompareError, load_specs, metric_names
+    from scslab.analysis.compare import CompareError, load_specs, metric_names
     from scslab.scenario import ScenarioError
 
     for i, t in enumerate(tf.targets):
@@ -47,7 +47,7 @@ def check_targets(tf: TargetFile, where: str) -> None:
 
 def build_study(tf: TargetFile, where: str, scenarios: list[str], label: str) -> ResolvedStudy:
     """The study whose runs evaluate ``scenarios`` at parameter points (rows of x)."""
-    from scslab.studies.spec import StudyError, parse_study
+    from scslab.analysis.studies.spec import StudyError, parse_study
 
     data = {
         "name": f"{tf.name}-{label}", "scenarios": scenarios, "people": tf.people,
@@ -83,8 +83,8 @@ class Evaluator:
     def open(cls, tf: TargetFile, where: str, scenarios: list[str], label: str,
              folder: str | Path, workers: int = 1, dask: str | None = None,
              fresh: bool = False) -> Evaluator:
-        from scslab.studies.spec import StudyError
-        from scslab.studies.store import StudyStore
+        from scslab.analysis.studies.spec import StudyError
+        from scslab.analysis.studies.store import StudyStore
 
         study = build_study(tf, where, scenarios, label)
         try:
@@ -98,8 +98,8 @@ class Evaluator:
         """Simulate points[k] as design row rows[k] (rows not listed are not run)."""
         import numpy as np
 
-        from scslab.studies.execution import execute
-        from scslab.studies.store import RunKey
+        from scslab.analysis.studies.execution import execute
+        from scslab.analysis.studies.store import RunKey
 
         n = max(rows) + 1
         x = np.empty((n, len(self.names)))
@@ -153,7 +153,7 @@ class TargetFit:
     z: float | None  # (simulated − published) / uncertainty
     within: bool  # |simulated − published| ≤ uncertainty
     source: str
-    #: the calibrated input (scslab.calibration) that makes this output given in its
+    #: the calibrated input (scslab.core.calibration) that makes this output given in its
     #: scenario, if any: a held-out target that is given checks the register, not the model
     given_by: str | None = None
 

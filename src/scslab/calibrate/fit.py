@@ -99,7 +99,7 @@ class Calibration:
 
 def _defaults(ev: Evaluator) -> dict[str, float]:
     """Each parameter's value in the first scenario that has it."""
-    from scslab.calibration import scenario_value
+    from scslab.core.calibration import scenario_value
 
     out = {}
     for name in ev.names:
@@ -245,7 +245,7 @@ def calibrate(
             progress("held out", 0, 1)
         chk.run([best_point], [0])
         ctable = chk.store.metrics_table()
-    from scslab.calibration import given_outputs
+    from scslab.core.calibration import given_outputs
 
     for t in tf.targets:
         if t.scenario in fit_scenarios:

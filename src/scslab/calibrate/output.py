@@ -1,5 +1,5 @@
 """A calibration's result folder: calibration.json, calibration.md, report.html and
-profiles.png, written whole through :class:`scslab.outfolder.OutFolder`."""
+profiles.png, written whole through :class:`scslab.run.outfolder.OutFolder`."""
 
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ def markdown(cal: Calibration) -> str:
     lines += table(*target_rows(cal))
     lines += ["", "Fitted targets are **given**: reproducing them is an input of the model, "
               "not a finding. Held-out targets are checks — except those marked given, "
-              "whose output a calibrated input (scslab.calibration) was set to reproduce: "
+              "whose output a calibrated input (scslab.core.calibration) was set to reproduce: "
               "they check the input register, not the model.",
               "", ("Misses: " + ", ".join(misses)) if misses else "Misses: none.", ""]
     return "\n".join(lines)
@@ -137,8 +137,8 @@ def report_html(cal: Calibration, png: bytes) -> str:
 
 def write_result(cal: Calibration, folder: str | Path, command: list[str] | None = None) -> Path:
     """Write the result folder whole (replacing an earlier result of this calibration)."""
-    from scslab.figures import figure_png
-    from scslab.outfolder import OutFolder
+    from scslab.analysis.figures import figure_png
+    from scslab.run.outfolder import OutFolder
 
     target = Path(folder)
     with OutFolder(target, force=True) as of:

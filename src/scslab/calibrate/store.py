@@ -5,7 +5,7 @@
     DIR/state/fit/            a study store: the runs of every trial (fitted scenarios)
     DIR/state/check-HASH/     runs of held-out-only scenarios at the optimum HASH
     DIR/state/profile-HASH/   runs of the profiles around the optimum HASH
-    DIR/result/               the result, written whole through scslab.outfolder
+    DIR/result/               the result, written whole through scslab.run.outfolder
 
 A state of another target file, run size or code revision is refused (``--fresh`` moves it
 aside to ``state.stale-TIME``; nothing is deleted).
@@ -57,8 +57,8 @@ class CalibrationState:
 
     def open(self, tf: TargetFile, fresh: bool = False) -> CalibrationState:
         """Create the state, or check that the existing one fits ``tf`` (see module doc)."""
-        from scslab.results import atomic_write_json
-        from scslab.studies.store import study_revision
+        from scslab.analysis.studies.store import study_revision
+        from scslab.run.results import atomic_write_json
 
         if self.out.exists() and not self.out.is_dir():
             raise CalibrationError(str(self.out), None, "--out must be a directory, and this is a file")

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from scslab.studies.spec import StudyError, read_yaml_file, validation_error_line
+from scslab.analysis.studies.spec import StudyError, read_yaml_file, validation_error_line
 
 #: The builtin target file (published figures from the lab's calibration notes).
 BUILTIN_TARGETS = Path(__file__).resolve().parent.parent / "data" / "targets.yaml"

@@ -237,7 +237,7 @@ class Dashboard:
         self.error.visible = bool(text)
 
     def _set_scenario(self, scenario: Any, label: str) -> None:
-        from scslab.compare import metric_names
+        from scslab.analysis.compare import metric_names
 
         self.base = scenario
         self.sections = scenario_sections(scenario)
@@ -293,7 +293,7 @@ class Dashboard:
     def scenario(self) -> Any:
         """The picked scenario with the form's edits, validated (None and an error shown
         when an edit is invalid)."""
-        from scslab.compare import with_overrides
+        from scslab.analysis.compare import with_overrides
         from scslab.scenario import ScenarioError
 
         if self.base is None:
@@ -466,7 +466,7 @@ class Dashboard:
         if job.status == "running":
             self.run_status.object = f"Day {job.done} of {job.total} — {drawn} days drawn."
             return
-        from scslab.summary import fmt
+        from scslab.analysis.summary import fmt
 
         r = job.result or {}
         groups = r.get("groups", [])

@@ -56,8 +56,8 @@ def _finite(values: Any) -> list[float | None]:
 
 
 def _run(payload: dict, out: Path, send) -> dict:
-    from scslab.engine import Sim
-    from scslab.results import Results, build_manifest, replicate_result
+    from scslab.core.engine import Sim
+    from scslab.run.results import Results, build_manifest, replicate_result
     from scslab.scenario import scenario_from_dict
 
     resolved = payload["scenario"]
@@ -91,8 +91,8 @@ def _progress(send):
 
 
 def _compare(payload: dict, out: Path, send) -> dict:
-    from scslab.compare import compare
-    from scslab.report import comparison_rows
+    from scslab.analysis.compare import compare
+    from scslab.analysis.report import comparison_rows
     from scslab.scenario import scenario_from_dict
 
     scenarios = [scenario_from_dict(r, where="dashboard") for r in payload["scenarios"]]
@@ -106,8 +106,8 @@ def _compare(payload: dict, out: Path, send) -> dict:
 
 
 def _explain(payload: dict, out: Path, send) -> dict:
-    from scslab.explain import explain
-    from scslab.report import explanation_rows
+    from scslab.analysis.explain import explain
+    from scslab.analysis.report import explanation_rows
     from scslab.scenario import scenario_from_dict
 
     sc = scenario_from_dict(payload["scenario"], where="dashboard")
@@ -128,7 +128,7 @@ WORKS = {"run": _run, "compare": _compare, "explain": _explain}
 def work(kind: str, payload: dict, temp: str, final: str, messages: Any) -> None:
     """Entry point of a worker process: run the job, move its folder into place, report."""
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
-    from scslab.compare import CompareError
+    from scslab.analysis.compare import CompareError
     from scslab.scenario import ScenarioError
 
     def send(msg: tuple) -> None:

@@ -51,7 +51,7 @@ def limits(kind: str, scenario: dict | None = None, replicates: int = 1,
 
 def calibrated(scenario: dict) -> list[str]:
     """The parameters set to published figures in ``scenario`` (report.assumed_rows)."""
-    from scslab.report import assumed_rows
+    from scslab.analysis.report import assumed_rows
 
     try:
         _, rows = assumed_rows({"scenario": scenario})

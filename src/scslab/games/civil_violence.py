@@ -45,7 +45,7 @@ import numba as nb
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from scslab.rng import SlotLayout, Stream, k_philox
+from scslab.numerics.rng import SlotLayout, Stream, k_philox
 
 U64 = np.uint64
 STREAM_NAME = "games.civil_violence"

@@ -22,7 +22,7 @@ One generation, in this fixed order (see docs/games.md):
    actions were taken (synchronous update);
 4. strategy update (pairwise comparison, offspring proportional to payoff, or none).
 
-Randomness: one :class:`scslab.rng.Stream` named ``games.reputation`` per replicate
+Randomness: one :class:`scslab.numerics.rng.Stream` named ``games.reputation`` per replicate
 (``instance`` = replicate index). The counter's 16-bit day field holds the generation
 modulo 2**16; the slot holds ``purpose`` (4 bits) and ``epoch`` = generation >> 16
 (12 bits), so runs may last 2**28 generations. The uid is the agent index, the packed
@@ -42,7 +42,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from scslab.games.norms import Norm, builtin_norm, canonical_norm_name, custom_norm
-from scslab.rng import SlotLayout, Stream, k_philox, probability_to_threshold
+from scslab.numerics.rng import SlotLayout, Stream, k_philox, probability_to_threshold
 
 U64 = np.uint64
 STREAM_NAME = "games.reputation"

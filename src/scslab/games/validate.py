@@ -299,7 +299,7 @@ def to_markdown(results: list[CaseResult]) -> str:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    from scslab.results import atomic_write_bytes
+    from scslab.run.results import atomic_write_bytes
 
     atomic_write_bytes(path, text.encode("utf-8"))
 

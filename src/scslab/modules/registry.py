@@ -8,27 +8,27 @@ from functools import cache
 @cache
 def module_classes() -> dict[str, type]:
     """Name → class for every registered module (imported lazily: they pull in Numba)."""
-    from scslab.modules.appeals import AppealFiling, Appeals
-    from scslab.modules.attitudes import Attitudes
-    from scslab.modules.behaviour import Behaviour
-    from scslab.modules.checkpoints import Watchlist
-    from scslab.modules.core_metrics import CoreMetrics
-    from scslab.modules.credit_bureau import CreditBureau, CreditFurnishers
-    from scslab.modules.debts import Debts
-    from scslab.modules.evaluations import Evaluations
-    from scslab.modules.firms import CorporateCredit, FirmInspection, FirmMetrics, Firms
-    from scslab.modules.harm import Harm
-    from scslab.modules.learning import Learning
-    from scslab.modules.lending import Lender, LoanApplications
-    from scslab.modules.lists import Lists
-    from scslab.modules.market import Market, MarketComplaints, MarketRegistry
-    from scslab.modules.officials import CentralAuthority, OfficialAudits, Officials
-    from scslab.modules.records import DossierModule
-    from scslab.modules.sanctions import Sanctions
-    from scslab.modules.scoring import Scoring
-    from scslab.modules.sources import Sources
-    from scslab.modules.surveillance import Surveillance
-    from scslab.modules.surveillance_metrics import SurveillanceMetrics
+    from scslab.modules.apparatus.appeals import AppealFiling, Appeals
+    from scslab.modules.apparatus.dossier import DossierModule
+    from scslab.modules.apparatus.evaluations import Evaluations
+    from scslab.modules.apparatus.lists import Lists
+    from scslab.modules.apparatus.officials import CentralAuthority, OfficialAudits, Officials
+    from scslab.modules.apparatus.sanctions import Sanctions
+    from scslab.modules.apparatus.scoring import Scoring
+    from scslab.modules.apparatus.sources import Sources
+    from scslab.modules.economy.credit_bureau import CreditBureau, CreditFurnishers
+    from scslab.modules.economy.debts import Debts
+    from scslab.modules.economy.firms import CorporateCredit, FirmInspection, FirmMetrics, Firms
+    from scslab.modules.economy.lending import Lender, LoanApplications
+    from scslab.modules.economy.market import Market, MarketComplaints, MarketRegistry
+    from scslab.modules.observers.core_metrics import CoreMetrics
+    from scslab.modules.observers.harm import Harm
+    from scslab.modules.observers.surveillance_metrics import SurveillanceMetrics
+    from scslab.modules.people.attitudes import Attitudes
+    from scslab.modules.people.behaviour import Behaviour
+    from scslab.modules.people.learning import Learning
+    from scslab.modules.sensing.surveillance import Surveillance
+    from scslab.modules.sensing.watchlist import Watchlist
 
     classes = (
         Behaviour, Debts, AppealFiling, Sources, DossierModule, Evaluations, Scoring, Lists,

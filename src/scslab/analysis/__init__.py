@@ -1,0 +1,1 @@
+"""Analysis: compare, explain, attribute, figures, reports, studies."""

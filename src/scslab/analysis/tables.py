@@ -1,0 +1,66 @@
+"""Tidy tables shared by compare, explain, figures and report.
+
+Long frames of replicate summaries and series, the mean and 95 % interval of a metric over
+replicates, the metric names the twin analysis reads, and the error bad input raises. They
+sit below :mod:`scslab.analysis.compare` so that figures and reports need not import the comparison
+they draw (``scslab.analysis.compare`` re-exports every name).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from scslab.run.results import ReplicateResult
+
+EXPRESSION_METRIC = "expression_rate"
+DIRECT_CHILLING_METRIC = "chilled_expression"
+
+
+class CompareError(ValueError):
+    """Bad input to a comparison or an explanation (shown as one line by the CLI)."""
+
+
+def summaries_frame(label: str, reps: Sequence[ReplicateResult]) -> pd.DataFrame:
+    import pandas as pd
+
+    rows = [(label, r.replicate, k, float("nan") if v is None else float(v))
+            for r in reps for k, v in r.summary.items()]
+    return pd.DataFrame(rows, columns=["scenario", "replicate", "metric", "value"])
+
+
+def series_frame(label: str, reps: Sequence[ReplicateResult]) -> pd.DataFrame:
+    import numpy as np
+    import pandas as pd
+
+    frames = []
+    for r in reps:
+        for name, arr in r.series.items():
+            n = len(arr)
+            frames.append(pd.DataFrame({
+                "scenario": label, "replicate": np.full(n, r.replicate, dtype=np.int32),
+                "day": np.arange(n, dtype=np.int32), "metric": name,
+                "value": np.asarray(arr, dtype=np.float64)}))
+    if not frames:
+        return pd.DataFrame(columns=["scenario", "replicate", "day", "metric", "value"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def mean_stats(values: Any, metric: str | None = None) -> tuple[float, float, float]:
+    """Mean and 95 % t-interval over replicates (NaN where undefined); with ``metric``,
+    kept within that metric's range (``results.metric_bounds``)."""
+    from scslab.run.results import mean_interval, metric_bounds
+
+    m, iv = mean_interval(values, None if metric is None else metric_bounds(metric))
+    nan = float("nan")
+    return (nan if m is None else m, nan if iv is None else iv[0], nan if iv is None else iv[1])
+
+
+def slug(label: str) -> str:
+    """A file-name-safe form of a scenario label."""
+    s = re.sub(r"[^A-Za-z0-9._=-]+", "-", label).strip("-")
+    return s[:80] or "scenario"

@@ -1,0 +1,66 @@
+"""Option parsers and helpers shared by the commands (the bottom of the ``cli`` layer)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def whole_number(text: str | int) -> int:
+    """``20000``, ``1e6`` or ``1_000_000`` as an int — the spellings a scenario file and
+    ``--set`` accept for a count, so ``--people 1e6`` works too."""
+    if isinstance(text, int):
+        return text
+    raw = str(text).strip().replace("_", "")
+    try:
+        return int(raw)
+    except ValueError:
+        pass
+    try:
+        value = float(raw)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a whole number (e.g. 20000 or 1e6)") from None
+    if not math.isfinite(value) or not value.is_integer() or abs(value) >= 2**63:
+        raise typer.BadParameter(f"{text!r} is not a whole number (e.g. 20000 or 1e6)")
+    return int(value)
+
+
+#: The size and length options every simulating command takes, spelled as in scenario
+#: files (``--people 1e6``); one definition so the commands cannot drift apart.
+People = Annotated[int | None, typer.Option(
+    parser=whole_number, metavar="INTEGER", help="Number of people (20000, 1e6).")]
+Days = Annotated[int | None, typer.Option(
+    parser=whole_number, metavar="INTEGER", help="Days measured after the burn-in.")]
+BurnIn = Annotated[int | None, typer.Option(
+    parser=whole_number, metavar="INTEGER", help="Burn-in days (not measured).")]
+
+
+class UserError(Exception):
+    """Bad input from the user: printed as one line, exit status 2."""
+
+
+def console(stderr: bool = False):
+    """A rich console on stdout (or stderr) without syntax highlighting."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def check_memory(scenario, workers: int = 1, replicates: int = 1) -> None:
+    """Refuse, before building anything, a run that cannot fit in the available memory."""
+    from scslab.run.memory import memory_problem
+
+    problem = memory_problem(scenario, workers, replicates)
+    if problem:
+        raise UserError(problem)
+
+
+def open_out(out: Path | None, force: bool):
+    """Check --out and take it (lock, staging folder) before anything is simulated; None
+    without --out. See :mod:`scslab.run.outfolder`."""
+    from scslab.run.outfolder import OutFolder
+
+    return None if out is None else OutFolder(out, force=force).open()

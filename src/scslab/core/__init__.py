@@ -1,0 +1,1 @@
+"""The core: engine, World, the module contract, counters, population, acts, record layouts."""

@@ -1,0 +1,217 @@
+"""The act catalogue, compiled to arrays, and the opportunity clock.
+
+Acts arrive as *opportunities* — exogenous, the same in every scenario — and a person
+decides whether to take each one. Each (person, act, day) is an
+independent Bernoulli trial with the act's daily ``rate``. A day's opportunities of an act
+are found by geometric skips over uids, drawn by inversion keyed by (day, act, the uid the
+skip starts from), so no per-person clock state is kept. Because
+opportunities do not depend on policy, two scenarios see the same opportunities and
+differ only in decisions (exact common random numbers), and a day's work is
+proportional to the opportunities that fall due, not to people × acts.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numba as nb
+import numpy as np
+
+from scslab.core.layouts import dtype
+from scslab.numerics.rng import SlotLayout, k_uniform
+from scslab.scenario.schema import Scenario
+
+ACT_CLASSES = ("violation", "prosocial", "expression", "economic", "movement")
+CLASS_CODE = {name: i for i, name in enumerate(ACT_CLASSES)}
+
+#: Slot layout of the opportunity clock stream: purpose (the skip to the next uid with an
+#: opportunity) and act code.
+CLOCK_LAYOUT = SlotLayout((("purpose", 8), ("act", 8)))
+PURPOSE_SKIP = 3
+
+
+@dataclass(frozen=True)
+class ActCatalogue:
+    """Acts in a fixed order (by code) with their attributes as arrays."""
+
+    names: tuple[str, ...]
+    code: np.ndarray  # uint8
+    act_class: np.ndarray  # uint8, index into ACT_CLASSES
+    venue: np.ndarray  # uint8 venue code
+    rate: np.ndarray  # float64, opportunities per person-day
+    gain: np.ndarray
+    harm: np.ndarray
+    lawful_ref: np.ndarray  # bool
+    penalty: np.ndarray  # float64, ordinary legal sanction (money)
+    displaced_venue: np.ndarray  # uint8 venue code, or the act's own venue when unset
+    position_of_code: np.ndarray  # int16[256], -1 where no act has the code
+
+    @classmethod
+    def from_scenario(cls, scenario: Scenario) -> ActCatalogue:
+        items = sorted(scenario.acts.items(), key=lambda kv: kv[1].code)
+        pos = np.full(256, -1, dtype=np.int16)
+        for i, (_, a) in enumerate(items):
+            pos[a.code] = i
+        return cls(
+            names=tuple(k for k, _ in items),
+            code=np.array([a.code for _, a in items], dtype=dtype("code")),
+            act_class=np.array([CLASS_CODE[a.act_class] for _, a in items], dtype=dtype("code")),
+            venue=np.array([scenario.venues[a.venue].code for _, a in items], dtype=dtype("code")),
+            rate=np.array([a.rate for _, a in items], dtype=np.float64),
+            gain=np.array([a.gain for _, a in items], dtype=np.float64),
+            harm=np.array([a.harm for _, a in items], dtype=np.float64),
+            lawful_ref=np.array([a.lawful_ref for _, a in items], dtype=bool),
+            penalty=np.array([a.penalty for _, a in items], dtype=np.float64),
+            displaced_venue=np.array(
+                [scenario.venues[a.displaced_venue or a.venue].code for _, a in items],
+                dtype=dtype("code"),
+            ),
+            position_of_code=pos,
+        )
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def position(self, name: str) -> int:
+        """Position of a named act (raises KeyError naming the catalogue if absent)."""
+        try:
+            return self.names.index(name)
+        except ValueError:
+            raise KeyError(f"no act {name!r} in the catalogue") from None
+
+    def mask(self, names) -> np.ndarray:
+        """Boolean mask over positions for a set of act names (unknown names ignored)."""
+        wanted = set(names)
+        return np.array([n in wanted for n in self.names], dtype=bool)
+
+    def codes_of_class(self, name: str) -> np.ndarray:
+        return self.code[self.act_class == CLASS_CODE[name]]
+
+    def is_class(self, act_codes: np.ndarray, name: str) -> np.ndarray:
+        return self.act_class[self.position_of_code[act_codes]] == CLASS_CODE[name]
+
+    def perception_venues(self) -> tuple[np.ndarray, np.ndarray]:
+        """The venues people hold a perceived detection for — those where an unlawful act
+        happens (a violation, or an act unlawful under the reference norm, such as a
+        judgment refusal), in venue-code order — and each act's slot among them (its own
+        venue's; -1 for an act at a venue with no slot)."""
+        unlawful = (self.act_class == CLASS_CODE["violation"]) | ~self.lawful_ref
+        venues = np.unique(self.venue[unlawful])
+        slot = np.full(len(self), -1, dtype=np.int64)
+        for k, v in enumerate(venues):
+            slot[self.venue == v] = k
+        return venues, slot
+
+
+@nb.njit(inline="always", cache=True)
+def _gap(k0, k1, day, slot, uid, log_stay):  # pragma: no cover - compiled
+    """Geometric number of days (>= 0) until the next success, by inversion."""
+    if log_stay == 0.0:  # rate 0
+        return 0x7FFFFFFF
+    if log_stay == -np.inf:  # rate 1
+        return 0
+    u = k_uniform(k0, k1, day, slot, uid)
+    g = math.floor(math.log(u) / log_stay)
+    if g > 0x7FFFFFFF:
+        return 0x7FFFFFFF
+    return int(g)
+
+
+@nb.njit(inline="always", cache=True)
+def _skip(k0, k1, day, slot, start, n, log_stay):  # pragma: no cover - compiled
+    """The first uid >= ``start`` with an opportunity today (``n`` if none): a geometric
+    skip over uids keyed by the uid it starts from, so each uid is an independent
+    Bernoulli(rate) trial."""
+    if start >= n:
+        return n
+    g = _gap(k0, k1, day, slot, start, log_stay)
+    return min(n, start + g)
+
+
+@nb.njit(inline="always", cache=True)
+def _sift_down(heap, size, j):  # pragma: no cover - compiled
+    """Restore the min-heap below position ``j``."""
+    while True:
+        c = 2 * j + 1
+        if c >= size:
+            return
+        if c + 1 < size and heap[c + 1] < heap[c]:
+            c += 1
+        if heap[j] <= heap[c]:
+            return
+        heap[j], heap[c] = heap[c], heap[j]
+        j = c
+
+
+@nb.njit(cache=True)
+def _opportunities(k0, k1, day, n, codes, log_stay):  # pragma: no cover - compiled
+    """Today's (person, act column) opportunities in person then column order.
+
+    Each act walks the uids by geometric skips; the acts' walks are merged through a
+    min-heap on ``uid × 256 + column``, so the work is proportional to the opportunities
+    that fall due (plus one draw per act), with no per-person state."""
+    A = codes.shape[0]
+    expected = 0.0
+    for a in range(A):
+        expected += n * (1.0 - math.exp(log_stay[a])) if log_stay[a] != 0.0 else 0.0
+    cap = int(expected + 6.0 * math.sqrt(expected + 1.0)) + A + 16
+    out_person = np.empty(cap, dtype=np.int32)
+    out_act = np.empty(cap, dtype=np.int32)
+    heap = np.empty(A, dtype=np.int64)
+    size = 0
+    for a in range(A):
+        slot = (PURPOSE_SKIP << 8) | codes[a]
+        i = _skip(k0, k1, day, slot, 0, n, log_stay[a])
+        if i < n:
+            heap[size] = (np.int64(i) << 8) | a
+            size += 1
+    for j in range(size // 2 - 1, -1, -1):
+        _sift_down(heap, size, j)
+    m = 0
+    while size > 0:
+        top = heap[0]
+        i = top >> 8
+        a = top & 255
+        if m == cap:  # more than six standard deviations above the mean: grow
+            cap *= 2
+            grown_p = np.empty(cap, dtype=np.int32)
+            grown_a = np.empty(cap, dtype=np.int32)
+            grown_p[:m] = out_person[:m]
+            grown_a[:m] = out_act[:m]
+            out_person, out_act = grown_p, grown_a
+        out_person[m] = i
+        out_act[m] = a
+        m += 1
+        nxt = _skip(k0, k1, day, (PURPOSE_SKIP << 8) | codes[a], i + 1, n, log_stay[a])
+        if nxt < n:
+            heap[0] = (np.int64(nxt) << 8) | a
+        else:
+            size -= 1
+            heap[0] = heap[size]
+        _sift_down(heap, size, 0)
+    return out_person[:m], out_act[:m]
+
+
+def clock_positions(catalogue: ActCatalogue) -> np.ndarray:
+    """Catalogue positions of the acts that arrive as opportunities (rate > 0); acts with
+    rate 0 are only ever emitted by mechanisms (a debt repaid) and need no clock column."""
+    return np.flatnonzero(catalogue.rate > 0)
+
+
+class OpportunityClock:
+    """Hands out each day's opportunities as (person, catalogue position) pairs. It keeps
+    no per-person state: a day's opportunities of an act are drawn afresh by geometric
+    skips over uids, keyed by (day, act, uid the skip starts from)."""
+
+    def __init__(self, catalogue: ActCatalogue) -> None:
+        self.positions = clock_positions(catalogue)
+        self.codes = catalogue.code[self.positions].astype(np.int64)
+        with np.errstate(divide="ignore"):
+            self.log_stay = np.log1p(-np.clip(catalogue.rate[self.positions], 0.0, 1.0))
+
+    def due(self, stream, day: int, people: int):
+        """Persons and act positions with an opportunity today, in person then act order."""
+        person, column = _opportunities(stream.k0, stream.k1, np.int64(day), np.int64(people),
+                                        self.codes, self.log_stay)
+        return person, self.positions[column]

@@ -1,0 +1,170 @@
+"""The Module contract: what a mechanism declares so the engine can check and run it.
+
+A module owns one mechanism. It declares
+
+* ``Params``  — a pydantic model, the module's block under ``modules:`` in a scenario;
+* ``owns``    — the per-agent arrays it creates (and is the single writer of);
+* ``reads``   — arrays, event tables and logs it reads (``name@prev``: yesterday's value,
+  so the writer may run later in the day; a trailing ``?``: optional, used only if some
+  module provides it);
+* ``appends`` — event tables / logs it adds rows to (``acts``, ``observations``, ``dossier``);
+* ``withdraws`` — event tables it may withdraw rows from before their consumers see them
+  (a gate: a lender refusing loan applications); see ``docs/engine.md``;
+* ``streams`` — the random streams it draws from, each with a semantic slot layout;
+* ``counters``— the metric counters it accumulates;
+* ``role`` and ``phase`` — who it is (people, the apparatus, or the observer) and when
+  in the fixed day order it runs.
+
+``system`` modules receive a :class:`~scslab.core.world.SystemView` with no truth at all.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import IntEnum, StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from scslab.numerics.rng import StreamSpec
+from scslab.scenario.schema import ModuleParams
+
+if TYPE_CHECKING:
+    from scslab.core.world import View
+    from scslab.scenario.schema import Scenario
+
+
+class Role(StrEnum):
+    """Who a module is. ``sensing`` is the boundary where acts (truth) become
+    observations: a camera sees what really happens, errors included."""
+
+    BEHAVIOUR = "behaviour"
+    SENSING = "sensing"
+    SYSTEM = "system"
+    OBSERVER = "observer"
+
+
+class Phase(IntEnum):
+    """The fixed day order. Modules run by phase, then by declared dependencies, then name."""
+
+    DECIDE = 10  # people (and firms, officials) act
+    SENSE = 20  # sources and sensors observe acts
+    RECORD = 30  # the dossier files observations as records
+    SCORE = 40  # point rules and grades
+    LIST = 50  # black- and redlists
+    SANCTION = 60  # joint sanctions and rewards
+    APPEAL = 70  # appeals remove records
+    LEARN = 80  # people update perceptions from today's events
+    OBSERVE = 90  # metrics
+
+
+#: Which roles may run in which phase.
+PHASE_ROLES: dict[Phase, frozenset[Role]] = {
+    Phase.DECIDE: frozenset({Role.BEHAVIOUR}),
+    Phase.SENSE: frozenset({Role.SENSING}),
+    Phase.RECORD: frozenset({Role.SYSTEM}),
+    Phase.SCORE: frozenset({Role.SYSTEM}),
+    Phase.LIST: frozenset({Role.SYSTEM}),
+    Phase.SANCTION: frozenset({Role.SYSTEM}),
+    Phase.APPEAL: frozenset({Role.SYSTEM}),
+    Phase.LEARN: frozenset({Role.BEHAVIOUR}),
+    Phase.OBSERVE: frozenset({Role.OBSERVER}),
+}
+
+
+@dataclass(frozen=True)
+class ArraySpec:
+    """One per-agent (or per-region, per-link) array in the World.
+
+    ``truth`` arrays are hidden from system modules: private traits, true states.
+    """
+
+    name: str  # dotted: "people.honesty"
+    kind: str  # a key of scslab.core.layouts.DTYPES
+    entity: str  # "people", "firms", "officials", "regions", "links", "people+1", ...
+    truth: bool
+    doc: str
+    fill: float = 0
+
+
+@dataclass(frozen=True)
+class CounterSpec:
+    """A metric counter accumulated per (chunk, cell), cell = group × region."""
+
+    name: str
+    doc: str
+    real: bool = False  # float64 sums instead of int64 counts
+
+
+@dataclass(frozen=True)
+class CauseSpec:
+    """A cause of group disparity a module declares, and how to switch it off:
+    ``equalise(scenario, A, B)`` returns ``--set``-style overrides giving group A group B's
+    value of the cause. ``scslab explain`` collects the causes of every module."""
+
+    name: str
+    description: str
+    equalise: Callable[[Any, str, str], list[str]]
+
+
+#: ``fn(scenario) -> overrides``: what turns a scenario into its counterfactual twin
+TwinTransform = Callable[[Any], list[str]]
+
+
+class Module(ABC):
+    """Base class of every mechanism. Subclasses set the class attributes below."""
+
+    name: ClassVar[str]
+    role: ClassVar[Role]
+    phase: ClassVar[Phase]
+    Params: ClassVar[type[ModuleParams]] = ModuleParams
+    owns: ClassVar[tuple[ArraySpec, ...]] = ()
+    reads: ClassVar[tuple[str, ...]] = ()
+    appends: ClassVar[tuple[str, ...]] = ()
+    #: event tables it reads and may withdraw rows from (a gate): it runs after their
+    #: producers (appenders that do not read them) and before every other reader
+    withdraws: ClassVar[tuple[str, ...]] = ()
+    streams: ClassVar[tuple[StreamSpec, ...]] = ()
+    counters: ClassVar[tuple[CounterSpec, ...]] = ()
+    doc: ClassVar[str] = ""
+    #: declarations the analysis layer collects (nothing registers itself at import time):
+    #: transformations the twin of every scenario applies (``scslab compare --twin``) ...
+    twin_transforms: ClassVar[tuple[TwinTransform, ...]] = ()
+    #: ... and causes of group disparity that ``scslab explain`` can equalise
+    causes: ClassVar[tuple[CauseSpec, ...]] = ()
+    #: the module whose ``enabled`` switch this one follows (e.g. appeal filing follows
+    #: the appeals board), or None
+    switched_by: ClassVar[str | None] = None
+
+    def __init__(self, params: ModuleParams, scenario: Scenario) -> None:
+        self.params = params
+        self.scenario = scenario
+
+    @classmethod
+    def check_params(cls, params: ModuleParams, scenario: Scenario) -> ModuleParams:
+        """Cross-check parameters against the scenario (e.g. act names in a rule).
+        Raise ``ValueError("field.path: reason")``; return the (possibly completed) params."""
+        return params
+
+    @classmethod
+    def consequences(cls, scenario: Scenario, catalogue) -> dict | None:
+        """Per-act public consequences this mechanism adds (see ``incentives.py``):
+        a dict with any of ``detection``, ``sanction``, ``reward`` arrays."""
+        return None
+
+    @classmethod
+    def enabled_in(cls, scenario: Scenario) -> bool:
+        """On if its own block says so — and, for a module that belongs to another's
+        mechanism (``switched_by``), only while that module is on too."""
+        default = cls.Params.model_fields["enabled"].default
+        on = bool(scenario.modules.get(cls.name, {}).get("enabled", default))
+        if cls.switched_by is not None:
+            on = on and bool(scenario.modules.get(cls.switched_by, {}).get("enabled", False))
+        return on
+
+    def setup(self, world: View) -> None:  # noqa: B027 - optional hook, empty by default
+        """Fill owned arrays at day 0 (they are allocated with ``fill`` already)."""
+
+    @abstractmethod
+    def step(self, world: View, day: int) -> None:
+        """Advance the mechanism by one day."""

@@ -1,0 +1,208 @@
+"""Synthetic people, firms and officials as structure-of-arrays, and a social network.
+
+A new population is drawn for each replicate from the stream ``population`` with
+``instance = replicate``; every scenario in a comparison with the same seed and
+population block therefore shares it. Equations and defaults: ``docs/model.md``
+(Population) and ``docs/parameters.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from scslab.core.layouts import dtype
+from scslab.core.module import ArraySpec
+from scslab.numerics.rng import AliasTable, SlotLayout, Stream
+from scslab.scenario.schema import PopulationSpec
+
+OWNER = "population"
+LAYOUT = SlotLayout((("attribute", 8), ("part", 8)))
+
+# Semantic slots of the population stream (attribute codes; never renumber).
+A_GROUP, A_REGION, A_SEX, A_INCOME, A_HONESTY, A_PRIVACY = 1, 2, 3, 4, 5, 7
+# slots 6, 8, 9 were risk aversion, dissent and trust (removed: no mechanism read them);
+# they stay unused so that every other attribute keeps its draws
+A_AWARE, A_HOUSEHOLD_ORDER, A_HOUSEHOLD_SIZE = 10, 11, 12
+A_NET_ORDER, A_NET_REWIRE, A_NET_TARGET = 13, 14, 15
+A_FIRM_REGION, A_FIRM_SOE, A_FIRM_SIZE, A_FIRM_PROD, A_FIRM_COMPLIANCE = 20, 21, 22, 23, 24
+A_OFF_INTEGRITY, A_OFF_DISCRETION = 30, 31
+
+PEOPLE_ARRAYS: tuple[ArraySpec, ...] = (
+    ArraySpec("people.group", "code", "people", False, "group index (scenario order)"),
+    ArraySpec("people.sex", "code", "people", False, "0 male, 1 female"),
+    ArraySpec("people.region", "code", "people", False, "region index"),
+    ArraySpec("people.cell", "cell", "people", False, "group × n_regions + region (metric cell)"),
+    ArraySpec("people.income", "money", "people", False, "daily income, median = 1"),
+    ArraySpec("people.household", "uid", "people", False, "household id"),
+    ArraySpec("people.honesty", "prob", "people", True, "intrinsic honesty (moral cost)"),
+    ArraySpec("people.privacy_concern", "prob", "people", True, "privacy concern"),
+    ArraySpec("people.aware", "flag", "people", True, "knows the system exists"),
+)
+NETWORK_ARRAYS: tuple[ArraySpec, ...] = (
+    ArraySpec("people.net_offsets", "link_offset", "people+1", True, "CSR offsets of the network"),
+    ArraySpec("links.neighbour", "uid", "links", True, "CSR neighbour lists"),
+)
+FIRM_ARRAYS: tuple[ArraySpec, ...] = (
+    ArraySpec("firms.region", "code", "firms", False, "region"),
+    ArraySpec("firms.state_owned", "flag", "firms", False, "state-owned enterprise"),
+    ArraySpec("firms.size", "money", "firms", False, "size (employees / 10, lognormal)"),
+    ArraySpec("firms.productivity", "prob", "firms", True, "productivity (relative, truth)"),
+    ArraySpec("firms.compliance", "prob", "firms", True, "compliance propensity"),
+)
+OFFICIAL_ARRAYS: tuple[ArraySpec, ...] = (
+    ArraySpec("officials.region", "code", "officials", False, "region served"),
+    ArraySpec("officials.integrity", "prob", "officials", True, "integrity"),
+    ArraySpec("officials.discretion", "prob", "officials", False, "discretion of the post"),
+)
+ALL_ARRAYS = PEOPLE_ARRAYS + NETWORK_ARRAYS + FIRM_ARRAYS + OFFICIAL_ARRAYS
+
+
+@dataclass
+class Population:
+    counts: dict[str, int]
+    arrays: dict[str, np.ndarray]
+
+
+def _logistic_normal(stream: Stream, attr: int, uids: np.ndarray, mean, sd: float):
+    """sigmoid(logit(mean) + sd·z); ``mean`` may be per person (an array)."""
+    z = stream.normal(0, LAYOUT.pack(attribute=attr), uids)
+    centre = np.log(np.asarray(mean) / (1.0 - np.asarray(mean)))
+    return (1.0 / (1.0 + np.exp(-(centre + sd * z)))).astype(dtype("prob"))
+
+
+def synthesise(spec: PopulationSpec, seed: int, replicate: int) -> Population:
+    """Draw one population. Vectorised; no loop over people."""
+    n = spec.people
+    people = np.arange(n, dtype=np.int64)
+    st = Stream(seed, "population", replicate, LAYOUT)
+    names = list(spec.groups)
+    groups = list(spec.groups.values())
+    R = spec.regions
+
+    group = st.choice(0, LAYOUT.pack(attribute=A_GROUP), people,
+                      AliasTable.from_weights([g.share for g in groups])).astype(dtype("code"))
+    region = np.empty(n, dtype=dtype("code"))
+    for g, gs in enumerate(groups):  # a loop over groups, not people
+        members = np.flatnonzero(group == g)
+        weights = gs.region_weights or [1.0] * R
+        region[members] = st.choice(
+            0, LAYOUT.pack(attribute=A_REGION, part=g), members, AliasTable.from_weights(weights)
+        )
+    sex = st.bernoulli(0, LAYOUT.pack(attribute=A_SEX), people, spec.female_share)
+    z = st.normal(0, LAYOUT.pack(attribute=A_INCOME), people)
+    log_income = spec.income_sigma * z
+    log_income += np.log(np.array([g.income_multiplier for g in groups]))[group]
+    if spec.region_income is not None:
+        log_income += np.log(np.asarray(spec.region_income))[region]
+    income = np.exp(log_income - np.median(log_income)).astype(dtype("money"))
+
+    t = spec.traits
+    aware_p = np.array(
+        [t.awareness if g.awareness is None else g.awareness for g in groups]
+    )[group]
+    arrays = {
+        "people.group": group,
+        "people.sex": sex.astype(dtype("code")),
+        "people.region": region,
+        "people.cell": (group.astype(np.int64) * R + region).astype(dtype("cell")),
+        "people.income": income,
+        "people.honesty": _logistic_normal(st, A_HONESTY, people, np.array(
+            [t.honesty_mean if g.honesty_mean is None else g.honesty_mean for g in groups]
+        )[group], t.honesty_sd),
+        "people.privacy_concern": _logistic_normal(st, A_PRIVACY, people,
+                                                   t.privacy_concern_mean, t.trait_sd),
+        "people.aware": st.bernoulli(0, LAYOUT.pack(attribute=A_AWARE), people, aware_p),
+    }
+    arrays["people.household"] = _households(st, region, group, spec.household_mean_size)
+    offsets, neighbours = _network(st, region, group, spec.network.degree, spec.network.homophily)
+    arrays["people.net_offsets"] = offsets
+    arrays["links.neighbour"] = neighbours
+
+    n_firms = int(round(n * spec.firms_per_1000 / 1000.0))
+    firms = np.arange(n_firms, dtype=np.int64)
+    fs = Stream(seed, "population.firms", replicate, LAYOUT)
+    arrays.update({
+        "firms.region": fs.choice(0, LAYOUT.pack(attribute=A_FIRM_REGION), firms,
+                                  AliasTable.from_weights([1.0] * R)).astype(dtype("code")),
+        "firms.state_owned": fs.bernoulli(0, LAYOUT.pack(attribute=A_FIRM_SOE), firms,
+                                          spec.state_owned_share),
+        "firms.size": np.exp(1.0 * fs.normal(0, LAYOUT.pack(attribute=A_FIRM_SIZE), firms))
+        .astype(dtype("money")),
+        "firms.productivity": _logistic_normal(fs, A_FIRM_PROD, firms, 0.5, 1.0),
+        "firms.compliance": _logistic_normal(fs, A_FIRM_COMPLIANCE, firms, 0.8, 1.0),
+    })
+    n_off = R * spec.officials_per_region
+    officials = np.arange(n_off, dtype=np.int64)
+    os_ = Stream(seed, "population.officials", replicate, LAYOUT)
+    arrays.update({
+        "officials.region": (officials // max(spec.officials_per_region, 1)).astype(dtype("code")),
+        "officials.integrity": _logistic_normal(os_, A_OFF_INTEGRITY, officials, 0.7, 1.0),
+        "officials.discretion": os_.uniform(0, LAYOUT.pack(attribute=A_OFF_DISCRETION), officials)
+        .astype(dtype("prob")),
+    })
+    counts = {"people": n, "links": int(neighbours.size), "firms": n_firms,
+              "officials": n_off, "regions": R, "groups": len(names)}
+    return Population(counts=counts, arrays=arrays)
+
+
+def _homophily_order(st: Stream, attr: int, region: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """People sorted by region, then group, then a keyed random priority."""
+    people = np.arange(region.size, dtype=np.int64)
+    key = st.priority(0, LAYOUT.pack(attribute=attr), people)
+    return np.lexsort((key, group, region))
+
+
+def _households(st: Stream, region, group, mean_size: float) -> np.ndarray:
+    """Cut the homophily order into consecutive households of size 1 + Poisson(mean − 1)."""
+    n = region.size
+    order = _homophily_order(st, A_HOUSEHOLD_ORDER, region, group)
+    n_max = n  # at most n households
+    sizes = 1 + st.poisson(0, LAYOUT.pack(attribute=A_HOUSEHOLD_SIZE),
+                           np.arange(n_max, dtype=np.int64), mean_size - 1.0)
+    ends = np.cumsum(sizes)
+    position_household = np.searchsorted(ends, np.arange(n), side="right")
+    household = np.empty(n, dtype=dtype("uid"))
+    household[order] = position_household.astype(dtype("uid"))
+    return household
+
+
+def _network(st: Stream, region, group, degree: int, homophily: float):
+    """Small-world network with homophily, in CSR arrays.
+
+    A ring lattice over the homophily order (people of one region and group are
+    neighbours in it) links each person to the next ``degree / 2``; each link is
+    rewired to a uniformly random person with probability ``1 − homophily``
+    (Watts & Strogatz 1998 rewiring over a sorted ring). Links are then symmetrised
+    and de-duplicated.
+    """
+    n = region.size
+    if degree == 0 or n < 2:
+        return np.zeros(n + 1, dtype=dtype("link_offset")), np.empty(0, dtype=dtype("uid"))
+    order = _homophily_order(st, A_NET_ORDER, region, group)
+    half = min(degree // 2, n - 1)
+    pos = np.arange(n, dtype=np.int64)
+    src_list, dst_list = [], []
+    for j in range(1, half + 1):  # a loop over link offsets, not people
+        src = order
+        dst = order[(pos + j) % n]
+        # the link ordinal j is the semantic part of the slot; the uid is the person
+        rewire = st.bernoulli(0, LAYOUT.pack(attribute=A_NET_REWIRE, part=j), src, 1.0 - homophily)
+        words = st.words(0, LAYOUT.pack(attribute=A_NET_TARGET, part=j), src)[:, 0].astype(np.uint64)
+        random_target = ((words * np.uint64(n)) >> np.uint64(32)).astype(np.int64)
+        dst = np.where(rewire, random_target, dst)
+        src_list.append(src)
+        dst_list.append(dst)
+    src = np.concatenate(src_list)
+    dst = np.concatenate(dst_list)
+    keep = src != dst
+    a = np.concatenate([src[keep], dst[keep]])
+    b = np.concatenate([dst[keep], src[keep]])
+    pair = np.sort(a * n + b)  # sort + adjacent difference: faster than np.unique's hashing
+    pair = pair[np.concatenate(([True], pair[1:] != pair[:-1]))]
+    a = pair // n
+    b = pair % n
+    offsets = np.zeros(n + 1, dtype=dtype("link_offset"))
+    np.cumsum(np.bincount(a, minlength=n), out=offsets[1:])
+    return offsets, b.astype(dtype("uid"))

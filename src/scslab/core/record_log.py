@@ -1,0 +1,198 @@
+"""The dossier (Dang'an): an append-only record log in per-day chunks.
+
+* Records are addressed by ``record ref = day << 32 | row`` (see :func:`schema.pack_ref`).
+* A per-subject index threads each subject's records through ``prev`` (newest first),
+  with ``head[subject]`` the newest, so one subject's file is read without scanning
+  the log.
+* Removal (appeals, bribes) sets a tombstone; the row stays, so references stay valid.
+* Retention drops whole chunks older than the retention window.
+* Nothing here holds truth: the truth of a record is joined on ``act_ref`` by metrics.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from scslab.core.layouts import NO_REF, RECORD_LAYOUT, Table, dtype, pack_ref, unpack_ref
+from scslab.numerics.sets import unique
+
+
+@nb.njit(cache=True)
+def _thread(subject, refs, prev, head, live_count):  # pragma: no cover - compiled
+    """Thread today's records, in row order, onto the per-subject index: each record's
+    ``prev`` is its subject's head so far, and becomes the head; counts the live
+    records. One pass, no sort. False (nothing changed) if a subject is out of range."""
+    for r in range(subject.shape[0]):
+        if subject[r] < 0 or subject[r] >= head.shape[0]:
+            return False
+    for r in range(subject.shape[0]):
+        s = subject[r]
+        prev[r] = head[s]
+        head[s] = refs[r]
+        live_count[s] += 1
+    return True
+
+
+@nb.njit(cache=True)
+def _uncount(live_count, subject):  # pragma: no cover - compiled
+    """live_count[subject] -= 1 for each entry (np.add.at, without its overhead)."""
+    for r in range(subject.shape[0]):
+        live_count[subject[r]] -= 1
+
+
+class Dossier:
+    def __init__(self, n_subjects: int) -> None:
+        self.n_subjects = n_subjects
+        self.chunks: dict[int, Table] = {}
+        self.tombstones: dict[int, np.ndarray] = {}
+        self.head = np.full(n_subjects, NO_REF, dtype=dtype("ref"))
+        self.live_count = np.zeros(n_subjects, dtype=dtype("count"))
+        self.first_kept_day = 0
+        #: removals in order: (day, refs) — consumers keep their own cursor
+        self.removal_log: list[tuple[int, np.ndarray]] = []
+
+    # ------------------------------------------------------------------ writing
+
+    def append(
+        self,
+        day: int,
+        subject: np.ndarray,
+        act: np.ndarray,
+        source: np.ndarray,
+        kind: np.ndarray,
+        act_ref: np.ndarray,
+    ) -> np.ndarray:
+        """Append today's records (in the given order); returns their record refs."""
+        subject = np.asarray(subject, dtype=dtype("uid"))
+        n = subject.size
+        if n == 0:
+            return np.empty(0, dtype=dtype("ref"))
+        old = self.chunks.get(day)
+        start = 0 if old is None else len(old)
+        refs = pack_ref(day, np.arange(start, start + n))
+        prev = np.empty(n, dtype=dtype("ref"))
+        if not _thread(subject, refs, prev, self.head, self.live_count):
+            raise ValueError("record subject out of range")
+        new = Table.from_columns(
+            RECORD_LAYOUT,
+            subject=subject,
+            act=act,
+            source=source,
+            kind=kind,
+            act_ref=act_ref,
+            prev=prev,
+        )
+        if old is None:
+            self.chunks[day] = new
+            self.tombstones[day] = np.zeros(n, dtype=bool)
+        else:
+            self.chunks[day] = Table.concat(RECORD_LAYOUT, [old, new])
+            self.tombstones[day] = np.concatenate([self.tombstones[day], np.zeros(n, bool)])
+        return refs
+
+    def remove(self, refs: np.ndarray, day: int = -1) -> int:
+        """Tombstone records; returns how many were live. Unknown refs are ignored.
+        Removed refs are appended to ``removal_log`` (with ``day``)."""
+        days, rows = unpack_ref(np.asarray(refs, dtype=np.int64))
+        removed = 0
+        done = []
+        for d in unique(days):
+            ts = self.tombstones.get(int(d))
+            if ts is None:
+                continue
+            r = rows[days == d]
+            r = r[r < ts.size]
+            live = r[~ts[r]]
+            live = unique(live)
+            ts[live] = True
+            _uncount(self.live_count, self.chunks[int(d)]["subject"][live])
+            removed += live.size
+            done.append((np.int64(d) << 32) | live.astype(np.int64))
+        if done:
+            self.removal_log.append((day, np.concatenate(done)))
+        return removed
+
+    def removals_since(self, cursor: int) -> tuple[np.ndarray, int]:
+        """Refs removed since a consumer's cursor, and the new cursor."""
+        new = self.removal_log[cursor:]
+        refs = np.concatenate([r for _, r in new]) if new else np.empty(0, dtype=np.int64)
+        return refs, len(self.removal_log)
+
+    def drop_before(self, day: int) -> None:
+        """Retention: drop chunks older than ``day`` (their refs become dangling)."""
+        for d in sorted(k for k in self.chunks if k < day):
+            chunk = self.chunks.pop(d)
+            ts = self.tombstones.pop(d)
+            _uncount(self.live_count, chunk["subject"][~ts])
+        self.first_kept_day = max(self.first_kept_day, day)
+
+    # ------------------------------------------------------------------ reading
+
+    def day_records(self, day: int) -> tuple[Table, np.ndarray]:
+        """The records filed on one day and their live mask."""
+        chunk = self.chunks.get(day)
+        if chunk is None:
+            return Table.empty(RECORD_LAYOUT), np.empty(0, dtype=bool)
+        return chunk, ~self.tombstones[day]
+
+    def records_of(self, subject: int, include_removed: bool = False) -> np.ndarray:
+        """Record refs of one subject, newest first, by walking the per-subject index."""
+        out = []
+        ref = int(self.head[subject])
+        while ref != NO_REF:
+            d, r = ref >> 32, ref & 0xFFFFFFFF
+            chunk = self.chunks.get(d)
+            if chunk is None:  # dropped by retention: everything older is gone too
+                break
+            if include_removed or not self.tombstones[d][r]:
+                out.append(ref)
+            ref = int(chunk["prev"][r])
+        return np.asarray(out, dtype=dtype("ref"))
+
+    def fields(self, refs: np.ndarray, name: str) -> np.ndarray:
+        return self.columns(refs, name)[0]
+
+    def columns(self, refs: np.ndarray, *names: str) -> tuple[np.ndarray, ...]:
+        """Fields of records, one array per name, in the order of ``refs``: one pass over
+        the days the refs fall on (grouped by a sort, not one scan of the refs per day)."""
+        days, rows = unpack_ref(np.asarray(refs, dtype=np.int64))
+        out = tuple(np.empty(days.size, dtype=dtype(RECORD_LAYOUT[name])) for name in names)
+        if days.size == 0:
+            return out
+        order = np.argsort(days, kind="stable")
+        cuts = np.flatnonzero(days[order][1:] != days[order][:-1]) + 1
+        for at in np.split(order, cuts):
+            chunk = self.chunks[int(days[at[0]])]
+            r = rows[at]
+            for column, name in zip(out, names, strict=True):
+                column[at] = chunk[name][r]
+        return out
+
+    def total_records(self) -> int:
+        return sum(len(c) for c in self.chunks.values())
+
+    def nbytes(self) -> int:
+        return sum(c.nbytes() + self.tombstones[d].nbytes for d, c in self.chunks.items())
+
+    # ------------------------------------------------------------------ snapshots
+
+    def snapshot(self) -> dict:
+        return {
+            "chunks": {d: Table(c.layout, {k: v.copy() for k, v in c.columns.items()})
+                       for d, c in self.chunks.items()},
+            "tombstones": {d: t.copy() for d, t in self.tombstones.items()},
+            "head": self.head.copy(),
+            "live_count": self.live_count.copy(),
+            "first_kept_day": self.first_kept_day,
+            "removal_log": [(d, r.copy()) for d, r in self.removal_log],
+        }
+
+    def restore(self, snap: dict) -> None:
+        self.chunks = {d: Table(c.layout, {k: v.copy() for k, v in c.columns.items()})
+                       for d, c in snap["chunks"].items()}
+        self.tombstones = {d: t.copy() for d, t in snap["tombstones"].items()}
+        self.head = snap["head"].copy()
+        self.live_count = snap["live_count"].copy()
+        self.first_kept_day = snap["first_kept_day"]
+        self.removal_log = [(d, r.copy()) for d, r in snap["removal_log"]]

@@ -1,0 +1,489 @@
+"""The World: per-agent arrays, the day's event tables, logs, counters — and the views
+through which modules see it.
+
+The truth firewall is enforced here. A :class:`SystemView` has no path to truth arrays,
+the ``acts`` table, or the truth sidecar of observations: asking for them raises
+:class:`TruthFirewallError`. Every view hands out read-only arrays except those the module
+owns, so the single-writer rule holds at run time too.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import numba as nb
+import numpy as np
+
+from scslab.core.layouts import (
+    ACT_LAYOUT,
+    APPEAL_LAYOUT,
+    DETENTION_LAYOUT,
+    INFORMED_LAYOUT,
+    LIST_CHANGE_LAYOUT,
+    OBSERVATION_LAYOUT,
+    OBSERVATION_TRUTH_LAYOUT,
+    SCORE_CHANGE_LAYOUT,
+    TRADE_LAYOUT,
+    Table,
+    dtype,
+)
+from scslab.core.metrics import Counters
+from scslab.core.module import ArraySpec, Role
+from scslab.core.record_log import Dossier
+from scslab.numerics.rng import Stream
+from scslab.numerics.sets import unique
+
+if TYPE_CHECKING:
+    from scslab.scenario.schema import Scenario
+
+#: Event tables that exist every day; those marked True are truth.
+EVENT_TABLES: dict[str, tuple[dict[str, str], bool]] = {
+    "acts": (ACT_LAYOUT, True),
+    "observations": (OBSERVATION_LAYOUT, False),
+    "observation_truth": (OBSERVATION_TRUTH_LAYOUT, True),
+    "score_changes": (SCORE_CHANGE_LAYOUT, False),
+    "list_changes": (LIST_CHANGE_LAYOUT, False),
+    "appeals": (APPEAL_LAYOUT, False),
+    "trades": (TRADE_LAYOUT, True),
+    "detentions": (DETENTION_LAYOUT, False),
+    "informed": (INFORMED_LAYOUT, True),
+}
+
+
+_EMPTY_EVENTS = {name: Table.empty(layout) for name, (layout, _) in EVENT_TABLES.items()}
+
+
+class TruthFirewallError(PermissionError):
+    """A system module asked for the truth."""
+
+
+@nb.njit(cache=True)
+def _strictly_increasing(a):  # pragma: no cover - compiled
+    for i in range(1, a.shape[0]):
+        if a[i] <= a[i - 1]:
+            return False
+    return True
+
+
+class TruthStore:
+    """Ground truth of every observed act, per day, keyed by act_ref (metrics only)."""
+
+    def __init__(self) -> None:
+        self.chunks: dict[int, dict[str, np.ndarray]] = {}
+
+    def add(self, day: int, act_refs: np.ndarray, truth: Table) -> None:
+        if len(act_refs) == 0:
+            return
+        if _strictly_increasing(act_refs):  # one source's batch: the columns as they are
+            # (event tables are never changed in place, so keeping them uncopied is safe)
+            chunk = {"act_ref": act_refs}
+            for name in ("true_actor", "lawful", "true_act"):
+                chunk[name] = truth[name]
+        else:
+            order = np.argsort(act_refs, kind="stable")
+            refs = act_refs[order]
+            keep = np.ones(refs.size, dtype=bool)
+            keep[1:] = refs[1:] != refs[:-1]
+            chunk = {"act_ref": refs[keep]}
+            for name in ("true_actor", "lawful", "true_act"):
+                chunk[name] = truth[name][order][keep]
+        prev = self.chunks.get(day)
+        if prev is not None:
+            merged = {k: np.concatenate([prev[k], chunk[k]]) for k in chunk}
+            o = np.argsort(merged["act_ref"], kind="stable")
+            merged = {k: v[o] for k, v in merged.items()}
+            k2 = np.ones(merged["act_ref"].size, dtype=bool)
+            k2[1:] = merged["act_ref"][1:] != merged["act_ref"][:-1]
+            chunk = {k: v[k2] for k, v in merged.items()}
+        self.chunks[day] = chunk
+
+    def _matches(self, act_refs: np.ndarray):
+        """For each day's chunk: (chunk, positions in act_refs, positions in the chunk) of
+        the refs that are in the store."""
+        if act_refs.size == 0:
+            return
+        days = act_refs >> 32
+        lo, hi = days.min(), days.max()
+        if lo == hi and lo >= 0:  # the usual case: today's records, of today's acts
+            groups = [(lo, None)]
+        else:
+            groups = [(d, np.flatnonzero(days == d)) for d in unique(days[act_refs >= 0])]
+        for d, sel in groups:
+            chunk = self.chunks.get(int(d))
+            if chunk is None:
+                continue
+            refs = act_refs if sel is None else act_refs[sel]
+            pos = np.minimum(np.searchsorted(chunk["act_ref"], refs),
+                             chunk["act_ref"].size - 1)
+            hit = chunk["act_ref"][pos] == refs
+            if sel is None:
+                sel = np.arange(act_refs.size)
+            yield chunk, sel[hit], pos[hit]
+
+    def lookup(self, act_refs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """True actor (-1 for fabricated or unknown) and lawfulness for act_refs."""
+        actor = np.full(act_refs.size, -1, dtype=dtype("uid"))
+        lawful = np.zeros(act_refs.size, dtype=bool)
+        for chunk, at, pos in self._matches(act_refs):
+            actor[at] = chunk["true_actor"][pos]
+            lawful[at] = chunk["lawful"][pos]
+        return actor, lawful
+
+    def lookup_all(self, act_refs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """True actor, lawfulness and the act that really happened (0 where fabricated or
+        unknown) for act_refs, in one search."""
+        actor = np.full(act_refs.size, -1, dtype=dtype("uid"))
+        lawful = np.zeros(act_refs.size, dtype=bool)
+        act = np.zeros(act_refs.size, dtype=dtype("code"))
+        for chunk, at, pos in self._matches(act_refs):
+            actor[at] = chunk["true_actor"][pos]
+            lawful[at] = chunk["lawful"][pos]
+            act[at] = chunk["true_act"][pos]
+        return actor, lawful, act
+
+    def drop_before(self, day: int) -> None:
+        """Drop the truth of observations filed before ``day`` (with the records they back)."""
+        for d in [d for d in self.chunks if d < day]:
+            del self.chunks[d]
+
+
+class World:
+    """All state of one replicate of one scenario."""
+
+    def __init__(self, scenario: Scenario, replicate: int, counts: dict[str, int]) -> None:
+        self.scenario = scenario
+        self.replicate = replicate
+        self.seed = scenario.seed
+        self.counts = dict(counts)
+        self.specs: dict[str, ArraySpec] = {}
+        self.arrays: dict[str, np.ndarray] = {}
+        self.owner: dict[str, str] = {}
+        self.events: dict[str, Table] = {}
+        self.pending: dict[str, list[Table]] = {}
+        self.dossier = Dossier(counts["people"])
+        self.truth = TruthStore()
+        self.state: dict[str, Any] = {}
+        self.catalogue: Any = None  # the ActCatalogue, set by the engine
+        self.consequences: Any = None  # incentives.Consequences, set by the engine
+        self.streams: dict[str, Stream] = {}
+        self.day = 0
+        self.group_names = list(scenario.population.groups)
+        self.n_regions = scenario.population.regions
+        self.counters = Counters(
+            len(self.group_names), self.n_regions, scenario.time.burn_in + scenario.time.days
+        )
+        self.reset_events()
+
+    # ------------------------------------------------------------------ arrays
+
+    def allocate(self, spec: ArraySpec, owner: str, values: np.ndarray | None = None) -> None:
+        if spec.name in self.specs:
+            raise ValueError(
+                f"array {spec.name!r} is owned by both {self.owner[spec.name]!r} and {owner!r}"
+            )
+        shape = self.entity_shape(spec.entity)
+        if values is None:
+            values = np.full(shape, spec.fill, dtype=dtype(spec.kind))
+        else:
+            values = np.asarray(values)
+            if values.dtype != dtype(spec.kind):
+                raise TypeError(f"{spec.name}: dtype {values.dtype}, table says {dtype(spec.kind)}")
+            if values.shape != shape:
+                raise ValueError(f"{spec.name}: shape {values.shape}, entity has {shape}")
+        self.specs[spec.name] = spec
+        self.arrays[spec.name] = values
+        self.owner[spec.name] = owner
+
+    def entity_shape(self, entity: str) -> tuple[int, ...]:
+        """``people`` → (n,); ``people+1`` → (n + 1,); ``people×acts`` → (n, n_acts);
+        ``lists×people`` → (n_lists, n)."""
+        return tuple(self.entity_size(part) for part in entity.split("×"))
+
+    def entity_size(self, entity: str) -> int:
+        base, plus, extra = entity.partition("+")
+        if base not in self.counts:
+            raise KeyError(f"unknown entity {base!r}; known: {sorted(self.counts)}")
+        return self.counts[base] + (int(extra) if plus else 0)
+
+    def stream(self, name: str) -> Stream:
+        return self.streams[name]
+
+    # ------------------------------------------------------------------ events
+
+    def reset_events(self) -> None:
+        self.events = dict(_EMPTY_EVENTS)  # tables are never changed in place
+        self.pending = {name: [] for name in EVENT_TABLES}
+
+    def append_event(self, name: str, table: Table) -> None:
+        self.pending[name].append(table)
+        if len(self.events[name]) == 0:
+            self.events[name] = table  # the common case: the first (often only) writer
+        else:
+            self.events[name] = Table.concat(EVENT_TABLES[name][0], [self.events[name], table])
+
+    def withdraw_events(self, name: str, keep: np.ndarray) -> None:
+        """Today's ``name`` table without the rows where ``keep`` is false (a new table;
+        the old one is not changed, so whoever kept it keeps what it saw)."""
+        table = self.events[name].take(np.flatnonzero(keep))
+        self.events[name] = table
+        self.pending[name] = [table]
+
+    # ------------------------------------------------------------------ snapshots
+
+    def snapshot(self) -> dict:
+        """A deep copy of all evolving state (arrays, logs, counters, module state)."""
+        return {
+            "day": self.day,
+            "arrays": {k: v.copy() for k, v in self.arrays.items()},
+            "dossier": self.dossier.snapshot(),
+            "truth": copy.deepcopy(self.truth.chunks),
+            "state": copy.deepcopy(self.state),
+            "counters": self.counters.snapshot(),
+        }
+
+    def restore(self, snap: dict) -> None:
+        self.day = snap["day"]
+        self.arrays = {k: v.copy() for k, v in snap["arrays"].items()}
+        self.dossier.restore(snap["dossier"])
+        self.truth.chunks = copy.deepcopy(snap["truth"])
+        self.state = copy.deepcopy(snap["state"])
+        self.counters.restore(snap["counters"])
+        self.reset_events()
+
+
+class CounterView:
+    """A module's access to the metric counters, declared like its array reads: it adds
+    only to the counters it declares (``Module.counters``) and reads only those it declares
+    as ``counters.NAME`` reads; a system module reads none (counters are observers' tallies
+    of the truth: a count of fabricated records would tell which records are fabricated)."""
+
+    __slots__ = ("counters", "_module", "_writes", "_reads", "_strict", "_may_read")
+
+    def __init__(self, counters: Counters, module: str, writes: frozenset[str],
+                 reads: frozenset[str], strict: bool, may_read: bool) -> None:
+        self.counters = counters
+        self._module = module
+        self._writes = writes
+        self._reads = reads
+        self._strict = strict
+        self._may_read = may_read
+
+    @property
+    def n_cells(self) -> int:
+        return self.counters.n_cells
+
+    def _write(self, name: str) -> None:
+        if self._strict and name not in self._writes:
+            raise PermissionError(f"{self._module} adds to counter {name!r} without declaring it")
+
+    def _read(self, name: str) -> None:
+        if not self._may_read:
+            raise TruthFirewallError(
+                f"system module {self._module} may not read counters ({name})")
+        if self._strict and name not in self._reads:
+            raise PermissionError(f"{self._module} reads counter {name!r} without declaring "
+                                  f"it (reads: 'counters.{name}')")
+
+    def slot(self, name: str) -> np.ndarray:
+        self._write(name)
+        return self.counters.slot(name)
+
+    def add_cells(self, name: str, cells: np.ndarray, weights: np.ndarray | None = None) -> None:
+        self._write(name)
+        self.counters.add_cells(name, cells, weights)
+
+    def add_vector(self, name: str, per_cell: np.ndarray) -> None:
+        self._write(name)
+        self.counters.add_vector(name, per_cell)
+
+    def has(self, name: str) -> bool:
+        """Whether some module of this run counts ``name`` (for an optional read)."""
+        return name in self.counters.index
+
+    def today(self, name: str) -> np.ndarray:
+        """Today's (chunk, cell) tally of a declared counter read, read-only."""
+        self._read(name)
+        out = self.counters.slot(name).view()
+        out.flags.writeable = False
+        return out
+
+    def totals(self, name: str, days: slice) -> np.ndarray:
+        self._read(name)
+        return self.counters.totals(name, days)
+
+    def daily(self, name: str, days: slice) -> np.ndarray:
+        self._read(name)
+        return self.counters.daily(name, days)
+
+
+class View:
+    """What a module sees of the World: declared reads (read-only) and owned arrays."""
+
+    __slots__ = ("_world", "_module", "_writable", "_readable", "_appends", "_strict",
+                 "_handed", "_events_ok", "_withdraws", "_counted", "_counters")
+
+    #: may read counters (a system module may not: counters tally the truth)
+    _reads_counters = True
+
+    def __init__(
+        self,
+        world: World,
+        module: str,
+        owned: Iterable[str],
+        reads: Iterable[str],
+        appends: Iterable[str],
+        strict: bool = True,
+        withdraws: Iterable[str] = (),
+        counted: Iterable[str] = (),
+    ) -> None:
+        self._world = world
+        self._counted = frozenset(counted)
+        self._counters: CounterView | None = None
+        self._module = module
+        self._writable = frozenset(owned)
+        self._readable = frozenset(r.rstrip("?").split("@")[0] for r in reads) | self._writable
+        self._appends = frozenset(appends)
+        self._withdraws = frozenset(withdraws)
+        self._strict = strict
+        self._handed: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._events_ok: set[str] = set()
+
+    # arrays --------------------------------------------------------------
+    def array(self, name: str) -> np.ndarray:
+        w = self._world
+        handed = self._handed.get(name)  # checked once per array (until a restore)
+        if handed is not None and handed[0] is w.arrays.get(name):
+            return handed[1]
+        if name not in w.arrays:
+            raise KeyError(f"{self._module}: no array {name!r}")
+        self._guard(name, w.specs[name].truth)
+        if self._strict and name not in self._readable:
+            raise PermissionError(f"{self._module} reads {name!r} without declaring it")
+        arr = w.arrays[name]
+        if name in self._writable:
+            self._handed[name] = (arr, arr)
+            return arr
+        ro = arr.view()
+        ro.flags.writeable = False
+        self._handed[name] = (arr, ro)
+        return ro
+
+    def has(self, name: str) -> bool:
+        return name in self._world.arrays
+
+    def optional(self, name: str) -> np.ndarray | None:
+        """A declared optional read (``name?``): the array, or None when no module owns it."""
+        return self.array(name) if name in self._world.arrays else None
+
+    # events ---------------------------------------------------------------
+    def events(self, name: str) -> Table:
+        if name not in self._events_ok:  # checked once per table
+            self._guard(name, EVENT_TABLES[name][1])
+            if self._strict and name not in self._readable and name not in self._appends:
+                raise PermissionError(
+                    f"{self._module} reads events {name!r} without declaring it")
+            self._events_ok.add(name)
+        return self._world.events[name]
+
+    def append(self, name: str, table: Table) -> None:
+        if name not in self._appends:
+            raise PermissionError(f"{self._module} appends to {name!r} without declaring it")
+        self._world.append_event(name, table)
+
+    def withdraw(self, name: str, keep: np.ndarray) -> None:
+        """Keep only the rows of today's ``name`` table where ``keep`` is true (a gate)."""
+        if name not in self._withdraws:
+            raise PermissionError(f"{self._module} withdraws from {name!r} without declaring it")
+        if keep.shape != (len(self._world.events[name]),):
+            raise ValueError(f"{self._module}: keep mask does not match today's {name!r}")
+        if not keep.all():
+            self._world.withdraw_events(name, keep)
+
+    # logs, counters, state, streams ------------------------------------------
+    @property
+    def dossier(self) -> Dossier:
+        if self._strict and not ({"dossier", "dossier_removals"}
+                                 & (self._readable | self._appends)):
+            raise PermissionError(f"{self._module} uses the dossier without declaring it")
+        return self._world.dossier
+
+    @property
+    def truth(self) -> TruthStore:
+        self._guard("truth", True)
+        return self._world.truth
+
+    @property
+    def counters(self) -> CounterView:
+        """The counters as this module may use them: add to those it declares
+        (``counters``), read those it declares as ``counters.NAME`` reads."""
+        view = self._counters
+        if view is None or view.counters is not self._world.counters:
+            view = CounterView(self._world.counters, self._module, self._counted,
+                               frozenset(r.removeprefix("counters.") for r in self._readable
+                                         if r.startswith("counters.")),
+                               self._strict, self._reads_counters)
+            self._counters = view
+        return view
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return self._world.state.setdefault(self._module, {})
+
+    def stream(self, name: str) -> Stream:
+        return self._world.streams[f"{self._module}.{name}"]
+
+    @property
+    def scenario(self) -> Scenario:
+        return self._world.scenario
+
+    @property
+    def catalogue(self):
+        """The act catalogue (public: what acts exist and what the law says of them)."""
+        return self._world.catalogue
+
+    @property
+    def consequences(self):
+        """Nominal per-act consequences of the scenario's rules (public)."""
+        return self._world.consequences
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return dict(self._world.counts)
+
+    @property
+    def group_names(self) -> list[str]:
+        return list(self._world.group_names)
+
+    @property
+    def n_regions(self) -> int:
+        return self._world.n_regions
+
+    def _guard(self, name: str, is_truth: bool) -> None:
+        pass
+
+
+class SystemView(View):
+    """The scoring apparatus's view: no truth, by construction."""
+
+    __slots__ = ()
+    _reads_counters = False
+
+    def _guard(self, name: str, is_truth: bool) -> None:
+        if is_truth:
+            raise TruthFirewallError(f"system module {self._module} may not read truth ({name})")
+
+
+def make_view(world: World, module: Any, strict: bool = True) -> View:
+    cls = SystemView if module.role is Role.SYSTEM else View
+    return cls(
+        world,
+        module.name,
+        [s.name for s in module.owns],
+        module.reads,
+        module.appends,
+        strict=strict,
+        withdraws=getattr(module, "withdraws", ()),
+        counted=[c.name for c in getattr(module, "counters", ())],
+    )

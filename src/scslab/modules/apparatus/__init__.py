@@ -1,0 +1,1 @@
+"""The scoring apparatus: sources, dossier, evaluations, scores, lists, sanctions, appeals, officials."""

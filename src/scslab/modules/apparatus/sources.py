@@ -1,0 +1,244 @@
+"""Administrative sources (courts, banks, tax office, ticketing) observe acts.
+
+Each source in the scenario's ``sources:`` catalogue sees the acts it lists; it observes
+an act with probability ``coverage``, attributes it to a uniformly drawn other person
+with probability ``misattribution``, and fabricates records with no act behind them at
+``fabrication_rate`` per person-day (subjects uniform over the population). This module
+is the boundary where truth becomes observation: it reads acts and writes the
+observation truth sidecar, which only metrics can read.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from scslab.core.acts import ActCatalogue
+from scslab.core.layouts import (
+    OBSERVATION_LAYOUT,
+    OBSERVATION_TRUTH_LAYOUT,
+    Table,
+    code_table,
+    dtype,
+    pack_ref,
+)
+from scslab.core.module import Module, Phase, Role
+from scslab.numerics.rng import (
+    AliasTable,
+    SlotLayout,
+    StreamSpec,
+    k_bernoulli,
+    k_word,
+    probability_to_threshold,
+)
+
+SOURCE_LAYOUT = SlotLayout((("source", 5), ("act", 8), ("ordinal", 3)))
+FABRICATION_COUNT_SLOT = 0xFF  # act field value reserved for the daily fabrication count
+
+
+@nb.njit(cache=True)
+def _observe(act, ordinal, actor, sees, codes, cover, misattribution, others, day,
+             obs_k0, obs_k1, mis_k0, mis_k1, who_k0, who_k1):  # pragma: no cover - compiled
+    """Every source's observations of today's acts in one pass per source (not a dozen
+    NumPy passes per source a day): source by source, act row by act row, the row
+    observed and whom its record names (the actor, or a uniformly drawn other person if
+    misattributed), and where each source's rows end. The same draws, with the same
+    slots, as one ``Stream`` call per source; no draws for a source with zero coverage
+    or misattribution (a zero threshold never fires)."""
+    total = 0
+    for s in range(sees.shape[0]):
+        if cover[s] != 0:
+            for j in range(act.shape[0]):
+                if sees[s, act[j]]:
+                    total += 1
+    rows = np.empty(total, dtype=np.int64)
+    subject = np.empty(total, dtype=np.int64)
+    ends = np.zeros(sees.shape[0], dtype=np.int64)
+    m = 0
+    for s in range(sees.shape[0]):
+        if cover[s] != 0:
+            source = np.int64(codes[s]) << 11
+            for j in range(act.shape[0]):
+                a = act[j]
+                if not sees[s, a]:
+                    continue
+                slot = source | (np.int64(a) << 3)
+                uid = np.int64(actor[j])
+                if not k_bernoulli(obs_k0, obs_k1, day, slot | (np.int64(ordinal[j]) & 7), uid,
+                                   cover[s]):
+                    continue
+                who = uid
+                if misattribution[s] != 0 and k_bernoulli(mis_k0, mis_k1, day, slot, uid,
+                                                          misattribution[s]):
+                    w = k_word(who_k0, who_k1, day, slot, uid)
+                    other = np.int64((w * others) >> np.uint64(32))
+                    who = other + 1 if other >= uid else other  # skip the actor
+                rows[m] = j
+                subject[m] = who
+                m += 1
+        ends[s] = m
+    return rows[:m], subject[:m], ends
+
+
+class Sources(Module):
+    name = "sources"
+    role = Role.SENSING
+    phase = Phase.SENSE
+    doc = "Administrative sources observe acts with coverage, misattribution, fabrication."
+    reads = ("acts",)
+    appends = ("observations", "observation_truth")
+    streams = (
+        StreamSpec("observe", SOURCE_LAYOUT, "whether a source sees an act"),
+        StreamSpec("misattribute", SOURCE_LAYOUT, "whether the record names the wrong person"),
+        StreamSpec("wrong_person", SOURCE_LAYOUT, "whom a misattributed record names"),
+        StreamSpec("fabricate", SOURCE_LAYOUT, "count, subjects and acts of fabricated records"),
+        StreamSpec("confuse", SOURCE_LAYOUT, "misclassification of an observed act"),
+    )
+    counters = ()
+
+    @classmethod
+    def check_params(cls, params, scenario):
+        for name, src in scenario.sources.items():
+            if src.code >= 32:
+                raise ValueError(f"sources.{name}.code: source codes must be below 32")
+        return params
+
+    @classmethod
+    def consequences(cls, scenario, catalogue):
+        """Public detection: an act is recorded unless every source that sees it misses."""
+        miss = np.ones(len(catalogue))
+        for src in scenario.sources.values():
+            for act in src.sees:
+                miss[catalogue.position(act)] *= 1.0 - src.coverage
+        return {"detection": 1.0 - miss}
+
+    def __init__(self, params, scenario) -> None:
+        super().__init__(params, scenario)
+        self.catalogue = ActCatalogue.from_scenario(scenario)
+        self.sources = sorted(scenario.sources.items(), key=lambda kv: kv[1].code)
+        self.n = scenario.population.people
+
+    def setup(self, world) -> None:
+        # per source: the act codes it sees, and a table over codes (a gather, not isin)
+        self.seen_codes, self.sees = [], []
+        for _, src in self.sources:
+            codes = np.array([self.scenario.acts[a].code for a in src.sees], dtype=dtype("code"))
+            self.seen_codes.append(codes)
+            self.sees.append(code_table(codes))
+        # the sources that see something (the others do nothing), as arrays for _observe
+        self.seeing = [k for k, codes in enumerate(self.seen_codes) if codes.size]
+        srcs = [self.sources[k][1] for k in self.seeing]
+        self.sees_table = np.array([self.sees[k] for k in self.seeing], dtype=bool).reshape(
+            len(srcs), 256)
+        self.source_code = np.array([src.code for src in srcs], dtype=np.int64)
+        self.cover = np.array([probability_to_threshold(src.coverage) if src.coverage > 0
+                               else 0 for src in srcs], dtype=np.uint32)
+        self.misattribution = np.array([probability_to_threshold(src.misattribution)
+                                        if src.misattribution > 0 else 0 for src in srcs],
+                                       dtype=np.uint32)
+
+    def step(self, world, day: int) -> None:
+        acts = world.events("acts")
+        obs = world.stream("observe")
+        mis = world.stream("misattribute")
+        who = world.stream("wrong_person")
+        rows, subject, ends = _observe(
+            acts["act"], acts["ordinal"], acts["actor"], self.sees_table, self.source_code,
+            self.cover, self.misattribution, np.uint64(self.n - 1), np.int64(day),
+            obs.k0, obs.k1, mis.k0, mis.k1, who.k0, who.k1)
+        codes = acts["act"][rows]
+        actor = acts["actor"][rows].astype(np.int64)
+        reported = codes.copy()
+        fabricated = []  # (observed rows before them, observations, truth)
+        start = 0
+        for s, k in enumerate(self.seeing):
+            src, end = self.sources[k][1], int(ends[s])
+            if src.confusion and end > start:
+                reported[start:end] = self._confuse(world, day, src, codes[start:end],
+                                                    actor[start:end])
+            if src.fabrication_rate > 0:
+                made = self._fabricated(world, day, src, self.seen_codes[k])
+                if made is not None:
+                    fabricated.append((end, *made))
+            start = end
+        if rows.size == 0 and not fabricated:
+            return
+        lawful = self.catalogue.lawful_ref[self.catalogue.position_of_code[codes]]
+        observations = Table.from_columns(
+            OBSERVATION_LAYOUT,
+            act_ref=pack_ref(day, rows),
+            subject=subject,
+            act=reported,
+            source=np.repeat(self.source_code, np.diff(ends, prepend=0)),
+            sensor=np.zeros(rows.size),
+        )
+        truth = Table.from_columns(
+            OBSERVATION_TRUTH_LAYOUT,
+            true_actor=actor,
+            true_act=codes,
+            erroneous=(subject != actor) | (reported != codes),
+            lawful=lawful,
+        )
+        if fabricated:  # after their source's observed rows, as each source emits them
+            obs_parts, truth_parts, at = [], [], 0
+            for end, fab_obs, fab_truth in fabricated:
+                obs_parts += [observations.take(np.arange(at, end)), fab_obs]
+                truth_parts += [truth.take(np.arange(at, end)), fab_truth]
+                at = end
+            obs_parts.append(observations.take(np.arange(at, rows.size)))
+            truth_parts.append(truth.take(np.arange(at, rows.size)))
+            observations = Table.concat(OBSERVATION_LAYOUT, obs_parts)
+            truth = Table.concat(OBSERVATION_TRUTH_LAYOUT, truth_parts)
+        world.append("observations", observations)
+        world.append("observation_truth", truth)
+
+    def _confuse(self, world, day, src, codes, actor) -> np.ndarray:
+        """Misclassification: an act of type X is reported as Y with probability q(X→Y),
+        by inversion of one uniform over the cumulative q's (so monotone in each q)."""
+        reported = codes.copy()
+        if not src.confusion:
+            return reported
+        st = world.stream("confuse")
+        for true_name, table in src.confusion.items():
+            true_code = self.scenario.acts[true_name].code
+            sel = np.flatnonzero(codes == true_code)
+            if sel.size == 0:
+                continue
+            u = st.uniform(day, st.slot(source=src.code, act=true_code), actor[sel])
+            edge = 0.0
+            for name, q in table.items():
+                hit = (u >= edge) & (u < edge + q)
+                reported[sel[hit]] = self.scenario.acts[name].code
+                edge += q
+        return reported
+
+    def _fabricated(self, world, day, src, seen_codes) -> tuple[Table, Table] | None:
+        """Today's fabricated records of ``src`` (observations, truth), or None."""
+        stream = world.stream("fabricate")
+        count_slot = stream.slot(source=src.code, act=FABRICATION_COUNT_SLOT)
+        k = int(stream.poisson(day, count_slot, np.zeros(1, np.int64),
+                               self.n * src.fabrication_rate)[0])
+        if k == 0:
+            return None
+        ordinal = np.arange(k, dtype=np.int64)  # the k-th fabricated record of the day
+        subj_slot = stream.slot(source=src.code, act=FABRICATION_COUNT_SLOT, ordinal=1)
+        w = stream.words(day, subj_slot, ordinal)
+        subject = ((w[:, 0].astype(np.uint64) * np.uint64(self.n)) >> np.uint64(32)).astype(
+            np.int64)
+        table = AliasTable.from_weights(np.ones(seen_codes.size))
+        act_slot = stream.slot(source=src.code, act=FABRICATION_COUNT_SLOT, ordinal=2)
+        codes = seen_codes[stream.choice(day, act_slot, ordinal, table)]
+        return (Table.from_columns(
+            OBSERVATION_LAYOUT,
+            act_ref=np.full(k, -1),
+            subject=subject,
+            act=codes,
+            source=np.full(k, src.code),
+            sensor=np.zeros(k),
+        ), Table.from_columns(
+            OBSERVATION_TRUTH_LAYOUT,
+            true_actor=np.full(k, -1),
+            true_act=np.zeros(k),
+            erroneous=np.ones(k, dtype=bool),
+            lawful=np.zeros(k, dtype=bool),
+        ))

@@ -1,0 +1,1 @@
+"""The economy: debts, market, firms, lending, the credit bureau."""

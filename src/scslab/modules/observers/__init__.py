@@ -1,0 +1,1 @@
+"""Observers: the metrics of a run (they read the truth)."""

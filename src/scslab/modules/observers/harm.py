@@ -1,0 +1,341 @@
+"""Harm metrics (observer): sanctions classified exactly by their but-for cause.
+
+The observer runs two *shadow* apparatuses — the same scoring and list rules
+(``apparatus.py``) on the same days — fed with filtered record streams:
+
+* **E**: every record except erroneous ones (misattributed, fabricated, misclassified);
+* **L**: E without records of lawful conduct (correct records of acts lawful under the
+  reference norm, evaluations with no act, records spread to kin).
+
+A sanction-day of the real apparatus (A) is a **false** sanction-day when the person
+would not be sanctioned in E ("had erroneous records been removed and the rules
+re-applied that day"), a **lawful-conduct** sanction-day when sanctioned in E but not in
+L, and a correct one otherwise. Household spillover is a sanction for a relative's
+conduct: false if the relative's listing is, otherwise lawful-conduct (L counts only a
+person's own listings). Per day the observer touches only the people under sanction (one byte
+scan of the bans array finds them); person-level figures are flags set at events.
+Definitions: ``docs/metrics.md``.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from scslab.core.apparatus import (
+    ListBook,
+    ListParams,
+    SanctionParams,
+    SanctionRule,
+    ScoreBook,
+    ScoringParams,
+    household_bans,
+)
+from scslab.core.layouts import (
+    RECORD_KIND_EVALUATION,
+    RECORD_KIND_KIN,
+    RECORD_KIND_OBSERVATION,
+)
+from scslab.core.metrics import MetricDef
+from scslab.core.module import CounterSpec, Module, Phase, Role
+from scslab.modules.apparatus.dossier import household_index
+from scslab.numerics.csr import gather
+from scslab.numerics.sets import unique
+
+SHADOWS = ("E", "L")
+#: person-level flags (measured period), packed into one byte per person
+EVER_SANCTIONED, EVER_FALSE, COMMITTED = 1, 2, 4
+
+
+@nb.njit(cache=True)
+def _day_counts(cell, listed, black_mask, debtor_mask, able, bans, punitive, rewardable,
+                reward_of_bans, cost_of_bans, e_bans, l_member, own_table, income, stage,
+                flags, out):  # pragma: no cover - compiled
+    """One pass over everyone for the day's listed and sanctioned person-days, adding into
+    the counters' accumulators in uid order (the sums of a ``bincount`` over uids). ``out``
+    rows: listed, debtor listed, listed unable, rewards, sanctions, false, lawful, income
+    lost false, income lost true, post-compliance, people sanctioned, people false
+    sanctioned. ``able``, ``bans``, ``stage`` are empty where no module provides them."""
+    has_able = able.shape[0] > 0
+    has_stage = stage.shape[0] > 0
+    for i in range(listed.shape[0]):
+        c = cell[i]
+        li = listed[i]
+        if li & black_mask:
+            out[0, c] += 1.0
+            if li & debtor_mask:
+                out[1, c] += 1.0
+                if has_able and not able[i]:
+                    out[2, c] += 1.0
+        if bans.shape[0] == 0:
+            continue
+        b = bans[i]
+        if b & rewardable:
+            out[3, c] += reward_of_bans[b]
+        if b & punitive:
+            true = (e_bans[i] & punitive) != 0
+            # a sanction for a relative's conduct is one for lawful conduct
+            unlawful = (own_table[l_member[i]] & punitive) != 0
+            out[4, c] += 1.0
+            if not true:
+                out[5, c] += 1.0
+            elif not unlawful:
+                out[6, c] += 1.0
+            lost = cost_of_bans[b] * np.float64(income[i])
+            if not true:
+                out[7, c] += lost
+            else:
+                out[8, c] += lost
+            if has_stage and (li & debtor_mask) and stage[i] == 0:
+                out[9, c] += 1.0
+            if (flags[i] & EVER_SANCTIONED) == 0:
+                flags[i] |= EVER_SANCTIONED
+                out[10, c] += 1.0
+            if not true and (flags[i] & EVER_FALSE) == 0:
+                flags[i] |= EVER_FALSE
+                out[11, c] += 1.0
+
+
+#: Counters of :func:`_day_counts`, by row of its ``out``.
+DAY_COUNTERS = ("listed_days", "debtor_listed_days", "listed_unable_days", "rewards_received",
+                "sanction_days", "false_sanction_days", "lawful_sanction_days",
+                "income_lost_false", "income_lost_true", "post_compliance_sanction_days",
+                "people_sanctioned", "people_false_sanctioned")
+
+
+def gini(x: np.ndarray) -> float | None:
+    """Gini coefficient of non-negative values (None for an empty or all-zero vector)."""
+    x = np.sort(np.asarray(x, dtype=np.float64))
+    if x.size == 0 or x.sum() <= 0:
+        return None
+    n = x.size
+    return float((2.0 * np.arange(1, n + 1) - n - 1).dot(x) / (n * x.sum()))
+
+
+class Harm(Module):
+    name = "harm"
+    role = Role.OBSERVER
+    phase = Phase.OBSERVE
+    doc = "Listing, sanction-days, false and lawful-conduct sanctions, income lost, appeals."
+    reads = ("dossier", "truth", "acts", "people.cell", "people.household",
+             "people.income", "people.group", "people.region", "people.bans?",
+             "people.listed?", "people.score?", "people.debt_stage?", "people.debt_able?")
+    counters = (
+        CounterSpec("listed_days", "person-days on a blacklist"),
+        CounterSpec("sanction_days", "person-days under at least one punitive measure"),
+        CounterSpec("false_sanction_days", "sanction-days that vanish without erroneous records"),
+        CounterSpec("lawful_sanction_days", "sanction-days caused by records of lawful conduct"),
+        CounterSpec("post_compliance_sanction_days", "sanction-days on a debtor list after paying"),
+        CounterSpec("debtor_listed_days", "person-days on a debtor list (one with exit acts)"),
+        CounterSpec("listed_unable_days", "debtor-list person-days while unable to pay"),
+        CounterSpec("income_lost_true", "income lost to sanctions that survive removing errors",
+                    real=True),
+        CounterSpec("income_lost_false", "income lost to false sanction-days", real=True),
+        CounterSpec("rewards_received", "money received from redlist measures", real=True),
+        CounterSpec("people_sanctioned", "people with a sanction-day (measured period)"),
+        CounterSpec("people_false_sanctioned", "people with a false sanction-day"),
+        CounterSpec("people_no_act", "people with no sanctionable act (counted at the end)"),
+        CounterSpec("people_sanctioned_no_act", "of them, people sanctioned (at the end)"),
+    )
+    metrics = (
+        MetricDef("listed_share", "listed_days", "person_days",
+                  "share of person-days on a blacklist", disparity=True),
+        MetricDef("sanction_days", "sanction_days", None, "sanction-days (count)"),
+        MetricDef("sanction_day_share", "sanction_days", "person_days",
+                  "share of person-days under sanction", disparity=True),
+        MetricDef("false_sanction_rate", "people_false_sanctioned", "people_sanctioned",
+                  "among people with a sanction-day, share with a false one (but-for)",
+                  disparity=True),
+        MetricDef("false_sanction_fpr", "people_sanctioned_no_act", "people_no_act",
+                  "among people with no sanctionable act, share sanctioned", disparity=True),
+        MetricDef("lawful_conduct_sanction_rate", "lawful_sanction_days", "sanction_days",
+                  "share of sanction-days caused by correct records of lawful conduct"),
+        MetricDef("false_sanction_days", "false_sanction_days", None,
+                  "false sanction-days (count)"),
+        MetricDef("post_compliance_sanction_days", "post_compliance_sanction_days", None,
+                  "sanction-days on a debtor list after the debt was paid (count)"),
+        MetricDef("income_lost_true", "income_lost_true", None,
+                  "income lost to sanctions that survive removing errors (money)"),
+        MetricDef("income_lost_false", "income_lost_false", None,
+                  "income lost to false sanctions (money)"),
+        MetricDef("listed_unable_to_pay_share", "listed_unable_days", "debtor_listed_days",
+                  "share of debtor-list person-days while unable to pay"),
+        MetricDef("blocked_trips", "blocked_trips", None, "trips blocked by bans (count)"),
+        MetricDef("appeals_filed", "appeals_filed", None, "appeals filed (count)"),
+        MetricDef("appeals_won", "appeals_won", None, "appeals won (count)"),
+    )
+
+    def setup(self, world) -> None:
+        sc = world.scenario
+        self.scoring = sc.module_params("scoring", ScoringParams)
+        self.lists = sc.module_params("lists", ListParams)
+        sanctions = sc.module_params("sanctions", SanctionParams)
+        cat = world.catalogue
+        n = world.counts["people"]
+        self.active = self.lists.enabled
+        self.rule = SanctionRule.compile(sanctions, self.lists, cat)
+        self.punitive = self.rule.punitive_mask()
+        # income share lost and reward per bans value: a gather instead of a pass over the
+        # 16 bits of each sanctioned (rewarded) person a day
+        every = np.arange(1 << 16, dtype=np.uint16)
+        self.cost_of_bans = self.rule.daily_cost(every)
+        self.reward_of_bans = self.rule.daily_reward(every & ~self.punitive)
+        self.hh_offsets, self.hh_members = household_index(world.array("people.household"))
+        self.grade_names = sorted(self.scoring.grades, key=self.scoring.grades.get)
+        black = [s for s in self.lists.lists.values() if s.kind == "black"]
+        self.black_mask = np.uint8(sum(1 << s.code for s in black))
+        debtor = [s for s in black if s.exit_acts]
+        self.debtor_mask = np.uint8(sum(1 << s.code for s in debtor))
+        sanctionable = np.zeros(256, dtype=bool)
+        for rule in self.scoring.rules.values():
+            if rule.act is not None and rule.points < 0 and self.scoring.enabled:
+                sanctionable[cat.code[cat.position(rule.act)]] = True
+        for s in black:
+            for a in s.acts:
+                sanctionable[cat.code[cat.position(a)]] = True
+        self.sanctionable = sanctionable
+        st = world.state
+        for name in SHADOWS:
+            st[name] = {
+                "score": np.full(n, self.scoring.base, dtype=np.int32),
+                "restore": np.full(n, 0xFFFF, dtype=np.uint16),
+                "counts": np.zeros((n, max(sum(r.max_per_year is not None
+                                               for r in self.scoring.rules.values()), 1)),
+                                   dtype=np.uint8),
+                "year": [0],
+                "member": np.zeros(n, dtype=np.uint8),
+                "until": np.full((self.lists.slots(), n), 0xFFFF, dtype=np.uint16),
+                "restore_due": {},  # the books' calendars of due days
+                "until_due": {},
+            }
+        # E's bans with household spillover, kept up to date at E's list changes (as the
+        # sanctions module keeps people.bans) instead of recomputed for everyone sanctioned
+        st["E"]["bans"] = np.zeros(n, dtype=np.uint16)
+        st["flags"] = np.zeros(n, dtype=np.uint8)
+        self.books: dict[str, tuple[ScoreBook, ListBook]] = {}
+        self.last_day = world.scenario.time.burn_in + world.scenario.time.days - 1
+        self.burn_in = world.scenario.time.burn_in
+
+    def _books(self, world, name):
+        """The shadow's books, built once (their compiled tables), bound to today's arrays
+        (a snapshot restore replaces them)."""
+        s = world.state[name]
+        if name not in self.books:
+            self.books[name] = (
+                ScoreBook(self.scoring, world.catalogue, s["score"], s["restore"], s["counts"],
+                          s["year"], s["restore_due"]),
+                ListBook(self.lists, world.catalogue, s["member"], s["until"], s["until_due"]))
+        score, lists = self.books[name]
+        score.score, score.restore_day, score.counts, score.year, score.due = (
+            s["score"], s["restore"], s["counts"], s["year"], s["restore_due"])
+        lists.member, lists.until, lists.due = s["member"], s["until"], s["until_due"]
+        return score, lists
+
+    def step(self, world, day: int) -> None:
+        st = world.state
+        flags = st["flags"]
+        if day == self.burn_in:
+            flags[:] = 0
+        acts = world.events("acts")
+        if len(acts):
+            hit = self.sanctionable[acts["act"]]
+            flags[acts["actor"][hit]] |= COMMITTED
+        if not self.active:
+            if day == self.last_day:
+                self._final(world)
+            return
+        self._feed_shadows(world, day)
+        self._count_days(world, day)
+        if day == self.last_day:
+            self._final(world)
+
+    def _feed_shadows(self, world, day) -> None:
+        chunk, live = world.dossier.day_records(day)
+        if len(chunk):
+            subj = chunk["subject"][live]
+            act = chunk["act"][live]
+            kind = chunk["kind"][live]
+            ref = chunk["act_ref"][live]
+            actor, lawful, true_act = world.truth.lookup_all(ref)
+            obs = kind == RECORD_KIND_OBSERVATION
+            erroneous = obs & ((ref < 0) | (actor != subj) | (true_act != act))
+            lawful_conduct = (kind == RECORD_KIND_EVALUATION) | (kind == RECORD_KIND_KIN) | (
+                obs & ~erroneous & lawful)
+            keep = {"E": ~erroneous, "L": ~erroneous & ~lawful_conduct}
+        for name in SHADOWS:  # the same order as the apparatus: points, restoration, lists
+            score, lists = self._books(world, name)
+            changed = []
+            if len(chunk):
+                k = keep[name]
+                if self.scoring.enabled:
+                    _, people = score.apply(day, subj[k], act[k], kind[k])
+                    changed.append(people)
+            changed.append(score.restore(day))
+            moved = lists.expire(day)  # (people, list code) whose membership changed
+            if len(chunk):
+                entered, exited = lists.apply_records(day, subj[k], act[k], kind[k])
+                moved += entered + exited
+            people = unique(np.concatenate(changed))
+            if people.size and self.scoring.enabled:
+                entered, exited = lists.apply_grades(day, people, score.grade_of(people),
+                                                     self.grade_names)
+                moved += entered + exited
+            if name == "E":
+                self._household_bans(world, lists.member, [p for p, _ in moved])
+
+    def _household_bans(self, world, member, moved) -> None:
+        """Recompute E's bans in the households of people whose E membership changed."""
+        moved = [p for p in moved if p.size]
+        if not moved:
+            return
+        household = world.array("people.household")
+        people, _ = gather(self.hh_offsets, self.hh_members,
+                           unique(household[np.concatenate(moved)]))
+        world.state["E"]["bans"][people] = household_bans(
+            self.rule, member, self.hh_offsets, self.hh_members, household, people)
+
+    def _count_days(self, world, day) -> None:
+        listed = world.optional("people.listed")
+        if listed is None:
+            return
+        c = world.counters
+        able = world.optional("people.debt_able")
+        bans = world.optional("people.bans")
+        stage = world.optional("people.debt_stage")
+        none_u8 = np.zeros(0, dtype=np.uint8)
+        none_u16 = np.zeros(0, dtype=np.uint16)
+        out = np.zeros((len(DAY_COUNTERS), c.n_cells))
+        _day_counts(world.array("people.cell"), listed, self.black_mask, self.debtor_mask,
+                    able if able is not None else np.zeros(0, dtype=bool),
+                    bans if bans is not None else none_u16, self.punitive,
+                    np.uint16(~self.punitive), self.reward_of_bans, self.cost_of_bans,
+                    world.state["E"]["bans"] if bans is not None else none_u16,
+                    world.state["L"]["member"] if bans is not None else none_u8,
+                    self.rule.own_table,
+                    world.array("people.income"),
+                    stage if stage is not None else none_u8, world.state["flags"], out)
+        for name, per_cell in zip(DAY_COUNTERS, out, strict=True):
+            c.add_vector(name, per_cell)
+
+    def _final(self, world) -> None:
+        flags = world.state["flags"]
+        c = world.counters
+        cell = world.array("people.cell")
+        no_act = (flags & COMMITTED) == 0
+        c.add_cells("people_no_act", cell[no_act])
+        c.add_cells("people_sanctioned_no_act", cell[no_act & ((flags & EVER_SANCTIONED) != 0)])
+
+    def final_metrics(self, world) -> dict[str, float | None]:
+        """Score inequality at the end of the run (overall, by group and region)."""
+        score = world.optional("people.score")
+        if score is None or not self.scoring.enabled:
+            return {}
+        s = score.astype(np.float64) - min(0.0, float(score.min()))
+        out = {"score_gini": gini(s)}
+        group = world.array("people.group")
+        region = world.array("people.region")
+        for g, name in enumerate(world.group_names):
+            out[f"score_gini[group={name}]"] = gini(s[group == g])
+        for r in range(world.n_regions):
+            out[f"score_gini[region={r}]"] = gini(s[region == r])
+        return out

@@ -1,0 +1,264 @@
+"""Attitudes: approval of the scoring system and trust in institutions, moved by experience.
+
+Each person holds ``a_i`` — the chance they say they approve of the system when asked (a
+survey's expected share is the mean of ``a``) — and ``t_i``, trust in institutions. At day 0
+
+    logit t_i = logit(trust_mean) + trust_sd · z₁
+    logit a_i = logit(approval_median) + income_slope · z_income,i
+                + trust_slope · (logit t_i − logit trust_mean) + approval_sd · z₂
+
+(z standard normal from the module's own stream; z_income the person's standardised log
+income): approval is higher among the wealthier and the trusting (Kostka 2019; Liu).
+Afterwards both move in logit units, event by event (``docs/model.md``, Attitudes):
+
+* put on a list that sanctions: ``wrong_sanction_shift`` if the person committed no act
+  the apparatus punishes in the last ``offence_memory_days`` (they know their own conduct:
+  truth, which people may read), else ``right_sanction_shift``; trust moves by
+  ``wrong_trust_shift`` after a wrong sanction;
+* put on a redlist (a listing whose measures reward): ``reward_shift``;
+* a network neighbour publicly named: ``named_neighbour_shift``; detained by the
+  surveillance: ``detained_neighbour_shift``;
+* reached by a publicity campaign (``learning.campaigns``) with ``framing`` ``state``
+  (the benefits) or ``balanced`` (pros and cons): ``state_framing_shift`` /
+  ``balanced_framing_shift``.
+
+Outputs: ``approval`` and ``institutional_trust`` (means over person-days, by group and
+region — tallied per cell as people change, no daily pass), and at the end who approves:
+among the informed, by income quintile and by experience.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar
+
+import numpy as np
+from pydantic import Field
+
+from scslab.core.apparatus import ListParams, SanctionParams, SanctionRule, ScoringParams
+from scslab.core.layouts import INFORMED_CAMPAIGN, code_table
+from scslab.core.metrics import MetricDef
+from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role
+from scslab.modules.people.learning import LearningParams
+from scslab.numerics.csr import gather
+from scslab.numerics.rng import SlotLayout, StreamSpec
+from scslab.numerics.sets import unique
+from scslab.scenario.schema import ModuleParams
+
+Prob = Annotated[float, Field(gt=0.0, lt=1.0)]
+NonNeg = Annotated[float, Field(ge=0.0)]
+LAYOUT = SlotLayout((("purpose", 8),))
+P_TRUST, P_APPROVAL = 1, 2
+NEVER = 0xFFFF
+#: experience bits (``people.attitude_events``)
+RIGHT, WRONG, NAMED_NEIGHBOUR, REWARDED, DETAINED_NEIGHBOUR, STATE, BALANCED = (
+    1, 2, 4, 8, 16, 32, 64)
+
+
+class AttitudeParams(ModuleParams):
+    enabled: bool = False
+    approval_median: Prob = 0.866  # calibrated: day-0 mean approval 0.80 (Kostka 2019 [V])
+    approval_sd: NonNeg = 1.0  # logit
+    income_slope: float = 0.3  # logit per sd of log income (direction: Kostka 2019 [V])
+    trust_mean: Prob = 0.6
+    trust_sd: NonNeg = 1.0
+    trust_slope: float = 1.0  # logit approval per logit trust (direction: Liu [V])
+    offence_memory_days: Annotated[int, Field(ge=1)] = 730
+    wrong_sanction_shift: float = -2.0
+    right_sanction_shift: float = -0.5
+    wrong_trust_shift: float = -1.0
+    reward_shift: float = 0.5
+    named_neighbour_shift: float = 0.05
+    detained_neighbour_shift: float = -0.3
+    state_framing_shift: float = 0.5
+    balanced_framing_shift: float = -1.0  # MERICS 2020: 53 % → 29 % once pros and cons told
+
+
+def _logit(p):
+    return np.log(p / (1.0 - p))
+
+
+def _shift(p: np.ndarray, delta) -> np.ndarray:
+    """σ(logit p + Δ), in float32 like the arrays."""
+    return (1.0 / (1.0 + np.exp(-(_logit(p.astype(np.float64)) + delta)))).astype(np.float32)
+
+
+class Attitudes(Module):
+    name = "attitudes"
+    role = Role.BEHAVIOUR
+    phase = Phase.LEARN
+    Params = AttitudeParams
+    doc = "Approval of the system and trust in institutions, moved by experience."
+    owns: ClassVar = (
+        ArraySpec("people.approval", "prob", "people", True,
+                  "chance of saying one approves of the system"),
+        ArraySpec("people.institutional_trust", "prob", "people", True,
+                  "trust in institutions"),
+        ArraySpec("people.last_offence_day", "day_u16", "people", True,
+                  "last day the person committed an act the apparatus punishes", fill=NEVER),
+        ArraySpec("people.attitude_events", "code", "people", True,
+                  "experience bits: sanctioned rightly, wrongly, named or detained "
+                  "neighbour, rewarded, campaigns"),
+    )
+    reads = ("acts", "people.income", "people.cell", "people.net_offsets", "links.neighbour",
+             "list_changes?", "detentions?", "informed?", "people.informed?")
+    streams = (StreamSpec("attitudes", LAYOUT, "initial approval and trust"),)
+    counters = (
+        CounterSpec("approval_sum", "Σ approval over people, by cell, each day", real=True),
+        CounterSpec("trust_sum", "Σ institutional trust over people, by cell, each day",
+                    real=True),
+        CounterSpec("attitude_events_wrong", "wrong sanctions felt (approval events)"),
+        CounterSpec("attitude_events_right", "deserved sanctions felt (approval events)"),
+    )
+    metrics = (
+        MetricDef("approval", "approval_sum", "person_days",
+                  "mean chance of saying one approves (a survey's expected share)"),
+        MetricDef("institutional_trust", "trust_sum", "person_days",
+                  "mean trust in institutions"),
+    )
+
+    def setup(self, world) -> None:
+        p = self.params
+        n = world.counts["people"]
+        people = np.arange(n, dtype=np.int64)
+        st = world.stream("attitudes")
+        z_t = st.normal(0, LAYOUT.pack(purpose=P_TRUST), people)
+        z_a = st.normal(0, LAYOUT.pack(purpose=P_APPROVAL), people)
+        log_y = np.log(world.array("people.income").astype(np.float64))
+        z_y = (log_y - log_y.mean()) / max(log_y.std(), 1e-12)
+        lt = _logit(p.trust_mean) + p.trust_sd * z_t
+        la = (_logit(p.approval_median) + p.income_slope * z_y
+              + p.trust_slope * (lt - _logit(p.trust_mean)) + p.approval_sd * z_a)
+        trust = world.array("people.institutional_trust")
+        approval = world.array("people.approval")
+        trust[:] = 1.0 / (1.0 + np.exp(-lt))
+        approval[:] = 1.0 / (1.0 + np.exp(-la))
+        cell = world.array("people.cell")
+        n_cells = world.counters.n_cells
+        world.state["approval_tally"] = np.bincount(cell, weights=approval, minlength=n_cells)
+        world.state["trust_tally"] = np.bincount(cell, weights=trust, minlength=n_cells)
+        cat = world.catalogue
+        lists = world.scenario.module_params("lists", ListParams)
+        sanctions = world.scenario.module_params("sanctions", SanctionParams)
+        scoring = world.scenario.module_params("scoring", ScoringParams)
+        rule = SanctionRule.compile(sanctions, lists, cat)
+        naming = sum(1 << m.bit for m in sanctions.measures.values()
+                     if m.avoided_by_counterparties)
+        self.sanctioning = rule.sanctioning.copy()
+        rewarding = ((rule.own_bits & ~rule.punitive_mask()) != 0)
+        self.rewarding = rewarding & ~self.sanctioning
+        self.named = (rule.own_bits & np.uint16(naming)) != 0
+        offences = {a for s in lists.lists.values() for a in s.acts}
+        if scoring.enabled:
+            offences |= {r.act for r in scoring.rules.values()
+                         if r.act is not None and r.points < 0}
+        self.offence = code_table(np.array([cat.code[cat.position(a)] for a in offences],
+                                           dtype=np.int64))
+        learning = world.scenario.module_params("learning", LearningParams)
+        #: framing shift by informed channel: campaign k's, where it frames approval
+        self.framing = {INFORMED_CAMPAIGN + k: c.framing
+                        for k, c in enumerate(learning.campaigns.values())
+                        if c.framing != "none"}
+
+    def _move(self, world, people: np.ndarray, approval_shift, trust_shift=0.0) -> None:
+        """Shift approval (and trust) of ``people`` (unique) in logit units; keep tallies."""
+        if people.size == 0:
+            return
+        cell = world.array("people.cell")[people]
+        n_cells = world.counters.n_cells
+        for name, tally, delta in (("people.approval", "approval_tally", approval_shift),
+                                   ("people.institutional_trust", "trust_tally",
+                                    trust_shift)):
+            if np.all(np.asarray(delta) == 0):
+                continue
+            arr = world.array(name)
+            old = arr[people]
+            new = _shift(old, delta)
+            arr[people] = new
+            world.state[tally] += np.bincount(
+                cell, weights=new.astype(np.float64) - old.astype(np.float64),
+                minlength=n_cells)
+
+    def step(self, world, day: int) -> None:
+        p = self.params
+        events = world.array("people.attitude_events")
+        acts = world.events("acts")
+        if len(acts):
+            did = acts["actor"][self.offence[acts["act"]]]
+            world.array("people.last_offence_day")[did] = day
+        changes = world.events("list_changes")
+        if len(changes):
+            entered = changes["entered"]
+            code = changes["list"]
+            person = changes["person"].astype(np.int64)
+            hit = unique(person[entered & self.sanctioning[code]])
+            if hit.size:
+                last = world.array("people.last_offence_day")[hit].astype(np.int64)
+                deserved = (last != NEVER) & (day - last <= p.offence_memory_days)
+                right, wrong = hit[deserved], hit[~deserved]
+                self._move(world, right, p.right_sanction_shift)
+                self._move(world, wrong, p.wrong_sanction_shift, p.wrong_trust_shift)
+                events[right] |= RIGHT
+                events[wrong] |= WRONG
+                cell = world.array("people.cell")
+                world.counters.add_cells("attitude_events_right", cell[right])
+                world.counters.add_cells("attitude_events_wrong", cell[wrong])
+            rewarded = unique(person[entered & self.rewarding[code]])
+            self._move(world, rewarded, p.reward_shift)
+            events[rewarded] |= REWARDED
+            self._neighbours(world, person[entered & self.named[code]],
+                             p.named_neighbour_shift, NAMED_NEIGHBOUR)
+        detentions = world.events("detentions")
+        if len(detentions):
+            self._neighbours(world, detentions["person"].astype(np.int64),
+                             p.detained_neighbour_shift, DETAINED_NEIGHBOUR)
+        informed = world.events("informed")
+        if self.framing and len(informed):
+            self._framed(world, informed)
+        c = world.counters
+        c.add_vector("approval_sum", world.state["approval_tally"])
+        c.add_vector("trust_sum", world.state["trust_tally"])
+
+    def final_metrics(self, world) -> dict[str, float | None]:
+        """Who approves at the end: the informed (what a survey of those who know the
+        system asks), by income quintile, and by what happened to them."""
+        approval = world.array("people.approval").astype(np.float64)
+        income = world.array("people.income")
+        events = world.array("people.attitude_events")
+        out: dict[str, float | None] = {}
+
+        def mean(mask) -> float | None:
+            return float(approval[mask].mean()) if mask.any() else None
+
+        informed = world.optional("people.informed")
+        if informed is not None:
+            out["approval_informed"] = mean(informed)
+        edges = np.quantile(income, [0.2, 0.4, 0.6, 0.8])
+        quintile = np.searchsorted(edges, income, side="right")
+        for q in range(5):
+            out[f"approval[income_quintile={q + 1}]"] = mean(quintile == q)
+        out["approval[sanctioned=wrongly]"] = mean((events & WRONG) != 0)
+        out["approval[sanctioned=rightly]"] = mean(((events & RIGHT) != 0)
+                                                   & ((events & WRONG) == 0))
+        out["approval[untouched]"] = mean(events == 0)
+        return out
+
+    def _neighbours(self, world, people: np.ndarray, shift: float, bit: int) -> None:
+        """Network neighbours of ``people`` move by ``shift`` per event (k events: k·shift)."""
+        if people.size == 0 or shift == 0:
+            return
+        seen, _ = gather(world.array("people.net_offsets"), world.array("links.neighbour"),
+                         people)
+        who, times = np.unique(seen, return_counts=True)
+        self._move(world, who, shift * times)
+        world.array("people.attitude_events")[who] |= bit
+
+    def _framed(self, world, informed) -> None:
+        """Those a framed campaign informed today move as its framing says."""
+        p = self.params
+        for channel, framing in self.framing.items():
+            told = informed["person"][informed["channel"] == channel].astype(np.int64)
+            if told.size == 0:
+                continue
+            state = framing == "state"
+            self._move(world, told, p.state_framing_shift if state else p.balanced_framing_shift)
+            world.array("people.attitude_events")[told] |= STATE if state else BALANCED

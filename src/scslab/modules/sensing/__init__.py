@@ -1,0 +1,1 @@
+"""Surveillance: sensors, face recognition, the watchlist, landlords."""

@@ -1,0 +1,1 @@
+"""Numerics: counter-based random streams, set operations, sparse rows."""

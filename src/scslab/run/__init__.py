@@ -1,0 +1,1 @@
+"""Running scenarios: runner, results, output folders, provenance, memory."""

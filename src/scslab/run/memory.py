@@ -1,0 +1,128 @@
+"""Memory a run will need, estimated from the resolved scenario before anything is built.
+
+A run that cannot fit should be refused in a second with the estimate, not die with a
+``MemoryError`` after minutes. The estimate has two phases, and a replicate needs the
+larger of them:
+
+* **synthesis** — drawing the population and its network. Measured (``Sim`` build, peak
+  RSS above the interpreter, baseline at 10^6 people, degree 10 and 40):
+  ``SYNTH_PER_PERSON + SYNTH_PER_LINK × degree`` bytes per person (sort and grouping
+  temporaries of the network dominate);
+* **running** — every array the switched-on modules declare (``owns``) and the population
+  arrays they read, priced by dtype and entity as the World allocates them; the counter
+  history (days × counters × cells × 8 bytes); and an allowance for the dossier's growth
+  of ``RECORDS_PER_PERSON_DAY`` records per person and day at ``BYTES_PER_RECORD`` each
+  (baseline: ~0.014 live records per person-day, ~47 bytes each with the truth store and
+  sidecars, measured at 2·10^5 people over 2190 days).
+
+With worker processes each runs its own replicate, so the need is multiplied by
+``min(workers, replicates)``. The figures are deliberately a little low: a refused run
+would certainly not have fitted.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from scslab.scenario.schema import Scenario
+
+SYNTH_PER_PERSON = 120
+SYNTH_PER_LINK = 44
+RECORDS_PER_PERSON_DAY = 0.01
+BYTES_PER_RECORD = 40
+INTERPRETER = 150 * 2**20  # Python, NumPy, Numba and the compiled kernels
+COUNTERS_GUESS = 64  # counters per module set (a few dozen), for the history
+
+
+def _counts(scenario: Scenario) -> dict[str, int]:
+    from scslab.core.acts import ActCatalogue
+    from scslab.core.apparatus import ListParams
+
+    pop = scenario.population
+    n = int(pop.people)
+    return {
+        "people": n,
+        "links": n * int(pop.network.degree),
+        "firms": int(round(n * pop.firms_per_1000 / 1000.0)),
+        "officials": int(pop.regions) * int(pop.officials_per_region),
+        "regions": int(pop.regions),
+        "groups": len(pop.groups),
+        "acts": len(scenario.acts),
+        "lists": scenario.module_params("lists", ListParams).slots(),
+        "perceived_venues": len(ActCatalogue.from_scenario(scenario).perception_venues()[0]),
+    }
+
+
+def _entity_size(entity: str, counts: dict[str, int]) -> int:
+    size = 1
+    for part in entity.split("×"):
+        base, plus, extra = part.partition("+")
+        size *= counts.get(base, 0) + (int(extra) if plus else 0)
+    return size
+
+
+def estimate_bytes(scenario: Scenario) -> dict[str, int]:
+    """``{"synthesis": B, "running": B, "need": B}`` for one replicate (``need`` includes
+    the interpreter)."""
+    import numpy as np
+
+    from scslab.core.layouts import dtype
+    from scslab.core.population import ALL_ARRAYS
+    from scslab.modules.registry import module_classes
+
+    counts = _counts(scenario)
+    n = counts["people"]
+    classes = [c for c in module_classes().values() if c.enabled_in(scenario)]
+    reads = {r.rstrip("?").split("@")[0] for c in classes for r in c.reads}
+    specs = [s for s in ALL_ARRAYS if s.name in reads] + [s for c in classes for s in c.owns]
+    arrays = sum(_entity_size(s.entity, counts) * np.dtype(dtype(s.kind)).itemsize
+                 for s in specs)
+    days = int(scenario.time.burn_in) + int(scenario.time.days)
+    cells = counts["groups"] * counts["regions"]
+    counters = days * COUNTERS_GUESS * cells * 8
+    records = int(n * days * RECORDS_PER_PERSON_DAY * BYTES_PER_RECORD)
+    synthesis = n * (SYNTH_PER_PERSON + SYNTH_PER_LINK * int(scenario.population.network.degree))
+    running = arrays + counters + records
+    return {"synthesis": synthesis, "running": running,
+            "need": max(synthesis, running) + INTERPRETER}
+
+
+def available_bytes() -> int | None:
+    """MemAvailable from /proc/meminfo (Linux); None where it cannot be read."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def gigabytes(b: float) -> str:
+    return f"{b / 1e9:.1f} GB" if b >= 1e8 else f"{math.ceil(b / 1e6)} MB"
+
+
+def memory_problem(scenario: Scenario, workers: int = 1, replicates: int = 1) -> str | None:
+    """Why the run will not fit (one line), or None. ``SCSLAB_NO_MEMORY_CHECK=1`` skips."""
+    if os.environ.get("SCSLAB_NO_MEMORY_CHECK"):
+        return None
+    available = available_bytes()
+    if available is None:
+        return None
+    est = estimate_bytes(scenario)
+    parallel = max(1, min(workers, replicates))
+    need = est["need"] * parallel
+    if need <= available:
+        return None
+    phase = ("drawing the population and its network" if est["synthesis"] >= est["running"]
+             else "the model's arrays and records")
+    per = f" ({parallel} worker processes)" if parallel > 1 else ""
+    return (f"population.people={scenario.population.people:,}: needs about "
+            f"{gigabytes(need)} of memory{per} — mostly {phase} — and "
+            f"{gigabytes(available)} is available; use fewer people"
+            f"{' or workers' if parallel > 1 else ''} (SCSLAB_NO_MEMORY_CHECK=1 skips "
+            "this check)")
