@@ -5,7 +5,6 @@ interval bounds)."""
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -24,11 +23,23 @@ def err_line(capsys) -> str:
 
 
 def test_a_run_that_cannot_fit_is_refused_up_front_with_the_estimate():
-    t0 = time.perf_counter()
     proc = run(["run", "--people", "100000000"], timeout=120)
     assert proc.returncode == 2 and one_line_error(proc), proc.stderr
     assert "GB of memory" in proc.stderr and "available" in proc.stderr
-    assert time.perf_counter() - t0 < 60  # seconds, not a MemoryError after the build
+
+
+def test_the_refusal_comes_before_any_person_is_built(capsys, monkeypatch):
+    """Up front means before the population is synthesised, not a MemoryError after it."""
+    import scslab.core.engine as engine
+    import scslab.run.memory as mem
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("the population was built before the memory check")
+
+    monkeypatch.setattr(engine, "synthesise", no_build)
+    monkeypatch.setattr(mem, "available_bytes", lambda: 10**6)
+    assert main(["run", "--people", "100000", "--quiet"]) == 2
+    assert "GB of memory" in err_line(capsys)
 
 
 def test_memory_estimate_grows_with_people_and_links_and_is_not_above_measured():
@@ -68,11 +79,9 @@ BOMB = "extends: baseline\na: &a {x: 1, y: 1, z: 1, w: 1}\n" + "".join(
 def test_yaml_bombs_are_one_line_errors(tmp_path, capsys, text, fragment):
     path = tmp_path / "s.yaml"
     path.write_text(text)
-    assert len(BOMB) < 1200
-    t0 = time.perf_counter()
+    assert len(BOMB) < 1200  # a small file; fully expanded it would be ~9^8 nodes
     assert main(["show", str(path)]) == 2
     assert fragment in err_line(capsys)
-    assert time.perf_counter() - t0 < 10
 
 
 def test_switching_off_a_module_others_read_names_who_needs_it(capsys):
