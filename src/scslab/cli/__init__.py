@@ -13,8 +13,17 @@ from typing import Annotated
 
 import typer
 
+from scslab.cli.answer import answer_command
+from scslab.cli.attribute import attribute_command
+from scslab.cli.calibrate import calibrate_command
+from scslab.cli.card import card_command
+from scslab.cli.compare import compare_command, explain_command, report_command
+from scslab.cli.dashboard import dashboard_command
 from scslab.cli.options import BurnIn, Days, People, UserError, check_memory, open_out
 from scslab.cli.options import console as _console
+from scslab.cli.study import study_app
+from scslab.cli.world import world_app
+from scslab.games.cli import game_app, validate_command
 
 try:  # typer >= 0.29 vendors its own click
     from typer._click import exceptions as cx
@@ -297,90 +306,30 @@ def rerun(
                   "match the manifest's checksums)")
 
 
-def _register_games() -> None:
-    """Mount the games and validation commands when that package is present."""
-    try:
-        from scslab.games.cli import game_app, validate_command
-    except ImportError:
-        return
-    app.add_typer(game_app, name="game", help="Reputation games and civil violence.")
-    app.command(name="validate")(validate_command)
+#: commands that live in the cli package's other files: name → command function
+COMMANDS = {
+    "validate": validate_command,
+    "dashboard": dashboard_command,
+    "compare": compare_command,
+    "explain": explain_command,
+    "report": report_command,
+    "attribute": attribute_command,
+    "calibrate": calibrate_command,
+    "card": card_command,
+    "answer": answer_command,
+}
 
+#: command groups: name → (typer app, help line)
+GROUPS = {
+    "game": (game_app, "Reputation games and civil violence."),
+    "study": (study_app, "Studies: sweeps, sensitivity, robustness."),
+    "world": (world_app, "Worlds: societies adopting components."),
+}
 
-_register_games()
-
-
-def _register_dashboard() -> None:
-    from scslab.cli.dashboard import dashboard_command
-
-    app.command(name="dashboard")(dashboard_command)
-
-
-_register_dashboard()
-
-
-def _register_compare() -> None:
-    """Mount the comparison commands (compare, explain, report)."""
-    from scslab.cli.compare import compare_command, explain_command, report_command
-
-    app.command(name="compare")(compare_command)
-    app.command(name="explain")(explain_command)
-    app.command(name="report")(report_command)
-
-
-_register_compare()
-
-
-def _register_attribute() -> None:
-    """Mount ``attribute`` (attribution of a scenario's effect to its components)."""
-    from scslab.cli.attribute import attribute_command
-
-    app.command(name="attribute")(attribute_command)
-
-
-_register_attribute()
-
-
-def _register_study() -> None:
-    """Mount ``scslab study run | analyze | status``."""
-    from scslab.cli.study import study_app
-
-    app.add_typer(study_app, name="study", help="Studies: sweeps, sensitivity, robustness.")
-
-
-_register_study()
-
-
-def _register_calibrate() -> None:
-    """Mount ``scslab calibrate`` (fit parameters to published targets)."""
-    from scslab.cli.calibrate import calibrate_command
-
-    app.command(name="calibrate")(calibrate_command)
-
-
-_register_calibrate()
-
-
-def _register_world() -> None:
-    """Mount ``scslab world run | list`` (societies and adoption)."""
-    from scslab.cli.world import world_app
-
-    app.add_typer(world_app, name="world", help="Worlds: societies adopting components.")
-
-
-_register_world()
-
-
-def _register_answers() -> None:
-    """Mount ``card`` (one scenario's system card) and ``answer`` (the questions report)."""
-    from scslab.cli.answer import answer_command
-    from scslab.cli.card import card_command
-
-    app.command(name="card")(card_command)
-    app.command(name="answer")(answer_command)
-
-
-_register_answers()
+for _name, _command in COMMANDS.items():
+    app.command(name=_name)(_command)
+for _name, (_group, _help) in GROUPS.items():
+    app.add_typer(_group, name=_name, help=_help)
 
 
 def main(argv: list[str] | None = None) -> int:
