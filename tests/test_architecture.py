@@ -1,8 +1,9 @@
 """The import graph of ``src/scslab``: no circles, no private names across files, layers in order.
 
-The graph is read from the source (``ast``), not by importing it, so it counts every import
-that can run: at the top of a file *and* inside functions. Imports under
-``if TYPE_CHECKING:`` never run and are left out. ``from scslab.a import b`` is an arrow to
+The graph is read from the source (``ast``), not by importing it, so it counts every import:
+at the top of a file, inside functions, *and* under ``if TYPE_CHECKING:`` (they never run,
+but a type named from a higher layer is a dependence all the same: a small ``Protocol`` in
+the lower layer says what it needs instead). ``from scslab.a import b`` is an arrow to
 ``scslab.a.b`` when that is a module, else to ``scslab.a``; the implicit import of a parent
 package (``scslab.a`` before ``scslab.a.b``) is not an arrow.
 
@@ -53,15 +54,6 @@ def _module_files() -> dict[str, Path]:
     return out
 
 
-def _type_checking_nodes(tree: ast.AST) -> set[int]:
-    skip: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            for stmt in node.body:
-                skip.update(id(n) for n in ast.walk(stmt))
-    return skip
-
-
 def import_graph() -> tuple[dict[str, set[str]], list[tuple[str, str, str]]]:
     """Arrows between files of the package, and private names imported across files."""
     files = _module_files()
@@ -70,11 +62,8 @@ def import_graph() -> tuple[dict[str, set[str]], list[tuple[str, str, str]]]:
     for name, path in files.items():
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        skip = _type_checking_nodes(tree)
         out: set[str] = set()
         for node in ast.walk(tree):
-            if id(node) in skip:
-                continue
             if isinstance(node, ast.Import):
                 out.update(a.name for a in node.names if a.name.split(".")[0] == PACKAGE)
             elif isinstance(node, ast.ImportFrom):

@@ -23,8 +23,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from scslab.analysis.compare import Comparison
-    from scslab.analysis.explain import Explanation
+    from scslab.analysis.tables import ComparisonLike, ExplanationLike
     from scslab.run.results import Results
 
 #: Units shown on axes; metrics not listed fall back on their name's suffix.
@@ -352,7 +351,7 @@ def harm_figure(summaries: pd.DataFrame, labels: Sequence[str], note: str) -> Fi
     return fig
 
 
-def chilling_figure(comp: Comparison, note: str) -> Figure | None:
+def chilling_figure(comp: ComparisonLike, note: str) -> Figure | None:
     """Chilled expression per scenario (direct), beside the total from the twin runs."""
     import numpy as np
 
@@ -388,7 +387,7 @@ def chilling_figure(comp: Comparison, note: str) -> Figure | None:
     return fig
 
 
-def decomposition_figure(exp: Explanation) -> Figure:
+def decomposition_figure(exp: ExplanationLike) -> Figure:
     """Share of the group disparity removed by equalising each cause (with 95 % intervals),
     all causes together, and the residual."""
     import numpy as np
@@ -432,7 +431,7 @@ def _groups_of(resolved: dict) -> list[str]:
     return list((resolved.get("population") or {}).get("groups") or {})
 
 
-def comparison_figures(comp: Comparison) -> dict[str, Figure]:
+def comparison_figures(comp: ComparisonLike) -> dict[str, Figure]:
     """Every figure a comparison supports, keyed by file name."""
     first = comp.scenarios[comp.labels[0]]
     note = source_note(comp.people, comp.replicates)

@@ -3,14 +3,16 @@
 Long frames of replicate summaries and series, the mean and 95 % interval of a metric over
 replicates, the metric names the twin analysis reads, and the error bad input raises. They
 sit below :mod:`scslab.analysis.compare` so that figures and reports need not import the comparison
-they draw (``scslab.analysis.compare`` re-exports every name).
+they draw (``scslab.analysis.compare`` re-exports every name): what figures and reports read
+of a comparison or an explanation is declared here as a :class:`ComparisonLike` and an
+:class:`ExplanationLike`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -19,6 +21,64 @@ if TYPE_CHECKING:
 
 EXPRESSION_METRIC = "expression_rate"
 DIRECT_CHILLING_METRIC = "chilled_expression"
+
+
+class ComparisonLike(Protocol):
+    """What figures and reports read of a :class:`scslab.analysis.compare.Comparison`."""
+
+    labels: list[str]
+    scenarios: dict[str, dict]
+    summaries: pd.DataFrame
+    series: pd.DataFrame
+    twins: dict[str, str]
+    manifest: dict
+
+    @property
+    def replicates(self) -> int: ...
+
+    @property
+    def people(self) -> int: ...
+
+    def shown_metrics(self, metrics: Sequence[str] | None = None,
+                      groups: bool | None = None) -> list[str]: ...
+
+    def table(self, metrics: Sequence[str] | None = None,
+              groups: bool | None = None) -> pd.DataFrame: ...
+
+    def chilling(self) -> pd.DataFrame: ...
+
+    def plot(self, out: Any = None) -> dict[str, Any]: ...
+
+
+class ExplanationLike(Protocol):
+    """What figures and reports read of a :class:`scslab.analysis.explain.Explanation`."""
+
+    label: str
+    metric: str
+    group_a: str
+    group_b: str
+    summaries: pd.DataFrame
+    scenarios: dict[str, dict]
+    manifest: dict
+
+    @property
+    def replicates(self) -> int: ...
+
+    @property
+    def people(self) -> int: ...
+
+    @property
+    def measure(self) -> str: ...
+
+    def values(self) -> pd.DataFrame: ...
+
+    def table(self) -> pd.DataFrame: ...
+
+    def base_text(self) -> str: ...
+
+    def unstable(self) -> bool: ...
+
+    def plot(self, out: Any = None) -> dict[str, Any]: ...
 
 
 class CompareError(ValueError):

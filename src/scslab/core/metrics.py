@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scslab.core.module import CounterSpec
+from scslab.core.declarations import CounterSpec
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numba as nb
 import numpy as np
 
+from scslab.core.declarations import ArraySpec, Role
 from scslab.core.layouts import (
     ACT_LAYOUT,
     APPEAL_LAYOUT,
@@ -30,7 +31,6 @@ from scslab.core.layouts import (
     dtype,
 )
 from scslab.core.metrics import Counters
-from scslab.core.module import ArraySpec, Role
 from scslab.core.record_log import Dossier
 from scslab.numerics.rng import Stream
 from scslab.numerics.sets import unique

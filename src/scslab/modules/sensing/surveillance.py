@@ -57,18 +57,28 @@ from scslab.modules.sensing.face_recognition import (
     lookalike_multiplier,
     person_rates,
 )
-from scslab.modules.sensing.landlord import LandlordCamera, LandlordParams, check_landlord
+from scslab.modules.sensing.landlord import (
+    CameraReads,
+    LandlordCamera,
+    LandlordParams,
+    check_landlord,
+)
+from scslab.modules.sensing.sensor_draws import (
+    REGION_LAYOUT,
+    SENSOR_LAYOUT,
+    SETUP_LAYOUT,
+    sensor_uniforms,
+    sensor_words,
+)
+from scslab.modules.sensing.sensor_draws import setup_slot as _setup_slot
 from scslab.modules.sensing.watchlist import CheckpointSpec
-from scslab.numerics.rng import SlotLayout, StreamSpec
+from scslab.numerics.rng import StreamSpec
 from scslab.scenario.schema import ModuleParams, Strict
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]
 NEVER = 0xFFFF
 
-SENSOR_LAYOUT = SlotLayout((("sensor", 8), ("act", 8)))
-REGION_LAYOUT = SlotLayout((("sensor", 8), ("region", 8)))
-SETUP_LAYOUT = SlotLayout((("purpose", 8), ("sensor", 8)))
 P_LOOKALIKE, P_CONSENT = 1, 2
 
 #: Venues that are public spaces (EU AI Act Art. 5(1)(h)), where present in the scenario.
@@ -142,11 +152,6 @@ class SurveillanceParams(ModuleParams):
     source_code: Annotated[int, Field(ge=0, le=31)] = 29  # source column of observations
     regime: Literal["none", "eu_ai_act"] = "none"
     public_venues: list[str] = Field(default_factory=lambda: list(PUBLIC_VENUES))
-
-
-def sensor_slots(sensor: int, codes: np.ndarray) -> np.ndarray:
-    """``SENSOR_LAYOUT.pack(sensor=, act=)`` for an array of act codes."""
-    return (np.int64(sensor) << 8) | codes.astype(np.int64)
 
 
 def _params(scenario) -> SurveillanceParams:
@@ -575,7 +580,9 @@ class Surveillance(Module):
             ok[[sc.acts[a].code for a in cp.acts]] = True
             self.checkpoints.append({"name": name, "spec": cp, "act_ok": ok,
                                      "region_ok": _regions_mask(cp.regions, R)})
-        self.landlord = LandlordCamera(p.landlord, self) if p.landlord.enabled else None
+        self.landlord = (LandlordCamera(p.landlord, CameraReads(
+            sensitivity=self.sensitivity, fmr=self.fmr, fnmr=self.fnmr,
+            source_code=p.source_code)) if p.landlord.enabled else None)
         if self.landlord is not None:
             self.landlord.setup(world)
         self.act_code = cat.code.astype(np.int64)
@@ -583,20 +590,9 @@ class Surveillance(Module):
 
     # ------------------------------------------------------------------ draws
 
-    @staticmethod
-    def setup_slot(purpose: int, sensor: int) -> int:
-        return SETUP_LAYOUT.pack(purpose=purpose, sensor=sensor)
-
-    @staticmethod
-    def uniforms(world, stream: str, day: int, sensor: int, codes: np.ndarray,
-                 uids: np.ndarray) -> np.ndarray:
-        """One uniform per row, keyed by (day, sensor, act) and the person — never by row."""
-        return world.stream(stream).uniform(day, sensor_slots(sensor, codes), uids)
-
-    @staticmethod
-    def words(world, stream: str, day: int, sensor: int, codes: np.ndarray,
-              uids: np.ndarray) -> np.ndarray:
-        return world.stream(stream).words(day, sensor_slots(sensor, codes), uids)[:, 0]
+    setup_slot = staticmethod(_setup_slot)
+    uniforms = staticmethod(sensor_uniforms)
+    words = staticmethod(sensor_words)
 
     def other_in_cell(self, world, day: int, sensor: int, codes: np.ndarray,
                       actor: np.ndarray) -> np.ndarray:
