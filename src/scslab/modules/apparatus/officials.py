@@ -45,6 +45,7 @@ from scslab.core.layouts import (
     OBSERVATION_TRUTH_LAYOUT,
     RECORD_KIND_OBSERVATION,
     Table,
+    unfiled,
 )
 from scslab.core.metrics import MetricDef
 from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role
@@ -407,11 +408,12 @@ class OfficialAudits(Module):
         who = target[target >= 0].astype(np.int64)
         if who.size:
             world.append("observations", Table.from_columns(
-                OBSERVATION_LAYOUT, act_ref=np.full(who.size, -1), subject=who,
+                OBSERVATION_LAYOUT, ref=unfiled(who.size), subject=who,
                 act=np.full(who.size, self.ext_code), source=np.full(who.size, p.source_code),
                 sensor=np.zeros(who.size)))
             world.append("observation_truth", Table.from_columns(
-                OBSERVATION_TRUTH_LAYOUT, true_actor=np.full(who.size, -1),
+                OBSERVATION_TRUTH_LAYOUT, act_ref=np.full(who.size, -1),
+                true_actor=np.full(who.size, -1),
                 true_act=np.zeros(who.size), erroneous=np.ones(who.size, dtype=bool),
                 lawful=np.zeros(who.size, dtype=bool)))
 

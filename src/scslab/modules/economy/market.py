@@ -47,6 +47,7 @@ from scslab.core.layouts import (
     TRADE_LAYOUT,
     Table,
     pack_ref,
+    unfiled,
 )
 from scslab.core.metrics import MetricDef
 from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role
@@ -662,11 +663,11 @@ class MarketComplaints(Module):
             true_actor[idx] = acts["actor"][r]
         k = np.flatnonzero(person)
         world.append("observations", Table.from_columns(
-            OBSERVATION_LAYOUT, act_ref=ref[k], subject=named[k],
+            OBSERVATION_LAYOUT, ref=unfiled(k.size), subject=named[k],
             act=np.full(k.size, self.fraud_code), source=np.full(k.size, p.complaint_source_code),
             sensor=np.zeros(k.size)))
         world.append("observation_truth", Table.from_columns(
-            OBSERVATION_TRUTH_LAYOUT, true_actor=true_actor[k],
+            OBSERVATION_TRUTH_LAYOUT, act_ref=ref[k], true_actor=true_actor[k],
             true_act=np.where(ref[k] >= 0, self.fraud_code, 0),
             erroneous=(ref[k] < 0) | (true_actor[k] != named[k]),
             lawful=np.zeros(k.size, dtype=bool)))

@@ -20,7 +20,8 @@ class CoreMetrics(Module):
     role = Role.OBSERVER
     phase = Phase.OBSERVE
     doc = "Counts acts by class, detections, records, erroneous records."
-    reads = ("people.cell", "acts", "observations", "dossier", "truth")
+    reads = ("people.cell", "acts", "observations", "observation_truth", "dossier",
+             "truth")
     counters = (
         CounterSpec("person_days", "people alive × days, by cell"),
         CounterSpec("violations", "violation acts, by actor's cell"),
@@ -91,16 +92,17 @@ class CoreMetrics(Module):
         chunk, live = world.dossier.day_records(day)
         if len(chunk):
             subject = chunk["subject"][live]
-            act_ref = chunk["act_ref"][live]
             kind = chunk["kind"][live]
             c.add_cells("records", cell[subject])
             observed = kind == RECORD_KIND_OBSERVATION
+            obs_ref = chunk["obs_ref"][live]
+            act_ref = np.full(obs_ref.size, -1, dtype=np.int64)  # the act each record saw
+            act_ref[observed] = world.truth.act_refs(obs_ref[observed])
             fabricated = observed & (act_ref < 0)
             c.add_cells("records_fabricated", cell[subject[fabricated]])
-            # truth of the refs only (no fabricated -1: the store's one-day fast path)
             of_act = observed & (act_ref >= 0)
             with_ref = subject[of_act]
-            true_actor, _ = world.truth.lookup(act_ref[of_act])
+            true_actor, _ = world.truth.lookup(obs_ref[of_act])
             c.add_cells("records_misattributed", cell[with_ref[true_actor != with_ref]])
             real = of_act & ((act_ref >> 32) == day)
             rows = (act_ref[real] & 0xFFFFFFFF).astype(np.int64)
@@ -110,7 +112,8 @@ class CoreMetrics(Module):
             c.add_cells("records_kin", cell[subject[kind == RECORD_KIND_KIN]])
         obs = world.events("observations")
         if len(obs):
-            refs = obs["act_ref"][obs["act_ref"] >= 0]
+            seen_ref = world.events("observation_truth")["act_ref"]  # row for row with obs
+            refs = seen_ref[seen_ref >= 0]
             if refs.size and (refs >> 32).min() == day == (refs >> 32).max():
                 seen = np.zeros(len(acts), dtype=bool)  # today's acts: a mark, not a sort
                 seen[refs & 0xFFFFFFFF] = True

@@ -255,10 +255,11 @@ class Harm(Module):
             subj = chunk["subject"][live]
             act = chunk["act"][live]
             kind = chunk["kind"][live]
-            ref = chunk["act_ref"][live]
+            ref = chunk["obs_ref"][live]
             actor, lawful, true_act = world.truth.lookup_all(ref)
             obs = kind == RECORD_KIND_OBSERVATION
-            erroneous = obs & ((ref < 0) | (actor != subj) | (true_act != act))
+            # fabricated: no true actor (-1), so never the subject
+            erroneous = obs & ((actor < 0) | (actor != subj) | (true_act != act))
             lawful_conduct = (kind == RECORD_KIND_EVALUATION) | (kind == RECORD_KIND_KIN) | (
                 obs & ~erroneous & lawful)
             keep = {"E": ~erroneous, "L": ~erroneous & ~lawful_conduct}

@@ -125,9 +125,8 @@ class SurveillanceMetrics(Module):
         if n == 0:
             return
         st = world.state
-        aref = chunk["act_ref"]
-        actor, lawful, true_act = world.truth.lookup_all(aref)
-        correct = (aref >= 0) & (actor == chunk["subject"]) & (true_act == chunk["act"])
+        actor, lawful, true_act = world.truth.lookup_all(chunk["obs_ref"])
+        correct = (actor >= 0) & (actor == chunk["subject"]) & (true_act == chunk["act"])
         used = st["used"][0]
         if used + n > st["verdicts"].size:
             grown = np.zeros(max(2 * st["verdicts"].size, used + n), dtype=np.uint8)

@@ -42,7 +42,12 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field
 
-from scslab.core.layouts import OBSERVATION_LAYOUT, OBSERVATION_TRUTH_LAYOUT, Table, pack_ref
+from scslab.core.layouts import (
+    OBSERVATION_LAYOUT,
+    OBSERVATION_TRUTH_LAYOUT,
+    Table,
+    pack_ref,
+)
 from scslab.modules.sensing.face_recognition import false_alarm_probability
 from scslab.modules.sensing.sensor_draws import (
     sensor_uniforms,

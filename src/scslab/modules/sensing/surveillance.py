@@ -48,6 +48,7 @@ from scslab.core.layouts import (
     Table,
     code_table,
     pack_ref,
+    unfiled,
 )
 from scslab.core.module import ArraySpec, CauseSpec, CounterSpec, Module, Phase, Role
 from scslab.modules.sensing.face_recognition import (
@@ -316,7 +317,7 @@ class Surveillance(Module):
                   "deployed at day 0; the informed perceive redeployment through it)",
                   fill=1.0),
     )
-    reads = ("acts", "observations", "people.cell", "people.group", "people.sex",
+    reads = ("acts", "observations", "observation_truth", "people.cell", "people.group", "people.sex",
              "people.region", "people.household", "people.privacy_concern",
              "people.watchlisted@prev?", "people.watchlist_record@prev?",
              "people.approval@prev?",
@@ -673,7 +674,7 @@ class Surveillance(Module):
         obs = world.events("observations")
         if not len(obs):
             return
-        ref = obs["act_ref"]
+        ref = world.events("observation_truth")["act_ref"]  # row for row with obs
         real = (ref >= 0) & ((ref >> 32) == day)
         rows = (ref[real] & 0xFFFFFFFF).astype(np.int64)
         recorded[rows] = True
@@ -726,11 +727,12 @@ class Surveillance(Module):
         c.add_cells("sensor_records", cell[subject])
         cat = world.catalogue
         obs_parts.append(Table.from_columns(
-            OBSERVATION_LAYOUT, act_ref=pack_ref(day, rows), subject=subject, act=k,
+            OBSERVATION_LAYOUT, ref=unfiled(rows.size), subject=subject, act=k,
             source=np.full(rows.size, self.params.source_code),
             sensor=np.full(rows.size, spec.code)))
         truth_parts.append(Table.from_columns(
-            OBSERVATION_TRUTH_LAYOUT, true_actor=a, true_act=k, erroneous=subject != a,
+            OBSERVATION_TRUTH_LAYOUT, act_ref=pack_ref(day, rows), true_actor=a, true_act=k,
+            erroneous=subject != a,
             lawful=cat.lawful_ref[cat.position_of_code[k]]))
 
     def _false_reports(self, world, day, s, obs_parts, truth_parts) -> None:
@@ -766,10 +768,11 @@ class Surveillance(Module):
             if not spec.to_apparatus:
                 continue
             obs_parts.append(Table.from_columns(
-                OBSERVATION_LAYOUT, act_ref=np.full(k, -1), subject=subject, act=act,
+                OBSERVATION_LAYOUT, ref=unfiled(k), subject=subject, act=act,
                 source=np.full(k, self.params.source_code), sensor=np.full(k, spec.code)))
             truth_parts.append(Table.from_columns(
-                OBSERVATION_TRUTH_LAYOUT, true_actor=np.full(k, -1), true_act=np.zeros(k),
+                OBSERVATION_TRUTH_LAYOUT, act_ref=np.full(k, -1), true_actor=np.full(k, -1),
+                true_act=np.zeros(k),
                 erroneous=np.ones(k, dtype=bool), lawful=np.zeros(k, dtype=bool)))
 
     def _screen(self, world, day, cp, acts, obs_parts, truth_parts, recorded) -> None:
@@ -823,11 +826,11 @@ class Surveillance(Module):
             c.add_cells("exposure", cell[a], spec.parties * self.sensitivity[acts["venue"][rows]])
             cat = world.catalogue
             obs_parts.append(Table.from_columns(
-                OBSERVATION_LAYOUT, act_ref=pack_ref(day, rows), subject=a, act=k,
+                OBSERVATION_LAYOUT, ref=unfiled(rows.size), subject=a, act=k,
                 source=np.full(rows.size, self.params.source_code),
                 sensor=np.full(rows.size, spec.code)))
             truth_parts.append(Table.from_columns(
-                OBSERVATION_TRUTH_LAYOUT, true_actor=a, true_act=k,
+                OBSERVATION_TRUTH_LAYOUT, act_ref=pack_ref(day, rows), true_actor=a, true_act=k,
                 erroneous=np.zeros(rows.size, dtype=bool),
                 lawful=cat.lawful_ref[cat.position_of_code[k]]))
 
