@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
+
+from scslab.core.metrics import THEMES, FinalMetricDef, MetricDef
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -79,6 +82,41 @@ class ExplanationLike(Protocol):
     def unstable(self) -> bool: ...
 
     def plot(self, out: Any = None) -> dict[str, Any]: ...
+
+
+#: the order comparisons show themes in
+THEME_ORDER = THEMES
+
+
+@cache
+def metric_declarations() -> dict[str, MetricDef | FinalMetricDef]:
+    """Every metric the registered modules declare (``metrics`` and
+    ``final_metric_defs``), by name; the first declaration of a name wins."""
+    from scslab.modules.registry import module_classes
+
+    out: dict[str, MetricDef | FinalMetricDef] = {}
+    for cls in module_classes().values():
+        for m in (*getattr(cls, "metrics", ()), *getattr(cls, "final_metric_defs", ())):
+            out.setdefault(m.name, m)
+    return out
+
+
+def base_metric(name: str) -> str:
+    """``metric[group=x]`` → ``metric``."""
+    return name.split("[", 1)[0]
+
+
+def theme_of(metric: str) -> str:
+    """The theme a metric is shown under, as its module declares it; "other" if none does."""
+    decl = metric_declarations().get(base_metric(metric))
+    return decl.theme if decl is not None and decl.theme else "other"
+
+
+def unit_of(metric: str) -> str:
+    """Axis label unit of a metric, as its module declares it (``metrics.md`` has the exact
+    definitions)."""
+    decl = metric_declarations().get(base_metric(metric))
+    return decl.unit if decl is not None and decl.unit else "value (see docs/metrics.md)"
 
 
 class CompareError(ValueError):

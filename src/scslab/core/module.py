@@ -32,6 +32,7 @@ from scslab.core.declarations import (
     Role,
     TwinTransform,
 )
+from scslab.core.metrics import FinalMetricDef, MetricDef
 from scslab.numerics.rng import StreamSpec
 from scslab.scenario.schema import ModuleParams
 
@@ -40,7 +41,8 @@ if TYPE_CHECKING:
     from scslab.scenario.schema import Scenario
 
 __all__ = [
-    "PHASE_ROLES", "ArraySpec", "CauseSpec", "CounterSpec", "Module", "Phase", "Role",
+    "PHASE_ROLES", "ArraySpec", "CauseSpec", "CounterSpec", "FinalMetricDef", "MetricDef",
+    "Module", "Phase", "Role",
     "StreamSpec", "TwinTransform",
 ]
 
@@ -60,6 +62,10 @@ class Module(ABC):
     withdraws: ClassVar[tuple[str, ...]] = ()
     streams: ClassVar[tuple[StreamSpec, ...]] = ()
     counters: ClassVar[tuple[CounterSpec, ...]] = ()
+    #: the metrics it defines on counters, and the figures its ``final_metrics`` hook
+    #: reports at the end of a run; each with its theme and unit
+    metrics: ClassVar[tuple[MetricDef, ...]] = ()
+    final_metric_defs: ClassVar[tuple[FinalMetricDef, ...]] = ()
     doc: ClassVar[str] = ""
     #: declarations the analysis layer collects (nothing registers itself at import time):
     #: transformations the twin of every scenario applies (``scslab compare --twin``) ...

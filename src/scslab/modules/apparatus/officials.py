@@ -151,17 +151,22 @@ class Officials(Module):
     )
     metrics = (
         MetricDef("bribes_paid", "bribe_money", "person_days",
-                  "money paid in bribes per person-day (payer's cell)"),
+                  "money paid in bribes per person-day (payer's cell)",
+                  theme="governance", unit="bribe money per person-days"),
         MetricDef("records_dropped_by_bribe", "records_dropped", "bribe_records_eligible",
-                  "share of sanction-carrying records dropped for a bribe"),
+                  "share of sanction-carrying records dropped for a bribe",
+                  theme="privacy", unit="records dropped per bribe records eligible"),
         MetricDef("extortion_events", "extortion_attempts", "person_days",
-                  "extortion threats per person-day (target's cell)"),
+                  "extortion threats per person-day (target's cell)",
+                  theme="governance", unit="extortion attempts per person-days"),
         MetricDef("firm_records_dropped_by_bribe", "firm_records_dropped",
                   "firm_records_eligible",
-                  "share of firms' regulatory records dropped for a bribe"),
+                  "share of firms' regulatory records dropped for a bribe",
+                  theme="other", unit="firm records dropped per firm records eligible"),
         MetricDef("reported_minus_true_compliance", "statistics_gap", "region_person_days",
                   "reported compliance − true compliance, compliance = 1 − violations "
-                  "per person-day"),
+                  "per person-day",
+                  theme="governance", unit="statistics gap per region person-days"),
     )
 
     @classmethod
@@ -369,7 +374,8 @@ class OfficialAudits(Module):
     counters = (CounterSpec("corrupt_acts_detected", "corrupt acts detected"),)
     metrics = (
         MetricDef("corruption_detected", "corrupt_acts_detected", "corrupt_acts",
-                  "share of corrupt acts (bribes, extortions, falsified reports) detected"),
+                  "share of corrupt acts (bribes, extortions, falsified reports) detected",
+                  theme="governance", unit="corrupt acts detected per corrupt acts"),
     )
 
     def setup(self, world) -> None:

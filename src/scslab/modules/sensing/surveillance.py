@@ -50,6 +50,7 @@ from scslab.core.layouts import (
     pack_ref,
     unfiled,
 )
+from scslab.core.metrics import FinalMetricDef
 from scslab.core.module import ArraySpec, CauseSpec, CounterSpec, Module, Phase, Role
 from scslab.modules.sensing.face_recognition import (
     FaceParams,
@@ -884,6 +885,15 @@ class Surveillance(Module):
         start = self.miss_at_start
         factor = np.where(start > 0, now / np.where(start > 0, start, 1.0), 1.0)
         world.array("regions.watch_factor")[...] = factor
+
+    final_metric_defs = (
+        FinalMetricDef("deployment_budget_lost", "feedback deployment: share of the starting coverage budget lost to regions it may not watch",
+                       theme="other", unit="share of the starting coverage budget"),
+        FinalMetricDef("complaint_participation", "share of tenants who joined the complaint against the landlord's camera",
+                       theme="governance", unit="share of tenants"),
+        FinalMetricDef("landlord_removed_day", "the day the regulator removed the landlord's camera (undefined if never)",
+                       theme="governance", unit="day of the run"),
+    )
 
     def final_metrics(self, world) -> dict[str, float | None]:
         out: dict[str, float | None] = {}
