@@ -186,3 +186,15 @@ def test_layers_import_only_downward() -> None:
     up = upward_arrows(arrows)
     assert up - UPWARD_DEBT == set(), "new upward imports"
     assert UPWARD_DEBT - up == set(), "paid debts: strike them from UPWARD_DEBT"
+
+
+def test_the_version_is_written_in_one_place() -> None:
+    """pyproject.toml reads the version from ``_version.py`` (dynamic), and states none."""
+    import tomllib
+
+    project = tomllib.loads((SRC.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "version" not in project["project"]
+    assert "version" in project["project"]["dynamic"]
+    attr = project["tool"]["setuptools"]["dynamic"]["version"]["attr"]
+    assert attr == f"{PACKAGE}._version.__version__"
+    assert (SRC / PACKAGE / "_version.py").read_text(encoding="utf-8").count("__version__ =") == 1
