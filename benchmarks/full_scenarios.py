@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
                      f"{total:.0f} | {'yes' if total <= 200 else 'no'} | {m['index']:.0f} | "
                      f"{m['peak_rss']:.0f} |")
     lines += ["", "A dossier record costs 24 bytes (subject 4, act 1, source 1, kind 1, "
-              "act_ref 8, prev 8, tombstone 1) plus, for observed acts, a truth row of 14 "
+              "obs_ref 8, prev 8, tombstone 1) plus, for each observation, a truth row of 22 "
               "bytes kept for the observers, plus, where a point score runs, the points it "
               f"applied (kept to reverse them): {applied_per_record:.1f} bytes per live "
               "record in rongcheng, plus, where surveillance runs, its metrics' verdict on "

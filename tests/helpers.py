@@ -22,7 +22,7 @@ def dossier_fingerprint(sim: Sim) -> list[tuple]:
     for day in sorted(d.chunks):
         c = d.chunks[day]
         out.append((day, c["subject"].tobytes(), c["act"].tobytes(), c["source"].tobytes(),
-                    c["act_ref"].tobytes(), c["prev"].tobytes(), d.tombstones[day].tobytes()))
+                    c["obs_ref"].tobytes(), c["prev"].tobytes(), d.tombstones[day].tobytes()))
     w = sim.world
     system = {m.name for m in sim.modules if m.role is Role.SYSTEM}
     for name in sorted(w.arrays):
@@ -33,10 +33,10 @@ def dossier_fingerprint(sim: Sim) -> list[tuple]:
 
 def system_output_survives_scrambled_truth(scenario, modules=None) -> bool:
     """Around every system module step, shuffle all truth (truth arrays, today's acts,
-    the truth store) and scramble the record reference (``act_ref``, which is −1 for a
-    fabricated record), then put it back so people behave the same. If a system module
-    read truth, or told fabricated records by their reference, its output (the dossier)
-    would change."""
+    the truth store, the act each observation saw) and scramble the references the system
+    sees (a record's ``obs_ref``, an observation's ``ref``), then put it back so people
+    behave the same. If a system module read truth, or told records apart by their
+    reference, its output (the dossier) would change."""
     plain = Sim(scenario, modules=modules).run()
     sim = Sim(scenario, modules=modules)
     w = sim.world
@@ -46,16 +46,18 @@ def system_output_survives_scrambled_truth(scenario, modules=None) -> bool:
     system = [m for m in sim.modules if m.role is Role.SYSTEM]
     assert system
 
-    # the record reference (``act_ref``) is scrambled too, by a bijection (XOR with a key
-    # whose top bit is set): a fabricated record's −1 then looks like any other reference
-    # and a real one turns negative, so a system module that branched on it would change
+    # the references are scrambled too, by a bijection (XOR with a key whose top bit is
+    # set): every one turns negative and unlike any day or row, so a system module that
+    # branched on a reference, or decoded it, would change
     key = np.int64(-0x5A5A_5A5A_5A5A_5A5B)
     assert key < 0 and ~key > (1 << 62)  # ~key is no real reference
 
     def refs():
-        cols = [c["act_ref"] for c in w.dossier.chunks.values()]
+        cols = [c["obs_ref"] for c in w.dossier.chunks.values()]
         obs = w.events["observations"]
-        return cols + ([obs["act_ref"]] if len(obs) else [])
+        cols += [obs["ref"]] if len(obs) else []
+        unique_cols = {id(c): c for c in cols}  # a record column may be the observations'
+        return list(unique_cols.values())
 
     def scramble_refs() -> np.ndarray:
         cols = refs()
@@ -74,17 +76,18 @@ def system_output_survives_scrambled_truth(scenario, modules=None) -> bool:
 
     def scrambled(step):
         def run(view, day):
+            # (the store is saved first: its keys may be the very column scrambled next)
+            store = {d: {k: v.copy() for k, v in c.items()} for d, c in w.truth.chunks.items()}
             seen = scramble_refs()
             saved = {n: w.arrays[n].copy() for n in truth_names}
             acts = {k: v.copy() for k, v in w.events["acts"].columns.items()}
-            store = {d: {k: v.copy() for k, v in c.items()} for d, c in w.truth.chunks.items()}
             for n in truth_names:
                 flat = w.arrays[n].reshape(-1)
                 flat[...] = gen.permutation(flat)
             for col in w.events["acts"].columns.values():
                 col[...] = gen.permutation(col)
             for chunk in w.truth.chunks.values():
-                for col in ("true_actor", "lawful", "true_act"):
+                for col in ("true_actor", "lawful", "true_act", "act_ref"):
                     chunk[col] = gen.permutation(chunk[col])
             step(view, day)
             unscramble_refs(seen)

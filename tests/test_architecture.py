@@ -1,17 +1,16 @@
 """The import graph of ``src/scslab``: no circles, no private names across files, layers in order.
 
-The graph is read from the source (``ast``), not by importing it, so it counts every import
-that can run: at the top of a file *and* inside functions. Imports under
-``if TYPE_CHECKING:`` never run and are left out. ``from scslab.a import b`` is an arrow to
+The graph is read from the source (``ast``), not by importing it, so it counts every import:
+at the top of a file, inside functions, *and* under ``if TYPE_CHECKING:`` (they never run,
+but a type named from a higher layer is a dependence all the same: a small ``Protocol`` in
+the lower layer says what it needs instead). ``from scslab.a import b`` is an arrow to
 ``scslab.a.b`` when that is a module, else to ``scslab.a``; the implicit import of a parent
 package (``scslab.a`` before ``scslab.a.b``) is not an arrow.
 
-Layers are named by the :data:`LAYERS` table below, from the bottom up; a file belongs to the
-layer of the longest prefix that names it. An arrow may point to the same layer or one below,
-never up. Upward arrows that the code still has are listed in :data:`UPWARD_DEBT`; the list may
+Layers are named by their folders (:data:`ORDER`, from the bottom up): ``scslab.core.engine``
+is in ``core``. The few files and folders outside a layer folder are named in :data:`LAYERS`.
+An arrow may point to the same layer or one below, never up. Upward arrows that the code still has are listed in :data:`UPWARD_DEBT`; the list may
 only shrink (a debt that is paid must be struck from the list, or the test fails).
-The dotted names below are the files' import paths, so a layout change that rewrites imports
-rewrites this table with them.
 """
 
 from __future__ import annotations
@@ -25,57 +24,13 @@ PACKAGE = "scslab"
 #: layers, bottom first
 ORDER = ("numerics", "scenario", "core", "modules", "run", "analysis", "games", "cli")
 
-#: the layer of each file or package (longest dotted prefix wins)
+#: the layers that a file's folder cannot say: a file in a layer folder (``scslab.core.x``)
+#: belongs to that folder's layer; these are the files and folders outside them
+#: (longest dotted prefix wins)
 LAYERS: dict[str, str] = {
     "scslab._version": "numerics",
-    "scslab.numerics.rng": "numerics",
-    "scslab.numerics.rng_reference": "numerics",
-    "scslab.numerics.sets": "numerics",
-    "scslab.numerics.csr": "numerics",
-    "scslab.numerics.prefetch": "numerics",
-    "scslab.analysis.summary": "numerics",
-    "scslab.scenario": "scenario",
-    "scslab.core.layouts": "core",
-    "scslab.core.module": "core",
-    "scslab.core.metrics": "core",
-    "scslab.core.world": "core",
-    "scslab.core.record_log": "core",
-    "scslab.core.population": "core",
-    "scslab.core.acts": "core",
-    "scslab.core.incentives": "core",
-    "scslab.core.apparatus": "core",
-    "scslab.run.memory": "run",
-    "scslab.core.calibration": "core",
-    "scslab.core.engine": "core",
-    "scslab.modules": "modules",
-    "scslab.run.outfolder": "run",
-    "scslab.run.provenance": "run",
-    "scslab.run.results": "run",
-    "scslab.run.runner": "run",
-    "scslab.analysis.tables": "analysis",
-    "scslab.analysis.compare": "analysis",
-    "scslab.analysis.confounds": "analysis",
-    "scslab.analysis.explain": "analysis",
-    "scslab.analysis.attribution": "analysis",
-    "scslab.analysis.figures": "analysis",
-    "scslab.analysis.report": "analysis",
-    "scslab.analysis.rebuild": "analysis",
-    "scslab.analysis.studies": "analysis",
-    "scslab.calibrate": "analysis",  # (issue 19)
-    "scslab.adoption": "analysis",  # (issue 20)
-    "scslab.analysis.answers": "analysis",  # (issue 23)
-    "scslab.analysis.questions": "analysis",  # (issue 23)
-    "scslab.games": "games",
-    "scslab.cli.options": "cli",
-    "scslab.cli": "cli",
-    "scslab.cli.compare": "cli",
-    "scslab.cli.attribute": "cli",
-    "scslab.cli.study": "cli",
-    "scslab.cli.dashboard": "cli",
-    "scslab.cli.calibrate": "cli",
-    "scslab.cli.world": "cli",
-    "scslab.cli.card": "cli",
-    "scslab.cli.answer": "cli",
+    "scslab.calibrate": "analysis",  # a study: fits parameters to targets (issue 19)
+    "scslab.adoption": "analysis",  # a study: adoption of the system by regions (issue 20)
     "scslab.dashboard": "cli",
     "scslab.__main__": "cli",
     "scslab": "cli",
@@ -99,15 +54,6 @@ def _module_files() -> dict[str, Path]:
     return out
 
 
-def _type_checking_nodes(tree: ast.AST) -> set[int]:
-    skip: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            for stmt in node.body:
-                skip.update(id(n) for n in ast.walk(stmt))
-    return skip
-
-
 def import_graph() -> tuple[dict[str, set[str]], list[tuple[str, str, str]]]:
     """Arrows between files of the package, and private names imported across files."""
     files = _module_files()
@@ -116,11 +62,8 @@ def import_graph() -> tuple[dict[str, set[str]], list[tuple[str, str, str]]]:
     for name, path in files.items():
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        skip = _type_checking_nodes(tree)
         out: set[str] = set()
         for node in ast.walk(tree):
-            if id(node) in skip:
-                continue
             if isinstance(node, ast.Import):
                 out.update(a.name for a in node.names if a.name.split(".")[0] == PACKAGE)
             elif isinstance(node, ast.ImportFrom):
@@ -189,17 +132,15 @@ def circles(arrows: dict[str, set[str]]) -> list[list[str]]:
 
 
 def layer_of(name: str) -> str:
-    """The layer of the longest prefix in :data:`LAYERS`; else the folder's name when it is
-    a layer (``scslab.core.x`` is in ``core``); else the package root's."""
+    """The layer folder's name (``scslab.core.x`` is in ``core``); outside the layer folders,
+    the layer of the longest prefix in :data:`LAYERS`."""
     parts = name.split(".")
-    for i in range(len(parts), 1, -1):
+    if len(parts) > 1 and parts[1] in ORDER:
+        return parts[1]
+    for i in range(len(parts), 0, -1):
         layer = LAYERS.get(".".join(parts[:i]))
         if layer is not None:
             return layer
-    if len(parts) > 1 and parts[1] in ORDER:
-        return parts[1]
-    if name == PACKAGE:
-        return LAYERS[PACKAGE]
     raise KeyError(name)
 
 
@@ -236,6 +177,8 @@ def test_every_file_has_a_layer() -> None:
             missing.append(name)
     assert missing == [], "add these files to LAYERS"
     assert set(LAYERS.values()) <= set(ORDER)
+    said_by_folder = [n for n in LAYERS if n.count(".") and n.split(".")[1] in ORDER]
+    assert said_by_folder == [], "the folder already names their layer: strike them from LAYERS"
 
 
 def test_layers_import_only_downward() -> None:
@@ -243,3 +186,15 @@ def test_layers_import_only_downward() -> None:
     up = upward_arrows(arrows)
     assert up - UPWARD_DEBT == set(), "new upward imports"
     assert UPWARD_DEBT - up == set(), "paid debts: strike them from UPWARD_DEBT"
+
+
+def test_the_version_is_written_in_one_place() -> None:
+    """pyproject.toml reads the version from ``_version.py`` (dynamic), and states none."""
+    import tomllib
+
+    project = tomllib.loads((SRC.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "version" not in project["project"]
+    assert "version" in project["project"]["dynamic"]
+    attr = project["tool"]["setuptools"]["dynamic"]["version"]["attr"]
+    assert attr == f"{PACKAGE}._version.__version__"
+    assert (SRC / PACKAGE / "_version.py").read_text(encoding="utf-8").count("__version__ =") == 1

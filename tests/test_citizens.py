@@ -104,8 +104,8 @@ def test_unable_debtors_reported_as_refusing_are_counted_as_misclassified():
     unable = int(w.catalogue.code[w.catalogue.position("judgment_unable")])
     reported_refusal_but_unable = reported_unable = 0
     for chunk in w.dossier.chunks.values():
-        court = (chunk["source"] == 5) & (chunk["act_ref"] >= 0)
-        _, lawful = w.truth.lookup(chunk["act_ref"])
+        court = (chunk["source"] == 5) & (w.truth.act_refs(chunk["obs_ref"]) >= 0)
+        _, lawful = w.truth.lookup(chunk["obs_ref"])
         reported_refusal_but_unable += int((court & (chunk["act"] == refusal) & lawful).sum())
         reported_unable += int((court & (chunk["act"] == unable)).sum())
     total_unable = reported_refusal_but_unable + reported_unable
@@ -124,7 +124,7 @@ def test_evaluations_are_records_with_no_act_and_can_target_expression():
     n_eval = 0
     for chunk in w.dossier.chunks.values():
         ev = chunk["kind"] == RECORD_KIND_EVALUATION
-        assert np.all(chunk["act_ref"][ev] == -1)
+        assert np.all(chunk["obs_ref"][ev] == -1)  # no observation behind it
         expressed = set(chunk["subject"][(chunk["kind"] == 0) & (chunk["source"] == 9)].tolist())
         assert set(chunk["subject"][ev].tolist()) <= expressed  # all aimed at expression
         n_eval += int(ev.sum())
@@ -144,7 +144,7 @@ def test_records_spread_to_household_members_and_no_one_else():
         k = chunk["kind"] == 2
         if not k.any():
             continue
-        actor, _ = w.truth.lookup(chunk["act_ref"][k])
+        actor, _ = w.truth.lookup(chunk["obs_ref"][k])
         assert np.all(hh[chunk["subject"][k]] == hh[actor])  # same household
         assert np.all(chunk["subject"][k] != actor)  # never the actor
         kin += int(k.sum())

@@ -51,11 +51,12 @@ def test_zero_error_rates_no_misattributed_or_fabricated_and_truth_accounts_for_
     w = sim.world
     total = 0
     for day, chunk in w.dossier.chunks.items():
-        assert np.all(chunk["act_ref"] >= 0)
-        actor, _ = w.truth.lookup(chunk["act_ref"])
+        act_ref = w.truth.act_refs(chunk["obs_ref"])
+        assert np.all(act_ref >= 0)
+        actor, _ = w.truth.lookup(chunk["obs_ref"])
         assert np.all(actor >= 0)  # every record's act is in the truth sidecar
         assert np.array_equal(actor, chunk["subject"])
-        assert np.all((chunk["act_ref"] >> 32) == day)
+        assert np.all((act_ref >> 32) == day)
         total += len(chunk)
     assert total > 100
     s = sim.results().summary
@@ -68,8 +69,8 @@ def test_errors_are_counted_exactly(noisy_scenario):
     w = sim.world
     fabricated = mis = records = court_real = court_mis = 0
     for chunk in w.dossier.chunks.values():
-        actor, _ = w.truth.lookup(chunk["act_ref"])
-        real = chunk["act_ref"] >= 0
+        actor, _ = w.truth.lookup(chunk["obs_ref"])
+        real = w.truth.act_refs(chunk["obs_ref"]) >= 0
         wrong = real & (actor != chunk["subject"])
         fabricated += int((~real).sum())
         mis += int(wrong.sum())
@@ -84,3 +85,21 @@ def test_errors_are_counted_exactly(noisy_scenario):
     assert fabricated > 0 and mis > 0
     # the court misattributes 0.2 of the acts it observes
     assert abs(court_mis / court_real - 0.2) < 0.03
+
+
+def test_a_records_reference_does_not_tell_a_fabricated_observation(noisy_scenario):
+    """The reference the system sees is the observation's place in the day's observations:
+    a fabricated observation's is the same kind of number as any other (the act behind a
+    record, or that there was none, is only in the truth store)."""
+    sim = Sim(noisy_scenario).run()
+    w = sim.world
+    fabricated = 0
+    for day, chunk in w.dossier.chunks.items():
+        ref = chunk["obs_ref"]
+        assert np.all(ref >> 32 == day)
+        assert np.array_equal(ref & 0xFFFFFFFF, np.arange(len(chunk)))  # no kin records here
+        made_up = w.truth.act_refs(ref) < 0
+        fabricated += int(made_up.sum())
+        real_actor, _ = w.truth.lookup(ref)
+        assert np.all((real_actor < 0) == made_up)
+    assert fabricated > 0

@@ -68,8 +68,8 @@ def test_an_erroneous_record_lists_an_innocent_person_who_is_counted():
     for i in np.flatnonzero(w.arrays["people.listed"] & 1):
         refs = w.dossier.records_of(int(i))
         acts = w.dossier.fields(refs, "act")
-        act_ref = w.dossier.fields(refs, "act_ref")[acts == refusal]
-        actor, _ = w.truth.lookup(act_ref)
+        obs_ref = w.dossier.fields(refs, "obs_ref")[acts == refusal]
+        actor, _ = w.truth.lookup(obs_ref)
         if not (actor == i).any():
             innocent.append(int(i))
     assert innocent, "a misattributed refusal should list someone who never refused"

@@ -85,10 +85,11 @@ def test_common_random_numbers_one_groups_fmr_leaves_the_other_bit_identical():
 
 
 def _observations_by_day(sim):
-    """Run day by day, yielding (acts, observations) of each day."""
+    """Run day by day, yielding (acts, observations, their truth) of each day."""
     while sim.day < sim.total_days:
         sim.step()
-        yield sim.world.events["acts"], sim.world.events["observations"]
+        ev = sim.world.events
+        yield ev["acts"], ev["observations"], ev["observation_truth"]
 
 
 def test_sensors_see_only_covered_venues_and_coverage_zero_sees_nothing():
@@ -105,10 +106,10 @@ def test_sensors_see_only_covered_venues_and_coverage_zero_sees_nothing():
     sim = Sim(sc)
     road, online = sc.venues["road"].code, sc.venues["online"].code
     seen = 0
-    for acts, obs in _observations_by_day(sim):
+    for acts, obs, truth in _observations_by_day(sim):
         s = obs["sensor"]
         assert not np.any(s == 1)
-        rows = (obs["act_ref"][s == 2] & 0xFFFFFFFF).astype(np.int64)
+        rows = (truth["act_ref"][s == 2] & 0xFFFFFFFF).astype(np.int64)
         assert np.isin(acts["venue"][rows], [road, online]).all()
         seen += rows.size
     assert seen > 100

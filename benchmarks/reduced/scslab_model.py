@@ -322,10 +322,10 @@ class Camera(Module):
         c = self.const
         act = c(ACT_CODE, "code", k)  # every act of the reduced model is the violation
         world.append("observations", Table.from_columns(
-            OBSERVATION_LAYOUT, act_ref=ref, subject=subject, act=act,
+            OBSERVATION_LAYOUT, ref=c(-1, "ref", k), subject=subject, act=act,
             source=c(SOURCE_CODE, "code", k), sensor=c(0, "sensor", k)))
         world.append("observation_truth", Table.from_columns(
-            OBSERVATION_TRUTH_LAYOUT, true_actor=subject, true_act=act,
+            OBSERVATION_TRUTH_LAYOUT, act_ref=ref, true_actor=subject, true_act=act,
             erroneous=c(0, "flag", k), lawful=c(0, "flag", k)))
 
 

@@ -36,125 +36,24 @@ if TYPE_CHECKING:
 from scslab.analysis.tables import (
     DIRECT_CHILLING_METRIC,
     EXPRESSION_METRIC,
+    THEME_ORDER,
     CompareError,
+    base_metric,
     mean_stats,
     series_frame,
     slug,
     summaries_frame,
+    theme_of,
+    unit_of,
 )
 
 __all__ = [
-    "DIRECT_CHILLING_METRIC", "EXPRESSION_METRIC", "CompareError", "mean_stats",
-    "series_frame", "slug", "summaries_frame",
+    "DIRECT_CHILLING_METRIC", "EXPRESSION_METRIC", "THEME_ORDER", "CompareError",
+    "base_metric", "mean_stats", "series_frame", "slug", "summaries_frame", "theme_of",
+    "unit_of",
 ]
 
 JobProgress = Callable[[int, int], None]  # (jobs done, jobs total)
-
-
-# --------------------------------------------------------------------------- themes
-
-THEME_ORDER = ("compliance", "harm", "fairness", "privacy", "economy", "governance", "other")
-
-#: Base metric name → theme. Exact names win over prefixes.
-THEME_NAMES: dict[str, str] = {
-    "violation_rate": "compliance",
-    "detection_rate": "compliance",
-    "prosocial_rate": "compliance",
-    "fraud_rate": "compliance",
-    "judgment_repaid_365": "compliance",
-    "able_debtor_repaid_365": "compliance",
-    "listed_debtor_repaid_365": "compliance",
-    "refusal_rate": "compliance",
-    "fabricated_record_share": "harm",
-    "misclassified_record_share": "harm",
-    "kin_record_share": "harm",
-    "blocked_by_lost_file_rate": "harm",
-    "evaluation_record_share": "privacy",
-    "misattributed_record_share": "harm",
-    "false_sanction_rate": "harm",
-    "income_lost_false": "harm",
-    "income_lost_true": "economy",
-    "expression_rate": "privacy",
-    "chilled_expression": "privacy",
-    "exposure": "privacy",
-    "records_per_person_day": "privacy",
-    "listed_share": "governance",
-    "sanction_days": "governance",
-}
-
-#: Base-name prefix → theme, for metrics not named above (longest prefix wins).
-THEME_PREFIXES: dict[str, str] = {
-    "violation": "compliance",
-    "compliance": "compliance",
-    "detection": "compliance",
-    "false_": "harm",
-    "wrongful": "harm",
-    "harm": "harm",
-    "disparity": "fairness",
-    "fairness": "fairness",
-    "gap_": "fairness",
-    "expression": "privacy",
-    "chill": "privacy",
-    "exposure": "privacy",
-    "privacy": "privacy",
-    "records": "privacy",
-    "income": "economy",
-    "trade": "economy",
-    "credit": "economy",
-    "loan": "economy",
-    "listed": "governance",
-    "sanction": "governance",
-    "appeal": "governance",
-    "official": "governance",
-    "corruption": "governance",
-    "detention": "harm",
-    "false_alarm": "harm",
-    "blocked_": "harm",
-    "post_compliance": "harm",
-    "lawful_conduct": "harm",
-    "repeat_stop": "fairness",
-    "screening": "privacy",
-    "coverage": "privacy",
-    "share_of_acts": "privacy",
-    "guests": "privacy",
-    "private_sanction": "harm",
-    "landlord": "governance",
-    "tenant": "governance",
-    "complaint": "governance",
-    "score_gini": "fairness",
-    "bribe": "governance",
-    "extortion": "governance",
-    "reported_minus": "governance",
-    "fraud": "economy",
-    "surplus": "economy",
-    "transaction": "economy",
-    "honest_sellers": "harm",
-    "malicious": "harm",
-}
-
-
-def register_theme(name: str, theme: str, prefix: bool = False) -> None:
-    """Assign a metric (or, with ``prefix=True``, every metric starting so) to a theme."""
-    if theme not in THEME_ORDER:
-        raise ValueError(f"theme must be one of {THEME_ORDER}, not {theme!r}")
-    (THEME_PREFIXES if prefix else THEME_NAMES)[name] = theme
-
-
-def base_metric(name: str) -> str:
-    """``metric[group=x]`` → ``metric``."""
-    return name.split("[", 1)[0]
-
-
-def theme_of(metric: str) -> str:
-    """The theme a metric is shown under; unknown metrics go under "other"."""
-    base = base_metric(metric)
-    if base in THEME_NAMES:
-        return THEME_NAMES[base]
-    best = ""
-    for p in THEME_PREFIXES:
-        if base.startswith(p) and len(p) > len(best):
-            best = p
-    return THEME_PREFIXES[best] if best else "other"
 
 
 # --------------------------------------------------------------------------- twin hook

@@ -19,47 +19,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from scslab.analysis.tables import unit_of
+
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from scslab.analysis.compare import Comparison
-    from scslab.analysis.explain import Explanation
+    from scslab.analysis.tables import ComparisonLike, ExplanationLike
     from scslab.run.results import Results
-
-#: Units shown on axes; metrics not listed fall back on their name's suffix.
-UNITS: dict[str, str] = {
-    "violation_rate": "violations per person-day",
-    "detection_rate": "share of violations observed",
-    "expression_rate": "lawful-expression acts per person-day",
-    "prosocial_rate": "prosocial acts per person-day",
-    "records_per_person_day": "records per person-day",
-    "fabricated_record_share": "share of records (no act behind them)",
-    "misattributed_record_share": "share of records (wrong person)",
-    "listed_share": "share of people listed",
-    "false_sanction_rate": "share of sanctions on people who did not offend",
-    "income_lost_true": "median daily incomes per person",
-    "income_lost_false": "median daily incomes per person",
-    "chilled_expression": "share of lawful expression forgone (1 − taken / unwatched)",
-    "exposure": "sensitivity-weighted records per person",
-    "sanction_days": "sanction-days per person",
-    "fraud_rate": "frauds per person-day",
-}
 
 MAX_SERIES_PANELS = 9
 MAX_GROUP_PANELS = 6
-
-
-def unit_of(metric: str) -> str:
-    """Axis label unit of a metric (``metrics.md`` has the exact definitions)."""
-    base = metric.split("[", 1)[0]
-    if base in UNITS:
-        return UNITS[base]
-    if base.endswith("_share"):
-        return "share"
-    if base.endswith("_per_person_day"):
-        return "per person-day"
-    return "value (see docs/metrics.md)"
 
 
 def source_note(people: int, replicates: int, extra: str = "") -> str:
@@ -352,7 +322,7 @@ def harm_figure(summaries: pd.DataFrame, labels: Sequence[str], note: str) -> Fi
     return fig
 
 
-def chilling_figure(comp: Comparison, note: str) -> Figure | None:
+def chilling_figure(comp: ComparisonLike, note: str) -> Figure | None:
     """Chilled expression per scenario (direct), beside the total from the twin runs."""
     import numpy as np
 
@@ -388,7 +358,7 @@ def chilling_figure(comp: Comparison, note: str) -> Figure | None:
     return fig
 
 
-def decomposition_figure(exp: Explanation) -> Figure:
+def decomposition_figure(exp: ExplanationLike) -> Figure:
     """Share of the group disparity removed by equalising each cause (with 95 % intervals),
     all causes together, and the residual."""
     import numpy as np
@@ -432,7 +402,7 @@ def _groups_of(resolved: dict) -> list[str]:
     return list((resolved.get("population") or {}).get("groups") or {})
 
 
-def comparison_figures(comp: Comparison) -> dict[str, Figure]:
+def comparison_figures(comp: ComparisonLike) -> dict[str, Figure]:
     """Every figure a comparison supports, keyed by file name."""
     first = comp.scenarios[comp.labels[0]]
     note = source_note(comp.people, comp.replicates)

@@ -28,13 +28,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scslab.analysis.summary import fmt
-from scslab.analysis.tables import CompareError, slug
+from scslab.analysis.tables import CompareError, ComparisonLike, ExplanationLike, slug
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from scslab.analysis.compare import Comparison
-    from scslab.analysis.explain import Explanation
     from scslab.run.outfolder import OutFolder
 
 
@@ -74,7 +72,7 @@ def comparison_rows(table: pd.DataFrame, labels: Sequence[str]) -> tuple[list[st
     return header, rows
 
 
-def explanation_rows(exp: Explanation) -> tuple[list[str], list[list[str]]]:
+def explanation_rows(exp: ExplanationLike) -> tuple[list[str], list[list[str]]]:
     t = exp.table()
     header = ["run", "what is equalised", "overrides", f"{exp.metric} [{exp.group_a}]",
               f"{exp.metric} [{exp.group_b}]", f"disparity ({exp.measure})",
@@ -89,7 +87,7 @@ def explanation_rows(exp: Explanation) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def twin_rows(comp: Comparison) -> tuple[list[str], list[list[str]]]:
+def twin_rows(comp: ComparisonLike) -> tuple[list[str], list[list[str]]]:
     ch = comp.chilling()
     header = ["scenario", "total chilling effect (twin − scenario expression_rate)",
               "direct chilling (chilled_expression)", "twin overrides"]
@@ -215,7 +213,7 @@ _FIGURE_CAPTIONS = {
 }
 
 
-def comparison_html(comp: Comparison, figs: dict[str, Any] | None = None) -> str:
+def comparison_html(comp: ComparisonLike, figs: dict[str, Any] | None = None) -> str:
     """The report of a comparison as one self-contained HTML page."""
     from scslab._version import __version__
     from scslab.analysis.confounds import confounds_html
@@ -262,7 +260,7 @@ def comparison_html(comp: Comparison, figs: dict[str, Any] | None = None) -> str
     return _page(f"scslab comparison: {', '.join(labels)}", "\n".join(parts))
 
 
-def explanation_html(exp: Explanation, figs: dict[str, Any] | None = None) -> str:
+def explanation_html(exp: ExplanationLike, figs: dict[str, Any] | None = None) -> str:
     """The report of an explanation as one self-contained HTML page."""
     e = html.escape
     m = exp.manifest
@@ -344,7 +342,7 @@ def commit_folder(folder: OutFolder, manifest: dict) -> dict:
         raise CompareError(str(exc)) from None
 
 
-def write_comparison_files(comp: Comparison, out: Path | OutFolder, figures: bool = True,
+def write_comparison_files(comp: ComparisonLike, out: Path | OutFolder, figures: bool = True,
                            force: bool = False) -> Path:
     """Write a comparison folder whole (see the module docstring; ``outfolder.py``): the
     files into a temporary sibling, the manifest with their checksums last, then renamed
@@ -367,7 +365,7 @@ def write_comparison_files(comp: Comparison, out: Path | OutFolder, figures: boo
     return folder.target
 
 
-def write_explanation_files(exp: Explanation, out: Path | OutFolder, figures: bool = True,
+def write_explanation_files(exp: ExplanationLike, out: Path | OutFolder, figures: bool = True,
                             force: bool = False) -> Path:
     """Write an explanation folder whole; the manifest last."""
     from scslab.analysis.figures import save_figures

@@ -3,14 +3,19 @@
 Long frames of replicate summaries and series, the mean and 95 % interval of a metric over
 replicates, the metric names the twin analysis reads, and the error bad input raises. They
 sit below :mod:`scslab.analysis.compare` so that figures and reports need not import the comparison
-they draw (``scslab.analysis.compare`` re-exports every name).
+they draw (``scslab.analysis.compare`` re-exports every name): what figures and reports read
+of a comparison or an explanation is declared here as a :class:`ComparisonLike` and an
+:class:`ExplanationLike`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from functools import cache
+from typing import TYPE_CHECKING, Any, Protocol
+
+from scslab.core.metrics import THEMES, FinalMetricDef, MetricDef
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -19,6 +24,99 @@ if TYPE_CHECKING:
 
 EXPRESSION_METRIC = "expression_rate"
 DIRECT_CHILLING_METRIC = "chilled_expression"
+
+
+class ComparisonLike(Protocol):
+    """What figures and reports read of a :class:`scslab.analysis.compare.Comparison`."""
+
+    labels: list[str]
+    scenarios: dict[str, dict]
+    summaries: pd.DataFrame
+    series: pd.DataFrame
+    twins: dict[str, str]
+    manifest: dict
+
+    @property
+    def replicates(self) -> int: ...
+
+    @property
+    def people(self) -> int: ...
+
+    def shown_metrics(self, metrics: Sequence[str] | None = None,
+                      groups: bool | None = None) -> list[str]: ...
+
+    def table(self, metrics: Sequence[str] | None = None,
+              groups: bool | None = None) -> pd.DataFrame: ...
+
+    def chilling(self) -> pd.DataFrame: ...
+
+    def plot(self, out: Any = None) -> dict[str, Any]: ...
+
+
+class ExplanationLike(Protocol):
+    """What figures and reports read of a :class:`scslab.analysis.explain.Explanation`."""
+
+    label: str
+    metric: str
+    group_a: str
+    group_b: str
+    summaries: pd.DataFrame
+    scenarios: dict[str, dict]
+    manifest: dict
+
+    @property
+    def replicates(self) -> int: ...
+
+    @property
+    def people(self) -> int: ...
+
+    @property
+    def measure(self) -> str: ...
+
+    def values(self) -> pd.DataFrame: ...
+
+    def table(self) -> pd.DataFrame: ...
+
+    def base_text(self) -> str: ...
+
+    def unstable(self) -> bool: ...
+
+    def plot(self, out: Any = None) -> dict[str, Any]: ...
+
+
+#: the order comparisons show themes in
+THEME_ORDER = THEMES
+
+
+@cache
+def metric_declarations() -> dict[str, MetricDef | FinalMetricDef]:
+    """Every metric the registered modules declare (``metrics`` and
+    ``final_metric_defs``), by name; the first declaration of a name wins."""
+    from scslab.modules.registry import module_classes
+
+    out: dict[str, MetricDef | FinalMetricDef] = {}
+    for cls in module_classes().values():
+        for m in (*getattr(cls, "metrics", ()), *getattr(cls, "final_metric_defs", ())):
+            out.setdefault(m.name, m)
+    return out
+
+
+def base_metric(name: str) -> str:
+    """``metric[group=x]`` → ``metric``."""
+    return name.split("[", 1)[0]
+
+
+def theme_of(metric: str) -> str:
+    """The theme a metric is shown under, as its module declares it; "other" if none does."""
+    decl = metric_declarations().get(base_metric(metric))
+    return decl.theme if decl is not None and decl.theme else "other"
+
+
+def unit_of(metric: str) -> str:
+    """Axis label unit of a metric, as its module declares it (``metrics.md`` has the exact
+    definitions)."""
+    decl = metric_declarations().get(base_metric(metric))
+    return decl.unit if decl is not None and decl.unit else "value (see docs/metrics.md)"
 
 
 class CompareError(ValueError):

@@ -251,7 +251,7 @@ class Sim:
         new = w.pending["observation_truth"]
         obs = w.pending["observations"]
         for o, t in zip(obs, new, strict=True):
-            w.truth.add(day, o["act_ref"], t)
+            w.truth.add(day, o["ref"], t)
         w.pending["observation_truth"] = []
         w.pending["observations"] = []
 

@@ -17,7 +17,7 @@ DTYPES: dict[str, np.dtype] = {
     "uid": np.dtype(np.int32),  # person / firm / official index; -1 = none
     "offset": np.dtype(np.int64),  # CSR offsets, global record and act references
     "link_offset": np.dtype(np.int32),  # network CSR offsets (people × degree < 2^31)
-    "ref": np.dtype(np.int64),  # act_ref / record id: day << 32 | row
+    "ref": np.dtype(np.int64),  # observation, act or record reference: day << 32 | row
     "points": np.dtype(np.int16),  # score points
     "score": np.dtype(np.int32),  # accumulated scores
     "bureau_score": np.dtype(np.int16),  # credit bureau scores: 300–850, or a negative code
@@ -55,17 +55,22 @@ ACT_LAYOUT: dict[str, str] = {
     "ordinal": "code",  # the act's repeat index within the actor's day
 }
 
-#: What a source or sensor reports. ``act_ref`` is -1 for a fabricated observation.
+#: What a source or sensor reports. ``ref`` is the observation's own reference, given by the
+#: world when the observation is appended (day << 32 | its row in the day's observations): it
+#: says nothing of the act behind it, nor whether there was one (the truth sidecar does).
+#: A sensing module leaves it :data:`UNFILED`.
 OBSERVATION_LAYOUT: dict[str, str] = {
-    "act_ref": "ref",
+    "ref": "ref",
     "subject": "uid",  # whom the observation is attributed to
     "act": "code",  # the act type as the source reports it
     "source": "code",
     "sensor": "sensor",
 }
 
-#: Ground truth joined on ``act_ref``; visible to metrics only.
+#: Ground truth of an observation, row for row with the observations appended with it; filed
+#: in the truth store under the observation's ``ref``. Truth: never visible to the system.
 OBSERVATION_TRUTH_LAYOUT: dict[str, str] = {
+    "act_ref": "ref",  # the act observed: day << 32 | row in that day's acts; -1 fabricated
     "true_actor": "uid",  # -1 for fabricated
     "true_act": "code",  # the act that happened (0 for fabricated)
     "erroneous": "flag",  # misattributed or fabricated
@@ -78,7 +83,7 @@ RECORD_LAYOUT: dict[str, str] = {
     "act": "code",
     "source": "code",
     "kind": "code",
-    "act_ref": "ref",
+    "obs_ref": "ref",  # the observation it records (its truth is in the truth store); -1 none
     "prev": "ref",  # previous record of the same subject (per-subject index), -1 = none
 }
 
@@ -117,6 +122,15 @@ def code_table(codes) -> np.ndarray:
     table = np.zeros(256, dtype=bool)
     table[np.asarray(codes, dtype=np.int64)] = True
     return table
+
+
+#: an observation's ``ref`` before the world files it
+UNFILED = -1
+
+
+def unfiled(n: int) -> np.ndarray:
+    """The ``ref`` column of ``n`` observations not yet appended (the world fills it)."""
+    return np.full(n, UNFILED, dtype=np.int64)
 
 
 def pack_ref(day: int | np.ndarray, row: int | np.ndarray) -> np.ndarray:

@@ -13,12 +13,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scslab.core.module import CounterSpec
+from scslab.core.declarations import CounterSpec
+
+#: the themes metrics are shown under, in the order comparisons show them
+THEMES = ("compliance", "harm", "fairness", "privacy", "economy", "governance", "other")
 
 
 @dataclass(frozen=True)
 class MetricDef:
-    """metric = scale × sum(numerator) / sum(denominator) over the days in question."""
+    """metric = scale × sum(numerator) / sum(denominator) over the days in question.
+
+    ``theme`` (one of :data:`THEMES`) is where comparisons show it; ``unit`` labels its axis
+    (``docs/metrics.md`` has the exact definitions)."""
 
     name: str
     numerator: str
@@ -27,6 +33,19 @@ class MetricDef:
     scale: float = 1.0
     complement: bool = False  # report 1 − ratio (e.g. chilling = 1 − taken / shadow)
     disparity: bool = False  # also report log ratios of each group to the reference group
+    theme: str = ""
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class FinalMetricDef:
+    """A figure a module reports once, at the end of a run (its ``final_metrics`` hook),
+    overall and, where it says so, as ``name[group=…]`` and ``name[region=…]``."""
+
+    name: str
+    doc: str
+    theme: str
+    unit: str
 
 
 class Counters:

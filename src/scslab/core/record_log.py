@@ -6,7 +6,9 @@
   the log.
 * Removal (appeals, bribes) sets a tombstone; the row stays, so references stay valid.
 * Retention drops whole chunks older than the retention window.
-* Nothing here holds truth: the truth of a record is joined on ``act_ref`` by metrics.
+* Nothing here holds truth: a record names the observation it records (``obs_ref``, an
+  opaque reference that looks the same for a fabricated observation), and metrics join its
+  truth on that in the truth store.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ class Dossier:
         act: np.ndarray,
         source: np.ndarray,
         kind: np.ndarray,
-        act_ref: np.ndarray,
+        obs_ref: np.ndarray,
     ) -> np.ndarray:
         """Append today's records (in the given order); returns their record refs."""
         subject = np.asarray(subject, dtype=dtype("uid"))
@@ -80,7 +82,7 @@ class Dossier:
             act=act,
             source=source,
             kind=kind,
-            act_ref=act_ref,
+            obs_ref=obs_ref,
             prev=prev,
         )
         if old is None:

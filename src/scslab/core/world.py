@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numba as nb
 import numpy as np
 
+from scslab.core.declarations import ArraySpec, Role
 from scslab.core.layouts import (
     ACT_LAYOUT,
     APPEAL_LAYOUT,
@@ -28,9 +29,9 @@ from scslab.core.layouts import (
     TRADE_LAYOUT,
     Table,
     dtype,
+    pack_ref,
 )
 from scslab.core.metrics import Counters
-from scslab.core.module import ArraySpec, Role
 from scslab.core.record_log import Dossier
 from scslab.numerics.rng import Stream
 from scslab.numerics.sets import unique
@@ -68,80 +69,88 @@ def _strictly_increasing(a):  # pragma: no cover - compiled
 
 
 class TruthStore:
-    """Ground truth of every observed act, per day, keyed by act_ref (metrics only)."""
+    """Ground truth of every observation, per day, keyed by the observation's ``ref``
+    (metrics only): the true actor, lawfulness, the act that happened, and the act observed
+    (``act_ref``; -1 for a fabricated observation). The system sees only the ``ref``, which is
+    the same kind of number for a fabricated observation as for any other."""
+
+    COLUMNS = ("true_actor", "lawful", "true_act", "act_ref")
 
     def __init__(self) -> None:
         self.chunks: dict[int, dict[str, np.ndarray]] = {}
 
-    def add(self, day: int, act_refs: np.ndarray, truth: Table) -> None:
-        if len(act_refs) == 0:
+    def add(self, day: int, refs: np.ndarray, truth: Table) -> None:
+        if len(refs) == 0:
             return
-        if _strictly_increasing(act_refs):  # one source's batch: the columns as they are
+        if _strictly_increasing(refs):  # the usual case: one append's rows, in order
             # (event tables are never changed in place, so keeping them uncopied is safe)
-            chunk = {"act_ref": act_refs}
-            for name in ("true_actor", "lawful", "true_act"):
+            chunk = {"ref": refs}
+            for name in self.COLUMNS:
                 chunk[name] = truth[name]
         else:
-            order = np.argsort(act_refs, kind="stable")
-            refs = act_refs[order]
-            keep = np.ones(refs.size, dtype=bool)
-            keep[1:] = refs[1:] != refs[:-1]
-            chunk = {"act_ref": refs[keep]}
-            for name in ("true_actor", "lawful", "true_act"):
-                chunk[name] = truth[name][order][keep]
+            order = np.argsort(refs, kind="stable")
+            chunk = {"ref": refs[order]}
+            for name in self.COLUMNS:
+                chunk[name] = truth[name][order]
         prev = self.chunks.get(day)
         if prev is not None:
             merged = {k: np.concatenate([prev[k], chunk[k]]) for k in chunk}
-            o = np.argsort(merged["act_ref"], kind="stable")
-            merged = {k: v[o] for k, v in merged.items()}
-            k2 = np.ones(merged["act_ref"].size, dtype=bool)
-            k2[1:] = merged["act_ref"][1:] != merged["act_ref"][:-1]
-            chunk = {k: v[k2] for k, v in merged.items()}
+            if not _strictly_increasing(merged["ref"]):
+                o = np.argsort(merged["ref"], kind="stable")
+                merged = {k: v[o] for k, v in merged.items()}
+            chunk = merged
         self.chunks[day] = chunk
 
-    def _matches(self, act_refs: np.ndarray):
-        """For each day's chunk: (chunk, positions in act_refs, positions in the chunk) of
+    def _matches(self, refs: np.ndarray):
+        """For each day's chunk: (chunk, positions in refs, positions in the chunk) of
         the refs that are in the store."""
-        if act_refs.size == 0:
+        if refs.size == 0:
             return
-        days = act_refs >> 32
+        days = refs >> 32
         lo, hi = days.min(), days.max()
-        if lo == hi and lo >= 0:  # the usual case: today's records, of today's acts
+        if lo == hi and lo >= 0:  # the usual case: today's records
             groups = [(lo, None)]
         else:
-            groups = [(d, np.flatnonzero(days == d)) for d in unique(days[act_refs >= 0])]
+            groups = [(d, np.flatnonzero(days == d)) for d in unique(days[refs >= 0])]
         for d, sel in groups:
             chunk = self.chunks.get(int(d))
             if chunk is None:
                 continue
-            refs = act_refs if sel is None else act_refs[sel]
-            pos = np.minimum(np.searchsorted(chunk["act_ref"], refs),
-                             chunk["act_ref"].size - 1)
-            hit = chunk["act_ref"][pos] == refs
+            some = refs if sel is None else refs[sel]
+            pos = np.minimum(np.searchsorted(chunk["ref"], some), chunk["ref"].size - 1)
+            hit = chunk["ref"][pos] == some
             if sel is None:
-                sel = np.arange(act_refs.size)
+                sel = np.arange(refs.size)
             yield chunk, sel[hit], pos[hit]
 
-    def lookup(self, act_refs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """True actor (-1 for fabricated or unknown) and lawfulness for act_refs."""
-        actor = np.full(act_refs.size, -1, dtype=dtype("uid"))
-        lawful = np.zeros(act_refs.size, dtype=bool)
-        for chunk, at, pos in self._matches(act_refs):
+    def lookup(self, refs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """True actor (-1 for fabricated or unknown) and lawfulness of observations."""
+        actor = np.full(refs.size, -1, dtype=dtype("uid"))
+        lawful = np.zeros(refs.size, dtype=bool)
+        for chunk, at, pos in self._matches(refs):
             actor[at] = chunk["true_actor"][pos]
             lawful[at] = chunk["lawful"][pos]
         return actor, lawful
 
-    def lookup_all(self, act_refs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def lookup_all(self, refs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """True actor, lawfulness and the act that really happened (0 where fabricated or
-        unknown) for act_refs, in one search."""
-        actor = np.full(act_refs.size, -1, dtype=dtype("uid"))
-        lawful = np.zeros(act_refs.size, dtype=bool)
-        act = np.zeros(act_refs.size, dtype=dtype("code"))
-        for chunk, at, pos in self._matches(act_refs):
+        unknown) of observations, in one search."""
+        actor = np.full(refs.size, -1, dtype=dtype("uid"))
+        lawful = np.zeros(refs.size, dtype=bool)
+        act = np.zeros(refs.size, dtype=dtype("code"))
+        for chunk, at, pos in self._matches(refs):
             actor[at] = chunk["true_actor"][pos]
             lawful[at] = chunk["lawful"][pos]
             act[at] = chunk["true_act"][pos]
         return actor, lawful, act
+
+    def act_refs(self, refs: np.ndarray) -> np.ndarray:
+        """The act each observation saw (day << 32 | row in that day's acts); -1 where it
+        was fabricated or is unknown."""
+        out = np.full(refs.size, -1, dtype=dtype("ref"))
+        for chunk, at, pos in self._matches(refs):
+            out[at] = chunk["act_ref"][pos]
+        return out
 
     def drop_before(self, day: int) -> None:
         """Drop the truth of observations filed before ``day`` (with the records they back)."""
@@ -217,11 +226,21 @@ class World:
         self.pending = {name: [] for name in EVENT_TABLES}
 
     def append_event(self, name: str, table: Table) -> None:
+        if name == "observations":  # each observation gets its reference here
+            table = self._file_observations(table)
         self.pending[name].append(table)
         if len(self.events[name]) == 0:
             self.events[name] = table  # the common case: the first (often only) writer
         else:
             self.events[name] = Table.concat(EVENT_TABLES[name][0], [self.events[name], table])
+
+    def _file_observations(self, table: Table) -> Table:
+        """The observations with their ``ref``: day << 32 | row in the day's observations,
+        whatever they saw or did not (the act they saw is in the truth sidecar)."""
+        start = len(self.events["observations"])
+        cols = dict(table.columns)
+        cols["ref"] = pack_ref(self.day, np.arange(start, start + len(table)))
+        return Table.from_columns(OBSERVATION_LAYOUT, **cols)
 
     def withdraw_events(self, name: str, keep: np.ndarray) -> None:
         """Today's ``name`` table without the rows where ``keep`` is false (a new table;

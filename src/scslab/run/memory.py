@@ -13,7 +13,9 @@ larger of them:
   history (days × counters × cells × 8 bytes); and an allowance for the dossier's growth
   of ``RECORDS_PER_PERSON_DAY`` records per person and day at ``BYTES_PER_RECORD`` each
   (baseline: ~0.014 live records per person-day, ~47 bytes each with the truth store and
-  sidecars, measured at 2·10^5 people over 2190 days).
+  sidecars, measured at 2·10^5 people over 2190 days, when the truth store kept one 14-byte
+  row per act observed; it now keeps one 22-byte row per observation, the act it saw
+  included).
 
 With worker processes each runs its own replicate, so the need is multiplied by
 ``min(workers, replicates)``. The figures are deliberately a little low: a refused run

@@ -21,16 +21,33 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from scslab.core.metrics import log_ratios, metric_breakdown
+from scslab.core.metrics import MetricDef, log_ratios, metric_breakdown
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from scslab.core.engine import Sim
+    from scslab.core.world import World
+    from scslab.scenario.schema import Scenario
+
+
+class FinishedRun(Protocol):
+    """What results read of a run: an :class:`~scslab.core.engine.Sim` is one. Declared
+    here, below the engine's user, so results need not import the engine."""
+
+    scenario: Scenario
+    world: World
+    replicate: int
+    final_metrics: dict[str, float | None]
+    build_seconds: float
+    run_seconds: float
+
+    def metric_defs(self) -> list[MetricDef]: ...
+
+    def bytes_per_person(self, owner: str | None = None) -> float: ...
 
 # Two-sided 95 % Student-t quantiles, df = 1..30.
 _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
@@ -147,7 +164,7 @@ class ReplicateResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def replicate_result(sim: Sim) -> ReplicateResult:
+def replicate_result(sim: FinishedRun) -> ReplicateResult:
     w = sim.world
     c = w.counters
     burn = sim.scenario.time.burn_in
@@ -211,7 +228,7 @@ class Results:
         self.manifest = manifest or {}
 
     @classmethod
-    def from_sim(cls, sim: Sim) -> Results:
+    def from_sim(cls, sim: FinishedRun) -> Results:
         from scslab.scenario import resolved_dict
 
         return cls(resolved_dict(sim.scenario), [replicate_result(sim)])

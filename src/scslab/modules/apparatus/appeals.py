@@ -80,11 +80,11 @@ class AppealFiling(Module):
             return
         subject = chunk["subject"][rows].astype(np.int64)
         refs = (np.int64(day - 1) << 32) | rows.astype(np.int64)
-        act_ref = chunk["act_ref"][rows]
-        true_actor, _, true_act = world.truth.lookup_all(act_ref)
-        wrong = (act_ref < 0) | (true_actor != subject)
+        true_actor, _, true_act = world.truth.lookup_all(chunk["obs_ref"][rows])
+        fabricated = true_actor < 0
+        wrong = fabricated | (true_actor != subject)
         # wrong: fabricated, misattributed, or misclassified (reported ≠ the act that happened)
-        wrong |= (act_ref >= 0) & (true_act != chunk["act"][rows])
+        wrong |= ~fabricated & (true_act != chunk["act"][rows])
         st = world.stream("draws")
         p = np.where(wrong, self.p.file_if_wrong, self.p.file_if_right)
         file = st.bernoulli(day, LAYOUT.pack(purpose=P_FILE), subject, p)

@@ -82,7 +82,7 @@ class DossierModule(Module):
         if len(obs):
             d.append(day, subject=obs["subject"], act=obs["act"], source=obs["source"],
                      kind=np.full(len(obs), RECORD_KIND_OBSERVATION, dtype=dtype("code")),
-                     act_ref=obs["act_ref"])
+                     obs_ref=obs["ref"])
             if self.kin_codes.size and self.params.kin_spread_probability > 0:
                 self._spread_to_kin(world, day, obs)
         if self.params.file_loss_rate > 0:
@@ -113,7 +113,7 @@ class DossierModule(Module):
             world.dossier.append(day, subject=members, act=obs["act"][src_row],
                                  source=obs["source"][src_row],
                                  kind=np.full(members.size, RECORD_KIND_KIN, dtype=dtype("code")),
-                                 act_ref=obs["act_ref"][src_row])
+                                 obs_ref=obs["ref"][src_row])
 
     def _files(self, world, day) -> None:
         st = world.stream("draws")

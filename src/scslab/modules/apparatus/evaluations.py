@@ -1,7 +1,7 @@
 """Evaluations: records with no act behind them, written at an official's discretion.
 
 Officials of region r write ``K_r ~ Poisson(rate · n_r · 2 · mean discretion_r)``
-negative evaluations a day (record kind 1, no act: ``act_ref = −1``). A share
+negative evaluations a day (record kind 1, no observation: ``obs_ref = −1``). A share
 ``target_expression`` of them is aimed, by design, at people with a record of lawful
 expression filed that day (visible to the apparatus); the rest fall uniformly on the
 region's residents. Official discretion is public (the post), integrity is not read.
@@ -90,5 +90,5 @@ class Evaluations(Module):
                 act=np.full(who.size, EVALUATION_ACT, dtype=dtype("code")),
                 source=np.full(who.size, self.params.source_code, dtype=dtype("code")),
                 kind=np.full(who.size, RECORD_KIND_EVALUATION, dtype=dtype("code")),
-                act_ref=np.full(who.size, -1, dtype=dtype("ref")),
+                obs_ref=np.full(who.size, -1, dtype=dtype("ref")),
             )

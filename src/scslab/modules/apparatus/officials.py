@@ -45,6 +45,7 @@ from scslab.core.layouts import (
     OBSERVATION_TRUTH_LAYOUT,
     RECORD_KIND_OBSERVATION,
     Table,
+    unfiled,
 )
 from scslab.core.metrics import MetricDef
 from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role
@@ -150,17 +151,22 @@ class Officials(Module):
     )
     metrics = (
         MetricDef("bribes_paid", "bribe_money", "person_days",
-                  "money paid in bribes per person-day (payer's cell)"),
+                  "money paid in bribes per person-day (payer's cell)",
+                  theme="governance", unit="bribe money per person-days"),
         MetricDef("records_dropped_by_bribe", "records_dropped", "bribe_records_eligible",
-                  "share of sanction-carrying records dropped for a bribe"),
+                  "share of sanction-carrying records dropped for a bribe",
+                  theme="privacy", unit="records dropped per bribe records eligible"),
         MetricDef("extortion_events", "extortion_attempts", "person_days",
-                  "extortion threats per person-day (target's cell)"),
+                  "extortion threats per person-day (target's cell)",
+                  theme="governance", unit="extortion attempts per person-days"),
         MetricDef("firm_records_dropped_by_bribe", "firm_records_dropped",
                   "firm_records_eligible",
-                  "share of firms' regulatory records dropped for a bribe"),
+                  "share of firms' regulatory records dropped for a bribe",
+                  theme="other", unit="firm records dropped per firm records eligible"),
         MetricDef("reported_minus_true_compliance", "statistics_gap", "region_person_days",
                   "reported compliance − true compliance, compliance = 1 − violations "
-                  "per person-day"),
+                  "per person-day",
+                  theme="governance", unit="statistics gap per region person-days"),
     )
 
     @classmethod
@@ -368,7 +374,8 @@ class OfficialAudits(Module):
     counters = (CounterSpec("corrupt_acts_detected", "corrupt acts detected"),)
     metrics = (
         MetricDef("corruption_detected", "corrupt_acts_detected", "corrupt_acts",
-                  "share of corrupt acts (bribes, extortions, falsified reports) detected"),
+                  "share of corrupt acts (bribes, extortions, falsified reports) detected",
+                  theme="governance", unit="corrupt acts detected per corrupt acts"),
     )
 
     def setup(self, world) -> None:
@@ -407,11 +414,12 @@ class OfficialAudits(Module):
         who = target[target >= 0].astype(np.int64)
         if who.size:
             world.append("observations", Table.from_columns(
-                OBSERVATION_LAYOUT, act_ref=np.full(who.size, -1), subject=who,
+                OBSERVATION_LAYOUT, ref=unfiled(who.size), subject=who,
                 act=np.full(who.size, self.ext_code), source=np.full(who.size, p.source_code),
                 sensor=np.zeros(who.size)))
             world.append("observation_truth", Table.from_columns(
-                OBSERVATION_TRUTH_LAYOUT, true_actor=np.full(who.size, -1),
+                OBSERVATION_TRUTH_LAYOUT, act_ref=np.full(who.size, -1),
+                true_actor=np.full(who.size, -1),
                 true_act=np.zeros(who.size), erroneous=np.ones(who.size, dtype=bool),
                 lawful=np.zeros(who.size, dtype=bool)))
 

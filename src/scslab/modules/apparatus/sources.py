@@ -21,6 +21,7 @@ from scslab.core.layouts import (
     code_table,
     dtype,
     pack_ref,
+    unfiled,
 )
 from scslab.core.module import Module, Phase, Role
 from scslab.numerics.rng import (
@@ -166,7 +167,7 @@ class Sources(Module):
         lawful = self.catalogue.lawful_ref[self.catalogue.position_of_code[codes]]
         observations = Table.from_columns(
             OBSERVATION_LAYOUT,
-            act_ref=pack_ref(day, rows),
+            ref=unfiled(rows.size),
             subject=subject,
             act=reported,
             source=np.repeat(self.source_code, np.diff(ends, prepend=0)),
@@ -174,6 +175,7 @@ class Sources(Module):
         )
         truth = Table.from_columns(
             OBSERVATION_TRUTH_LAYOUT,
+            act_ref=pack_ref(day, rows),
             true_actor=actor,
             true_act=codes,
             erroneous=(subject != actor) | (reported != codes),
@@ -230,13 +232,14 @@ class Sources(Module):
         codes = seen_codes[stream.choice(day, act_slot, ordinal, table)]
         return (Table.from_columns(
             OBSERVATION_LAYOUT,
-            act_ref=np.full(k, -1),
+            ref=unfiled(k),
             subject=subject,
             act=codes,
             source=np.full(k, src.code),
             sensor=np.zeros(k),
         ), Table.from_columns(
             OBSERVATION_TRUTH_LAYOUT,
+            act_ref=np.full(k, -1),
             true_actor=np.full(k, -1),
             true_act=np.zeros(k),
             erroneous=np.ones(k, dtype=bool),

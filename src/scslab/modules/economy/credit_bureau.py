@@ -114,9 +114,11 @@ class CreditFurnishers(Module):
     )
     metrics = (
         MetricDef("credit_invisible_share", "credit_invisible_days", "person_days",
-                  "share of person-days without a credit file (exclusion, not sanction)"),
+                  "share of person-days without a credit file (exclusion, not sanction)",
+                  theme="economy", unit="share"),
         MetricDef("credit_material_error_share", "credit_error_days", "person_days",
-                  "share of person-days with a false late payment in the file"),
+                  "share of person-days with a false late payment in the file",
+                  theme="economy", unit="share"),
     )
 
     def setup(self, world) -> None:
@@ -228,7 +230,8 @@ class CreditBureau(Module):
     counters = (CounterSpec("credit_unscorable_days", "person-days with an unscorable file"),)
     metrics = (
         MetricDef("credit_unscorable_share", "credit_unscorable_days", "person_days",
-                  "share of person-days with a file too thin or new to score"),
+                  "share of person-days with a file too thin or new to score",
+                  theme="economy", unit="share"),
     )
 
     def setup(self, world) -> None:

@@ -321,17 +321,22 @@ class Debts(Module):
     )
     metrics = (
         MetricDef("judgment_repaid_365", "judgments_repaid_365", "judgments_resolved",
-                  "share of judgment debts repaid within 365 days of the judgment"),
+                  "share of judgment debts repaid within 365 days of the judgment",
+                  theme="compliance", unit="judgments repaid 365 per judgments resolved"),
         MetricDef("able_debtor_repaid_365", "able_judgments_repaid_365",
                   "able_judgments_resolved",
                   "share of judgment debts of debtors able to pay at judgment repaid within "
-                  "365 days", disparity=True),
+                  "365 days", disparity=True,
+                  theme="compliance", unit="able judgments repaid 365 per able judgments resolved"),
         MetricDef("listed_debtor_repaid_365", "listed_judgments_repaid_365",
                   "listed_judgments_resolved",
                   "share of judgment debts of debtors seen on a debtor list repaid within "
-                  "365 days of the judgment"),
+                  "365 days of the judgment",
+                  theme="compliance",
+                  unit="listed judgments repaid 365 per listed judgments resolved"),
         MetricDef("refusal_rate", "debt_able_refusals", "debt_able_decisions",
-                  "refusals per decision point of a debtor able to pay"),
+                  "refusals per decision point of a debtor able to pay",
+                  theme="compliance", unit="debt able refusals per debt able decisions"),
     )
 
     @classmethod

@@ -47,6 +47,7 @@ from scslab.core.layouts import (
     TRADE_LAYOUT,
     Table,
     pack_ref,
+    unfiled,
 )
 from scslab.core.metrics import MetricDef
 from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role
@@ -312,24 +313,34 @@ class Market(Module):
     )
     metrics = (
         MetricDef("fraud_rate", "market_frauds", "market_trades",
-                  "share of trades in which the seller defrauded the buyer"),
+                  "share of trades in which the seller defrauded the buyer",
+                  theme="compliance", unit="frauds per person-day"),
         MetricDef("trade_volume", "market_trades", "market_buyer_days",
-                  "trades per buyer-day (1 = every purchase found an acceptable seller)"),
+                  "trades per buyer-day (1 = every purchase found an acceptable seller)",
+                  theme="economy", unit="market trades per market buyer days"),
         MetricDef("surplus", "market_surplus", "market_buyer_days",
-                  "social surplus per buyer-day, net of check costs (money)"),
+                  "social surplus per buyer-day, net of check costs (money)",
+                  theme="economy", unit="market surplus per market buyer days"),
         MetricDef("transaction_cost", "market_transaction_cost", "market_buyer_days",
-                  "checking costs plus losses to fraud per buyer-day (money)"),
+                  "checking costs plus losses to fraud per buyer-day (money)",
+                  theme="economy", unit="market transaction cost per market buyer days"),
         MetricDef("check_rate", "market_checks", "market_buyer_days",
-                  "share of buyers who pay to check the public score"),
+                  "share of buyers who pay to check the public score",
+                  theme="other", unit="market checks per market buyer days"),
         MetricDef("honest_sellers_excluded", "market_honest_excluded", "market_honest_screened",
-                  "share of screened candidate slots of honest sellers that screening rejected"),
+                  "share of screened candidate slots of honest sellers that screening rejected",
+                  theme="harm", unit="market honest excluded per market honest screened"),
         MetricDef("seller_trade_rate", "market_person_sales", "market_seller_days",
-                  "trades per people-seller-day"),
+                  "trades per people-seller-day",
+                  theme="other", unit="market person sales per market seller days"),
         MetricDef("blacklisted_trade_rate", "market_blacklisted_sales",
                   "market_blacklisted_seller_days",
-                  "trades per seller-day of blacklisted people sellers"),
+                  "trades per seller-day of blacklisted people sellers",
+                  theme="other",
+                  unit="market blacklisted sales per market blacklisted seller days"),
         MetricDef("named_avoided_rate", "market_named_avoided", "market_blacklisted_seller_days",
-                  "candidate slots of named sellers passed over, per blacklisted seller-day"),
+                  "candidate slots of named sellers passed over, per blacklisted seller-day",
+                  theme="other", unit="market named avoided per market blacklisted seller days"),
     )
 
     @classmethod
@@ -588,7 +599,8 @@ class MarketComplaints(Module):
     )
     metrics = (
         MetricDef("malicious_complaints", "market_complaints_malicious", "market_complaints",
-                  "share of market complaints with no fraud behind them"),
+                  "share of market complaints with no fraud behind them",
+                  theme="harm", unit="market complaints malicious per market complaints"),
     )
 
     def setup(self, world) -> None:
@@ -662,11 +674,11 @@ class MarketComplaints(Module):
             true_actor[idx] = acts["actor"][r]
         k = np.flatnonzero(person)
         world.append("observations", Table.from_columns(
-            OBSERVATION_LAYOUT, act_ref=ref[k], subject=named[k],
+            OBSERVATION_LAYOUT, ref=unfiled(k.size), subject=named[k],
             act=np.full(k.size, self.fraud_code), source=np.full(k.size, p.complaint_source_code),
             sensor=np.zeros(k.size)))
         world.append("observation_truth", Table.from_columns(
-            OBSERVATION_TRUTH_LAYOUT, true_actor=true_actor[k],
+            OBSERVATION_TRUTH_LAYOUT, act_ref=ref[k], true_actor=true_actor[k],
             true_act=np.where(ref[k] >= 0, self.fraud_code, 0),
             erroneous=(ref[k] < 0) | (true_actor[k] != named[k]),
             lawful=np.zeros(k.size, dtype=bool)))

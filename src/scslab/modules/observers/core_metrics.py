@@ -20,7 +20,8 @@ class CoreMetrics(Module):
     role = Role.OBSERVER
     phase = Phase.OBSERVE
     doc = "Counts acts by class, detections, records, erroneous records."
-    reads = ("people.cell", "acts", "observations", "dossier", "truth")
+    reads = ("people.cell", "acts", "observations", "observation_truth", "dossier",
+             "truth")
     counters = (
         CounterSpec("person_days", "people alive × days, by cell"),
         CounterSpec("violations", "violation acts, by actor's cell"),
@@ -36,32 +37,46 @@ class CoreMetrics(Module):
         CounterSpec("records_kin", "records spread to kin"),
     )
     metrics = (
-        MetricDef("violation_rate", "violations", "person_days", "violations per person-day"),
+        MetricDef("violation_rate", "violations", "person_days", "violations per person-day",
+                  theme="compliance", unit="violations per person-day"),
         MetricDef("detection_rate", "violations_detected", "violations",
-                  "share of violations observed by at least one source"),
+                  "share of violations observed by at least one source",
+                  theme="compliance", unit="share of violations observed"),
         MetricDef("expression_rate", "expression_acts", "person_days",
-                  "lawful expression acts per person-day"),
+                  "lawful expression acts per person-day",
+                  theme="privacy", unit="lawful-expression acts per person-day"),
         MetricDef("prosocial_rate", "prosocial_acts", "person_days",
-                  "prosocial acts per person-day"),
+                  "prosocial acts per person-day",
+                  theme="compliance", unit="prosocial acts per person-day"),
         MetricDef("records_per_person_day", "records", "person_days",
-                  "records filed per person-day"),
+                  "records filed per person-day",
+                  theme="privacy", unit="records per person-day"),
         MetricDef("fabricated_record_share", "records_fabricated", "records",
-                  "share of records with no act behind them"),
+                  "share of records with no act behind them",
+                  theme="harm", unit="share of records (no act behind them)"),
         MetricDef("misattributed_record_share", "records_misattributed", "records",
-                  "share of records naming someone other than the actor"),
+                  "share of records naming someone other than the actor",
+                  theme="harm", unit="share of records (wrong person)"),
         MetricDef("misclassified_record_share", "records_misclassified", "records",
-                  "share of records reporting a real act as another act"),
+                  "share of records reporting a real act as another act",
+                  theme="harm", unit="share"),
         MetricDef("evaluation_record_share", "records_evaluation", "records",
-                  "share of records that are discretionary evaluations (no act)"),
+                  "share of records that are discretionary evaluations (no act)",
+                  theme="privacy", unit="share"),
         MetricDef("kin_record_share", "records_kin", "records",
-                  "share of records spread to kin"),
+                  "share of records spread to kin",
+                  theme="harm", unit="share"),
         MetricDef("chilled_expression", "expression_taken", "expression_shadow",
                   "1 − expression taken / shadow (no watching): the direct chilling effect",
-                  complement=True),
+                  complement=True,
+                  theme="privacy",
+                  unit="share of lawful expression forgone (1 − taken / unwatched)"),
         MetricDef("blocked_by_lost_file_rate", "blocked_by_lost_file", "person_days",
-                  "job changes and pension claims blocked by a lost file, per person-day"),
+                  "job changes and pension claims blocked by a lost file, per person-day",
+                  theme="harm", unit="blocked by lost file per person-days"),
         MetricDef("own_learning_shift", "learning_shift_own", "learning_events_own",
-                  "mean |Δ perceived detection| per own-record learning event"),
+                  "mean |Δ perceived detection| per own-record learning event",
+                  theme="other", unit="learning shift own per learning events own"),
     )
 
     def __init__(self, params, scenario) -> None:
@@ -91,16 +106,17 @@ class CoreMetrics(Module):
         chunk, live = world.dossier.day_records(day)
         if len(chunk):
             subject = chunk["subject"][live]
-            act_ref = chunk["act_ref"][live]
             kind = chunk["kind"][live]
             c.add_cells("records", cell[subject])
             observed = kind == RECORD_KIND_OBSERVATION
+            obs_ref = chunk["obs_ref"][live]
+            act_ref = np.full(obs_ref.size, -1, dtype=np.int64)  # the act each record saw
+            act_ref[observed] = world.truth.act_refs(obs_ref[observed])
             fabricated = observed & (act_ref < 0)
             c.add_cells("records_fabricated", cell[subject[fabricated]])
-            # truth of the refs only (no fabricated -1: the store's one-day fast path)
             of_act = observed & (act_ref >= 0)
             with_ref = subject[of_act]
-            true_actor, _ = world.truth.lookup(act_ref[of_act])
+            true_actor, _ = world.truth.lookup(obs_ref[of_act])
             c.add_cells("records_misattributed", cell[with_ref[true_actor != with_ref]])
             real = of_act & ((act_ref >> 32) == day)
             rows = (act_ref[real] & 0xFFFFFFFF).astype(np.int64)
@@ -110,7 +126,8 @@ class CoreMetrics(Module):
             c.add_cells("records_kin", cell[subject[kind == RECORD_KIND_KIN]])
         obs = world.events("observations")
         if len(obs):
-            refs = obs["act_ref"][obs["act_ref"] >= 0]
+            seen_ref = world.events("observation_truth")["act_ref"]  # row for row with obs
+            refs = seen_ref[seen_ref >= 0]
             if refs.size and (refs >> 32).min() == day == (refs >> 32).max():
                 seen = np.zeros(len(acts), dtype=bool)  # today's acts: a mark, not a sort
                 seen[refs & 0xFFFFFFFF] = True

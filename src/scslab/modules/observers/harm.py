@@ -36,7 +36,7 @@ from scslab.core.layouts import (
     RECORD_KIND_KIN,
     RECORD_KIND_OBSERVATION,
 )
-from scslab.core.metrics import MetricDef
+from scslab.core.metrics import FinalMetricDef, MetricDef
 from scslab.core.module import CounterSpec, Module, Phase, Role
 from scslab.modules.apparatus.dossier import household_index
 from scslab.numerics.csr import gather
@@ -139,30 +139,44 @@ class Harm(Module):
     )
     metrics = (
         MetricDef("listed_share", "listed_days", "person_days",
-                  "share of person-days on a blacklist", disparity=True),
-        MetricDef("sanction_days", "sanction_days", None, "sanction-days (count)"),
+                  "share of person-days on a blacklist", disparity=True,
+                  theme="governance", unit="share of people listed"),
+        MetricDef("sanction_days", "sanction_days", None, "sanction-days (count)",
+                  theme="governance", unit="sanction-days per person"),
         MetricDef("sanction_day_share", "sanction_days", "person_days",
-                  "share of person-days under sanction", disparity=True),
+                  "share of person-days under sanction", disparity=True,
+                  theme="governance", unit="share"),
         MetricDef("false_sanction_rate", "people_false_sanctioned", "people_sanctioned",
                   "among people with a sanction-day, share with a false one (but-for)",
-                  disparity=True),
+                  disparity=True,
+                  theme="harm", unit="share of sanctions on people who did not offend"),
         MetricDef("false_sanction_fpr", "people_sanctioned_no_act", "people_no_act",
-                  "among people with no sanctionable act, share sanctioned", disparity=True),
+                  "among people with no sanctionable act, share sanctioned", disparity=True,
+                  theme="harm", unit="people sanctioned no act per people no act"),
         MetricDef("lawful_conduct_sanction_rate", "lawful_sanction_days", "sanction_days",
-                  "share of sanction-days caused by correct records of lawful conduct"),
+                  "share of sanction-days caused by correct records of lawful conduct",
+                  theme="harm", unit="lawful sanction days per sanction days"),
         MetricDef("false_sanction_days", "false_sanction_days", None,
-                  "false sanction-days (count)"),
+                  "false sanction-days (count)",
+                  theme="harm", unit="false sanction days per day"),
         MetricDef("post_compliance_sanction_days", "post_compliance_sanction_days", None,
-                  "sanction-days on a debtor list after the debt was paid (count)"),
+                  "sanction-days on a debtor list after the debt was paid (count)",
+                  theme="harm", unit="post compliance sanction days per day"),
         MetricDef("income_lost_true", "income_lost_true", None,
-                  "income lost to sanctions that survive removing errors (money)"),
+                  "income lost to sanctions that survive removing errors (money)",
+                  theme="economy", unit="median daily incomes per person"),
         MetricDef("income_lost_false", "income_lost_false", None,
-                  "income lost to false sanctions (money)"),
+                  "income lost to false sanctions (money)",
+                  theme="harm", unit="median daily incomes per person"),
         MetricDef("listed_unable_to_pay_share", "listed_unable_days", "debtor_listed_days",
-                  "share of debtor-list person-days while unable to pay"),
-        MetricDef("blocked_trips", "blocked_trips", None, "trips blocked by bans (count)"),
-        MetricDef("appeals_filed", "appeals_filed", None, "appeals filed (count)"),
-        MetricDef("appeals_won", "appeals_won", None, "appeals won (count)"),
+                  "share of debtor-list person-days while unable to pay",
+                  theme="governance", unit="share"),
+        MetricDef("blocked_trips", "blocked_trips", None, "trips blocked by bans (count)",
+                  theme="harm", unit="blocked trips per day"),
+        MetricDef("appeals_filed", "appeals_filed", None, "appeals filed (count)",
+                  theme="governance", unit="appeals filed per day"),
+        MetricDef("appeals_won", "appeals_won", None, "appeals won (count)",
+                  theme="governance", unit="appeals won per day"),
     )
 
     def setup(self, world) -> None:
@@ -255,10 +269,11 @@ class Harm(Module):
             subj = chunk["subject"][live]
             act = chunk["act"][live]
             kind = chunk["kind"][live]
-            ref = chunk["act_ref"][live]
+            ref = chunk["obs_ref"][live]
             actor, lawful, true_act = world.truth.lookup_all(ref)
             obs = kind == RECORD_KIND_OBSERVATION
-            erroneous = obs & ((ref < 0) | (actor != subj) | (true_act != act))
+            # fabricated: no true actor (-1), so never the subject
+            erroneous = obs & ((actor < 0) | (actor != subj) | (true_act != act))
             lawful_conduct = (kind == RECORD_KIND_EVALUATION) | (kind == RECORD_KIND_KIN) | (
                 obs & ~erroneous & lawful)
             keep = {"E": ~erroneous, "L": ~erroneous & ~lawful_conduct}
@@ -324,6 +339,11 @@ class Harm(Module):
         no_act = (flags & COMMITTED) == 0
         c.add_cells("people_no_act", cell[no_act])
         c.add_cells("people_sanctioned_no_act", cell[no_act & ((flags & EVER_SANCTIONED) != 0)])
+
+    final_metric_defs = (
+        FinalMetricDef("score_gini", "inequality (Gini) of scores at the end of the run; by group and region",
+                       theme="fairness", unit="Gini coefficient of scores (0–1)"),
+    )
 
     def final_metrics(self, world) -> dict[str, float | None]:
         """Score inequality at the end of the run (overall, by group and region)."""

@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from scslab.core.metrics import MetricDef
+from scslab.core.metrics import FinalMetricDef, MetricDef
 from scslab.core.module import CounterSpec, Module, Phase, Role
 from scslab.modules.sensing.watchlist import CAUSE_GROUP, CAUSE_KIN, CAUSE_RECORD
 
@@ -58,55 +58,81 @@ class SurveillanceMetrics(Module):
     )
     metrics = (
         MetricDef("false_alarm_rate", "false_alarms", "screenings_unlisted",
-                  "false alarms per screening of people not on the watchlist", disparity=True),
-        MetricDef("false_alarms", "false_alarms", None, "false alarms (count)"),
-        MetricDef("screenings", "screenings", None, "checkpoint screenings (count)"),
-        MetricDef("detentions", "detentions", None, "detentions (count)"),
+                  "false alarms per screening of people not on the watchlist", disparity=True,
+                  theme="harm", unit="false alarms per screenings unlisted"),
+        MetricDef("false_alarms", "false_alarms", None, "false alarms (count)",
+                  theme="harm", unit="false alarms per day"),
+        MetricDef("screenings", "screenings", None, "checkpoint screenings (count)",
+                  theme="privacy", unit="screenings per day"),
+        MetricDef("detentions", "detentions", None, "detentions (count)",
+                  theme="harm", unit="detentions per day"),
         MetricDef("detentions_false_match", "detentions_false_match", None,
-                  "detentions on a false match (count)"),
+                  "detentions on a false match (count)",
+                  theme="harm", unit="detentions false match per day"),
         MetricDef("detentions_lawful_basis", "detentions_lawful_basis", None,
-                  "detentions on a correct match to an entry for lawful conduct (count)"),
+                  "detentions on a correct match to an entry for lawful conduct (count)",
+                  theme="harm", unit="detentions lawful basis per day"),
         MetricDef("detentions_unlawful_basis", "detentions_unlawful_basis", None,
-                  "detentions on a correct match to an entry for an unlawful act (count)"),
+                  "detentions on a correct match to an entry for an unlawful act (count)",
+                  theme="harm", unit="detentions unlawful basis per day"),
         MetricDef("detentions_erroneous_basis", "detentions_erroneous_basis", None,
-                  "detentions on a correct match to an entry made by an erroneous record"),
+                  "detentions on a correct match to an entry made by an erroneous record",
+                  theme="harm", unit="detentions erroneous basis per day"),
         MetricDef("detention_rate", "detentions", "person_days",
                   "detentions per 1000 person-years", scale=PER_1000_PERSON_YEARS,
-                  disparity=True),
+                  disparity=True,
+                  theme="harm", unit="PER_1000_PERSON_YEARS × detentions per person-days"),
         MetricDef("false_match_detention_rate", "detentions_false_match", "person_days",
                   "false-match detentions per 1000 person-years",
-                  scale=PER_1000_PERSON_YEARS, disparity=True),
+                  scale=PER_1000_PERSON_YEARS, disparity=True,
+                  theme="harm",
+                  unit="PER_1000_PERSON_YEARS × detentions false match per person-days"),
         MetricDef("lawful_basis_detention_rate", "detentions_lawful_basis", "person_days",
                   "lawful-basis detentions per 1000 person-years",
-                  scale=PER_1000_PERSON_YEARS, disparity=True),
+                  scale=PER_1000_PERSON_YEARS, disparity=True,
+                  theme="other",
+                  unit="PER_1000_PERSON_YEARS × detentions lawful basis per person-days"),
         MetricDef("blocked_movement", "blocked_movement", None,
-                  "trips blocked by an alarm or a detention (count)"),
+                  "trips blocked by an alarm or a detention (count)",
+                  theme="harm", unit="blocked movement per day"),
         MetricDef("blocked_movement_rate", "blocked_movement", "movement_acts",
-                  "share of trips blocked by an alarm or a detention", disparity=True),
+                  "share of trips blocked by an alarm or a detention", disparity=True,
+                  theme="harm", unit="blocked movement per movement acts"),
         MetricDef("blocked_expression", "blocked_expression_all", None,
-                  "expression acts prevented by bans or detention (count)"),
+                  "expression acts prevented by bans or detention (count)",
+                  theme="harm", unit="blocked expression all per day"),
         MetricDef("blocked_expression_rate", "blocked_expression_all", "person_days",
                   "expression acts prevented by bans or detention per person-year",
-                  scale=365.0, disparity=True),
+                  scale=365.0, disparity=True,
+                  theme="harm", unit="365 × blocked expression all per person-days"),
         MetricDef("exposure", "exposure", "person_days",
                   "Σ records × parties with access × venue sensitivity, per person-year",
-                  scale=365.0, disparity=True),
+                  scale=365.0, disparity=True,
+                  theme="privacy", unit="sensitivity-weighted records per person"),
         MetricDef("share_of_acts_recorded", "acts_recorded", "acts_all",
-                  "share of acts captured by a source or a sensor", disparity=True),
+                  "share of acts captured by a source or a sensor", disparity=True,
+                  theme="privacy", unit="acts recorded per acts all"),
         MetricDef("coverage", "coverage_person_days", "person_days",
-                  "population-weighted mean sensor coverage (per region: the region's)"),
+                  "population-weighted mean sensor coverage (per region: the region's)",
+                  theme="privacy", unit="coverage person-days per person-days"),
         MetricDef("informant_false_reports", "informant_false_reports", None,
-                  "informants' reports of acts that never happened (count)"),
+                  "informants' reports of acts that never happened (count)",
+                  theme="other", unit="informant false reports per day"),
         MetricDef("landlord_camera_active", "tenant_days_watched", "tenant_days",
-                  "share of tenant-days under the landlord's camera"),
+                  "share of tenant-days under the landlord's camera",
+                  theme="governance", unit="tenant days watched per tenant days"),
         MetricDef("guests_captured", "guests_captured", None,
-                  "guests' visits captured without consent (count)"),
+                  "guests' visits captured without consent (count)",
+                  theme="privacy", unit="guests captured per day"),
         MetricDef("tenant_entry_denied", "tenant_entry_denied", None,
-                  "tenants turned away because the camera did not recognise them (count)"),
+                  "tenants turned away because the camera did not recognise them (count)",
+                  theme="governance", unit="tenant entry denied per day"),
         MetricDef("private_sanctions", "private_sanctions", None,
-                  "the landlord's fines, with no appeal (count)"),
+                  "the landlord's fines, with no appeal (count)",
+                  theme="harm", unit="private sanctions per day"),
         MetricDef("private_sanction_false_share", "private_sanctions_false",
-                  "private_sanctions", "share of the landlord's fines naming the wrong tenant"),
+                  "private_sanctions", "share of the landlord's fines naming the wrong tenant",
+                  theme="harm", unit="share"),
     )
 
     def setup(self, world) -> None:
@@ -125,9 +151,8 @@ class SurveillanceMetrics(Module):
         if n == 0:
             return
         st = world.state
-        aref = chunk["act_ref"]
-        actor, lawful, true_act = world.truth.lookup_all(aref)
-        correct = (aref >= 0) & (actor == chunk["subject"]) & (true_act == chunk["act"])
+        actor, lawful, true_act = world.truth.lookup_all(chunk["obs_ref"])
+        correct = (actor >= 0) & (actor == chunk["subject"]) & (true_act == chunk["act"])
         used = st["used"][0]
         if used + n > st["verdicts"].size:
             grown = np.zeros(max(2 * st["verdicts"].size, used + n), dtype=np.uint8)
@@ -170,6 +195,11 @@ class SurveillanceMetrics(Module):
         c.add_cells("detentions_unlawful_basis", cells[unlawful])
         c.add_cells("detentions_lawful_basis", cells[lawful_basis])
         c.add_cells("detentions_erroneous_basis", cells[erroneous])
+
+    final_metric_defs = (
+        FinalMetricDef("repeat_stop_concentration", "share of false alarms since the burn-in falling on the most-stopped 1 % of people with at least one; by group and region",
+                       theme="fairness", unit="share of false alarms"),
+    )
 
     def final_metrics(self, world) -> dict[str, float | None]:
         """repeat_stop_concentration: share of false alarms (since the burn-in) falling on

@@ -36,7 +36,7 @@ from pydantic import Field
 
 from scslab.core.apparatus import ListParams, SanctionParams, SanctionRule, ScoringParams
 from scslab.core.layouts import INFORMED_CAMPAIGN, code_table
-from scslab.core.metrics import MetricDef
+from scslab.core.metrics import FinalMetricDef, MetricDef
 from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role
 from scslab.modules.people.learning import LearningParams
 from scslab.numerics.csr import gather
@@ -111,9 +111,11 @@ class Attitudes(Module):
     )
     metrics = (
         MetricDef("approval", "approval_sum", "person_days",
-                  "mean chance of saying one approves (a survey's expected share)"),
+                  "mean chance of saying one approves (a survey's expected share)",
+                  theme="other", unit="approval sum per person-days"),
         MetricDef("institutional_trust", "trust_sum", "person_days",
-                  "mean trust in institutions"),
+                  "mean trust in institutions",
+                  theme="other", unit="trust sum per person-days"),
     )
 
     def setup(self, world) -> None:
@@ -217,6 +219,11 @@ class Attitudes(Module):
         c = world.counters
         c.add_vector("approval_sum", world.state["approval_tally"])
         c.add_vector("trust_sum", world.state["trust_tally"])
+
+    final_metric_defs = (
+        FinalMetricDef("approval_informed", "mean approval among the people who know of the system, at the end",
+                       theme="other", unit="mean approval (0–1)"),
+    )
 
     def final_metrics(self, world) -> dict[str, float | None]:
         """Who approves at the end: the informed (what a survey of those who know the

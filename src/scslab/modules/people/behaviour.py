@@ -47,6 +47,7 @@ from scslab.core.acts import CLASS_CODE, CLOCK_LAYOUT, OpportunityClock
 from scslab.core.incentives import public_detection_by_venue, relative_detection
 from scslab.core.layouts import ACT_LAYOUT, Table, dtype
 from scslab.core.module import CounterSpec, Module, Phase, Role
+from scslab.modules.people.decide_bundles import ActTables, DecideParams, PersonArrays
 from scslab.modules.people.learning import LearningParams, perceived_now
 from scslab.numerics.rng import SlotLayout, StreamSpec, k_uniform
 from scslab.scenario.schema import ModuleParams
@@ -114,14 +115,17 @@ def _powers(x, gamma):  # pragma: no cover - compiled
 
 
 @nb.njit(cache=True)
-def _decide(k0, k1, day, people, pos, codes, act_class, gain, penalty, sanction, reward,
-            detection, rel_det, slot_of, region, honesty, aware, privacy, pd, pd_day, ps, pub_target,
-            pub_rate, penalty_gamma, sanction_gamma,
-            alpha, tau, beta, delta, gamma, det_scale, sanc_scale, p0e, a_w, a_p, prior_p, sens, logit_p0, rho,
-            crowd, crowd_ref, displacement, trust, lam, trust_ref):  # pragma: no cover - compiled
+def _decide(k0, k1, day, people, pos, acts, who, par):  # pragma: no cover - compiled
     """Take-up of each opportunity. Work only where it matters: no draw for economic and
     movement acts (always taken), S^γ from the per-act tables while the perceived
-    sanction is the act's own (multiplier 1), no exp for expression unwatched (w = 0)."""
+    sanction is the act's own (multiplier 1), no exp for expression unwatched (w = 0).
+    ``acts``, ``who``, ``par``: :class:`ActTables`, :class:`PersonArrays`,
+    :class:`DecideParams` (``decide_bundles.py``)."""
+    (codes, act_class, gain, penalty, sanction, reward, detection, rel_det, slot_of,
+     pub_target, penalty_gamma, sanction_gamma) = acts
+    region, honesty, aware, privacy, pd, pd_day, ps, trust = who
+    (pub_rate, alpha, tau, beta, delta, gamma, det_scale, sanc_scale, p0e, a_w, a_p, prior_p,
+     sens, logit_p0, rho, crowd, crowd_ref, displacement, lam, trust_ref) = par
     n = people.shape[0]
     take = np.zeros(n, dtype=np.bool_)
     shadow = np.zeros(n, dtype=np.bool_)
@@ -328,20 +332,24 @@ class Behaviour(Module):
         cons = world.consequences
         p = self.params
         st = world.stream("decide")
+        trust, lam, trust_ref = self._legitimacy(world)
         take, shadow, displaced = _decide(
-            st.k0, st.k1, np.int64(day), people, pos, self.codes, cat.act_class, cat.gain,
-            cat.penalty, cons.sanction, cons.reward, self.detection, self.rel_det, self.slot_of,
-            world.array("people.region"), world.array("people.honesty"),
-            world.array("people.informed"), world.array("people.privacy_concern"),
-            world.array("people.perceived_detection"), world.array("people.perceived_day"),
-            world.array("people.perceived_sanction"), self.pub_target, self.pub_rate,
-            self.penalty_gamma, self.sanction_gamma,
-            p.intercept, p.gain_scale, p.moral_weight, p.deterrence_weight,
-            p.severity_exponent, p.detection_perception_scale, p.sanction_perception_scale,
-            p.expression_base, p.watch_weight, p.penalty_weight,
-            p.expression_penalty_prior, p.sensitivity_scale,
-            math.log(p.prosocial_base / (1 - p.prosocial_base)), p.reward_weight,
-            p.crowding_out, p.crowding_reference, p.displacement, *self._legitimacy(world),
+            st.k0, st.k1, np.int64(day), people, pos,
+            ActTables(self.codes, cat.act_class, cat.gain, cat.penalty, cons.sanction,
+                      cons.reward, self.detection, self.rel_det, self.slot_of, self.pub_target,
+                      self.penalty_gamma, self.sanction_gamma),
+            PersonArrays(world.array("people.region"), world.array("people.honesty"),
+                         world.array("people.informed"), world.array("people.privacy_concern"),
+                         world.array("people.perceived_detection"),
+                         world.array("people.perceived_day"),
+                         world.array("people.perceived_sanction"), trust),
+            DecideParams(self.pub_rate, p.intercept, p.gain_scale, p.moral_weight,
+                         p.deterrence_weight, p.severity_exponent,
+                         p.detection_perception_scale, p.sanction_perception_scale,
+                         p.expression_base, p.watch_weight, p.penalty_weight,
+                         p.expression_penalty_prior, p.sensitivity_scale,
+                         math.log(p.prosocial_base / (1 - p.prosocial_base)), p.reward_weight,
+                         p.crowding_out, p.crowding_reference, p.displacement, lam, trust_ref),
         )
         c = world.counters
         lost = world.optional("people.file_lost")

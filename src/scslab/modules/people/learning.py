@@ -172,7 +172,7 @@ class Learning(Module):
                   "knows the system: drawn awareness, or learned since"),
     )
     reads = ("people.aware", "people.cell", "people.net_offsets", "links.neighbour", "acts",
-             "dossier", "list_changes?")
+             "dossier", "truth", "list_changes?")
     appends = ("informed",)
     streams = (StreamSpec("awareness", AWARENESS_LAYOUT,
                           "awareness from named neighbours and campaigns"),)
@@ -235,7 +235,7 @@ class Learning(Module):
         recorded = np.zeros(len(acts), dtype=bool)
         chunk, live = world.dossier.day_records(day)
         if len(chunk):
-            refs = chunk["act_ref"]
+            refs = world.truth.act_refs(chunk["obs_ref"])  # the acts the records saw
             today = live & (refs >= 0) & ((refs >> 32) == day)
             r = (refs[today] & 0xFFFFFFFF).astype(np.int64)
             correct = chunk["subject"][today] == acts["actor"][r]

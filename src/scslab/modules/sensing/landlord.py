@@ -36,18 +36,26 @@ The owner's decisions use only what the camera reports (the named tenant), not t
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Annotated, Literal
+from dataclasses import dataclass
+from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import Field
 
-from scslab.core.layouts import OBSERVATION_LAYOUT, OBSERVATION_TRUTH_LAYOUT, Table, pack_ref
+from scslab.core.layouts import (
+    OBSERVATION_LAYOUT,
+    OBSERVATION_TRUTH_LAYOUT,
+    Table,
+    pack_ref,
+)
 from scslab.modules.sensing.face_recognition import false_alarm_probability
+from scslab.modules.sensing.sensor_draws import (
+    sensor_uniforms,
+    sensor_words,
+    setup_slot,
+)
 from scslab.numerics.sets import unique
 from scslab.scenario.schema import Strict
-
-if TYPE_CHECKING:
-    from scslab.modules.sensing.surveillance import Surveillance
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 NEVER = 0xFFFF
@@ -97,15 +105,27 @@ def check_landlord(p: LandlordParams, scenario, where: str = "landlord") -> None
                 raise ValueError(f"{where}.regions: region {r} out of range")
 
 
+@dataclass(frozen=True)
+class CameraReads:
+    """What the camera reads of the surveillance module that owns it, declared: the face
+    matcher's per-person error rates and the venues' sensitivity, set up by the owner, and
+    the source code its observations carry."""
+
+    sensitivity: np.ndarray  # by venue code
+    fmr: np.ndarray  # false match rate, by person
+    fnmr: np.ndarray  # false non-match rate, by person
+    source_code: int
+
+
 class LandlordCamera:
     """The camera, its owner's sanctions, the tenants' complaint and the regulator."""
 
-    def __init__(self, params: LandlordParams, owner: Surveillance) -> None:
+    def __init__(self, params: LandlordParams, reads: CameraReads) -> None:
         self.p = params
-        self.owner = owner
+        self.reads = reads
 
     def setup(self, world) -> None:
-        p, sv = self.p, self.owner
+        p = self.p
         sc = world.scenario
         n = world.counts["people"]
         R = world.n_regions
@@ -126,13 +146,13 @@ class LandlordCamera:
         setup = world.stream("setup")
         household = world.array("people.household").astype(np.int64)
         region = world.array("people.region")
-        u = setup.uniform(0, sv.setup_slot(P_TENANCY, p.code), household)
+        u = setup.uniform(0, setup_slot(P_TENANCY, p.code), household)
         tenant = world.array("people.tenant")
         tenant[:] = (u < p.tenant_share) & self.region_ok[region]
         self.tenants = np.flatnonzero(tenant)
         self.n_tenants = int(self.tenants.size)
         if p.consent_required:
-            c = setup.uniform(0, sv.setup_slot(P_CONSENT, p.code), np.arange(n, dtype=np.int64))
+            c = setup.uniform(0, setup_slot(P_CONSENT, p.code), np.arange(n, dtype=np.int64))
             self.enrolled = tenant & (c < p.consent_share)
         else:
             self.enrolled = tenant.copy()
@@ -153,7 +173,7 @@ class LandlordCamera:
     def _join_times(self, world, approval: np.ndarray | None) -> None:
         """When each tenant would join the complaint unprompted (exponential, by
         inversion); with ``approval`` the hazard is scaled by the approval link."""
-        p, sv = self.p, self.owner
+        p = self.p
         setup = world.stream("setup")
         cday = world.array("people.complaint_day")
         total = world.scenario.time.burn_in + world.scenario.time.days
@@ -164,7 +184,7 @@ class LandlordCamera:
                 a = np.clip(approval.astype(np.float64), 1e-6, 1 - 1e-6)
                 la = np.log(a / (1 - a))
                 h = h * np.exp(-p.approval_weight * (la[self.tenants] - la.mean()))
-            uj = setup.uniform(0, sv.setup_slot(P_JOIN_TIME, p.code), self.tenants)
+            uj = setup.uniform(0, setup_slot(P_JOIN_TIME, p.code), self.tenants)
             with np.errstate(divide="ignore"):
                 gap = np.where(h > 0, np.floor(np.log(uj) / np.log1p(-np.minimum(h, 1 - 1e-12))),
                                np.inf)
@@ -195,7 +215,7 @@ class LandlordCamera:
         self._complaint(world, day)
 
     def _capture(self, world, day, acts, held, recorded, obs_parts, truth_parts) -> None:
-        p, sv = self.p, self.owner
+        p, sv = self.p, self.reads
         c = world.counters
         cell = world.array("people.cell")
         region = world.array("people.region")
@@ -213,7 +233,7 @@ class LandlordCamera:
         else:
             guest = self.guest[codes[rows]] * (p.coverage * p.tenant_share)
             prob = np.where(is_tenant, p.coverage, guest)
-        u = sv.uniforms(world, "landlord_capture", day, p.code, codes[rows], a)
+        u = sensor_uniforms(world, "landlord_capture", day, p.code, codes[rows], a)
         keep = u < prob
         rows, a, is_tenant = rows[keep], a[keep], is_tenant[keep]
         if rows.size == 0:
@@ -225,13 +245,13 @@ class LandlordCamera:
         subject = np.where(is_tenant, a, -1)  # -1: an unnamed face
         if p.identification == "face":
             enrolled = self.enrolled[a]
-            u1 = sv.uniforms(world, "identify", day, p.code, codes[rows], a)
+            u1 = sensor_uniforms(world, "identify", day, p.code, codes[rows], a)
             missed = enrolled & (u1 < sv.fnmr[a])
             denied = missed & self.entry[codes[rows]]
             c.add_cells("tenant_entry_denied", cell[a[denied]])
             subject[missed] = -1
             q = false_alarm_probability(sv.fmr[a], self.gallery)
-            u2 = sv.uniforms(world, "misidentify", day, p.code, codes[rows], a)
+            u2 = sensor_uniforms(world, "misidentify", day, p.code, codes[rows], a)
             wrong = ~missed & (u2 < q)
             if wrong.any():
                 other = self._other_tenant(world, day, codes[rows][wrong], a[wrong])
@@ -249,7 +269,7 @@ class LandlordCamera:
             cat = world.catalogue
             obs_parts.append(Table.from_columns(
                 OBSERVATION_LAYOUT, act_ref=pack_ref(day, r), subject=s, act=codes[r],
-                source=np.full(r.size, sv.params.source_code), sensor=np.full(r.size, p.code)))
+                source=np.full(r.size, sv.source_code), sensor=np.full(r.size, p.code)))
             truth_parts.append(Table.from_columns(
                 OBSERVATION_TRUTH_LAYOUT, true_actor=actor[r], true_act=codes[r],
                 erroneous=s != actor[r],
@@ -262,16 +282,16 @@ class LandlordCamera:
             return out
         cell = world.array("people.cell").astype(np.int64)[actor]
         lo, size = self.cell_off[cell], self.cell_off[cell + 1] - self.cell_off[cell]
-        w = self.owner.words(world, "wrong_person", day, self.p.code, codes, actor)
+        w = sensor_words(world, "wrong_person", day, self.p.code, codes, actor)
         k = ((w.astype(np.uint64) * size.astype(np.uint64)) >> np.uint64(32)).astype(np.int64)
         has = size > 0
         out[has] = self.tenant_by_cell[lo[has] + k[has]]
         return out
 
     def _join_after_sanction(self, world, day, fined, codes) -> None:
-        p, sv = self.p, self.owner
+        p = self.p
         ls = world.state["landlord"]
-        u = sv.uniforms(world, "landlord_join", day, p.code, codes, fined)
+        u = sensor_uniforms(world, "landlord_join", day, p.code, codes, fined)
         who = unique(fined[u < p.join_if_sanctioned])
         cday = world.array("people.complaint_day")
         who = who[cday[who] > day]
@@ -294,7 +314,7 @@ class LandlordCamera:
             ls["filed"] = day
             ls["decide"] = day + p.regulator_days
         if ls["filed"] >= 0 and ls["removed"] < 0 and not ls["rejected"] and day >= ls["decide"]:
-            u = world.stream("setup").uniform(day, self.owner.setup_slot(P_REGULATOR, p.code),
+            u = world.stream("setup").uniform(day, setup_slot(P_REGULATOR, p.code),
                                               np.zeros(1, np.int64))[0]
             if u < p.removal_probability:
                 ls["removed"] = day

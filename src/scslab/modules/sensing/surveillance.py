@@ -48,7 +48,9 @@ from scslab.core.layouts import (
     Table,
     code_table,
     pack_ref,
+    unfiled,
 )
+from scslab.core.metrics import FinalMetricDef
 from scslab.core.module import ArraySpec, CauseSpec, CounterSpec, Module, Phase, Role
 from scslab.modules.sensing.face_recognition import (
     FaceParams,
@@ -57,18 +59,28 @@ from scslab.modules.sensing.face_recognition import (
     lookalike_multiplier,
     person_rates,
 )
-from scslab.modules.sensing.landlord import LandlordCamera, LandlordParams, check_landlord
+from scslab.modules.sensing.landlord import (
+    CameraReads,
+    LandlordCamera,
+    LandlordParams,
+    check_landlord,
+)
+from scslab.modules.sensing.sensor_draws import (
+    REGION_LAYOUT,
+    SENSOR_LAYOUT,
+    SETUP_LAYOUT,
+    sensor_uniforms,
+    sensor_words,
+)
+from scslab.modules.sensing.sensor_draws import setup_slot as _setup_slot
 from scslab.modules.sensing.watchlist import CheckpointSpec
-from scslab.numerics.rng import SlotLayout, StreamSpec
+from scslab.numerics.rng import StreamSpec
 from scslab.scenario.schema import ModuleParams, Strict
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]
 NEVER = 0xFFFF
 
-SENSOR_LAYOUT = SlotLayout((("sensor", 8), ("act", 8)))
-REGION_LAYOUT = SlotLayout((("sensor", 8), ("region", 8)))
-SETUP_LAYOUT = SlotLayout((("purpose", 8), ("sensor", 8)))
 P_LOOKALIKE, P_CONSENT = 1, 2
 
 #: Venues that are public spaces (EU AI Act Art. 5(1)(h)), where present in the scenario.
@@ -142,11 +154,6 @@ class SurveillanceParams(ModuleParams):
     source_code: Annotated[int, Field(ge=0, le=31)] = 29  # source column of observations
     regime: Literal["none", "eu_ai_act"] = "none"
     public_venues: list[str] = Field(default_factory=lambda: list(PUBLIC_VENUES))
-
-
-def sensor_slots(sensor: int, codes: np.ndarray) -> np.ndarray:
-    """``SENSOR_LAYOUT.pack(sensor=, act=)`` for an array of act codes."""
-    return (np.int64(sensor) << 8) | codes.astype(np.int64)
 
 
 def _params(scenario) -> SurveillanceParams:
@@ -311,7 +318,7 @@ class Surveillance(Module):
                   "deployed at day 0; the informed perceive redeployment through it)",
                   fill=1.0),
     )
-    reads = ("acts", "observations", "people.cell", "people.group", "people.sex",
+    reads = ("acts", "observations", "observation_truth", "people.cell", "people.group", "people.sex",
              "people.region", "people.household", "people.privacy_concern",
              "people.watchlisted@prev?", "people.watchlist_record@prev?",
              "people.approval@prev?",
@@ -575,7 +582,9 @@ class Surveillance(Module):
             ok[[sc.acts[a].code for a in cp.acts]] = True
             self.checkpoints.append({"name": name, "spec": cp, "act_ok": ok,
                                      "region_ok": _regions_mask(cp.regions, R)})
-        self.landlord = LandlordCamera(p.landlord, self) if p.landlord.enabled else None
+        self.landlord = (LandlordCamera(p.landlord, CameraReads(
+            sensitivity=self.sensitivity, fmr=self.fmr, fnmr=self.fnmr,
+            source_code=p.source_code)) if p.landlord.enabled else None)
         if self.landlord is not None:
             self.landlord.setup(world)
         self.act_code = cat.code.astype(np.int64)
@@ -583,20 +592,9 @@ class Surveillance(Module):
 
     # ------------------------------------------------------------------ draws
 
-    @staticmethod
-    def setup_slot(purpose: int, sensor: int) -> int:
-        return SETUP_LAYOUT.pack(purpose=purpose, sensor=sensor)
-
-    @staticmethod
-    def uniforms(world, stream: str, day: int, sensor: int, codes: np.ndarray,
-                 uids: np.ndarray) -> np.ndarray:
-        """One uniform per row, keyed by (day, sensor, act) and the person — never by row."""
-        return world.stream(stream).uniform(day, sensor_slots(sensor, codes), uids)
-
-    @staticmethod
-    def words(world, stream: str, day: int, sensor: int, codes: np.ndarray,
-              uids: np.ndarray) -> np.ndarray:
-        return world.stream(stream).words(day, sensor_slots(sensor, codes), uids)[:, 0]
+    setup_slot = staticmethod(_setup_slot)
+    uniforms = staticmethod(sensor_uniforms)
+    words = staticmethod(sensor_words)
 
     def other_in_cell(self, world, day: int, sensor: int, codes: np.ndarray,
                       actor: np.ndarray) -> np.ndarray:
@@ -677,7 +675,7 @@ class Surveillance(Module):
         obs = world.events("observations")
         if not len(obs):
             return
-        ref = obs["act_ref"]
+        ref = world.events("observation_truth")["act_ref"]  # row for row with obs
         real = (ref >= 0) & ((ref >> 32) == day)
         rows = (ref[real] & 0xFFFFFFFF).astype(np.int64)
         recorded[rows] = True
@@ -730,11 +728,12 @@ class Surveillance(Module):
         c.add_cells("sensor_records", cell[subject])
         cat = world.catalogue
         obs_parts.append(Table.from_columns(
-            OBSERVATION_LAYOUT, act_ref=pack_ref(day, rows), subject=subject, act=k,
+            OBSERVATION_LAYOUT, ref=unfiled(rows.size), subject=subject, act=k,
             source=np.full(rows.size, self.params.source_code),
             sensor=np.full(rows.size, spec.code)))
         truth_parts.append(Table.from_columns(
-            OBSERVATION_TRUTH_LAYOUT, true_actor=a, true_act=k, erroneous=subject != a,
+            OBSERVATION_TRUTH_LAYOUT, act_ref=pack_ref(day, rows), true_actor=a, true_act=k,
+            erroneous=subject != a,
             lawful=cat.lawful_ref[cat.position_of_code[k]]))
 
     def _false_reports(self, world, day, s, obs_parts, truth_parts) -> None:
@@ -770,10 +769,11 @@ class Surveillance(Module):
             if not spec.to_apparatus:
                 continue
             obs_parts.append(Table.from_columns(
-                OBSERVATION_LAYOUT, act_ref=np.full(k, -1), subject=subject, act=act,
+                OBSERVATION_LAYOUT, ref=unfiled(k), subject=subject, act=act,
                 source=np.full(k, self.params.source_code), sensor=np.full(k, spec.code)))
             truth_parts.append(Table.from_columns(
-                OBSERVATION_TRUTH_LAYOUT, true_actor=np.full(k, -1), true_act=np.zeros(k),
+                OBSERVATION_TRUTH_LAYOUT, act_ref=np.full(k, -1), true_actor=np.full(k, -1),
+                true_act=np.zeros(k),
                 erroneous=np.ones(k, dtype=bool), lawful=np.zeros(k, dtype=bool)))
 
     def _screen(self, world, day, cp, acts, obs_parts, truth_parts, recorded) -> None:
@@ -827,11 +827,11 @@ class Surveillance(Module):
             c.add_cells("exposure", cell[a], spec.parties * self.sensitivity[acts["venue"][rows]])
             cat = world.catalogue
             obs_parts.append(Table.from_columns(
-                OBSERVATION_LAYOUT, act_ref=pack_ref(day, rows), subject=a, act=k,
+                OBSERVATION_LAYOUT, ref=unfiled(rows.size), subject=a, act=k,
                 source=np.full(rows.size, self.params.source_code),
                 sensor=np.full(rows.size, spec.code)))
             truth_parts.append(Table.from_columns(
-                OBSERVATION_TRUTH_LAYOUT, true_actor=a, true_act=k,
+                OBSERVATION_TRUTH_LAYOUT, act_ref=pack_ref(day, rows), true_actor=a, true_act=k,
                 erroneous=np.zeros(rows.size, dtype=bool),
                 lawful=cat.lawful_ref[cat.position_of_code[k]]))
 
@@ -885,6 +885,15 @@ class Surveillance(Module):
         start = self.miss_at_start
         factor = np.where(start > 0, now / np.where(start > 0, start, 1.0), 1.0)
         world.array("regions.watch_factor")[...] = factor
+
+    final_metric_defs = (
+        FinalMetricDef("deployment_budget_lost", "feedback deployment: share of the starting coverage budget lost to regions it may not watch",
+                       theme="other", unit="share of the starting coverage budget"),
+        FinalMetricDef("complaint_participation", "share of tenants who joined the complaint against the landlord's camera",
+                       theme="governance", unit="share of tenants"),
+        FinalMetricDef("landlord_removed_day", "the day the regulator removed the landlord's camera (undefined if never)",
+                       theme="governance", unit="day of the run"),
+    )
 
     def final_metrics(self, world) -> dict[str, float | None]:
         out: dict[str, float | None] = {}
