@@ -3,6 +3,10 @@ numbers: the same society and seeds, one mechanism switched)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -126,6 +130,29 @@ def test_public_naming_teaches_the_neighbours(blacklist_runs):
     # naming alone (the seen channel shut) still teaches the neighbours
     alone = _psi(_blacklist("modules.learning.sanction_neighbour_rate=0"))[1]
     assert (alone > 0).sum() > 100
+
+
+def test_learned_perception_is_identical_across_threads_and_reruns():
+    """Lists, public naming, the three ψ channels and spreading awareness: the counters
+    and every person's π and ψ are bit-identical with one and two Numba threads and on a
+    rerun."""
+    code = ("import hashlib; from scslab.core.engine import Sim; "
+            "from scslab.scenario import load_scenario; "
+            "s = load_scenario('national-blacklist', ['modules.debts.initial_debtor_share=0.3',"
+            " 'population.traits.awareness=0'], people=2000, days=250, burn_in=0); "
+            "w = Sim(s).run().world; h = hashlib.sha256(w.counters.history.tobytes()); "
+            "h.update(w.arrays['people.perceived_detection'].tobytes()); "
+            "h.update(w.arrays['people.perceived_sanction'].tobytes()); "
+            "print(int(w.counters.totals('sanction_learning_events', slice(None)).sum()), "
+            "h.hexdigest())")
+    out = []
+    for threads in ("1", "2", "2"):
+        env = dict(os.environ, NUMBA_NUM_THREADS=threads)
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env=env, timeout=300, check=True)
+        out.append(proc.stdout.split())
+    assert int(out[0][0]) > 100  # the sanction channels did act
+    assert out[0] == out[1] == out[2]
 
 
 def test_a_publicity_campaign_informs_its_reach_and_deters():
