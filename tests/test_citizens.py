@@ -13,26 +13,27 @@ from scslab.modules.economy.debts import JUDGMENT, NONE
 LONG = dict(people=10_000, days=200, burn_in=0)
 
 
-def _violations(sets):
-    sim = Sim(small(sets=sets, **LONG)).run()
+def _violations(sets, seed=None):
+    sim = Sim(small(sets=sets, seed=seed, **LONG)).run()
     return sim.world.counters.totals("violations", slice(None)).sum()
 
 
 def test_deterrence_elasticities_are_the_calibrated_inputs():
-    """Paired runs (common random numbers) at perceived detection and severity × 1.1.
-    Calibrated inputs, not findings: detection elasticity in [−0.5, −0.2] (Chalfin &
-    McCrary; Draca, Machin & Witt), severity no stronger than −0.1 (Nagin 2013)."""
-    base = _violations([])
-    det = _violations(["modules.behaviour.detection_perception_scale=1.1"])
-    sev = _violations(["modules.behaviour.sanction_perception_scale=1.1"])
+    """Paired runs (common random numbers) at perceived detection and severity × 1.1,
+    violations summed over seeds 1-3 (one seed's estimate varies by about ±0.01 in
+    severity and ±0.02 in detection). Calibrated inputs, not findings: detection
+    elasticity in [−0.5, −0.2] (Chalfin & McCrary; Draca, Machin & Witt), severity no
+    stronger than −0.1 (Nagin 2013). Measured with δ = 6.5, γ = 0.2: −0.396, −0.078."""
+    seeds = (1, 2, 3)
+    base = sum(_violations([], s) for s in seeds)
+    det = sum(_violations(["modules.behaviour.detection_perception_scale=1.1"], s)
+              for s in seeds)
+    sev = sum(_violations(["modules.behaviour.sanction_perception_scale=1.1"], s)
+              for s in seeds)
     e_det = np.log(det / base) / np.log(1.1)
     e_sev = np.log(sev / base) / np.log(1.1)
     assert -0.5 <= e_det <= -0.2, e_det
-    assert -0.15 <= e_sev < 0, e_sev
-    if e_sev < -0.1:  # measured −0.103 since perception is per venue (issue 15)
-        pytest.xfail(f"severity elasticity {e_sev:.3f} is past the calibrated bound −0.1: "
-                     "δ, γ need a joint re-fit with the market (δ = 5.5 meets the bound "
-                     "but moves the market's screening results; docs/parameters.md)")
+    assert -0.1 <= e_sev < 0, e_sev
 
 
 def test_deterrence_off_removes_any_response():

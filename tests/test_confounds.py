@@ -45,6 +45,14 @@ def test_scenarios_that_differ_only_in_the_system_have_no_confound():
     assert confounds([base, load_scenario("rongcheng")]) == []
 
 
+@pytest.mark.parametrize("name", ["rongcheng", "national-blacklist", "calibrated"])
+def test_the_seed_systems_share_the_baselines_society(name):
+    """Builtins that compare a system with baseline run on baseline's society (population,
+    debts, acts); those that differ on purpose (a checkpoint region, a market, a landlord's
+    building) say so in their docs and `scslab compare` warns."""
+    assert confounds([load_scenario("baseline"), load_scenario(name)]) == []
+
+
 def test_a_changed_society_path_is_reported_with_both_values():
     base = load_scenario("baseline")
     other = load_scenario("baseline", ["modules.debts.initial_debtor_share=0.2",

@@ -3,6 +3,10 @@ numbers: the same society and seeds, one mechanism switched)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -15,6 +19,7 @@ NO_SCORE = ["modules.scoring.enabled=false"]
 NO_PERCEPTION = ["population.traits.awareness=0", "modules.learning.sanction_rate=0",
                  "modules.learning.listed_awareness=0",
                  "modules.learning.sanction_network_rate=0",
+                 "modules.learning.sanction_neighbour_rate=0",
                  "modules.learning.neighbour_awareness=0"]
 
 
@@ -48,14 +53,27 @@ def test_the_score_changes_no_decision_when_nobody_perceives_it():
     assert _violations(on) == _violations(off)
 
 
+BLACKLIST = ["modules.debts.initial_debtor_share=0.3", "population.traits.awareness=0"]
+UNNAMED = ["modules.sanctions.measures.public_naming.avoided_by_counterparties=false"]
+
+
+def _blacklist(*sets):
+    return _run("national-blacklist", [*BLACKLIST, *sets], people=6000, days=365, burn_in=0)
+
+
 @pytest.fixture(scope="module")
 def blacklist_runs():
-    sets = ["modules.debts.initial_debtor_share=0.3", "population.traits.awareness=0"]
-    named = _run("national-blacklist", sets, people=6000, days=365, burn_in=0)
-    unnamed = _run("national-blacklist",
-                   [*sets, "modules.sanctions.measures.public_naming.avoided_by_counterparties=false"],
-                   people=6000, days=365, burn_in=0)
-    return named, unnamed
+    return _blacklist(), _blacklist(*UNNAMED)
+
+
+def _psi(sim) -> tuple[np.ndarray, np.ndarray]:
+    """ψ of the informed and of the others. Nobody knows the system at day 0 (ψ = 0) and
+    a sanctioning listing informs, so without public naming (which informs neighbours)
+    the informed are exactly the ever listed."""
+    w = sim.world
+    informed = w.arrays["people.informed"]
+    psi = w.arrays["people.perceived_sanction"]
+    return psi[informed], psi[~informed]
 
 
 def test_being_listed_informs_and_teaches_the_sanction(blacklist_runs):
@@ -69,22 +87,72 @@ def test_being_listed_informs_and_teaches_the_sanction(blacklist_runs):
     assert c.totals("informed_by_listing", slice(None)).sum() >= listed.size
 
 
+def test_own_sanctions_teach_the_sanction_only_through_sanction_rate():
+    """Ablation of the own channel: with the neighbours' channels shut, the listed learn
+    ψ ≥ η_s = 0.2 from their own listing, and nothing at all with η_s = 0."""
+    quiet = [*UNNAMED, "modules.learning.sanction_neighbour_rate=0"]
+    on, off = _psi(_blacklist(*quiet)), _psi(_blacklist(*quiet, "modules.learning.sanction_rate=0"))
+    assert on[0].size > 20 and (on[0] >= 0.2 - 1e-6).all()
+    assert (on[1] == 0).all()  # the others learned nothing: no neighbours' channel
+    assert (off[0] == 0).all() and (off[1] == 0).all()
+
+
+def test_neighbours_sanctions_teach_the_sanction_named_or_not(blacklist_runs):
+    """Ablation of the seen channel, without public naming: neighbours of the listed
+    learn ψ > 0 from their sanctions (η_sb = 0.02 per listed neighbour); with η_sb = 0
+    no one who is not listed moves."""
+    _, unnamed = blacklist_runs
+    others = _psi(unnamed)[1]
+    assert (others > 0).sum() > 100
+    assert others.max() >= 0.02 - 1e-6
+    shut = _psi(_blacklist(*UNNAMED, "modules.learning.sanction_neighbour_rate=0"))[1]
+    assert (shut == 0).all()
+
+
 def test_public_naming_teaches_the_neighbours(blacklist_runs):
     """Ablation: a listing that names in public moves the neighbours' perceived
-    sanction and awareness; the same listing without naming moves no one but the listed."""
+    sanction (η_sn on top of η_sb) and awareness; the same listing without naming moves
+    neither awareness beyond the listed nor ψ beyond what the sanction itself teaches."""
     named, unnamed = blacklist_runs
 
-    def learned_not_listed(sim):
+    def informed_not_listed(sim):
         w = sim.world
-        ever = w.arrays["people.informed"] & ((w.arrays["people.listed"] & 1) == 0)
-        return int(ever.sum()), float(w.arrays["people.perceived_sanction"].sum())
+        return int((w.arrays["people.informed"] & ((w.arrays["people.listed"] & 1) == 0)).sum())
 
-    informed_named, psi_named = learned_not_listed(named)
-    informed_unnamed, _ = learned_not_listed(unnamed)
+    informed_named, informed_unnamed = informed_not_listed(named), informed_not_listed(unnamed)
     assert informed_named > 20
     assert named.world.counters.totals("informed_by_neighbour", slice(None)).sum() > 0
     assert unnamed.world.counters.totals("informed_by_neighbour", slice(None)).sum() == 0
     assert informed_unnamed < informed_named
+    # ψ of the uninformed: naming adds its own step (measured: mean 0.037 against 0.012)
+    psi_named, psi_unnamed = _psi(named)[1].mean(), _psi(unnamed)[1].mean()
+    assert psi_named > 2 * psi_unnamed > 0
+    # naming alone (the seen channel shut) still teaches the neighbours
+    alone = _psi(_blacklist("modules.learning.sanction_neighbour_rate=0"))[1]
+    assert (alone > 0).sum() > 100
+
+
+def test_learned_perception_is_identical_across_threads_and_reruns():
+    """Lists, public naming, the three ψ channels and spreading awareness: the counters
+    and every person's π and ψ are bit-identical with one and two Numba threads and on a
+    rerun."""
+    code = ("import hashlib; from scslab.core.engine import Sim; "
+            "from scslab.scenario import load_scenario; "
+            "s = load_scenario('national-blacklist', ['modules.debts.initial_debtor_share=0.3',"
+            " 'population.traits.awareness=0'], people=2000, days=250, burn_in=0); "
+            "w = Sim(s).run().world; h = hashlib.sha256(w.counters.history.tobytes()); "
+            "h.update(w.arrays['people.perceived_detection'].tobytes()); "
+            "h.update(w.arrays['people.perceived_sanction'].tobytes()); "
+            "print(int(w.counters.totals('sanction_learning_events', slice(None)).sum()), "
+            "h.hexdigest())")
+    out = []
+    for threads in ("1", "2", "2"):
+        env = dict(os.environ, NUMBA_NUM_THREADS=threads)
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env=env, timeout=300, check=True)
+        out.append(proc.stdout.split())
+    assert int(out[0][0]) > 100  # the sanction channels did act
+    assert out[0] == out[1] == out[2]
 
 
 def test_a_publicity_campaign_informs_its_reach_and_deters():

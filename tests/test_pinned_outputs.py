@@ -25,18 +25,18 @@ from scslab.scenario import load_scenario
 PEOPLE, DAYS, BURN_IN, SEED = 2000, 60, 10, 17
 
 PINNED: dict[str, str] = {
+    "baseline": "5bcb5d193ce060e989da33a65274764422ee0a6ca0826a4c9aafc8279a3e470c",
     # calibrated = national-blacklist at the fitted values, which are its defaults today
-    "calibrated": "2cf410e54b551f0e5368278957c793e1f59405063c301dd94fb9908f3abaffc0",
-    "baseline": "9f9aae5614085135daa3bd50ee7e2febfec6a699ef7978e4bd12701c2a1760f7",
-    "checkpoint-region": "4a83f3e0ba84757b3ad5bb565684f80d8de88389f8d646acb82dad748f882c1f",
-    "corporate": "64d0904bf5671727e20c64c9e62d8d8b9a2acad1b1cc447806f31a46ba2d371a",
-    "credit-bureau": "4cc6664d30172068cf9774f3f5434dfefc5af9a83fc89e030661d8f88963f606",
-    "eu-ai-act": "7cdc8e1992ebccd5c3ec80b4fd8db27c8f048e02a2fd776ae208198d6857fc4a",
-    "export": "78389014a7256e1374897911224291d01182f70c5b62169ce82057504648732a",
-    "national-blacklist": "2cf410e54b551f0e5368278957c793e1f59405063c301dd94fb9908f3abaffc0",
-    "rongcheng": "b8d811a1c71fee60138a84897219ce15c6ec177738c9e9355688ed55e979f687",
-    "transparent-officials": "5bcb8eaf3dc980b3d573747437be9910d51bcf730b22a27a75ae51b12b124592",
-    "western-fragmented": "04a4e3d7f982c95fb9394f8752a2e839fc671e4afbe59821e3eabe1493bff73d",
+    "calibrated": "ed4bdf8237e6ffe0c4e8bac11c4237d9fcfc450674578d1336d1ab837e47f865",
+    "checkpoint-region": "73281c3684e3e2b5bcff242ae43cd0f67005c3273503be75c1264199bf54f16a",
+    "corporate": "30162f3c96c7ebc1b6269efdd8b919d600fb7c3864cbe9413600fcaaae1a2caf",
+    "credit-bureau": "418afbcbb64d913f4ccbd698e620219ec8fd942bd24950a52f4e8f26d3cf203c",
+    "eu-ai-act": "fd5b7efc3d457d6c458f8a1a4fb11714d6fbd4330b114351340f27142efaa02b",
+    "export": "c1c4229bdede5da350744a3fffa05623e4c42916d6feb5f0f7f4b4c6cc15d7fd",
+    "national-blacklist": "ed4bdf8237e6ffe0c4e8bac11c4237d9fcfc450674578d1336d1ab837e47f865",
+    "rongcheng": "b8cc864b6c57362ef0f8b5486cb3bfd941bb6257bfe595d44f3006ce40ba710e",
+    "transparent-officials": "1e9a5d65488a3527a082132535fa35ff4899ecf5fbea4437c45cbf7d8d56fa0f",
+    "western-fragmented": "bac9699d5b83354b52f8d51576afbb13f60141a49b8a1d5b903e2a5101a94702",
 }
 
 

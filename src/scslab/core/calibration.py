@@ -158,7 +158,7 @@ register_calibrated(
     "modules.debts.sanction_weight", 0.07,
     figure=("3.22 M of 12.11 M listed dishonest judgment debtors had complied (0.266; "
             "Supreme People's Court, Sept 2018), reproduced as listed_debtor_repaid_365 "
-            "in national-blacklist (0.272 at 10^4 people)"),
+            "in national-blacklist (0.270 at 10^4 people)"),
     citation=("Supreme People's Court figures as collected in scslab's calibration notes "
               "(calibration.md, 'Court list of dishonest judgment debtors')"),
     tag="V", target="listed_debtor_repaid_365", target_value=0.266, method="fitted",
@@ -175,19 +175,27 @@ register_calibrated(
     fit_command=FIT_COMMAND, scenarios=("baseline",),
 )
 
+ELASTICITY_COMMAND = ("python tools/deterrence_elasticities.py --delta D --gamma G "
+                      "(baseline, 10^4 people x 200 days, seeds 1-3 pooled; grid over "
+                      "delta in {6, 6.5, 7}, gamma in {0.18 ... 0.25}, issue 15)")
+
 register_calibrated(
-    "modules.behaviour.deterrence_weight", 7.0,
-    figure=("elasticity of violations to perceived detection −0.34, inside the published "
-            "[−0.5, −0.2] (Chalfin & McCrary; Draca, Machin & Witt; Evans & Owens)"),
+    "modules.behaviour.deterrence_weight", 6.5,
+    figure=("elasticity of violations to perceived detection −0.396 (paired runs, seeds "
+            "1-3 pooled), inside the published [−0.5, −0.2] (Chalfin & McCrary; Draca, "
+            "Machin & Witt; Evans & Owens)"),
     citation="calibration.md, 'Deterrence'; docs/model.md (paired runs)",
-    tag="V", target=None, target_value=-0.34, method="tuned",
+    tag="V", target=None, target_value=-0.396, method="tuned", fitted=6.5,
+    fit_command=ELASTICITY_COMMAND,
 )
 
 register_calibrated(
-    "modules.behaviour.severity_exponent", 0.25,
-    figure="elasticity of violations to severity −0.07, no stronger than −0.1 (Nagin 2013)",
+    "modules.behaviour.severity_exponent", 0.2,
+    figure=("elasticity of violations to perceived severity −0.078 (paired runs, seeds "
+            "1-3 pooled), no stronger than −0.1 (Nagin 2013)"),
     citation="calibration.md, 'Deterrence' (the bound is inferred); docs/model.md",
-    tag="V", target=None, target_value=-0.07, method="tuned",
+    tag="V", target=None, target_value=-0.078, method="tuned", fitted=0.2,
+    fit_command=ELASTICITY_COMMAND,
 )
 
 register_calibrated(

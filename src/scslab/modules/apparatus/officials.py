@@ -72,7 +72,7 @@ class OfficialParams(ModuleParams):
     corruption_intercept: float = 0.0  # α_o
     integrity_weight: NonNeg = 6.0  # β_o
     gain_scale: Positive = 5.0  # τ_o money per logit unit
-    deterrence_weight: NonNeg = 7.0  # δ, as for people
+    deterrence_weight: NonNeg = 7.0  # δ (the people's before their issue-15 re-fit)
     severity_exponent: Annotated[float, Field(gt=0.0, le=1.0)] = 0.25
     official_penalty: NonNeg = 200.0  # money: dismissal, prosecution (present value)
     extortion_rate: Prob = 0.02  # opportunities per official-day

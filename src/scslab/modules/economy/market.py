@@ -83,7 +83,7 @@ class MarketParams(ModuleParams):
     buyer_value: NonNeg = 1.3
     seller_cost: NonNeg = 0.7  # saved by a seller who defrauds (the fraud gain)
     fraud_deadweight: NonNeg = 0.2  # social loss of a fraud beyond the transfer
-    fraud_intercept: float = 9.0  # α_m (assumption: ~4 % of unscreened trades go wrong)
+    fraud_intercept: float = 7.0  # α_m (assumption: ~4 % of unscreened trades go wrong)
     reputation_weight: NonNeg = 2.0  # logit units of the stake at full visibility
     private_visibility: Prob = 0.1  # share of future buyers who hear of a fraud privately
     memory: Annotated[int, Field(ge=1, le=8)] = 4  # frauds a buyer remembers

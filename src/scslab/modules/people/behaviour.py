@@ -69,8 +69,8 @@ class BehaviourParams(ModuleParams):
     intercept: float = 2.0  # α
     gain_scale: Positive = 2.0  # τ, money per logit unit
     moral_weight: NonNeg = 4.0  # β, logit units per unit of honesty
-    deterrence_weight: NonNeg = 7.0  # δ (calibrated: detection elasticity in [-0.5, -0.2])
-    severity_exponent: Annotated[float, Field(gt=0.0, le=1.0)] = 0.25  # γ
+    deterrence_weight: NonNeg = 6.5  # δ (calibrated: detection elasticity in [-0.5, -0.2])
+    severity_exponent: Annotated[float, Field(gt=0.0, le=1.0)] = 0.2  # γ (calibrated: severity)
     # expression: chilling
     expression_base: Prob = 1.0  # p0
     watch_weight: NonNeg = 0.5  # a_w

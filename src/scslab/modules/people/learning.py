@@ -19,9 +19,11 @@ Perceived sanction ψ_i (``people.perceived_sanction``) is the weight a person g
 apparatus's own sanctions (the part of an act's sanction beyond the ordinary legal
 penalty): 1 for those who know the system at day 0, ``sanction_prior`` for the rest. It
 moves towards 1 by ``sanction_rate`` when the person is put on a list that sanctions
-(an experienced sanction), and by ``sanction_network_rate`` when a network neighbour is
-publicly named (a listing whose measures include public naming); k events in a day
-compose to ``ψ ← 1 − (1 − ψ)(1 − r)^k``, independent of their order.
+(an experienced sanction), by ``sanction_neighbour_rate`` when a network neighbour is
+put on such a list (a sanction seen among neighbours, named in public or not), and by a further
+``sanction_network_rate`` when that neighbour is publicly named (a listing whose measures
+include public naming); k events in a day compose to ``ψ ← 1 − (1 − ψ)(1 − r)^k``,
+independent of their order.
 
 Awareness spreads (``people.informed``, starting as the drawn ``people.aware``): being
 put on a list that sanctions informs (with probability ``listed_awareness``); a publicly named neighbour informs with probability
@@ -84,6 +86,7 @@ class LearningParams(ModuleParams):
     public_rate: Annotated[float, Field(ge=0.0)] = 1.0 / 180.0  # λ per day (informed only)
     sanction_prior: Prob = 0.0  # ψ of the uninformed at day 0: ordinary penalties only
     sanction_rate: Prob = 0.2  # step of ψ towards 1 per own sanctioning listing
+    sanction_neighbour_rate: Prob = 0.02  # step of ψ towards 1 per neighbour sanctioned
     sanction_network_rate: Prob = 0.05  # step of ψ towards 1 per publicly named neighbour
     listed_awareness: Prob = 1.0  # chance one's own sanctioning listing informs
     neighbour_awareness: Prob = 0.1  # chance a publicly named neighbour informs
@@ -273,6 +276,12 @@ class Learning(Module):
                 if p.sanction_rate > 0:
                     psi[own] = 1.0 - (1.0 - psi[own]) * (1.0 - p.sanction_rate)
                     c.add_cells("sanction_learning_events", cell[own])
+                if p.sanction_neighbour_rate > 0:  # sanctions seen among neighbours
+                    seen, _ = gather(world.array("people.net_offsets"),
+                                     world.array("links.neighbour"), own)
+                    who, times = np.unique(seen, return_counts=True)
+                    psi[who] = 1.0 - (1.0 - psi[who]) * (1.0 - p.sanction_neighbour_rate)**times
+                    c.add_cells("sanction_learning_events", cell[who])
             named = changes["person"][entered & self.named[code]].astype(np.int64)
             if named.size and (p.sanction_network_rate > 0 or p.neighbour_awareness > 0):
                 seen, _ = gather(world.array("people.net_offsets"),
