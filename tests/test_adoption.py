@@ -72,6 +72,46 @@ def test_approval_link_to_the_landlord_complaint():
     assert (d_on[hi] > d_default[hi]).mean() > 0.5
 
 
+#: informants in every region of checkpoint-region; regions differ in income, so (through
+#: income_slope) in approval — region 3 also has cameras, regions 0–2 only informants
+INFORMANTS = ["population.region_income=[0.3,1.0,3.0,10.0]", "modules.attitudes.income_slope=1.0",
+              "modules.surveillance.sensors.informants.regions=all",
+              "modules.surveillance.sensors.informants.coverage=0.2"]
+
+
+def test_approval_link_to_informants_reporting():
+    """sensors.X.approval_weight w (legitimacy → reporting, Tyler 2006): at 0 the records
+    are the default run's; at w = 2 informants report more where the region approves more
+    of the system — fewer than at w = 0 where approval is below the reference (0.8), more
+    above it, and the ratio rises with the region's approval."""
+    def records(extra):
+        sim = Sim(load_scenario("checkpoint-region", INFORMANTS + extra, people=3000,
+                                days=60, burn_in=0)).run()
+        c = sim.world.counters
+        return (c.by_region(c.totals("sensor_records", slice(None))),
+                sim.world.arrays["regions.approval"].astype(np.float64))
+
+    w = "modules.surveillance.sensors.informants.approval_weight="
+    default, approval = records([])
+    off, _ = records([w + "0"])
+    on, _ = records([w + "2"])
+    np.testing.assert_array_equal(default, off)
+    informants_only = [0, 1, 2]
+    ratio = on[informants_only] / default[informants_only]
+    a = approval[informants_only]
+    assert default[informants_only].min() > 100
+    assert np.all(np.diff(ratio[np.argsort(a)]) > 0)
+    assert (ratio[a < 0.75] < 0.8).all() and (ratio[a > 0.81] > 1.05).all()
+    assert (a < 0.75).any() and (a > 0.81).any()
+
+
+def test_informants_approval_weight_needs_attitudes():
+    bad = ["modules.attitudes.enabled=false",
+           "modules.surveillance.sensors.informants.approval_weight=1"]
+    with pytest.raises(Exception, match="approval_weight"):
+        load_scenario("checkpoint-region", bad, people=500, days=5, burn_in=0)
+
+
 WORLD = """
 name: tiny
 periods: 2

@@ -22,7 +22,9 @@ Afterwards both move in logit units, event by event (``docs/model.md``, Attitude
   (the benefits) or ``balanced`` (pros and cons): ``state_framing_shift`` /
   ``balanced_framing_shift``.
 
-Outputs: ``approval`` and ``institutional_trust`` (means over person-days, by group and
+Each region's mean approval is published as ``regions.approval`` (from the tallies, at
+the end of the day): informants' reporting reads it (``surveillance``, legitimacy →
+reporting). Outputs: ``approval`` and ``institutional_trust`` (means over person-days, by group and
 region — tallied per cell as people change, no daily pass), and at the end who approves:
 among the informed, by income quintile and by experience.
 """
@@ -98,6 +100,8 @@ class Attitudes(Module):
         ArraySpec("people.attitude_events", "code", "people", True,
                   "experience bits: sanctioned rightly, wrongly, named or detained "
                   "neighbour, rewarded, campaigns"),
+        ArraySpec("regions.approval", "prob", "regions", True,
+                  "mean approval of the region's people (from the tallies, end of day)"),
     )
     reads = ("acts", "people.income", "people.cell", "people.net_offsets", "links.neighbour",
              "list_changes?", "detentions?", "informed?", "people.informed?")
@@ -136,6 +140,11 @@ class Attitudes(Module):
         n_cells = world.counters.n_cells
         world.state["approval_tally"] = np.bincount(cell, weights=approval, minlength=n_cells)
         world.state["trust_tally"] = np.bincount(cell, weights=trust, minlength=n_cells)
+        R = world.n_regions
+        self.region_size = np.maximum(np.bincount(np.arange(n_cells) % R, minlength=R,
+                                                  weights=np.bincount(cell, minlength=n_cells)),
+                                      1.0)
+        self._publish_regions(world)
         cat = world.catalogue
         lists = world.scenario.module_params("lists", ListParams)
         sanctions = world.scenario.module_params("sanctions", SanctionParams)
@@ -217,6 +226,15 @@ class Attitudes(Module):
         c = world.counters
         c.add_vector("approval_sum", world.state["approval_tally"])
         c.add_vector("trust_sum", world.state["trust_tally"])
+        self._publish_regions(world)
+
+    def _publish_regions(self, world) -> None:
+        """``regions.approval``: each region's mean approval, from the per-cell tallies
+        (cells are group × regions + region) — what informants' reporting reads."""
+        R = world.n_regions
+        tally = world.state["approval_tally"]
+        by_region = np.bincount(np.arange(tally.size) % R, weights=tally, minlength=R)
+        world.array("regions.approval")[:] = by_region / self.region_size
 
     def final_metrics(self, world) -> dict[str, float | None]:
         """Who approves at the end: the informed (what a survey of those who know the
