@@ -156,6 +156,43 @@ def test_adoption_timelines_are_reproducible_bit_for_bit(tmp_path):
     assert 0 < a.timelines.in_force.mean() < 1
 
 
+CARRY = """
+name: carry
+periods: 3
+period_days: 365
+people: 2000
+carry: {carry}
+societies:
+  court:
+    scenario: national-blacklist
+    set: ["sources.enforcement.misattribution=0.5", "modules.debts.initial_debtor_share=0.3",
+          "modules.attitudes.wrong_trust_shift=-2.0"]
+"""
+
+
+def test_trust_is_carried_across_periods(tmp_path):
+    """Wrong sanctions lower trust within a period; carried (the default), the next period
+    starts where the last ended (in aggregate) — below the carry-less start — so trust
+    keeps falling; without carry every period starts afresh. Bit-reproducible."""
+    def obs(carry, name):
+        r = run_world(_world(tmp_path, CARRY.format(carry=carry), name), replicates=1)
+        return r.observations.set_index("period")
+
+    on = obs("[approval, trust]", "on.yaml")
+    again = obs("[approval, trust]", "again.yaml")
+    off = obs("[approval]", "off.yaml")
+    pd.testing.assert_frame_equal(on, again)
+    assert on.loc[0, "trust_end"] < on.loc[0, "trust_start"] - 0.005  # trust fell
+    assert on.loc[0, "trust_start"] == off.loc[0, "trust_start"]
+    # carry-less: every period starts at the same trust (same population, same draws)
+    assert off.loc[1, "trust_start"] == off.loc[0, "trust_start"]
+    # carried: period 1 starts where period 0 ended (the logit shift of the mean; within
+    # 0.003 of it) and period 2 lower still
+    assert on.loc[1, "trust_start"] == pytest.approx(on.loc[0, "trust_end"], abs=0.003)
+    assert on.loc[2, "trust_start"] < on.loc[1, "trust_start"] < off.loc[1, "trust_start"]
+    assert on.loc[2, "institutional_trust"] < off.loc[2, "institutional_trust"]
+
+
 def test_builtin_worlds_load():
     for name in ("will-the-west-adopt-it", "framing"):
         spec, _, _ = load_world(name)

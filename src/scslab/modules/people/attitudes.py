@@ -3,9 +3,9 @@
 Each person holds ``a_i`` — the chance they say they approve of the system when asked (a
 survey's expected share is the mean of ``a``) — and ``t_i``, trust in institutions. At day 0
 
-    logit t_i = logit(trust_mean) + trust_sd · z₁
+    logit t_i = logit(trust_mean) + trust_sd · z₁ + trust_carried
     logit a_i = logit(approval_median) + income_slope · z_income,i
-                + trust_slope · (logit t_i − logit trust_mean) + approval_sd · z₂
+                + trust_slope · trust_sd · z₁ + approval_sd · z₂
 
 (z standard normal from the module's own stream; z_income the person's standardised log
 income): approval is higher among the wealthier and the trusting (Kostka 2019; Liu).
@@ -63,6 +63,10 @@ class AttitudeParams(ModuleParams):
     income_slope: float = 0.3  # logit per sd of log income (direction: Kostka 2019 [V])
     trust_mean: Prob = 0.6
     trust_sd: NonNeg = 1.0
+    #: logit shift of everyone's day-0 trust carried from earlier periods of a world
+    #: (``docs/adoption.md``); ``trust_mean`` stays the reference of approval and of the
+    #: legitimacy link
+    trust_carried: float = 0.0
     trust_slope: float = 1.0  # logit approval per logit trust (direction: Liu [V])
     offence_memory_days: Annotated[int, Field(ge=1)] = 730
     wrong_sanction_shift: float = -2.0
@@ -134,7 +138,7 @@ class Attitudes(Module):
               + p.trust_slope * (lt - _logit(p.trust_mean)) + p.approval_sd * z_a)
         trust = world.array("people.institutional_trust")
         approval = world.array("people.approval")
-        trust[:] = 1.0 / (1.0 + np.exp(-lt))
+        trust[:] = 1.0 / (1.0 + np.exp(-(lt + p.trust_carried)))
         approval[:] = 1.0 / (1.0 + np.exp(-la))
         cell = world.array("people.cell")
         n_cells = world.counters.n_cells
