@@ -274,3 +274,43 @@ def run_world(name_or_path: str | Path, *, replicates: int = 3, people: int | No
     return WorldResult(spec, timelines, observations, replicates,
                        {"world": spec.name, "people": people, "periods": periods,
                         "replicates": replicates})
+
+
+#: A society's outcome at the last period (``society_outputs``), besides adoption.
+OUTCOMES = ("approval", "institutional_trust", "violation_rate", "cost")
+
+
+def output_names(spec: WorldSpec) -> list[str]:
+    """What one world run reports per society (a study's outputs, ``docs/studies.md``):
+    ``in_force[component=C]`` (1 if C is in force at the last period, else 0: its mean
+    over replicates is the adoption share), ``in_force_share[component=C]`` (share of
+    periods C was in force), ``components_in_force`` (how many at the last period), and
+    the last period's ``approval``, ``institutional_trust``, ``violation_rate``, ``cost``."""
+    comps = list(spec.components)
+    return ([f"in_force[component={c}]" for c in comps]
+            + [f"in_force_share[component={c}]" for c in comps]
+            + ["components_in_force", *OUTCOMES])
+
+
+def society_outputs(spec: WorldSpec, timeline: list[dict], observed: list[dict]
+                    ) -> dict[str, dict[str, float]]:
+    """One replicate's outputs (``output_names``) for each society."""
+    out: dict[str, dict[str, float]] = {}
+    last = max(r["period"] for r in observed)
+    for s in spec.societies:
+        rows = [r for r in timeline if r["society"] == s]
+        m: dict[str, float] = {}
+        for c in spec.components:
+            mine = [r for r in rows if r["component"] == c]
+            m[f"in_force[component={c}]"] = float(any(r["in_force"] for r in mine
+                                                      if r["period"] == last))
+            m[f"in_force_share[component={c}]"] = (sum(r["in_force"] for r in mine)
+                                                   / len(mine))
+        m["components_in_force"] = float(sum(r["in_force"] for r in rows
+                                             if r["period"] == last))
+        obs = next(r for r in observed if r["society"] == s and r["period"] == last)
+        for k in OUTCOMES:
+            v = obs.get(k)
+            m[k] = float("nan") if v is None else float(v)
+        out[s] = m
+    return out
