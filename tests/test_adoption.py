@@ -170,6 +170,18 @@ societies:
 """
 
 
+@pytest.mark.slow
+def test_adoption_timelines_are_bit_identical_with_workers(tmp_path):
+    """Replicates in worker processes give the serial run's tables (a replicate is one
+    process's work). Slow: the worker pool loads the compiled kernels afresh."""
+    path = _world(tmp_path, WORLD.format(legal="none").replace("control_taste: 8.0",
+                                                               "control_taste: 0.0"))
+    serial = run_world(path, replicates=2, periods=3)
+    pooled = run_world(path, replicates=2, periods=3, workers=2)
+    pd.testing.assert_frame_equal(serial.timelines, pooled.timelines)
+    pd.testing.assert_frame_equal(serial.observations, pooled.observations)
+
+
 def test_trust_is_carried_across_periods(tmp_path):
     """Wrong sanctions lower trust within a period; carried (the default), the next period
     starts where the last ended (in aggregate) — below the carry-less start — so trust
