@@ -72,6 +72,46 @@ def test_approval_link_to_the_landlord_complaint():
     assert (d_on[hi] > d_default[hi]).mean() > 0.5
 
 
+#: informants in every region of checkpoint-region; regions differ in income, so (through
+#: income_slope) in approval — region 3 also has cameras, regions 0–2 only informants
+INFORMANTS = ["population.region_income=[0.3,1.0,3.0,10.0]", "modules.attitudes.income_slope=1.0",
+              "modules.surveillance.sensors.informants.regions=all",
+              "modules.surveillance.sensors.informants.coverage=0.2"]
+
+
+def test_approval_link_to_informants_reporting():
+    """sensors.X.approval_weight w (legitimacy → reporting, Tyler 2006): at 0 the records
+    are the default run's; at w = 2 informants report more where the region approves more
+    of the system — fewer than at w = 0 where approval is below the reference (0.8), more
+    above it, and the ratio rises with the region's approval."""
+    def records(extra):
+        sim = Sim(load_scenario("checkpoint-region", INFORMANTS + extra, people=3000,
+                                days=60, burn_in=0)).run()
+        c = sim.world.counters
+        return (c.by_region(c.totals("sensor_records", slice(None))),
+                sim.world.arrays["regions.approval"].astype(np.float64))
+
+    w = "modules.surveillance.sensors.informants.approval_weight="
+    default, approval = records([])
+    off, _ = records([w + "0"])
+    on, _ = records([w + "2"])
+    np.testing.assert_array_equal(default, off)
+    informants_only = [0, 1, 2]
+    ratio = on[informants_only] / default[informants_only]
+    a = approval[informants_only]
+    assert default[informants_only].min() > 100
+    assert np.all(np.diff(ratio[np.argsort(a)]) > 0)
+    assert (ratio[a < 0.75] < 0.8).all() and (ratio[a > 0.81] > 1.05).all()
+    assert (a < 0.75).any() and (a > 0.81).any()
+
+
+def test_informants_approval_weight_needs_attitudes():
+    bad = ["modules.attitudes.enabled=false",
+           "modules.surveillance.sensors.informants.approval_weight=1"]
+    with pytest.raises(Exception, match="approval_weight"):
+        load_scenario("checkpoint-region", bad, people=500, days=5, burn_in=0)
+
+
 WORLD = """
 name: tiny
 periods: 2
@@ -114,6 +154,55 @@ def test_adoption_timelines_are_reproducible_bit_for_bit(tmp_path):
     # and the draws are not degenerate: a government at taste 0 does not decide the same
     # way for every component and period
     assert 0 < a.timelines.in_force.mean() < 1
+
+
+CARRY = """
+name: carry
+periods: 3
+period_days: 365
+people: 2000
+carry: {carry}
+societies:
+  court:
+    scenario: national-blacklist
+    set: ["sources.enforcement.misattribution=0.5", "modules.debts.initial_debtor_share=0.3",
+          "modules.attitudes.wrong_trust_shift=-2.0"]
+"""
+
+
+@pytest.mark.slow
+def test_adoption_timelines_are_bit_identical_with_workers(tmp_path):
+    """Replicates in worker processes give the serial run's tables (a replicate is one
+    process's work). Slow: the worker pool loads the compiled kernels afresh."""
+    path = _world(tmp_path, WORLD.format(legal="none").replace("control_taste: 8.0",
+                                                               "control_taste: 0.0"))
+    serial = run_world(path, replicates=2, periods=3)
+    pooled = run_world(path, replicates=2, periods=3, workers=2)
+    pd.testing.assert_frame_equal(serial.timelines, pooled.timelines)
+    pd.testing.assert_frame_equal(serial.observations, pooled.observations)
+
+
+def test_trust_is_carried_across_periods(tmp_path):
+    """Wrong sanctions lower trust within a period; carried (the default), the next period
+    starts where the last ended (in aggregate) — below the carry-less start — so trust
+    keeps falling; without carry every period starts afresh. Bit-reproducible."""
+    def obs(carry, name):
+        r = run_world(_world(tmp_path, CARRY.format(carry=carry), name), replicates=1)
+        return r.observations.set_index("period")
+
+    on = obs("[approval, trust]", "on.yaml")
+    again = obs("[approval, trust]", "again.yaml")
+    off = obs("[approval]", "off.yaml")
+    pd.testing.assert_frame_equal(on, again)
+    assert on.loc[0, "trust_end"] < on.loc[0, "trust_start"] - 0.005  # trust fell
+    assert on.loc[0, "trust_start"] == off.loc[0, "trust_start"]
+    # carry-less: every period starts at the same trust (same population, same draws)
+    assert off.loc[1, "trust_start"] == off.loc[0, "trust_start"]
+    # carried: period 1 starts where period 0 ended (the logit shift of the mean; within
+    # 0.003 of it) and period 2 lower still
+    assert on.loc[1, "trust_start"] == pytest.approx(on.loc[0, "trust_end"], abs=0.003)
+    assert on.loc[2, "trust_start"] < on.loc[1, "trust_start"] < off.loc[1, "trust_start"]
+    assert on.loc[2, "institutional_trust"] < off.loc[2, "institutional_trust"]
 
 
 def test_builtin_worlds_load():

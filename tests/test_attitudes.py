@@ -86,3 +86,20 @@ def test_attitudes_change_no_other_output():
         assert (on.world.counters.totals(name, slice(None)).sum()
                 == off.world.counters.totals(name, slice(None)).sum())
     assert "approval" not in off.results().summary
+
+
+def test_merics_framing_reproduced():
+    """Calibrated input (MERICS 2020): a public whose mean approval is 0.53, told the pros
+    and cons, approves at 0.29 — measured on the people a campaign told, against the same
+    people told by an unframed campaign (paired runs; ±0.02)."""
+    sets = ["modules.attitudes.approval_median=0.5455",  # day-0 mean approval 0.53
+            "modules.learning.campaigns.c.day=0", "modules.learning.campaigns.c.reach=1.0"]
+    runs = {f: _run("baseline", [*sets, f"modules.learning.campaigns.c.framing={f}"],
+                    people=10_000, days=2)
+            for f in ("none", "balanced")}
+    told = (runs["balanced"].world.arrays["people.attitude_events"] & BALANCED) != 0
+    assert told.mean() > 0.8
+    a = {f: r.world.arrays["people.approval"][told].astype(np.float64).mean()
+         for f, r in runs.items()}
+    assert a["none"] == pytest.approx(0.53, abs=0.02)
+    assert a["balanced"] == pytest.approx(0.29, abs=0.02)

@@ -6,8 +6,17 @@ scoring and surveillance system to adopt, keep or repeal (``docs/adoption.md``).
 >>> result.adoption()          # share of replicates in force, with intervals
 """
 
-from scslab.adoption.run import WorldResult, check_world, run_world, scenario_for
+from scslab.adoption.run import (
+    WorldResult,
+    check_world,
+    output_names,
+    run_replicate,
+    run_world,
+    scenario_for,
+    society_outputs,
+)
 from scslab.adoption.schema import WorldError, WorldSpec, builtin_world_names, load_world
 
 __all__ = ["WorldError", "WorldResult", "WorldSpec", "builtin_world_names", "check_world",
-           "load_world", "run_world", "scenario_for"]
+           "load_world", "output_names", "run_replicate", "run_world", "scenario_for",
+           "society_outputs"]

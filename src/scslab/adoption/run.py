@@ -4,9 +4,10 @@ Design (``docs/adoption.md``): each period every society's scenario — its base
 its overrides, then the patch of every component in force — is simulated for
 ``period_days`` days on the same synthetic population (replicate r draws population r in
 every period and every society: common random numbers, so a society's change from one
-period to the next is its policy's and its public's doing). People's approval is carried
-forward in aggregate: the next period's ``attitudes.approval_median`` is shifted by the
-logit change of mean approval over the period. Between periods each government decides
+period to the next is its policy's and its public's doing). People's approval and trust
+are carried forward in aggregate (``carry``): the next period's
+``attitudes.approval_median`` is shifted by the logit change of mean approval over the
+period, and ``attitudes.trust_carried`` accumulates the logit change of mean trust. Between periods each government decides
 for each component, with one counter-based draw (stream ``adoption.decide``, counter
 (period, component), instance = replicate — the same draw for every society: common random
 numbers, so of two societies alike but for U the one with the higher U decides for the
@@ -51,6 +52,12 @@ def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
 
+def _mean(sim, name: str) -> float:
+    """Mean of a people array now (NaN when no module owns it)."""
+    a = sim.world.arrays.get(name)
+    return float(a.astype(np.float64).mean()) if a is not None else float("nan")
+
+
 def _overrides(patch: dict) -> list[str]:
     """A scenario fragment as ``--set`` overrides (JSON is YAML): merged key by key."""
     return [f"{k}={json.dumps(v)}" for k, v in patch.items()]
@@ -83,8 +90,9 @@ class WorldResult:
 
 def scenario_for(spec: WorldSpec, society: Society, adopted: list[str], here: Path | None,
                  people: int, days: int, approval_median: float | None = None,
-                 bought: frozenset[str] = frozenset()):
-    """The society's scenario with ``adopted`` components in force."""
+                 bought: frozenset[str] = frozenset(), trust_carried: float = 0.0):
+    """The society's scenario with ``adopted`` components in force (and the attitudes
+    carried from earlier periods: approval's median, trust's logit shift)."""
     from scslab.scenario import load_scenario
 
     sets = list(society.set)
@@ -103,6 +111,8 @@ def scenario_for(spec: WorldSpec, society: Society, adopted: list[str], here: Pa
         sets.append(f"modules.surveillance.regime={society.legal}")
     if approval_median is not None:
         sets.append(f"modules.attitudes.approval_median={approval_median!r}")
+    if trust_carried:
+        sets.append(f"modules.attitudes.trust_carried={trust_carried!r}")
     ref = society.scenario
     if here is not None and (here / ref).is_file():
         ref = str(here / ref)
@@ -145,6 +155,7 @@ def run_replicate(spec: WorldSpec, here: Path | None, replicate: int, people: in
     adopted = {s: [c for c in comps if c in spec.societies[s].adopted] for s in names}
     bought: dict[str, set[str]] = {s: set() for s in names}
     median: dict[str, float | None] = {s: None for s in names}
+    trust_carried: dict[str, float] = {s: 0.0 for s in names}
     evidence: dict[str, list[tuple[float, float]]] = {c: [] for c in comps}
     last: dict[str, tuple[float, float, list[str]]] = {}
     timeline: list[dict] = []
@@ -154,14 +165,13 @@ def run_replicate(spec: WorldSpec, here: Path | None, replicate: int, people: in
         for s in names:
             soc = spec.societies[s]
             sc = scenario_for(spec, soc, adopted[s], here, people, spec.period_days,
-                              median[s], frozenset(bought[s]))
+                              median[s], frozenset(bought[s]), trust_carried[s])
             sim = Sim(sc, replicate=replicate)
-            a0 = sim.world.arrays.get("people.approval")
-            start = float(a0.astype(np.float64).mean()) if a0 is not None else float("nan")
+            start, t_start = _mean(sim, "people.approval"), _mean(sim, "people.institutional_trust")
             sim.run()
             summary = sim.results().summary
             a1 = sim.world.arrays.get("people.approval")
-            end = float(a1.astype(np.float64).mean()) if a1 is not None else float("nan")
+            end, t_end = _mean(sim, "people.approval"), _mean(sim, "people.institutional_trust")
             viol = float(summary.get("violation_rate") or 0.0)
             trust = float(summary.get("institutional_trust") or float("nan"))
             cost = sum(spec.components[c].cost
@@ -170,6 +180,7 @@ def run_replicate(spec: WorldSpec, here: Path | None, replicate: int, people: in
             observed.append({"replicate": replicate, "period": period, "society": s,
                              "violation_rate": viol, "approval": summary.get("approval"),
                              "approval_end": end, "institutional_trust": trust,
+                             "trust_start": t_start, "trust_end": t_end,
                              "cost": cost, "in_force": ",".join(adopted[s])})
             for c in comps:
                 timeline.append({"replicate": replicate, "period": period, "society": s,
@@ -183,7 +194,9 @@ def run_replicate(spec: WorldSpec, here: Path | None, replicate: int, people: in
                         evidence[c].append((sign * (viol - v0) / v0, sign * (trust - t0)))
             last[s] = (viol, trust, list(adopted[s]))
             approval_now[s] = end
-            if a1 is not None and start == start and end == end:
+            if "trust" in spec.carry and t_start == t_start and t_end == t_end:
+                trust_carried[s] += _logit(t_end) - _logit(t_start)
+            if "approval" in spec.carry and a1 is not None and start == start and end == end:
                 base = (median[s] if median[s] is not None else
                         AttitudeParams.model_validate(
                             sc.modules.get("attitudes", {})).approval_median)
@@ -261,3 +274,43 @@ def run_world(name_or_path: str | Path, *, replicates: int = 3, people: int | No
     return WorldResult(spec, timelines, observations, replicates,
                        {"world": spec.name, "people": people, "periods": periods,
                         "replicates": replicates})
+
+
+#: A society's outcome at the last period (``society_outputs``), besides adoption.
+OUTCOMES = ("approval", "institutional_trust", "violation_rate", "cost")
+
+
+def output_names(spec: WorldSpec) -> list[str]:
+    """What one world run reports per society (a study's outputs, ``docs/studies.md``):
+    ``in_force[component=C]`` (1 if C is in force at the last period, else 0: its mean
+    over replicates is the adoption share), ``in_force_share[component=C]`` (share of
+    periods C was in force), ``components_in_force`` (how many at the last period), and
+    the last period's ``approval``, ``institutional_trust``, ``violation_rate``, ``cost``."""
+    comps = list(spec.components)
+    return ([f"in_force[component={c}]" for c in comps]
+            + [f"in_force_share[component={c}]" for c in comps]
+            + ["components_in_force", *OUTCOMES])
+
+
+def society_outputs(spec: WorldSpec, timeline: list[dict], observed: list[dict]
+                    ) -> dict[str, dict[str, float]]:
+    """One replicate's outputs (``output_names``) for each society."""
+    out: dict[str, dict[str, float]] = {}
+    last = max(r["period"] for r in observed)
+    for s in spec.societies:
+        rows = [r for r in timeline if r["society"] == s]
+        m: dict[str, float] = {}
+        for c in spec.components:
+            mine = [r for r in rows if r["component"] == c]
+            m[f"in_force[component={c}]"] = float(any(r["in_force"] for r in mine
+                                                      if r["period"] == last))
+            m[f"in_force_share[component={c}]"] = (sum(r["in_force"] for r in mine)
+                                                   / len(mine))
+        m["components_in_force"] = float(sum(r["in_force"] for r in rows
+                                             if r["period"] == last))
+        obs = next(r for r in observed if r["society"] == s and r["period"] == last)
+        for k in OUTCOMES:
+            v = obs.get(k)
+            m[k] = float("nan") if v is None else float(v)
+        out[s] = m
+    return out

@@ -80,6 +80,9 @@ class WorldSpec(Strict):
     period_days: Annotated[int, Field(ge=30, le=3650)] = 365
     people: Annotated[int, Field(ge=100)] = 2000
     seed: Annotated[int, Field(ge=0)] = 17
+    #: attitudes carried from one period to the next, in aggregate (``docs/adoption.md``)
+    carry: list[Literal["approval", "trust"]] = Field(
+        default_factory=lambda: ["approval", "trust"])
     components: dict[str, Component] = Field(default_factory=dict)
     vendor: Vendor = Field(default_factory=Vendor)
     societies: dict[str, Society]

@@ -236,9 +236,14 @@ register_calibrated(
 )
 
 register_calibrated(
-    "modules.attitudes.balanced_framing_shift", -1.0,
+    "modules.attitudes.balanced_framing_shift", -1.4,
     figure=("approval of an aggregated score fell from 53 % to 29 % once pros and cons "
-            "were explained (MERICS 2020); logit 0.29 − logit 0.53 ≈ −1.0"),
+            "were explained (MERICS 2020); with the model's spread of approval (logit sd "
+            "≈ 1.45) a public at mean 0.53 falls to 0.29 with a per-person shift of −1.40 "
+            "(−1.0, the shift of the means' logits, gives 0.35)"),
     citation="MERICS 2020, as collected in scslab's calibration notes ('Public opinion')",
-    tag="V",
+    tag="V", target=None, target_value=0.29, method="tuned",
+    fit_command=("python -m pytest tests/test_attitudes.py -k merics (paired runs of "
+                 "baseline at mean approval 0.53, a balanced campaign against an unframed "
+                 "one; docs/model.md, Attitudes)"),
 )

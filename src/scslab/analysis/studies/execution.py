@@ -72,6 +72,8 @@ def plan(study: ResolvedStudy, x: Any) -> list[dict]:
     from scslab.scenario import ScenarioError, scenario_from_dict
 
     names = study.factor_names
+    if study.world is not None:
+        return _plan_world(study, x)
     jobs = []
     bases = {lb: scenario_from_dict(study.scenarios[lb], where=lb) for lb in study.labels}
     for s in range(x.shape[0]):
@@ -91,6 +93,32 @@ def plan(study: ResolvedStudy, x: Any) -> list[dict]:
     return jobs
 
 
+def _plan_world(study: ResolvedStudy, x: Any) -> list[dict]:
+    """A world study's runs: one job per (sample, replicate) runs the whole world (its
+    societies interact through what each government sees) and yields one run per
+    society. Every design point is checked against the world file's schema first."""
+    from scslab.analysis.studies.spec import applied_value, world_with
+
+    assert study.world is not None
+    spec = study.spec
+    jobs = []
+    for s in range(x.shape[0]):
+        values = {n: applied_value(float(x[s, j]), n in study.integer_factors)
+                  for j, n in enumerate(study.factor_names)}
+        try:
+            world = world_with(study.world, values, study.where)
+        except StudyError as exc:
+            raise StudyError(study.where, f"design sample {s}",
+                             f"{exc.field}: {exc.reason}") from None
+        for r in range(spec.replicates):
+            jobs.append({"sample": s, "scenario_index": 0, "scenario": "world",
+                         "replicate": r, "seed": world.seed, "values": values,
+                         "world": world.model_dump(mode="json"), "here": study.world_dir,
+                         "labels": study.labels, "people": spec.people,
+                         "periods": spec.periods or world.periods})
+    return jobs
+
+
 def _number(text: str) -> float | int:
     v = float(text)
     return int(v) if "." not in text and "e" not in text.lower() and v.is_integer() else v
@@ -98,6 +126,13 @@ def _number(text: str) -> float | int:
 
 def job_key(job: dict) -> RunKey:
     return RunKey(job["sample"], job["scenario_index"], job["replicate"])
+
+
+def job_keys(job: dict) -> list[RunKey]:
+    """The runs a job yields: one, or one per society of a world job."""
+    if "world" in job:
+        return [RunKey(job["sample"], c, job["replicate"]) for c in range(len(job["labels"]))]
+    return [job_key(job)]
 
 
 @functools.cache
@@ -121,6 +156,8 @@ def run_job(job: dict, revision: str) -> dict:
         return {"row": _row(job, revision, 0.0, STATUS_FAILED,
                             f"this worker runs code revision {mine}, the study {revision}"),
                 "metrics": {}}
+    if "world" in job:
+        return _run_world_job(job, revision, t0)
     try:
         sc = with_overrides(scenario_from_dict(job["base"], where=job["scenario"]),
                             job["overrides"], job["scenario"])
@@ -130,6 +167,41 @@ def run_job(job: dict, revision: str) -> dict:
         metrics, status, error = {}, STATUS_FAILED, f"{type(exc).__name__}: {exc}"
     return {"row": _row(job, revision, time.perf_counter() - t0, status, error),
             "metrics": metrics}
+
+
+def _run_world_job(job: dict, revision: str, t0: float) -> dict:
+    """One replicate of a world: a run (row and metrics) per society, in ``parts``."""
+    from pathlib import Path
+
+    from scslab.adoption import WorldSpec, run_replicate, society_outputs
+
+    try:
+        spec = WorldSpec.model_validate(job["world"])
+        here = None if job["here"] is None else Path(job["here"])
+        timeline, observed = run_replicate(spec, here, job["replicate"], job["people"],
+                                           job["periods"])
+        by_society = society_outputs(spec, timeline, observed)
+        status, error = STATUS_OK, None
+    except Exception as exc:  # a failed run is recorded, and retried by a rerun
+        by_society, status, error = {}, STATUS_FAILED, f"{type(exc).__name__}: {exc}"
+    duration = (time.perf_counter() - t0) / len(job["labels"])
+    parts = []
+    for c, label in enumerate(job["labels"]):
+        one = {**job, "scenario_index": c, "scenario": label}
+        parts.append({"key": (job["sample"], c, job["replicate"]),
+                      "row": _row(one, revision, duration, status, error),
+                      "metrics": by_society.get(label, {})})
+    return {"parts": parts}
+
+
+def _failed(job: dict, revision: str, error: str) -> dict:
+    """A job that never ran (its worker died): every run it would yield, failed."""
+    if "world" not in job:
+        return {"row": _row(job, revision, 0.0, STATUS_FAILED, error), "metrics": {}}
+    return {"parts": [{"key": (job["sample"], c, job["replicate"]),
+                       "row": _row({**job, "scenario_index": c, "scenario": label},
+                                   revision, 0.0, STATUS_FAILED, error),
+                       "metrics": {}} for c, label in enumerate(job["labels"])]}
 
 
 def _row(job: dict, revision: str, duration: float, status: str, error: str | None) -> dict:
@@ -177,8 +249,7 @@ def _run_local(jobs: list[dict], workers: int, revision: str,
             if not pending:
                 return
     for job in pending:
-        done(job, {"row": _row(job, revision, 0.0, STATUS_FAILED,
-                               "worker process died repeatedly"), "metrics": {}})
+        done(job, _failed(job, revision, "worker process died repeatedly"))
 
 
 def local_cluster_size(address: str) -> int | None:
@@ -231,8 +302,7 @@ def _run_dask(jobs: list[dict], address: str, revision: str,
             try:
                 result = f.result()
             except Exception as exc:  # the worker died more often than retries allow
-                result = {"row": _row(job, revision, 0.0, STATUS_FAILED,
-                                      f"{type(exc).__name__}: {exc}"), "metrics": {}}
+                result = _failed(job, revision, f"{type(exc).__name__}: {exc}")
             done(job, result)
             f.release()
     finally:
@@ -261,20 +331,24 @@ def execute(
     jobs = plan(study, x)
     finished = store.finished()
     wanted = None if limit is None else set(limit)
-    todo = [j for j in jobs if job_key(j) not in finished
-            and (wanted is None or job_key(j) in wanted)]
-    total = len(jobs)
-    count = {"done": total - len(todo), "failed": 0, "sim": 0.0}
+    # a world job is done when every society's run is (a partial one runs again whole)
+    todo = [j for j in jobs if any(k not in finished for k in job_keys(j))
+            and (wanted is None or any(k in wanted for k in job_keys(j)))]
+    total = sum(len(job_keys(j)) for j in jobs)
+    count = {"done": total - sum(len(job_keys(j)) for j in todo), "failed": 0, "sim": 0.0}
     if progress is not None:
         progress(count["done"], total)
 
     def done(job: dict, result: dict) -> None:
-        row = result["row"]
-        store.write_run(job_key(job), row, result["metrics"])
-        count["done"] += 1
-        count["sim"] += row["duration_s"]
-        if row["status"] != STATUS_OK:
-            count["failed"] += 1
+        parts = result.get("parts") or [{"key": None, **result}]
+        for part in parts:
+            row = part["row"]
+            key = job_key(job) if part["key"] is None else RunKey(*part["key"])
+            store.write_run(key, row, part["metrics"])
+            count["done"] += 1
+            count["sim"] += row["duration_s"]
+            if row["status"] != STATUS_OK:
+                count["failed"] += 1
         if progress is not None:
             progress(count["done"], total)
 
@@ -284,6 +358,7 @@ def execute(
         else:
             _run_local(todo, workers, revision, done)
     store.compact()
-    return Execution(total=total, skipped=total - len(todo), ran=len(todo),
+    ran = sum(len(job_keys(j)) for j in todo)
+    return Execution(total=total, skipped=total - ran, ran=ran,
                      failed=count["failed"], wall_seconds=time.perf_counter() - t0,
                      simulation_seconds=count["sim"])

@@ -65,7 +65,10 @@ def report_html(study: ResolvedStudy, analysis: StudyAnalysis, runs: pd.DataFram
     parts = [f"<h1>Study {e(s.name)}</h1>",
              f"<p>{e(s.description)}</p>" if s.description else "",
              f"<p>{len(study.labels)} scenarios ({e(', '.join(study.labels))}), "
-             f"{s.people:,} people, {s.days:,} days, {s.replicates} replicates, "
+             f"{s.people:,} people, "
+             + (f"{s.days:,} days" if s.world is None
+                else f"world {e(s.world)}, {s.periods or 'its'} periods")
+             + f", {s.replicates} replicates, "
              f"{e(s.design.method)} design over {len(s.factors)} factors; {ok} runs "
              f"finished. scslab {__version__}.</p>",
              "<h2>Sign-robustness of contrasts</h2>",

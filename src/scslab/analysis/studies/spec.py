@@ -71,9 +71,14 @@ class DesignSpec(_Strict):
 class StudySpec(_Strict):
     name: str
     description: str = ""
-    scenarios: Annotated[list[str], Field(min_length=1)]
+    #: the scenarios compared — or, instead, a ``world`` (builtin name or file): its
+    #: societies are the study's scenarios, factors are paths of the world file and a
+    #: run is one replicate of the whole world (``docs/studies.md``, Worlds)
+    scenarios: Annotated[list[str], Field(min_length=1)] | None = None
+    world: Annotated[str, Field(min_length=1)] | None = None
     people: Annotated[int, Field(gt=0)]
-    days: Annotated[int, Field(gt=0)]
+    days: Annotated[int, Field(gt=0)] | None = None  # scenarios: required
+    periods: Annotated[int, Field(ge=1)] | None = None  # world: default the world's
     burn_in: Annotated[int, Field(ge=0)] | None = None
     seed: Annotated[int, Field(ge=0, lt=2**63)] | None = None
     replicates: Annotated[int, Field(ge=1)] = 2
@@ -82,6 +87,25 @@ class StudySpec(_Strict):
     factors: Annotated[dict[str, FactorSpec], Field(min_length=1)]
     outputs: Annotated[list[str], Field(min_length=1)]
     contrasts: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _kind(self) -> StudySpec:
+        if (self.scenarios is None) == (self.world is None):
+            raise ValueError("scenarios: give either scenarios or a world")
+        if self.world is None:
+            if self.days is None:
+                raise ValueError("days: required (the days each scenario runs)")
+            if self.periods is not None:
+                raise ValueError("periods: only for a world study")
+        else:
+            for name in ("days", "burn_in", "seed"):
+                if getattr(self, name) is not None:
+                    raise ValueError(f"{name}: not for a world study (the world file "
+                                     "sets period_days and seed)")
+            if self.set:
+                raise ValueError("set: not for a world study (put overrides in the world "
+                                 "file's societies)")
+        return self
 
 
 @dataclass(frozen=True)
@@ -105,6 +129,10 @@ class ResolvedStudy:
     contrasts: list[Contrast]
     #: factor path → the scenarios that have it (a factor is applied only where it exists)
     factor_scenarios: dict[str, list[str]] = field(default_factory=dict)
+    #: a world study: the world file's specification (validated, components merged) and
+    #: the folder its scenario files are relative to
+    world: dict | None = None
+    world_dir: str | None = None
 
     @property
     def factor_names(self) -> list[str]:
@@ -121,6 +149,8 @@ class ResolvedStudy:
             "factors": {k: v.model_dump(mode="json") for k, v in self.spec.factors.items()},
             "integer_factors": self.integer_factors,
             "factor_scenarios": self.factor_scenarios,
+            **({"world": self.world, "world_dir": self.world_dir}
+               if self.world is not None else {}),
         }
 
     def fingerprint(self) -> str:
@@ -137,7 +167,8 @@ class ResolvedStudy:
             contrasts.append(Contrast(f"{a} - {b}", a, b))
         return cls(spec=spec, where=data.get("source", "study.json"), labels=data["labels"],
                    scenarios=data["scenarios"], integer_factors=data["integer_factors"],
-                   contrasts=contrasts, factor_scenarios=data["factor_scenarios"])
+                   contrasts=contrasts, factor_scenarios=data["factor_scenarios"],
+                   world=data.get("world"), world_dir=data.get("world_dir"))
 
     def to_dict(self) -> dict:
         """The resolved study as plain data (written to the store as ``study.json``)."""
@@ -233,6 +264,9 @@ def resolve(spec: StudySpec, where: str, base_dir: Path | None = None) -> Resolv
     from scslab.analysis.compare import CompareError, load_specs, metric_names, with_overrides
     from scslab.scenario import ScenarioError, resolved_dict
 
+    if spec.world is not None:
+        return _resolve_world(spec, where, base_dir)
+    assert spec.scenarios is not None
     refs = [_scenario_ref(s, base_dir) for s in spec.scenarios]
     try:
         _, scenarios = load_specs(refs, spec.set, people=spec.people, days=spec.days,
@@ -284,6 +318,14 @@ def resolve(spec: StudySpec, where: str, base_dir: Path | None = None) -> Resolv
                              f"unknown output {out!r}; known: {', '.join(overall)} "
                              "(or NAME[group=G], NAME[region=K])")
 
+    return ResolvedStudy(spec=spec, where=where, labels=labels,
+                         scenarios={lb: resolved_dict(sc)
+                                    for lb, sc in zip(labels, scenarios, strict=True)},
+                         integer_factors=integer, contrasts=_contrasts(spec, where, labels),
+                         factor_scenarios=applies)
+
+
+def _contrasts(spec: StudySpec, where: str, labels: list[str]) -> list[Contrast]:
     contrasts: list[Contrast] = []
     for i, text in enumerate(spec.contrasts):
         parts = [p.strip() for p in text.split(CONTRAST_SEPARATOR)]
@@ -297,12 +339,82 @@ def resolve(spec: StudySpec, where: str, base_dir: Path | None = None) -> Resolv
         if parts[0] == parts[1]:
             raise StudyError(where, f"contrasts[{i}]", "a scenario minus itself is zero")
         contrasts.append(Contrast(f"{parts[0]} - {parts[1]}", parts[0], parts[1]))
+    return contrasts
 
+
+def _world_ref(ref: str, base_dir: Path | None) -> str:
+    """A world file named in a study is read relative to the study file."""
+    if base_dir is not None and ref.endswith((".yaml", ".yml")) and not Path(ref).is_absolute():
+        candidate = base_dir / ref
+        if candidate.exists():
+            return str(candidate)
+    return ref
+
+
+def world_with(world: dict, values: dict[str, float | int], where: str):
+    """The world specification with factor ``values`` put in (dotted paths of the world
+    file); a value the world file's schema refuses is a :class:`StudyError`."""
+    import copy
+
+    from scslab.adoption import WorldSpec
+
+    data = copy.deepcopy(world)
+    for path, v in values.items():
+        node = data
+        *head, last = path.split(".")
+        for part in head:
+            node = node[part]
+        node[last] = v
+    try:
+        return WorldSpec.model_validate(data)
+    except ValidationError as exc:
+        raise StudyError(where, *validation_error_line(exc)) from None
+
+
+def _resolve_world(spec: StudySpec, where: str, base_dir: Path | None) -> ResolvedStudy:
+    """A world study: the world's societies are the scenarios; factors are numeric paths
+    of the world file (``societies.told.government.approval_weight``, ``vendor.discount``),
+    applied to the whole world; outputs are the world's (``adoption.output_names``)."""
+    from scslab.adoption import WorldError, check_world, load_world, output_names
+
+    assert spec.world is not None
+    try:
+        world, world_where, here = load_world(_world_ref(spec.world, base_dir))
+        check_world(world, world_where, here)
+    except WorldError as exc:
+        raise StudyError(where, "world", str(exc)) from None
+    data = world.model_dump(mode="json")
+    labels = list(world.societies)
+    integer: list[str] = []
+    for path, bounds in spec.factors.items():
+        found, value = _lookup(data, path)
+        if not found:
+            raise StudyError(where, f"factors.{path}",
+                             "unknown path: the world file has no such field (a dotted "
+                             "path such as societies.NAME.government.approval_weight)")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise StudyError(where, f"factors.{path}",
+                             f"is a {type(value).__name__} in the world, not a number")
+        is_int = isinstance(value, int)
+        if is_int:
+            integer.append(path)
+        for end in ("low", "high"):
+            x = getattr(bounds, end)
+            try:
+                world_with(data, {path: round(x) if is_int else x}, where)
+            except StudyError as exc:
+                raise StudyError(where, f"factors.{path}.{end}",
+                                 f"{exc.field}: {exc.reason}") from None
+    known = output_names(world)
+    for i, out in enumerate(spec.outputs):
+        if out not in known:
+            raise StudyError(where, f"outputs[{i}]",
+                             f"unknown output {out!r}; a world study's: {', '.join(known)}")
     return ResolvedStudy(spec=spec, where=where, labels=labels,
-                         scenarios={lb: resolved_dict(sc)
-                                    for lb, sc in zip(labels, scenarios, strict=True)},
-                         integer_factors=integer, contrasts=contrasts,
-                         factor_scenarios=applies)
+                         scenarios={lb: {} for lb in labels}, integer_factors=integer,
+                         contrasts=_contrasts(spec, where, labels),
+                         factor_scenarios={p: labels for p in spec.factors},
+                         world=data, world_dir=None if here is None else str(here))
 
 
 def applied_value(value: float, integer: bool) -> float | int:

@@ -3,9 +3,9 @@
 Each person holds ``a_i`` — the chance they say they approve of the system when asked (a
 survey's expected share is the mean of ``a``) — and ``t_i``, trust in institutions. At day 0
 
-    logit t_i = logit(trust_mean) + trust_sd · z₁
+    logit t_i = logit(trust_mean) + trust_sd · z₁ + trust_carried
     logit a_i = logit(approval_median) + income_slope · z_income,i
-                + trust_slope · (logit t_i − logit trust_mean) + approval_sd · z₂
+                + trust_slope · trust_sd · z₁ + approval_sd · z₂
 
 (z standard normal from the module's own stream; z_income the person's standardised log
 income): approval is higher among the wealthier and the trusting (Kostka 2019; Liu).
@@ -22,7 +22,9 @@ Afterwards both move in logit units, event by event (``docs/model.md``, Attitude
   (the benefits) or ``balanced`` (pros and cons): ``state_framing_shift`` /
   ``balanced_framing_shift``.
 
-Outputs: ``approval`` and ``institutional_trust`` (means over person-days, by group and
+Each region's mean approval is published as ``regions.approval`` (from the tallies, at
+the end of the day): informants' reporting reads it (``surveillance``, legitimacy →
+reporting). Outputs: ``approval`` and ``institutional_trust`` (means over person-days, by group and
 region — tallied per cell as people change, no daily pass), and at the end who approves:
 among the informed, by income quintile and by experience.
 """
@@ -61,6 +63,10 @@ class AttitudeParams(ModuleParams):
     income_slope: float = 0.3  # logit per sd of log income (direction: Kostka 2019 [V])
     trust_mean: Prob = 0.6
     trust_sd: NonNeg = 1.0
+    #: logit shift of everyone's day-0 trust carried from earlier periods of a world
+    #: (``docs/adoption.md``); ``trust_mean`` stays the reference of approval and of the
+    #: legitimacy link
+    trust_carried: float = 0.0
     trust_slope: float = 1.0  # logit approval per logit trust (direction: Liu [V])
     offence_memory_days: Annotated[int, Field(ge=1)] = 730
     wrong_sanction_shift: float = -2.0
@@ -70,7 +76,9 @@ class AttitudeParams(ModuleParams):
     named_neighbour_shift: float = 0.05
     detained_neighbour_shift: float = -0.3
     state_framing_shift: float = 0.5
-    balanced_framing_shift: float = -1.0  # MERICS 2020: 53 % → 29 % once pros and cons told
+    #: calibrated: MERICS 2020, 53 % → 29 % once pros and cons were told (fitted on the
+    #: model's spread of approval: tests/test_attitudes.py::test_merics_framing_reproduced)
+    balanced_framing_shift: float = -1.4
 
 
 def _logit(p):
@@ -98,6 +106,8 @@ class Attitudes(Module):
         ArraySpec("people.attitude_events", "code", "people", True,
                   "experience bits: sanctioned rightly, wrongly, named or detained "
                   "neighbour, rewarded, campaigns"),
+        ArraySpec("regions.approval", "prob", "regions", True,
+                  "mean approval of the region's people (from the tallies, end of day)"),
     )
     reads = ("acts", "people.income", "people.cell", "people.net_offsets", "links.neighbour",
              "list_changes?", "detentions?", "informed?", "people.informed?")
@@ -132,12 +142,17 @@ class Attitudes(Module):
               + p.trust_slope * (lt - _logit(p.trust_mean)) + p.approval_sd * z_a)
         trust = world.array("people.institutional_trust")
         approval = world.array("people.approval")
-        trust[:] = 1.0 / (1.0 + np.exp(-lt))
+        trust[:] = 1.0 / (1.0 + np.exp(-(lt + p.trust_carried)))
         approval[:] = 1.0 / (1.0 + np.exp(-la))
         cell = world.array("people.cell")
         n_cells = world.counters.n_cells
         world.state["approval_tally"] = np.bincount(cell, weights=approval, minlength=n_cells)
         world.state["trust_tally"] = np.bincount(cell, weights=trust, minlength=n_cells)
+        R = world.n_regions
+        self.region_size = np.maximum(np.bincount(np.arange(n_cells) % R, minlength=R,
+                                                  weights=np.bincount(cell, minlength=n_cells)),
+                                      1.0)
+        self._publish_regions(world)
         cat = world.catalogue
         lists = world.scenario.module_params("lists", ListParams)
         sanctions = world.scenario.module_params("sanctions", SanctionParams)
@@ -219,6 +234,15 @@ class Attitudes(Module):
         c = world.counters
         c.add_vector("approval_sum", world.state["approval_tally"])
         c.add_vector("trust_sum", world.state["trust_tally"])
+        self._publish_regions(world)
+
+    def _publish_regions(self, world) -> None:
+        """``regions.approval``: each region's mean approval, from the per-cell tallies
+        (cells are group × regions + region) — what informants' reporting reads."""
+        R = world.n_regions
+        tally = world.state["approval_tally"]
+        by_region = np.bincount(np.arange(tally.size) % R, weights=tally, minlength=R)
+        world.array("regions.approval")[:] = by_region / self.region_size
 
     final_metric_defs = (
         FinalMetricDef("approval_informed", "mean approval among the people who know of the system, at the end",

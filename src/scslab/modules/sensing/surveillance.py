@@ -12,7 +12,10 @@ Equations and parameters: ``docs/surveillance.md``.
   FNMR_i; misidentified as another person of the same group and region with
   ``1 − (1 − FMR_i)^gallery``), or by ``informant`` (a neighbour reports what they see,
   more often with a ``reward``: coverage × (1 + reward_response · reward); and files
-  false reports at ``false_report_rate`` per resident-day, scaled the same way).
+  false reports at ``false_report_rate`` per resident-day, scaled the same way). With
+  ``approval_weight`` w > 0 both are also multiplied by ``exp(w·(logit ā_r − logit
+  approval_reference))``, ā_r the region's mean approval of the system yesterday
+  (legitimacy → reporting; ``regions.approval``, owned by attitudes).
 * **Who receives the data**: ``owner`` (state, household, landlord, vendor) and
   ``receives`` (police, vendor, landlord). Data reach the apparatus — become observations
   and records — when the owner is the state or the police receive them; otherwise the
@@ -105,6 +108,10 @@ class SensorSpec(Strict):
     false_report_rate: NonNeg = 0.0  # informant: false reports per resident-day
     reward: NonNeg = 0.0  # informant: reward per report (money)
     reward_response: NonNeg = 1.0  # informant: relative rise in reports per money unit
+    #: informant: legitimacy → reporting, logit approval's weight on reports (assumption;
+    #: direction Tyler 2006) and the regional approval at which reports are as ``coverage``
+    approval_weight: NonNeg = 0.0
+    approval_reference: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.8
     owner: Literal["state", "household", "landlord", "vendor"] = "state"
     receives: list[Literal["police", "vendor", "landlord"]] = Field(default_factory=list)
     real_time: bool = True  # identifies as it captures (not after the fact)
@@ -321,7 +328,7 @@ class Surveillance(Module):
     reads = ("acts", "observations", "observation_truth", "people.cell", "people.group", "people.sex",
              "people.region", "people.household", "people.privacy_concern",
              "people.watchlisted@prev?", "people.watchlist_record@prev?",
-             "people.approval@prev?",
+             "people.approval@prev?", "regions.approval@prev?",
              "counters.blocked_expression?", "counters.blocked_trips_detention?")
     appends = ("observations", "observation_truth", "detentions")
     streams = (
@@ -397,9 +404,14 @@ class Surveillance(Module):
                     if r >= R:
                         raise ValueError(f"{where}.regions: region {r} out of range (0..{R - 1})")
             check_coverage_by_region(s, f"{where}.coverage_by_region", R)
-            if s.identification != "informant" and (s.false_report_rate or s.reward):
-                raise ValueError(f"{where}.identification: false reports and rewards need "
-                                 "identification 'informant'")
+            if s.identification != "informant" and (s.false_report_rate or s.reward
+                                                    or s.approval_weight):
+                raise ValueError(f"{where}.identification: false reports, rewards and the "
+                                 "approval weight need identification 'informant'")
+            if s.approval_weight and not scenario.modules.get("attitudes", {}).get(
+                    "enabled", False):
+                raise ValueError(f"{where}.approval_weight: reports move with approval only "
+                                 "when the attitudes module is enabled")
         for name, cp in params.checkpoints.items():
             where = f"checkpoints.{name}"
             code(where, cp.code)
@@ -697,6 +709,9 @@ class Surveillance(Module):
                            s["act_ok"], codes, consented, actor)
         if rows.size == 0:
             return
+        if spec.approval_weight:
+            region = world.array("people.region")[actor[rows]]
+            p = np.minimum(1.0, p * self._approval_factor(world, spec)[region])
         u = self.uniforms(world, "observe", day, spec.code, codes[rows], actor[rows])
         rows = rows[u < p]
         if rows.size == 0:
@@ -744,6 +759,8 @@ class Surveillance(Module):
             return
         rate = spec.false_report_rate * (1.0 + spec.reward_response * spec.reward)
         regions = np.flatnonzero(s["allowed"].any(axis=0))
+        factor = (self._approval_factor(world, spec) if spec.approval_weight
+                  else np.ones(self.R))
         cnt, who_s, act_s = (world.stream(x) for x in ("false_count", "false_subject",
                                                        "false_act"))
         cell = world.array("people.cell")
@@ -752,7 +769,8 @@ class Surveillance(Module):
             if members.size == 0:
                 continue
             slot = REGION_LAYOUT.pack(sensor=spec.code, region=int(r))
-            k = int(cnt.poisson(day, slot, np.zeros(1, np.int64), members.size * rate)[0])
+            k = int(cnt.poisson(day, slot, np.zeros(1, np.int64),
+                                members.size * rate * factor[r])[0])
             if k == 0:
                 continue
             ordinal = np.arange(k, dtype=np.int64)
@@ -775,6 +793,15 @@ class Surveillance(Module):
                 OBSERVATION_TRUTH_LAYOUT, act_ref=np.full(k, -1), true_actor=np.full(k, -1),
                 true_act=np.zeros(k),
                 erroneous=np.ones(k, dtype=bool), lawful=np.zeros(k, dtype=bool)))
+
+    @staticmethod
+    def _approval_factor(world, spec: SensorSpec) -> np.ndarray:
+        """Legitimacy → reporting: informants in region r report
+        ``exp(w · (logit ā_r − logit a_ref))`` times as often, ā_r the region's mean
+        approval of the system yesterday (``regions.approval``, owned by attitudes)."""
+        a = np.clip(world.array("regions.approval").astype(np.float64), 1e-6, 1 - 1e-6)
+        ref = spec.approval_reference
+        return np.exp(spec.approval_weight * (np.log(a / (1 - a)) - np.log(ref / (1 - ref))))
 
     def _screen(self, world, day, cp, acts, obs_parts, truth_parts, recorded) -> None:
         """Checkpoint screening of today's trips against yesterday's watchlist."""
