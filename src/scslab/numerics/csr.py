@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
 
 
@@ -24,3 +25,43 @@ def gather(offsets: np.ndarray, values: np.ndarray, rows: np.ndarray
     starts = np.repeat(offsets[rows], sizes)
     within = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
     return values[starts + within], sizes
+
+
+@nb.njit(cache=True)
+def _count_distinct_rows(pairs: np.ndarray, n: int, counts: np.ndarray) -> int:
+    total = 0
+    prev = np.int64(-1)
+    for i in range(pairs.size):
+        p = pairs[i]
+        if p != prev:
+            counts[p // n] += 1
+            total += 1
+            prev = p
+    return total
+
+
+@nb.njit(cache=True)
+def _fill_distinct_columns(pairs: np.ndarray, n: int, out: np.ndarray) -> None:
+    k = 0
+    prev = np.int64(-1)
+    for i in range(pairs.size):
+        p = pairs[i]
+        if p != prev:
+            out[k] = p % n
+            k += 1
+            prev = p
+
+
+def csr_from_sorted_pairs(pairs: np.ndarray, n: int, offset_dtype, value_dtype
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """CSR (offsets, columns) of the distinct ``row × n + column`` codes in ``pairs``
+    (sorted ascending, non-negative). Two passes and no temporary the size of ``pairs``:
+    the peak is ``pairs`` plus the output."""
+    counts = np.zeros(n, dtype=np.int64)
+    total = _count_distinct_rows(pairs, np.int64(n), counts)
+    offsets = np.zeros(n + 1, dtype=offset_dtype)
+    np.cumsum(counts, out=offsets[1:])
+    del counts
+    columns = np.empty(total, dtype=value_dtype)
+    _fill_distinct_columns(pairs, np.int64(n), columns)
+    return offsets, columns
