@@ -6,14 +6,18 @@ import numba as nb
 import numpy as np
 
 
-def group_index(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """CSR of the positions sharing a key (e.g. household members): (offsets by key,
-    positions sorted by key)."""
+def group_index(keys: np.ndarray, index_dtype=np.int64, n_keys: int = 0
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """CSR of the positions sharing a key (e.g. household members): (offsets by key, at
+    least ``n_keys`` keys; positions sorted by key, ascending within a key), both of
+    ``index_dtype``."""
+    if keys.size and np.iinfo(index_dtype).max < keys.size:
+        raise OverflowError(f"{keys.size:,} positions do not fit {np.dtype(index_dtype)}")
     order = np.argsort(keys, kind="stable")
-    counts = np.bincount(keys, minlength=int(keys.max()) + 1 if keys.size else 0)
-    offsets = np.zeros(counts.size + 1, dtype=np.int64)
+    counts = np.bincount(keys, minlength=max(int(keys.max()) + 1 if keys.size else 0, n_keys))
+    offsets = np.zeros(counts.size + 1, dtype=index_dtype)
     np.cumsum(counts, out=offsets[1:])
-    return offsets, order.astype(np.int64)
+    return offsets, order.astype(index_dtype, copy=False)
 
 
 def gather(offsets: np.ndarray, values: np.ndarray, rows: np.ndarray

@@ -528,7 +528,8 @@ class Surveillance(Module):
         np.cumsum(self.cell_sizes.astype(np.int64), out=self.cell_off[1:])
         self.rank = np.empty(n, dtype=np.int64)
         self.rank[self.cell_order] = np.arange(n) - self.cell_off[cell[self.cell_order]]
-        self.region_members = [np.flatnonzero(region == r) for r in range(R)]
+        r_off, r_members = world.index("people.region", world.n_regions)
+        self.region_members = [r_members[r_off[r]:r_off[r + 1]] for r in range(R)]
         # venue sensitivity and the venue where each act usually happens
         self.sensitivity = np.ones(256)
         for v in sc.venues.values():
