@@ -226,11 +226,12 @@ class LandlordCamera:
         if p.identification == "face":
             enrolled = self.enrolled[a]
             u1 = sv.uniforms(world, "identify", day, p.code, codes[rows], a)
-            missed = enrolled & (u1 < sv.fnmr[a])
+            fmr, fnmr = sv.face_rates(world, a)
+            missed = enrolled & (u1 < fnmr)
             denied = missed & self.entry[codes[rows]]
             c.add_cells("tenant_entry_denied", cell[a[denied]])
             subject[missed] = -1
-            q = false_alarm_probability(sv.fmr[a], self.gallery)
+            q = false_alarm_probability(fmr, self.gallery)
             u2 = sv.uniforms(world, "misidentify", day, p.code, codes[rows], a)
             wrong = ~missed & (u2 < q)
             if wrong.any():
