@@ -116,6 +116,7 @@ def synthesise(spec: PopulationSpec, seed: int, replicate: int) -> Population:
                                                    t.privacy_concern_mean, t.trait_sd),
         "people.aware": st.bernoulli(0, LAYOUT.pack(attribute=A_AWARE), people, aware_p),
     }
+    del people, log_income, z, aware_p, members  # not needed past the traits: keep the network's peak low
     arrays["people.household"] = _households(st, region, group, spec.household_mean_size)
     offsets, neighbours = _network(st, region, group, spec.network.degree, spec.network.homophily)
     arrays["people.net_offsets"] = offsets
@@ -183,7 +184,6 @@ def _network(st: Stream, region, group, degree: int, homophily: float):
         return np.zeros(n + 1, dtype=dtype("link_offset")), np.empty(0, dtype=dtype("uid"))
     order = _homophily_order(st, A_NET_ORDER, region, group)
     half = min(degree // 2, n - 1)
-    pos = np.arange(n, dtype=np.int64)
     # Both directions of every kept link as one code ``a × n + b``, written straight into
     # one array (no per-offset lists and concatenations: the build's peak memory is this
     # array plus the CSR it becomes).
@@ -191,7 +191,7 @@ def _network(st: Stream, region, group, degree: int, homophily: float):
     m = 0
     for j in range(1, half + 1):  # a loop over link offsets, not people
         src = order
-        dst = order[(pos + j) % n]
+        dst = np.roll(order, -j)  # order[(i + j) % n]
         # the link ordinal j is the semantic part of the slot; the uid is the person
         rewire = st.bernoulli(0, LAYOUT.pack(attribute=A_NET_REWIRE, part=j), src, 1.0 - homophily)
         words = st.words(0, LAYOUT.pack(attribute=A_NET_TARGET, part=j), src)[:, 0].astype(np.uint64)
@@ -209,7 +209,7 @@ def _network(st: Stream, region, group, degree: int, homophily: float):
         pair[m + k:m + 2 * k] += s
         m += 2 * k
         del s, d
-    del order, pos, src
+    del order, src
     pair = pair[:m]
     pair.sort()  # in place; duplicates (a link drawn twice) end up adjacent
     return csr_from_sorted_pairs(pair, n, dtype("link_offset"), dtype("uid"))
