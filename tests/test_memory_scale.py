@@ -43,6 +43,7 @@ def test_network_build_peak_is_the_link_codes_not_a_multiple_of_them():
     measured; over 500 B with the per-offset lists, concatenations and bincount
     temporaries it replaced. Bound 170 B."""
     sc = load_scenario("baseline", people=100_000)
+    synthesise(load_scenario("baseline", people=500).population, 1, 0)  # load the kernels
     tracemalloc.start()
     try:
         synthesise(sc.population, sc.seed, 0)
