@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("sizes", nargs="+", type=float)
     ap.add_argument("--days", type=int, default=30)
     ap.add_argument("--force", action="store_true", help="run even if the estimate says no")
+    ap.add_argument("--threads", type=int, default=1, help="NUMBA_NUM_THREADS of the runs")
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -92,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "benchmarks.scale", "--child",
                                args.scenario, str(n), "--days", str(args.days)],
-                              capture_output=True, text=True)
+                              capture_output=True, text=True,
+                              env=dict(os.environ, NUMBA_NUM_THREADS=str(args.threads)))
         if proc.returncode != 0:
             notes.append(f"- {n:,} people: failed (exit {proc.returncode}): "
                          f"{proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ''}")
@@ -113,8 +115,9 @@ def main(argv: list[str] | None = None) -> int:
         f"Python {platform.python_version()}; load average (1 min) "
         f"{', '.join(format(x, '.1f') for x in loads)} (before, then after each size). The "
         "machine is shared: CPU (process time) is the figure to trust, wall is shown for "
-        "reference. One thread (Numba kernels are serial).",
-        f"Reproduce: `python -m benchmarks.scale --days {args.days} {args.scenario} "
+        f"reference. NUMBA_NUM_THREADS={args.threads}.",
+        f"Reproduce: `python -m benchmarks.scale --days {args.days} --threads {args.threads} "
+        f"{args.scenario} "
         f"{' '.join(format(s, 'g') for s in args.sizes)}`.",
         "",
         "| people | build CPU s (wall) | run CPU s (wall) | run CPU ns / agent-day | ratio to "
