@@ -15,6 +15,7 @@ import pytest
 
 from scslab.cli import main
 from scslab.core.engine import Sim
+from scslab.modules.registry import module_classes
 from scslab.run.results import Results, mean_interval, t_quantile_975
 
 RUN = ["run", "--people", "2000", "--days", "40", "--burn-in", "5", "--quiet"]
@@ -100,12 +101,24 @@ def test_t_interval():
     assert mean_interval(np.array([np.nan])) == (None, None)
 
 
-def test_results_identical_with_one_and_two_numba_threads(tmp_path):
-    code = ("import sys, hashlib; from scslab.core.engine import Sim; "
-            "from scslab.scenario import load_scenario; "
-            "s = load_scenario('baseline', people=3000, days=30, burn_in=0); "
-            "sim = Sim(s).run(); "
-            "print(hashlib.sha256(sim.world.counters.history.tobytes()).hexdigest())")
+@pytest.mark.parametrize("scenario, every", [("baseline", False), ("rongcheng", True),
+                                             ("corporate", True)])
+def test_results_identical_with_one_and_two_numba_threads(scenario, every):
+    """Summary and series bit for bit with 1 and 2 Numba threads (the parallel kernels
+    write per-person outputs from keyed draws and reduce per chunk in a fixed order);
+    rongcheng and corporate with every module switched on."""
+    code = ("import sys, hashlib, json; import numpy as np; "
+            "from scslab.core.engine import Sim; from scslab.run.results import "
+            "replicate_result; from scslab.scenario import load_scenario; "
+            "from scslab.modules.registry import module_classes; "
+            f"sets = [f'modules.{{m}}.enabled=true' for m in module_classes()] if {every} "
+            "else []; "
+            f"s = load_scenario({scenario!r}, sets, people=2000, days=20, burn_in=0); "
+            "rep = replicate_result(Sim(s).run()); h = hashlib.sha256(); "
+            "h.update(json.dumps({k: repr(v) for k, v in sorted(rep.summary.items())}).encode()); "
+            "[h.update(k.encode() + np.ascontiguousarray(rep.series[k], "
+            "dtype=np.float64).tobytes()) for k in sorted(rep.series)]; "
+            "print(len(Sim(s).module_classes), h.hexdigest())")
     digests = []
     for threads in ("1", "2"):
         env = dict(os.environ, NUMBA_NUM_THREADS=threads)
@@ -113,6 +126,8 @@ def test_results_identical_with_one_and_two_numba_threads(tmp_path):
                               env=env, timeout=300, check=True)
         digests.append(proc.stdout.strip())
     assert digests[0] == digests[1]
+    if every:
+        assert int(digests[0].split()[0]) == len(module_classes())
 
 
 def test_default_run_prints_a_readable_summary(capsys):

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scslab.core.declarations import ArraySpec
 from scslab.core.layouts import dtype
-from scslab.core.module import ArraySpec
+from scslab.numerics.csr import csr_from_sorted_pairs
 from scslab.numerics.rng import AliasTable, SlotLayout, Stream
 from scslab.scenario.schema import PopulationSpec
 
@@ -115,6 +116,7 @@ def synthesise(spec: PopulationSpec, seed: int, replicate: int) -> Population:
                                                    t.privacy_concern_mean, t.trait_sd),
         "people.aware": st.bernoulli(0, LAYOUT.pack(attribute=A_AWARE), people, aware_p),
     }
+    del people, log_income, z, aware_p, members  # not needed past the traits: keep the network's peak low
     arrays["people.household"] = _households(st, region, group, spec.household_mean_size)
     offsets, neighbours = _network(st, region, group, spec.network.degree, spec.network.homophily)
     arrays["people.net_offsets"] = offsets
@@ -182,27 +184,32 @@ def _network(st: Stream, region, group, degree: int, homophily: float):
         return np.zeros(n + 1, dtype=dtype("link_offset")), np.empty(0, dtype=dtype("uid"))
     order = _homophily_order(st, A_NET_ORDER, region, group)
     half = min(degree // 2, n - 1)
-    pos = np.arange(n, dtype=np.int64)
-    src_list, dst_list = [], []
+    # Both directions of every kept link as one code ``a × n + b``, written straight into
+    # one array (no per-offset lists and concatenations: the build's peak memory is this
+    # array plus the CSR it becomes).
+    pair = np.empty(2 * half * n, dtype=np.int64)
+    m = 0
     for j in range(1, half + 1):  # a loop over link offsets, not people
         src = order
-        dst = order[(pos + j) % n]
+        dst = np.roll(order, -j)  # order[(i + j) % n]
         # the link ordinal j is the semantic part of the slot; the uid is the person
         rewire = st.bernoulli(0, LAYOUT.pack(attribute=A_NET_REWIRE, part=j), src, 1.0 - homophily)
         words = st.words(0, LAYOUT.pack(attribute=A_NET_TARGET, part=j), src)[:, 0].astype(np.uint64)
         random_target = ((words * np.uint64(n)) >> np.uint64(32)).astype(np.int64)
+        del words
         dst = np.where(rewire, random_target, dst)
-        src_list.append(src)
-        dst_list.append(dst)
-    src = np.concatenate(src_list)
-    dst = np.concatenate(dst_list)
-    keep = src != dst
-    a = np.concatenate([src[keep], dst[keep]])
-    b = np.concatenate([dst[keep], src[keep]])
-    pair = np.sort(a * n + b)  # sort + adjacent difference: faster than np.unique's hashing
-    pair = pair[np.concatenate(([True], pair[1:] != pair[:-1]))]
-    a = pair // n
-    b = pair % n
-    offsets = np.zeros(n + 1, dtype=dtype("link_offset"))
-    np.cumsum(np.bincount(a, minlength=n), out=offsets[1:])
-    return offsets, b.astype(dtype("uid"))
+        del rewire, random_target
+        keep = src != dst
+        s, d = src[keep], dst[keep]
+        del keep, dst
+        k = s.size
+        np.multiply(s, n, out=pair[m:m + k])
+        pair[m:m + k] += d
+        np.multiply(d, n, out=pair[m + k:m + 2 * k])
+        pair[m + k:m + 2 * k] += s
+        m += 2 * k
+        del s, d
+    del order, src
+    pair = pair[:m]
+    pair.sort()  # in place; duplicates (a link drawn twice) end up adjacent
+    return csr_from_sorted_pairs(pair, n, dtype("link_offset"), dtype("uid"))

@@ -32,7 +32,9 @@ from scslab.core.layouts import (
     pack_ref,
 )
 from scslab.core.metrics import Counters
+from scslab.core.population import OWNER as POPULATION
 from scslab.core.record_log import Dossier
+from scslab.numerics.csr import group_index
 from scslab.numerics.rng import Stream
 from scslab.numerics.sets import unique
 
@@ -174,6 +176,8 @@ class World:
         self.dossier = Dossier(counts["people"])
         self.truth = TruthStore()
         self.state: dict[str, Any] = {}
+        #: group indexes of population arrays, built once and shared (``View.index``)
+        self.indexes: dict[str, tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]] = {}
         self.catalogue: Any = None  # the ActCatalogue, set by the engine
         self.consequences: Any = None  # incentives.Consequences, set by the engine
         self.streams: dict[str, Stream] = {}
@@ -388,6 +392,27 @@ class View:
         ro.flags.writeable = False
         self._handed[name] = (arr, ro)
         return ro
+
+    def index(self, name: str, n_values: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """The people grouped by the value of a population array (a declared read), as a
+        read-only CSR in int32: (offsets by value, positions sorted by value, ascending
+        within a value). Built once per world and shared by every module that asks —
+        e.g. ``index("people.household")`` (household members) or ``index("people.region")``
+        (``members[offsets[r]:offsets[r + 1]]`` is ``np.flatnonzero(region == r)``). The
+        offsets cover at least ``n_values`` values (0 … n_values − 1)."""
+        arr = self.array(name)
+        w = self._world
+        if w.owner[name] != POPULATION:
+            raise ValueError(f"{self._module}: index({name!r}) — only the population's "
+                             "arrays are fixed for the whole run")
+        hit = w.indexes.get(name)
+        if hit is None or hit[0] is not w.arrays[name] or hit[1][0].size < n_values + 1:
+            offsets, members = group_index(arr, np.int32, n_values)
+            offsets.flags.writeable = False
+            members.flags.writeable = False
+            hit = (w.arrays[name], (offsets, members))
+            w.indexes[name] = hit
+        return hit[1]
 
     def has(self, name: str) -> bool:
         return name in self._world.arrays

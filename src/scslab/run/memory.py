@@ -4,10 +4,10 @@ A run that cannot fit should be refused in a second with the estimate, not die w
 ``MemoryError`` after minutes. The estimate has two phases, and a replicate needs the
 larger of them:
 
-* **synthesis** — drawing the population and its network. Measured (``Sim`` build, peak
-  RSS above the interpreter, baseline at 10^6 people, degree 10 and 40):
-  ``SYNTH_PER_PERSON + SYNTH_PER_LINK × degree`` bytes per person (sort and grouping
-  temporaries of the network dominate);
+* **synthesis** — drawing the population and its network. Measured (peak traced NumPy
+  memory of ``synthesise``, rongcheng at 10^5 people, degree 10, 20 and 40: 147, 267 and
+  507 B per person): ``SYNTH_PER_PERSON + SYNTH_PER_LINK × degree`` bytes per person (one
+  int64 code per directed link end, sorted in place, dominates);
 * **running** — every array the switched-on modules declare (``owns``) and the population
   arrays they read, priced by dtype and entity as the World allocates them; the counter
   history (days × counters × cells × 8 bytes); and an allowance for the dossier's growth
@@ -15,7 +15,11 @@ larger of them:
   (baseline: ~0.014 live records per person-day, ~47 bytes each with the truth store and
   sidecars, measured at 2·10^5 people over 2190 days, when the truth store kept one 14-byte
   row per act observed; it now keeps one 22-byte row per observation, the act it saw
-  included).
+  included); and ``PRIVATE_PER_PERSON`` for what modules hold outside the World's arrays
+  (the shared household and region indexes, the dossier's per-person heads, the harm
+  observer's shadow books): resident memory held after a run minus the World's arrays,
+  87–137 B per person at 10^6 × 30 days over rongcheng, corporate and every module on
+  (``benchmarks/results-memory.md``), less the records allowance.
 
 With worker processes each runs its own replicate, so the need is multiplied by
 ``min(workers, replicates)``. The figures are deliberately a little low: a refused run
@@ -31,8 +35,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from scslab.scenario.schema import Scenario
 
-SYNTH_PER_PERSON = 120
-SYNTH_PER_LINK = 44
+SYNTH_PER_PERSON = 27
+SYNTH_PER_LINK = 12
+PRIVATE_PER_PERSON = 70
 RECORDS_PER_PERSON_DAY = 0.01
 BYTES_PER_RECORD = 40
 INTERPRETER = 150 * 2**20  # Python, NumPy, Numba and the compiled kernels
@@ -87,7 +92,7 @@ def estimate_bytes(scenario: Scenario) -> dict[str, int]:
     counters = days * COUNTERS_GUESS * cells * 8
     records = int(n * days * RECORDS_PER_PERSON_DAY * BYTES_PER_RECORD)
     synthesis = n * (SYNTH_PER_PERSON + SYNTH_PER_LINK * int(scenario.population.network.degree))
-    running = arrays + counters + records
+    running = arrays + counters + records + n * PRIVATE_PER_PERSON
     return {"synthesis": synthesis, "running": running,
             "need": max(synthesis, running) + INTERPRETER}
 

@@ -24,7 +24,7 @@ from pydantic import Field
 
 from scslab.core.layouts import RECORD_KIND_KIN, RECORD_KIND_OBSERVATION, dtype
 from scslab.core.module import ArraySpec, Module, Phase, Role
-from scslab.numerics.csr import gather, group_index
+from scslab.numerics.csr import gather
 from scslab.numerics.rng import SlotLayout, StreamSpec
 from scslab.numerics.sets import unique
 from scslab.scenario.schema import ModuleParams
@@ -41,11 +41,6 @@ class DossierParams(ModuleParams):
     kin_spread_probability: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
     file_loss_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0  # per person-day
     file_restore_days: Annotated[float, Field(gt=0.0)] = 365.0
-
-
-def household_index(household: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """CSR of household members: (offsets by household id, members sorted by household)."""
-    return group_index(household)
 
 
 class DossierModule(Module):
@@ -73,7 +68,7 @@ class DossierModule(Module):
     def setup(self, world) -> None:
         self.kin_codes = np.array(
             [world.scenario.acts[a].code for a in self.params.kin_spread_acts], dtype=np.uint8)
-        self.hh_offsets, self.hh_members = household_index(world.array("people.household"))
+        self.hh_offsets, self.hh_members = world.index("people.household")
         world.state["lost_files"] = 0
 
     def step(self, world, day: int) -> None:

@@ -43,8 +43,8 @@ class Evaluations(Module):
     streams = (StreamSpec("draws", LAYOUT, "counts, subjects and targeting of evaluations"),)
 
     def setup(self, world) -> None:
-        region = world.array("people.region")
-        self.members = [np.flatnonzero(region == r) for r in range(world.n_regions)]
+        r_off, r_members = world.index("people.region", world.n_regions)
+        self.members = [r_members[r_off[r]:r_off[r + 1]] for r in range(world.n_regions)]
         oreg = world.array("officials.region")
         disc = world.array("officials.discretion").astype(np.float64)
         self.intensity = np.array([

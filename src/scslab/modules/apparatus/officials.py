@@ -180,8 +180,8 @@ class Officials(Module):
         oreg = world.array("officials.region").astype(np.int64)
         self.R = world.n_regions
         self.by_region = [np.flatnonzero(oreg == r) for r in range(self.R)]
-        preg = world.array("people.region").astype(np.int64)
-        self.residents = [np.flatnonzero(preg == r) for r in range(self.R)]
+        r_off, r_members = world.index("people.region", world.n_regions)
+        self.residents = [r_members[r_off[r]:r_off[r + 1]] for r in range(self.R)]
         self.region_size = np.array([m.size for m in self.residents], dtype=np.float64)
         integ = world.array("officials.integrity").astype(np.float64)
         self.head_integrity = np.array([integ[m].mean() if m.size else 1.0

@@ -24,7 +24,6 @@ from scslab.core.apparatus import (
 )
 from scslab.core.incentives import present_value
 from scslab.core.module import ArraySpec, Module, Phase, Role
-from scslab.modules.apparatus.dossier import household_index
 from scslab.numerics.csr import gather
 from scslab.numerics.sets import unique
 
@@ -68,7 +67,7 @@ class Sanctions(Module):
     def setup(self, world) -> None:
         lists = world.scenario.module_params("lists", ListParams)
         self.rule = SanctionRule.compile(self.params, lists, world.catalogue)
-        self.hh_offsets, self.hh_members = household_index(world.array("people.household"))
+        self.hh_offsets, self.hh_members = world.index("people.household")
 
     def step(self, world, day: int) -> None:
         changes = world.events("list_changes")

@@ -63,7 +63,6 @@ from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role
 from scslab.modules.economy.lending import apr_by_terms, lender_params
 from scslab.modules.people.behaviour import BehaviourParams
 from scslab.modules.people.learning import LearningParams, perceived_now
-from scslab.numerics.csr import group_index
 from scslab.numerics.rng import SlotLayout, StreamSpec, k_uniform
 from scslab.scenario.schema import ModuleParams
 
@@ -388,7 +387,7 @@ class Debts(Module):
         coef[K_SYSTEM] = float(cons.system_sanction[r])
         self.coef = coef
         self.apr_of = apr_by_terms(lender_params(world.scenario))
-        self.hh_offsets, self.hh_members = group_index(world.array("people.household"))
+        self.hh_offsets, self.hh_members = world.index("people.household")
         # an initial stock of loans, due over the first term, opened at day 0
         n = world.counts["people"]
         people = np.arange(n, dtype=np.int64)

@@ -38,7 +38,6 @@ from scslab.core.layouts import (
 )
 from scslab.core.metrics import FinalMetricDef, MetricDef
 from scslab.core.module import CounterSpec, Module, Phase, Role
-from scslab.modules.apparatus.dossier import household_index
 from scslab.numerics.csr import gather
 from scslab.numerics.sets import unique
 
@@ -194,7 +193,7 @@ class Harm(Module):
         every = np.arange(1 << 16, dtype=np.uint16)
         self.cost_of_bans = self.rule.daily_cost(every)
         self.reward_of_bans = self.rule.daily_reward(every & ~self.punitive)
-        self.hh_offsets, self.hh_members = household_index(world.array("people.household"))
+        self.hh_offsets, self.hh_members = world.index("people.household")
         self.grade_names = sorted(self.scoring.grades, key=self.scoring.grades.get)
         black = [s for s in self.lists.lists.values() if s.kind == "black"]
         self.black_mask = np.uint8(sum(1 << s.code for s in black))

@@ -114,13 +114,15 @@ def _powers(x, gamma):  # pragma: no cover - compiled
     return out
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, parallel=True)
 def _decide(k0, k1, day, people, pos, acts, who, par):  # pragma: no cover - compiled
     """Take-up of each opportunity. Work only where it matters: no draw for economic and
     movement acts (always taken), S^γ from the per-act tables while the perceived
     sanction is the act's own (multiplier 1), no exp for expression unwatched (w = 0).
     ``acts``, ``who``, ``par``: :class:`ActTables`, :class:`PersonArrays`,
-    :class:`DecideParams` (``decide_bundles.py``)."""
+    :class:`DecideParams` (``decide_bundles.py``). Parallel over opportunities
+    (``prange``): each writes only its own outputs from keyed draws, with no reduction, so
+    any thread count gives the same bits."""
     (codes, act_class, gain, penalty, sanction, reward, detection, rel_det, slot_of,
      pub_target, penalty_gamma, sanction_gamma) = acts
     region, honesty, aware, privacy, pd, pd_day, ps, trust = who
@@ -130,7 +132,7 @@ def _decide(k0, k1, day, people, pos, acts, who, par):  # pragma: no cover - com
     take = np.zeros(n, dtype=np.bool_)
     shadow = np.zeros(n, dtype=np.bool_)
     displaced = np.zeros(n, dtype=np.bool_)
-    for j in range(n):
+    for j in nb.prange(n):
         i = people[j]
         a = pos[j]
         cls = act_class[a]

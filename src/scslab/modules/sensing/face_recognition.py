@@ -64,11 +64,13 @@ def group_multipliers(face: FaceParams, groups: list[str]) -> tuple[np.ndarray, 
             np.array([o.fnmr.get(g, 1.0) for g in groups]))
 
 
-def lookalike_multiplier(stream: Stream, slot: int, n: int, sigma: float) -> np.ndarray:
-    """m_i = exp(σ z_i − σ²/2), mean 1, drawn once per person (day 0, fixed slot)."""
+def lookalike_multiplier(stream: Stream, slot: int, people: np.ndarray, sigma: float
+                         ) -> np.ndarray:
+    """m_i = exp(σ z_i − σ²/2), mean 1, one keyed draw per person (day 0, fixed slot): the
+    same value for a person whichever subset of people is asked for."""
     if sigma <= 0:
-        return np.ones(n)
-    z = stream.normal(0, slot, np.arange(n, dtype=np.int64))
+        return np.ones(np.size(people))
+    z = stream.normal(0, slot, people)
     return np.exp(sigma * z - 0.5 * sigma * sigma)
 
 

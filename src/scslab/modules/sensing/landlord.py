@@ -36,8 +36,9 @@ The owner's decisions use only what the camera reports (the named tenant), not t
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field
@@ -108,12 +109,12 @@ def check_landlord(p: LandlordParams, scenario, where: str = "landlord") -> None
 @dataclass(frozen=True)
 class CameraReads:
     """What the camera reads of the surveillance module that owns it, declared: the face
-    matcher's per-person error rates and the venues' sensitivity, set up by the owner, and
-    the source code its observations carry."""
+    matcher's per-person error rates (FMR, FNMR of the people asked about, recomputed for
+    those seen rather than held for everyone) and the venues' sensitivity, set up by the
+    owner, and the source code its observations carry."""
 
     sensitivity: np.ndarray  # by venue code
-    fmr: np.ndarray  # false match rate, by person
-    fnmr: np.ndarray  # false non-match rate, by person
+    face_rates: Callable[[Any, np.ndarray], tuple[np.ndarray, np.ndarray]]
     source_code: int
 
 
@@ -246,11 +247,12 @@ class LandlordCamera:
         if p.identification == "face":
             enrolled = self.enrolled[a]
             u1 = sensor_uniforms(world, "identify", day, p.code, codes[rows], a)
-            missed = enrolled & (u1 < sv.fnmr[a])
+            fmr, fnmr = self.reads.face_rates(world, a)
+            missed = enrolled & (u1 < fnmr)
             denied = missed & self.entry[codes[rows]]
             c.add_cells("tenant_entry_denied", cell[a[denied]])
             subject[missed] = -1
-            q = false_alarm_probability(sv.fmr[a], self.gallery)
+            q = false_alarm_probability(fmr, self.gallery)
             u2 = sensor_uniforms(world, "misidentify", day, p.code, codes[rows], a)
             wrong = ~missed & (u2 < q)
             if wrong.any():

@@ -534,7 +534,6 @@ class Surveillance(Module):
         self.R = R
         self.burn_in = sc.time.burn_in
         cat = world.catalogue
-        group = world.array("people.group")
         region = world.array("people.region")
         cell = world.array("people.cell").astype(np.int64)
         self.group_names = world.group_names
@@ -542,12 +541,13 @@ class Surveillance(Module):
         self.cell_sizes = np.bincount(cell, minlength=n_cells).astype(np.float64)
         self.region_sizes = np.bincount(region, minlength=R).astype(np.float64)
         # people by cell and by region: whom a wrong identification or a false report names
-        self.cell_order = np.argsort(cell, kind="stable")
+        self.cell_order = np.argsort(cell, kind="stable").astype(np.int32)
         self.cell_off = np.zeros(n_cells + 1, dtype=np.int64)
         np.cumsum(self.cell_sizes.astype(np.int64), out=self.cell_off[1:])
-        self.rank = np.empty(n, dtype=np.int64)
+        self.rank = np.empty(n, dtype=np.int32)  # a position within a cell (< n)
         self.rank[self.cell_order] = np.arange(n) - self.cell_off[cell[self.cell_order]]
-        self.region_members = [np.flatnonzero(region == r) for r in range(R)]
+        r_off, r_members = world.index("people.region", world.n_regions)
+        self.region_members = [r_members[r_off[r]:r_off[r + 1]] for r in range(R)]
         # venue sensitivity and the venue where each act usually happens
         self.sensitivity = np.ones(256)
         for v in sc.venues.values():
@@ -556,12 +556,9 @@ class Surveillance(Module):
         self.act_venue[cat.code] = cat.venue
         self.is_expr = code_table(cat.codes_of_class("expression"))
         self.is_move = code_table(cat.codes_of_class("movement"))
-        # face error per person
+        # face error per person: recomputed for the people seen (face_rates), not stored
+        self.face = p.face
         setup = world.stream("setup")
-        look = lookalike_multiplier(setup, SETUP_LAYOUT.pack(purpose=P_LOOKALIKE), n,
-                                    p.face.lookalike_sigma)
-        self.fmr, self.fnmr = person_rates(p.face, self.group_names, group,
-                                           world.array("people.sex"), look)
         # sensors compiled
         expr = expression_venue_codes(sc)
         self.sensors = []
@@ -595,7 +592,7 @@ class Surveillance(Module):
             self.checkpoints.append({"name": name, "spec": cp, "act_ok": ok,
                                      "region_ok": _regions_mask(cp.regions, R)})
         self.landlord = (LandlordCamera(p.landlord, CameraReads(
-            sensitivity=self.sensitivity, fmr=self.fmr, fnmr=self.fnmr,
+            sensitivity=self.sensitivity, face_rates=self.face_rates,
             source_code=p.source_code)) if p.landlord.enabled else None)
         if self.landlord is not None:
             self.landlord.setup(world)
@@ -607,6 +604,15 @@ class Surveillance(Module):
     setup_slot = staticmethod(_setup_slot)
     uniforms = staticmethod(sensor_uniforms)
     words = staticmethod(sensor_words)
+
+    def face_rates(self, world, people: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per-person FMR (look-alike multiplier included) and FNMR of ``people``, from
+        their group, sex and keyed look-alike draw — two float64 arrays per person that
+        are cheaper to recompute for the people a sensor sees than to hold for everyone."""
+        look = lookalike_multiplier(world.stream("setup"), SETUP_LAYOUT.pack(purpose=P_LOOKALIKE),
+                                    people, self.face.lookalike_sigma)
+        return person_rates(self.face, self.group_names, world.array("people.group")[people],
+                            world.array("people.sex")[people], look)
 
     def other_in_cell(self, world, day: int, sensor: int, codes: np.ndarray,
                       actor: np.ndarray) -> np.ndarray:
@@ -720,8 +726,9 @@ class Surveillance(Module):
         subject = a.copy()
         keep = np.ones(rows.size, dtype=bool)
         if spec.identification == "face":
-            keep = self.uniforms(world, "identify", day, spec.code, k, a) >= self.fnmr[a]
-            q = false_alarm_probability(self.fmr[a], spec.gallery)
+            fmr, fnmr = self.face_rates(world, a)
+            keep = self.uniforms(world, "identify", day, spec.code, k, a) >= fnmr
+            q = false_alarm_probability(fmr, spec.gallery)
         else:
             q = np.full(rows.size, spec.misattribution)
         wrong = keep & (self.uniforms(world, "misidentify", day, spec.code, k, a) < q)
@@ -829,8 +836,8 @@ class Surveillance(Module):
         if spec.identification == "face":
             gallery = spec.gallery if spec.gallery is not None else (
                 int(np.count_nonzero(wl)) if wl is not None else 0)
-            p = np.where(listed, 1.0 - self.fnmr[a], false_alarm_probability(self.fmr[a],
-                                                                               gallery))
+            fmr, fnmr = self.face_rates(world, a)
+            p = np.where(listed, 1.0 - fnmr, false_alarm_probability(fmr, gallery))
             alarm = self.uniforms(world, "alarm", day, spec.code, k, a) < p
         else:
             alarm = listed

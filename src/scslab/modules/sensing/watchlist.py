@@ -33,7 +33,6 @@ import numpy as np
 from pydantic import Field
 
 from scslab.core.module import ArraySpec, Module, Phase, Role
-from scslab.modules.apparatus.dossier import household_index
 from scslab.numerics.csr import gather
 from scslab.numerics.rng import SlotLayout, StreamSpec
 from scslab.numerics.sets import unique
@@ -117,7 +116,7 @@ class Watchlist(Module):
         cat = world.catalogue
         self.entry_codes = np.array([cat.code[cat.position(a)] for a in self.params.acts],
                                     dtype=np.uint8)
-        self.hh_offsets, self.hh_members = household_index(world.array("people.household"))
+        self.hh_offsets, self.hh_members = world.index("people.household")
         listed = world.array("people.watchlisted")
         group = world.array("people.group")
         self.targeted = np.ones(len(world.group_names), dtype=bool)
