@@ -97,6 +97,18 @@ class CounterSpec:
 
 
 @dataclass(frozen=True)
+class FinalMetricSpec:
+    """An end-of-run metric a module's ``final_metrics`` hook reports (read on the last
+    day, not summed over days): ``breakdown`` adds ``NAME[group=G]`` and
+    ``NAME[region=K]``. The declaration is the one list of final metric names: the
+    engine refuses a hook that reports a name not declared here, and
+    ``compare.metric_names(..., final=True)`` lists them before anything runs."""
+
+    name: str
+    breakdown: bool = False
+
+
+@dataclass(frozen=True)
 class CauseSpec:
     """A cause of group disparity a module declares, and how to switch it off:
     ``equalise(scenario, A, B)`` returns ``--set``-style overrides giving group A group B's
@@ -135,6 +147,8 @@ class Module(ABC):
     #: the module whose ``enabled`` switch this one follows (e.g. appeal filing follows
     #: the appeals board), or None
     switched_by: ClassVar[str | None] = None
+    #: end-of-run metrics its ``final_metrics(world)`` hook may report (see FinalMetricSpec)
+    final: ClassVar[tuple[FinalMetricSpec, ...]] = ()
 
     def __init__(self, params: ModuleParams, scenario: Scenario) -> None:
         self.params = params
@@ -161,6 +175,19 @@ class Module(ABC):
         if cls.switched_by is not None:
             on = on and bool(scenario.modules.get(cls.switched_by, {}).get("enabled", False))
         return on
+
+    @classmethod
+    def final_metric_names(cls, scenario: Scenario) -> list[str]:
+        """The names its ``final_metrics`` hook may report in ``scenario`` (a run may leave
+        some out, e.g. when the mechanism behind one is off)."""
+        groups = list(scenario.population.groups)
+        out: list[str] = []
+        for f in cls.final:
+            out.append(f.name)
+            if f.breakdown:
+                out.extend(f"{f.name}[group={g}]" for g in groups)
+                out.extend(f"{f.name}[region={k}]" for k in range(scenario.population.regions))
+        return out
 
     def setup(self, world: View) -> None:  # noqa: B027 - optional hook, empty by default
         """Fill owned arrays at day 0 (they are allocated with ``fill`` already)."""

@@ -41,7 +41,7 @@ from pydantic import Field
 
 from scslab.core.incentives import present_value
 from scslab.core.metrics import MetricDef
-from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role
+from scslab.core.module import ArraySpec, CounterSpec, FinalMetricSpec, Module, Phase, Role
 from scslab.modules.people.behaviour import BehaviourParams
 from scslab.numerics.rng import SlotLayout, StreamSpec
 from scslab.numerics.sets import unique
@@ -575,6 +575,9 @@ class FirmMetrics(Module):
         c = world.counters
         c.add_vector("credit_output_best", best)
         c.add_vector("credit_output_lost", np.maximum(best - actual, 0.0))
+
+    final = (FinalMetricSpec("corporate_score_auc"),
+             FinalMetricSpec("corporate_score_auc_misconduct"))
 
     def final_metrics(self, world) -> dict:
         st = world.state

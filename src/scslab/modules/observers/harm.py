@@ -37,7 +37,7 @@ from scslab.core.layouts import (
     RECORD_KIND_OBSERVATION,
 )
 from scslab.core.metrics import MetricDef
-from scslab.core.module import CounterSpec, Module, Phase, Role
+from scslab.core.module import CounterSpec, FinalMetricSpec, Module, Phase, Role
 from scslab.modules.apparatus.dossier import household_index
 from scslab.numerics.csr import gather
 from scslab.numerics.sets import unique
@@ -324,6 +324,8 @@ class Harm(Module):
         no_act = (flags & COMMITTED) == 0
         c.add_cells("people_no_act", cell[no_act])
         c.add_cells("people_sanctioned_no_act", cell[no_act & ((flags & EVER_SANCTIONED) != 0)])
+
+    final = (FinalMetricSpec("score_gini", breakdown=True),)
 
     def final_metrics(self, world) -> dict[str, float | None]:
         """Score inequality at the end of the run (overall, by group and region)."""

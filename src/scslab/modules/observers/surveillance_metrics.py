@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 from scslab.core.metrics import MetricDef
-from scslab.core.module import CounterSpec, Module, Phase, Role
+from scslab.core.module import CounterSpec, FinalMetricSpec, Module, Phase, Role
 from scslab.modules.sensing.watchlist import CAUSE_GROUP, CAUSE_KIN, CAUSE_RECORD
 
 PER_1000_PERSON_YEARS = 365_000.0
@@ -170,6 +170,8 @@ class SurveillanceMetrics(Module):
         c.add_cells("detentions_unlawful_basis", cells[unlawful])
         c.add_cells("detentions_lawful_basis", cells[lawful_basis])
         c.add_cells("detentions_erroneous_basis", cells[erroneous])
+
+    final = (FinalMetricSpec("repeat_stop_concentration", breakdown=True),)
 
     def final_metrics(self, world) -> dict[str, float | None]:
         """repeat_stop_concentration: share of false alarms (since the burn-in) falling on

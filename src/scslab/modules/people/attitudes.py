@@ -37,7 +37,7 @@ from pydantic import Field
 from scslab.core.apparatus import ListParams, SanctionParams, SanctionRule, ScoringParams
 from scslab.core.layouts import INFORMED_CAMPAIGN, code_table
 from scslab.core.metrics import MetricDef
-from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role
+from scslab.core.module import ArraySpec, CounterSpec, FinalMetricSpec, Module, Phase, Role
 from scslab.modules.people.learning import LearningParams
 from scslab.numerics.csr import gather
 from scslab.numerics.rng import SlotLayout, StreamSpec
@@ -217,6 +217,12 @@ class Attitudes(Module):
         c = world.counters
         c.add_vector("approval_sum", world.state["approval_tally"])
         c.add_vector("trust_sum", world.state["trust_tally"])
+
+    final = (FinalMetricSpec("approval_informed"),
+             *(FinalMetricSpec(f"approval[income_quintile={q}]") for q in range(1, 6)),
+             FinalMetricSpec("approval[sanctioned=wrongly]"),
+             FinalMetricSpec("approval[sanctioned=rightly]"),
+             FinalMetricSpec("approval[untouched]"))
 
     def final_metrics(self, world) -> dict[str, float | None]:
         """Who approves at the end: the informed (what a survey of those who know the

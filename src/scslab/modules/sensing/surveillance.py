@@ -49,7 +49,15 @@ from scslab.core.layouts import (
     code_table,
     pack_ref,
 )
-from scslab.core.module import ArraySpec, CauseSpec, CounterSpec, Module, Phase, Role
+from scslab.core.module import (
+    ArraySpec,
+    CauseSpec,
+    CounterSpec,
+    FinalMetricSpec,
+    Module,
+    Phase,
+    Role,
+)
 from scslab.modules.sensing.face_recognition import (
     FaceParams,
     check_face,
@@ -885,6 +893,10 @@ class Surveillance(Module):
         start = self.miss_at_start
         factor = np.where(start > 0, now / np.where(start > 0, start, 1.0), 1.0)
         world.array("regions.watch_factor")[...] = factor
+
+    final = (FinalMetricSpec("deployment_budget_lost"),
+             FinalMetricSpec("complaint_participation"),
+             FinalMetricSpec("landlord_removed_day"))
 
     def final_metrics(self, world) -> dict[str, float | None]:
         out: dict[str, float | None] = {}
