@@ -34,6 +34,15 @@ from scslab.calibrate.targets import CalibrationError, TargetFile, load_targets
 
 #: S_min + this is the edge of a parameter's interval (χ² with one degree of freedom, 95 %).
 PROFILE_THRESHOLD = 3.84
+#: A direction in parameter space along which the fitted targets move less than this
+#: share of the most sensitive direction is a ridge (the targets cannot tell its
+#: parameters apart); see :func:`ridges`.
+RIDGE_RATIO = 0.1
+#: A parameter whose column of the sensitivity matrix is below this share of the largest
+#: column is left out of the ridge analysis (on its own it is "not pinned down").
+INSENSITIVE_RATIO = 0.05
+#: A parameter takes part in a ridge if its weight in the ridge's direction exceeds this.
+RIDGE_LOADING = 0.3
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
@@ -49,6 +58,10 @@ class ParameterFit:
     profile: list[float] = field(default_factory=list)  # S at each grid point
     interval: tuple[float, float] | None = None
     identified: str = "not profiled"  # pinned down | bounded on one side | not pinned down
+    #: Δ(fitted target)/u across the parameter's range, per fitted target (from the profile)
+    sensitivity: dict[str, float] = field(default_factory=dict)
+    #: the other parameters it trades off with along a ridge (empty: none)
+    ridge: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         d = dict(self.__dict__)
@@ -74,6 +87,8 @@ class Calibration:
     wall_seconds: float
     runs: int
     profile_minimum: float | None = None  # lowest S at any profile point
+    #: groups of parameters the fitted targets cannot tell apart (see :func:`ridges`)
+    ridges: list[dict] = field(default_factory=list)
 
     @property
     def converged(self) -> bool:
@@ -94,7 +109,72 @@ class Calibration:
                 "parameters": [p.as_dict() for p in self.parameters],
                 "targets": [f.as_dict() for f in self.fits],
                 "profile_minimum": self.profile_minimum, "converged": self.converged,
+                "ridges": self.ridges,
                 "wall_seconds": round(self.wall_seconds, 3), "runs": self.runs}
+
+
+def sensitivity_column(grid: list[float], means: list[dict[str, float]], targets: list,
+                       log: bool = False) -> dict[str, float]:
+    """How far each target moves, in its uncertainties, across a parameter's range: the
+    least-squares slope of its mean over the profile grid (x scaled to [0, 1], on a log
+    scale for a log parameter) divided by its uncertainty. Undefined means count 0."""
+    import numpy as np
+
+    x = np.log(np.asarray(grid)) if log else np.asarray(grid, dtype=float)
+    x = (x - x[0]) / (x[-1] - x[0])
+    out = {}
+    for t in targets:
+        y = np.array([m.get(t.name, float("nan")) for m in means], dtype=float)
+        ok = np.isfinite(y)
+        if ok.sum() < 2:
+            out[t.name] = 0.0
+            continue
+        slope = float(np.polyfit(x[ok], y[ok], 1)[0])
+        out[t.name] = slope / t.uncertainty
+    return out
+
+
+def ridges(params: list[ParameterFit], targets: list) -> list[dict]:
+    """Groups of parameters the fitted targets cannot tell apart.
+
+    J[t, p] is target t's move across parameter p's range, in uncertainties
+    (``ParameterFit.sensitivity``). Parameters with a negligible column (below
+    :data:`INSENSITIVE_RATIO` of the largest) are left out — alone they are "not pinned
+    down". For the rest, every right singular vector of J whose singular value is below
+    :data:`RIDGE_RATIO` of the largest (or that J, having fewer targets than parameters,
+    cannot see at all) is a ridge: moving along it leaves the targets (nearly) unchanged.
+    Its parameters are those weighing more than :data:`RIDGE_LOADING` in it. A slice
+    profile cannot show this (each slice holds the others fixed), so it is checked here.
+    """
+    import numpy as np
+
+    names = [p.path for p in params]
+    if len(names) < 2 or not targets:
+        return []
+    J = np.array([[p.sensitivity.get(t.name, 0.0) for p in params] for t in targets])
+    norms = np.linalg.norm(J, axis=0)
+    if norms.max() <= 0:
+        return []
+    keep = [i for i in range(len(names)) if norms[i] >= INSENSITIVE_RATIO * norms.max()]
+    if len(keep) < 2:
+        return []
+    Js = J[:, keep] / norms[keep]  # each column to unit length: the ratio is about direction
+    _, sv, vt = np.linalg.svd(Js, full_matrices=True)
+    svs = np.zeros(len(keep))
+    svs[:sv.size] = sv
+    out = []
+    for k in range(len(keep)):
+        ratio = float(svs[k] / svs[0])
+        if ratio >= RIDGE_RATIO:
+            continue
+        v = vt[k]
+        members = [j for j in range(len(keep)) if abs(v[j]) > RIDGE_LOADING]
+        if len(members) < 2:
+            continue
+        out.append({"parameters": [names[keep[j]] for j in members],
+                    "direction": [round(float(v[j]), 4) for j in members],
+                    "ratio": round(ratio, 4)})
+    return out
 
 
 def _defaults(ev: Evaluator) -> dict[str, float]:
@@ -200,6 +280,7 @@ def calibrate(
     params = [ParameterFit(p, s.low, s.high, defaults.get(p), best_point[p])
               for p, s in tf.parameters.items()]
     profile_minimum = None
+    found: list[dict] = []
     if profile_points >= 2:
         import numpy as np
 
@@ -219,8 +300,11 @@ def calibrate(
         prof.run(points, rows)
         ptable = prof.store.metrics_table()
         for j, pf in enumerate(params):
-            pf.profile = [distance(_means(prof, j * profile_points + k, tf, ptable),
-                                   fitted_targets) for k in range(profile_points)]
+            means = [_means(prof, j * profile_points + k, tf, ptable)
+                     for k in range(profile_points)]
+            pf.profile = [distance(m, fitted_targets) for m in means]
+            pf.sensitivity = sensitivity_column(pf.grid, means, fitted_targets,
+                                                tf.parameters[pf.path].log)
         profile_minimum = min(v for pf in params for v in pf.profile)
         for pf in params:
             xs = [*pf.grid, pf.fitted]
@@ -232,6 +316,15 @@ def calibrate(
             at_low, at_high = lo <= pf.grid[0], hi >= pf.grid[-1]
             pf.identified = ("not pinned down" if at_low and at_high else
                              "bounded on one side" if at_low or at_high else "pinned down")
+        found = ridges(params, fitted_targets)
+        by_path = {pf.path: pf for pf in params}
+        for r in found:
+            for path in r["parameters"]:
+                pf = by_path[path]
+                pf.ridge = [q for q in r["parameters"] if q != path]
+                if pf.identified != "not pinned down":
+                    others = ", ".join(q.rsplit(".", 1)[-1] for q in pf.ridge)
+                    pf.identified = f"not separately pinned down (ridge with {others})"
         if progress is not None:
             progress("profiles", len(points), len(points))
 
@@ -266,4 +359,4 @@ def calibrate(
         burn_in=tf.burn_in, replicates=tf.replicates, trials=len(complete),
         objective=float(best.value), default_objective=default_objective, parameters=params,
         fits=fits, wall_seconds=time.perf_counter() - t0, runs=runs,
-        profile_minimum=profile_minimum)
+        profile_minimum=profile_minimum, ridges=found)
