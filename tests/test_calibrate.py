@@ -205,3 +205,19 @@ def test_calibrated_scenario_reproduces_the_fitted_targets():
         values = [run_replicate(sc, r).summary[t.metric] for r in range(tf.replicates)]
         mean = sum(values) / len(values)
         assert abs(mean - t.value) <= t.uncertainty, (t.name, mean)
+
+
+def test_calibrate_on_dask_local_exits_0(tmp_path):
+    """``--dask local:1`` on a tiny file: the fit runs on a Dask local cluster, exit 0."""
+    path = tmp_path / "tiny.yaml"
+    data = {"name": "tiny", "people": 300, "days": 3, "burn_in": 0, "seed": 2,
+            "replicates": 1,
+            "parameters": {"modules.attitudes.approval_median": {"low": 0.5, "high": 0.98}},
+            "targets": [{"name": "approval", "metric": "approval", "scenario": "baseline",
+                         "value": 0.8, "uncertainty": 0.03, "role": "fit", "source": "x"}]}
+    path.write_text(yaml.safe_dump(data))
+    out = tmp_path / "out"
+    code = main(["calibrate", str(path), "--out", str(out), "--dask", "local:1",
+                 "--trials", "2", "--batch", "2", "--profile-points", "0", "--quiet"])
+    assert code == 0
+    assert load_fit(out)["trials"] == 2
