@@ -221,3 +221,22 @@ def test_calibrate_on_dask_local_exits_0(tmp_path):
                  "--trials", "2", "--batch", "2", "--profile-points", "0", "--quiet"])
     assert code == 0
     assert load_fit(out)["trials"] == 2
+
+
+def test_a_better_profile_point_becomes_a_trial_until_converged(tmp_path):
+    """One trial (the defaults, median 0.866) and a target made at 0.74, a point of the
+    5-point profile grid over [0.5, 0.98]: the profile beats the trial, is polished into
+    a trial, and the result converges there."""
+    sc = load_scenario("baseline", people=SIZE["people"], days=SIZE["days"],
+                       burn_in=SIZE["burn_in"], seed=SIZE["seed"])
+    sc = with_overrides(sc, ["modules.attitudes.approval_median=0.74"])
+    data = _toy(float(run_replicate(sc, 0).summary["approval"]))
+    data["parameters"].pop("modules.appeals.decision_days")
+    data["targets"] = data["targets"][:1]
+    tf = parse_targets(data, "toy.yaml")
+    stuck = calibrate(tf, tmp_path / "a", trials=1, profile_points=5, polish=0)
+    assert not stuck.converged and stuck.polish_rounds == 0
+    cal = calibrate(tf, tmp_path / "b", trials=1, profile_points=5, polish=2)
+    assert cal.converged and cal.polish_rounds == 1 and cal.trials == 2
+    assert cal.fitted["modules.attitudes.approval_median"] == pytest.approx(0.74)
+    assert cal.objective == pytest.approx(0.0, abs=1e-9)

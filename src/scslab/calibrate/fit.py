@@ -10,7 +10,10 @@ is never worse than the defaults it replaces.
 After the search each parameter gets a **profile**: S over a 1-D grid across its range
 with the other parameters at the optimum. The grid points with S ≤ S_min + 3.84 (χ²₁,
 95 %) form its interval; a parameter whose interval reaches both ends of its range is
-**not pinned down** by the targets.
+**not pinned down** by the targets. A profile point that fits better than the best trial
+becomes a trial and the profiles are redone around it (``polish`` rounds at most; a
+result still beaten by a profile point says "not converged"). Parameters the fitted
+targets cannot tell apart are found from the profiles' sensitivities (:func:`ridges`).
 """
 
 from __future__ import annotations
@@ -89,6 +92,8 @@ class Calibration:
     profile_minimum: float | None = None  # lowest S at any profile point
     #: groups of parameters the fitted targets cannot tell apart (see :func:`ridges`)
     ridges: list[dict] = field(default_factory=list)
+    #: profile points that fitted better than the best trial, made trials (re-profiled)
+    polish_rounds: int = 0
 
     @property
     def converged(self) -> bool:
@@ -109,7 +114,7 @@ class Calibration:
                 "parameters": [p.as_dict() for p in self.parameters],
                 "targets": [f.as_dict() for f in self.fits],
                 "profile_minimum": self.profile_minimum, "converged": self.converged,
-                "ridges": self.ridges,
+                "ridges": self.ridges, "polish_rounds": self.polish_rounds,
                 "wall_seconds": round(self.wall_seconds, 3), "runs": self.runs}
 
 
@@ -201,6 +206,70 @@ def _means(ev: Evaluator, row: int, tf: TargetFile, table: Any = None) -> dict[s
     return out
 
 
+def _profiles(tf: TargetFile, where: str, fit_scenarios: list[str], state: CalibrationState,
+              workers: int, dask: str | None, best_point: dict[str, float], best_value: float,
+              defaults: dict[str, float], profile_points: int, progress: Progress | None,
+              ) -> tuple[list[ParameterFit], float | None, list[dict], dict[str, float] | None]:
+    """S over a grid per parameter with the others at ``best_point``; intervals, flags and
+    ridges. Returns the parameters, the lowest S at a profile point, the ridges, and the
+    profile point that fits better than ``best_value`` (None if none does)."""
+    fitted_targets = tf.fitted()
+    params = [ParameterFit(p, s.low, s.high, defaults.get(p), best_point[p])
+              for p, s in tf.parameters.items()]
+    if profile_points < 2:
+        return params, None, [], None
+    import numpy as np
+
+    prof = Evaluator.open(tf, where, fit_scenarios, "profile",
+                          state.folder(f"profile-{point_hash(best_point)}"), workers, dask)
+    points, rows = [], []
+    for j, pf in enumerate(params):
+        s = tf.parameters[pf.path]
+        grid = (np.geomspace(s.low, s.high, profile_points) if s.log
+                else np.linspace(s.low, s.high, profile_points))
+        pf.grid = [float(g) for g in grid]
+        for k, g in enumerate(pf.grid):
+            points.append({**best_point, pf.path: g})
+            rows.append(j * profile_points + k)
+    if progress is not None:
+        progress("profiles", 0, len(points))
+    prof.run(points, rows)
+    ptable = prof.store.metrics_table()
+    for j, pf in enumerate(params):
+        means = [_means(prof, j * profile_points + k, tf, ptable)
+                 for k in range(profile_points)]
+        pf.profile = [distance(m, fitted_targets) for m in means]
+        pf.sensitivity = sensitivity_column(pf.grid, means, fitted_targets,
+                                            tf.parameters[pf.path].log)
+    profile_minimum = min(v for pf in params for v in pf.profile)
+    for pf in params:
+        xs = [*pf.grid, pf.fitted]
+        ys = [*pf.profile, best_value]
+        low_s = min(ys)  # along this slice (a better profile point: see `converged`)
+        inside = [x for x, y in zip(xs, ys, strict=True) if y <= low_s + PROFILE_THRESHOLD]
+        lo, hi = (min(inside), max(inside)) if inside else (pf.fitted, pf.fitted)
+        pf.interval = (lo, hi)
+        at_low, at_high = lo <= pf.grid[0], hi >= pf.grid[-1]
+        pf.identified = ("not pinned down" if at_low and at_high else
+                         "bounded on one side" if at_low or at_high else "pinned down")
+    found = ridges(params, fitted_targets)
+    by_path = {pf.path: pf for pf in params}
+    for r in found:
+        for path in r["parameters"]:
+            pf = by_path[path]
+            pf.ridge = [q for q in r["parameters"] if q != path]
+            if pf.identified != "not pinned down":
+                others = ", ".join(q.rsplit(".", 1)[-1] for q in pf.ridge)
+                pf.identified = f"not separately pinned down (ridge with {others})"
+    if progress is not None:
+        progress("profiles", len(points), len(points))
+    better = None
+    if profile_minimum < best_value - 1e-12:
+        k = int(np.argmin([v for pf in params for v in pf.profile]))
+        better = points[k]
+    return params, profile_minimum, found, better
+
+
 def calibrate(
     targets: str | Path | TargetFile | None,
     out: str | Path,
@@ -210,6 +279,7 @@ def calibrate(
     dask: str | None = None,
     people: int | None = None,
     profile_points: int = 7,
+    polish: int = 3,
     fresh: bool = False,
     seed: int = 0,
     progress: Progress | None = None,
@@ -225,8 +295,9 @@ def calibrate(
         where = str(targets) if targets is not None else "builtin targets.yaml"
     if people is not None:
         tf = tf.model_copy(update={"people": people})
-    if trials < 1 or batch < 1 or profile_points < 0:
-        raise CalibrationError(where, None, "trials and batch must be ≥ 1, profile points ≥ 0")
+    if trials < 1 or batch < 1 or profile_points < 0 or polish < 0:
+        raise CalibrationError(where, None, "trials and batch must be ≥ 1, profile points "
+                               "and polish rounds ≥ 0")
     check_targets(tf, where)
     fit_scenarios = tf.scenarios("fit")
     check_only = [s for s in tf.scenarios() if s not in fit_scenarios]
@@ -249,84 +320,50 @@ def calibrate(
                  for p, s in tf.parameters.items()}
         study.enqueue_trial(start)
     states = optuna.trial.TrialState
-    while True:
-        done = [t for t in study.trials if t.state in (states.COMPLETE, states.FAIL)]
-        if progress is not None:
-            progress("fit", min(len(done), trials), trials)
-        stale = study.get_trials(deepcopy=False, states=(states.RUNNING,))
-        if stale:  # asked by a run that was stopped: evaluate them now (finished runs skip)
-            numbers = [t.number for t in stale]
-            points = [dict(t.params) for t in stale]
-        elif len(done) >= trials:
-            break
-        else:
-            asked = [study.ask(dists) for _ in range(min(batch, trials - len(done)))]
-            numbers = [t.number for t in asked]
-            points = [dict(t.params) for t in asked]
-        ev.run(points, numbers)
-        table = ev.store.metrics_table()
-        for n in numbers:
-            study.tell(n, distance(_means(ev, n, tf, table), fitted_targets))
 
+    def search(until: int) -> None:
+        """Ask, simulate and tell trials until ``until`` are done (queued ones first)."""
+        while True:
+            done = [t for t in study.trials if t.state in (states.COMPLETE, states.FAIL)]
+            if progress is not None:
+                progress("fit", min(len(done), until), until)
+            stale = study.get_trials(deepcopy=False, states=(states.RUNNING,))
+            if stale:  # asked by a run that was stopped: evaluate them now (finished runs skip)
+                numbers = [t.number for t in stale]
+                points = [dict(t.params) for t in stale]
+            elif len(done) >= until:
+                return
+            else:
+                asked = [study.ask(dists) for _ in range(min(batch, until - len(done)))]
+                numbers = [t.number for t in asked]
+                points = [dict(t.params) for t in asked]
+            ev.run(points, numbers)
+            table = ev.store.metrics_table()
+            for n in numbers:
+                study.tell(n, distance(_means(ev, n, tf, table), fitted_targets))
+
+    search(trials)
     complete = [t for t in study.trials if t.state == states.COMPLETE]
-    best = min(complete, key=lambda t: (t.value, t.number))
-    best_point = {p: float(best.params[p]) for p in tf.parameters}
     first = next((t for t in complete if t.number == 0), None)
     default_objective = None if first is None else float(first.value)
-    table = ev.store.metrics_table()
-    best_means_table = table
 
-    # ---- profiles: S over a grid per parameter, others at the optimum
-    params = [ParameterFit(p, s.low, s.high, defaults.get(p), best_point[p])
-              for p, s in tf.parameters.items()]
-    profile_minimum = None
-    found: list[dict] = []
-    if profile_points >= 2:
-        import numpy as np
-
-        prof = Evaluator.open(tf, where, fit_scenarios, "profile",
-                              state.folder(f"profile-{point_hash(best_point)}"), workers, dask)
-        points, rows = [], []
-        for j, pf in enumerate(params):
-            s = tf.parameters[pf.path]
-            grid = (np.geomspace(s.low, s.high, profile_points) if s.log
-                    else np.linspace(s.low, s.high, profile_points))
-            pf.grid = [float(g) for g in grid]
-            for k, g in enumerate(pf.grid):
-                points.append({**best_point, pf.path: g})
-                rows.append(j * profile_points + k)
-        if progress is not None:
-            progress("profiles", 0, len(points))
-        prof.run(points, rows)
-        ptable = prof.store.metrics_table()
-        for j, pf in enumerate(params):
-            means = [_means(prof, j * profile_points + k, tf, ptable)
-                     for k in range(profile_points)]
-            pf.profile = [distance(m, fitted_targets) for m in means]
-            pf.sensitivity = sensitivity_column(pf.grid, means, fitted_targets,
-                                                tf.parameters[pf.path].log)
-        profile_minimum = min(v for pf in params for v in pf.profile)
-        for pf in params:
-            xs = [*pf.grid, pf.fitted]
-            ys = [*pf.profile, float(best.value)]
-            low_s = min(ys)  # along this slice (a better profile point: see `converged`)
-            inside = [x for x, y in zip(xs, ys, strict=True) if y <= low_s + PROFILE_THRESHOLD]
-            lo, hi = (min(inside), max(inside)) if inside else (pf.fitted, pf.fitted)
-            pf.interval = (lo, hi)
-            at_low, at_high = lo <= pf.grid[0], hi >= pf.grid[-1]
-            pf.identified = ("not pinned down" if at_low and at_high else
-                             "bounded on one side" if at_low or at_high else "pinned down")
-        found = ridges(params, fitted_targets)
-        by_path = {pf.path: pf for pf in params}
-        for r in found:
-            for path in r["parameters"]:
-                pf = by_path[path]
-                pf.ridge = [q for q in r["parameters"] if q != path]
-                if pf.identified != "not pinned down":
-                    others = ", ".join(q.rsplit(".", 1)[-1] for q in pf.ridge)
-                    pf.identified = f"not separately pinned down (ridge with {others})"
-        if progress is not None:
-            progress("profiles", len(points), len(points))
+    # ---- profiles around the best trial; a profile point that fits better becomes a
+    # trial and the profiles are redone around it (at most `polish` times)
+    polished = 0
+    while True:
+        complete = [t for t in study.trials if t.state == states.COMPLETE]
+        best = min(complete, key=lambda t: (t.value, t.number))
+        best_point = {p: float(best.params[p]) for p in tf.parameters}
+        params, profile_minimum, found, better = _profiles(
+            tf, where, fit_scenarios, state, workers, dask, best_point, float(best.value),
+            defaults, profile_points, progress)
+        if better is None or polished >= polish:
+            break
+        polished += 1
+        study.enqueue_trial(better)
+        search(len([t for t in study.trials
+                    if t.state in (states.COMPLETE, states.FAIL)]) + 1)
+    best_means_table = ev.store.metrics_table()
 
     # ---- the fit on every target at the optimum (held-out-only scenarios run now)
     fits: list[TargetFit] = []
@@ -359,4 +396,4 @@ def calibrate(
         burn_in=tf.burn_in, replicates=tf.replicates, trials=len(complete),
         objective=float(best.value), default_objective=default_objective, parameters=params,
         fits=fits, wall_seconds=time.perf_counter() - t0, runs=runs,
-        profile_minimum=profile_minimum, ridges=found)
+        profile_minimum=profile_minimum, ridges=found, polish_rounds=polished)

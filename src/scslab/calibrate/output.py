@@ -84,8 +84,13 @@ def markdown(cal: Calibration) -> str:
              "## Fitted parameters", ""]
     if not cal.converged:
         lines += [f"**Not converged:** a profile point fits better (S = "
-                  f"{cal.profile_minimum:.4g}) than the best trial; run more trials "
-                  "(a rerun with a larger --trials continues).", ""]
+                  f"{cal.profile_minimum:.4g}) than the best trial after "
+                  f"{cal.polish_rounds} polish round(s); run more trials or rounds "
+                  "(a rerun with a larger --trials or --polish continues).", ""]
+    elif cal.polish_rounds:
+        lines += [f"Converged after {cal.polish_rounds} polish round(s): a profile point "
+                  "that fitted better became a trial and the profiles were redone around "
+                  "it; no profile point now beats the best trial.", ""]
     lines += table(*parameter_rows(cal))
     lines += ["", "A parameter is *not pinned down* when S stays within 3.84 of its minimum "
               "(χ²₁, 95 %) over its whole range with the others at the optimum.", ""]

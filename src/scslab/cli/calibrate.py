@@ -27,6 +27,9 @@ def calibrate_command(
         min=1, help="People per run (default: the target file's).")] = None,
     profile_points: Annotated[int, typer.Option(
         min=0, help="Grid points per parameter profile (0: no profiles).")] = 7,
+    polish: Annotated[int, typer.Option(
+        min=0, help="Rounds in which a profile point that fits better than the best "
+                    "trial becomes a trial and the profiles are redone.")] = 3,
     seed: Annotated[int, typer.Option(min=0, help="Seed of Optuna's sampler.")] = 0,
     fresh: Annotated[bool, typer.Option(
         help="If OUT holds another calibration or code revision, move its state aside "
@@ -60,7 +63,8 @@ def calibrate_command(
 
             local_cluster_size(dask)
         kwargs = dict(trials=trials, batch=batch, workers=workers, dask=dask, people=people,
-                      profile_points=profile_points, fresh=fresh, seed=seed)
+                      profile_points=profile_points, polish=polish, fresh=fresh,
+                      seed=seed)
         if progress is None:
             cal = calibrate(targets, out, **kwargs)
         else:
