@@ -1,7 +1,7 @@
 """ABC-SMC posteriors of the free parameters (pyabc), on the same evaluation layer as the fit.
 
 Approximate Bayesian computation by sequential Monte Carlo (Toni et al. 2009; the pyabc
-library, Schälte et al. 2022): a prior — uniform over each parameter's range in the
+library, Klinger et al. 2018, Schälte et al. 2022): a prior — uniform over each parameter's range in the
 target file (log-uniform for a ``log`` parameter) — is moved through generations of
 weighted particles; a particle is kept when its simulated fitted targets lie within ε of
 the published ones, with the distance ``d(θ) = √S(θ)`` of the fit's objective (each
