@@ -209,10 +209,14 @@ def _means(ev: Evaluator, row: int, tf: TargetFile, table: Any = None) -> dict[s
 def _profiles(tf: TargetFile, where: str, fit_scenarios: list[str], state: CalibrationState,
               workers: int, dask: str | None, best_point: dict[str, float], best_value: float,
               defaults: dict[str, float], profile_points: int, progress: Progress | None,
+              trials: list[tuple[dict[str, float], float]] = (),
               ) -> tuple[list[ParameterFit], float | None, list[dict], dict[str, float] | None]:
     """S over a grid per parameter with the others at ``best_point``; intervals, flags and
     ridges. Returns the parameters, the lowest S at a profile point, the ridges, and the
-    profile point that fits better than ``best_value`` (None if none does)."""
+    profile point that fits better than ``best_value`` (None if none does). Finished
+    ``trials`` (point, S) that lie on a parameter's slice (the others at ``best_point``)
+    count as points of its profile for the interval (e.g. the defaults, after a polish
+    round moved the optimum along one parameter)."""
     fitted_targets = tf.fitted()
     params = [ParameterFit(p, s.low, s.high, defaults.get(p), best_point[p])
               for p, s in tf.parameters.items()]
@@ -243,8 +247,10 @@ def _profiles(tf: TargetFile, where: str, fit_scenarios: list[str], state: Calib
                                             tf.parameters[pf.path].log)
     profile_minimum = min(v for pf in params for v in pf.profile)
     for pf in params:
-        xs = [*pf.grid, pf.fitted]
-        ys = [*pf.profile, best_value]
+        on_slice = [(pt[pf.path], v) for pt, v in trials
+                    if all(pt[q] == best_point[q] for q in best_point if q != pf.path)]
+        xs = [*pf.grid, pf.fitted, *(x for x, _ in on_slice)]
+        ys = [*pf.profile, best_value, *(v for _, v in on_slice)]
         low_s = min(ys)  # along this slice (a better profile point: see `converged`)
         inside = [x for x, y in zip(xs, ys, strict=True) if y <= low_s + PROFILE_THRESHOLD]
         lo, hi = (min(inside), max(inside)) if inside else (pf.fitted, pf.fitted)
@@ -356,7 +362,9 @@ def calibrate(
         best_point = {p: float(best.params[p]) for p in tf.parameters}
         params, profile_minimum, found, better = _profiles(
             tf, where, fit_scenarios, state, workers, dask, best_point, float(best.value),
-            defaults, profile_points, progress)
+            defaults, profile_points, progress,
+            [({p: float(t.params[p]) for p in tf.parameters}, float(t.value))
+             for t in complete])
         if better is None or polished >= polish:
             break
         polished += 1
