@@ -25,7 +25,9 @@ from scslab.scenario import load_scenario
 PEOPLE, DAYS, BURN_IN, SEED = 2000, 60, 10, 17
 
 PINNED: dict[str, str] = {
-    # calibrated = national-blacklist at the fitted values, which are its defaults today
+    # calibrated = national-blacklist but κ 0.0625 (fitted) for 0.07 (default); κ acts only
+    # on decisions after a judgment (loan 180 + deadline 90 days), so this 60-day run
+    # cannot tell the two apart: the same hash (re-checked after the refit)
     "calibrated": "2cf410e54b551f0e5368278957c793e1f59405063c301dd94fb9908f3abaffc0",
     "baseline": "9f9aae5614085135daa3bd50ee7e2febfec6a699ef7978e4bd12701c2a1760f7",
     "checkpoint-region": "4a83f3e0ba84757b3ad5bb565684f80d8de88389f8d646acb82dad748f882c1f",
