@@ -30,6 +30,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--profile-points", type=int, default=5)
+    ap.add_argument("--polish", type=int, default=3)
     ap.add_argument("--folder", default="out/bench-calibration")
     ap.add_argument("--fresh-folder", action="store_true")
     a = ap.parse_args()
@@ -45,7 +46,7 @@ def main() -> None:
     load_before = os.getloadavg()
     t0 = time.perf_counter()
     cal = calibrate(None, folder, trials=a.trials, batch=a.batch, workers=a.workers,
-                    people=a.people, profile_points=a.profile_points)
+                    people=a.people, profile_points=a.profile_points, polish=a.polish)
     wall = time.perf_counter() - t0
     write_result(cal, folder / RESULT)
     load_after = os.getloadavg()
@@ -64,13 +65,16 @@ def main() -> None:
         f"Budget: builtin target file, {a.people} people (file: {tf.people}), {tf.days} "
         f"days + burn-in {tf.burn_in}, {tf.replicates} replicates, {a.trials} trials in "
         f"batches of {a.batch}, {a.profile_points} profile points per parameter, "
+        f"at most {a.polish} polish rounds ({cal.polish_rounds} used; "
+        f"{'converged' if cal.converged else 'NOT converged'}), "
         f"{a.workers} local worker processes.",
         "",
         f"**Wall time: {wall:.0f} s** ({wall / 60:.1f} min); the folder holds {runs} runs "
         "(fit, profiles, held out; a rerun of a finished fit skips them all).",
         "",
         "Command: `python -m benchmarks.calibration --fresh-folder "
-        f"--people {a.people} --trials {a.trials} --workers {a.workers}`",
+        f"--people {a.people} --trials {a.trials} --workers {a.workers} "
+        f"--polish {a.polish}`",
         "",
         "## The fit",
         "",

@@ -205,3 +205,38 @@ def test_calibrated_scenario_reproduces_the_fitted_targets():
         values = [run_replicate(sc, r).summary[t.metric] for r in range(tf.replicates)]
         mean = sum(values) / len(values)
         assert abs(mean - t.value) <= t.uncertainty, (t.name, mean)
+
+
+def test_calibrate_on_dask_local_exits_0(tmp_path):
+    """``--dask local:1`` on a tiny file: the fit runs on a Dask local cluster, exit 0."""
+    path = tmp_path / "tiny.yaml"
+    data = {"name": "tiny", "people": 300, "days": 3, "burn_in": 0, "seed": 2,
+            "replicates": 1,
+            "parameters": {"modules.attitudes.approval_median": {"low": 0.5, "high": 0.98}},
+            "targets": [{"name": "approval", "metric": "approval", "scenario": "baseline",
+                         "value": 0.8, "uncertainty": 0.03, "role": "fit", "source": "x"}]}
+    path.write_text(yaml.safe_dump(data))
+    out = tmp_path / "out"
+    code = main(["calibrate", str(path), "--out", str(out), "--dask", "local:1",
+                 "--trials", "2", "--batch", "2", "--profile-points", "0", "--quiet"])
+    assert code == 0
+    assert load_fit(out)["trials"] == 2
+
+
+def test_a_better_profile_point_becomes_a_trial_until_converged(tmp_path):
+    """One trial (the defaults, median 0.866) and a target made at 0.74, a point of the
+    5-point profile grid over [0.5, 0.98]: the profile beats the trial, is polished into
+    a trial, and the result converges there."""
+    sc = load_scenario("baseline", people=SIZE["people"], days=SIZE["days"],
+                       burn_in=SIZE["burn_in"], seed=SIZE["seed"])
+    sc = with_overrides(sc, ["modules.attitudes.approval_median=0.74"])
+    data = _toy(float(run_replicate(sc, 0).summary["approval"]))
+    data["parameters"].pop("modules.appeals.decision_days")
+    data["targets"] = data["targets"][:1]
+    tf = parse_targets(data, "toy.yaml")
+    stuck = calibrate(tf, tmp_path / "a", trials=1, profile_points=5, polish=0)
+    assert not stuck.converged and stuck.polish_rounds == 0
+    cal = calibrate(tf, tmp_path / "b", trials=1, profile_points=5, polish=2)
+    assert cal.converged and cal.polish_rounds == 1 and cal.trials == 2
+    assert cal.fitted["modules.attitudes.approval_median"] == pytest.approx(0.74)
+    assert cal.objective == pytest.approx(0.0, abs=1e-9)

@@ -26,7 +26,9 @@ PEOPLE, DAYS, BURN_IN, SEED = 2000, 60, 10, 17
 
 PINNED: dict[str, str] = {
     "baseline": "5bcb5d193ce060e989da33a65274764422ee0a6ca0826a4c9aafc8279a3e470c",
-    # calibrated = national-blacklist at the fitted values, which are its defaults today
+    # calibrated = national-blacklist but κ 0.0625 (fitted) for 0.07 (default); κ acts only
+    # on decisions after a judgment (loan 180 + deadline 90 days), so this 60-day run
+    # cannot tell the two apart: the same hash
     "calibrated": "ed4bdf8237e6ffe0c4e8bac11c4237d9fcfc450674578d1336d1ab837e47f865",
     "checkpoint-region": "73281c3684e3e2b5bcff242ae43cd0f67005c3273503be75c1264199bf54f16a",
     "corporate": "30162f3c96c7ebc1b6269efdd8b919d600fb7c3864cbe9413600fcaaae1a2caf",

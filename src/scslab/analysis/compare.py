@@ -207,18 +207,23 @@ def load_specs(
     return labels, scenarios
 
 
-def metric_names(scenario: Scenario) -> list[str]:
+def metric_names(scenario: Scenario, final: bool = False) -> list[str]:
     """Every metric name a run of ``scenario`` reports (overall, per group, per region),
-    known before running from the enabled modules' metric definitions."""
+    known before running from the enabled modules' metric definitions; with ``final``,
+    also the end-of-run metrics they declare (``Module.final_metric_defs``, read on the last day)."""
     from scslab.core.engine import default_module_classes
 
     groups = list(scenario.population.groups)
     out: list[str] = []
-    for cls in default_module_classes(scenario):
+    classes = default_module_classes(scenario)
+    for cls in classes:
         for m in getattr(cls, "metrics", ()):
             out.append(m.name)
             out.extend(f"{m.name}[group={g}]" for g in groups)
             out.extend(f"{m.name}[region={k}]" for k in range(scenario.population.regions))
+    if final:
+        for cls in classes:
+            out.extend(n for n in cls.final_metric_names(scenario) if n not in out)
     return out
 
 

@@ -40,7 +40,7 @@ def check_targets(tf: TargetFile, where: str) -> None:
                                   burn_in=tf.burn_in, seed=tf.seed)
         except (ScenarioError, CompareError) as exc:
             raise CalibrationError(where, f"targets[{i}].scenario", str(exc)) from None
-        if t.metric not in set(metric_names(sc)):
+        if t.metric not in set(metric_names(sc, final=True)):
             raise CalibrationError(where, f"targets[{i}].metric",
                                    f"scenario {t.scenario!r} does not report {t.metric!r}")
 

@@ -52,6 +52,20 @@ def parameter_rows(cal: Calibration) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
+def ridge_lines(cal: Calibration) -> list[str]:
+    """The ridges: parameters the fitted targets cannot tell apart."""
+    out = []
+    for r in cal.ridges:
+        names = " and ".join(f"`{p}`" for p in r["parameters"])
+        direction = ", ".join(f"{w:+.2f}" for w in r["direction"])
+        out += [f"**Not separately pinned down (correlated ridge):** {names} trade off — "
+                f"moving them together along ({direction}) (each scaled to its range) moves "
+                f"the fitted targets {r['ratio']:.2g} × as much as the most sensitive "
+                "direction. Their fitted values are one point on the ridge; add a target "
+                "that moves them differently, or fix all but one.", ""]
+    return out
+
+
 def markdown(cal: Calibration) -> str:
     def table(header: list[str], rows: list[list[str]]) -> list[str]:
         out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -70,11 +84,18 @@ def markdown(cal: Calibration) -> str:
              "## Fitted parameters", ""]
     if not cal.converged:
         lines += [f"**Not converged:** a profile point fits better (S = "
-                  f"{cal.profile_minimum:.4g}) than the best trial; run more trials "
-                  "(a rerun with a larger --trials continues).", ""]
+                  f"{cal.profile_minimum:.4g}) than the best trial after "
+                  f"{cal.polish_rounds} polish round(s); run more trials or rounds "
+                  "(a rerun with a larger --trials or --polish continues).", ""]
+    elif cal.polish_rounds:
+        lines += [f"Converged after {cal.polish_rounds} polish round(s): a profile point "
+                  "that fitted better became a trial and the profiles were redone around "
+                  "it; no profile point now beats the best trial.", ""]
     lines += table(*parameter_rows(cal))
     lines += ["", "A parameter is *not pinned down* when S stays within 3.84 of its minimum "
-              "(χ²₁, 95 %) over its whole range with the others at the optimum.", "",
+              "(χ²₁, 95 %) over its whole range with the others at the optimum.", ""]
+    lines += ridge_lines(cal)
+    lines += [
               "## Fit on every target", ""]
     lines += table(*target_rows(cal))
     lines += ["", "Fitted targets are **given**: reproducing them is an input of the model, "
@@ -127,6 +148,7 @@ def report_html(cal: Calibration, png: bytes) -> str:
             "padding:2px 6px}td.miss{color:#b00;font-weight:bold}</style></head><body>"
             f"<h1>Calibration: {e(cal.name)}</h1><p>{e(intro)}</p>"
             f"<h2>Fitted parameters</h2>{table(*parameter_rows(cal))}"
+            + "".join(f"<p>{e(x.replace('**', ''))}</p>" for x in ridge_lines(cal) if x) +
             f"<figure><img alt=\"profiles\" src=\"data:image/png;base64,{data}\">"
             "<figcaption>Profile per parameter: S over its range with the others at the "
             "optimum.</figcaption></figure>"

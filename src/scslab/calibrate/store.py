@@ -5,7 +5,9 @@
     DIR/state/fit/            a study store: the runs of every trial (fitted scenarios)
     DIR/state/check-HASH/     runs of held-out-only scenarios at the optimum HASH
     DIR/state/profile-HASH/   runs of the profiles around the optimum HASH
+    DIR/state/abc.db, abc/    pyabc's history and the runs of ``--method abc``
     DIR/result/               the result, written whole through scslab.run.outfolder
+    DIR/posterior/            the ABC-SMC posterior (``--method abc``), likewise
 
 A state of another target file, run size or code revision is refused (``--fresh`` moves it
 aside to ``state.stale-TIME``; nothing is deleted).
@@ -22,6 +24,7 @@ from scslab.calibrate.targets import CalibrationError, TargetFile
 
 STATE = "state"
 RESULT = "result"
+POSTERIOR = "posterior"
 
 
 def targets_fingerprint(tf: TargetFile) -> str:

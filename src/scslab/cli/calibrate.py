@@ -27,7 +27,18 @@ def calibrate_command(
         min=1, help="People per run (default: the target file's).")] = None,
     profile_points: Annotated[int, typer.Option(
         min=0, help="Grid points per parameter profile (0: no profiles).")] = 7,
-    seed: Annotated[int, typer.Option(min=0, help="Seed of Optuna's sampler.")] = 0,
+    polish: Annotated[int, typer.Option(
+        min=0, help="Rounds in which a profile point that fits better than the best "
+                    "trial becomes a trial and the profiles are redone.")] = 3,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of Optuna's sampler (of pyabc's "
+                                                  "with --method abc).")] = 0,
+    method: Annotated[str, typer.Option(
+        help="fit: Optuna point estimate + profiles; abc: ABC-SMC posterior (pyabc), "
+             "written to OUT/posterior/.")] = "fit",
+    population: Annotated[int, typer.Option(
+        min=2, help="--method abc: particles per generation.")] = 20,
+    generations: Annotated[int, typer.Option(
+        min=1, help="--method abc: generations in all (a rerun with more continues).")] = 4,
     fresh: Annotated[bool, typer.Option(
         help="If OUT holds another calibration or code revision, move its state aside "
              "and start afresh.")] = False,
@@ -43,14 +54,18 @@ def calibrate_command(
       scslab calibrate --out out/cal --trials 24 --workers 2
 
       scslab calibrate my-targets.yaml --out out/cal --dask local:4 --people 5000
+
+      scslab calibrate --out out/cal --method abc --population 20 --generations 4
     """
     from scslab.analysis.studies.spec import StudyError
     from scslab.calibrate import CalibrationError, calibrate
     from scslab.calibrate.output import write_result
-    from scslab.calibrate.store import RESULT
+    from scslab.calibrate.store import POSTERIOR, RESULT
     from scslab.cli.options import UserError
     from scslab.run.outfolder import OutFolderError
 
+    if method not in ("fit", "abc"):
+        raise UserError(f"--method: {method!r} is not one of fit, abc")
     if dask is not None and workers != 1:
         raise UserError("--workers and --dask exclude each other (Dask sets its own)")
     progress, tick = _progress(quiet)
@@ -59,8 +74,19 @@ def calibrate_command(
             from scslab.analysis.studies.execution import local_cluster_size
 
             local_cluster_size(dask)
+        if method == "abc":
+            from scslab.calibrate.abc import abc_posterior, posterior_markdown, write_posterior
+
+            post = abc_posterior(targets, out, population=population, generations=generations,
+                                 workers=workers, dask=dask, people=people, fresh=fresh,
+                                 seed=seed)
+            write_posterior(post, out / POSTERIOR, command=sys.argv)
+            if not quiet:
+                print(posterior_markdown(post))
+            return
         kwargs = dict(trials=trials, batch=batch, workers=workers, dask=dask, people=people,
-                      profile_points=profile_points, fresh=fresh, seed=seed)
+                      profile_points=profile_points, polish=polish, fresh=fresh,
+                      seed=seed)
         if progress is None:
             cal = calibrate(targets, out, **kwargs)
         else:

@@ -244,7 +244,12 @@ class Sim:
             for module, view in zip(self.modules, self.views, strict=True):
                 hook = getattr(module, "final_metrics", None)
                 if hook is not None:
-                    self.final_metrics.update(hook(view))
+                    got = hook(view)
+                    undeclared = set(got) - set(module.final_metric_names(self.scenario))
+                    if undeclared:
+                        raise EngineError(f"module {module.name} reports final metrics it "
+                                          f"does not declare in `final_metric_defs`: {sorted(undeclared)}")
+                    self.final_metrics.update(got)
 
     def _file_truth(self, day: int) -> None:
         w = self.world

@@ -39,13 +39,17 @@ class MetricDef:
 
 @dataclass(frozen=True)
 class FinalMetricDef:
-    """A figure a module reports once, at the end of a run (its ``final_metrics`` hook),
-    overall and, where it says so, as ``name[group=…]`` and ``name[region=…]``."""
+    """A figure a module reports once, at the end of a run (its ``final_metrics`` hook,
+    read on the last day, not summed over days), overall and, with ``breakdown``, as
+    ``name[group=…]`` and ``name[region=…]``. The declarations are the one list of final
+    metric names: the engine refuses a hook that reports a name not declared, and
+    ``compare.metric_names(..., final=True)`` lists them before anything runs."""
 
     name: str
     doc: str
     theme: str
     unit: str
+    breakdown: bool = False
 
 
 class Counters:

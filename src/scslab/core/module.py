@@ -102,6 +102,19 @@ class Module(ABC):
             on = on and bool(scenario.modules.get(cls.switched_by, {}).get("enabled", False))
         return on
 
+    @classmethod
+    def final_metric_names(cls, scenario: Scenario) -> list[str]:
+        """The names its ``final_metrics`` hook may report in ``scenario`` (a run may leave
+        some out, e.g. when the mechanism behind one is off)."""
+        groups = list(scenario.population.groups)
+        out: list[str] = []
+        for f in cls.final_metric_defs:
+            out.append(f.name)
+            if f.breakdown:
+                out.extend(f"{f.name}[group={g}]" for g in groups)
+                out.extend(f"{f.name}[region={k}]" for k in range(scenario.population.regions))
+        return out
+
     def setup(self, world: View) -> None:  # noqa: B027 - optional hook, empty by default
         """Fill owned arrays at day 0 (they are allocated with ``fill`` already)."""
 

@@ -341,7 +341,7 @@ class Harm(Module):
 
     final_metric_defs = (
         FinalMetricDef("score_gini", "inequality (Gini) of scores at the end of the run; by group and region",
-                       theme="fairness", unit="Gini coefficient of scores (0–1)"),
+                       theme="fairness", unit="Gini coefficient of scores (0–1)", breakdown=True),
     )
 
     def final_metrics(self, world) -> dict[str, float | None]:

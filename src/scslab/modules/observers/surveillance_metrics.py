@@ -198,7 +198,7 @@ class SurveillanceMetrics(Module):
 
     final_metric_defs = (
         FinalMetricDef("repeat_stop_concentration", "share of false alarms since the burn-in falling on the most-stopped 1 % of people with at least one; by group and region",
-                       theme="fairness", unit="share of false alarms"),
+                       theme="fairness", unit="share of false alarms", breakdown=True),
     )
 
     def final_metrics(self, world) -> dict[str, float | None]:

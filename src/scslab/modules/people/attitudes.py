@@ -247,6 +247,15 @@ class Attitudes(Module):
     final_metric_defs = (
         FinalMetricDef("approval_informed", "mean approval among the people who know of the system, at the end",
                        theme="other", unit="mean approval (0–1)"),
+        *(FinalMetricDef(f"approval[income_quintile={q}]",
+                         f"mean approval at the end in income quintile {q} (1 poorest)",
+                         theme="fairness", unit="mean approval (0–1)") for q in range(1, 6)),
+        FinalMetricDef("approval[sanctioned=wrongly]", "mean approval at the end of those ever wrongly sanctioned",
+                       theme="fairness", unit="mean approval (0–1)"),
+        FinalMetricDef("approval[sanctioned=rightly]", "mean approval at the end of those rightly and never wrongly sanctioned",
+                       theme="fairness", unit="mean approval (0–1)"),
+        FinalMetricDef("approval[untouched]", "mean approval at the end of those no sanction touched",
+                       theme="fairness", unit="mean approval (0–1)"),
     )
 
     def final_metrics(self, world) -> dict[str, float | None]:
