@@ -12,7 +12,6 @@ report byte for byte. See docs/answers.md.
 
 from __future__ import annotations
 
-import base64
 import html
 import importlib
 import importlib.util
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from scslab.analysis.answers import (
+    CSS,
     HEADLINES,
     Card,
     CardRow,
@@ -29,9 +29,8 @@ from scslab.analysis.answers import (
     build_card,
     fmt,
     interval,
-    page_html,
-    table_html,
 )
+from scslab.analysis.html import figure_html, page_html, table_html
 
 #: What one budget runs: people, days, burn-in, replicates; study samples (0 = no study)
 #: and study replicates. Wall times measured on 2 cores are in docs/answers.md.
@@ -356,9 +355,7 @@ def disparity_figure(groups: dict) -> Any | None:
 def _img(fig: Any, alt: str, caption: str) -> str:
     from scslab.analysis.figures import figure_png
 
-    data = base64.b64encode(figure_png(fig)).decode("ascii")
-    return (f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
-            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+    return figure_html(figure_png(fig), alt, caption)
 
 
 # --------------------------------------------------------------------------- report
@@ -415,4 +412,4 @@ def answers_html(stored: dict) -> str:
     body.append(f"<section id=adoption><h2>{n}. {e(ad['question'])}</h2>")
     body.append(f"<p class=open>{e(ad['reason'])}</p></section>" if not ad["answered"] else
                 f"<p class=answer>{e(ad.get('sentence', ''))}</p></section>")
-    return page_html("scslab: the questions answered", "\n".join(body))
+    return page_html("scslab: the questions answered", "\n".join(body), CSS)
