@@ -97,14 +97,11 @@ class Question:
     reference_name: str = ""  # how sentences and figures name the reference
 
 
-MARKET_REFERENCE = ("baseline:modules.market.enabled=true,modules.firms.enabled=true,"
-                    "modules.officials.enabled=true")
-
 QUESTIONS: tuple[Question, ...] = (
     Question(
         "market-officials",
         "Does a social credit system buy market trust and honest officials?",
-        "corporate", MARKET_REFERENCE,
+        "corporate", "baseline",
         _headlines("fraud_rate", "transaction_cost", "bribes_paid",
                    "reported_minus_true_compliance", "violation_rate"),
         ("fraud_rate", "bribes_paid"),
@@ -114,10 +111,9 @@ QUESTIONS: tuple[Question, ...] = (
         ("Sellers' response to the score (reputation_weight) and officials' integrity are "
          "assumptions; with a stronger reward on reported compliance, falsified statistics "
          "can outweigh honesty gained.",
-         "The reference has the same market, firms and officials without the system; it is "
-         "not a society without any institutions."),
+         "The reference (baseline) has the same market, firms and officials without the "
+         "system; it is not a society without any institutions."),
         {"population.traits.awareness": (0.05, 0.4)},
-        "baseline with market, firms and officials",
     ),
     Question(
         "privacy-groups",
