@@ -26,15 +26,15 @@ PEOPLE, DAYS, BURN_IN, SEED = 2000, 60, 10, 17
 
 PINNED: dict[str, str] = {
     # calibrated = national-blacklist at the fitted values, which are its defaults today
-    "calibrated": "2cf410e54b551f0e5368278957c793e1f59405063c301dd94fb9908f3abaffc0",
-    "baseline": "9f9aae5614085135daa3bd50ee7e2febfec6a699ef7978e4bd12701c2a1760f7",
-    "checkpoint-region": "4a83f3e0ba84757b3ad5bb565684f80d8de88389f8d646acb82dad748f882c1f",
+    "calibrated": "40116777ba79da268e05d5ba5cd1e6eabdd730db125b17c3b58dab58aa5c9498",
+    "baseline": "5bfc88d0dd3cdb55aa08cbeb23f8e9b86c88e2c92d4c7994d927108b62b7be65",
+    "checkpoint-region": "cf307b040872139c54e5797be64307f8eace1f0be00aa87f7b32e7fbf207e9b0",
     "corporate": "64d0904bf5671727e20c64c9e62d8d8b9a2acad1b1cc447806f31a46ba2d371a",
-    "credit-bureau": "4cc6664d30172068cf9774f3f5434dfefc5af9a83fc89e030661d8f88963f606",
+    "credit-bureau": "c66a30c63352eb49b137af86a5a20c1bcb4c928ae5260d97ebab4dac1b573372",
     "eu-ai-act": "7cdc8e1992ebccd5c3ec80b4fd8db27c8f048e02a2fd776ae208198d6857fc4a",
-    "export": "78389014a7256e1374897911224291d01182f70c5b62169ce82057504648732a",
-    "national-blacklist": "2cf410e54b551f0e5368278957c793e1f59405063c301dd94fb9908f3abaffc0",
-    "rongcheng": "b8d811a1c71fee60138a84897219ce15c6ec177738c9e9355688ed55e979f687",
+    "export": "adc8917d2209360ace1aa8e31e3f55c04be506dd109100f14169e53f7fc3cdb7",
+    "national-blacklist": "40116777ba79da268e05d5ba5cd1e6eabdd730db125b17c3b58dab58aa5c9498",
+    "rongcheng": "c5ccf87182156df87a63ddcf943dbf0ca3ba056985e3f5be2a23cd2bf086c97b",
     "transparent-officials": "5bcb8eaf3dc980b3d573747437be9910d51bcf730b22a27a75ae51b12b124592",
     "western-fragmented": "04a4e3d7f982c95fb9394f8752a2e839fc671e4afbe59821e3eabe1493bff73d",
 }
