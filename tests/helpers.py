@@ -8,11 +8,20 @@ from scslab.core.engine import Sim
 from scslab.core.module import Role
 from scslab.scenario import load_scenario
 
+#: Baseline's market, firms and officials switched off: the lean society the mechanism
+#: tests were written on (they test people, records and sanctions, not the institutions,
+#: which have their own tests), at a third of baseline's run time.
+NO_INSTITUTIONS = ("modules.market.enabled=false", "modules.firms.enabled=false",
+                   "modules.officials.enabled=false")
 
-def small(people: int = 3000, days: int = 60, burn_in: int = 10, sets=(), seed=None):
-    """The baseline scenario, small and short."""
-    return load_scenario("baseline", list(sets), people=people, days=days, burn_in=burn_in,
-                         seed=seed)
+
+def small(people: int = 3000, days: int = 60, burn_in: int = 10, sets=(), seed=None,
+          institutions: bool = False):
+    """The baseline scenario, small and short; without its market, firms and officials
+    unless ``institutions``."""
+    lean = () if institutions else NO_INSTITUTIONS
+    return load_scenario("baseline", [*lean, *sets], people=people, days=days,
+                         burn_in=burn_in, seed=seed)
 
 
 def dossier_fingerprint(sim: Sim) -> list[tuple]:

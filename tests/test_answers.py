@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import importlib.util
 import json
 import re
 
@@ -13,12 +12,16 @@ import pytest
 from scslab.analysis.answers import HEADLINES, headline_values, make_card
 from scslab.analysis.attribution import FULL_RUN, REFERENCE_RUN
 from scslab.analysis.compare import paired_stats
-from scslab.analysis.questions import ADOPTION_MISSING, QUESTIONS, cited_text
+from scslab.analysis.questions import ADOPTION_MISSING, QUESTIONS, cited_text, pct
 from scslab.cli import main
 
 SMALL = {"people": 2000, "days": 60, "burn_in": 10}
 #: The question the default suite answers (all three run in the slow test).
 ONE = "privacy-groups"
+
+
+#: rongcheng without its market (every builtin system runs one): a headline to be missing
+NO_MARKET = "rongcheng:modules.market.enabled=false"
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +44,14 @@ def test_card_rows_come_from_the_paired_runs(rongcheng_card):
     assert row.robustness is None and row.robustness_note == "no study given"
 
 
-def test_card_says_why_a_metric_is_not_measured(rongcheng_card):
-    card, _ = rongcheng_card
+def test_card_says_why_a_metric_is_not_measured():
+    # against rongcheng itself: no system component differs, so only the two runs
+    card, att = make_card(NO_MARKET, "rongcheng", replicates=2, seed=5, people=1000,
+                          days=20, burn_in=0)
+    assert att.components == []
     market = card.row("fraud_rate")
     assert not market.measured and market.diff is None
-    assert market.reason == "not measured here: module market is off in rongcheng"
+    assert market.reason == f"not measured here: module market is off in {NO_MARKET}"
 
 
 def test_card_against_itself_is_zero_with_no_components():
@@ -76,7 +82,7 @@ def test_card_cli_writes_html_and_refuses_bad_input(tmp_path, capsys):
 def answered(tmp_path_factory):
     root = tmp_path_factory.mktemp("answers")
     out = root / "a"
-    assert main(["answer", "--budget", "tiny", "--questions", ONE, "--no-pdf",
+    assert main(["answer", "--budget", "tiny", "--questions", f"{ONE},adoption", "--no-pdf",
                  "--out", str(out)]) == 0
     return root, out
 
@@ -86,17 +92,22 @@ def test_each_sentence_number_is_the_stored_result_it_cites(answered):
     stored = json.loads((out / "answers.json").read_text())
     assert [a["id"] for a in stored["answers"]] == [ONE]
     # every number is a citation of a stored value (no number that is not cited)
-    assert _check_sentences(stored, (out / "report.html").read_text()) >= 3
+    assert _check_sentences(stored, (out / "report.html").read_text()) >= 3 + 12
 
 
 def _check_sentences(stored: dict, report: str) -> int:
     n_cites = 0
-    for a in stored["answers"]:
-        rows = {r["key"]: r for r in a["card"]["rows"]}
+    answered = [(a, {r["key"]: r for r in a["card"]["rows"]}, cited_text)
+                for a in stored["answers"]]
+    if stored.get("adoption", {}).get("answered"):
+        ad = stored["adoption"]
+        answered.append((ad, {f"{r['society']}/{r['component']}": r for r in ad["shares"]},
+                         lambda v, _: pct(v)))
+    for a, rows, written in answered:
         for c in a["cites"]:
             value = rows[c["key"]][c["field"]]
             assert value is not None
-            assert c["text"] == cited_text(value, c["field"])
+            assert c["text"] == written(value, c["field"])
             assert c["text"] in a["sentence"]
             n_cites += 1
         plain = a["sentence"].replace("95 % interval", "interval")
@@ -115,13 +126,31 @@ def test_every_question_answers_at_the_tiny_budget(tmp_path):
     assert _check_sentences(stored, (out / "report.html").read_text()) >= 4
 
 
-def test_adoption_is_not_answered_without_its_model(answered):
+def test_adoption_is_answered_from_the_world_run(answered):
+    """The adoption answer is run_world's result at the budget's size: the stored series
+    is WorldResult.adoption(0.95) of a rerun, the sentence cites its last period, and the
+    report draws the timeline."""
+    from scslab.adoption import run_world
+    from scslab.analysis.questions import ADOPTION_WORLD, BUDGETS, WESTERN
+
     _, out = answered
-    stored = json.loads((out / "answers.json").read_text())
-    if importlib.util.find_spec("scslab.adoption") is None:
-        assert stored["adoption"] == {"question": "Would a Western society adopt it?",
-                                      "answered": False, "reason": ADOPTION_MISSING}
-        assert ADOPTION_MISSING in (out / "report.html").read_text()
+    ad = json.loads((out / "answers.json").read_text())["adoption"]
+    assert ad["answered"] and ad["world"] == ADOPTION_WORLD
+    b = BUDGETS["tiny"]
+    periods = b["world_periods"]
+    assert {r["period"] for r in ad["series"]} == set(range(periods))
+    assert {r["society"] for r in ad["shares"]} >= set(WESTERN)
+    res = run_world(ADOPTION_WORLD, replicates=b["world_replicates"],
+                    people=b["world_people"], periods=periods)
+    table = res.adoption(0.95)
+    last = table[table.period == periods - 1]
+    for r in ad["shares"]:
+        row = last[(last.society == r["society"]) & (last.component == r["component"])]
+        assert (r["share"], r["low"], r["high"]) == (
+            float(row.share.iloc[0]), float(row.low.iloc[0]), float(row.high.iloc[0]))
+    report = (out / "report.html").read_text()
+    assert 'alt="adoption-timeline"' in report
+    assert ADOPTION_MISSING not in report
 
 
 def test_rerun_from_the_manifest_reproduces_the_report(answered):

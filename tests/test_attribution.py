@@ -44,6 +44,30 @@ def test_components_of_rongcheng_are_what_it_adds_to_the_reference():
     assert court.overrides == ("sources.court.coverage=0.3",)
 
 
+def test_system_settings_of_behaviour_modules_are_components():
+    """corporate vs baseline: same market, firms and officials, with the system's settings
+    (seller screening, the firms' blacklist and score, the reward on reported compliance)."""
+    sc, base = load_scenario("corporate"), load_scenario("baseline")
+    settings = {c.name: c.overrides for c in components(sc, base) if c.kind == "setting"}
+    assert settings == {
+        "setting:market.screening": ('modules.market.screening="private"',),
+        "setting:firms.black_threshold": ("modules.firms.black_threshold=-1000000000.0",),
+        "setting:firms.score_weight": ("modules.firms.score_weight=0.0",),
+        "setting:officials.reward_weight": ("modules.officials.reward_weight=0.0",)}
+    # a setting both share is no component
+    assert "setting:officials.audit_probability" not in settings
+
+
+def test_removing_the_public_seller_score_raises_fraud():
+    """Ablation of the setting component: switched back to word of mouth, fraud rises."""
+    att = attribute("corporate", "baseline", ["fraud_rate"],
+                    only=["setting:market.screening"], people=2000, days=60, burn_in=0,
+                    replicates=2)
+    s = att.summaries
+    fraud = s[s.metric == "fraud_rate"].groupby("scenario")["value"].mean()
+    assert fraud["setting:market.screening"] > fraud["full"]
+
+
 def test_surveillance_is_broken_down_into_sensors_checkpoints_and_settings():
     names = [c.name for c in components(load_scenario("checkpoint-region"),
                                         load_scenario("baseline"))]

@@ -15,7 +15,11 @@ import pytest
 from scslab.core.engine import Sim
 from scslab.scenario import load_scenario
 
+#: baseline's firms and officials with the corporate score and blacklist (baseline's own
+#: firms have neither) and without the market, as these tests were measured
 BASE = ["modules.firms.enabled=true", "modules.officials.enabled=true",
+        "modules.firms.black_threshold=70.0", "modules.firms.score_weight=1.0",
+        "modules.market.enabled=false",
         "population.firms_per_1000=100", "modules.firms.apply_rate=0.02"]
 NO_BRIBES = ["modules.officials.firm_records=false"]
 NO_SCORE = ["modules.firms.score_weight=0", "modules.firms.ban_loans=false"]

@@ -148,11 +148,12 @@ def test_results_to_pandas():
 
 def test_run_lists_the_modules_that_run(capsys):
     """The header names the modules the engine runs, not every block of the scenario: in
-    baseline the corporate credit modules follow the firms' switch (off), so they do not
-    run and are not listed."""
+    baseline with its firms switched off the corporate credit modules follow the firms'
+    switch (off), so they do not run and are not listed."""
     from scslab.cli import main
 
-    assert main(["run", "--people", "1000", "--days", "2", "--burn-in", "0"]) == 0
+    assert main(["run", "--people", "1000", "--days", "2", "--burn-in", "0",
+                 "--set", "modules.firms.enabled=false"]) == 0
     out = capsys.readouterr().out
     line = out[out.index("modules switched on:"):out.index("Summary")]
     assert "debts" in line and "attitudes" in line

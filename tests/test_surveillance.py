@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from helpers import NO_INSTITUTIONS
 from scslab.core.engine import Sim
 from scslab.modules.sensing.face_recognition import false_alarm_probability
 from scslab.scenario import load_scenario
@@ -21,7 +22,9 @@ TRIPS = [
 
 
 def _face_checkpoint(fmr_minority=10.0, sigma=0.0, on_alarm="block", people=6000, days=80):
-    sets = [*TRIPS,
+    # the lean society: with baseline's market, a detained minority seller changes majority
+    # buyers' trades (a channel through the market, like approval through the network)
+    sets = [*NO_INSTITUTIONS, *TRIPS,
             "modules.surveillance.enabled=true",
             "modules.surveillance.face={algorithm: a, base_fmr: 1.0e-5, base_fnmr: 0.0, "
             f"female_fmr_multiplier: 1.0, lookalike_sigma: {sigma}, "

@@ -23,6 +23,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scslab.analysis.html import page_html, table_html
+
 #: Headline groups, in the order a card shows them.
 CARD_GROUPS = (
     "compliance",
@@ -395,16 +397,6 @@ def card_section_html(card: Card) -> str:
     return "\n".join(parts)
 
 
-def table_html(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    import html
-
-    e = html.escape
-    head = "".join(f"<th>{e(str(h))}</th>" for h in header)
-    body = "\n".join("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in row) + "</tr>"
-                     for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
 CSS = (
     "body{font-family:system-ui,sans-serif;max-width:64rem;margin:2rem auto;padding:0 1rem;"
     "color:#222;line-height:1.45}table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem}"
@@ -417,14 +409,6 @@ CSS = (
     "section{page-break-inside:avoid;margin-bottom:2.5rem}")
 
 
-def page_html(title: str, body: str) -> str:
-    import html
-
-    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>\n"
-            f"{body}\n</body></html>\n")
-
-
 def card_html(card: Card) -> str:
     return page_html(f"card: {card.scenario} against {card.reference}",
-                     card_section_html(card))
+                     card_section_html(card), CSS)

@@ -45,7 +45,14 @@ from scslab.analysis.compare import (
     slug,
     with_overrides,
 )
-from scslab.analysis.confounds import SYSTEM, confound_records, confounds, diff_paths, module_part
+from scslab.analysis.confounds import (
+    SYSTEM,
+    SYSTEM_PATHS,
+    confound_records,
+    confounds,
+    diff_paths,
+    module_part,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -169,6 +176,34 @@ def components(scenario: Scenario, reference: Scenario | None = None) -> list[Co
             ov = (f"modules.{name}.enabled=false",)
             desc = f"{name} switched off"
         out.append(Component(label, kind, desc, ov))
+    out.extend(_setting_components(s, r))
+    return out
+
+
+def _setting_components(s: Mapping, r: Mapping | None) -> list[Component]:
+    """The system's settings inside behaviour modules (:data:`SYSTEM_PATHS`: the market's
+    screening, the firms' score and blacklist, the officials' audits and reward): one
+    component per setting that differs from the reference's (from the module's default
+    where the reference does not run the module, or there is no reference), switched off
+    by setting it to that value."""
+    from scslab.modules.registry import module_classes
+
+    out: list[Component] = []
+    for path in SYSTEM_PATHS:
+        _, module, key = path.split(".", 2)
+        cls = module_classes().get(module)
+        if cls is None or key not in cls.Params.model_fields or not _module_on(module, s):
+            continue
+        default = cls.Params.model_fields[key].get_default(call_default_factory=True)
+        mine = s["modules"].get(module, {}).get(key, default)
+        theirs = default
+        if r is not None and _module_on(module, r):
+            theirs = r["modules"].get(module, {}).get(key, default)
+        if mine == theirs:
+            continue
+        out.append(Component(f"setting:{module}.{key}", "setting",
+                             f"{module}.{key} as in the reference ({_flow(theirs)})",
+                             (f"{path}={_flow(theirs)}",)))
     return out
 
 

@@ -12,7 +12,6 @@ report byte for byte. See docs/answers.md.
 
 from __future__ import annotations
 
-import base64
 import html
 import importlib
 import importlib.util
@@ -22,31 +21,62 @@ from pathlib import Path
 from typing import Any
 
 from scslab.analysis.answers import (
+    CSS,
     HEADLINES,
     Card,
     CardRow,
     Headline,
     build_card,
+    clean_json,
     fmt,
     interval,
-    page_html,
-    table_html,
 )
+from scslab.analysis.html import figure_html, page_html, table_html
 
 #: What one budget runs: people, days, burn-in, replicates; study samples (0 = no study)
 #: and study replicates. Wall times measured on 2 cores are in docs/answers.md.
+#: ``world_*``: the adoption world's people per society, periods (of the world's
+#: ``period_days``) and replicates.
 BUDGETS: dict[str, dict[str, int]] = {
     "tiny": {"people": 2000, "days": 60, "burn_in": 10, "replicates": 2, "samples": 0,
-             "study_replicates": 2},
+             "study_replicates": 2, "world_people": 200, "world_periods": 2,
+             "world_replicates": 2},
     "quick": {"people": 3000, "days": 120, "burn_in": 30, "replicates": 3, "samples": 4,
-              "study_replicates": 2},
+              "study_replicates": 2, "world_people": 500, "world_periods": 3,
+              "world_replicates": 2},
     "default": {"people": 10000, "days": 365, "burn_in": 90, "replicates": 4, "samples": 8,
-                "study_replicates": 2},
+                "study_replicates": 2, "world_people": 2000, "world_periods": 6,
+                "world_replicates": 3},
 }
 DEFAULT_SEED = 2024
 
 ADOPTION_MODULE = "scslab.adoption"
 ADOPTION_MISSING = "not yet answered: needs the adoption model (#20)"
+#: The adoption question: its id (for --questions), the builtin world it runs, the
+#: Western societies its sentence reads and the components it cites (the social credit
+#: score and the face checkpoints), at the world's last period.
+ADOPTION_ID = "adoption"
+ADOPTION_WORLD = "will-the-west-adopt-it"
+WESTERN = ("eu", "us")
+ADOPTION_LEAD = ("point_scores", "face_checkpoints")
+ADOPTION_MECHANISM = (
+    "Each period every society is simulated for a year; between periods each government "
+    "adopts, keeps or repeals each component with probability σ(U): its taste for "
+    "control, the effect on violations and trust it has seen wherever the component was "
+    "switched (or the exporting vendor's claim before any evidence), its public's "
+    "approval, the cost (discounted when bought from the vendor) and a status-quo bias; a "
+    "component its law bans is never in force (the EU AI Act; face checkpoints only in "
+    "the Act's narrow exception) (docs/adoption.md).")
+ADOPTION_ASSUMPTIONS = (
+    "Governments' weights (taste for control, weight on approval and cost) and the "
+    "components' costs are assumptions set in the world file, not fitted to any "
+    "government's record.",
+    "Western publics' approval median 0.45 is an assumption (no Western survey figure in "
+    "the calibration notes); a more approving public makes adoption likelier where "
+    "governments listen to it.",
+    "Societies see every other society's outcome at once and believe the vendor's claim "
+    "until evidence exists; slower diffusion of evidence would change the timeline.",
+)
 
 
 def _headlines(*keys: str) -> tuple[Headline, ...]:
@@ -67,14 +97,11 @@ class Question:
     reference_name: str = ""  # how sentences and figures name the reference
 
 
-MARKET_REFERENCE = ("baseline:modules.market.enabled=true,modules.firms.enabled=true,"
-                    "modules.officials.enabled=true")
-
 QUESTIONS: tuple[Question, ...] = (
     Question(
         "market-officials",
         "Does a social credit system buy market trust and honest officials?",
-        "corporate", MARKET_REFERENCE,
+        "corporate", "baseline",
         _headlines("fraud_rate", "transaction_cost", "bribes_paid",
                    "reported_minus_true_compliance", "violation_rate"),
         ("fraud_rate", "bribes_paid"),
@@ -84,10 +111,9 @@ QUESTIONS: tuple[Question, ...] = (
         ("Sellers' response to the score (reputation_weight) and officials' integrity are "
          "assumptions; with a stronger reward on reported compliance, falsified statistics "
          "can outweigh honesty gained.",
-         "The reference has the same market, firms and officials without the system; it is "
-         "not a society without any institutions."),
+         "The reference (baseline) has the same market, firms and officials without the "
+         "system; it is not a society without any institutions."),
         {"population.traits.awareness": (0.05, 0.4)},
-        "baseline with market, firms and officials",
     ),
     Question(
         "privacy-groups",
@@ -194,7 +220,6 @@ def _study_dict(q: Question, b: dict, seed: int, outputs: list[str]) -> dict:
 
 def _group_bars(att: Any, q: Question) -> dict:
     """metric → run → group → (mean, low, high), for the disparity figure."""
-    from scslab.analysis.answers import clean_json
     from scslab.analysis.attribution import FULL_RUN, REFERENCE_RUN
     from scslab.analysis.compare import mean_stats
 
@@ -225,17 +250,69 @@ def adoption_answer() -> dict:
     if not hasattr(mod, "run_world"):
         return {"answered": False, "reason": f"not yet answered: {ADOPTION_MODULE} has no "
                                               "run_world (#20)"}
-    return {"answered": False, "reason": f"not yet answered: {ADOPTION_MODULE}.run_world "
-                                          "exists but its result is not wired into this "
-                                          "report yet (scslab.analysis.questions.adoption_answer)"}
+    return {"answered": True}
+
+
+def pct(x: float) -> str:
+    """A share of replicates as a sentence writes it (and the test reads back)."""
+    return f"{x:.0%}"
+
+
+def adoption_sentence(shares: list[dict], world: str) -> tuple[str, list[dict]]:
+    """The adoption answer and its citations ({key: society/component, field, text}) from
+    the stored last-period shares (95 % Wilson intervals over replicates)."""
+    last = {f"{r['society']}/{r['component']}": r for r in shares}
+    parts, cites = [], []
+    for soc in WESTERN:
+        clauses = []
+        for comp in ADOPTION_LEAD:
+            key = f"{soc}/{comp}"
+            r = last[key]
+            c = [{"key": key, "field": f, "text": pct(r[f])} for f in ("share", "low", "high")]
+            cites += c
+            clauses.append(f"{comp.replace('_', ' ')} in force in {c[0]['text']} of "
+                           f"replicates (95 % interval {c[1]['text']} to {c[2]['text']})")
+        parts.append(f"{soc} has " + " and ".join(clauses))
+    return (f"In the world {world}, by the last period: " + "; ".join(parts) + ".", cites)
+
+
+def run_adoption(b: dict, workers: int = 1) -> dict:
+    """Run the adoption world at the budget's size and store its series: the share of
+    replicates with each component in force per society and period (95 % Wilson
+    interval) and each society's mean approval and violation rate per period."""
+    hook = adoption_answer()
+    if not hook["answered"]:
+        return hook
+    from scslab.adoption import run_world
+
+    res = run_world(ADOPTION_WORLD, replicates=b["world_replicates"],
+                    people=b["world_people"], periods=b["world_periods"], workers=workers)
+    table = res.adoption(0.95)
+    series = [{"society": str(r.society), "component": str(r.component),
+               "period": int(r.period), "share": float(r.share), "low": float(r.low),
+               "high": float(r.high), "n": int(r.n)} for r in table.itertuples()]
+    last_period = int(table["period"].max())
+    shares = [r for r in series if r["period"] == last_period]
+    obs = res.observations.groupby(["society", "period"], sort=False)[
+        ["approval", "violation_rate"]].mean().reset_index()
+    outcomes = [{"society": str(r.society), "period": int(r.period),
+                 "approval": float(r.approval), "violation_rate": float(r.violation_rate)}
+                for r in obs.itertuples()]
+    text, cites = adoption_sentence(shares, ADOPTION_WORLD)
+    return clean_json({"answered": True, "world": ADOPTION_WORLD, "sentence": text, "cites": cites,
+            "shares": shares, "series": series, "outcomes": outcomes,
+            "societies": list(res.spec.societies), "components": list(res.spec.components),
+            "period_days": int(res.spec.period_days), "world_seed": int(res.spec.seed),
+            "mechanism": ADOPTION_MECHANISM, "assumptions": list(ADOPTION_ASSUMPTIONS)})
 
 
 def run_answers(budget: str, *, seed: int = DEFAULT_SEED, workers: int = 1,
                 dask: str | None = None, root: Path | None = None,
-                questions: tuple[Question, ...] = QUESTIONS,
+                questions: tuple[Question, ...] = QUESTIONS, adoption: bool = True,
                 progress: Callable[[str], None] | None = None) -> dict:
-    """Run every question at ``budget``; studies are written under ``root/studies``.
-    Returns the stored results (what answers.json holds)."""
+    """Run every question at ``budget`` (and, with ``adoption``, the adoption world);
+    studies are written under ``root/studies``. Returns the stored results (what
+    answers.json holds)."""
     from scslab.analysis.attribution import attribute
     from scslab.analysis.compare import load_specs, metric_names
     from scslab.analysis.studies import Study
@@ -267,9 +344,12 @@ def run_answers(budget: str, *, seed: int = DEFAULT_SEED, workers: int = 1,
                         "reference_name": q.reference_name or q.reference,
                         "card": card.to_dict(), "groups": _group_bars(att, q),
                         "mechanism": q.mechanism, "assumptions": list(q.assumptions)})
-    adoption = adoption_answer()
-    return {"budget": budget, "seed": seed, "settings": b, "answers": answers,
-            "adoption": {"question": ADOPTION_QUESTION, **adoption}}
+    stored: dict = {"budget": budget, "seed": seed, "settings": b, "answers": answers}
+    if adoption:
+        if progress:
+            progress(ADOPTION_ID)
+        stored["adoption"] = {"question": ADOPTION_QUESTION, **run_adoption(b, workers)}
+    return stored
 
 
 # --------------------------------------------------------------------------- figures
@@ -353,12 +433,72 @@ def disparity_figure(groups: dict) -> Any | None:
     return fig
 
 
+def adoption_figure(ad: dict) -> Any:
+    """Adoption timelines: one panel per society, the share of replicates with each
+    component in force per period with its 95 % Wilson band (from the stored series)."""
+    from matplotlib.figure import Figure
+
+    socs = ad["societies"]
+    fig = Figure(figsize=(2.6 * len(socs) + 0.8, 3.0), dpi=100)
+    axes = fig.subplots(1, len(socs), sharey=True, squeeze=False)[0]
+    comps = ad["components"]
+    for ax, soc in zip(axes, socs, strict=True):
+        for j, comp in enumerate(comps):
+            rows = sorted((r for r in ad["series"]
+                           if r["society"] == soc and r["component"] == comp),
+                          key=lambda r: r["period"])
+            # dodged sideways so that components with the same share stay visible
+            x = [r["period"] + 1 + (j - (len(comps) - 1) / 2) * 0.08 for r in rows]
+            y = [r["share"] for r in rows]
+            err = [[r["share"] - r["low"] for r in rows], [r["high"] - r["share"] for r in rows]]
+            ax.errorbar(x, y, yerr=err, marker="os^D"[j % 4], ms=4, lw=1.2, capsize=2,
+                        elinewidth=0.8, label=comp.replace("_", " "))
+        ax.set_title(soc, fontsize=9)
+        ax.set_xlabel("period (year)", fontsize=8)
+        ax.set_ylim(-0.05, 1.05)
+        ax.tick_params(labelsize=7)
+        ax.set_xticks(sorted({r["period"] + 1 for r in ad["series"]}))
+    axes[0].set_ylabel("share of replicates in force", fontsize=8)
+    axes[-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+def _adoption_html(ad: dict, n: int, b: dict) -> str:
+    e = html.escape
+    head = f"<section id={ADOPTION_ID}><h2>{n}. {e(ad['question'])}</h2>"
+    if not ad["answered"]:
+        return head + f"<p class=open>{e(ad['reason'])}</p></section>"
+    parts = [head, f"<p class=answer>{e(ad['sentence'])}</p>",
+             f"<p class=note>World {e(ad['world'])} (its own seed {ad['world_seed']}): "
+             f"{b['world_people']:,} people per society, {b['world_periods']} periods of "
+             f"{ad['period_days']} days, {b['world_replicates']} replicates; shares of "
+             "replicates with 95 % Wilson intervals.</p>",
+             _img(adoption_figure(ad), f"{ADOPTION_ID}-timeline",
+                  "Adoption timelines: share of replicates with each component in force at "
+                  "each period, by society, with its 95 % Wilson interval (components "
+                  "dodged sideways)."),
+             f"<h3>Mechanism</h3><p>{e(ad['mechanism'])}</p>"]
+    cell = {(r["society"], r["component"]): f"{pct(r['share'])} [{pct(r['low'])}, "
+            f"{pct(r['high'])}]" for r in ad["shares"]}
+    parts.append("<p>In force at the last period (share of replicates [95 % interval]):</p>"
+                 + table_html(["society", *ad["components"]],
+                              [[soc, *(cell[(soc, c)] for c in ad["components"])]
+                               for soc in ad["societies"]]))
+    final = max(r["period"] for r in ad["outcomes"])
+    parts.append("<p>Mean approval and violation rate in the last period:</p>"
+                 + table_html(["society", "approval", "violation rate"],
+                              [[r["society"], fmt(r["approval"]), fmt(r["violation_rate"])]
+                               for r in ad["outcomes"] if r["period"] == final]))
+    parts.append("<h3>Assumptions that could overturn it</h3><ul>"
+                 + "".join(f"<li>{e(x)}</li>" for x in ad["assumptions"]) + "</ul></section>")
+    return "\n".join(parts)
+
+
 def _img(fig: Any, alt: str, caption: str) -> str:
     from scslab.analysis.figures import figure_png
 
-    data = base64.b64encode(figure_png(fig)).decode("ascii")
-    return (f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
-            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+    return figure_html(figure_png(fig), alt, caption)
 
 
 # --------------------------------------------------------------------------- report
@@ -410,9 +550,6 @@ def answers_html(stored: dict) -> str:
                     + "".join(f"<li>{e(x)}</li>" for x in a["assumptions"]) + "</ul>")
         body.append("<details><summary>The full card</summary>"
                     + card_section_html(card) + "</details></section>")
-    ad = stored["adoption"]
-    n = len(stored["answers"]) + 1
-    body.append(f"<section id=adoption><h2>{n}. {e(ad['question'])}</h2>")
-    body.append(f"<p class=open>{e(ad['reason'])}</p></section>" if not ad["answered"] else
-                f"<p class=answer>{e(ad.get('sentence', ''))}</p></section>")
-    return page_html("scslab: the questions answered", "\n".join(body))
+    if "adoption" in stored:
+        body.append(_adoption_html(stored["adoption"], len(stored["answers"]) + 1, s))
+    return page_html("scslab: the questions answered", "\n".join(body), CSS)

@@ -20,13 +20,13 @@ derived from ``replicates.parquet`` by the same code, so it comes out identical.
 
 from __future__ import annotations
 
-import base64
 import html
 import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from scslab.analysis.html import figure_html, page_html, table_html
 from scslab.analysis.summary import fmt
 from scslab.analysis.tables import CompareError, ComparisonLike, ExplanationLike, slug
 
@@ -112,25 +112,11 @@ font-size:.8em}.note{color:#555;font-size:.9em}
 """
 
 
-def _table_html(header: Sequence[str], rows: Sequence[Sequence[str]],
-                cls: str = "data") -> str:
-    e = html.escape
-    head = "".join(f"<th>{e(str(h))}</th>" for h in header)
-    body = "\n".join("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in row) + "</tr>"
-                     for row in rows)
-    return f'<table class="{cls}">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>'
-
-
 def _figures_html(figs: dict[str, Any], captions: dict[str, str]) -> str:
     from scslab.analysis.figures import figure_png
 
-    parts = []
-    for name, fig in figs.items():
-        data = base64.b64encode(figure_png(fig)).decode("ascii")
-        cap = html.escape(captions.get(name, name))
-        parts.append(f'<figure><img alt="{html.escape(name)}" '
-                     f'src="data:image/png;base64,{data}"><figcaption>{cap}</figcaption></figure>')
-    return "\n".join(parts)
+    return "\n".join(figure_html(figure_png(fig), name, captions.get(name, name))
+                     for name, fig in figs.items())
 
 
 def assumed_rows(scenarios: dict[str, dict]) -> tuple[list[str], list[list[str]]]:
@@ -187,12 +173,6 @@ def _manifest_html(manifest: dict) -> str:
             f"</summary><pre>{html.escape(json.dumps(shown, indent=2))}</pre></details>")
 
 
-def _page(title: str, body: str) -> str:
-    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>\n"
-            f"{body}\n</body></html>\n")
-
-
 _ASSUMED_TEXT = (
     "These parameters were set to published figures (the input register, "
     "scslab.core.calibration): set directly, tuned by hand, or fitted by scslab calibrate. "
@@ -237,7 +217,7 @@ def comparison_html(comp: ComparisonLike, figs: dict[str, Any] | None = None) ->
         "t-interval; Δ is the paired difference against the first scenario (replicate r "
         "of every scenario shares its population and random numbers), with the 95 % "
         "t-interval of the per-replicate differences.</p>",
-        _table_html(header, rows),
+        table_html(header, rows),
     ]
     if comp.twins:
         th, tr = twin_rows(comp)
@@ -247,17 +227,17 @@ def comparison_html(comp: ComparisonLike, figs: dict[str, Any] | None = None) ->
                   "expression rate − the scenario's (paired); direct = the chilled_expression "
                   "metric where a module reports it. With no twin transformation registered "
                   "the twin equals the scenario and the total is 0.</p>",
-                  _table_html(th, tr)]
+                  table_html(th, tr)]
     if figs is None:
         figs = comp.plot()
     if figs:
         parts += ["<h2>Figures</h2>", _figures_html(figs, _FIGURE_CAPTIONS)]
     ah, ar = assumed_rows({lab: comp.scenarios[lab] for lab in labels})
     parts += ["<h2>What is assumed</h2>", f"<p class=\"note\">{e(_ASSUMED_TEXT)}</p>",
-              _table_html(ah, ar),
+              table_html(ah, ar),
               "<h2>Scenarios (resolved)</h2>", _scenarios_html(comp.scenarios),
               "<h2>Manifest</h2>", _manifest_html(m)]
-    return _page(f"scslab comparison: {', '.join(labels)}", "\n".join(parts))
+    return page_html(f"scslab comparison: {', '.join(labels)}", "\n".join(parts), _CSS)
 
 
 def explanation_html(exp: ExplanationLike, figs: dict[str, Any] | None = None) -> str:
@@ -288,16 +268,16 @@ def explanation_html(exp: ExplanationLike, figs: dict[str, Any] | None = None) -
     if exp.unstable():
         parts.append("<p><strong>The base disparity's interval includes 0: the shares are "
                      "ratios of noise. Run more replicates or people.</strong></p>")
-    parts.append(_table_html(header, rows))
+    parts.append(table_html(header, rows))
     if figs is None:
         figs = exp.plot()
     parts += ["<h2>Figures</h2>", _figures_html(figs, _FIGURE_CAPTIONS)]
     ah, ar = assumed_rows(exp.scenarios)
     parts += ["<h2>What is assumed</h2>", f"<p class=\"note\">{e(_ASSUMED_TEXT)}</p>",
-              _table_html(ah, ar), "<h2>Scenarios (resolved)</h2>",
+              table_html(ah, ar), "<h2>Scenarios (resolved)</h2>",
               _scenarios_html(exp.scenarios), "<h2>Manifest</h2>", _manifest_html(m)]
-    return _page(f"scslab explain: {exp.metric} {exp.group_a} vs {exp.group_b}",
-                 "\n".join(parts))
+    return page_html(f"scslab explain: {exp.metric} {exp.group_a} vs {exp.group_b}",
+                 "\n".join(parts), _CSS)
 
 
 # --------------------------------------------------------------------------- files

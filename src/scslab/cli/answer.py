@@ -47,7 +47,8 @@ def answer_command(
         help="Run the studies on Dask: local:N or tcp://HOST:PORT.")] = None,
     seed: Annotated[int | None, typer.Option(help="One seed for every run.")] = None,
     questions: Annotated[str | None, typer.Option(
-        help="Answer only these questions (comma-separated ids; default: all).")] = None,
+        help="Answer only these questions (comma-separated ids: market-officials, "
+             "privacy-groups, checkpoints, adoption; default: all).")] = None,
     rerun: Annotated[Path | None, typer.Option(
         help="A manifest.json written by 'scslab answer': repeat its runs and check the "
              "report is identical.")] = None,
@@ -63,8 +64,10 @@ def answer_command(
     """
     from rich.console import Console
 
+    from scslab.adoption import WorldError
     from scslab.analysis.compare import CompareError, base_manifest
     from scslab.analysis.questions import (
+        ADOPTION_ID,
         BUDGETS,
         DEFAULT_SEED,
         QUESTIONS,
@@ -97,7 +100,7 @@ def answer_command(
     if workers < 1:
         raise UserError("--workers must be at least 1")
     seed = DEFAULT_SEED if seed is None else seed
-    known = [q.id for q in QUESTIONS]
+    known = [q.id for q in QUESTIONS] + [ADOPTION_ID]
     chosen = known if questions is None else [x.strip() for x in questions.split(",")
                                                if x.strip()]
     unknown = [x for x in chosen if x not in known]
@@ -111,8 +114,9 @@ def answer_command(
             stored = run_answers(budget, seed=seed, workers=workers, dask=dask,
                                  root=folder.staging,
                                  questions=tuple(q for q in QUESTIONS if q.id in chosen),
+                                 adoption=ADOPTION_ID in chosen,
                                  progress=lambda q: console.print(f"answering {q} …"))
-        except (CompareError, ScenarioError, StudyError) as exc:
+        except (CompareError, ScenarioError, StudyError, WorldError) as exc:
             raise UserError(" ".join(str(exc).split())) from None
         wall = time.perf_counter() - t0
         folder.path("answers.json").write_text(

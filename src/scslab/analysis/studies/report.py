@@ -6,11 +6,12 @@ and ``DIR/report.html`` (figures embedded as base64 PNG), each written atomicall
 
 from __future__ import annotations
 
-import base64
 import html
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from scslab.analysis.html import figure_html, page_html, table_html
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,11 +49,8 @@ def _fmt(v: object) -> str:
 
 
 def _table(df: pd.DataFrame) -> str:
-    e = html.escape
-    head = "".join(f"<th>{e(str(c))}</th>" for c in df.columns)
-    body = "\n".join("<tr>" + "".join(f"<td>{e(_fmt(v))}</td>" for v in row) + "</tr>"
-                     for row in df.itertuples(index=False))
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return table_html([str(c) for c in df.columns],
+                      [[_fmt(v) for v in row] for row in df.itertuples(index=False)])
 
 
 def report_html(study: ResolvedStudy, analysis: StudyAnalysis, runs: pd.DataFrame,
@@ -85,10 +83,7 @@ def report_html(study: ResolvedStudy, analysis: StudyAnalysis, runs: pd.DataFram
     if analysis.notes:
         parts += ["<h2>Notes</h2><ul>",
                   *(f"<li>{e(n)}</li>" for n in analysis.notes), "</ul>"]
-    for name, png in pngs.items():
-        data = base64.b64encode(png).decode("ascii")
-        parts.append(f'<figure><img alt="{e(name)}" src="data:image/png;base64,{data}">'
-                     f"<figcaption>{e(_CAPTIONS.get(name, name))}</figcaption></figure>")
+    parts += [figure_html(png, name, _CAPTIONS.get(name, name)) for name, png in pngs.items()]
     factors = "\n".join(f"{k}: [{v.low:g}, {v.high:g}]"
                         + (" (integer, rounded)" if k in study.integer_factors else "")
                         for k, v in s.factors.items())
@@ -96,8 +91,7 @@ def report_html(study: ResolvedStudy, analysis: StudyAnalysis, runs: pd.DataFram
               "<details><summary>the study</summary><pre>"
               f"{e(json.dumps(s.model_dump(mode='json'), indent=2))}</pre></details>"]
     body = "\n".join(p for p in parts if p)
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>'
-            f"{e(s.name)}</title><style>{_CSS}</style></head><body>\n{body}\n</body></html>\n")
+    return page_html(s.name, body, _CSS)
 
 
 def write_analysis(root: Path, study: ResolvedStudy, analysis: StudyAnalysis,
