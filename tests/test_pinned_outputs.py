@@ -25,18 +25,18 @@ from scslab.scenario import load_scenario
 PEOPLE, DAYS, BURN_IN, SEED = 2000, 60, 10, 17
 
 PINNED: dict[str, str] = {
-    "baseline": "5bcb5d193ce060e989da33a65274764422ee0a6ca0826a4c9aafc8279a3e470c",
+    "baseline": "db0b5ae14dc22e49173f9c11b7870101215aa819ec2013879ba6e20b30ec5461",
     # calibrated = national-blacklist but κ 0.0625 (fitted) for 0.07 (default); κ acts only
     # on decisions after a judgment (loan 180 + deadline 90 days), so this 60-day run
     # cannot tell the two apart: the same hash
-    "calibrated": "ed4bdf8237e6ffe0c4e8bac11c4237d9fcfc450674578d1336d1ab837e47f865",
-    "checkpoint-region": "73281c3684e3e2b5bcff242ae43cd0f67005c3273503be75c1264199bf54f16a",
+    "calibrated": "9911efc686a83657f1d343d91505309982e35b66c3f842d0f974ad57af10f044",
+    "checkpoint-region": "5c4571ec64e42b8936171e1f5f8b7732c6171e7de641c910393b0ea5462fbddc",
     "corporate": "30162f3c96c7ebc1b6269efdd8b919d600fb7c3864cbe9413600fcaaae1a2caf",
-    "credit-bureau": "418afbcbb64d913f4ccbd698e620219ec8fd942bd24950a52f4e8f26d3cf203c",
+    "credit-bureau": "d74a89bd7a579d82ab95235880336ea92a94c0b9998f1b8142da8e356a36c767",
     "eu-ai-act": "fd5b7efc3d457d6c458f8a1a4fb11714d6fbd4330b114351340f27142efaa02b",
-    "export": "c1c4229bdede5da350744a3fffa05623e4c42916d6feb5f0f7f4b4c6cc15d7fd",
-    "national-blacklist": "ed4bdf8237e6ffe0c4e8bac11c4237d9fcfc450674578d1336d1ab837e47f865",
-    "rongcheng": "b8cc864b6c57362ef0f8b5486cb3bfd941bb6257bfe595d44f3006ce40ba710e",
+    "export": "b6d9c955c90d8026ed2b4925d8b642a7e2b249444ff029bb68fd1232ed36cf46",
+    "national-blacklist": "9911efc686a83657f1d343d91505309982e35b66c3f842d0f974ad57af10f044",
+    "rongcheng": "458b1879d707742052a5409c78d4a75d00975bc8db866ed74c0889c0469bfee7",
     "transparent-officials": "1e9a5d65488a3527a082132535fa35ff4899ecf5fbea4437c45cbf7d8d56fa0f",
     "western-fragmented": "bac9699d5b83354b52f8d51576afbb13f60141a49b8a1d5b903e2a5101a94702",
 }
