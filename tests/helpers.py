@@ -8,6 +8,17 @@ from scslab.core.engine import Sim
 from scslab.core.module import Role
 from scslab.scenario import load_scenario
 
+
+def tiny_targets(metric: str = "approval", people: int = 300, days: int = 3) -> dict:
+    """A one-parameter, one-target file (the approval median against baseline's
+    ``metric``) small enough for a calibration test to run in seconds."""
+    return {"name": "tiny", "people": people, "days": days, "burn_in": 0, "seed": 2,
+            "replicates": 1,
+            "parameters": {"modules.attitudes.approval_median": {"low": 0.5, "high": 0.98}},
+            "targets": [{"name": "approval", "metric": metric, "scenario": "baseline",
+                         "value": 0.8, "uncertainty": 0.03, "role": "fit", "source": "x"}]}
+
+
 #: Baseline's market, firms and officials switched off: the lean society the mechanism
 #: tests were written on (they test people, records and sanctions, not the institutions,
 #: which have their own tests), at a third of baseline's run time.

@@ -12,6 +12,7 @@ import sys
 import pytest
 import yaml
 
+from helpers import tiny_targets
 from scslab.calibrate.abc import run_abc, weighted_quantile
 from scslab.calibrate.targets import ParameterSpec
 from scslab.cli import main
@@ -68,12 +69,7 @@ def test_cli_abc_on_a_tiny_model_writes_the_posterior(tmp_path):
     """The approval median from the baseline's approval (300 people, 3 days): 8
     particles, 2 generations through the real command; exit 0, files written."""
     path = tmp_path / "tiny.yaml"
-    data = {"name": "tiny", "people": 300, "days": 3, "burn_in": 0, "seed": 2,
-            "replicates": 1,
-            "parameters": {"modules.attitudes.approval_median": {"low": 0.5, "high": 0.98}},
-            "targets": [{"name": "approval", "metric": "approval", "scenario": "baseline",
-                         "value": 0.8, "uncertainty": 0.03, "role": "fit", "source": "x"}]}
-    path.write_text(yaml.safe_dump(data))
+    path.write_text(yaml.safe_dump(tiny_targets()))
     out = tmp_path / "out"
     code = main(["calibrate", str(path), "--out", str(out), "--method", "abc",
                  "--population", "8", "--generations", "2", "--quiet"])

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from helpers import tiny_targets
 from scslab.analysis.compare import with_overrides
 from scslab.calibrate import BUILTIN_TARGETS, CalibrationError, calibrate, load_fit, load_targets
 from scslab.calibrate.evaluate import check_targets
@@ -210,12 +211,7 @@ def test_calibrated_scenario_reproduces_the_fitted_targets():
 def test_calibrate_on_dask_local_exits_0(tmp_path):
     """``--dask local:1`` on a tiny file: the fit runs on a Dask local cluster, exit 0."""
     path = tmp_path / "tiny.yaml"
-    data = {"name": "tiny", "people": 300, "days": 3, "burn_in": 0, "seed": 2,
-            "replicates": 1,
-            "parameters": {"modules.attitudes.approval_median": {"low": 0.5, "high": 0.98}},
-            "targets": [{"name": "approval", "metric": "approval", "scenario": "baseline",
-                         "value": 0.8, "uncertainty": 0.03, "role": "fit", "source": "x"}]}
-    path.write_text(yaml.safe_dump(data))
+    path.write_text(yaml.safe_dump(tiny_targets()))
     out = tmp_path / "out"
     code = main(["calibrate", str(path), "--out", str(out), "--dask", "local:1",
                  "--trials", "2", "--batch", "2", "--profile-points", "0", "--quiet"])

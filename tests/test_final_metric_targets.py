@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from helpers import tiny_targets
 from scslab.analysis.compare import metric_names
 from scslab.calibrate import CalibrationError
 from scslab.calibrate.evaluate import check_targets
@@ -42,14 +43,9 @@ def test_engine_refuses_an_undeclared_final_metric(monkeypatch):
         run_replicate(load_scenario("baseline", **SIZE), 0)
 
 
-def _file(metric: str) -> dict:
-    return {"name": "t", "people": 400, "days": 3, "burn_in": 0, "replicates": 1,
-            "parameters": {"modules.attitudes.approval_median": {"low": 0.5, "high": 0.98}},
-            "targets": [{"name": "a", "metric": metric, "scenario": "baseline",
-                         "value": 0.8, "uncertainty": 0.03, "role": "fit", "source": "s"}]}
 
 
 def test_a_final_metric_is_a_valid_target_and_an_unknown_one_is_not():
-    check_targets(parse_targets(_file("approval_informed"), "t.yaml"), "t.yaml")
+    check_targets(parse_targets(tiny_targets("approval_informed"), "t.yaml"), "t.yaml")
     with pytest.raises(CalibrationError, match=r"targets\[0\]\.metric.*approval_nowhere"):
-        check_targets(parse_targets(_file("approval_nowhere"), "t.yaml"), "t.yaml")
+        check_targets(parse_targets(tiny_targets("approval_nowhere"), "t.yaml"), "t.yaml")

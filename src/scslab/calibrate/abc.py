@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from scslab.calibrate.evaluate import Evaluator, build_study, check_targets
 from scslab.calibrate.store import CalibrationState
-from scslab.calibrate.targets import CalibrationError, ParameterSpec, TargetFile, load_targets
+from scslab.calibrate.targets import CalibrationError, ParameterSpec, TargetFile, resolve_targets
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -176,13 +176,7 @@ def abc_posterior(
 ) -> Posterior:
     """A posterior sample of the target file's free parameters given its fitted targets."""
     t0 = time.perf_counter()
-    if isinstance(targets, TargetFile):
-        tf, where = targets, f"<{targets.name}>"
-    else:
-        tf = load_targets(targets)
-        where = str(targets) if targets is not None else "builtin targets.yaml"
-    if people is not None:
-        tf = tf.model_copy(update={"people": people})
+    tf, where = resolve_targets(targets, people)
     if population < 2 or generations < 1:
         raise CalibrationError(where, None, "population must be ≥ 2, generations ≥ 1")
     check_targets(tf, where)

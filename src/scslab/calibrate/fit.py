@@ -33,7 +33,7 @@ from scslab.calibrate.evaluate import (
     target_fit,
 )
 from scslab.calibrate.store import CalibrationState, point_hash
-from scslab.calibrate.targets import CalibrationError, TargetFile, load_targets
+from scslab.calibrate.targets import CalibrationError, TargetFile, resolve_targets
 
 #: S_min + this is the edge of a parameter's interval (χ² with one degree of freedom, 95 %).
 PROFILE_THRESHOLD = 3.84
@@ -294,13 +294,7 @@ def calibrate(
     import optuna
 
     t0 = time.perf_counter()
-    if isinstance(targets, TargetFile):
-        tf, where = targets, f"<{targets.name}>"
-    else:
-        tf = load_targets(targets)
-        where = str(targets) if targets is not None else "builtin targets.yaml"
-    if people is not None:
-        tf = tf.model_copy(update={"people": people})
+    tf, where = resolve_targets(targets, people)
     if trials < 1 or batch < 1 or profile_points < 0 or polish < 0:
         raise CalibrationError(where, None, "trials and batch must be ≥ 1, profile points "
                                "and polish rounds ≥ 0")

@@ -112,3 +112,17 @@ def load_targets(path: str | Path | None = None) -> TargetFile:
     path = BUILTIN_TARGETS if path is None else Path(path)
     data = read_yaml_file(path, "target file", CalibrationError)
     return parse_targets(data, str(path))
+
+
+def resolve_targets(targets: str | Path | TargetFile | None,
+                    people: int | None = None) -> tuple[TargetFile, str]:
+    """The target file a fit or posterior works on and the name its errors give: a loaded
+    file as is, a path read (the builtin file when None); ``people`` overrides its size."""
+    if isinstance(targets, TargetFile):
+        tf, where = targets, f"<{targets.name}>"
+    else:
+        tf = load_targets(targets)
+        where = str(targets) if targets is not None else "builtin targets.yaml"
+    if people is not None:
+        tf = tf.model_copy(update={"people": people})
+    return tf, where
