@@ -29,7 +29,7 @@ BUILTINS = ["baseline", "rongcheng", "national-blacklist", "checkpoint-region",
 SCALING = """
 import json, time
 from scslab.scenario import load_scenario
-from scslab.core.engine import Sim
+from scslab.run.engine import Sim
 n, days = {n}, {days}
 s = load_scenario("rongcheng", people=n, days=days, burn_in=0)
 t = time.perf_counter(); sim = Sim(s); build = time.perf_counter() - t
@@ -42,7 +42,7 @@ print(json.dumps({{"build": build, "ns": dt / (n * (days - 3)) * 1e9,
 MEMORY = """
 import json, resource, numpy as np
 from scslab.scenario import load_scenario
-from scslab.core.engine import Sim
+from scslab.run.engine import Sim
 def walk(x):
     if isinstance(x, np.ndarray): return x.nbytes
     if isinstance(x, dict): return sum(walk(v) for v in x.values())

@@ -54,7 +54,7 @@ def measure(scenario: str, people: int, days: int, sites: bool) -> dict:
     import gc
     import time
 
-    from scslab.core.engine import Sim
+    from scslab.run.engine import Sim
     from scslab.scenario import load_scenario
 
     Sim(load_scenario(scenario, people=2000, days=2, burn_in=0)).run()  # load the kernels

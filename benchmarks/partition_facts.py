@@ -28,7 +28,7 @@ OUT = Path(__file__).with_name("results-partition.md")
 
 
 def facts(name: str, people: int, days: int) -> list[str]:
-    from scslab.core.engine import Sim
+    from scslab.run.engine import Sim
     from scslab.scenario import load_scenario
 
     sc = load_scenario(name, people=people, days=days, burn_in=0)

@@ -13,7 +13,7 @@ import argparse
 import time
 from collections import defaultdict
 
-from scslab.core.engine import Sim
+from scslab.run.engine import Sim
 from scslab.scenario import load_scenario
 from scslab.scenario.loader import builtin_names
 

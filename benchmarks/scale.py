@@ -29,7 +29,7 @@ BASE_RSS = 180 * 2**20  # the interpreter with its kernels loaded (benchmarks/me
 
 
 def child(scenario: str, people: int, days: int) -> dict:
-    from scslab.core.engine import Sim
+    from scslab.run.engine import Sim
     from scslab.run.memory import available_bytes, estimate_bytes
     from scslab.scenario import load_scenario
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from scslab.core.engine import Sim
 from scslab.core.module import Role
+from scslab.run.engine import Sim
 from scslab.scenario import load_scenario
 
 

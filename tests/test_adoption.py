@@ -16,7 +16,7 @@ import pytest
 
 from scslab.adoption import WorldError, load_world, run_world
 from scslab.core.acts import CLASS_CODE
-from scslab.core.engine import Sim
+from scslab.run.engine import Sim
 from scslab.scenario import load_scenario
 from test_exit_codes import scslab_exe
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scslab.core.engine import Sim
 from scslab.modules.people.attitudes import BALANCED, STATE, WRONG
+from scslab.run.engine import Sim
 from scslab.scenario import load_scenario
 
 #: a court list that misnames some debtors, so some are sanctioned wrongly

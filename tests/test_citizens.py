@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from helpers import small
-from scslab.core.engine import Sim
 from scslab.core.layouts import RECORD_KIND_EVALUATION
 from scslab.modules.economy.debts import JUDGMENT, NONE
+from scslab.run.engine import Sim
 
 LONG = dict(people=10_000, days=200, burn_in=0)
 

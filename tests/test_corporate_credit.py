@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from scslab.core.engine import Sim
+from scslab.run.engine import Sim
 from scslab.scenario import load_scenario
 
 #: baseline's firms and officials with the corporate score and blacklist (baseline's own
@@ -109,7 +109,7 @@ def test_court_judgments_of_unpaid_bills_make_the_score_predict_default():
 
 
 def test_corporate_results_identical_with_one_and_two_numba_threads():
-    code = ("import json; from scslab.core.engine import Sim; "
+    code = ("import json; from scslab.run.engine import Sim; "
             "from scslab.scenario import load_scenario; "
             "s = load_scenario('corporate', ['population.firms_per_1000=100'], people=2000, "
             "days=120, burn_in=60); "

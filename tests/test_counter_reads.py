@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from helpers import small
-from scslab.core.engine import EngineError, default_module_classes, order_modules
 from scslab.core.metrics import Counters
 from scslab.core.module import CounterSpec, Module, Phase, Role
 from scslab.core.world import CounterView, TruthFirewallError
+from scslab.run.engine import EngineError, default_module_classes, order_modules
 
 
 def _counters() -> Counters:

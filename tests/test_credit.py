@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 from helpers import system_output_survives_scrambled_truth
-from scslab.core.engine import Sim, default_module_classes, order_modules
 from scslab.modules.economy.lending import (
     DENIED,
     EXCLUDED,
@@ -23,6 +22,7 @@ from scslab.modules.economy.lending import (
     LenderParams,
     standing_offers,
 )
+from scslab.run.engine import Sim, default_module_classes, order_modules
 from scslab.scenario import load_scenario
 
 PEOPLE, DAYS = 6000, 365
@@ -122,7 +122,7 @@ def test_lender_reads_no_truth():
 
 
 def test_credit_results_identical_across_threads_and_reruns():
-    code = ("import hashlib; from scslab.core.engine import Sim; "
+    code = ("import hashlib; from scslab.run.engine import Sim; "
             "from scslab.scenario import load_scenario; "
             "s = load_scenario('credit-bureau', people=3000, days=60, burn_in=0); "
             "sim = Sim(s).run(); "

@@ -100,8 +100,8 @@ def test_run_in_pieces_in_a_worker_equals_one_run(tmp_path):
     gives exactly the series of one uninterrupted run, and stores them."""
     import time
 
-    from scslab.core.engine import Sim
     from scslab.dashboard.jobs import JobRunner, live_names
+    from scslab.run.engine import Sim
     from scslab.run.results import replicate_result
     from scslab.scenario import resolved_dict
 

@@ -285,7 +285,7 @@ def test_two_tabs_run_at_once_separately(server, browser):
     """Two tabs, two different societies, running at the same time: each tab shows its
     own result, equal to the same scenario run here in one piece."""
     from scslab.analysis.summary import fmt
-    from scslab.core.engine import Sim
+    from scslab.run.engine import Sim
     from scslab.run.results import replicate_result
     from scslab.scenario import load_scenario
 
@@ -315,7 +315,7 @@ def test_load_five_tabs_of_ten_thousand(server, browser):
     """Load: five tabs at once, each running its own 10^4-person society to completion;
     every tab shows its own result, equal to the same scenario run here in one piece."""
     from scslab.analysis.summary import fmt
-    from scslab.core.engine import Sim
+    from scslab.run.engine import Sim
     from scslab.run.results import replicate_result
     from scslab.scenario import load_scenario
 

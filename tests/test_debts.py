@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from scslab.core.engine import Sim
 from scslab.modules.economy.debts import NONE
+from scslab.run.engine import Sim
 from scslab.scenario import load_scenario
 
 #: 10^4 people, the default two years of burn-in and two measured years

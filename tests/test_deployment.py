@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from scslab.core.engine import Sim
 from scslab.modules.sensing.surveillance import water_fill
+from scslab.run.engine import Sim
 from scslab.scenario import load_scenario
 
 SENSOR = ("modules.surveillance.sensors.cams={code: 9, venues: [street, market, road], "

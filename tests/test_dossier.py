@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from helpers import small
-from scslab.core.engine import Sim
 from scslab.core.layouts import pack_ref
 from scslab.core.record_log import Dossier
+from scslab.run.engine import Sim
 
 
 def _append(d, day, subjects):

@@ -12,11 +12,11 @@ from helpers import small
 from helpers import (
     system_output_survives_scrambled_truth as _system_output_survives_scrambled_truth,
 )
-from scslab.core.engine import EngineError, Sim, default_module_classes, order_modules
 from scslab.core.module import ArraySpec, Module, Phase, Role
 from scslab.core.world import TruthFirewallError
 from scslab.modules.apparatus.dossier import DossierModule
 from scslab.numerics.rng import StreamSpec
+from scslab.run.engine import EngineError, Sim, default_module_classes, order_modules
 
 
 def _series_bytes(sim: Sim) -> bytes:

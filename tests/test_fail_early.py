@@ -30,7 +30,7 @@ def test_a_run_that_cannot_fit_is_refused_up_front_with_the_estimate():
 
 def test_the_refusal_comes_before_any_person_is_built(capsys, monkeypatch):
     """Up front means before the population is synthesised, not a MemoryError after it."""
-    import scslab.core.engine as engine
+    import scslab.run.engine as engine
     import scslab.run.memory as mem
 
     def no_build(*args, **kwargs):

@@ -11,8 +11,8 @@ from scslab.analysis.compare import metric_names
 from scslab.calibrate import CalibrationError
 from scslab.calibrate.evaluate import check_targets
 from scslab.calibrate.targets import parse_targets
-from scslab.core.engine import EngineError
 from scslab.modules.people.attitudes import Attitudes
+from scslab.run.engine import EngineError
 from scslab.run.runner import run_replicate
 from scslab.scenario import load_scenario
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from helpers import system_output_survives_scrambled_truth
-from scslab.core.engine import Sim
 from scslab.modules.economy.credit_bureau import FICO_WEIGHTS, fico_score
 from scslab.modules.economy.firms import FirmParams, auc, lending_priority
+from scslab.run.engine import Sim
 from scslab.scenario import load_scenario
 
 MARKET = ["modules.market.enabled=true"]

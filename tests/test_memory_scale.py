@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scslab.core.engine import Sim
 from scslab.core.population import synthesise
 from scslab.modules.registry import module_classes
 from scslab.modules.sensing.face_recognition import lookalike_multiplier, person_rates
 from scslab.numerics.csr import csr_from_sorted_pairs, group_index
+from scslab.run.engine import Sim
 from scslab.scenario import load_scenario
 
 EVERY = Path(__file__).resolve().parents[1] / "benchmarks" / "every-module.yaml"

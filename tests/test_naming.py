@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scslab.core.engine import Sim
+from scslab.run.engine import Sim
 from scslab.scenario import load_scenario
 
 NAMING = "modules.sanctions.measures.public_naming.avoided_by_counterparties"

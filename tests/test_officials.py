@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scslab.core.engine import Sim
 from scslab.modules.apparatus.officials import OfficialParams, detection_per_act
+from scslab.run.engine import Sim
 from scslab.scenario import load_scenario
 
 OFF = ["modules.officials.enabled=true"]

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from scslab.core.engine import Sim
+from scslab.run.engine import Sim
 from scslab.scenario import load_scenario
 
 SIZE = dict(people=10_000, days=400, burn_in=0)
@@ -136,7 +136,7 @@ def test_learned_perception_is_identical_across_threads_and_reruns():
     """Lists, public naming, the three ψ channels and spreading awareness: the counters
     and every person's π and ψ are bit-identical with one and two Numba threads and on a
     rerun."""
-    code = ("import hashlib; from scslab.core.engine import Sim; "
+    code = ("import hashlib; from scslab.run.engine import Sim; "
             "from scslab.scenario import load_scenario; "
             "s = load_scenario('national-blacklist', ['modules.debts.initial_debtor_share=0.3',"
             " 'population.traits.awareness=0'], people=2000, days=250, burn_in=0); "

@@ -18,7 +18,7 @@ import sys
 import numpy as np
 import pytest
 
-from scslab.core.engine import Sim
+from scslab.run.engine import Sim
 from scslab.run.results import replicate_result
 from scslab.scenario import load_scenario
 

@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from scslab.cli import main
-from scslab.core.engine import Sim
 from scslab.modules.registry import module_classes
+from scslab.run.engine import Sim
 from scslab.run.results import Results, mean_interval, t_quantile_975
 
 RUN = ["run", "--people", "2000", "--days", "40", "--burn-in", "5", "--quiet"]
@@ -108,7 +108,7 @@ def test_results_identical_with_one_and_two_numba_threads(scenario, every):
     write per-person outputs from keyed draws and reduce per chunk in a fixed order);
     rongcheng and corporate with every module switched on."""
     code = ("import sys, hashlib, json; import numpy as np; "
-            "from scslab.core.engine import Sim; from scslab.run.results import "
+            "from scslab.run.engine import Sim; from scslab.run.results import "
             "replicate_result; from scslab.scenario import load_scenario; "
             "from scslab.modules.registry import module_classes; "
             f"sets = [f'modules.{{m}}.enabled=true' for m in module_classes()] if {every} "

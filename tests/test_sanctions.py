@@ -8,7 +8,7 @@ import pytest
 from helpers import system_output_survives_scrambled_truth
 from scslab.core.acts import ActCatalogue
 from scslab.core.apparatus import ScoreBook, ScoringParams
-from scslab.core.engine import Sim
+from scslab.run.engine import Sim
 from scslab.scenario import load_scenario
 
 NO_ERRORS = [

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from helpers import NO_INSTITUTIONS
-from scslab.core.engine import Sim
 from scslab.modules.sensing.face_recognition import false_alarm_probability
+from scslab.run.engine import Sim
 from scslab.scenario import load_scenario
 from scslab.scenario.loader import ScenarioError
 

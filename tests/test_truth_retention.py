@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from helpers import small
-from scslab.core.engine import Sim
 from scslab.core.world import TruthStore
+from scslab.run.engine import Sim
 
 RETAIN = ["modules.dossier.retention_days=10"]
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from scslab.core.engine import Sim
+from scslab.run.engine import Sim
 from scslab.scenario import load_scenario
 
 

@@ -1,6 +1,6 @@
 """The reduced model on scslab's public Module API.
 
-Six modules, one per mechanism and role, run by :class:`scslab.core.engine.Sim`:
+Six modules, one per mechanism and role, run by :class:`scslab.run.engine.Sim`:
 
 ===========  =========  ========  ====================================================
 module       role       phase     what
@@ -39,7 +39,6 @@ import numpy as np
 import yaml
 from benchmarks.reduced import spec
 
-from scslab.core.engine import Sim
 from scslab.core.layouts import (
     ACT_LAYOUT,
     OBSERVATION_LAYOUT,
@@ -50,6 +49,7 @@ from scslab.core.layouts import (
 from scslab.core.metrics import MetricDef
 from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role
 from scslab.core.population import ALL_ARRAYS, Population
+from scslab.core.scenario_schema import Scenario
 from scslab.modules.apparatus.lists import publish
 from scslab.numerics.rng import (
     LANES,
@@ -61,7 +61,7 @@ from scslab.numerics.rng import (
     k_uniform,
     k_word_below,
 )
-from scslab.scenario.schema import Scenario
+from scslab.run.engine import Sim
 
 SCENARIO = Path(__file__).with_name("reduced.yaml")
 ACT_CODE = 1  # the "violation" act of reduced.yaml

@@ -14,7 +14,7 @@ __all__ = ["Results", "Sim", "__version__", "compare", "load_scenario", "run"]
 
 if TYPE_CHECKING:
     from scslab.analysis.compare import compare
-    from scslab.core.engine import Sim
+    from scslab.run.engine import Sim
     from scslab.run.results import Results
     from scslab.run.runner import run_scenario as run
     from scslab.scenario import load_scenario
@@ -26,7 +26,7 @@ def __getattr__(name: str) -> Any:
 
         return load_scenario
     if name == "Sim":
-        from scslab.core.engine import Sim
+        from scslab.run.engine import Sim
 
         return Sim
     if name == "Results":

@@ -145,8 +145,8 @@ def check_world(spec: WorldSpec, where: str, here: Path | None) -> None:
 def run_replicate(spec: WorldSpec, here: Path | None, replicate: int, people: int,
                   periods: int, progress: ProgressFn | None = None
                   ) -> tuple[list[dict], list[dict]]:
-    from scslab.core.engine import Sim
     from scslab.modules.people.attitudes import AttitudeParams
+    from scslab.run.engine import Sim
 
     names = list(spec.societies)
     comps = list(spec.components)

@@ -260,7 +260,7 @@ _NEEDS = re.compile(r"cannot switch \S+ off: (.+?) needs? ")
 def check_removable(scenario: Scenario, comp: Component) -> tuple[Scenario | None, str]:
     """(S − c, "") when the schema and the engine accept the switch-off, else
     (None, "cannot be removed alone: needed by …")."""
-    from scslab.core.engine import EngineError, default_module_classes, order_modules
+    from scslab.run.engine import EngineError, default_module_classes, order_modules
     from scslab.scenario import ScenarioError
 
     try:

@@ -211,7 +211,7 @@ def metric_names(scenario: Scenario, final: bool = False) -> list[str]:
     """Every metric name a run of ``scenario`` reports (overall, per group, per region),
     known before running from the enabled modules' metric definitions; with ``final``,
     also the end-of-run metrics they declare (``Module.final_metric_defs``, read on the last day)."""
-    from scslab.core.engine import default_module_classes
+    from scslab.run.engine import default_module_classes
 
     groups = list(scenario.population.groups)
     out: list[str] = []

@@ -109,7 +109,7 @@ def _print_summary(results, scenario, wall: float) -> None:
     )
     if scenario.description:
         console.print(scenario.description)
-    from scslab.core.engine import default_module_classes
+    from scslab.run.engine import default_module_classes
 
     # the modules that run (a module following another's switch runs only with it)
     modules = ", ".join(sorted(c.name for c in default_module_classes(scenario)))

@@ -19,8 +19,8 @@ import numba as nb
 import numpy as np
 
 from scslab.core.layouts import dtype
+from scslab.core.scenario_schema import Scenario
 from scslab.numerics.rng import SlotLayout, k_uniform
-from scslab.scenario.schema import Scenario
 
 ACT_CLASSES = ("violation", "prosocial", "expression", "economic", "movement")
 CLASS_CODE = {name: i for i, name in enumerate(ACT_CLASSES)}

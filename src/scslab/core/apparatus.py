@@ -22,8 +22,8 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from scslab.core.layouts import code_table
+from scslab.core.scenario_schema import ModuleParams, Strict
 from scslab.numerics.sets import unique
-from scslab.scenario.schema import ModuleParams, Strict
 
 NEVER = 0xFFFF
 MAX_LISTS = 8

@@ -33,12 +33,12 @@ from scslab.core.declarations import (
     TwinTransform,
 )
 from scslab.core.metrics import FinalMetricDef, MetricDef
+from scslab.core.scenario_schema import ModuleParams
 from scslab.numerics.rng import StreamSpec
-from scslab.scenario.schema import ModuleParams
 
 if TYPE_CHECKING:
+    from scslab.core.scenario_schema import Scenario
     from scslab.core.world import View
-    from scslab.scenario.schema import Scenario
 
 __all__ = [
     "PHASE_ROLES", "ArraySpec", "CauseSpec", "CounterSpec", "FinalMetricDef", "MetricDef",

@@ -14,9 +14,9 @@ import numpy as np
 
 from scslab.core.declarations import ArraySpec
 from scslab.core.layouts import dtype
+from scslab.core.scenario_schema import PopulationSpec
 from scslab.numerics.csr import csr_from_sorted_pairs
 from scslab.numerics.rng import AliasTable, SlotLayout, Stream
-from scslab.scenario.schema import PopulationSpec
 
 OWNER = "population"
 LAYOUT = SlotLayout((("attribute", 8), ("part", 8)))

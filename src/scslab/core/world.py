@@ -39,7 +39,7 @@ from scslab.numerics.rng import Stream
 from scslab.numerics.sets import unique
 
 if TYPE_CHECKING:
-    from scslab.scenario.schema import Scenario
+    from scslab.core.scenario_schema import Scenario
 
 #: Event tables that exist every day; those marked True are truth.
 EVENT_TABLES: dict[str, tuple[dict[str, str], bool]] = {

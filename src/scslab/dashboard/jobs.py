@@ -56,7 +56,7 @@ def _finite(values: Any) -> list[float | None]:
 
 
 def _run(payload: dict, out: Path, send) -> dict:
-    from scslab.core.engine import Sim
+    from scslab.run.engine import Sim
     from scslab.run.results import Results, build_manifest, replicate_result
     from scslab.scenario import scenario_from_dict
 

@@ -33,7 +33,7 @@ import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from scslab.scenario.schema import Scenario
+    from scslab.core.scenario_schema import Scenario
 
 SYNTH_PER_PERSON = 27
 SYNTH_PER_LINK = 12

@@ -30,12 +30,12 @@ from scslab.core.metrics import MetricDef, log_ratios, metric_breakdown
 if TYPE_CHECKING:
     import pandas as pd
 
+    from scslab.core.scenario_schema import Scenario
     from scslab.core.world import World
-    from scslab.scenario.schema import Scenario
 
 
 class FinishedRun(Protocol):
-    """What results read of a run: an :class:`~scslab.core.engine.Sim` is one. Declared
+    """What results read of a run: an :class:`~scslab.run.engine.Sim` is one. Declared
     here, below the engine's user, so results need not import the engine."""
 
     scenario: Scenario

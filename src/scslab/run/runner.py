@@ -16,7 +16,7 @@ ProgressFn = Callable[[int, int], None]  # (replicate, day)
 def run_replicate(
     scenario: Scenario, replicate: int, progress: ProgressFn | None = None
 ) -> ReplicateResult:
-    from scslab.core.engine import Sim
+    from scslab.run.engine import Sim
 
     sim = Sim(scenario, replicate=replicate)
     sim.run(progress=None if progress is None else (lambda d: progress(replicate, d)))

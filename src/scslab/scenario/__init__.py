@@ -1,5 +1,6 @@
 """Scenarios: schema, YAML loading with ``extends`` and overrides, builtin files."""
 
+from scslab.core.scenario_schema import Scenario
 from scslab.scenario.loader import (
     DEFAULT_SCENARIO,
     ScenarioError,
@@ -10,7 +11,6 @@ from scslab.scenario.loader import (
     resolved_yaml,
     scenario_from_dict,
 )
-from scslab.scenario.schema import Scenario
 
 __all__ = [
     "DEFAULT_SCENARIO",

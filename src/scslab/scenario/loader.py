@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from scslab.scenario.schema import Scenario
+from scslab.core.scenario_schema import Scenario
 
 BUILTIN_PACKAGE = "scslab.scenario.builtin"
 DEFAULT_SCENARIO = "baseline"

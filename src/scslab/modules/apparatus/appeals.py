@@ -23,8 +23,8 @@ from pydantic import Field
 
 from scslab.core.layouts import APPEAL_LAYOUT, RECORD_KIND_OBSERVATION, Table
 from scslab.core.module import CounterSpec, Module, Phase, Role
+from scslab.core.scenario_schema import ModuleParams
 from scslab.numerics.rng import SlotLayout, StreamSpec
-from scslab.scenario.schema import ModuleParams
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 LAYOUT = SlotLayout((("purpose", 8), ("region", 8)))

@@ -24,10 +24,10 @@ from pydantic import Field
 
 from scslab.core.layouts import RECORD_KIND_KIN, RECORD_KIND_OBSERVATION, dtype
 from scslab.core.module import ArraySpec, Module, Phase, Role
+from scslab.core.scenario_schema import ModuleParams
 from scslab.numerics.csr import gather
 from scslab.numerics.rng import SlotLayout, StreamSpec
 from scslab.numerics.sets import unique
-from scslab.scenario.schema import ModuleParams
 
 LAYOUT = SlotLayout((("purpose", 8), ("act", 8)))
 P_KIN, P_LOSS_COUNT, P_LOSS_WHO, P_RESTORE = 1, 2, 3, 4

@@ -16,9 +16,9 @@ from pydantic import Field
 
 from scslab.core.layouts import RECORD_KIND_EVALUATION, dtype
 from scslab.core.module import Module, Phase, Role
+from scslab.core.scenario_schema import ModuleParams
 from scslab.numerics.rng import SlotLayout, StreamSpec
 from scslab.numerics.sets import unique
-from scslab.scenario.schema import ModuleParams
 
 LAYOUT = SlotLayout((("purpose", 8), ("region", 8)))
 P_COUNT, P_WHO, P_TARGETED, P_TARGET_WHO = 1, 2, 3, 4

@@ -49,10 +49,10 @@ from scslab.core.layouts import (
 )
 from scslab.core.metrics import MetricDef
 from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role
+from scslab.core.scenario_schema import ModuleParams
 from scslab.modules.economy.firms import DOMAINS, firm_params, record_stakes
 from scslab.numerics.rng import SlotLayout, StreamSpec
 from scslab.numerics.sets import unique
-from scslab.scenario.schema import ModuleParams
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]

@@ -60,11 +60,11 @@ from scslab.core.incentives import public_detection_by_venue
 from scslab.core.layouts import ACT_LAYOUT, Table, dtype
 from scslab.core.metrics import MetricDef
 from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role
+from scslab.core.scenario_schema import ModuleParams
 from scslab.modules.economy.lending import apr_by_terms, lender_params
 from scslab.modules.people.behaviour import BehaviourParams
 from scslab.modules.people.learning import LearningParams, perceived_now
 from scslab.numerics.rng import SlotLayout, StreamSpec, k_uniform
-from scslab.scenario.schema import ModuleParams
 
 LAYOUT = SlotLayout((("purpose", 8), ("stage", 8)))
 P_AMOUNT, P_REFUSE, P_SUE, P_INITIAL, P_INITIAL_DUE, P_INITIAL_AMOUNT = 1, 3, 4, 5, 6, 7

@@ -51,11 +51,11 @@ from scslab.core.layouts import (
 )
 from scslab.core.metrics import MetricDef
 from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role
+from scslab.core.scenario_schema import ModuleParams
 from scslab.modules.people.behaviour import BehaviourParams
 from scslab.numerics.prefetch import prefetch
 from scslab.numerics.rng import U64, SlotLayout, StreamSpec, k_uniform, k_word
 from scslab.numerics.sets import priority_order, unique_below
-from scslab.scenario.schema import ModuleParams
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]

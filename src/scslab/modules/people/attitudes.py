@@ -40,11 +40,11 @@ from scslab.core.apparatus import ListParams, SanctionParams, SanctionRule, Scor
 from scslab.core.layouts import INFORMED_CAMPAIGN, code_table
 from scslab.core.metrics import FinalMetricDef, MetricDef
 from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role
+from scslab.core.scenario_schema import ModuleParams
 from scslab.modules.people.learning import LearningParams
 from scslab.numerics.csr import gather
 from scslab.numerics.rng import SlotLayout, StreamSpec
 from scslab.numerics.sets import unique
-from scslab.scenario.schema import ModuleParams
 
 Prob = Annotated[float, Field(gt=0.0, lt=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]

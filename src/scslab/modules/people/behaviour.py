@@ -47,10 +47,10 @@ from scslab.core.acts import CLASS_CODE, CLOCK_LAYOUT, OpportunityClock
 from scslab.core.incentives import public_detection_by_venue, relative_detection
 from scslab.core.layouts import ACT_LAYOUT, Table, dtype
 from scslab.core.module import CounterSpec, Module, Phase, Role
+from scslab.core.scenario_schema import ModuleParams
 from scslab.modules.people.decide_bundles import ActTables, DecideParams, PersonArrays
 from scslab.modules.people.learning import LearningParams, perceived_now
 from scslab.numerics.rng import SlotLayout, StreamSpec, k_uniform
-from scslab.scenario.schema import ModuleParams
 
 DECIDE_LAYOUT = SlotLayout((("act", 8), ("ordinal", 4), ("purpose", 4)))
 PURPOSE_TAKE = 0

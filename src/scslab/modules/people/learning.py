@@ -56,11 +56,11 @@ from scslab.core.layouts import (
     code_table,
 )
 from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role
+from scslab.core.scenario_schema import ModuleParams, Strict
 from scslab.numerics.csr import gather
 from scslab.numerics.prefetch import prefetch
 from scslab.numerics.rng import SlotLayout, StreamSpec
 from scslab.numerics.sets import unique
-from scslab.scenario.schema import ModuleParams, Strict
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 AWARENESS_LAYOUT = SlotLayout((("purpose", 8), ("campaign", 8)))

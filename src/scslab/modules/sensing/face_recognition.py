@@ -21,8 +21,8 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
+from scslab.core.scenario_schema import Strict
 from scslab.numerics.rng import Stream
-from scslab.scenario.schema import Strict
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 Multiplier = Annotated[float, Field(gt=0.0)]

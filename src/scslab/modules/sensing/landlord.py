@@ -49,6 +49,7 @@ from scslab.core.layouts import (
     Table,
     pack_ref,
 )
+from scslab.core.scenario_schema import Strict
 from scslab.modules.sensing.face_recognition import false_alarm_probability
 from scslab.modules.sensing.sensor_draws import (
     sensor_uniforms,
@@ -56,7 +57,6 @@ from scslab.modules.sensing.sensor_draws import (
     setup_slot,
 )
 from scslab.numerics.sets import unique
-from scslab.scenario.schema import Strict
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 NEVER = 0xFFFF

@@ -55,6 +55,7 @@ from scslab.core.layouts import (
 )
 from scslab.core.metrics import FinalMetricDef
 from scslab.core.module import ArraySpec, CauseSpec, CounterSpec, Module, Phase, Role
+from scslab.core.scenario_schema import ModuleParams, Strict
 from scslab.modules.sensing.face_recognition import (
     FaceParams,
     check_face,
@@ -78,7 +79,6 @@ from scslab.modules.sensing.sensor_draws import (
 from scslab.modules.sensing.sensor_draws import setup_slot as _setup_slot
 from scslab.modules.sensing.watchlist import CheckpointSpec
 from scslab.numerics.rng import StreamSpec
-from scslab.scenario.schema import ModuleParams, Strict
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]

@@ -33,10 +33,10 @@ import numpy as np
 from pydantic import Field
 
 from scslab.core.module import ArraySpec, Module, Phase, Role
+from scslab.core.scenario_schema import ModuleParams, Strict
 from scslab.numerics.csr import gather
 from scslab.numerics.rng import SlotLayout, StreamSpec
 from scslab.numerics.sets import unique
-from scslab.scenario.schema import ModuleParams, Strict
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 NEVER = 0xFFFF

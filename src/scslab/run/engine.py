@@ -21,11 +21,14 @@ from typing import Any
 
 from scslab.core.acts import ActCatalogue
 from scslab.core.apparatus import ListParams
+from scslab.core.incentives import nominal_consequences
 from scslab.core.module import PHASE_ROLES, Module, Role
 from scslab.core.population import ALL_ARRAYS, OWNER, synthesise
+from scslab.core.scenario_schema import Scenario
 from scslab.core.world import EVENT_TABLES, World, make_view
+from scslab.modules.registry import module_classes
 from scslab.numerics.rng import Stream
-from scslab.scenario.schema import Scenario
+from scslab.run.results import Results
 
 #: Logs. ``dossier_removals`` is the dossier's tombstone log: appeals append to it late in
 #: the day, so scoring and lists read it as ``dossier_removals@prev``.
@@ -46,8 +49,6 @@ class EngineError(RuntimeError):
 
 
 def default_module_classes(scenario: Scenario) -> list[type[Module]]:
-    from scslab.modules.registry import module_classes
-
     return [cls for cls in module_classes().values() if cls.enabled_in(scenario)]
 
 
@@ -206,8 +207,6 @@ class Sim:
             for counter in cls.counters:
                 self.world.counters.register(counter)
             self.modules.append(module)
-        from scslab.core.incentives import nominal_consequences
-
         self.world.catalogue = catalogue
         self.world.consequences = nominal_consequences(
             scenario, self.world.catalogue, self.module_classes
@@ -281,9 +280,7 @@ class Sim:
     def metric_defs(self) -> list:
         return [m for cls in self.module_classes for m in getattr(cls, "metrics", ())]
 
-    def results(self):
-        from scslab.run.results import Results
-
+    def results(self) -> Results:
         return Results.from_sim(self)
 
     def bytes_per_person(self, owner: str | None = None) -> float:
