@@ -61,6 +61,7 @@ from scslab.core.layouts import ACT_LAYOUT, Table, dtype
 from scslab.core.metrics import MetricDef
 from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role
 from scslab.core.scenario_schema import ModuleParams
+from scslab.modules.economy.debt_bundles import DebtBook, Debtors, Households, ListCosts, LoanPrices
 from scslab.modules.economy.lending import apr_by_terms, lender_params
 from scslab.modules.people.behaviour import BehaviourParams
 from scslab.modules.people.learning import LearningParams, perceived_now
@@ -156,12 +157,18 @@ def _listing_cost(i, day, listed, until, debtor_codes, income_share, forgone, in
 
 
 @nb.njit(cache=True)
-def _checks(k0, k1, day, coef, debt, stage, due, able_now, assets, opened, judged, episode,
-            accrued, terms, apr_of, income, honesty, aware, pd, pd_day, slot, ps, listed, until, debtor_codes, income_share,
-            forgone, hh_offsets, hh_members, household, cell, n_cells):  # pragma: no cover
+def _checks(k0, k1, day, coef, slot, book, prices, debtors, lists, homes,
+            n_cells):  # pragma: no cover - compiled
     """Today's decision points, found by a scan of ``due`` here, in person order. Returns
     the people with an outcome to emit and its code, and counts by cell (rows:
-    CHECK_COUNTERS, summed in person order)."""
+    CHECK_COUNTERS, summed in person order). ``book``, ``prices``, ``debtors``, ``lists``,
+    ``homes``: :class:`DebtBook`, :class:`LoanPrices`, :class:`Debtors`,
+    :class:`ListCosts`, :class:`Households` (``debt_bundles.py``)."""
+    debt, stage, due, able_now, assets, opened, judged, episode, accrued = book
+    terms, apr_of = prices
+    income, honesty, aware, pd, pd_day, ps, cell = debtors
+    listed, until, debtor_codes, income_share, forgone = lists
+    hh_offsets, hh_members, household = homes
     k = 0
     for i in range(due.shape[0]):
         k += due[i] == day
@@ -436,21 +443,26 @@ class Debts(Module):
         until = world.optional("people.list_until")
         terms = world.optional("people.loan_terms")
         st = world.stream("draws")
-        who, outcome, counts = _checks(
-            st.k0, st.k1, np.int64(day), self.coef, debt, stage, due,
-            world.array("people.debt_able"), world.array("people.debt_assets"),
-            world.array("people.debt_opened"), world.array("people.debt_judged"),
-            world.array("people.debt_episode"), world.array("people.debt_accrued"),
-            terms if terms is not None else np.zeros(0, dtype=np.uint8), self.apr_of,
-            world.array("people.income"),
-            world.array("people.honesty"), world.array("people.informed"),
-            world.array("people.perceived_detection"), world.array("people.perceived_day"),
-            np.int64(self.slot), world.array("people.perceived_sanction"),
+        book = DebtBook(
+            debt, stage, due, world.array("people.debt_able"),
+            world.array("people.debt_assets"), world.array("people.debt_opened"),
+            world.array("people.debt_judged"), world.array("people.debt_episode"),
+            world.array("people.debt_accrued"))
+        prices = LoanPrices(terms if terms is not None else np.zeros(0, dtype=np.uint8),
+                            self.apr_of)
+        debtors = Debtors(
+            world.array("people.income"), world.array("people.honesty"),
+            world.array("people.informed"), world.array("people.perceived_detection"),
+            world.array("people.perceived_day"), world.array("people.perceived_sanction"),
+            cell)
+        lists = ListCosts(
             listed if listed is not None else np.zeros(0, dtype=np.uint8),
             until if until is not None else np.zeros((0, 0), dtype=np.uint16),
-            self.debtor_codes, self.income_share, self.forgone, self.hh_offsets,
-            self.hh_members, world.array("people.household"), cell, c.n_cells,
-        )
+            self.debtor_codes, self.income_share, self.forgone)
+        homes = Households(self.hh_offsets, self.hh_members, world.array("people.household"))
+        who, outcome, counts = _checks(st.k0, st.k1, np.int64(day), self.coef,
+                                       np.int64(self.slot), book, prices, debtors, lists,
+                                       homes, c.n_cells)
         if counts[C_CHECKS].any():
             for name, per_cell in zip(CHECK_COUNTERS, counts, strict=True):
                 c.add_vector(name, per_cell)
