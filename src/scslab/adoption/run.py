@@ -29,7 +29,6 @@ import json
 import math
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +37,7 @@ import pandas as pd
 
 from scslab.adoption.schema import Society, WorldError, WorldSpec, load_world
 from scslab.numerics.rng import SlotLayout, Stream
+from scslab.run.pool import spawn_pool
 
 DECIDE_LAYOUT = SlotLayout((("component", 8),))
 ProgressFn = Callable[[int, int], None]  # (replicate, periods done)
@@ -260,7 +260,7 @@ def run_world(name_or_path: str | Path, *, replicates: int = 3, people: int | No
         parts = [run_replicate(spec, here, r, people, periods, progress)
                  for r in range(replicates)]
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with spawn_pool(workers) as pool:
             futures = [pool.submit(_worker, spec.model_dump(), None if here is None
                                    else str(here), r, people, periods)
                        for r in range(replicates)]

@@ -46,6 +46,7 @@ from scslab.analysis.tables import (
     theme_of,
     unit_of,
 )
+from scslab.run.pool import spawn_pool
 
 __all__ = [
     "DIRECT_CHILLING_METRIC", "EXPRESSION_METRIC", "THEME_ORDER", "CompareError",
@@ -300,12 +301,9 @@ def run_jobs(
             if progress is not None:
                 progress(len(done), total)
     else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures import as_completed
 
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(workers, total), mp_context=ctx,
-                                 initializer=_init_worker) as pool:
+        with spawn_pool(min(workers, total), initializer=_init_worker) as pool:
             futures = {pool.submit(_job, resolved[i], r): (i, r) for i, r in jobs}
             for f in as_completed(futures):
                 done[futures[f]] = f.result()

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -43,6 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from scslab.games.norms import Norm, builtin_norm, canonical_norm_name, custom_norm
 from scslab.numerics.rng import SlotLayout, Stream, k_philox, probability_to_threshold
+from scslab.run.pool import spawn_pool
 
 U64 = np.uint64
 STREAM_NAME = "games.reputation"
@@ -757,7 +757,7 @@ def simulate(config: ReputationConfig | dict[str, Any] | None = None, **kwargs: 
     reps = range(cfg.replicates)
     if cfg.workers > 1 and cfg.replicates > 1:
         dumped = cfg.model_dump()
-        with ProcessPoolExecutor(max_workers=min(cfg.workers, cfg.replicates)) as pool:
+        with spawn_pool(min(cfg.workers, cfg.replicates)) as pool:
             outs = list(pool.map(_worker, [(dumped, r) for r in reps]))
     else:
         outs = [run_replicate(cfg, r) for r in reps]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 
+from scslab.run.pool import spawn_pool
 from scslab.run.results import ReplicateResult, Results, build_manifest, replicate_result
 from scslab.scenario import Scenario, resolved_dict, scenario_from_dict
 
@@ -41,7 +41,7 @@ def run_scenario(
     if workers <= 1 or replicates <= 1:
         reps = [run_replicate(scenario, r, progress) for r in range(replicates)]
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with spawn_pool(workers) as pool:
             futures = [pool.submit(_worker, resolved, r) for r in range(replicates)]
             reps = []
             for f in futures:

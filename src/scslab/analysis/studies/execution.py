@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from scslab.analysis.studies.spec import StudyError, factor_overrides
 from scslab.analysis.studies.store import STATUS_FAILED, STATUS_OK, RunKey
+from scslab.run.pool import spawn_pool
 
 if TYPE_CHECKING:
     from scslab.analysis.studies.spec import ResolvedStudy
@@ -225,18 +226,15 @@ def _run_local(jobs: list[dict], workers: int, revision: str,
         for job in jobs:
             done(job, run_job(job, revision))
         return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import as_completed
     from concurrent.futures.process import BrokenProcessPool
 
-    ctx = multiprocessing.get_context("spawn")
     pending = list(jobs)
     for _attempt in range(POOL_RESTARTS + 1):
         finished: set[int] = set()
         try:
-            with ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=ctx,
-                                     initializer=_pool_initializer,
-                                     initargs=(worker_environment(),)) as pool:
+            with spawn_pool(min(workers, len(pending)), initializer=_pool_initializer,
+                            initargs=(worker_environment(),)) as pool:
                 futures = {pool.submit(run_job, job, revision): i
                            for i, job in enumerate(pending)}
                 for f in as_completed(futures):
