@@ -16,7 +16,8 @@ import numpy as np
 from scslab.core.declarations import CounterSpec
 
 #: the themes metrics are shown under, in the order comparisons show them
-THEMES = ("compliance", "harm", "fairness", "privacy", "economy", "governance", "other")
+THEMES = ("compliance", "harm", "fairness", "privacy", "economy", "governance", "acceptance",
+          "other")
 
 
 @dataclass(frozen=True)

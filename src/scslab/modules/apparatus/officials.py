@@ -162,7 +162,7 @@ class Officials(Module):
         MetricDef("firm_records_dropped_by_bribe", "firm_records_dropped",
                   "firm_records_eligible",
                   "share of firms' regulatory records dropped for a bribe",
-                  theme="other", unit="firm records dropped per firm records eligible"),
+                  theme="governance", unit="firm records dropped per firm records eligible"),
         MetricDef("reported_minus_true_compliance", "statistics_gap", "region_person_days",
                   "reported compliance − true compliance, compliance = 1 − violations "
                   "per person-day",

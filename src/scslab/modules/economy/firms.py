@@ -171,7 +171,7 @@ class Firms(Module):
     metrics = (
         MetricDef("firm_violation_rate", "firm_violations", "firm_days",
                   "regulatory violations per firm-day",
-                  theme="other", unit="firm violations per firm days"),
+                  theme="compliance", unit="firm violations per firm days"),
     )
 
     def setup(self, world) -> None:
@@ -276,7 +276,7 @@ class FirmInspection(Module):
     metrics = (
         MetricDef("firm_false_record_share", "firm_records_false", "firm_records",
                   "share of firms' regulatory records with no violation behind them",
-                  theme="other", unit="share"),
+                  theme="governance", unit="share"),
     )
 
     def setup(self, world) -> None:
@@ -475,23 +475,23 @@ class FirmMetrics(Module):
                   theme="economy", unit="credit lent soe per credit lent"),
         MetricDef("approval_rate_state_owned", "loans_soe", "applications_soe",
                   "share of state-owned firms' applications granted",
-                  theme="other", unit="loans soe per applications soe"),
+                  theme="economy", unit="loans soe per applications soe"),
         MetricDef("approval_rate_private", "loans_private", "applications_private",
                   "share of private firms' applications granted",
-                  theme="other", unit="loans private per applications private"),
+                  theme="economy", unit="loans private per applications private"),
         MetricDef("loans_to_less_productive", "credit_output_lost", "credit_output_best",
                   "output lost against lending the same credit to the most productive "
                   "applicants first, as a share of that best output",
                   theme="economy", unit="credit output lost per credit output best"),
         MetricDef("firm_default_rate", "firm_loans_defaulted", "firm_loans_matured",
                   "share of firm loans defaulted",
-                  theme="other", unit="firm loans defaulted per firm loans matured"),
+                  theme="economy", unit="firm loans defaulted per firm loans matured"),
         MetricDef("firm_listed_share", "firm_listed_days", "firm_days",
                   "share of firm-days on the corporate blacklist",
-                  theme="other", unit="share"),
+                  theme="governance", unit="share"),
         MetricDef("compliant_firms_listed", "firm_listed_clean_days", "firm_listed_days",
                   "share of listed firm-days of firms with no violation in the past year",
-                  theme="other", unit="firm listed clean days per firm listed days"),
+                  theme="harm", unit="firm listed clean days per firm listed days"),
     )
 
     def setup(self, world) -> None:
@@ -587,9 +587,9 @@ class FirmMetrics(Module):
 
     final_metric_defs = (
         FinalMetricDef("corporate_score_auc", "how well the corporate score ranks firms that later default (AUC)",
-                       theme="other", unit="area under the ROC curve (0.5 = chance)"),
+                       theme="governance", unit="area under the ROC curve (0.5 = chance)"),
         FinalMetricDef("corporate_score_auc_misconduct", "how well the corporate score ranks firms by later misconduct (AUC)",
-                       theme="other", unit="area under the ROC curve (0.5 = chance)"),
+                       theme="governance", unit="area under the ROC curve (0.5 = chance)"),
     )
 
     def final_metrics(self, world) -> dict:

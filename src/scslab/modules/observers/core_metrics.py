@@ -76,7 +76,7 @@ class CoreMetrics(Module):
                   theme="harm", unit="blocked by lost file per person-days"),
         MetricDef("own_learning_shift", "learning_shift_own", "learning_events_own",
                   "mean |Δ perceived detection| per own-record learning event",
-                  theme="other", unit="learning shift own per learning events own"),
+                  theme="compliance", unit="learning shift own per learning events own"),
     )
 
     def __init__(self, params, scenario) -> None:

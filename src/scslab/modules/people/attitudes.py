@@ -122,10 +122,10 @@ class Attitudes(Module):
     metrics = (
         MetricDef("approval", "approval_sum", "person_days",
                   "mean chance of saying one approves (a survey's expected share)",
-                  theme="other", unit="approval sum per person-days"),
+                  theme="acceptance", unit="approval sum per person-days"),
         MetricDef("institutional_trust", "trust_sum", "person_days",
                   "mean trust in institutions",
-                  theme="other", unit="trust sum per person-days"),
+                  theme="acceptance", unit="trust sum per person-days"),
     )
 
     def setup(self, world) -> None:
@@ -246,7 +246,7 @@ class Attitudes(Module):
 
     final_metric_defs = (
         FinalMetricDef("approval_informed", "mean approval among the people who know of the system, at the end",
-                       theme="other", unit="mean approval (0–1)"),
+                       theme="acceptance", unit="mean approval (0–1)"),
         *(FinalMetricDef(f"approval[income_quintile={q}]",
                          f"mean approval at the end in income quintile {q} (1 poorest)",
                          theme="fairness", unit="mean approval (0–1)") for q in range(1, 6)),

@@ -922,7 +922,7 @@ class Surveillance(Module):
 
     final_metric_defs = (
         FinalMetricDef("deployment_budget_lost", "feedback deployment: share of the starting coverage budget lost to regions it may not watch",
-                       theme="other", unit="share of the starting coverage budget"),
+                       theme="privacy", unit="share of the starting coverage budget"),
         FinalMetricDef("complaint_participation", "share of tenants who joined the complaint against the landlord's camera",
                        theme="governance", unit="share of tenants"),
         FinalMetricDef("landlord_removed_day", "the day the regulator removed the landlord's camera (undefined if never)",
