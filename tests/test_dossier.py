@@ -103,3 +103,22 @@ def test_a_records_reference_does_not_tell_a_fabricated_observation(noisy_scenar
         real_actor, _ = w.truth.lookup(ref)
         assert np.all((real_actor < 0) == made_up)
     assert fabricated > 0
+
+
+def test_a_records_place_does_not_tell_a_fabricated_observation(noisy_scenario):
+    """Nor does its place: the court's fabricated records sit among its observed ones in a
+    keyed random order, not after them. Their mean relative place in the court's daily
+    batch is near one half (at the end it would be near 1); tolerance 0.1 over >100
+    fabricated records at a 0.1 % daily rate."""
+    sim = Sim(noisy_scenario).run()
+    w = sim.world
+    places = []
+    court = noisy_scenario.sources["court"].code
+    for chunk in w.dossier.chunks.values():
+        batch = np.flatnonzero(chunk["source"] == court)
+        if batch.size < 2:
+            continue
+        made_up = w.truth.act_refs(chunk["obs_ref"][batch]) < 0
+        places.extend(np.flatnonzero(made_up) / (batch.size - 1))
+    assert len(places) > 100
+    assert abs(float(np.mean(places)) - 0.5) < 0.1

@@ -150,7 +150,9 @@ class Sources(Module):
         codes = acts["act"][rows]
         actor = acts["actor"][rows].astype(np.int64)
         reported = codes.copy()
-        fabricated = []  # (observed rows before them, observations, truth)
+        #: batches of sources that fabricate: (first row, end row, source code, the day's
+        #: fabricated observations and truth, or None)
+        fabricating = []
         start = 0
         for s, k in enumerate(self.seeing):
             src, end = self.sources[k][1], int(ends[s])
@@ -158,11 +160,10 @@ class Sources(Module):
                 reported[start:end] = self._confuse(world, day, src, codes[start:end],
                                                     actor[start:end])
             if src.fabrication_rate > 0:
-                made = self._fabricated(world, day, src, self.seen_codes[k])
-                if made is not None:
-                    fabricated.append((end, *made))
+                fabricating.append((start, end, src.code,
+                                    self._fabricated(world, day, src, self.seen_codes[k])))
             start = end
-        if rows.size == 0 and not fabricated:
+        if rows.size == 0 and all(made is None for *_, made in fabricating):
             return
         lawful = self.catalogue.lawful_ref[self.catalogue.position_of_code[codes]]
         observations = Table.from_columns(
@@ -181,16 +182,8 @@ class Sources(Module):
             erroneous=(subject != actor) | (reported != codes),
             lawful=lawful,
         )
-        if fabricated:  # after their source's observed rows, as each source emits them
-            obs_parts, truth_parts, at = [], [], 0
-            for end, fab_obs, fab_truth in fabricated:
-                obs_parts += [observations.take(np.arange(at, end)), fab_obs]
-                truth_parts += [truth.take(np.arange(at, end)), fab_truth]
-                at = end
-            obs_parts.append(observations.take(np.arange(at, rows.size)))
-            truth_parts.append(truth.take(np.arange(at, rows.size)))
-            observations = Table.concat(OBSERVATION_LAYOUT, obs_parts)
-            truth = Table.concat(OBSERVATION_TRUTH_LAYOUT, truth_parts)
+        if fabricating:
+            observations, truth = self._interleave(world, day, observations, truth, fabricating)
         world.append("observations", observations)
         world.append("observation_truth", truth)
 
@@ -213,6 +206,35 @@ class Sources(Module):
                 reported[sel[hit]] = self.scenario.acts[name].code
                 edge += q
         return reported
+
+    def _interleave(self, world, day: int, observations: Table, truth: Table,
+                    fabricating: list) -> tuple[Table, Table]:
+        """Each fabricating source's batch, its observed and fabricated records together, in
+        a keyed random order: a record's place in the day (and so its reference) tells the
+        system nothing of whether an act stands behind it. Sources that never fabricate
+        keep the order they observed in."""
+        stream = world.stream("fabricate")
+        obs_parts, truth_parts, at = [], [], 0
+        for start, end, code, made in fabricating:
+            obs_parts.append(observations.take(np.arange(at, start)))
+            truth_parts.append(truth.take(np.arange(at, start)))
+            batch_obs = observations.take(np.arange(start, end))
+            batch_truth = truth.take(np.arange(start, end))
+            if made is not None:
+                batch_obs = Table.concat(OBSERVATION_LAYOUT, [batch_obs, made[0]])
+                batch_truth = Table.concat(OBSERVATION_TRUTH_LAYOUT, [batch_truth, made[1]])
+            n = len(batch_obs)
+            w = stream.words(day, stream.slot(source=code, act=FABRICATION_COUNT_SLOT,
+                                              ordinal=3), np.arange(n, dtype=np.int64))
+            key = (w[:, 0].astype(np.uint64) << np.uint64(32)) | w[:, 1].astype(np.uint64)
+            order = np.argsort(key, kind="stable")
+            obs_parts.append(batch_obs.take(order))
+            truth_parts.append(batch_truth.take(order))
+            at = end
+        obs_parts.append(observations.take(np.arange(at, len(observations))))
+        truth_parts.append(truth.take(np.arange(at, len(truth))))
+        return (Table.concat(OBSERVATION_LAYOUT, obs_parts),
+                Table.concat(OBSERVATION_TRUTH_LAYOUT, truth_parts))
 
     def _fabricated(self, world, day, src, seen_codes) -> tuple[Table, Table] | None:
         """Today's fabricated records of ``src`` (observations, truth), or None."""
