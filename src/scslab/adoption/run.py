@@ -198,8 +198,7 @@ def run_replicate(spec: WorldSpec, here: Path | None, replicate: int, people: in
                 trust_carried[s] += _logit(t_end) - _logit(t_start)
             if "approval" in spec.carry and a1 is not None and start == start and end == end:
                 base = (median[s] if median[s] is not None else
-                        AttitudeParams.model_validate(
-                            sc.modules.get("attitudes", {})).approval_median)
+                        sc.module_params("attitudes", AttitudeParams).approval_median)
                 median[s] = _sigmoid(_logit(base) + _logit(end) - _logit(start))
         if period == periods - 1:
             break

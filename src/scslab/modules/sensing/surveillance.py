@@ -282,10 +282,10 @@ def _unwatch(scenario) -> list[str]:
 
 def _equal_face_error(scenario, a: str, b: str) -> list[str]:
     """Group A gets group B's face-recognition error multipliers (deployed algorithm)."""
-    sv = scenario.modules.get("surveillance", {})
-    if not sv.get("enabled", False):
+    params = scenario.module_params("surveillance", SurveillanceParams)
+    if not params.enabled:
         return []
-    face = FaceParams.model_validate(sv.get("face", {}))
+    face = params.face
     o = face.origins[face.algorithm]
     base = f"modules.surveillance.face.origins.{face.algorithm}"
     return [f"{base}.fmr.{a}={o.fmr.get(b, 1.0)!r}", f"{base}.fnmr.{a}={o.fnmr.get(b, 1.0)!r}"]
