@@ -1,1 +1,2 @@
-"""The core: engine, World, the module contract, counters, population, acts, record layouts."""
+"""The core: the scenario schema, World, the module contract, counters, population, acts,
+record layouts."""

@@ -1,1 +1,1 @@
-"""Running scenarios: runner, results, output folders, provenance, memory."""
+"""Running scenarios: the engine (Sim), runner, results, output folders, provenance, memory."""

@@ -1,4 +1,5 @@
-"""Scenarios: schema, YAML loading with ``extends`` and overrides, builtin files."""
+"""Scenarios: YAML loading with ``extends`` and overrides (validating each module block), builtin
+files; the schema itself is ``scslab.core.scenario_schema``."""
 
 from scslab.core.scenario_schema import Scenario
 from scslab.scenario.loader import (
