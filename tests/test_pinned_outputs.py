@@ -36,7 +36,7 @@ PINNED: dict[str, str] = {
     "eu-ai-act": "fd5b7efc3d457d6c458f8a1a4fb11714d6fbd4330b114351340f27142efaa02b",
     "export": "b6d9c955c90d8026ed2b4925d8b642a7e2b249444ff029bb68fd1232ed36cf46",
     "national-blacklist": "9911efc686a83657f1d343d91505309982e35b66c3f842d0f974ad57af10f044",
-    "rongcheng": "458b1879d707742052a5409c78d4a75d00975bc8db866ed74c0889c0469bfee7",
+    "rongcheng": "c6c975fe9a42caacd8586a8dc7c40fe3579faef0810c235849ea4c1f6e152051",
     "transparent-officials": "1e9a5d65488a3527a082132535fa35ff4899ecf5fbea4437c45cbf7d8d56fa0f",
     "western-fragmented": "bac9699d5b83354b52f8d51576afbb13f60141a49b8a1d5b903e2a5101a94702",
 }

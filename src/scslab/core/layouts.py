@@ -102,7 +102,8 @@ TRADE_LAYOUT: dict[str, str] = {"buyer": "uid", "seller": "uid", "fraud": "flag"
 DETENTION_LAYOUT: dict[str, str] = {"person": "uid", "cause": "code", "record": "ref"}
 
 #: People who learned of the system today (learning → attitudes; private knowledge):
-#: ``channel`` 1 their own listing, 2 a publicly named neighbour, 8 + k campaign k.
+#: ``channel`` 1 their own listing, 2 a neighbour's sanctioning listing (named or
+#: not), 8 + k campaign k.
 INFORMED_LAYOUT: dict[str, str] = {"person": "uid", "channel": "code"}
 INFORMED_LISTING, INFORMED_NEIGHBOUR, INFORMED_CAMPAIGN = 1, 2, 8
 

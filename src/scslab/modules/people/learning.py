@@ -26,10 +26,11 @@ include public naming); k events in a day compose to ``ψ ← 1 − (1 − ψ)(1
 independent of their order.
 
 Awareness spreads (``people.informed``, starting as the drawn ``people.aware``): being
-put on a list that sanctions informs (with probability ``listed_awareness``); a publicly named neighbour informs with probability
-``neighbour_awareness`` per naming; a publicity ``campaign`` (a scenario event: day,
-reach, salience) informs a share ``reach`` of the uninformed and raises their ψ to at
-least ``salience``. Informed people perceive the published detection signal and the
+put on a list that sanctions informs (with probability ``listed_awareness``); a network
+neighbour put on a list that sanctions informs with probability ``neighbour_awareness``
+per listing, named in public or not (naming adds its ψ step, not a second draw); a
+publicity ``campaign`` (a scenario event: day, reach, salience) informs a share ``reach``
+of the uninformed and raises their ψ to at least ``salience``. Informed people perceive the published detection signal and the
 watching in their region (``behaviour``).
 
 Updates are event-driven: pushed only from the people who had an event today.
@@ -89,7 +90,7 @@ class LearningParams(ModuleParams):
     sanction_neighbour_rate: Prob = 0.02  # step of ψ towards 1 per neighbour sanctioned
     sanction_network_rate: Prob = 0.05  # step of ψ towards 1 per publicly named neighbour
     listed_awareness: Prob = 1.0  # chance one's own sanctioning listing informs
-    neighbour_awareness: Prob = 0.1  # chance a publicly named neighbour informs
+    neighbour_awareness: Prob = 0.1  # chance a neighbour's sanctioning listing informs
     campaigns: dict[str, Campaign] = Field(default_factory=dict)
 
 
@@ -178,13 +179,14 @@ class Learning(Module):
              "dossier", "truth", "list_changes?")
     appends = ("informed",)
     streams = (StreamSpec("awareness", AWARENESS_LAYOUT,
-                          "awareness from named neighbours and campaigns"),)
+                          "awareness from listings, listed neighbours and campaigns"),)
     counters = (
         CounterSpec("learning_events_own", "own-record learning events (violations seen)"),
         CounterSpec("learning_shift_own", "sum of |Δπ| from own-record events", real=True),
         CounterSpec("learning_events_network", "neighbour learning events"),
         CounterSpec("informed_by_listing", "people informed by their own listing"),
-        CounterSpec("informed_by_neighbour", "people informed by a publicly named neighbour"),
+        CounterSpec("informed_by_neighbour",
+                    "people informed by a neighbour's sanctioning listing (named or not)"),
         CounterSpec("informed_by_campaign", "people informed by a publicity campaign"),
         CounterSpec("sanction_learning_events", "ψ updates from own or neighbours' sanctions"),
     )
@@ -276,28 +278,32 @@ class Learning(Module):
                 if p.sanction_rate > 0:
                     psi[own] = 1.0 - (1.0 - psi[own]) * (1.0 - p.sanction_rate)
                     c.add_cells("sanction_learning_events", cell[own])
-                if p.sanction_neighbour_rate > 0:  # sanctions seen among neighbours
+                if p.sanction_neighbour_rate > 0 or p.neighbour_awareness > 0:
+                    # sanctions seen among neighbours, named in public or not
                     seen, _ = gather(world.array("people.net_offsets"),
                                      world.array("links.neighbour"), own)
                     who, times = np.unique(seen, return_counts=True)
-                    psi[who] = 1.0 - (1.0 - psi[who]) * (1.0 - p.sanction_neighbour_rate)**times
-                    c.add_cells("sanction_learning_events", cell[who])
-            named = changes["person"][entered & self.named[code]].astype(np.int64)
-            if named.size and (p.sanction_network_rate > 0 or p.neighbour_awareness > 0):
-                seen, _ = gather(world.array("people.net_offsets"),
-                                 world.array("links.neighbour"), named)
-                who, times = np.unique(seen, return_counts=True)
-                if p.sanction_network_rate > 0:
+                    if p.sanction_neighbour_rate > 0:
+                        keep = 1.0 - p.sanction_neighbour_rate
+                        psi[who] = 1.0 - (1.0 - psi[who]) * keep**times
+                        c.add_cells("sanction_learning_events", cell[who])
+                    if p.neighbour_awareness > 0:
+                        fresh = ~informed[who]
+                        u = world.stream("awareness").uniform(
+                            day, AWARENESS_LAYOUT.pack(purpose=P_NEIGHBOUR), who[fresh])
+                        keep = 1.0 - p.neighbour_awareness
+                        told = who[fresh][u < 1.0 - keep**times[fresh]]
+                        self._inform(world, day, told, INFORMED_NEIGHBOUR)
+                        c.add_cells("informed_by_neighbour", cell[told])
+            if p.sanction_network_rate > 0:  # public naming adds its own step to ψ
+                named = changes["person"][entered & self.named[code]].astype(np.int64)
+                if named.size:
+                    seen, _ = gather(world.array("people.net_offsets"),
+                                     world.array("links.neighbour"), named)
+                    who, times = np.unique(seen, return_counts=True)
                     keep = 1.0 - p.sanction_network_rate
                     psi[who] = 1.0 - (1.0 - psi[who]) * keep**times
                     c.add_cells("sanction_learning_events", cell[who])
-                if p.neighbour_awareness > 0:
-                    fresh = ~informed[who]
-                    u = world.stream("awareness").uniform(
-                        day, AWARENESS_LAYOUT.pack(purpose=P_NEIGHBOUR), who[fresh])
-                    told = who[fresh][u < 1.0 - (1.0 - p.neighbour_awareness)**times[fresh]]
-                    self._inform(world, day, told, INFORMED_NEIGHBOUR)
-                    c.add_cells("informed_by_neighbour", cell[told])
         if day in self.campaigns:
             k, campaign = self.campaigns[day]
             people = np.flatnonzero(~informed)  # one pass on a campaign's day only
