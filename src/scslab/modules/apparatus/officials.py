@@ -51,6 +51,7 @@ from scslab.core.metrics import MetricDef
 from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role
 from scslab.core.scenario_schema import ModuleParams
 from scslab.modules.economy.firms import DOMAINS, firm_params, record_stakes
+from scslab.numerics.logistic import sigmoid
 from scslab.numerics.rng import SlotLayout, StreamSpec
 from scslab.numerics.sets import unique
 
@@ -105,10 +106,6 @@ def detection_per_act(p: OfficialParams) -> float:
     miss = (1.0 - p.audit_probability * p.audit_detection) * (
         1.0 - (p.transparency_detection if p.transparency else 0.0))
     return 1.0 - miss
-
-
-def _sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
 
 
 class Officials(Module):
@@ -263,7 +260,7 @@ class Officials(Module):
         for code in unique(acts):  # loop over act types: the slot carries the act
             sel = acts == code
             u[sel] = st.uniform(day, LAYOUT.pack(purpose=P_SOLICIT, act=int(code)), subj[sel])
-        solicit = (off >= 0) & active[np.maximum(off, 0)] & (u < _sigmoid(z))
+        solicit = (off >= 0) & active[np.maximum(off, 0)] & (u < sigmoid(z))
         afford = bribe <= p.liquidity_days * income[subj]
         paid = solicit & afford
         c.add_cells("bribes_unaffordable", cell[subj[solicit & ~afford]])
@@ -300,7 +297,7 @@ class Officials(Module):
             z = (p.corruption_intercept + bribe / p.gain_scale
                  - p.integrity_weight * integ[np.maximum(off, 0)] - self.deter)
             u = st.uniform(day, LAYOUT.pack(purpose=P_FIRM_SOLICIT, act=k), f)
-            paid = (off >= 0) & active[np.maximum(off, 0)] & (u < _sigmoid(z))
+            paid = (off >= 0) & active[np.maximum(off, 0)] & (u < sigmoid(z))
             withdrawn[f[paid]] |= np.uint8(1 << k)
             np.add.at(corrupt, off[paid], 1)
             c.add_cells("firm_records_dropped", cells[f[paid]])
@@ -314,7 +311,7 @@ class Officials(Module):
         demand = p.extortion_share * self.sanction_by_code[self.ext_code]
         z = p.corruption_intercept + demand / p.gain_scale - p.integrity_weight * integ \
             - self.deter
-        go = opp & (st.uniform(day, LAYOUT.pack(purpose=P_EXT_DECIDE), offs) < _sigmoid(z))
+        go = opp & (st.uniform(day, LAYOUT.pack(purpose=P_EXT_DECIDE), offs) < sigmoid(z))
         o = offs[go]
         if o.size == 0:
             return
@@ -344,7 +341,7 @@ class Officials(Module):
         z = (p.falsify_intercept + p.reward_weight * p.falsify_share / p.gain_scale
              - p.integrity_weight * self.head_integrity - self.deter_f)
         falsify = st.uniform(day, LAYOUT.pack(purpose=P_FALSIFY),
-                             np.arange(self.R, dtype=np.int64)) < _sigmoid(z)
+                             np.arange(self.R, dtype=np.int64)) < sigmoid(z)
         reported = np.where(falsify, np.floor(true * (1.0 - p.falsify_share)), true)
         world.array("regions.reported_violations")[:] = reported.astype(np.int32)
         world.array("regions.falsified")[:] = falsify

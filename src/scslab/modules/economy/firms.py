@@ -44,6 +44,7 @@ from scslab.core.metrics import FinalMetricDef, MetricDef
 from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role
 from scslab.core.scenario_schema import ModuleParams
 from scslab.modules.people.behaviour import BehaviourParams
+from scslab.numerics.logistic import sigmoid
 from scslab.numerics.rng import SlotLayout, StreamSpec
 from scslab.numerics.sets import unique
 
@@ -126,10 +127,6 @@ def firm_cells(world) -> np.ndarray:
     """Metric cell of each firm: (reference group, firm region)."""
     ref = world.group_names.index(world.scenario.population.reference_group)
     return (ref * world.n_regions + world.array("firms.region").astype(np.int64))
-
-
-def _sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
 
 
 def record_stakes(p: FirmParams, size: np.ndarray) -> np.ndarray:
@@ -217,7 +214,7 @@ class Firms(Module):
                  - b.moral_weight * comp[idx]
                  - b.deterrence_weight * cov[k] * self.sanction[idx, k] ** b.severity_exponent)
             u = st.uniform(day, LAYOUT.pack(purpose=P_VIOLATE, k=k), idx)
-            hit = idx[u < _sigmoid(z)]
+            hit = idx[u < sigmoid(z)]
             violated[hit] |= np.uint8(1 << k)
         world.array("firms.violated")[:] = violated
         any_v = violated != 0
@@ -250,7 +247,7 @@ class Firms(Module):
     def _default_probability(self, idx: np.ndarray, comp: np.ndarray) -> np.ndarray:
         """σ(α_d + w_p (0.5 − r_f) + w_c (0.8 − compliance)): a loan or a bill left unpaid."""
         p = self.params
-        return _sigmoid(p.default_intercept + p.productivity_weight * (0.5 - self.ret[idx])
+        return sigmoid(p.default_intercept + p.productivity_weight * (0.5 - self.ret[idx])
                         + p.compliance_weight * (0.8 - comp[idx]))
 
 
@@ -323,7 +320,7 @@ def lending_priority(score: np.ndarray, state_owned: np.ndarray, connected: np.n
     firm's default the state is expected to make good (the implicit guarantee) — plus the
     officials' pressure for politically connected firms, plus the bank's judgement noise.
     With no guarantee and no pressure, ownership and connection do not enter."""
-    risk = _sigmoid(p.risk_intercept + p.score_weight * (p.score_base - score) / 10.0)
+    risk = sigmoid(p.risk_intercept + p.score_weight * (p.score_base - score) / 10.0)
     return (-risk * (1.0 - p.implicit_guarantee * state_owned) + pressure * connected
             + p.lending_noise * noise)
 

@@ -53,6 +53,7 @@ from scslab.core.metrics import MetricDef
 from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role
 from scslab.core.scenario_schema import ModuleParams
 from scslab.modules.people.behaviour import BehaviourParams
+from scslab.numerics.logistic import sigmoid
 from scslab.numerics.prefetch import prefetch
 from scslab.numerics.rng import U64, SlotLayout, StreamSpec, k_uniform, k_word
 from scslab.numerics.sets import priority_order, unique_below
@@ -115,10 +116,6 @@ def naming_bits(scenario) -> int:
     if not sanctions.enabled:
         return 0
     return sum(1 << m.bit for m in sanctions.measures.values() if m.avoided_by_counterparties)
-
-
-def _sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
 
 
 @nb.njit(cache=True)
@@ -449,7 +446,7 @@ class Market(Module):
         z = (p.fraud_intercept + p.seller_cost / b.gain_scale - b.moral_weight * self.honesty
              - b.deterrence_weight * pdet * sanction ** b.severity_exponent
              - p.reputation_weight * vis)
-        return u < _sigmoid(z)
+        return u < sigmoid(z)
 
     def _avoided(self, world, day: int, buyers: np.ndarray, cand: np.ndarray) -> np.ndarray:
         """Which candidate slots each buyer passes over because the candidate is publicly

@@ -43,6 +43,7 @@ from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role
 from scslab.core.scenario_schema import ModuleParams
 from scslab.modules.people.learning import LearningParams
 from scslab.numerics.csr import gather
+from scslab.numerics.logistic import logit, sigmoid
 from scslab.numerics.rng import SlotLayout, StreamSpec
 from scslab.numerics.sets import unique
 
@@ -81,13 +82,9 @@ class AttitudeParams(ModuleParams):
     balanced_framing_shift: float = -1.4
 
 
-def _logit(p):
-    return np.log(p / (1.0 - p))
-
-
 def _shift(p: np.ndarray, delta) -> np.ndarray:
     """σ(logit p + Δ), in float32 like the arrays."""
-    return (1.0 / (1.0 + np.exp(-(_logit(p.astype(np.float64)) + delta)))).astype(np.float32)
+    return sigmoid(logit(p.astype(np.float64)) + delta).astype(np.float32)
 
 
 class Attitudes(Module):
@@ -137,9 +134,9 @@ class Attitudes(Module):
         z_a = st.normal(0, LAYOUT.pack(purpose=P_APPROVAL), people)
         log_y = np.log(world.array("people.income").astype(np.float64))
         z_y = (log_y - log_y.mean()) / max(log_y.std(), 1e-12)
-        lt = _logit(p.trust_mean) + p.trust_sd * z_t
-        la = (_logit(p.approval_median) + p.income_slope * z_y
-              + p.trust_slope * (lt - _logit(p.trust_mean)) + p.approval_sd * z_a)
+        lt = logit(p.trust_mean) + p.trust_sd * z_t
+        la = (logit(p.approval_median) + p.income_slope * z_y
+              + p.trust_slope * (lt - logit(p.trust_mean)) + p.approval_sd * z_a)
         trust = world.array("people.institutional_trust")
         approval = world.array("people.approval")
         trust[:] = 1.0 / (1.0 + np.exp(-(lt + p.trust_carried)))

@@ -78,6 +78,7 @@ from scslab.modules.sensing.sensor_draws import (
 )
 from scslab.modules.sensing.sensor_draws import setup_slot as _setup_slot
 from scslab.modules.sensing.watchlist import CheckpointSpec
+from scslab.numerics.logistic import logit
 from scslab.numerics.rng import StreamSpec
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -282,7 +283,7 @@ def _unwatch(scenario) -> list[str]:
 
 def _equal_face_error(scenario, a: str, b: str) -> list[str]:
     """Group A gets group B's face-recognition error multipliers (deployed algorithm)."""
-    params = scenario.module_params("surveillance", SurveillanceParams)
+    params = _params(scenario)
     if not params.enabled:
         return []
     face = params.face
@@ -807,8 +808,7 @@ class Surveillance(Module):
         ``exp(w · (logit ā_r − logit a_ref))`` times as often, ā_r the region's mean
         approval of the system yesterday (``regions.approval``, owned by attitudes)."""
         a = np.clip(world.array("regions.approval").astype(np.float64), 1e-6, 1 - 1e-6)
-        ref = spec.approval_reference
-        return np.exp(spec.approval_weight * (np.log(a / (1 - a)) - np.log(ref / (1 - ref))))
+        return np.exp(spec.approval_weight * (logit(a) - logit(spec.approval_reference)))
 
     def _screen(self, world, day, cp, acts, obs_parts, truth_parts, recorded) -> None:
         """Checkpoint screening of today's trips against yesterday's watchlist."""
