@@ -220,8 +220,9 @@ class Officials(Module):
         suspended = world.array("officials.suspended_until").astype(np.int64)
         active = (suspended == NEVER) | (suspended <= day)
         integ = world.array("officials.integrity").astype(np.float64)
-        income = world.array("people.income").astype(np.float64)
-        preg = world.array("people.region").astype(np.int64)
+        # whole-population arrays as stored: each use converts only the people it reads
+        income = world.array("people.income")
+        preg = world.array("people.region")
         cell = world.array("people.cell")
         c = world.counters
         st = world.stream("draws")
@@ -252,7 +253,7 @@ class Officials(Module):
         acts = chunk["act"][rows]
         c = world.counters
         c.add_cells("bribe_records_eligible", cell[subj])
-        off = self._official_of(world, day, subj, preg[subj], P_WHICH)
+        off = self._official_of(world, day, subj, preg[subj].astype(np.int64), P_WHICH)
         bribe = p.bribe_share * s_rec[rows]
         z = (p.corruption_intercept + bribe / p.gain_scale
              - p.integrity_weight * integ[np.maximum(off, 0)] - self.deter)
@@ -261,7 +262,7 @@ class Officials(Module):
             sel = acts == code
             u[sel] = st.uniform(day, LAYOUT.pack(purpose=P_SOLICIT, act=int(code)), subj[sel])
         solicit = (off >= 0) & active[np.maximum(off, 0)] & (u < sigmoid(z))
-        afford = bribe <= p.liquidity_days * income[subj]
+        afford = bribe <= p.liquidity_days * income[subj].astype(np.float64)
         paid = solicit & afford
         c.add_cells("bribes_unaffordable", cell[subj[solicit & ~afford]])
         if paid.any():
@@ -327,7 +328,7 @@ class Officials(Module):
         o, target = o[ok], target[ok]
         c = world.counters
         c.add_cells("extortion_attempts", cell[target])
-        pays = demand <= p.liquidity_days * income[target]
+        pays = demand <= p.liquidity_days * income[target].astype(np.float64)
         np.add.at(corrupt, o, 1)
         c.add_cells("bribe_money", cell[target[pays]], np.full(int(pays.sum()), demand))
         carry = ~pays & st.bernoulli(day, LAYOUT.pack(purpose=P_CARRY), o, p.carry_out_threat)
@@ -337,7 +338,8 @@ class Officials(Module):
     def _statistics(self, world, day, p, preg, st) -> None:
         acts = world.events("acts")
         viol = np.isin(acts["act"], self.viol_codes)
-        true = np.bincount(preg[acts["actor"][viol]], minlength=self.R).astype(np.int64)
+        true = np.bincount(preg[acts["actor"][viol]].astype(np.int64),
+                           minlength=self.R).astype(np.int64)
         z = (p.falsify_intercept + p.reward_weight * p.falsify_share / p.gain_scale
              - p.integrity_weight * self.head_integrity - self.deter_f)
         falsify = st.uniform(day, LAYOUT.pack(purpose=P_FALSIFY),
