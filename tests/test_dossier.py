@@ -122,3 +122,21 @@ def test_a_records_place_does_not_tell_a_fabricated_observation(noisy_scenario):
         places.extend(np.flatnonzero(made_up) / (batch.size - 1))
     assert len(places) > 100
     assert abs(float(np.mean(places)) - 0.5) < 0.1
+
+
+def test_heads_are_32_bit_record_numbers_and_widen_to_refs_when_filed_out_of_order():
+    d = Dossier(6)
+    r0 = _append(d, 0, [2, 4, 2])
+    r2 = _append(d, 2, [4])
+    r2b = _append(d, 2, [2])
+    assert d.head.dtype == np.int32  # half the bytes of a ref per person
+    assert list(d.records_of(2)) == [r2b[0], r0[2], r0[0]]
+    before = {s: list(d.records_of(s)) for s in range(6)}
+    r1 = _append(d, 1, [4])  # an earlier day than the newest: the numbering cannot go on
+    assert d.head.dtype == np.int64
+    assert list(d.records_of(4)) == [r1[0], r2[0], r0[1]]
+    assert {s: list(d.records_of(s)) for s in range(6) if s != 4} == {
+        s: v for s, v in before.items() if s != 4}
+    snap = d.snapshot()
+    d.restore(snap)
+    assert list(d.records_of(2)) == [r2b[0], r0[2], r0[0]]

@@ -3,7 +3,10 @@
 * Records are addressed by ``record ref = day << 32 | row`` (see :func:`schema.pack_ref`).
 * A per-subject index threads each subject's records through ``prev`` (newest first),
   with ``head[subject]`` the newest, so one subject's file is read without scanning
-  the log.
+  the log. The heads are one per person, so they are 32-bit *record numbers* (records
+  numbered in filing order, each day's a contiguous run) while the run's records fit —
+  half the 8 bytes a person of a ``ref``; past 2^31 records, or if a day were filed out
+  of order, they widen to refs for good.
 * Removal (appeals, bribes) sets a tombstone; the row stays, so references stay valid.
 * Retention drops whole chunks older than the retention window.
 * Nothing here holds truth: a record names the observation it records (``obs_ref``, an
@@ -37,6 +40,31 @@ def _thread(subject, refs, prev, head, live_count):  # pragma: no cover - compil
 
 
 @nb.njit(cache=True)
+def _ref_of(number, starts, days):  # pragma: no cover - compiled
+    """The ref of record ``number`` (-1 for none): the day whose run of numbers holds it."""
+    if number < 0:
+        return np.int64(-1)
+    i = np.searchsorted(starts, number, side="right") - 1
+    return (days[i] << np.int64(32)) | (np.int64(number) - starts[i])
+
+
+@nb.njit(cache=True)
+def _thread_numbered(subject, first, prev, head, live_count, starts,
+                     days):  # pragma: no cover - compiled
+    """``_thread`` for 32-bit heads: today's records are numbers ``first``, ``first + 1``,
+    …; each record's ``prev`` is the ref of its subject's head so far."""
+    for r in range(subject.shape[0]):
+        if subject[r] < 0 or subject[r] >= head.shape[0]:
+            return False
+    for r in range(subject.shape[0]):
+        s = subject[r]
+        prev[r] = _ref_of(head[s], starts, days)
+        head[s] = first + r
+        live_count[s] += 1
+    return True
+
+
+@nb.njit(cache=True)
 def _uncount(live_count, subject):  # pragma: no cover - compiled
     """live_count[subject] -= 1 for each entry (np.add.at, without its overhead)."""
     for r in range(subject.shape[0]):
@@ -48,7 +76,12 @@ class Dossier:
         self.n_subjects = n_subjects
         self.chunks: dict[int, Table] = {}
         self.tombstones: dict[int, np.ndarray] = {}
-        self.head = np.full(n_subjects, NO_REF, dtype=dtype("ref"))
+        #: newest record of each subject: a record number (int32) or, once widened, a ref
+        self.head = np.full(n_subjects, NO_REF, dtype=np.int32)
+        #: the record numbers' days: day ``days[i]``'s rows are numbers ``starts[i]`` on
+        self.starts = np.zeros(0, dtype=np.int64)
+        self.days = np.zeros(0, dtype=np.int64)
+        self.numbered = 0  # records numbered so far
         self.live_count = np.zeros(n_subjects, dtype=dtype("count"))
         self.first_kept_day = 0
         #: removals in order: (day, refs) — consumers keep their own cursor
@@ -74,7 +107,14 @@ class Dossier:
         start = 0 if old is None else len(old)
         refs = pack_ref(day, np.arange(start, start + n))
         prev = np.empty(n, dtype=dtype("ref"))
-        if not _thread(subject, refs, prev, self.head, self.live_count):
+        if self.head.dtype == np.int32 and not self._number(day, start, n):
+            self.head = self._head_refs()
+        if self.head.dtype == np.int32:
+            ok = _thread_numbered(subject, self.numbered - n, prev, self.head,
+                                  self.live_count, self.starts, self.days)
+        else:
+            ok = _thread(subject, refs, prev, self.head, self.live_count)
+        if not ok:
             raise ValueError("record subject out of range")
         new = Table.from_columns(
             RECORD_LAYOUT,
@@ -92,6 +132,31 @@ class Dossier:
             self.chunks[day] = Table.concat(RECORD_LAYOUT, [old, new])
             self.tombstones[day] = np.concatenate([self.tombstones[day], np.zeros(n, bool)])
         return refs
+
+    def _number(self, day: int, start: int, n: int) -> bool:
+        """Number ``n`` records filed on ``day`` from row ``start`` on; False (nothing
+        numbered) if they cannot continue the numbering: an earlier day than the newest,
+        or past 2^31 − 1 records."""
+        if self.numbered + n > np.iinfo(np.int32).max:
+            return False
+        if self.days.size and day == self.days[-1]:
+            if start != self.numbered - self.starts[-1]:
+                return False
+        elif (self.days.size and day < self.days[-1]) or start != 0:
+            return False
+        else:
+            self.starts = np.append(self.starts, np.int64(self.numbered))
+            self.days = np.append(self.days, np.int64(day))
+        self.numbered += n
+        return True
+
+    def _head_refs(self) -> np.ndarray:
+        """The heads as refs: widening the record numbers (once, for good)."""
+        head = self.head.astype(np.int64)
+        has = np.flatnonzero(head >= 0)
+        i = np.searchsorted(self.starts, head[has], side="right") - 1
+        head[has] = (self.days[i] << 32) | (head[has] - self.starts[i])
+        return head
 
     def remove(self, refs: np.ndarray, day: int = -1) -> int:
         """Tombstone records; returns how many were live. Unknown refs are ignored.
@@ -141,7 +206,8 @@ class Dossier:
     def records_of(self, subject: int, include_removed: bool = False) -> np.ndarray:
         """Record refs of one subject, newest first, by walking the per-subject index."""
         out = []
-        ref = int(self.head[subject])
+        ref = int(_ref_of(self.head[subject], self.starts, self.days)
+                  if self.head.dtype == np.int32 else self.head[subject])
         while ref != NO_REF:
             d, r = ref >> 32, ref & 0xFFFFFFFF
             chunk = self.chunks.get(d)
@@ -185,6 +251,9 @@ class Dossier:
                        for d, c in self.chunks.items()},
             "tombstones": {d: t.copy() for d, t in self.tombstones.items()},
             "head": self.head.copy(),
+            "starts": self.starts.copy(),
+            "days": self.days.copy(),
+            "numbered": self.numbered,
             "live_count": self.live_count.copy(),
             "first_kept_day": self.first_kept_day,
             "removal_log": [(d, r.copy()) for d, r in self.removal_log],
@@ -195,6 +264,9 @@ class Dossier:
                        for d, c in snap["chunks"].items()}
         self.tombstones = {d: t.copy() for d, t in snap["tombstones"].items()}
         self.head = snap["head"].copy()
+        self.starts = snap["starts"].copy()
+        self.days = snap["days"].copy()
+        self.numbered = snap["numbered"]
         self.live_count = snap["live_count"].copy()
         self.first_kept_day = snap["first_kept_day"]
         self.removal_log = [(d, r.copy()) for d, r in snap["removal_log"]]

@@ -74,7 +74,9 @@ class TruthStore:
     """Ground truth of every observation, per day, keyed by the observation's ``ref``
     (metrics only): the true actor, lawfulness, the act that happened, and the act observed
     (``act_ref``; -1 for a fabricated observation). The system sees only the ``ref``, which is
-    the same kind of number for a fabricated observation as for any other."""
+    the same kind of number for a fabricated observation as for any other. A day's chunk
+    keys its rows by the ref's row only (``row``, uint32: the day is the chunk's), 4 bytes
+    a row less than the 8-byte ref, in a store that grows with the days."""
 
     COLUMNS = ("true_actor", "lawful", "true_act", "act_ref")
 
@@ -84,21 +86,24 @@ class TruthStore:
     def add(self, day: int, refs: np.ndarray, truth: Table) -> None:
         if len(refs) == 0:
             return
-        if _strictly_increasing(refs):  # the usual case: one append's rows, in order
+        if np.any((refs >> 32) != day):
+            raise ValueError(f"truth filed on day {day} for observations of another day")
+        rows = (refs & 0xFFFFFFFF).astype(np.uint32)
+        if _strictly_increasing(rows):  # the usual case: one append's rows, in order
             # (event tables are never changed in place, so keeping them uncopied is safe)
-            chunk = {"ref": refs}
+            chunk = {"row": rows}
             for name in self.COLUMNS:
                 chunk[name] = truth[name]
         else:
-            order = np.argsort(refs, kind="stable")
-            chunk = {"ref": refs[order]}
+            order = np.argsort(rows, kind="stable")
+            chunk = {"row": rows[order]}
             for name in self.COLUMNS:
                 chunk[name] = truth[name][order]
         prev = self.chunks.get(day)
         if prev is not None:
             merged = {k: np.concatenate([prev[k], chunk[k]]) for k in chunk}
-            if not _strictly_increasing(merged["ref"]):
-                o = np.argsort(merged["ref"], kind="stable")
+            if not _strictly_increasing(merged["row"]):
+                o = np.argsort(merged["row"], kind="stable")
                 merged = {k: v[o] for k, v in merged.items()}
             chunk = merged
         self.chunks[day] = chunk
@@ -118,9 +123,9 @@ class TruthStore:
             chunk = self.chunks.get(int(d))
             if chunk is None:
                 continue
-            some = refs if sel is None else refs[sel]
-            pos = np.minimum(np.searchsorted(chunk["ref"], some), chunk["ref"].size - 1)
-            hit = chunk["ref"][pos] == some
+            some = ((refs if sel is None else refs[sel]) & 0xFFFFFFFF).astype(np.uint32)
+            pos = np.minimum(np.searchsorted(chunk["row"], some), chunk["row"].size - 1)
+            hit = chunk["row"][pos] == some
             if sel is None:
                 sel = np.arange(refs.size)
             yield chunk, sel[hit], pos[hit]

@@ -102,13 +102,23 @@ DAY_COUNTERS = ("listed_days", "debtor_listed_days", "listed_unable_days", "rewa
                 "people_sanctioned", "people_false_sanctioned")
 
 
-def gini(x: np.ndarray) -> float | None:
-    """Gini coefficient of non-negative values (None for an empty or all-zero vector)."""
-    x = np.sort(np.asarray(x, dtype=np.float64))
+def gini(x: np.ndarray, shift: float = 0.0) -> float | None:
+    """Gini coefficient of the non-negative values ``x − shift`` (None for an empty or
+    all-zero vector). Over everyone it is a final metric that must not be the run's
+    memory peak: one float64 copy, sorted and shifted in place (a constant shift keeps
+    the order, and the integer scores shift exactly), and one weight vector."""
+    x = np.array(x, dtype=np.float64)
+    x.sort()
+    if shift:
+        x -= shift
     if x.size == 0 or x.sum() <= 0:
         return None
     n = x.size
-    return float((2.0 * np.arange(1, n + 1) - n - 1).dot(x) / (n * x.sum()))
+    weight = np.arange(1, n + 1, dtype=np.float64)  # 2i − n − 1, exact in float64
+    weight *= 2.0
+    weight -= n
+    weight -= 1
+    return float(weight.dot(x) / (n * x.sum()))
 
 
 class Harm(Module):
@@ -349,12 +359,12 @@ class Harm(Module):
         score = world.optional("people.score")
         if score is None or not self.scoring.enabled:
             return {}
-        s = score.astype(np.float64) - min(0.0, float(score.min()))
-        out = {"score_gini": gini(s)}
+        low = min(0.0, float(score.min()))  # scores shifted to be non-negative
+        out = {"score_gini": gini(score, low)}
         group = world.array("people.group")
         region = world.array("people.region")
         for g, name in enumerate(world.group_names):
-            out[f"score_gini[group={name}]"] = gini(s[group == g])
+            out[f"score_gini[group={name}]"] = gini(score[group == g], low)
         for r in range(world.n_regions):
-            out[f"score_gini[region={r}]"] = gini(s[region == r])
+            out[f"score_gini[region={r}]"] = gini(score[region == r], low)
         return out

@@ -258,21 +258,27 @@ class Attitudes(Module):
     def final_metrics(self, world) -> dict[str, float | None]:
         """Who approves at the end: the informed (what a survey of those who know the
         system asks), by income quintile, and by what happened to them."""
-        approval = world.array("people.approval").astype(np.float64)
+        # no float64 copy of everyone's approval nor int64 quintile per person: only the
+        # people of each mask are widened (the same values, so the same means)
+        approval = world.array("people.approval")
         income = world.array("people.income")
         events = world.array("people.attitude_events")
         out: dict[str, float | None] = {}
 
         def mean(mask) -> float | None:
-            return float(approval[mask].mean()) if mask.any() else None
+            return float(approval[mask].astype(np.float64).mean()) if mask.any() else None
 
         informed = world.optional("people.informed")
         if informed is not None:
             out["approval_informed"] = mean(informed)
+        # quintile q + 1 is searchsorted(edges, income, side="right") == q: the edges
+        # (float64 scalars, so compared in float64) at or below the income number q
         edges = np.quantile(income, [0.2, 0.4, 0.6, 0.8])
-        quintile = np.searchsorted(edges, income, side="right")
         for q in range(5):
-            out[f"approval[income_quintile={q + 1}]"] = mean(quintile == q)
+            mask = income >= edges[q - 1] if q else np.ones(income.size, dtype=bool)
+            if q < 4:
+                mask &= income < edges[q]
+            out[f"approval[income_quintile={q + 1}]"] = mean(mask)
         out["approval[sanctioned=wrongly]"] = mean((events & WRONG) != 0)
         out["approval[sanctioned=rightly]"] = mean(((events & RIGHT) != 0)
                                                    & ((events & WRONG) == 0))
