@@ -89,9 +89,14 @@ def system_output_survives_scrambled_truth(scenario, modules=None) -> bool:
     def unscramble_refs(seen: np.ndarray) -> None:
         # every reference that was scrambled (or copied from one during the step) goes
         # back; one filed fresh during the step (an evaluation's −1) is left as it is
+        # (``seen`` is sorted and unique, so membership is a binary search: np.isin
+        # would sort it again for every column, every step, and dominated the run time)
+        if not len(seen):
+            return
         for col in refs():
             back = col ^ key
-            scrambled_one = np.isin(back, seen)
+            at = np.minimum(np.searchsorted(seen, back), len(seen) - 1)
+            scrambled_one = seen[at] == back
             col[scrambled_one] = back[scrambled_one]
 
     def scrambled(step):
