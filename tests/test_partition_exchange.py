@@ -56,3 +56,15 @@ def test_two_partitions_market_pulls_match_an_independent_count():
     assert tally.msgs[day, 0] == want
     assert tally.useful.sum() == 0  # local markets: no remote memory can match a candidate
     assert (tally.msgs[:, 1] <= tally.msgs[:, 0]).all()
+
+
+def test_could_match_counter_sees_reads_within_a_region():
+    """A cut through the regions (by uid parity) makes same-region memories cross, so the
+    counter of remote entries that could match a candidate must see some (it is 0 above
+    only because regions are not cut)."""
+    sim = Sim(load_scenario("rongcheng", people=2000, days=10, burn_in=0))
+    part = (np.arange(2000) % 2).astype(np.int64)
+    tally = pe.Tally(10, 2)
+    with pe.counting(sim, part, tally):
+        sim.run()
+    assert tally.useful.sum() > 0
