@@ -120,7 +120,7 @@ def naming_bits(scenario) -> int:
 
 @nb.njit(cache=True, parallel=True)
 def _screen(k0, k1, day, buyers, buyer_region, pool_off, mode, m, memory, lane_bits, net_off,
-            net_nb, check_p, slot_cand, slot_check):  # pragma: no cover - compiled
+            net_nb, check_p, slot_cand, slot_check, rank):  # pragma: no cover - compiled
     """Phase 1 of a market day, in uid order (buyers sorted by uid): each buyer's check
     decision, its ``m`` keyed candidates and whether the buyer or a network neighbour
     remembers each candidate as bad. Nothing here depends on the queue, so it runs in
@@ -134,7 +134,11 @@ def _screen(k0, k1, day, buyers, buyer_region, pool_off, mode, m, memory, lane_b
     ``AHEAD_LIST`` places on, and the memories of the one ``AHEAD_MEMORY`` on, are
     prefetched (-30 % on cold caches). Parallel over buyers (``prange``, contiguous
     chunks, so the look-ahead prefetch still runs ahead within a chunk): each buyer
-    writes only its own row from keyed draws, so any thread count gives the same bits."""
+    writes only its own row from keyed draws, so any thread count gives the same bits.
+
+    Rows are written at the buyer's place in the queue (``rank[j]``), so that the queue's
+    sequential phases (``_trade``, ``_settle``) read them in order: the scattered writes
+    here cost less than the queue's random reads did (rongcheng 10^6: -4 ms a day)."""
     nb_ = buyers.shape[0]
     cand = np.full((nb_, m), -1, dtype=np.int64)
     known = np.zeros((nb_, m), dtype=np.bool_)
@@ -157,57 +161,57 @@ def _screen(k0, k1, day, buyers, buyer_region, pool_off, mode, m, memory, lane_b
                 for e in range(net_off[ahead], net_off[ahead + 1]):
                     prefetch(flat, net_nb[e] * width)
         b = buyers[j]
+        i = rank[j]
         r = buyer_region[j]
         lo = pool_off[r]
         size = pool_off[r + 1] - lo
         if size == 0:
             continue
         if mode == 2:
-            checked[j] = k_uniform(k0, k1, day, slot_check, b) < check_p
+            checked[i] = k_uniform(k0, k1, day, slot_check, b) < check_p
         for k in range(m):
             w = k_word(k0, k1, day, slot_cand + k, b)
-            cand[j, k] = lo + np.int64((w * U64(size)) >> U64(32))
+            cand[i, k] = lo + np.int64((w * U64(size)) >> U64(32))
         if mode >= 1:
             for e in range(net_off[b] - 1, net_off[b + 1]):
                 who = b if e < net_off[b] else net_nb[e]
                 for q in range(memory.shape[1]):
                     x = memory[who, q]
                     for k in range(m):
-                        y = x ^ (U64(cand[j, k]) * ones)
+                        y = x ^ (U64(cand[i, k]) * ones)
                         if ((y - ones) & ~y & highs) != U64(0):
-                            known[j, k] = True
+                            known[i, k] = True
     return cand, known, checked
 
 
 @nb.njit(cache=True)
-def _trade(order, cand, known, checked, cap_left, fraud_today, flag_val, flag_thr, seller_cell,
+def _trade(cand, known, checked, cap_left, fraud_today, flag_val, flag_thr, seller_cell,
            mode, n_cells, avoid, avoided):  # pragma: no cover - compiled
-    """Phase 2, in queue order: each buyer takes the best screened candidate with
-    capacity left, passing over the publicly named ones it avoids (``avoid``, empty when
-    no one is named; counted by seller cell into ``avoided``). Outputs are in queue
-    order."""
-    nb_ = order.shape[0]
+    """Phase 2, in queue order (the rows of ``cand`` are): each buyer takes the best
+    screened candidate with capacity left, passing over the publicly named ones it avoids
+    (``avoid``, empty when no one is named; counted by seller cell into ``avoided``).
+    Outputs are in queue order."""
+    nb_ = cand.shape[0]
     m = cand.shape[1]
     chosen = np.full(nb_, -1, dtype=np.int64)
     honest_scr = np.zeros(n_cells)
     honest_exc = np.zeros(n_cells)
     for i in range(nb_):
-        j = order[i]
-        chk = checked[j]
+        chk = checked[i]
         best = -1
         bestv = 1e300
         for k in range(m):
-            c = cand[j, k]
+            c = cand[i, k]
             if c < 0 or cap_left[c] <= 0:
                 continue
-            excl = known[j, k]
+            excl = known[i, k]
             if not excl and chk and flag_val[c] > flag_thr:
                 excl = True
             if mode >= 1 and not fraud_today[c]:
                 honest_scr[seller_cell[c]] += 1.0
                 if excl:
                     honest_exc[seller_cell[c]] += 1.0
-            if not excl and avoid.shape[0] and avoid[j, k]:
+            if not excl and avoid.shape[0] and avoid[i, k]:
                 avoided[seller_cell[c]] += 1.0
                 excl = True
             if excl:
@@ -223,13 +227,13 @@ def _trade(order, cand, known, checked, cap_left, fraud_today, flag_val, flag_th
 
 
 @nb.njit(cache=True)
-def _settle(order, chosen, buyers, checked, fraud_today, cell, check_cost, fraud_loss,
+def _settle(chosen, queue, checked, fraud_today, cell, check_cost, fraud_loss,
             trade_gain, price, buyer_days, trades, frauds, checks, surplus,
             tcost):  # pragma: no cover - compiled
     """The day's trades in queue order (buyer, seller position, fraud) and the buyers'
     counters added into their accumulators in queue order (so sums are the same as a
-    ``bincount`` over the queue)."""
-    nb_ = order.shape[0]
+    ``bincount`` over the queue). ``queue``: the buyers in queue order."""
+    nb_ = queue.shape[0]
     k = 0
     for i in range(nb_):
         k += chosen[i] >= 0
@@ -239,10 +243,9 @@ def _settle(order, chosen, buyers, checked, fraud_today, cell, check_cost, fraud
     k = 0
     n_checked = 0
     for i in range(nb_):
-        j = order[i]
-        b = buyers[j]
+        b = queue[i]
         c = cell[b]
-        chk = checked[j]
+        chk = checked[i]
         n_checked += chk
         buyer_days[c] += 1.0
         cost = check_cost if chk else 0.0
@@ -483,6 +486,8 @@ class Market(Module):
             np.int64), n)
         prio = st.priority(day, LAYOUT.pack(purpose=P_PRIO), buyers)
         order = priority_order(prio)  # the queue, ties by uid (buyers are in uid order)
+        rank = np.empty_like(order)  # each buyer's place in the queue
+        rank[order] = np.arange(order.size)
         fraud = self._fraud_today(world, day)
         flag = np.empty(pool.size, dtype=np.float64)
         flag[~self.is_firm] = world.array("people.market_flags")[pool[~self.is_firm]]
@@ -503,14 +508,15 @@ class Market(Module):
             st.k0, st.k1, np.int64(day), buyers, region, self.off, mode, p.candidates,
             bad.view(np.uint64), self.lane_bits, world.array("people.net_offsets"),
             world.array("links.neighbour"), check_p, LAYOUT.pack(purpose=P_CAND),
-            LAYOUT.pack(purpose=P_CHECK))
+            LAYOUT.pack(purpose=P_CHECK), rank)
         c = world.counters
-        avoid = self._avoided(world, day, buyers, cand)
-        chosen, h_scr, h_exc = _trade(order, cand, known, checked, self.cap.copy(), fraud,
+        queue = buyers[order]
+        avoid = self._avoided(world, day, queue, cand)
+        chosen, h_scr, h_exc = _trade(cand, known, checked, self.cap.copy(), fraud,
                                       flag, float(p.flag_threshold), self.cell, mode, n_cells,
                                       avoid, c.slot("market_named_avoided")[0])
         tb, tc, tf, n_checked = _settle(
-            order, chosen, buyers, checked, fraud, world.array("people.cell"),
+            chosen, queue, checked, fraud, world.array("people.cell"),
             p.check_cost, -p.fraud_deadweight, p.buyer_value - p.seller_cost, p.price,
             *(c.slot(name)[0] for name in ("market_buyer_days", "market_trades",
                                            "market_frauds", "market_checks", "market_surplus",
