@@ -268,7 +268,7 @@ class Officials(Module):
         if paid.any():
             refs = (np.int64(day - 1) << 32) | rows[paid].astype(np.int64)
             world.dossier.remove(refs, day)
-            np.add.at(corrupt, off[paid], 1)
+            np.add.at(corrupt, off[paid], corrupt.dtype.type(1))
             c.add_cells("records_dropped", cell[subj[paid]])
             c.add_cells("bribe_money", cell[subj[paid]], bribe[paid])
 
@@ -300,7 +300,7 @@ class Officials(Module):
             u = st.uniform(day, LAYOUT.pack(purpose=P_FIRM_SOLICIT, act=k), f)
             paid = (off >= 0) & active[np.maximum(off, 0)] & (u < sigmoid(z))
             withdrawn[f[paid]] |= np.uint8(1 << k)
-            np.add.at(corrupt, off[paid], 1)
+            np.add.at(corrupt, off[paid], corrupt.dtype.type(1))
             c.add_cells("firm_records_dropped", cells[f[paid]])
 
     def _extortion(self, world, day, p, corrupt, active, integ, income, cell, st) -> None:
@@ -329,7 +329,7 @@ class Officials(Module):
         c = world.counters
         c.add_cells("extortion_attempts", cell[target])
         pays = demand <= p.liquidity_days * income[target].astype(np.float64)
-        np.add.at(corrupt, o, 1)
+        np.add.at(corrupt, o, corrupt.dtype.type(1))
         c.add_cells("bribe_money", cell[target[pays]], np.full(int(pays.sum()), demand))
         carry = ~pays & st.bernoulli(day, LAYOUT.pack(purpose=P_CARRY), o, p.carry_out_threat)
         world.array("officials.threat_target")[o[carry]] = target[carry]

@@ -191,7 +191,8 @@ class CreditFurnishers(Module):
                                 (self.late, "people.credit_late")):
                 who = actor[np.isin(acts["act"], codes)]
                 who = who[has[who]]
-                np.add.at(world.array(name), who, 1)
+                counts = world.array(name)
+                np.add.at(counts, who, counts.dtype.type(1))  # a typed 1: NumPy's fast path
             touched = actor[has[actor]]
             world.array("people.credit_balance")[touched] = world.array("people.debt")[touched]
         c.add_vector("credit_invisible_days", st["invisible"])

@@ -537,8 +537,8 @@ class Market(Module):
         reviewed = pool[tc[rev]]
         preview = world.array("people.market_reviews")
         freview = world.array("firms.market_reviews")
-        np.add.at(preview, reviewed[reviewed < n], 1)
-        np.add.at(freview, reviewed[reviewed >= n] - n, 1)
+        np.add.at(preview, reviewed[reviewed < n], preview.dtype.type(1))
+        np.add.at(freview, reviewed[reviewed >= n] - n, freview.dtype.type(1))
         if p.fake_reviews_per_day and self.gamer.any():
             g = pool[self.gamer]
             preview[g[g < n]] += p.fake_reviews_per_day
@@ -725,7 +725,7 @@ class MarketRegistry(Module):
         if len(chunk):
             rows = np.flatnonzero(live & (chunk["act"] == self.fraud_code))
             subj = chunk["subject"][rows].astype(np.int64)
-            np.add.at(pf, subj[self.is_seller[subj]], 1.0)
+            np.add.at(pf, subj[self.is_seller[subj]], pf.dtype.type(1))
         refs, st["cursor"] = d.removals_since(st["cursor"])
         if refs.size:
             refs = refs[np.isin(refs >> 32, list(d.chunks))]
