@@ -227,12 +227,13 @@ def _trade(cand, known, checked, cap_left, fraud_today, flag_val, flag_thr, sell
 
 
 @nb.njit(cache=True)
-def _settle(chosen, queue, checked, fraud_today, cell, check_cost, fraud_loss,
+def _settle(chosen, queue, queue_cell, checked, fraud_today, check_cost, fraud_loss,
             trade_gain, price, buyer_days, trades, frauds, checks, surplus,
             tcost):  # pragma: no cover - compiled
     """The day's trades in queue order (buyer, seller position, fraud) and the buyers'
     counters added into their accumulators in queue order (so sums are the same as a
-    ``bincount`` over the queue). ``queue``: the buyers in queue order."""
+    ``bincount`` over the queue). ``queue``, ``queue_cell``: the buyers and their cells
+    in queue order."""
     nb_ = queue.shape[0]
     k = 0
     for i in range(nb_):
@@ -244,7 +245,7 @@ def _settle(chosen, queue, checked, fraud_today, cell, check_cost, fraud_loss,
     n_checked = 0
     for i in range(nb_):
         b = queue[i]
-        c = cell[b]
+        c = queue_cell[i]
         chk = checked[i]
         n_checked += chk
         buyer_days[c] += 1.0
@@ -511,12 +512,14 @@ class Market(Module):
             LAYOUT.pack(purpose=P_CHECK), rank)
         c = world.counters
         queue = buyers[order]
+        # cells read in uid order (near-sequential), then permuted within the day's buyers
+        queue_cell = world.array("people.cell")[buyers][order]
         avoid = self._avoided(world, day, queue, cand)
         chosen, h_scr, h_exc = _trade(cand, known, checked, self.cap.copy(), fraud,
                                       flag, float(p.flag_threshold), self.cell, mode, n_cells,
                                       avoid, c.slot("market_named_avoided")[0])
         tb, tc, tf, n_checked = _settle(
-            chosen, queue, checked, fraud, world.array("people.cell"),
+            chosen, queue, queue_cell, checked, fraud,
             p.check_cost, -p.fraud_deadweight, p.buyer_value - p.seller_cost, p.price,
             *(c.slot(name)[0] for name in ("market_buyer_days", "market_trades",
                                            "market_frauds", "market_checks", "market_surplus",
