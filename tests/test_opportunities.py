@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from scslab.core.acts import _opportunities
+import scslab.core.acts as acts
+from scslab.core.acts import _opportunities, opportunities
 
 RATES = np.array([0.01, 0.2, 0.002, 1.0])
 CODES = np.array([3, 40, 41, 200], dtype=np.int64)
@@ -54,3 +56,33 @@ def test_opportunities_are_independent_across_days_and_people():
     r_next = np.corrcoef(x[0, :-1], x[0, 1:])[0, 1]
     bound = 4 / np.sqrt(n)
     assert abs(r_days) < bound and abs(r_next) < bound
+
+
+@pytest.mark.parametrize("pieces", [1, 3, 16, 97])
+def test_parallel_clock_is_the_sequential_one_bit_for_bit(monkeypatch, pieces):
+    """The acts' walks in parallel and the merge by uid ranges give exactly the pairs, in
+    exactly the order, of the sequential heap merge, whatever the number of pieces
+    (including more pieces than people)."""
+    monkeypatch.setattr(acts, "MERGE_PIECES", pieces)
+    rates = np.array([0.0, 0.01, 0.2, 0.002, 1.0, 0.5])
+    codes = np.array([1, 3, 40, 41, 200, 7], dtype=np.int64)
+    with np.errstate(divide="ignore"):
+        log_stay = np.log1p(-rates)
+    for n in (0, 1, 50, 5000, 100_000):
+        for day in (0, 11):
+            args = (K0, K1, np.int64(day), np.int64(n), codes, log_stay)
+            p_seq, a_seq = _opportunities(*args)
+            p_par, a_par = opportunities(*args)
+            assert np.array_equal(p_seq, p_par) and np.array_equal(a_seq, a_par)
+            assert p_par.dtype == p_seq.dtype and a_par.dtype == a_seq.dtype
+
+
+def test_parallel_clock_falls_back_when_an_act_overflows_its_room(monkeypatch):
+    monkeypatch.setattr(acts, "_room", lambda n, log_stay: 3)  # far too few places
+    with np.errstate(divide="ignore"):
+        log_stay = np.log1p(-RATES)
+    args = (K0, K1, np.int64(4), np.int64(20_000), CODES, log_stay)
+    p_seq, a_seq = _opportunities(*args)
+    p_par, a_par = opportunities(*args)
+    assert p_seq.size > 1000
+    assert np.array_equal(p_seq, p_par) and np.array_equal(a_seq, a_par)

@@ -193,6 +193,108 @@ def _opportunities(k0, k1, day, n, codes, log_stay):  # pragma: no cover - compi
     return out_person[:m], out_act[:m]
 
 
+@nb.njit(inline="always", cache=True)
+def _room(n, log_stay):  # pragma: no cover - compiled
+    """Places for one act's opportunities of a day: the mean plus six standard deviations
+    (a walk that needs more is redone by the sequential clock)."""
+    expected = n * (1.0 - math.exp(log_stay)) if log_stay != 0.0 else 0.0
+    return int(expected + 6.0 * math.sqrt(expected + 1.0)) + 16
+
+
+@nb.njit(parallel=True, cache=True)
+def _walks(k0, k1, day, n, codes, log_stay, start):  # pragma: no cover - compiled
+    """Each act's uids with an opportunity today, the acts in parallel (an act's walk is
+    a chain of skips, each keyed by where it starts: the same skips as the sequential
+    clock's). Act ``a``'s uids go to ``out[start[a]:start[a] + count[a]]``, in uid order;
+    ``count[a] = -1`` if they did not fit."""
+    A = codes.shape[0]
+    out = np.empty(start[A], dtype=np.int32)
+    count = np.zeros(A, dtype=np.int64)
+    for a in nb.prange(A):
+        slot = (PURPOSE_SKIP << 8) | codes[a]
+        lo = start[a]
+        room = start[a + 1] - lo
+        m = 0
+        i = _skip(k0, k1, day, slot, 0, n, log_stay[a])
+        while i < n:
+            if m == room:
+                m = -1
+                break
+            out[lo + m] = i
+            m += 1
+            i = _skip(k0, k1, day, slot, i + 1, n, log_stay[a])
+        count[a] = m
+    return out, count
+
+
+@nb.njit(parallel=True, cache=True)
+def _merge(walks, start, count, n, pieces):  # pragma: no cover - compiled
+    """The acts' walks merged into (person, act column) pairs in person then column order,
+    in ``pieces`` ranges of uids merged in parallel, each written at its offset. The
+    order is that of the keys ``uid × 256 + column``, so the result is the same for any
+    number of pieces or threads."""
+    A = count.shape[0]
+    bounds = np.empty((pieces + 1, A), dtype=np.int64)
+    for c in nb.prange(pieces + 1):
+        edge = (n * c) // pieces
+        for a in range(A):
+            bounds[c, a] = start[a] + np.searchsorted(
+                walks[start[a]:start[a] + count[a]], edge)
+    offset = np.zeros(pieces + 1, dtype=np.int64)
+    for c in range(pieces):
+        offset[c + 1] = offset[c]
+        for a in range(A):
+            offset[c + 1] += bounds[c + 1, a] - bounds[c, a]
+    out_person = np.empty(offset[pieces], dtype=np.int32)
+    out_act = np.empty(offset[pieces], dtype=np.int32)
+    for c in nb.prange(pieces):
+        heap = np.empty(A, dtype=np.int64)
+        at = bounds[c].copy()
+        size = 0
+        for a in range(A):
+            if at[a] < bounds[c + 1, a]:
+                heap[size] = (np.int64(walks[at[a]]) << 8) | a
+                size += 1
+        for j in range(size // 2 - 1, -1, -1):
+            _sift_down(heap, size, j)
+        m = offset[c]
+        while size > 0:
+            top = heap[0]
+            a = top & 255
+            out_person[m] = top >> 8
+            out_act[m] = a
+            m += 1
+            at[a] += 1
+            if at[a] < bounds[c + 1, a]:
+                heap[0] = (np.int64(walks[at[a]]) << 8) | a
+            else:
+                size -= 1
+                heap[0] = heap[size]
+            _sift_down(heap, size, 0)
+    return out_person, out_act
+
+
+#: uid ranges the parallel clock merges separately (any number gives the same result)
+MERGE_PIECES = 16
+
+
+def opportunities(k0, k1, day, n, codes: np.ndarray, log_stay: np.ndarray):
+    """Today's (person, act column) opportunities in person then column order: the acts'
+    walks in parallel, then a merge in parallel over uid ranges; bit for bit the
+    sequential :func:`_opportunities` (tested), which also serves the rare day on which
+    an act's opportunities exceed the room set aside for them."""
+    A = codes.shape[0]
+    if A == 0:
+        return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32)
+    start = np.zeros(A + 1, dtype=np.int64)
+    for a in range(A):
+        start[a + 1] = start[a] + _room(n, float(log_stay[a]))
+    walks, count = _walks(k0, k1, day, n, codes, log_stay, start)
+    if (count < 0).any():
+        return _opportunities(k0, k1, day, n, codes, log_stay)
+    return _merge(walks, start, count, n, MERGE_PIECES)
+
+
 def clock_positions(catalogue: ActCatalogue) -> np.ndarray:
     """Catalogue positions of the acts that arrive as opportunities (rate > 0); acts with
     rate 0 are only ever emitted by mechanisms (a debt repaid) and need no clock column."""
@@ -212,6 +314,6 @@ class OpportunityClock:
 
     def due(self, stream, day: int, people: int):
         """Persons and act positions with an opportunity today, in person then act order."""
-        person, column = _opportunities(stream.k0, stream.k1, np.int64(day), np.int64(people),
-                                        self.codes, self.log_stay)
+        person, column = opportunities(stream.k0, stream.k1, np.int64(day), np.int64(people),
+                                       self.codes, self.log_stay)
         return person, self.positions[column]
