@@ -8,15 +8,15 @@ module       role       phase     what
 decide       behaviour  DECIDE    fused kernel over people: lazy ``pd``, one packed
                                   Bernoulli word each (stream ``decide.violate``, four
                                   people per Philox block) → ``acts``
-camera       sensing    SENSE     one uniform per act (``camera.detect``) →
-                                  ``observations`` (+ the truth sidecar)
+camera       sensing    SENSE     one uniform per act (``camera.detect``), in parallel
+                                  chunks → ``observations`` (+ the truth sidecar)
 blacklist    system     LIST      releases listings that ran out (event-driven: the
                                   people listed on each day), deducts points for
                                   today's observations, lists those under the
                                   threshold → ``list_changes``
 travel_ban   system     SANCTION  keeps the index of the listed from ``list_changes``;
-                                  one uniform per listed person (``travel_ban.travel``);
-                                  counts listed and blocked
+                                  one uniform per listed person (``travel_ban.travel``),
+                                  in parallel chunks; counts listed and blocked
 learn        behaviour  LEARN     people update ``pd`` from their own detections; the
                                   daily decay is lazy (anchor value + anchor day)
 metrics      observer   OBSERVE   violations and detections from the event batches
@@ -170,21 +170,35 @@ def _decide_kernel(anchor, anchor_day, qpow, k0, k1, iday, slot, buf, counts,
     return out
 
 
-@nb.njit(cache=True)
-def _detect_kernel(actor, k0, k1, day, slot):  # pragma: no cover - compiled
-    """One uniform per act (keyed by the actor): the rows the camera sees, their actors
-    and their act references (day << 32 | row)."""
-    rows = np.empty(actor.size, dtype=np.int64)
-    k = 0
-    for r in range(actor.size):
-        if k_uniform(k0, k1, day, slot, np.uint64(actor[r])) < spec.COVERAGE:
-            rows[k] = r
-            k += 1
-    subject = np.empty(k, dtype=actor.dtype)
-    ref = np.empty(k, dtype=np.int64)
-    for j in range(k):
-        subject[j] = actor[rows[j]]
-        ref[j] = (day << np.int64(32)) | rows[j]
+EVENT_CHUNK = 2048  # acts or listed people per parallel chunk of the camera and travel ban
+
+
+@nb.njit(parallel=True, cache=True)
+def _detect_kernel(actor, k0, k1, day, slot, chunk):  # pragma: no cover - compiled
+    """One uniform per act (keyed by the actor), in parallel chunks of acts: the rows the
+    camera sees, their actors and their act references (day << 32 | row). Rows seen are
+    compacted per chunk and concatenated in chunk order, i.e. in row order, so the result
+    does not depend on the number of threads."""
+    n = actor.size
+    n_chunks = (n + chunk - 1) // chunk
+    rows = np.empty(n, dtype=np.int64)
+    counts = np.zeros(n_chunks, dtype=np.int64)
+    for c in nb.prange(n_chunks):
+        lo = c * chunk
+        m = lo
+        for r in range(lo, min(lo + chunk, n)):
+            if k_uniform(k0, k1, day, slot, np.uint64(actor[r])) < spec.COVERAGE:
+                rows[m] = r
+                m += 1
+        counts[c] = m - lo
+    subject = np.empty(counts.sum(), dtype=actor.dtype)
+    ref = np.empty(subject.size, dtype=np.int64)
+    j = 0
+    for c in range(n_chunks):
+        for q in range(c * chunk, c * chunk + counts[c]):
+            subject[j] = actor[rows[q]]
+            ref[j] = (day << np.int64(32)) | rows[q]
+            j += 1
     return subject, ref
 
 
@@ -203,15 +217,24 @@ def _deduct_and_list(points, until, subject, day):  # pragma: no cover - compile
     return new[:k]
 
 
-@nb.njit(cache=True)
-def _travel_kernel(listed, cell, k0, k1, day, slot, listed_days,
-                   blocked):  # pragma: no cover - compiled
-    """One draw per listed person (the index of the listed, not a pass over everyone),
-    counted into the counters' accumulators."""
-    for s in listed:
-        listed_days[cell[s]] += 1.0
-        if k_uniform(k0, k1, day, slot, np.uint64(s)) < spec.P_BLOCK:
-            blocked[cell[s]] += 1.0
+@nb.njit(parallel=True, cache=True)
+def _travel_kernel(listed, cell, k0, k1, day, slot, listed_days, blocked,
+                   chunk):  # pragma: no cover - compiled
+    """One draw per listed person (the index of the listed, not a pass over everyone), in
+    parallel chunks counted per cell and added into the counters' accumulators in chunk
+    order. The counts are whole numbers, exact in float64, so the sums do not depend on
+    the chunks or the threads."""
+    n = listed.size
+    n_chunks = (n + chunk - 1) // chunk
+    part = np.zeros((n_chunks, 2, listed_days.size))
+    for c in nb.prange(n_chunks):
+        for s in listed[c * chunk:min(c * chunk + chunk, n)]:
+            part[c, 0, cell[s]] += 1.0
+            if k_uniform(k0, k1, day, slot, np.uint64(s)) < spec.P_BLOCK:
+                part[c, 1, cell[s]] += 1.0
+    for c in range(n_chunks):
+        listed_days += part[c, 0]
+        blocked += part[c, 1]
 
 
 @nb.njit(cache=True)
@@ -317,7 +340,7 @@ class Camera(Module):
     def step(self, world, day: int) -> None:
         st = self.stream
         subject, ref = _detect_kernel(world.events("acts")["actor"], st.k0, st.k1,
-                                      np.int64(day), np.uint64(0))
+                                      np.int64(day), np.uint64(0), EVENT_CHUNK)
         k = subject.size
         c = self.const
         act = c(ACT_CODE, "code", k)  # every act of the reduced model is the violation
@@ -392,7 +415,8 @@ class TravelBan(Module):
         st = self.stream
         c = world.counters
         _travel_kernel(listed, world.array("people.cell"), st.k0, st.k1, np.uint64(day),
-                       np.uint64(0), c.slot("listed")[0], c.slot("blocked_trips")[0])
+                       np.uint64(0), c.slot("listed")[0], c.slot("blocked_trips")[0],
+                       EVENT_CHUNK)
 
 
 class Learn(Module):
