@@ -64,6 +64,7 @@ def test_parallel_clock_is_the_sequential_one_bit_for_bit(monkeypatch, pieces):
     exactly the order, of the sequential heap merge, whatever the number of pieces
     (including more pieces than people)."""
     monkeypatch.setattr(acts, "MERGE_PIECES", pieces)
+    monkeypatch.setattr(acts, "SERIAL_BELOW", 0)  # the parallel path even for few people
     rates = np.array([0.0, 0.01, 0.2, 0.002, 1.0, 0.5])
     codes = np.array([1, 3, 40, 41, 200, 7], dtype=np.int64)
     with np.errstate(divide="ignore"):
@@ -79,6 +80,7 @@ def test_parallel_clock_is_the_sequential_one_bit_for_bit(monkeypatch, pieces):
 
 def test_parallel_clock_falls_back_when_an_act_overflows_its_room(monkeypatch):
     monkeypatch.setattr(acts, "_room", lambda n, log_stay: 3)  # far too few places
+    monkeypatch.setattr(acts, "SERIAL_BELOW", 0)
     with np.errstate(divide="ignore"):
         log_stay = np.log1p(-RATES)
     args = (K0, K1, np.int64(4), np.int64(20_000), CODES, log_stay)

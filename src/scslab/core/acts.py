@@ -276,19 +276,25 @@ def _merge(walks, start, count, n, pieces):  # pragma: no cover - compiled
 
 #: uid ranges the parallel clock merges separately (any number gives the same result)
 MERGE_PIECES = 16
+#: below this many places for the day's opportunities the sequential clock runs: threads
+#: woken for a few hundred draws cost more CPU than they save (the result is the same)
+SERIAL_BELOW = 20_000
 
 
 def opportunities(k0, k1, day, n, codes: np.ndarray, log_stay: np.ndarray):
     """Today's (person, act column) opportunities in person then column order: the acts'
     walks in parallel, then a merge in parallel over uid ranges; bit for bit the
-    sequential :func:`_opportunities` (tested), which also serves the rare day on which
-    an act's opportunities exceed the room set aside for them."""
+    sequential :func:`_opportunities` (tested), which also serves small populations
+    (``SERIAL_BELOW``) and the rare day on which an act's opportunities exceed the room
+    set aside for them."""
     A = codes.shape[0]
     if A == 0:
         return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32)
     start = np.zeros(A + 1, dtype=np.int64)
     for a in range(A):
         start[a + 1] = start[a] + _room(n, float(log_stay[a]))
+    if start[A] < SERIAL_BELOW:
+        return _opportunities(k0, k1, day, n, codes, log_stay)
     walks, count = _walks(k0, k1, day, n, codes, log_stay, start)
     if (count < 0).any():
         return _opportunities(k0, k1, day, n, codes, log_stay)
