@@ -273,6 +273,20 @@ def _settle(chosen, queue, queue_cell, checked, fraud_today, check_cost, fraud_l
     return tb, tc, tf, n_checked
 
 
+@nb.njit(cache=True)
+def _avoid(cand, named, queue, k0, k1, day, slots, p):  # pragma: no cover - compiled
+    """Which candidate slots each buyer passes over because the candidate is publicly
+    named: one uniform per (buyer, slot k) whose candidate is named, keyed by the buyer's
+    uid and the slot (``slots[k]``), the same draws as ``Stream.uniform``."""
+    avoid = np.zeros(cand.shape, dtype=np.bool_)
+    for i in range(cand.shape[0]):
+        for k in range(cand.shape[1]):
+            c = cand[i, k]
+            if c >= 0 and named[c]:
+                avoid[i, k] = k_uniform(k0, k1, day, slots[k], U64(queue[i])) < p
+    return avoid
+
+
 class Market(Module):
     name = "market"
     role = Role.BEHAVIOUR
@@ -465,13 +479,10 @@ class Market(Module):
         if not named.any():
             return no_avoid
         st = world.stream("draws")
-        avoid = np.zeros(cand.shape, dtype=np.bool_)
-        for k in range(cand.shape[1]):
-            hit = np.flatnonzero((cand[:, k] >= 0) & named[np.maximum(cand[:, k], 0)])
-            if hit.size:
-                u = st.uniform(day, LAYOUT.pack(purpose=P_AVOID, k=k), buyers[hit])
-                avoid[hit, k] = u < self.params.named_avoidance
-        return avoid
+        slots = np.array([LAYOUT.pack(purpose=P_AVOID, k=k) for k in range(cand.shape[1])],
+                         dtype=np.uint64)
+        return _avoid(cand, named, buyers, st.k0, st.k1, U64(day), slots,
+                      float(self.params.named_avoidance))
 
     def step(self, world, day: int) -> None:
         p = self.params
