@@ -242,3 +242,29 @@ def test_surveillance_in_one_venue_deters_that_venue_through_perception():
     assert all(more[a] == base[a] for a in others)
     off = ["modules.behaviour.detection_perception_scale=0"]
     assert _taken_by_act(off) == _taken_by_act([*off, *watched])
+
+
+def test_network_learning_is_the_same_for_any_number_of_uid_ranges(monkeypatch):
+    """Neighbour learning runs one uid range per thread; each person's steps keep the
+    actors' order, so the perceptions and counts are the same bits for 1, 2 or 7 ranges."""
+    import scslab.modules.people.learning as learning
+
+    seen: list[tuple] = []
+    inner = learning._apply_network
+
+    def capture(*args):
+        seen.append(tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args))
+        return inner(*args)
+
+    monkeypatch.setattr(learning, "_apply_network", capture)
+    Sim(load_scenario("rongcheng", people=3000, days=40, burn_in=0)).run()
+    args = next(a for a in reversed(seen) if a[1].size > 50)  # a day with many actors
+    results = []
+    for pieces in (1, 2, 7):
+        a = [x.copy() if isinstance(x, np.ndarray) else x for x in args]
+        inner(*a[:-1], pieces)
+        results.append((a[7], a[8], a[13]))  # perceptions, their days, event counts
+    for pd, day, events in results[1:]:
+        assert np.array_equal(pd, results[0][0]) and np.array_equal(day, results[0][1])
+        assert np.array_equal(events, results[0][2])
+    assert not np.array_equal(results[0][0], args[7])  # the kernel did change perceptions

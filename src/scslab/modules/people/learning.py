@@ -134,28 +134,45 @@ def _apply(day, person, slot, target, rate, pd, pd_day, aware, pub_target, pub_r
 PREFETCH_AHEAD = 4  # actors ahead whose neighbours' perceptions _apply_network prefetches
 
 
-@nb.njit(cache=True)
+@nb.njit(parallel=True, cache=True)
 def _apply_network(day, actor, slot, target, rate, net_off, net_nb, pd, pd_day, aware,
-                   pub_target, pub_rate, cell, events):  # pragma: no cover - compiled
+                   pub_target, pub_rate, cell, events, pieces):  # pragma: no cover - compiled
     """Each actor's neighbours step their π of the act's venue towards the actor's
     outcome, actor after actor and neighbour after neighbour (the order of :func:`_apply`
-    over the gathered lists), counting the events by the neighbour's cell; the next actors'
+    over the gathered lists), counting the events by the neighbour's cell.
+
+    The steps on one person do not commute, but steps on different people are
+    independent: so the uids are cut into ``pieces`` ranges (one per thread), and each walks
+    all actors in order and applies only the steps of the people in its range — each
+    person's steps in the same order as on one thread, whatever the number of ranges.
+    The counts are whole numbers (exact in float64), added per range. The next actors'
     neighbours are prefetched, as their reads hop across the population."""
+    n = pd_day.shape[0]
+    part = np.zeros((pieces, events.shape[0]))
     k = actor.shape[0]
-    for j in range(k):
-        if j + PREFETCH_AHEAD < k:
-            ahead = actor[j + PREFETCH_AHEAD]
-            for e in range(net_off[ahead], net_off[ahead + 1]):
-                prefetch(pd_day, net_nb[e])
-        t = target[j]
-        b = actor[j]
-        v = slot[j]
-        for e in range(net_off[b], net_off[b + 1]):
-            i = net_nb[e]
-            _up_to_date(pd, pd_day, aware, i, day, pub_target, pub_rate)
-            p = np.float64(pd[i, v])
-            pd[i, v] = p + rate * (t - p)
-            events[cell[i]] += 1.0
+    for q in nb.prange(pieces):
+        lo = n * q // pieces
+        hi = n * (q + 1) // pieces
+        for j in range(k):
+            if j + PREFETCH_AHEAD < k:
+                ahead = actor[j + PREFETCH_AHEAD]
+                for e in range(net_off[ahead], net_off[ahead + 1]):
+                    if lo <= net_nb[e] < hi:
+                        prefetch(pd_day, net_nb[e])
+            t = target[j]
+            b = actor[j]
+            v = slot[j]
+            for e in range(net_off[b], net_off[b + 1]):
+                i = net_nb[e]
+                if i < lo or i >= hi:
+                    continue
+                _up_to_date(pd, pd_day, aware, i, day, pub_target, pub_rate)
+                p = np.float64(pd[i, v])
+                pd[i, v] = p + rate * (t - p)
+                part[q, cell[i]] += 1.0
+    for q in range(pieces):
+        for c in range(events.shape[0]):
+            events[c] += part[q, c]
 
 
 class Learning(Module):
@@ -253,7 +270,8 @@ class Learning(Module):
                 world.array("people.net_offsets"), world.array("links.neighbour"),
                 world.array("people.perceived_detection"), world.array("people.perceived_day"),
                 world.array("people.informed"), self.pub_target, self.params.public_rate,
-                world.array("people.cell"), world.counters.slot("learning_events_network")[0])
+                world.array("people.cell"), world.counters.slot("learning_events_network")[0],
+                nb.get_num_threads())
 
     def _sanctions_and_awareness(self, world, day: int) -> None:
         """Listings experienced and seen, and campaigns: ψ and awareness."""
