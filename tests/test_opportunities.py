@@ -79,7 +79,7 @@ def test_parallel_clock_is_the_sequential_one_bit_for_bit(monkeypatch, pieces):
 
 
 def test_parallel_clock_falls_back_when_an_act_overflows_its_room(monkeypatch):
-    monkeypatch.setattr(acts, "_room", lambda n, log_stay: 3)  # far too few places
+    monkeypatch.setattr(acts, "_rooms", lambda n, log_stay: np.full(log_stay.size, 3))  # too few
     monkeypatch.setattr(acts, "SERIAL_BELOW", 0)
     with np.errstate(divide="ignore"):
         log_stay = np.log1p(-RATES)

@@ -193,12 +193,11 @@ def _opportunities(k0, k1, day, n, codes, log_stay):  # pragma: no cover - compi
     return out_person[:m], out_act[:m]
 
 
-@nb.njit(inline="always", cache=True)
-def _room(n, log_stay):  # pragma: no cover - compiled
-    """Places for one act's opportunities of a day: the mean plus six standard deviations
-    (a walk that needs more is redone by the sequential clock)."""
-    expected = n * (1.0 - math.exp(log_stay)) if log_stay != 0.0 else 0.0
-    return int(expected + 6.0 * math.sqrt(expected + 1.0)) + 16
+def _rooms(n: int, log_stay: np.ndarray) -> np.ndarray:
+    """Places for each act's opportunities of a day: the mean plus six standard
+    deviations (a walk that needs more is redone by the sequential clock)."""
+    expected = n * -np.expm1(log_stay)  # n × rate; 0 for rate 0, n for rate 1
+    return (expected + 6.0 * np.sqrt(expected + 1.0)).astype(np.int64) + 16
 
 
 @nb.njit(parallel=True, cache=True)
@@ -287,13 +286,9 @@ def opportunities(k0, k1, day, n, codes: np.ndarray, log_stay: np.ndarray):
     sequential :func:`_opportunities` (tested), which also serves small populations
     (``SERIAL_BELOW``) and the rare day on which an act's opportunities exceed the room
     set aside for them."""
-    A = codes.shape[0]
-    if A == 0:
-        return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32)
-    start = np.zeros(A + 1, dtype=np.int64)
-    for a in range(A):
-        start[a + 1] = start[a] + _room(n, float(log_stay[a]))
-    if start[A] < SERIAL_BELOW:
+    start = np.zeros(codes.shape[0] + 1, dtype=np.int64)
+    np.cumsum(_rooms(int(n), log_stay), out=start[1:])
+    if start[-1] < SERIAL_BELOW:
         return _opportunities(k0, k1, day, n, codes, log_stay)
     walks, count = _walks(k0, k1, day, n, codes, log_stay, start)
     if (count < 0).any():
