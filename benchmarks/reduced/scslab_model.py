@@ -159,13 +159,18 @@ def _decide_kernel(anchor, anchor_day, qpow, k0, k1, iday, slot, buf, counts,
                 buf[m] = i
                 m += 1
         counts[c] = m - lo
-    # the violators of all chunks, in chunk order (= uid order)
+    return _in_chunk_order(buf, counts, chunk)  # the violators, in uid order
+
+
+@nb.njit(cache=True)
+def _in_chunk_order(buf, counts, chunk):  # pragma: no cover - compiled
+    """The first ``counts[c]`` entries of each chunk ``c`` of ``buf`` (chunk ``c`` starts
+    at ``c * chunk``), concatenated in chunk order: what parallel chunks compacted."""
     out = np.empty(counts.sum(), dtype=buf.dtype)
     j = 0
     for c in range(counts.size):
-        lo = c * chunk
-        for k in range(counts[c]):
-            out[j] = buf[lo + k]
+        for k in range(c * chunk, c * chunk + counts[c]):
+            out[j] = buf[k]
             j += 1
     return out
 
@@ -191,15 +196,8 @@ def _detect_kernel(actor, k0, k1, day, slot, chunk):  # pragma: no cover - compi
                 rows[m] = r
                 m += 1
         counts[c] = m - lo
-    subject = np.empty(counts.sum(), dtype=actor.dtype)
-    ref = np.empty(subject.size, dtype=np.int64)
-    j = 0
-    for c in range(n_chunks):
-        for q in range(c * chunk, c * chunk + counts[c]):
-            subject[j] = actor[rows[q]]
-            ref[j] = (day << np.int64(32)) | rows[q]
-            j += 1
-    return subject, ref
+    seen = _in_chunk_order(rows, counts, chunk)
+    return actor[seen], (day << np.int64(32)) | seen
 
 
 @nb.njit(cache=True)
