@@ -668,8 +668,11 @@ class MarketComplaints(Module):
         world.counters.add_cells("market_complaints_malicious", named_cell[~f].astype(np.int64))
         to_firm = named >= n
         if to_firm.any():
-            np.add.at(world.array("firms.complaints"), named[to_firm] - n, 1)
-            np.add.at(world.array("firms.complaints_false"), named[to_firm & false] - n, 1)
+            complaints = world.array("firms.complaints")
+            false_complaints = world.array("firms.complaints_false")
+            np.add.at(complaints, named[to_firm] - n, complaints.dtype.type(1))
+            np.add.at(false_complaints, named[to_firm & false] - n,
+                      false_complaints.dtype.type(1))
         person = ~to_firm
         if not person.any():
             return

@@ -849,7 +849,8 @@ class Surveillance(Module):
         c.add_cells("true_alarms", cell[a[alarm & listed]])
         c.add_cells("blocked_movement", cell[a[alarm]])
         if false.any():
-            np.add.at(world.array("people.false_alarms"), a[false], 1)
+            alarms = world.array("people.false_alarms")
+            np.add.at(alarms, a[false], alarms.dtype.type(1))
         if spec.on_alarm == "detain" and alarm.any():
             who, first = np.unique(a[alarm], return_index=True)
             until[who] = min(day + 1 + spec.detention_days, NEVER - 1)
