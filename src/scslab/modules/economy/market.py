@@ -466,9 +466,10 @@ class Market(Module):
              - p.reputation_weight * vis)
         return u < sigmoid(z)
 
-    def _avoided(self, world, day: int, buyers: np.ndarray, cand: np.ndarray) -> np.ndarray:
+    def _avoided(self, world, day: int, queue: np.ndarray, cand: np.ndarray) -> np.ndarray:
         """Which candidate slots each buyer passes over because the candidate is publicly
-        named (keyed by buyer and slot); empty when no one is named."""
+        named (keyed by buyer and slot; ``queue``: the buyers of ``cand``'s rows); empty
+        when no one is named."""
         no_avoid = np.zeros((0, cand.shape[1]), dtype=np.bool_)
         bans = world.optional("people.bans")
         if bans is None or not self.naming_bits:
@@ -481,7 +482,7 @@ class Market(Module):
         st = world.stream("draws")
         slots = np.array([LAYOUT.pack(purpose=P_AVOID, k=k) for k in range(cand.shape[1])],
                          dtype=np.uint64)
-        return _avoid(cand, named, buyers, st.k0, st.k1, U64(day), slots,
+        return _avoid(cand, named, queue, st.k0, st.k1, U64(day), slots,
                       float(self.params.named_avoidance))
 
     def step(self, world, day: int) -> None:
