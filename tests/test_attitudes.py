@@ -103,3 +103,19 @@ def test_merics_framing_reproduced():
          for f, r in runs.items()}
     assert a["none"] == pytest.approx(0.53, abs=0.02)
     assert a["balanced"] == pytest.approx(0.29, abs=0.02)
+
+
+def test_a_saturated_attitude_stays_put_without_a_warning():
+    """Approval 0 or 1 in float32 has logit ∓∞: a shift leaves it exactly there and says
+    nothing (it warned 'divide by zero' in every compare of the builtin scenarios)."""
+    import warnings
+
+    from scslab.modules.people.attitudes import _shift
+
+    p = np.array([0.0, 1.0, 0.5], dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = _shift(p, np.array([0.7, -0.7, 0.3]))
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out[:2], [0.0, 1.0])
+    assert out[2] == np.float32(1.0 / (1.0 + np.exp(-0.3)))

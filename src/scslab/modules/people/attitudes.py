@@ -83,8 +83,10 @@ class AttitudeParams(ModuleParams):
 
 
 def _shift(p: np.ndarray, delta) -> np.ndarray:
-    """σ(logit p + Δ), in float32 like the arrays."""
-    return sigmoid(logit(p.astype(np.float64)) + delta).astype(np.float32)
+    """σ(logit p + Δ), in float32 like the arrays. An attitude saturated in float32 (0 or
+    1) has logit ∓∞ and stays where it is, exactly, without a divide-by-zero warning."""
+    with np.errstate(divide="ignore"):
+        return sigmoid(logit(p.astype(np.float64)) + delta).astype(np.float32)
 
 
 class Attitudes(Module):
