@@ -239,3 +239,35 @@ def test_scslab_compare_is_callable_even_as_the_submodule():
 
     c = scslab.analysis.compare(["baseline"], replicates=2, people=500, days=5, burn_in=0)
     assert c.labels == ["baseline"]
+
+
+def test_series_frames_are_the_series_row_by_row_in_order():
+    """One tidy row per (scenario, replicate, metric, day), in the order given, days
+    counted from 0 within each series; the same frame (and Parquet bytes) whether built
+    for several scenarios at once or one by one and concatenated."""
+    import io
+
+    from scslab.analysis.tables import series_frame, series_frames
+    from scslab.run.results import ReplicateResult
+
+    rng = np.random.default_rng(3)
+    a = [ReplicateResult(r, {"b[group=x]": rng.random(4), "a": rng.random(4)}, {})
+         for r in (0, 1)]
+    b = [ReplicateResult(5, {"a": rng.random(3), "none": np.zeros(0)}, {})]
+    both = series_frames([("rongcheng", a), ("baseline [twin]", b)])
+    assert list(both.columns) == ["scenario", "replicate", "day", "metric", "value"]
+    assert len(both) == 2 * 2 * 4 + 3
+    first = both.iloc[:4]
+    assert list(first.day) == [0, 1, 2, 3] and set(first.metric) == {"b[group=x]"}
+    np.testing.assert_array_equal(first.value, a[0].series["b[group=x]"])
+    last = both.iloc[-3:]
+    assert list(last.scenario) == ["baseline [twin]"] * 3 and list(last.replicate) == [5] * 3
+    np.testing.assert_array_equal(last.value, b[0].series["a"])
+    one_by_one = pd.concat([series_frame("rongcheng", a), series_frame("baseline [twin]", b)],
+                           ignore_index=True)
+    pd.testing.assert_frame_equal(both, one_by_one)
+    x, y = io.BytesIO(), io.BytesIO()
+    both.to_parquet(x)
+    one_by_one.to_parquet(y)
+    assert x.getvalue() == y.getvalue()
+    assert series_frame("none", []).empty

@@ -41,6 +41,7 @@ from scslab.analysis.tables import (
     base_metric,
     mean_stats,
     series_frame,
+    series_frames,
     slug,
     summaries_frame,
     theme_of,
@@ -574,8 +575,7 @@ def compare(
     summaries = pd.concat([summaries_frame(lab, r) for lab, r in zip(all_labels, reps,
                                                                        strict=True)],
                           ignore_index=True)
-    series = pd.concat([series_frame(lab, r) for lab, r in zip(all_labels, reps, strict=True)],
-                       ignore_index=True)
+    series = series_frames(list(zip(all_labels, reps, strict=True)))
     resolved = {lab: resolved_dict(sc) for lab, sc in zip(all_labels, all_scs, strict=True)}
     manifest = base_manifest("compare", wall, command)
     manifest.update({

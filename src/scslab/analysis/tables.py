@@ -131,21 +131,54 @@ def summaries_frame(label: str, reps: Sequence[ReplicateResult]) -> pd.DataFrame
     return pd.DataFrame(rows, columns=["scenario", "replicate", "metric", "value"])
 
 
+#: rows per Arrow chunk of a string column (32-bit offsets: 2^24 rows of names < 2 GB)
+CHUNK_ROWS = 1 << 24
+
+
 def series_frame(label: str, reps: Sequence[ReplicateResult]) -> pd.DataFrame:
+    """Tidy per-day series of one scenario's replicates (see :func:`series_frames`)."""
+    return series_frames([(label, reps)])
+
+
+def series_frames(runs: Sequence[tuple[str, Sequence[ReplicateResult]]]) -> pd.DataFrame:
+    """Tidy per-day series (scenario, replicate, day, metric, value) of several scenarios'
+    replicates, in the order given. Built column by column in one pass: a comparison of
+    10 scenarios × 10 replicates × 400 metrics × 1825 days is 7·10^7 rows, and one small
+    frame per series concatenated twice took 44 s and a peak of 6 GB above the frame."""
     import numpy as np
     import pandas as pd
+    import pyarrow as pa
 
-    frames = []
-    for r in reps:
-        for name, arr in r.series.items():
-            n = len(arr)
-            frames.append(pd.DataFrame({
-                "scenario": label, "replicate": np.full(n, r.replicate, dtype=np.int32),
-                "day": np.arange(n, dtype=np.int32), "metric": name,
-                "value": np.asarray(arr, dtype=np.float64)}))
-    if not frames:
+    labels: list[str] = []
+    replicates: list[int] = []
+    names: list[str] = []
+    values: list[np.ndarray] = []
+    for label, reps in runs:
+        for r in reps:
+            for name, arr in r.series.items():
+                labels.append(label)
+                replicates.append(r.replicate)
+                names.append(name)
+                values.append(np.asarray(arr, dtype=np.float64))
+    if not values:
         return pd.DataFrame(columns=["scenario", "replicate", "day", "metric", "value"])
-    return pd.concat(frames, ignore_index=True)
+    n = np.fromiter((v.size for v in values), dtype=np.int64, count=len(values))
+    starts = np.cumsum(n) - n
+    day = (np.arange(int(n.sum()), dtype=np.int64) - np.repeat(starts, n)).astype(np.int32)
+
+    def repeated(items: list[str]) -> pa.ChunkedArray:
+        """Each series' string repeated over its days, taken from the distinct strings by
+        code in Arrow (no Python object per row), in chunks of at most 2^24 rows."""
+        cats, codes = np.unique(np.array(items, dtype=object), return_inverse=True)
+        rows = np.repeat(codes.astype(np.int32), n)
+        dictionary = pa.array(list(cats), type=pa.string())
+        return pa.chunked_array([dictionary.take(pa.array(rows[i:i + CHUNK_ROWS]))
+                                 for i in range(0, rows.size, CHUNK_ROWS)], type=pa.string())
+
+    table = pa.table({"scenario": repeated(labels),
+                      "replicate": np.repeat(np.asarray(replicates, dtype=np.int32), n),
+                      "day": day, "metric": repeated(names), "value": np.concatenate(values)})
+    return table.to_pandas(split_blocks=True, self_destruct=True)
 
 
 def mean_stats(values: Any, metric: str | None = None) -> tuple[float, float, float]:
