@@ -142,3 +142,20 @@ def test_compare_and_explain_check_memory_before_any_run(capsys):
     assert main(["explain", "baseline", "--metric", "violation_rate", "--between",
                  "minority", "majority", "--people", "1e8"]) == 2
     assert "GB of memory" in err_line(capsys)
+
+
+def test_compare_refuses_series_that_cannot_be_gathered(capsys):
+    """The gathering process keeps every replicate's daily series (406 for rongcheng over
+    2555 days): 2000 replicates of two small scenarios need ~290 GB, refused before any
+    run by the field at fault; --twin gathers twice as many."""
+    import re
+
+    assert main(["compare", "baseline", "rongcheng", "--people", "1000",
+                 "--replicates", "2000"]) == 2
+    line = err_line(capsys)
+    assert line.startswith("scslab: error: replicates=2,000:") and "daily series" in line
+    plain = float(re.search(r"about ([\d.]+) GB", line).group(1))
+    assert main(["compare", "baseline", "rongcheng", "--people", "1000",
+                 "--replicates", "2000", "--twin"]) == 2
+    twin = float(re.search(r"about ([\d.]+) GB", err_line(capsys)).group(1))
+    assert twin == pytest.approx(2 * plain, rel=0.01)

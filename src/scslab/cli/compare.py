@@ -49,14 +49,19 @@ def _open_out(out: Path | None, force: bool):
 
 
 def _check_memory(specs: list[str], sets: list[str] | None, workers: int, replicates: int,
-                  **shortcuts) -> None:
-    """Refuse before any run a comparison whose largest scenario cannot fit in memory."""
-    from scslab.analysis.compare import load_spec
+                  twin: bool = False, **shortcuts) -> None:
+    """Refuse before any run a comparison whose largest scenario, with every scenario's
+    daily series gathered (twins too), cannot fit in memory."""
+    from scslab.analysis.compare import load_spec, metric_names
     from scslab.cli.options import check_memory
+    from scslab.run.memory import series_bytes
 
-    for spec in specs:
-        _, sc = _guard(load_spec, spec, sets or [], **shortcuts)
-        check_memory(sc, workers, replicates)
+    scs = [_guard(load_spec, spec, sets or [], **shortcuts)[1] for spec in specs]
+    held = (2 if twin else 1) * sum(
+        series_bytes(len(metric_names(sc)), sc.time.burn_in + sc.time.days, replicates)
+        for sc in scs)
+    for sc in scs:
+        check_memory(sc, workers, replicates, held)
 
 
 def _write(save, folder) -> None:
@@ -216,7 +221,7 @@ def compare_command(
     from scslab.analysis.report import write_comparison_files
 
     _check_replicates(replicates)
-    _check_memory(scenarios, set_, workers, replicates, people=people, days=days,
+    _check_memory(scenarios, set_, workers, replicates, twin, people=people, days=days,
                   burn_in=burn_in, seed=seed)
     folder = _open_out(out, force)
     try:

@@ -49,11 +49,12 @@ def console(stderr: bool = False):
     return Console(stderr=stderr, highlight=False)
 
 
-def check_memory(scenario, workers: int = 1, replicates: int = 1) -> None:
-    """Refuse, before building anything, a run that cannot fit in the available memory."""
+def check_memory(scenario, workers: int = 1, replicates: int = 1, held: int = 0) -> None:
+    """Refuse, before building anything, a run that cannot fit in the available memory
+    (``held``: what the gathering process keeps besides, see ``run.memory``)."""
     from scslab.run.memory import memory_problem
 
-    problem = memory_problem(scenario, workers, replicates)
+    problem = memory_problem(scenario, workers, replicates, held)
     if problem:
         raise UserError(problem)
 
