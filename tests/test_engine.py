@@ -347,3 +347,39 @@ def test_a_gate_runs_after_producers_before_consumers_and_must_declare(small_sce
     for counter in ("expression_acts", "movement_acts"):  # acts of the behaviour module
         assert gated.world.counters.totals(counter, slice(0, 5)).sum() == 0
         assert plain.world.counters.totals(counter, slice(0, 5)).sum() > 0
+
+
+def test_small_runs_keep_their_kernels_on_one_thread(monkeypatch):
+    """Below PARALLEL_FROM people the parallel kernels run on the calling thread (a second
+    thread only spins there, and on a busy machine costs 10x); the caller's thread count is
+    restored after the run, even when a step fails."""
+    import numba as nb
+
+    from scslab.run import engine
+    from scslab.scenario import load_scenario
+
+    seen: list[int] = []
+    sim = Sim(load_scenario("baseline", people=2000, days=3, burn_in=0))
+    step = sim.modules[0].step
+
+    def spy(view, day):
+        seen.append(nb.get_num_threads())
+        step(view, day)
+
+    monkeypatch.setattr(sim.modules[0], "step", spy)
+    before = nb.get_num_threads()
+    sim.run(until=2)
+    assert seen == [1, 1] and nb.get_num_threads() == before
+    monkeypatch.setattr(engine, "PARALLEL_FROM", 0)
+    sim.run(until=3)
+    assert seen[-1] == before
+
+    def boom(view, day):
+        raise RuntimeError("a failing module")
+
+    sim2 = Sim(load_scenario("baseline", people=2000, days=3, burn_in=0))
+    monkeypatch.setattr(engine, "PARALLEL_FROM", 10**9)
+    monkeypatch.setattr(sim2.modules[0], "step", boom)
+    with pytest.raises(RuntimeError):
+        sim2.run()
+    assert nb.get_num_threads() == before

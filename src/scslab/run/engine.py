@@ -37,6 +37,13 @@ TRUTH_LOGS = ("truth",)
 #: Event tables a gate may withdraw rows from (not those with a truth sidecar, whose rows
 #: must stay aligned with it).
 WITHDRAWABLE = frozenset(EVENT_TABLES) - {"observations", "observation_truth"}
+#: below this many people a run keeps its parallel kernels on the calling thread: a day's
+#: parallel regions are too small to gain from a second thread, whose OpenMP workers then
+#: only spin — and on a busy machine (a second run, a test suite) spin against the other
+#: work: rongcheng at 1000 people, 47 ms a day on two threads beside another process
+#: against 4.4 ms on one. Idle machine, ms a day on one and two threads: 10^4 7.7, 7.8;
+#: 3·10^4 10.2, 9.5; 10^5 19.9, 16.4. Results do not depend on the thread count (tested).
+PARALLEL_FROM = 20_000
 
 
 def read_base(read: str) -> str:
@@ -262,12 +269,20 @@ class Sim:
     def run(self, until: int | None = None, progress: Callable[[int], None] | None = None) -> Sim:
         """Run to day ``until`` (exclusive; default: the end). Continuing later gives the
         same result as one run, because every draw is keyed by day."""
+        import numba as nb
+
         end = self.total_days if until is None else min(int(until), self.total_days)
+        threads = nb.get_num_threads()
+        if self.world.counts["people"] < PARALLEL_FROM:
+            nb.set_num_threads(1)  # this thread's parallel regions only; restored below
         t0 = time.perf_counter()
-        while self.world.day < end:
-            self.step()
-            if progress is not None:
-                progress(self.world.day)
+        try:
+            while self.world.day < end:
+                self.step()
+                if progress is not None:
+                    progress(self.world.day)
+        finally:
+            nb.set_num_threads(threads)
         self.run_seconds += time.perf_counter() - t0
         return self
 
