@@ -243,3 +243,31 @@ def test_one_slot_per_uid_equals_one_call_per_slot(stream, uids):
         stream.uniform(day, np.array([1, 2**16]), np.array([0, 1]))
     with pytest.raises(ValueError, match="one per uid"):
         stream.uniform(day, np.array([1, 2, 3]), np.array([0, 1]))
+
+
+def test_scalar_threshold_is_the_array_threshold():
+    """The scalar fast path of probability_to_threshold gives the array path's value, at
+    the half-way points where rounding could differ, the ends and outside [0, 1]."""
+    from scslab.numerics.rng import probability_to_threshold
+
+    rng = np.random.default_rng(7)
+    halfway = (np.floor(rng.random(2000) * 2**32) + 0.5) / 2**32
+    ps = np.concatenate([rng.random(2000), halfway, [0.0, 1.0, -0.5, 1.5, 1e-300,
+                                                     1 - 1e-16, 0.5 / 2**32, 1.5 / 2**32]])
+    array = probability_to_threshold(ps)
+    scalar = np.array([probability_to_threshold(float(p)) for p in ps], dtype=np.uint32)
+    np.testing.assert_array_equal(scalar, array)
+    assert probability_to_threshold(1) == 0xFFFFFFFF and probability_to_threshold(0) == 0
+
+
+def test_uids_out_of_range_are_refused_whatever_their_dtype():
+    from scslab.numerics.rng import Stream
+
+    st = Stream(1, "test.uids")
+    for bad in (np.array([3, -1]), np.array([2**32]), np.array([-1], dtype=np.int32),
+                np.array([5, -2])[::-1].copy(), np.array([2**33, 1])[::2]):
+        with pytest.raises(ValueError, match="uids must lie"):
+            st.uniform(1, 1, bad)
+    ok = np.array([0, 2**32 - 1, 7])
+    np.testing.assert_array_equal(st.uniform(1, 1, ok), st.uniform(1, 1, ok.astype(np.uint64)))
+    np.testing.assert_array_equal(st.uniform(1, 1, ok[::2]), st.uniform(1, 1, ok[[0, 2]]))
