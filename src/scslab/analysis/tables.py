@@ -144,7 +144,8 @@ def series_frames(runs: Sequence[tuple[str, Sequence[ReplicateResult]]]) -> pd.D
     """Tidy per-day series (scenario, replicate, day, metric, value) of several scenarios'
     replicates, in the order given. Built column by column in one pass: a comparison of
     10 scenarios × 10 replicates × 400 metrics × 1825 days is 7·10^7 rows, and one small
-    frame per series concatenated twice took 44 s and a peak of 6 GB above the frame."""
+    frame per series concatenated twice took 44 s and a peak 5.9 GB above the replicates'
+    arrays (the frame itself is 4.1 GB); this takes 6.6 s and 4.6 GB."""
     import numpy as np
     import pandas as pd
     import pyarrow as pa
