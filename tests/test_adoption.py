@@ -276,3 +276,23 @@ def test_a_public_told_pros_and_cons_approves_less_and_its_government_adopts_no_
     t = r.timelines[r.timelines.period == 1].pivot(index="component", columns="society",
                                                    values="in_force")
     assert (t["told"] <= t["not_told"]).all()
+
+
+def test_period_days_replaces_the_files_within_its_bounds(tmp_path):
+    """``period_days`` (``--period-days``) shortens a world's periods for a smoke run; a
+    value outside the file field's bounds is the file field's one-line error, exit 2."""
+    path = _world(tmp_path, FRAMED.format(taste=-2.0))
+    short = run_world(path, replicates=1, periods=1, period_days=30)
+    full = run_world(path, replicates=1, periods=1)
+    assert (short.spec.period_days, short.manifest["period_days"]) == (30, 30)
+    assert full.manifest["period_days"] == 40
+    assert not short.observations.equals(full.observations)
+    with pytest.raises(WorldError, match="period_days"):
+        run_world(path, replicates=1, period_days=10)
+    out = tmp_path / "out"
+    proc = subprocess.run([*scslab_exe(), "world", "run", str(path), "--out", str(out),
+                           "--period-days", "10"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(path) in lines[0] and "period_days" in lines[0], lines
+    assert not out.exists()

@@ -141,7 +141,8 @@ def test_adoption_is_answered_from_the_world_run(answered):
     assert {r["period"] for r in ad["series"]} == set(range(periods))
     assert {r["society"] for r in ad["shares"]} >= set(WESTERN)
     res = run_world(ADOPTION_WORLD, replicates=b["world_replicates"],
-                    people=b["world_people"], periods=periods)
+                    people=b["world_people"], periods=periods,
+                    period_days=b["world_period_days"])
     table = res.adoption(0.95)
     last = table[table.period == periods - 1]
     for r in ad["shares"]:

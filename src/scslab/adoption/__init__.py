@@ -15,8 +15,14 @@ from scslab.adoption.run import (
     scenario_for,
     society_outputs,
 )
-from scslab.adoption.schema import WorldError, WorldSpec, builtin_world_names, load_world
+from scslab.adoption.schema import (
+    WorldError,
+    WorldSpec,
+    builtin_world_names,
+    load_world,
+    validated_world,
+)
 
 __all__ = ["WorldError", "WorldResult", "WorldSpec", "builtin_world_names", "check_world",
            "load_world", "output_names", "run_replicate", "run_world", "scenario_for",
-           "society_outputs"]
+           "society_outputs", "validated_world"]

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from scslab.adoption.schema import Society, WorldError, WorldSpec, load_world
+from scslab.adoption.schema import Society, WorldError, WorldSpec, load_world, validated_world
 from scslab.numerics.rng import SlotLayout, Stream
 from scslab.run.pool import spawn_pool
 
@@ -244,14 +244,17 @@ def _worker(spec_data: dict, here: str | None, replicate: int, people: int, peri
 
 
 def run_world(name_or_path: str | Path, *, replicates: int = 3, people: int | None = None,
-              periods: int | None = None, workers: int = 1,
-              progress: ProgressFn | None = None) -> WorldResult:
+              periods: int | None = None, period_days: int | None = None,
+              workers: int = 1, progress: ProgressFn | None = None) -> WorldResult:
     """Run a world (builtin name or YAML file) ``replicates`` times; bit-reproducible.
+    ``period_days`` replaces the file's (within its bounds: a short smoke run).
 
     >>> r = run_world("framing", replicates=2, people=1000, periods=3)
     >>> r.timelines.groupby(["society", "component"]).in_force.mean()
     """
     spec, where, here = load_world(name_or_path)
+    if period_days is not None:
+        spec = validated_world({**spec.model_dump(), "period_days": period_days}, where)
     check_world(spec, where, here)
     people = spec.people if people is None else int(people)
     periods = spec.periods if periods is None else int(periods)
@@ -272,6 +275,7 @@ def run_world(name_or_path: str | Path, *, replicates: int = 3, people: int | No
     observations = pd.DataFrame([row for _, o in parts for row in o])
     return WorldResult(spec, timelines, observations, replicates,
                        {"world": spec.name, "people": people, "periods": periods,
+                        "period_days": spec.period_days,
                         "replicates": replicates})
 
 

@@ -137,6 +137,19 @@ def _merge(base: dict, child: dict) -> dict:
     return out
 
 
+def validated_world(data: dict, where: str) -> WorldSpec:
+    """The world spec of ``data``, or a WorldError naming ``where`` and the bad field."""
+    try:
+        return WorldSpec.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        loc = ".".join(str(p) for p in err["loc"]) or None
+        msg = err["msg"].removeprefix("Value error, ")
+        if ": " in msg and loc is None:
+            loc, _, msg = msg.partition(": ")
+        raise WorldError(where, loc, msg) from None
+
+
 def load_world(ref: str | Path) -> tuple[WorldSpec, str, Path | None]:
     """A world by builtin name or file: (spec, label for errors, folder of the file)."""
     ref = str(ref)
@@ -167,15 +180,7 @@ def load_world(ref: str | Path) -> tuple[WorldSpec, str, Path | None]:
                           if v is not None else None
                           for k, v in {**{k: {} for k in comps}, **given}.items()}
     data["components"] = {k: v for k, v in data["components"].items() if v is not None}
-    try:
-        spec = WorldSpec.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        loc = ".".join(str(p) for p in err["loc"]) or None
-        msg = err["msg"].removeprefix("Value error, ")
-        if ": " in msg and loc is None:
-            loc, _, msg = msg.partition(": ")
-        raise WorldError(where, loc, msg) from None
+    spec = validated_world(data, where)
     for s_name, s in spec.societies.items():
         if s.scenario not in builtin_names():
             p = Path(s.scenario) if here is None else here / s.scenario

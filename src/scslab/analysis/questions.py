@@ -35,18 +35,19 @@ from scslab.analysis.html import figure_html, page_html, table_html
 
 #: What one budget runs: people, days, burn-in, replicates; study samples (0 = no study)
 #: and study replicates. Wall times measured on 2 cores are in docs/answers.md.
-#: ``world_*``: the adoption world's people per society, periods (of the world's
-#: ``period_days``) and replicates.
+#: ``world_*``: the adoption world's people per society, periods, days per period and
+#: replicates. The world's own periods are a year; tiny's 60-day periods make it a smoke
+#: test of the pipeline (four societies' fixed per-day cost dominates such small runs).
 BUDGETS: dict[str, dict[str, int]] = {
     "tiny": {"people": 2000, "days": 60, "burn_in": 10, "replicates": 2, "samples": 0,
              "study_replicates": 2, "world_people": 200, "world_periods": 2,
-             "world_replicates": 2},
+             "world_period_days": 60, "world_replicates": 2},
     "quick": {"people": 3000, "days": 120, "burn_in": 30, "replicates": 3, "samples": 4,
               "study_replicates": 2, "world_people": 500, "world_periods": 3,
-              "world_replicates": 2},
+              "world_period_days": 365, "world_replicates": 2},
     "default": {"people": 10000, "days": 365, "burn_in": 90, "replicates": 4, "samples": 8,
                 "study_replicates": 2, "world_people": 2000, "world_periods": 6,
-                "world_replicates": 3},
+                "world_period_days": 365, "world_replicates": 3},
 }
 DEFAULT_SEED = 2024
 
@@ -286,7 +287,8 @@ def run_adoption(b: dict, workers: int = 1) -> dict:
     from scslab.adoption import run_world
 
     res = run_world(ADOPTION_WORLD, replicates=b["world_replicates"],
-                    people=b["world_people"], periods=b["world_periods"], workers=workers)
+                    people=b["world_people"], periods=b["world_periods"],
+                    period_days=b["world_period_days"], workers=workers)
     table = res.adoption(0.95)
     series = [{"society": str(r.society), "component": str(r.component),
                "period": int(r.period), "share": float(r.share), "low": float(r.low),

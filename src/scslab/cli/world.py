@@ -40,6 +40,8 @@ def run_command(
     people: People = None,
     periods: Annotated[int | None, typer.Option(min=1, help="Periods (default: the file's).")
                        ] = None,
+    period_days: Annotated[int | None, typer.Option(
+        help="Days per period (default: the file's; 30-3650).")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     force: Annotated[bool, typer.Option(help="Replace an existing non-empty --out folder "
                                         "whole (never merged).")] = False,
@@ -47,7 +49,7 @@ def run_command(
 ) -> None:
     """Run a world: adoption timelines per society × component with intervals over
     replicates (Parquet, a figure and a report in --out)."""
-    from scslab.adoption import WorldError, check_world, load_world, run_world
+    from scslab.adoption import WorldError, check_world, load_world, run_world, validated_world
     from scslab.adoption.output import write
     from scslab.run.outfolder import OutFolder
     from scslab.run.provenance import provenance
@@ -55,6 +57,8 @@ def run_command(
 
     try:
         spec, where, here = load_world(world)
+        if period_days is not None:
+            spec = validated_world({**spec.model_dump(), "period_days": period_days}, where)
         check_world(spec, where, here)
     except WorldError as exc:
         raise UserError(str(exc)) from None
@@ -69,10 +73,12 @@ def run_command(
             if progress is not None:
                 with progress:
                     result = run_world(world, replicates=replicates, people=people,
-                                       periods=periods, workers=workers, progress=tick)
+                                       periods=periods, period_days=period_days,
+                                       workers=workers, progress=tick)
             else:
                 result = run_world(world, replicates=replicates, people=people,
-                                   periods=periods, workers=workers)
+                                   periods=periods, period_days=period_days,
+                                   workers=workers)
         except ScenarioError as exc:
             raise UserError(f"{world}: {exc}") from None
         write(result, folder.path(""))
