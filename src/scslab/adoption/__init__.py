@@ -20,9 +20,9 @@ from scslab.adoption.schema import (
     WorldSpec,
     builtin_world_names,
     load_world,
-    validated_world,
+    with_period_days,
 )
 
 __all__ = ["WorldError", "WorldResult", "WorldSpec", "builtin_world_names", "check_world",
            "load_world", "output_names", "run_replicate", "run_world", "scenario_for",
-           "society_outputs", "validated_world"]
+           "society_outputs", "with_period_days"]

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from scslab.adoption.schema import Society, WorldError, WorldSpec, load_world, validated_world
+from scslab.adoption.schema import Society, WorldError, WorldSpec, load_world, with_period_days
 from scslab.numerics.rng import SlotLayout, Stream
 from scslab.run.pool import spawn_pool
 
@@ -253,8 +253,7 @@ def run_world(name_or_path: str | Path, *, replicates: int = 3, people: int | No
     >>> r.timelines.groupby(["society", "component"]).in_force.mean()
     """
     spec, where, here = load_world(name_or_path)
-    if period_days is not None:
-        spec = validated_world({**spec.model_dump(), "period_days": period_days}, where)
+    spec = with_period_days(spec, where, period_days)
     check_world(spec, where, here)
     people = spec.people if people is None else int(people)
     periods = spec.periods if periods is None else int(periods)

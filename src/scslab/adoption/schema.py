@@ -150,6 +150,14 @@ def validated_world(data: dict, where: str) -> WorldSpec:
         raise WorldError(where, loc, msg) from None
 
 
+def with_period_days(spec: WorldSpec, where: str, period_days: int | None) -> WorldSpec:
+    """``spec`` with its periods ``period_days`` long (None: as the file says), checked
+    against the file field's bounds."""
+    if period_days is None:
+        return spec
+    return validated_world({**spec.model_dump(), "period_days": period_days}, where)
+
+
 def load_world(ref: str | Path) -> tuple[WorldSpec, str, Path | None]:
     """A world by builtin name or file: (spec, label for errors, folder of the file)."""
     ref = str(ref)

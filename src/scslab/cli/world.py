@@ -49,7 +49,7 @@ def run_command(
 ) -> None:
     """Run a world: adoption timelines per society × component with intervals over
     replicates (Parquet, a figure and a report in --out)."""
-    from scslab.adoption import WorldError, check_world, load_world, run_world, validated_world
+    from scslab.adoption import WorldError, check_world, load_world, run_world, with_period_days
     from scslab.adoption.output import write
     from scslab.run.outfolder import OutFolder
     from scslab.run.provenance import provenance
@@ -57,8 +57,7 @@ def run_command(
 
     try:
         spec, where, here = load_world(world)
-        if period_days is not None:
-            spec = validated_world({**spec.model_dump(), "period_days": period_days}, where)
+        spec = with_period_days(spec, where, period_days)
         check_world(spec, where, here)
     except WorldError as exc:
         raise UserError(str(exc)) from None
