@@ -67,15 +67,21 @@ SCENARIO = Path(__file__).with_name("reduced.yaml")
 ACT_CODE = 1  # the "violation" act of reduced.yaml
 SOURCE_CODE = 1  # the camera
 BLACKLIST = 0  # list code in list_changes
-CHUNK = 1 << 13  # people per parallel chunk: small enough to balance two threads at 10^5
+CHUNK = 1 << 13  # at most this many people per parallel chunk (the words stay in cache)
+BALANCE = 8  # the number of chunks is a multiple of this: equal shares for 1, 2, 4, 8 threads
 
 
 def chunk_size(n: int) -> int:
-    """People per parallel chunk: CHUNK, or an eighth of a smaller population (a multiple
-    of four, at least 1024) so that two threads share even 10^4 people evenly. Violators
-    are compacted per chunk and concatenated in chunk order, i.e. in uid order, so the
-    result does not depend on the chunk size (nor on the number of threads)."""
-    return min(CHUNK, max(1024, -(-n // 8 // 4) * 4))
+    """People per parallel chunk: at most CHUNK, at least 1024, a multiple of four, and
+    (above 8192 people) so that the chunks come in a multiple of BALANCE — Numba's
+    ``prange`` gives each thread an equal run of chunks, and 13 chunks (10^5 people in
+    chunks of 8192) leave one of two threads a chunk behind. Violators are compacted per
+    chunk and concatenated in chunk order, i.e. in uid order, so the result does not
+    depend on the chunk size (nor on the number of threads)."""
+    n_chunks = BALANCE * -(-n // (BALANCE * CHUNK))
+    return max(1024, -(-n // n_chunks // 4) * 4)
+
+
 ONE = SlotLayout((("position", 16),))
 
 
@@ -107,15 +113,23 @@ def _threshold(anchor, anchor_day, i, iday, qpow):  # pragma: no cover - compile
 
 
 BLOCK_QUADS = 1024  # people decide in blocks of 4 × 1024 (the words stay in L1)
+# The largest threshold anyone can have: the violation probability BASE·(1 − K·pd) falls
+# with pd, and pd ≥ 0 (it lies between the anchor, > 0, and PD0), so p ≤ BASE and, the
+# rounding being monotone, every threshold is ≤ T_MAX. A word ≥ T_MAX is a "no" whatever
+# the person's pd: the exact threshold (a table lookup that keeps its loop from being
+# vectorised) is computed only for the ~BASE share of words below it. Bit-identical to
+# comparing every word with its threshold.
+T_MAX = int(min(max(spec.BASE * (1.0 - spec.K * 0.0), 0.0), 1.0) * 4294967296.0)
 
 
 @nb.njit(parallel=True, cache=True)
 def _decide_kernel(anchor, anchor_day, qpow, k0, k1, iday, slot, buf, counts,
                    chunk):  # pragma: no cover - compiled
-    """Everyone decides, a block of 4096 people at a time, in three branch-free or
-    nearly branch-free loops that LLVM vectorises: the packed Philox words of the block
-    (one block per four people), each person's word against their threshold, and the
-    compaction of violators into ``buf[chunk start:]`` (eight flags tested at once).
+    """Everyone decides, a block of 4096 people at a time, in branch-free or nearly
+    branch-free loops that LLVM vectorises: the packed Philox words of the block (one
+    block per four people), each word against the largest threshold T_MAX, and the
+    compaction of violators into ``buf[chunk start:]`` (eight flags tested at once),
+    where the few words under T_MAX are compared with their person's own threshold.
     Chunks are multiples of four people; the last chunk's tail draws word by word.
     Returns the violators of all chunks in chunk order, i.e. in uid order."""
     n = anchor.size
@@ -137,19 +151,19 @@ def _decide_kernel(anchor, anchor_day, qpow, k0, k1, iday, slot, buf, counts,
                 words[1, q] = np.int64(w1)
                 words[2, q] = np.int64(w2)
                 words[3, q] = np.int64(w3)
-            for q in range(nq):
-                i = b + LANES * q
+            for q in range(nq):  # the screen: no one whose word is ≥ T_MAX violates
                 for lane in range(LANES):
-                    flags[LANES * q + lane] = words[lane, q] < _threshold(
-                        anchor, anchor_day, i + lane, iday, qpow)
+                    flags[LANES * q + lane] = words[lane, q] < T_MAX
             for g in range(nq * LANES // 8):
                 if flag_words[g] != 0:
                     for j in range(8 * g, 8 * g + 8):
-                        if flags[j]:
+                        if flags[j] and words[j % LANES, j // LANES] < _threshold(
+                                anchor, anchor_day, b + j, iday, qpow):
                             buf[m] = b + j
                             m += 1
             for j in range(nq * LANES // 8 * 8, nq * LANES):
-                if flags[j]:
+                if flags[j] and words[j % LANES, j // LANES] < _threshold(
+                        anchor, anchor_day, b + j, iday, qpow):
                     buf[m] = b + j
                     m += 1
         for i in range(full, hi):
@@ -175,29 +189,41 @@ def _in_chunk_order(buf, counts, chunk):  # pragma: no cover - compiled
     return out
 
 
-EVENT_CHUNK = 2048  # acts or listed people per parallel chunk of the camera and travel ban
+EVENT_CHUNKS = 2  # parallel chunks of the day's acts or listed, per thread
+
+
+def event_chunks() -> int:
+    """Chunks for a pass over the day's events: a few per thread, so that the threads
+    get equal shares (at 10^5 people a day has ~4,000 acts)."""
+    return EVENT_CHUNKS * nb.get_num_threads()
 
 
 @nb.njit(parallel=True, cache=True)
-def _detect_kernel(actor, k0, k1, day, slot, chunk):  # pragma: no cover - compiled
-    """One uniform per act (keyed by the actor), in parallel chunks of acts: the rows the
-    camera sees, their actors and their act references (day << 32 | row). Rows seen are
-    compacted per chunk and concatenated in chunk order, i.e. in row order, so the result
-    does not depend on the number of threads."""
+def _detect_kernel(actor, k0, k1, day, slot, n_chunks):  # pragma: no cover - compiled
+    """One uniform per act (keyed by the actor), in ``n_chunks`` parallel chunks of acts:
+    the rows the camera sees, their actors and their act references (day << 32 | row).
+    Each chunk draws in a branch-free loop (LLVM vectorises the Philox rounds), then
+    compacts the rows seen; chunks are concatenated in chunk order, i.e. in row order,
+    so the result does not depend on the chunks or the number of threads."""
     n = actor.size
+    chunk = max((n + n_chunks - 1) // n_chunks, 1)
     n_chunks = (n + chunk - 1) // chunk
     rows = np.empty(n, dtype=np.int64)
     counts = np.zeros(n_chunks, dtype=np.int64)
     for c in nb.prange(n_chunks):
         lo = c * chunk
+        hi = min(lo + chunk, n)
+        seen = np.empty(hi - lo, dtype=np.uint8)
+        for r in range(lo, hi):
+            seen[r - lo] = k_uniform(k0, k1, day, slot, np.uint64(actor[r])) < spec.COVERAGE
         m = lo
-        for r in range(lo, min(lo + chunk, n)):
-            if k_uniform(k0, k1, day, slot, np.uint64(actor[r])) < spec.COVERAGE:
+        for r in range(lo, hi):
+            if seen[r - lo]:
                 rows[m] = r
                 m += 1
         counts[c] = m - lo
-    seen = _in_chunk_order(rows, counts, chunk)
-    return actor[seen], (day << np.int64(32)) | seen
+    seen_rows = _in_chunk_order(rows, counts, chunk)
+    return actor[seen_rows], (day << np.int64(32)) | seen_rows
 
 
 @nb.njit(cache=True)
@@ -217,19 +243,28 @@ def _deduct_and_list(points, until, subject, day):  # pragma: no cover - compile
 
 @nb.njit(parallel=True, cache=True)
 def _travel_kernel(listed, cell, k0, k1, day, slot, listed_days, blocked,
-                   chunk):  # pragma: no cover - compiled
+                   n_chunks):  # pragma: no cover - compiled
     """One draw per listed person (the index of the listed, not a pass over everyone), in
-    parallel chunks counted per cell and added into the counters' accumulators in chunk
-    order. The counts are whole numbers, exact in float64, so the sums do not depend on
-    the chunks or the threads."""
+    ``n_chunks`` parallel chunks: the draws in a branch-free loop (vectorised), then the
+    counts per cell, added into the counters' accumulators in chunk order. The counts
+    are whole numbers, exact in float64, so the sums do not depend on the chunks or the
+    threads."""
     n = listed.size
+    chunk = max((n + n_chunks - 1) // n_chunks, 1)
     n_chunks = (n + chunk - 1) // chunk
     part = np.zeros((n_chunks, 2, listed_days.size))
     for c in nb.prange(n_chunks):
-        for s in listed[c * chunk:min(c * chunk + chunk, n)]:
-            part[c, 0, cell[s]] += 1.0
-            if k_uniform(k0, k1, day, slot, np.uint64(s)) < spec.P_BLOCK:
-                part[c, 1, cell[s]] += 1.0
+        lo = c * chunk
+        hi = min(lo + chunk, n)
+        hit = np.empty(hi - lo, dtype=np.uint8)
+        for j in range(lo, hi):
+            hit[j - lo] = k_uniform(k0, k1, day, slot, np.uint64(listed[j])) < spec.P_BLOCK
+        mine = np.zeros((2, listed_days.size))  # this chunk's counts: no shared cache line
+        for j in range(lo, hi):
+            s = listed[j]
+            mine[0, cell[s]] += 1.0
+            mine[1, cell[s]] += hit[j - lo]
+        part[c] = mine
     for c in range(n_chunks):
         listed_days += part[c, 0]
         blocked += part[c, 1]
@@ -338,7 +373,7 @@ class Camera(Module):
     def step(self, world, day: int) -> None:
         st = self.stream
         subject, ref = _detect_kernel(world.events("acts")["actor"], st.k0, st.k1,
-                                      np.int64(day), np.uint64(0), EVENT_CHUNK)
+                                      np.int64(day), np.uint64(0), event_chunks())
         k = subject.size
         c = self.const
         act = c(ACT_CODE, "code", k)  # every act of the reduced model is the violation
@@ -414,7 +449,7 @@ class TravelBan(Module):
         c = world.counters
         _travel_kernel(listed, world.array("people.cell"), st.k0, st.k1, np.uint64(day),
                        np.uint64(0), c.slot("listed")[0], c.slot("blocked_trips")[0],
-                       EVENT_CHUNK)
+                       event_chunks())
 
 
 class Learn(Module):
