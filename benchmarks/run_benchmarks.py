@@ -16,6 +16,13 @@ scenarios at 10^5 people.
     python -m benchmarks.run_benchmarks --quick
     python -m benchmarks.run_benchmarks                    # 10^4, 10^5, 10^6
     python -m benchmarks.run_benchmarks --big              # ... and 10^7 (scslab, reference)
+    python -m benchmarks.run_benchmarks --big --rounds 3   # the sweep three times
+
+At each size the implementations run back to back (size by size, not implementation by
+implementation), and ``--rounds R`` repeats the sweep with the implementations' order
+rotated: a ratio is the median of the per-round ratios of rates measured minutes apart,
+since this machine's speed drifts by up to 2× over tens of minutes. Use an odd R: a
+rate table cell is the round with the median rate.
 """
 
 from __future__ import annotations
@@ -122,32 +129,93 @@ def measure(impl: str, n: int, days: int, repeats: int, threads: int | None, cap
     return res
 
 
-def bench(sizes: list[int], days: int, repeats: int, cap: float, big: int | None) -> list[dict]:
+def bench(sizes: list[int], days: int, repeats: int, cap: float, big: int | None,
+          rounds: int = 1) -> list[dict]:
+    """Every (implementation, threads, size), size by size: at each size the
+    implementations run back to back, so that a ratio compares runs minutes apart, not
+    the two ends of the script (this machine's speed drifts by up to 2× over tens of
+    minutes). With ``rounds`` > 1 the whole sweep is repeated, the implementations in a
+    rotated order each round; every row carries its ``round``."""
     rows: list[dict] = []
-    for impl, (_, label, threaded) in IMPLS.items():
-        for threads in ((1, 2) if threaded else (None,)):
-            prev = None
-            impl_sizes = sizes + ([big] if big and threaded else [])
-            for n in impl_sizes:
-                if prev is not None and "error" not in prev:
-                    predicted = prev["run_s"] * n / prev["n"] * repeats
-                    if predicted > cap:
-                        rows.append({"impl": impl, "n": n, "threads": threads,
-                                     "error": f"skipped: predicted {predicted:.0f} s "
-                                              f"for {repeats} run(s) > cap {cap:.0f} s"})
-                        prev = rows[-1]
-                        continue
-                elif prev is not None:
-                    rows.append({"impl": impl, "n": n, "threads": threads,
-                                 "error": "skipped: a smaller size did not finish"})
+    combos = [(impl, t) for impl, (_, _, threaded) in IMPLS.items()
+              for t in ((1, 2) if threaded else (None,))]
+    all_sizes = sorted(set(sizes + ([big] if big else [])))
+    for rnd in range(rounds):
+        prev: dict[tuple, dict] = {}
+        order = combos[rnd % len(combos):] + combos[:rnd % len(combos)]
+        for n in all_sizes:
+            for impl, threads in order:
+                threaded = IMPLS[impl][2]
+                if n == big and n not in sizes and not threaded:
                     continue
-                print(f"{label:22s} threads={threads or 'default'} N={n:>9,d} ...",
-                      end=" ", flush=True)
+                p = prev.get((impl, threads))
+                row = {"impl": impl, "n": n, "threads": threads, "round": rnd}
+                if p is not None and "error" not in p:
+                    predicted = p["run_s"] * n / p["n"] * repeats
+                    if predicted > cap:
+                        prev[(impl, threads)] = {
+                            **row, "error": f"skipped: predicted {predicted:.0f} s "
+                                            f"for {repeats} run(s) > cap {cap:.0f} s"}
+                        rows.append(prev[(impl, threads)])
+                        continue
+                elif p is not None:
+                    rows.append({**row, "error": "skipped: a smaller size did not finish"})
+                    continue
+                label = IMPLS[impl][1]
+                print(f"round {rnd + 1}/{rounds} {label:22s} threads={threads or 'default'} "
+                      f"N={n:>9,d} ...", end=" ", flush=True)
                 r = measure(impl, n, days, repeats, threads, cap)
                 print(r.get("error") or f"{r['agent_days_per_s'] / 1e6:8.2f} M agent-days/s")
+                r["round"] = rnd
                 rows.append(r)
-                prev = r
+                prev[(impl, threads)] = r
     return rows
+
+
+def combine(rows: list[dict]) -> list[dict]:
+    """One row per (implementation, threads, size): the round with the median rate (the
+    lower middle of an even count), its ``rates`` over the rounds; an error row where no
+    round measured it."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["impl"], r["threads"], r["n"]), []).append(r)
+    out = []
+    for group in groups.values():
+        ok = sorted((r for r in group if "error" not in r), key=lambda r: r["agent_days_per_s"])
+        if not ok:
+            out.append(group[0])
+            continue
+        out.append({**ok[(len(ok) - 1) // 2], "rates": [r["agent_days_per_s"] for r in ok]})
+    return out
+
+
+def paired_ratios(rows: list[dict], num: tuple, den: tuple) -> list[float]:
+    """Per round, rate(num) / rate(den), for the rounds that measured both; ``num`` and
+    ``den`` are (implementation, threads or ``"best"``, size) — ``"best"`` takes the
+    faster thread count of that round."""
+    def rate(rnd, key):
+        impl, t, n = key
+        vals = [r["agent_days_per_s"] for r in rows if r.get("round", 0) == rnd
+                and r["impl"] == impl and r["n"] == n and "error" not in r
+                and (t == "best" or r["threads"] == t)]
+        return max(vals) if vals else None
+
+    out = []
+    for rnd in sorted({r.get("round", 0) for r in rows}):
+        a, b = rate(rnd, num), rate(rnd, den)
+        if a is not None and b is not None:
+            out.append(a / b)
+    return out
+
+
+def _fmt_ratios(ratios: list[float]) -> str:
+    """The median of per-round ratios, with their range when there are several."""
+    if not ratios:
+        return "—"
+    mid = statistics.median(ratios)
+    if len(ratios) == 1:
+        return f"{mid:.2f}"
+    return f"{mid:.2f} ({min(ratios):.2f}–{max(ratios):.2f})"
 
 
 def scenario_runs(cap: float) -> list[str]:
@@ -218,10 +286,12 @@ def _fmt_rate(r: dict) -> str:
     return r["error"] if "error" in r else f"{r['agent_days_per_s'] / 1e6:.3g} M"
 
 
-def report(rows: list[dict], args, extra: list[str], wall: float) -> str:
+def report(all_rows: list[dict], args, extra: list[str], wall: float) -> str:
     import numba
     import numpy as np
 
+    rows = combine(all_rows)
+    rounds = len({r.get("round", 0) for r in all_rows})
     sizes = sorted({r["n"] for r in rows})
     cols = [(impl, t) for impl, (_, _, th) in IMPLS.items() for t in ((1, 2) if th else (None,))]
     by = {(r["impl"], r["threads"], r["n"]): r for r in rows}
@@ -241,9 +311,13 @@ def report(rows: list[dict], args, extra: list[str], wall: float) -> str:
         "Produced by `python -m benchmarks.run_benchmarks "
         + " ".join(sys.argv[1:]) + "`; see benchmarks/README.md.",
         "",
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. "
         f"Machine: {platform.machine()}, {os.cpu_count()} logical CPUs, Python "
         f"{platform.python_version()}, " + ", ".join(f"{k} {v}" for k, v in versions.items())
-        + f". {args.days} days; median of {args.repeats} run(s); total wall {wall:.0f} s.",
+        + f". {args.days} days; median of {args.repeats} run(s) per measurement"
+        + (f", median over {rounds} rounds (each size's implementations back to back, "
+           "their order rotated each round)" if rounds > 1 else "")
+        + f"; total wall {wall:.0f} s.",
         "",
         "## Agent-days per second (M = 10^6; compile, import and build excluded)",
         "",
@@ -254,6 +328,9 @@ def report(rows: list[dict], args, extra: list[str], wall: float) -> str:
         lines.append(f"| {n:,} | " + " | ".join(
             _fmt_rate(by[(c[0], c[1], n)]) if (c[0], c[1], n) in by else "—" for c in cols) + " |")
     lines += ["", "## scslab / comparator (same size, same run of this script)", "",
+              "Per round, the ratio of the two rates measured back to back; the median "
+              "over rounds, with their range in parentheses." if rounds > 1 else "",
+              "",
               "| people | scslab threads | × Mesa | × Starsim | × hand-fused Numba (same threads) |",
               "|---|---|---|---|---|"]
     for n in sizes:
@@ -262,9 +339,8 @@ def report(rows: list[dict], args, extra: list[str], wall: float) -> str:
             if not s or "error" in s:
                 continue
 
-            def ratio(key, s=s):
-                o = by.get(key)
-                return "—" if not o or "error" in o else f"{s['agent_days_per_s'] / o['agent_days_per_s']:.2f}"
+            def ratio(key, t=t, n=n):
+                return _fmt_ratios(paired_ratios(all_rows, ("scslab", t, n), key))
 
             lines.append(f"| {n:,} | {t} | {ratio(('mesa', None, n))} | "
                          f"{ratio(('starsim', None, n))} | {ratio(('reference', t, n))} |")
@@ -280,7 +356,7 @@ def report(rows: list[dict], args, extra: list[str], wall: float) -> str:
             f"{r['n']:,} | {r['import_s']:.2f} | {r['compile_s']:.2f} | {r['build_s']:.3f} | "
             f"{r['run_s']:.3f} | {r['peak_rss_bytes'] / 2**20:.0f} | {r['bytes_per_person']:.0f} |")
     lines += ["", "RSS per person = (peak RSS − RSS after import and warm-up) / people.", ""]
-    lines += ["## Targets (2-core machine)", ""] + targets(by) + [""]
+    lines += ["## Targets (2-core machine)", ""] + targets(all_rows, by) + [""]
     if extra:
         lines += ["## Full scenarios", ""] + extra + [""]
     hotspots = Path(__file__).with_name("hotspots.md")  # written by hand: before → after
@@ -289,30 +365,28 @@ def report(rows: list[dict], args, extra: list[str], wall: float) -> str:
     return "\n".join(lines)
 
 
-def targets(by: dict) -> list[str]:
-    def best(impl, n):
-        vals = [r["agent_days_per_s"] for (i, _, m), r in by.items()
-                if i == impl and m == n and "error" not in r]
-        return max(vals) if vals else None
-
+def targets(all_rows: list[dict], by: dict) -> list[str]:
     out = []
 
-    def check(text, num, den, goal):
-        if num is None or den is None:
+    def check(text, ratios, goal):
+        if not ratios:
             out.append(f"- {text}: not measured")
-        else:
-            x = num / den
-            out.append(f"- {text}: {x:.2f}× — {'met' if x >= goal else 'NOT met'}")
+            return
+        x = statistics.median(ratios)
+        spread = f" (rounds {min(ratios):.2f}–{max(ratios):.2f})" if len(ratios) > 1 else ""
+        out.append(f"- {text}: {x:.2f}×{spread} — {'met' if x >= goal else 'NOT met'}")
 
-    check("reduced model ≥ 300× Mesa at 10^5", best("scslab", 100_000), best("mesa", 100_000), 300)
+    check("reduced model ≥ 300× Mesa at 10^5",
+          paired_ratios(all_rows, ("scslab", "best", 100_000), ("mesa", None, 100_000)), 300)
     for n in (100_000, 1_000_000):  # issue 21 (issue 9 asked 4× and 5×)
-        check(f"≥ 10× Starsim at {n:,}", best("scslab", n), best("starsim", n), 10)
+        check(f"≥ 10× Starsim at {n:,}",
+              paired_ratios(all_rows, ("scslab", "best", n), ("starsim", None, n)), 10)
     for n in sorted({m for (_, _, m) in by}):
         for t in (1, 2):
-            s, r = by.get(("scslab", t, n)), by.get(("reference", t, n))
-            if s and r and "error" not in s and "error" not in r:
+            ratios = paired_ratios(all_rows, ("scslab", t, n), ("reference", t, n))
+            if ratios:
                 check(f"scslab ≥ 50 % of the hand-fused kernel, {n:,} people, {t} thread(s)",
-                      s["agent_days_per_s"], r["agent_days_per_s"], 0.5)
+                      ratios, 0.5)
     out.append("")
     out.append("(best thread count for the comparisons with Mesa and Starsim, which run their "
                "own default threading)")
@@ -342,6 +416,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="10^4 and 10^5 only, 1 repeat")
     ap.add_argument("--days", type=int, default=200)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="repeat the whole sweep; ratios are medians of per-round pairs")
     ap.add_argument("--big", action="store_true", help="also 10^7 people (scslab, reference)")
     ap.add_argument("--max-people", type=int, default=10**7, help="cap on --big's size")
     ap.add_argument("--cap", type=float, default=120.0, help="seconds per measurement")
@@ -353,7 +429,9 @@ def main(argv: list[str] | None = None) -> int:
     args.sizes = [n for n in args.sizes if n <= args.max_people]
     big = min(10**7, args.max_people) if args.big and 10**7 not in args.sizes else None
     t0 = time.perf_counter()
-    rows = bench(args.sizes, args.days, args.repeats, args.cap, big)
+    if args.rounds < 1:
+        ap.error("--rounds must be at least 1")
+    rows = bench(args.sizes, args.days, args.repeats, args.cap, big, args.rounds)
     extra = [] if args.no_scenarios else scenario_runs(args.cap)
     text = report(rows, args, extra, time.perf_counter() - t0)
     atomic_write(args.out, text + "\n")
