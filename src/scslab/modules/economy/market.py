@@ -273,13 +273,14 @@ def _settle(chosen, queue, queue_cell, checked, fraud_today, check_cost, fraud_l
     return tb, tc, tf, n_checked
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, parallel=True)
 def _avoid(cand, named, queue, k0, k1, day, slots, p):  # pragma: no cover - compiled
     """Which candidate slots each buyer passes over because the candidate is publicly
     named: one uniform per (buyer, slot k) whose candidate is named, keyed by the buyer's
-    uid and the slot (``slots[k]``), the same draws as ``Stream.uniform``."""
+    uid and the slot (``slots[k]``), the same draws as ``Stream.uniform``. Parallel over
+    buyers: each row is its own keyed draws, so any thread count gives the same bits."""
     avoid = np.zeros(cand.shape, dtype=np.bool_)
-    for i in range(cand.shape[0]):
+    for i in nb.prange(cand.shape[0]):
         for k in range(cand.shape[1]):
             c = cand[i, k]
             if c >= 0 and named[c]:
