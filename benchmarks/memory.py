@@ -49,16 +49,18 @@ def _reset_peak() -> None:
         fh.write("5")
 
 
-def measure(scenario: str, people: int, days: int, sites: bool) -> dict:
+def measure(scenario: str, people: int, days: int, sites: bool, burn_in: int = 0) -> dict:
     """Run in the child process: the figures for one scenario, as a dict."""
     import gc
     import time
 
     from scslab.run.engine import Sim
+    from scslab.run.memory import estimate_bytes
     from scslab.scenario import load_scenario
 
     Sim(load_scenario(scenario, people=2000, days=2, burn_in=0)).run()  # load the kernels
-    sc = load_scenario(scenario, people=people, days=days, burn_in=0)
+    sc = load_scenario(scenario, people=people, days=days, burn_in=burn_in)
+    estimate = estimate_bytes(sc)
     gc.collect()
     base = _status()["VmRSS"]
     if sites:
@@ -78,8 +80,13 @@ def measure(scenario: str, people: int, days: int, sites: bool) -> dict:
     w = sim.world
     owners = sorted({w.owner[name] for name in w.arrays})
     by_owner = {o: sim.bytes_per_person(o) for o in owners}
+    truth_bytes = sum(a.nbytes for chunk in w.truth.chunks.values() for a in chunk.values())
     out = {
-        "scenario": scenario, "people": people, "days": days,
+        "scenario": scenario, "people": people, "days": days, "burn_in": burn_in,
+        "estimate_build": estimate["synthesis"] / people,
+        "estimate_run": estimate["running"] / people,
+        "records": (w.dossier.nbytes() + truth_bytes) / people,
+        "records_per_person_day": w.dossier.total_records() / people / (days + burn_in),
         "modules": len(sim.module_classes),
         "state": sim.bytes_per_person(), "by_owner": by_owner,
         "held": (st["VmRSS"] - base) / people,
@@ -102,9 +109,18 @@ def measure(scenario: str, people: int, days: int, sites: bool) -> dict:
 
 
 def _row(r: dict) -> str:
-    return (f"| {r['scenario']} | {r['modules']} | {r['people']:,} × {r['days']} | "
+    days = r["days"] + r.get("burn_in", 0)
+    return (f"| {r['scenario']} | {r['modules']} | {r['people']:,} × {days} | "
             f"{r['state']:.1f} | {r['held']:.1f} | {r['peak_build']:.1f} | "
             f"{r['peak_run']:.1f} | {r['build_cpu']:.1f} / {r['run_cpu']:.1f} |")
+
+
+def _estimate_row(r: dict) -> str:
+    """The up-front estimate (``scslab.run.memory``) against what was measured."""
+    days = r["days"] + r.get("burn_in", 0)
+    return (f"| {r['scenario']} | {r['people']:,} × {days} | {r['estimate_build']:.1f} | "
+            f"{r['peak_build']:.1f} | {r['estimate_run']:.1f} | {r['peak_run']:.1f} | "
+            f"{r['records']:.1f} ({r['records_per_person_day']:.4f} records per person-day) |")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,18 +128,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("scenarios", nargs="*", default=["rongcheng", "benchmarks/every-module.yaml"])
     ap.add_argument("--people", type=float, default=1e6)
     ap.add_argument("--days", type=int, default=30)
+    ap.add_argument("--burn-in", type=int, default=0, help="burn-in days before --days")
     ap.add_argument("--sites", action="store_true", help="list the allocation sites held")
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
-        print(json.dumps(measure(args.child, int(args.people), args.days, args.sites)))
+        print(json.dumps(measure(args.child, int(args.people), args.days, args.sites,
+                                 args.burn_in)))
         return 0
     load0 = os.getloadavg()[0]
     rows = []
     for name in args.scenarios:
         cmd = [sys.executable, "-m", "benchmarks.memory", "--child", name,
-               "--people", str(int(args.people)), "--days", str(args.days)]
+               "--people", str(int(args.people)), "--days", str(args.days),
+               "--burn-in", str(args.burn_in)]
         if args.sites:
             cmd.append("--sites")
         proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
@@ -138,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{os.getloadavg()[0]:.2f} after. Bytes are not affected by the load; CPU seconds "
         "are process time.",
         f"Reproduce: `python -m benchmarks.memory --people {int(args.people)} --days "
-        f"{args.days}{' --sites' if args.sites else ''} {' '.join(args.scenarios)}`.",
+        f"{args.days}{f' --burn-in {args.burn_in}' if args.burn_in else ''}"
+        f"{' --sites' if args.sites else ''} {' '.join(args.scenarios)}`.",
         "Definitions: docs/scaling.md, \"Memory per person\". All figures in bytes per "
         "person; RSS figures are above the interpreter with its kernels loaded "
         f"({', '.join(format(r['base_mb'], '.0f') for r in rows)} MiB).",
@@ -147,6 +167,15 @@ def main(argv: list[str] | None = None) -> int:
         "| peak RSS, build | peak RSS, run | CPU s build / run |",
         "|---|---|---|---|---|---|---|---|",
         *[_row(r) for r in rows],
+        "",
+        "The up-front estimate (`scslab.run.memory.estimate_bytes`, B/person, the "
+        "interpreter excluded) against the measured peaks above the interpreter; records: "
+        "the dossier and truth store held at the end.",
+        "",
+        "| scenario | people × days | estimate, build | peak RSS, build | estimate, run "
+        "| peak RSS, run | records held |",
+        "|---|---|---|---|---|---|---|",
+        *[_estimate_row(r) for r in rows],
         "",
     ]
     for r in rows:

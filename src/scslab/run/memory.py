@@ -10,16 +10,24 @@ larger of them:
   int64 code per directed link end, sorted in place, dominates);
 * **running** — every array the switched-on modules declare (``owns``) and the population
   arrays they read, priced by dtype and entity as the World allocates them; the counter
-  history (days × counters × cells × 8 bytes); and an allowance for the dossier's growth
-  of ``RECORDS_PER_PERSON_DAY`` records per person and day at ``BYTES_PER_RECORD`` each
-  (baseline: ~0.014 live records per person-day, ~47 bytes each with the truth store and
-  sidecars, measured at 2·10^5 people over 2190 days, when the truth store kept one 14-byte
-  row per act observed; it now keeps one 22-byte row per observation, the act it saw
-  included); and ``PRIVATE_PER_PERSON`` for what modules hold outside the World's arrays
-  (the shared household and region indexes, the dossier's per-person heads, the harm
-  observer's shadow books): resident memory held after a run minus the World's arrays,
-  87–137 B per person at 10^6 × 30 days over rongcheng, corporate and every module on
-  (``benchmarks/results-memory.md``), less the records allowance.
+  history (days × the modules' declared counters × cells × 8 bytes); the records the
+  dossier and truth store keep, ``RECORDS_PER_PERSON_DAY`` × ``BYTES_PER_RECORD`` per
+  person and day; and ``PRIVATE_PER_PERSON`` for what modules hold outside the World's
+  arrays (the shared household and region indexes, the dossier's per-person heads, the
+  harm observer's shadow books).
+
+Calibrated against measured resident memory (``python -m benchmarks.memory``,
+``benchmarks/results-memory.md``): at the builtins' full horizon (730 + 1825 days) the
+records are most of a run's memory — rongcheng at 10^5 people holds 3,137 B per person
+after the run, of which ~2,300 are its ~55 records per person (0.0215 a day: the dossier's
+columns, ``prev`` refs, tombstones and kinds and the truth rows, 42 B each; 48 with what
+grows beside them: the points applied per record, the due calendars, allocator slack). The rate is the highest measured among the builtins (rongcheng and every module
+on: 0.0214–0.0224; baseline 0.0142, corporate 0.0135–0.0156), so scenarios that file
+fewer records are over-estimated at long horizons. That is the lesser error: an estimate
+below the need lets a run start that the operating system kills at its end, when the
+records peak, after hours of work; a refusal costs a second and names
+``SCSLAB_NO_MEMORY_CHECK=1``. Estimate / measured peak: see ``ESTIMATE_CHECKS`` in
+``tests/test_fail_early.py`` and ``benchmarks/results-memory.md``.
 
 With worker processes each runs its own replicate, so the need is multiplied by
 ``min(workers, replicates)``. A comparison also holds, in the process that gathers the
@@ -27,8 +35,7 @@ replicates, every replicate's daily series and their tidy frame (one row per sce
 replicate × metric × day): ``SERIES_ROW_BYTES`` per row (measured: 10 scenarios × 10
 replicates × 406 series × 1825 days, 7.4·10^7 rows, 4.6 GB above the replicates'
 arrays while the frame is built, 62 B a row, plus the 8-byte value each replicate keeps);
-``held`` adds it. The figures are deliberately a little low: a refused run
-would certainly not have fitted.
+``held`` adds it.
 """
 
 from __future__ import annotations
@@ -42,11 +49,12 @@ if TYPE_CHECKING:
 
 SYNTH_PER_PERSON = 27
 SYNTH_PER_LINK = 12
-PRIVATE_PER_PERSON = 70
-RECORDS_PER_PERSON_DAY = 0.01
-BYTES_PER_RECORD = 40
-INTERPRETER = 150 * 2**20  # Python, NumPy, Numba and the compiled kernels
-COUNTERS_GUESS = 64  # counters per module set (a few dozen), for the history
+PRIVATE_PER_PERSON = 110  # rongcheng 10^6 × 30: held 287 − arrays 152 − records 28 = 107
+RECORDS_PER_PERSON_DAY = 0.022  # the highest measured among the builtins (see above)
+# per record, fitted to rongcheng at 2555 days: the dossier and truth store's 42, plus what
+# grows beside them (the points applied per record, the due calendars, allocator slack)
+BYTES_PER_RECORD = 48
+INTERPRETER = 180 * 2**20  # Python, NumPy, Numba and the compiled kernels: 182-183 MiB
 SERIES_ROW_BYTES = 70  # a comparison's series: per scenario × replicate × metric × day
 
 
@@ -102,7 +110,7 @@ def estimate_bytes(scenario: Scenario) -> dict[str, int]:
                  for s in specs)
     days = int(scenario.time.burn_in) + int(scenario.time.days)
     cells = counts["groups"] * counts["regions"]
-    counters = days * COUNTERS_GUESS * cells * 8
+    counters = days * sum(len(c.counters) for c in classes) * cells * 8
     records = int(n * days * RECORDS_PER_PERSON_DAY * BYTES_PER_RECORD)
     synthesis = n * (SYNTH_PER_PERSON + SYNTH_PER_LINK * int(scenario.population.network.degree))
     running = arrays + counters + records + n * PRIVATE_PER_PERSON
