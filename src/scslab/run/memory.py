@@ -18,10 +18,11 @@ larger of them:
 
 Calibrated against measured resident memory (``python -m benchmarks.memory``,
 ``benchmarks/results-memory.md``): at the builtins' full horizon (730 + 1825 days) the
-records are most of a run's memory — rongcheng at 10^5 people holds 3,137 B per person
-after the run, of which ~2,300 are its ~55 records per person (0.0215 a day: the dossier's
-columns, ``prev`` refs, tombstones and kinds and the truth rows, 42 B each; 48 with what
-grows beside them: the points applied per record, the due calendars, allocator slack). The rate is the highest measured among the builtins (rongcheng and every module
+records are most of a run's memory — rongcheng at 10^5 people holds 3,137–3,143 B per
+person after the run, of which ~2,300 are its ~55 records per person (0.0215 a day: the
+dossier's columns, ``prev`` refs, tombstones and kinds and the truth rows, 42 B each; 48
+with what grows beside them: the points applied per record, the due calendars, allocator
+slack). The rate is the highest measured among the builtins (rongcheng and every module
 on: 0.0214–0.0224; baseline 0.0142, corporate 0.0135–0.0156), so scenarios that file
 fewer records are over-estimated at long horizons. That is the lesser error: an estimate
 below the need lets a run start that the operating system kills at its end, when the
