@@ -130,10 +130,16 @@ def test_heads_are_32_bit_record_numbers_and_widen_to_refs_when_filed_out_of_ord
     r2 = _append(d, 2, [4])
     r2b = _append(d, 2, [2])
     assert d.head.dtype == np.int32  # half the bytes of a ref per person
+    # so are the per-subject links: record 2 (day 0, row 2) follows record 0, day 2's
+    # rows (numbers 3, 4) follow records 1 and 2
+    assert d.chunks[0]["prev"].dtype == np.int32
+    assert list(d.chunks[0]["prev"]) == [-1, -1, 0] and list(d.chunks[2]["prev"]) == [1, 2]
     assert list(d.records_of(2)) == [r2b[0], r0[2], r0[0]]
     before = {s: list(d.records_of(s)) for s in range(6)}
     r1 = _append(d, 1, [4])  # an earlier day than the newest: the numbering cannot go on
     assert d.head.dtype == np.int64
+    assert all(c["prev"].dtype == np.int64 for c in d.chunks.values())  # widened, all
+    assert list(d.chunks[2]["prev"]) == [r0[1], r0[2]] and list(d.chunks[1]["prev"]) == [r2[0]]
     assert list(d.records_of(4)) == [r1[0], r2[0], r0[1]]
     assert {s: list(d.records_of(s)) for s in range(6) if s != 4} == {
         s: v for s, v in before.items() if s != 4}

@@ -18,6 +18,7 @@ DTYPES: dict[str, np.dtype] = {
     "offset": np.dtype(np.int64),  # CSR offsets, global record and act references
     "link_offset": np.dtype(np.int32),  # network CSR offsets (people × degree < 2^31)
     "ref": np.dtype(np.int64),  # observation, act or record reference: day << 32 | row
+    "record_number": np.dtype(np.int32),  # a record in filing order (the dossier's index)
     "points": np.dtype(np.int16),  # score points
     "score": np.dtype(np.int32),  # accumulated scores
     "bureau_score": np.dtype(np.int16),  # credit bureau scores: 300–850, or a negative code
@@ -86,6 +87,10 @@ RECORD_LAYOUT: dict[str, str] = {
     "obs_ref": "ref",  # the observation it records (its truth is in the truth store); -1 none
     "prev": "ref",  # previous record of the same subject (per-subject index), -1 = none
 }
+
+#: The dossier's chunks while its records are numbered (``record_log``): ``prev`` is the
+#: previous record's 32-bit number, half a ref — 4 B of the ~44 a record holds.
+NUMBERED_RECORD_LAYOUT: dict[str, str] = {**RECORD_LAYOUT, "prev": "record_number"}
 
 #: People whose score changed today (scoring → lists).
 SCORE_CHANGE_LAYOUT: dict[str, str] = {"person": "uid"}

@@ -3,10 +3,11 @@
 * Records are addressed by ``record ref = day << 32 | row`` (see :func:`schema.pack_ref`).
 * A per-subject index threads each subject's records through ``prev`` (newest first),
   with ``head[subject]`` the newest, so one subject's file is read without scanning
-  the log. The heads are one per person, so they are 32-bit *record numbers* (records
+  the log. The heads and the ``prev`` links are 32-bit *record numbers* (records
   numbered in filing order, each day's a contiguous run) while the run's records fit —
-  half the 8 bytes a person of a ``ref``; past 2^31 records, or if a day were filed out
-  of order, they widen to refs for good.
+  half the 8 bytes of a ``ref``, per person and per record (a long run holds ~55 records
+  a person); past 2^31 records, or if a day were filed out of order, both widen to refs
+  for good.
 * Removal (appeals, bribes) sets a tombstone; the row stays, so references stay valid.
 * Retention drops whole chunks older than the retention window.
 * Nothing here holds truth: a record names the observation it records (``obs_ref``, an
@@ -19,7 +20,15 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from scslab.core.layouts import NO_REF, RECORD_LAYOUT, Table, dtype, pack_ref, unpack_ref
+from scslab.core.layouts import (
+    NO_REF,
+    NUMBERED_RECORD_LAYOUT,
+    RECORD_LAYOUT,
+    Table,
+    dtype,
+    pack_ref,
+    unpack_ref,
+)
 from scslab.numerics.sets import unique
 
 
@@ -49,19 +58,27 @@ def _ref_of(number, starts, days):  # pragma: no cover - compiled
 
 
 @nb.njit(cache=True)
-def _thread_numbered(subject, first, prev, head, live_count, starts,
-                     days):  # pragma: no cover - compiled
-    """``_thread`` for 32-bit heads: today's records are numbers ``first``, ``first + 1``,
-    …; each record's ``prev`` is the ref of its subject's head so far."""
+def _thread_numbered(subject, first, prev, head, live_count):  # pragma: no cover - compiled
+    """``_thread`` for numbered records: today's records are numbers ``first``,
+    ``first + 1``, …; each record's ``prev`` is its subject's head so far (a number)."""
     for r in range(subject.shape[0]):
         if subject[r] < 0 or subject[r] >= head.shape[0]:
             return False
     for r in range(subject.shape[0]):
         s = subject[r]
-        prev[r] = _ref_of(head[s], starts, days)
+        prev[r] = head[s]
         head[s] = first + r
         live_count[s] += 1
     return True
+
+
+@nb.njit(cache=True)
+def _refs_of(numbers, starts, days):  # pragma: no cover - compiled
+    """``_ref_of`` for an array of record numbers."""
+    out = np.empty(numbers.shape[0], dtype=np.int64)
+    for i in range(numbers.shape[0]):
+        out[i] = _ref_of(numbers[i], starts, days)
+    return out
 
 
 @nb.njit(cache=True)
@@ -106,18 +123,21 @@ class Dossier:
         old = self.chunks.get(day)
         start = 0 if old is None else len(old)
         refs = pack_ref(day, np.arange(start, start + n))
-        prev = np.empty(n, dtype=dtype("ref"))
         if self.head.dtype == np.int32 and not self._number(day, start, n):
-            self.head = self._head_refs()
+            self._widen()
+            old = self.chunks.get(day)
         if self.head.dtype == np.int32:
-            ok = _thread_numbered(subject, self.numbered - n, prev, self.head,
-                                  self.live_count, self.starts, self.days)
+            layout = NUMBERED_RECORD_LAYOUT
+            prev = np.empty(n, dtype=np.int32)
+            ok = _thread_numbered(subject, self.numbered - n, prev, self.head, self.live_count)
         else:
+            layout = RECORD_LAYOUT
+            prev = np.empty(n, dtype=dtype("ref"))
             ok = _thread(subject, refs, prev, self.head, self.live_count)
         if not ok:
             raise ValueError("record subject out of range")
         new = Table.from_columns(
-            RECORD_LAYOUT,
+            layout,
             subject=subject,
             act=act,
             source=source,
@@ -129,7 +149,7 @@ class Dossier:
             self.chunks[day] = new
             self.tombstones[day] = np.zeros(n, dtype=bool)
         else:
-            self.chunks[day] = Table.concat(RECORD_LAYOUT, [old, new])
+            self.chunks[day] = Table.concat(layout, [old, new])
             self.tombstones[day] = np.concatenate([self.tombstones[day], np.zeros(n, bool)])
         return refs
 
@@ -150,13 +170,14 @@ class Dossier:
         self.numbered += n
         return True
 
-    def _head_refs(self) -> np.ndarray:
-        """The heads as refs: widening the record numbers (once, for good)."""
-        head = self.head.astype(np.int64)
-        has = np.flatnonzero(head >= 0)
-        i = np.searchsorted(self.starts, head[has], side="right") - 1
-        head[has] = (self.days[i] << 32) | (head[has] - self.starts[i])
-        return head
+    def _widen(self) -> None:
+        """The heads and every chunk's ``prev`` links from record numbers to refs (once,
+        for good: a day filed out of order, or past 2^31 records)."""
+        self.head = _refs_of(self.head, self.starts, self.days)
+        for day, chunk in self.chunks.items():
+            columns = dict(chunk.columns)
+            columns["prev"] = _refs_of(chunk["prev"], self.starts, self.days)
+            self.chunks[day] = Table(RECORD_LAYOUT, columns)
 
     def remove(self, refs: np.ndarray, day: int = -1) -> int:
         """Tombstone records; returns how many were live. Unknown refs are ignored.
@@ -215,7 +236,9 @@ class Dossier:
                 break
             if include_removed or not self.tombstones[d][r]:
                 out.append(ref)
-            ref = int(chunk["prev"][r])
+            link = chunk["prev"][r]
+            ref = int(_ref_of(link, self.starts, self.days) if link.dtype == np.int32
+                      else link)
         return np.asarray(out, dtype=dtype("ref"))
 
     def fields(self, refs: np.ndarray, name: str) -> np.ndarray:
