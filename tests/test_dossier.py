@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from helpers import small
-from scslab.core.layouts import pack_ref
+from scslab.core.layouts import OBSERVATION_TRUTH_LAYOUT, Table, pack_ref
 from scslab.core.record_log import Dossier
+from scslab.core.world import TruthStore
 from scslab.run.engine import Sim
 
 
@@ -146,3 +147,29 @@ def test_heads_are_32_bit_record_numbers_and_widen_to_refs_when_filed_out_of_ord
     snap = d.snapshot()
     d.restore(snap)
     assert list(d.records_of(2)) == [r2b[0], r0[2], r0[0]]
+
+
+def _truth(act_ref):
+    k = len(act_ref)
+    return Table.from_columns(OBSERVATION_TRUTH_LAYOUT, act_ref=np.asarray(act_ref),
+                              true_actor=np.arange(k), true_act=np.ones(k),
+                              erroneous=np.zeros(k, bool), lawful=np.zeros(k, bool))
+
+
+def test_truth_keeps_same_day_act_refs_as_32_bit_rows_and_others_as_refs():
+    """4 B a record of a store that grows with the days: a chunk whose acts all happened on
+    its day keeps their rows; one act of another day keeps the chunk's refs whole."""
+    t = TruthStore()
+    t.add(7, pack_ref(7, np.array([0, 1, 2])), _truth([pack_ref(7, 5), -1, pack_ref(7, 0)]))
+    assert t.chunks[7]["act_ref"].dtype == np.uint32
+    assert list(t.act_refs(pack_ref(7, np.array([2, 0, 1, 9])))) == [
+        pack_ref(7, 0), pack_ref(7, 5), -1, -1]
+    # the same day again, with an act of day 6: the merged chunk widens to refs
+    t.add(7, pack_ref(7, np.array([3])), _truth([pack_ref(6, 4)]))
+    assert t.chunks[7]["act_ref"].dtype == np.int64
+    assert list(t.act_refs(pack_ref(7, np.array([0, 1, 2, 3])))) == [
+        pack_ref(7, 5), -1, pack_ref(7, 0), pack_ref(6, 4)]
+    # refs of several days in one call
+    t.add(8, pack_ref(8, np.array([0])), _truth([pack_ref(8, 3)]))
+    assert list(t.act_refs(np.array([pack_ref(8, 0), pack_ref(7, 3)]))) == [
+        pack_ref(8, 3), pack_ref(6, 4)]

@@ -66,13 +66,13 @@ def test_memory_estimate_grows_with_people_and_links_and_is_not_above_measured()
 #: 50 B per person above what it holds, in day temporaries of modules only it switches on.
 EVERY = str(Path(__file__).resolve().parents[1] / "benchmarks" / "every-module.yaml")
 ESTIMATE_CHECKS = [
-    ("rongcheng", 10**6, 30, 0, 286.8, 0.95, 1.2),
-    ("corporate", 10**6, 30, 0, 242.4, 0.95, 1.2),
-    (EVERY, 10**6, 30, 0, 391.7, 0.85, 1.2),
-    ("rongcheng", 10**5, 1825, 730, 2929.3, 0.95, 1.2),
-    ("baseline", 10**5, 1825, 730, 1957.8, 0.95, 1.6),
-    ("corporate", 10**5, 1825, 730, 1927.0, 0.95, 1.6),
-    (EVERY, 10**5, 1825, 730, 3169.6, 0.95, 1.2),
+    ("rongcheng", 10**6, 30, 0, 274.9, 0.95, 1.2),
+    ("corporate", 10**6, 30, 0, 242.5, 0.95, 1.2),
+    (EVERY, 10**6, 30, 0, 393.5, 0.83, 1.2),
+    ("rongcheng", 10**5, 1825, 730, 2714.7, 0.95, 1.2),
+    ("baseline", 10**5, 1825, 730, 1816.9, 0.95, 1.6),
+    ("corporate", 10**5, 1825, 730, 1795.4, 0.95, 1.6),
+    (EVERY, 10**5, 1825, 730, 2954.1, 0.95, 1.2),
 ]
 
 
@@ -87,7 +87,7 @@ def test_the_estimate_follows_measured_peaks(name, people, days, burn_in, measur
 
 
 def test_rongcheng_at_1e8_for_30_days_is_refused_on_this_machine(capsys, monkeypatch):
-    """Issue 21: 10^8 people of rongcheng need ~29 GB (measured ~287 B per person at 10^6);
+    """Issue 21: 10^8 people of rongcheng need ~29 GB (measured ~275 B per person at 10^6);
     on a 24 GiB machine the run is refused in a line, not killed by the OS."""
     import scslab.run.memory as mem
 

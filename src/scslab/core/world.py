@@ -70,13 +70,39 @@ def _strictly_increasing(a):  # pragma: no cover - compiled
     return True
 
 
+NO_ROW = np.uint32(0xFFFFFFFF)  # a compact act_ref: no act (fabricated)
+
+
+def _compact_act_refs(day: int, act_ref: np.ndarray) -> np.ndarray:
+    """``act_ref`` as uint32 rows of ``day``'s acts (``NO_ROW`` for -1) if every one is an
+    act of that day or none; unchanged (int64 refs) otherwise."""
+    if act_ref.dtype == np.uint32:
+        return act_ref
+    rows = act_ref & 0xFFFFFFFF
+    none = act_ref == -1
+    if not np.all(none | (((act_ref >> 32) == day) & (rows != 0xFFFFFFFF))):
+        return act_ref
+    return np.where(none, NO_ROW, rows).astype(np.uint32)
+
+
+def _act_refs_of(day: int, act_ref: np.ndarray) -> np.ndarray:
+    """The refs of a chunk's ``act_ref`` values, compact or not."""
+    if act_ref.dtype != np.uint32:
+        return act_ref
+    return np.where(act_ref == NO_ROW, np.int64(-1),
+                    (np.int64(day) << np.int64(32)) | act_ref.astype(np.int64))
+
+
 class TruthStore:
     """Ground truth of every observation, per day, keyed by the observation's ``ref``
     (metrics only): the true actor, lawfulness, the act that happened, and the act observed
     (``act_ref``; -1 for a fabricated observation). The system sees only the ``ref``, which is
     the same kind of number for a fabricated observation as for any other. A day's chunk
     keys its rows by the ref's row only (``row``, uint32: the day is the chunk's), 4 bytes
-    a row less than the 8-byte ref, in a store that grows with the days."""
+    a row less than the 8-byte ref, in a store that grows with the days; and for the same
+    reason keeps ``act_ref`` as uint32 rows of the chunk's day (``NO_ROW`` for none) when
+    every act it holds happened that day — what sensors and sources file — and as refs
+    otherwise (:func:`_compact_act_refs`)."""
 
     COLUMNS = ("true_actor", "lawful", "true_act", "act_ref")
 
@@ -101,16 +127,18 @@ class TruthStore:
                 chunk[name] = truth[name][order]
         prev = self.chunks.get(day)
         if prev is not None:
+            prev = dict(prev, act_ref=_act_refs_of(day, prev["act_ref"]))
             merged = {k: np.concatenate([prev[k], chunk[k]]) for k in chunk}
             if not _strictly_increasing(merged["row"]):
                 o = np.argsort(merged["row"], kind="stable")
                 merged = {k: v[o] for k, v in merged.items()}
             chunk = merged
+        chunk["act_ref"] = _compact_act_refs(day, chunk["act_ref"])
         self.chunks[day] = chunk
 
     def _matches(self, refs: np.ndarray):
-        """For each day's chunk: (chunk, positions in refs, positions in the chunk) of
-        the refs that are in the store."""
+        """For each day's chunk: (day, chunk, positions in refs, positions in the chunk)
+        of the refs that are in the store."""
         if refs.size == 0:
             return
         days = refs >> 32
@@ -128,13 +156,13 @@ class TruthStore:
             hit = chunk["row"][pos] == some
             if sel is None:
                 sel = np.arange(refs.size)
-            yield chunk, sel[hit], pos[hit]
+            yield int(d), chunk, sel[hit], pos[hit]
 
     def lookup(self, refs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """True actor (-1 for fabricated or unknown) and lawfulness of observations."""
         actor = np.full(refs.size, -1, dtype=dtype("uid"))
         lawful = np.zeros(refs.size, dtype=bool)
-        for chunk, at, pos in self._matches(refs):
+        for _, chunk, at, pos in self._matches(refs):
             actor[at] = chunk["true_actor"][pos]
             lawful[at] = chunk["lawful"][pos]
         return actor, lawful
@@ -145,7 +173,7 @@ class TruthStore:
         actor = np.full(refs.size, -1, dtype=dtype("uid"))
         lawful = np.zeros(refs.size, dtype=bool)
         act = np.zeros(refs.size, dtype=dtype("code"))
-        for chunk, at, pos in self._matches(refs):
+        for _, chunk, at, pos in self._matches(refs):
             actor[at] = chunk["true_actor"][pos]
             lawful[at] = chunk["lawful"][pos]
             act[at] = chunk["true_act"][pos]
@@ -155,8 +183,8 @@ class TruthStore:
         """The act each observation saw (day << 32 | row in that day's acts); -1 where it
         was fabricated or is unknown."""
         out = np.full(refs.size, -1, dtype=dtype("ref"))
-        for chunk, at, pos in self._matches(refs):
-            out[at] = chunk["act_ref"][pos]
+        for day, chunk, at, pos in self._matches(refs):
+            out[at] = _act_refs_of(day, chunk["act_ref"][pos])
         return out
 
     def drop_before(self, day: int) -> None:

@@ -18,14 +18,15 @@ larger of them:
 
 Calibrated against measured resident memory (``python -m benchmarks.memory``,
 ``benchmarks/results-memory.md``): at the builtins' full horizon (730 + 1825 days) the
-records are most of a run's memory — rongcheng at 10^5 people holds ~2,920 B per person
-after the run, of which ~2,080 are its ~55 records per person (0.0215 a day: the
-dossier's columns, ``prev`` links, tombstones and kinds and the truth rows, 38 B each
-since the links are 32-bit record numbers, 42 before; 44 with what grows beside them:
-the points applied per record, the due calendars, allocator slack). The rate is the
-highest measured among the builtins (rongcheng and every module on: 0.0214–0.0224;
-baseline 0.0142, corporate 0.0135–0.0156), so scenarios that file fewer records are
-over-estimated at long horizons. That is the lesser error: an estimate below the need
+records are most of a run's memory — rongcheng at 10^5 people holds ~2,715 B per person
+after the run, of which ~1,865 are its ~55 records per person (0.0215 a day: the
+dossier's columns, ``prev`` links, tombstones and kinds and the truth rows, 34 B each
+since the links are 32-bit record numbers and the truth's act refs 32-bit rows, 42
+before; 41 with what grows beside them: the points applied per record, the due
+calendars, allocator slack). The rate is the highest measured among the builtins
+(rongcheng and every module on: 0.0214–0.0224; baseline 0.0142, corporate
+0.0135–0.0156), so scenarios that file fewer records are over-estimated at long
+horizons. That is the lesser error: an estimate below the need
 lets a run start that the operating system kills at its end, when the records peak,
 after hours of work; a refusal costs a second and names ``SCSLAB_NO_MEMORY_CHECK=1``.
 Estimate / measured peak: see ``ESTIMATE_CHECKS`` in ``tests/test_fail_early.py`` and
@@ -53,9 +54,9 @@ SYNTH_PER_PERSON = 27
 SYNTH_PER_LINK = 12
 PRIVATE_PER_PERSON = 110  # rongcheng 10^6 × 30: held 287 − arrays 152 − records 28 = 107
 RECORDS_PER_PERSON_DAY = 0.022  # the highest measured among the builtins (see above)
-# per record, fitted to rongcheng at 2555 days: the dossier and truth store's 38, plus what
+# per record, fitted to rongcheng at 2555 days: the dossier and truth store's 34, plus what
 # grows beside them (the points applied per record, the due calendars, allocator slack)
-BYTES_PER_RECORD = 44
+BYTES_PER_RECORD = 41
 INTERPRETER = 180 * 2**20  # Python, NumPy, Numba and the compiled kernels: 182-183 MiB
 SERIES_ROW_BYTES = 70  # a comparison's series: per scenario × replicate × metric × day
 
