@@ -46,6 +46,9 @@ IMPLS = {  # name → (module, label, threaded)
     "starsim": ("starsim_model", "Starsim", False),
     "mesa": ("mesa_model", "Mesa", False),
 }
+#: every measured (implementation, threads): the threaded ones on 1 and 2 Numba threads
+COMBOS = [(impl, t) for impl, (_, _, threaded) in IMPLS.items()
+          for t in ((1, 2) if threaded else (None,))]
 
 
 # --------------------------------------------------------------------------- worker
@@ -137,12 +140,10 @@ def bench(sizes: list[int], days: int, repeats: int, cap: float, big: int | None
     minutes). With ``rounds`` > 1 the whole sweep is repeated, the implementations in a
     rotated order each round; every row carries its ``round``."""
     rows: list[dict] = []
-    combos = [(impl, t) for impl, (_, _, threaded) in IMPLS.items()
-              for t in ((1, 2) if threaded else (None,))]
     all_sizes = sorted(set(sizes + ([big] if big else [])))
     for rnd in range(rounds):
         prev: dict[tuple, dict] = {}
-        order = combos[rnd % len(combos):] + combos[:rnd % len(combos)]
+        order = COMBOS[rnd % len(COMBOS):] + COMBOS[:rnd % len(COMBOS)]
         for n in all_sizes:
             for impl, threads in order:
                 threaded = IMPLS[impl][2]
@@ -293,7 +294,6 @@ def report(all_rows: list[dict], args, extra: list[str], wall: float) -> str:
     rows = combine(all_rows)
     rounds = len({r.get("round", 0) for r in all_rows})
     sizes = sorted({r["n"] for r in rows})
-    cols = [(impl, t) for impl, (_, _, th) in IMPLS.items() for t in ((1, 2) if th else (None,))]
     by = {(r["impl"], r["threads"], r["n"]): r for r in rows}
 
     def label(impl, t):
@@ -321,12 +321,12 @@ def report(all_rows: list[dict], args, extra: list[str], wall: float) -> str:
         "",
         "## Agent-days per second (M = 10^6; compile, import and build excluded)",
         "",
-        "| people | " + " | ".join(label(*c) for c in cols) + " |",
-        "|---|" + "---|" * len(cols),
+        "| people | " + " | ".join(label(*c) for c in COMBOS) + " |",
+        "|---|" + "---|" * len(COMBOS),
     ]
     for n in sizes:
         lines.append(f"| {n:,} | " + " | ".join(
-            _fmt_rate(by[(c[0], c[1], n)]) if (c[0], c[1], n) in by else "—" for c in cols) + " |")
+            _fmt_rate(by[(c[0], c[1], n)]) if (c[0], c[1], n) in by else "—" for c in COMBOS) + " |")
     lines += ["", "## scslab / comparator (same size, same run of this script)", "",
               "Per round, the ratio of the two rates measured back to back; the median "
               "over rounds, with their range in parentheses." if rounds > 1 else "",
@@ -356,7 +356,7 @@ def report(all_rows: list[dict], args, extra: list[str], wall: float) -> str:
             f"{r['n']:,} | {r['import_s']:.2f} | {r['compile_s']:.2f} | {r['build_s']:.3f} | "
             f"{r['run_s']:.3f} | {r['peak_rss_bytes'] / 2**20:.0f} | {r['bytes_per_person']:.0f} |")
     lines += ["", "RSS per person = (peak RSS − RSS after import and warm-up) / people.", ""]
-    lines += ["## Targets (2-core machine)", ""] + targets(all_rows, by) + [""]
+    lines += ["## Targets (2-core machine)", ""] + targets(all_rows) + [""]
     if extra:
         lines += ["## Full scenarios", ""] + extra + [""]
     hotspots = Path(__file__).with_name("hotspots.md")  # written by hand: before → after
@@ -365,7 +365,7 @@ def report(all_rows: list[dict], args, extra: list[str], wall: float) -> str:
     return "\n".join(lines)
 
 
-def targets(all_rows: list[dict], by: dict) -> list[str]:
+def targets(all_rows: list[dict]) -> list[str]:
     out = []
 
     def check(text, ratios, goal):
@@ -381,7 +381,7 @@ def targets(all_rows: list[dict], by: dict) -> list[str]:
     for n in (100_000, 1_000_000):  # issue 21 (issue 9 asked 4× and 5×)
         check(f"≥ 10× Starsim at {n:,}",
               paired_ratios(all_rows, ("scslab", "best", n), ("starsim", None, n)), 10)
-    for n in sorted({m for (_, _, m) in by}):
+    for n in sorted({r["n"] for r in all_rows}):
         for t in (1, 2):
             ratios = paired_ratios(all_rows, ("scslab", t, n), ("reference", t, n))
             if ratios:

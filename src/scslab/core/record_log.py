@@ -227,8 +227,7 @@ class Dossier:
     def records_of(self, subject: int, include_removed: bool = False) -> np.ndarray:
         """Record refs of one subject, newest first, by walking the per-subject index."""
         out = []
-        ref = int(_ref_of(self.head[subject], self.starts, self.days)
-                  if self.head.dtype == np.int32 else self.head[subject])
+        ref = self._as_ref(self.head[subject])
         while ref != NO_REF:
             d, r = ref >> 32, ref & 0xFFFFFFFF
             chunk = self.chunks.get(d)
@@ -236,10 +235,12 @@ class Dossier:
                 break
             if include_removed or not self.tombstones[d][r]:
                 out.append(ref)
-            link = chunk["prev"][r]
-            ref = int(_ref_of(link, self.starts, self.days) if link.dtype == np.int32
-                      else link)
+            ref = self._as_ref(chunk["prev"][r])
         return np.asarray(out, dtype=dtype("ref"))
+
+    def _as_ref(self, link: np.integer) -> int:
+        """A head or ``prev`` link as a ref: a 32-bit record number is looked up by day."""
+        return int(_ref_of(link, self.starts, self.days) if link.dtype == np.int32 else link)
 
     def fields(self, refs: np.ndarray, name: str) -> np.ndarray:
         return self.columns(refs, name)[0]

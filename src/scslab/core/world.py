@@ -30,6 +30,7 @@ from scslab.core.layouts import (
     Table,
     dtype,
     pack_ref,
+    unpack_ref,
 )
 from scslab.core.metrics import Counters
 from scslab.core.population import OWNER as POPULATION
@@ -76,11 +77,9 @@ NO_ROW = np.uint32(0xFFFFFFFF)  # a compact act_ref: no act (fabricated)
 def _compact_act_refs(day: int, act_ref: np.ndarray) -> np.ndarray:
     """``act_ref`` as uint32 rows of ``day``'s acts (``NO_ROW`` for -1) if every one is an
     act of that day or none; unchanged (int64 refs) otherwise."""
-    if act_ref.dtype == np.uint32:
-        return act_ref
-    rows = act_ref & 0xFFFFFFFF
+    days, rows = unpack_ref(act_ref)
     none = act_ref == -1
-    if not np.all(none | (((act_ref >> 32) == day) & (rows != 0xFFFFFFFF))):
+    if not np.all(none | ((days == day) & (rows != NO_ROW))):
         return act_ref
     return np.where(none, NO_ROW, rows).astype(np.uint32)
 
@@ -89,8 +88,7 @@ def _act_refs_of(day: int, act_ref: np.ndarray) -> np.ndarray:
     """The refs of a chunk's ``act_ref`` values, compact or not."""
     if act_ref.dtype != np.uint32:
         return act_ref
-    return np.where(act_ref == NO_ROW, np.int64(-1),
-                    (np.int64(day) << np.int64(32)) | act_ref.astype(np.int64))
+    return np.where(act_ref == NO_ROW, np.int64(-1), pack_ref(day, act_ref))
 
 
 class TruthStore:

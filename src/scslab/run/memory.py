@@ -26,10 +26,10 @@ before; 41 with what grows beside them: the points applied per record, the due
 calendars, allocator slack). The rate is the highest measured among the builtins
 (rongcheng and every module on: 0.0214–0.0224; baseline 0.0142, corporate
 0.0135–0.0156), so scenarios that file fewer records are over-estimated at long
-horizons. That is the lesser error: an estimate below the need
-lets a run start that the operating system kills at its end, when the records peak,
-after hours of work; a refusal costs a second and names ``SCSLAB_NO_MEMORY_CHECK=1``.
-Estimate / measured peak: see ``ESTIMATE_CHECKS`` in ``tests/test_fail_early.py`` and
+horizons. That is the lesser error: an estimate below the need lets a run start that
+the operating system kills at its end, when the records peak, after hours of work; a
+refusal costs a second and names ``SCSLAB_NO_MEMORY_CHECK=1``. Estimate / measured peak:
+see ``ESTIMATE_CHECKS`` in ``tests/test_fail_early.py`` and
 ``benchmarks/results-memory.md``.
 
 With worker processes each runs its own replicate, so the need is multiplied by
