@@ -5,21 +5,26 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scslab.numerics.sets import priority_order, unique, unique_below
+from scslab.numerics.sets import priority_order, scaled_distinct, unique
 
 
-@pytest.mark.parametrize("size", [0, 1, 50, 20_000])  # sort route, then byte-map route
-def test_unique_below_equals_numpy_unique(size):
-    values = np.random.default_rng(size).integers(0, 100_000, size)
-    got = unique_below(values, 100_000)
+@pytest.mark.parametrize("size", [0, 1, 50, 20_000, 150_000])  # sort route, then byte map
+def test_scaled_distinct_equals_numpy_unique_of_the_scaled_words(size):
+    rng = np.random.default_rng(size)
+    block = rng.integers(0, 2**32, (size, 4), dtype=np.uint64).astype(np.uint32)
+    if size:
+        block[0, 0], block[-1, 0] = 2**32 - 1, 0  # both ends of the range
+    words = block[:, 0]  # a column of Philox blocks, as the market draws it: strided
+    expected = np.unique((words.astype(np.uint64) * np.uint64(100_000)) >> np.uint64(32))
+    got = scaled_distinct(words, 100_000)
     assert got.dtype == np.int64
-    assert np.array_equal(got, np.unique(values))
-    assert np.array_equal(unique(values), np.unique(values))
+    assert np.array_equal(got, expected)
+    assert np.array_equal(unique(words), np.unique(words))
 
 
-def test_unique_below_refuses_values_out_of_range():
-    with pytest.raises(ValueError, match="outside"):
-        unique_below(np.r_[np.zeros(20_000, dtype=np.int64), 100_000], 100_000)
+def test_scaled_distinct_refuses_words_that_are_not_uint32():
+    with pytest.raises(TypeError, match="uint32"):
+        scaled_distinct(np.arange(5, dtype=np.int64), 10)
 
 
 @pytest.mark.parametrize("size", [0, 1, 7, 10_000])

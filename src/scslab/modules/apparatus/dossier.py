@@ -22,7 +22,7 @@ from typing import Annotated, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from scslab.core.layouts import RECORD_KIND_KIN, RECORD_KIND_OBSERVATION, dtype
+from scslab.core.layouts import RECORD_KIND_KIN, RECORD_KIND_OBSERVATION, code_table, dtype
 from scslab.core.module import ArraySpec, Module, Phase, Role
 from scslab.core.scenario_schema import ModuleParams
 from scslab.numerics.csr import gather
@@ -68,6 +68,7 @@ class DossierModule(Module):
     def setup(self, world) -> None:
         self.kin_codes = np.array(
             [world.scenario.acts[a].code for a in self.params.kin_spread_acts], dtype=np.uint8)
+        self.spreads_to_kin = code_table(self.kin_codes)
         self.hh_offsets, self.hh_members = world.index("people.household")
         world.state["lost_files"] = 0
 
@@ -88,7 +89,7 @@ class DossierModule(Module):
 
     def _spread_to_kin(self, world, day, obs) -> None:
         st = world.stream("draws")
-        rows = np.flatnonzero(np.isin(obs["act"], self.kin_codes))
+        rows = np.flatnonzero(self.spreads_to_kin[obs["act"]])
         spread = np.zeros(rows.size, dtype=bool)
         for code in unique(obs["act"][rows]):  # loop over act types
             sel = np.flatnonzero(obs["act"][rows] == code)

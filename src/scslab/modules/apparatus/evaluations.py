@@ -14,7 +14,7 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
-from scslab.core.layouts import RECORD_KIND_EVALUATION, dtype
+from scslab.core.layouts import RECORD_KIND_EVALUATION, code_table, dtype
 from scslab.core.module import Module, Phase, Role
 from scslab.core.scenario_schema import ModuleParams
 from scslab.numerics.rng import SlotLayout, StreamSpec
@@ -51,14 +51,14 @@ class Evaluations(Module):
             2.0 * disc[oreg == r].mean() if (oreg == r).any() else 1.0
             for r in range(world.n_regions)
         ])
-        self.expression_codes = world.catalogue.codes_of_class("expression")
+        self.is_expression = code_table(world.catalogue.codes_of_class("expression"))
 
     def step(self, world, day: int) -> None:
         st = world.stream("draws")
         chunk, live = world.dossier.day_records(day)
         expressed = np.empty(0, dtype=np.int64)
         if len(chunk):
-            mask = live & np.isin(chunk["act"], self.expression_codes) & (chunk["kind"] == 0)
+            mask = live & self.is_expression[chunk["act"]] & (chunk["kind"] == 0)
             expressed = unique(chunk["subject"][mask]).astype(np.int64)
         region_of_expressed = world.array("people.region")[expressed]
         subjects = []

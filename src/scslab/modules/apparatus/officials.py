@@ -45,6 +45,7 @@ from scslab.core.layouts import (
     OBSERVATION_TRUTH_LAYOUT,
     RECORD_KIND_OBSERVATION,
     Table,
+    code_table,
     unfiled,
 )
 from scslab.core.metrics import MetricDef
@@ -194,7 +195,7 @@ class Officials(Module):
         self.deter_f = p.deterrence_weight * min(1.0, pi_f) * (
             p.falsify_penalty ** p.severity_exponent)
         self.ext_code = int(cat.code[cat.position(p.extortion_act)])
-        self.viol_codes = cat.codes_of_class("violation")
+        self.is_violation = code_table(cat.codes_of_class("violation"))
         self.ref = world.group_names.index(world.scenario.population.reference_group)
         self.firm_region = world.array("firms.region").astype(np.int64)
         self.firm_stakes = record_stakes(firm_params(world.scenario), world.array("firms.size"))
@@ -337,7 +338,7 @@ class Officials(Module):
 
     def _statistics(self, world, day, p, preg, st) -> None:
         acts = world.events("acts")
-        viol = np.isin(acts["act"], self.viol_codes)
+        viol = self.is_violation[acts["act"]]
         true = np.bincount(preg[acts["actor"][viol]].astype(np.int64),
                            minlength=self.R).astype(np.int64)
         z = (p.falsify_intercept + p.reward_weight * p.falsify_share / p.gain_scale

@@ -33,6 +33,7 @@ from typing import Annotated, ClassVar
 import numpy as np
 from pydantic import Field
 
+from scslab.core.layouts import code_table
 from scslab.core.metrics import MetricDef
 from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role
 from scslab.core.scenario_schema import ModuleParams
@@ -153,9 +154,9 @@ class CreditFurnishers(Module):
                 ("borrow", "loan_repaid", "loan_default", "judgment_refusal", "judgment_unable")
                 if a in world.scenario.acts}
         self.borrow = code.get("borrow", -1)
-        self.ontime = [code[a] for a in ("loan_repaid",) if a in code]
-        self.late = [code[a] for a in ("loan_default", "judgment_refusal", "judgment_unable")
-                     if a in code]
+        self.ontime = code_table([code[a] for a in ("loan_repaid",) if a in code])
+        self.late = code_table([code[a] for a in ("loan_default", "judgment_refusal",
+                                                  "judgment_unable") if a in code])
 
     def step(self, world, day: int) -> None:
         p = self.p
@@ -187,9 +188,9 @@ class CreditFurnishers(Module):
                 rep = new[has[new]]
                 world.array("people.credit_accounts")[rep] += 1
                 world.array("people.credit_last_new")[rep] = day
-            for codes, name in ((self.ontime, "people.credit_ontime"),
+            for table, name in ((self.ontime, "people.credit_ontime"),
                                 (self.late, "people.credit_late")):
-                who = actor[np.isin(acts["act"], codes)]
+                who = actor[table[acts["act"]]]
                 who = who[has[who]]
                 counts = world.array(name)
                 np.add.at(counts, who, counts.dtype.type(1))  # a typed 1: NumPy's fast path

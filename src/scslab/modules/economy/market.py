@@ -56,7 +56,7 @@ from scslab.modules.people.behaviour import BehaviourParams
 from scslab.numerics.logistic import sigmoid
 from scslab.numerics.prefetch import prefetch
 from scslab.numerics.rng import U64, SlotLayout, StreamSpec, k_uniform, k_word
-from scslab.numerics.sets import priority_order, unique_below
+from scslab.numerics.sets import priority_order, scaled_distinct
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]
@@ -496,8 +496,7 @@ class Market(Module):
         if k == 0 or pool.size == 0:
             return
         w = st.words(day, LAYOUT.pack(purpose=P_BUY_WHO), np.arange(k, dtype=np.int64))[:, 0]
-        buyers = unique_below(((w.astype(np.uint64) * np.uint64(n)) >> np.uint64(32)).astype(
-            np.int64), n)
+        buyers = scaled_distinct(w, n)
         prio = st.priority(day, LAYOUT.pack(purpose=P_PRIO), buyers)
         order = priority_order(prio)  # the queue, ties by uid (buyers are in uid order)
         rank = np.empty_like(order)  # each buyer's place in the queue

@@ -32,6 +32,7 @@ from typing import Annotated, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
+from scslab.core.layouts import code_table
 from scslab.core.module import ArraySpec, Module, Phase, Role
 from scslab.core.scenario_schema import ModuleParams, Strict
 from scslab.numerics.csr import gather
@@ -116,6 +117,7 @@ class Watchlist(Module):
         cat = world.catalogue
         self.entry_codes = np.array([cat.code[cat.position(a)] for a in self.params.acts],
                                     dtype=np.uint8)
+        self.is_entry = code_table(self.entry_codes)
         self.hh_offsets, self.hh_members = world.index("people.household")
         listed = world.array("people.watchlisted")
         group = world.array("people.group")
@@ -147,8 +149,7 @@ class Watchlist(Module):
         chunk, live = world.dossier.day_records(day)
         if not len(chunk):
             return
-        rows = np.flatnonzero(live & (chunk["kind"] == 0) & np.isin(chunk["act"],
-                                                                     self.entry_codes))
+        rows = np.flatnonzero(live & (chunk["kind"] == 0) & self.is_entry[chunk["act"]])
         if rows.size == 0:
             return
         subj = chunk["subject"][rows].astype(np.int64)
