@@ -42,7 +42,8 @@ def dossier_fingerprint(sim: Sim) -> list[tuple]:
     for day in sorted(d.chunks):
         c = d.chunks[day]
         out.append((day, c["subject"].tobytes(), c["act"].tobytes(), c["source"].tobytes(),
-                    c["obs_ref"].tobytes(), c["prev"].tobytes(), d.tombstones[day].tobytes()))
+                    d.obs_refs(day, c).tobytes(), c["prev"].tobytes(),
+                    d.tombstones[day].tobytes()))
     w = sim.world
     system = {m.name for m in sim.modules if m.role is Role.SYSTEM}
     for name in sorted(w.arrays):
@@ -71,33 +72,45 @@ def system_output_survives_scrambled_truth(scenario, modules=None) -> bool:
     # branched on a reference, or decoded it, would change
     key = np.int64(-0x5A5A_5A5A_5A5A_5A5B)
     assert key < 0 and ~key > (1 << 62)  # ~key is no real reference
+    # a day's records may keep their observations as rows of the day (``obs_row``): those
+    # are scrambled too, to rows above 2^31 that no day's observations reach
+    row_key = np.uint32(0xA5A5_A5A5)
 
     def refs():
-        cols = [c["obs_ref"] for c in w.dossier.chunks.values()]
+        cols = [c["obs_ref"] for c in w.dossier.chunks.values() if "obs_ref" in c.columns]
         obs = w.events["observations"]
         cols += [obs["ref"]] if len(obs) else []
         unique_cols = {id(c): c for c in cols}  # a record column may be the observations'
         return list(unique_cols.values())
 
-    def scramble_refs() -> np.ndarray:
-        cols = refs()
+    def rows():
+        return [c["obs_row"] for c in w.dossier.chunks.values() if "obs_row" in c.columns]
+
+    def scramble(cols, k) -> np.ndarray:
         seen = np.unique(np.concatenate(cols)) if cols else np.empty(0, np.int64)
         for col in cols:
-            col ^= key
+            col ^= k
         return seen
 
-    def unscramble_refs(seen: np.ndarray) -> None:
+    def unscramble(cols, k, seen: np.ndarray) -> None:
         # every reference that was scrambled (or copied from one during the step) goes
         # back; one filed fresh during the step (an evaluation's −1) is left as it is
         # (``seen`` is sorted and unique, so membership is a binary search: np.isin
         # would sort it again for every column, every step, and dominated the run time)
         if not len(seen):
             return
-        for col in refs():
-            back = col ^ key
+        for col in cols:
+            back = col ^ k
             at = np.minimum(np.searchsorted(seen, back), len(seen) - 1)
             scrambled_one = seen[at] == back
             col[scrambled_one] = back[scrambled_one]
+
+    def scramble_refs():
+        return scramble(refs(), key), scramble(rows(), row_key)
+
+    def unscramble_refs(seen) -> None:
+        unscramble(refs(), key, seen[0])
+        unscramble(rows(), row_key, seen[1])
 
     def scrambled(step):
         def run(view, day):

@@ -104,9 +104,9 @@ def test_unable_debtors_reported_as_refusing_are_counted_as_misclassified():
     refusal = int(w.catalogue.code[w.catalogue.position("judgment_refusal")])
     unable = int(w.catalogue.code[w.catalogue.position("judgment_unable")])
     reported_refusal_but_unable = reported_unable = 0
-    for chunk in w.dossier.chunks.values():
-        court = (chunk["source"] == 5) & (w.truth.act_refs(chunk["obs_ref"]) >= 0)
-        _, lawful = w.truth.lookup(chunk["obs_ref"])
+    for day, chunk in w.dossier.chunks.items():
+        court = (chunk["source"] == 5) & (w.truth.act_refs(w.dossier.obs_refs(day, chunk)) >= 0)
+        _, lawful = w.truth.lookup(w.dossier.obs_refs(day, chunk))
         reported_refusal_but_unable += int((court & (chunk["act"] == refusal) & lawful).sum())
         reported_unable += int((court & (chunk["act"] == unable)).sum())
     total_unable = reported_refusal_but_unable + reported_unable
@@ -123,9 +123,9 @@ def test_evaluations_are_records_with_no_act_and_can_target_expression():
                     people=4000, days=60, burn_in=0)).run()
     w = sim.world
     n_eval = 0
-    for chunk in w.dossier.chunks.values():
+    for day, chunk in w.dossier.chunks.items():
         ev = chunk["kind"] == RECORD_KIND_EVALUATION
-        assert np.all(chunk["obs_ref"][ev] == -1)  # no observation behind it
+        assert np.all(w.dossier.obs_refs(day, chunk)[ev] == -1)  # no observation behind it
         expressed = set(chunk["subject"][(chunk["kind"] == 0) & (chunk["source"] == 9)].tolist())
         assert set(chunk["subject"][ev].tolist()) <= expressed  # all aimed at expression
         n_eval += int(ev.sum())
@@ -141,11 +141,11 @@ def test_records_spread_to_household_members_and_no_one_else():
     w = sim.world
     hh = w.arrays["people.household"]
     kin = 0
-    for chunk in w.dossier.chunks.values():
+    for day, chunk in w.dossier.chunks.items():
         k = chunk["kind"] == 2
         if not k.any():
             continue
-        actor, _ = w.truth.lookup(chunk["obs_ref"][k])
+        actor, _ = w.truth.lookup(w.dossier.obs_refs(day, chunk)[k])
         assert np.all(hh[chunk["subject"][k]] == hh[actor])  # same household
         assert np.all(chunk["subject"][k] != actor)  # never the actor
         kin += int(k.sum())

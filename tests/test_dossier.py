@@ -11,10 +11,15 @@ from scslab.core.world import TruthStore
 from scslab.run.engine import Sim
 
 
+def _file(d, day, subjects, obs_refs):
+    k = len(subjects)
+    return d.append(day, subject=np.asarray(subjects), act=np.ones(k, np.uint8),
+                    source=np.ones(k, np.uint8), kind=np.zeros(k, np.uint8),
+                    obs_ref=np.asarray(obs_refs, dtype=np.int64))
+
+
 def _append(d, day, subjects):
-    n = len(subjects)
-    return d.append(day, np.array(subjects), np.ones(n, np.uint8), np.ones(n, np.uint8),
-                    np.zeros(n, np.uint8), np.full(n, -1))
+    return _file(d, day, subjects, np.full(len(subjects), -1))
 
 
 def test_per_subject_index_walks_newest_first():
@@ -52,9 +57,9 @@ def test_zero_error_rates_no_misattributed_or_fabricated_and_truth_accounts_for_
     w = sim.world
     total = 0
     for day, chunk in w.dossier.chunks.items():
-        act_ref = w.truth.act_refs(chunk["obs_ref"])
+        act_ref = w.truth.act_refs(w.dossier.obs_refs(day, chunk))
         assert np.all(act_ref >= 0)
-        actor, _ = w.truth.lookup(chunk["obs_ref"])
+        actor, _ = w.truth.lookup(w.dossier.obs_refs(day, chunk))
         assert np.all(actor >= 0)  # every record's act is in the truth sidecar
         assert np.array_equal(actor, chunk["subject"])
         assert np.all((act_ref >> 32) == day)
@@ -69,9 +74,9 @@ def test_errors_are_counted_exactly(noisy_scenario):
     sim = Sim(noisy_scenario).run()
     w = sim.world
     fabricated = mis = records = court_real = court_mis = 0
-    for chunk in w.dossier.chunks.values():
-        actor, _ = w.truth.lookup(chunk["obs_ref"])
-        real = w.truth.act_refs(chunk["obs_ref"]) >= 0
+    for day, chunk in w.dossier.chunks.items():
+        actor, _ = w.truth.lookup(w.dossier.obs_refs(day, chunk))
+        real = w.truth.act_refs(w.dossier.obs_refs(day, chunk)) >= 0
         wrong = real & (actor != chunk["subject"])
         fabricated += int((~real).sum())
         mis += int(wrong.sum())
@@ -96,7 +101,7 @@ def test_a_records_reference_does_not_tell_a_fabricated_observation(noisy_scenar
     w = sim.world
     fabricated = 0
     for day, chunk in w.dossier.chunks.items():
-        ref = chunk["obs_ref"]
+        ref = w.dossier.obs_refs(day, chunk)
         assert np.all(ref >> 32 == day)
         assert np.array_equal(ref & 0xFFFFFFFF, np.arange(len(chunk)))  # no kin records here
         made_up = w.truth.act_refs(ref) < 0
@@ -115,11 +120,11 @@ def test_a_records_place_does_not_tell_a_fabricated_observation(noisy_scenario):
     w = sim.world
     places = []
     court = noisy_scenario.sources["court"].code
-    for chunk in w.dossier.chunks.values():
+    for day, chunk in w.dossier.chunks.items():
         batch = np.flatnonzero(chunk["source"] == court)
         if batch.size < 2:
             continue
-        made_up = w.truth.act_refs(chunk["obs_ref"][batch]) < 0
+        made_up = w.truth.act_refs(w.dossier.obs_refs(day, chunk)[batch]) < 0
         places.extend(np.flatnonzero(made_up) / (batch.size - 1))
     assert len(places) > 100
     assert abs(float(np.mean(places)) - 0.5) < 0.1
@@ -173,3 +178,29 @@ def test_truth_keeps_same_day_act_refs_as_32_bit_rows_and_others_as_refs():
     t.add(8, pack_ref(8, np.array([0])), _truth([pack_ref(8, 3)]))
     assert list(t.act_refs(np.array([pack_ref(8, 0), pack_ref(7, 3)]))) == [
         pack_ref(8, 3), pack_ref(6, 4)]
+
+
+def test_records_keep_same_day_observations_as_32_bit_rows_and_others_as_refs():
+    """4 B of every record: a day whose records all saw observations of that day (or none)
+    keeps their rows; one of another day keeps that chunk's refs whole. Read either way
+    through ``obs_refs`` and ``columns``, and kept through the prev links' widening."""
+    d = Dossier(4)
+    r3 = _file(d, 3, [0, 1, 2], [pack_ref(3, 7), -1, pack_ref(3, 0)])
+    assert "obs_ref" not in d.chunks[3].columns and d.chunks[3]["obs_row"].dtype == np.uint32
+    chunk, _ = d.day_records(3)
+    assert list(d.obs_refs(3, chunk)) == [pack_ref(3, 7), -1, pack_ref(3, 0)]
+    # the same day again, one record of day 2's observation: the day's chunk widens
+    _file(d, 3, [3], [pack_ref(2, 5)])
+    assert d.chunks[3]["obs_ref"].dtype == np.int64 and "obs_row" not in d.chunks[3].columns
+    assert list(d.obs_refs(3, d.chunks[3])) == [pack_ref(3, 7), -1, pack_ref(3, 0),
+                                                pack_ref(2, 5)]
+    # and then a day that keeps rows again; a later record of refs beside it
+    r4 = _file(d, 4, [1], [pack_ref(4, 2)])
+    _file(d, 4, [2], [pack_ref(4, 3)])
+    assert d.chunks[4]["obs_row"].tolist() == [2, 3]
+    assert list(d.columns(np.r_[r4, r3[::-1]], "obs_ref")[0]) == [
+        pack_ref(4, 2), pack_ref(3, 0), -1, pack_ref(3, 7)]
+    # the prev links widen (a day filed out of order); the rows stay rows
+    _file(d, 1, [0], [pack_ref(1, 0)])
+    assert d.head.dtype == np.int64 and d.chunks[4]["obs_row"].tolist() == [2, 3]
+    assert list(d.records_of(2)) == [pack_ref(4, 1), r3[2]]

@@ -19,6 +19,7 @@ DTYPES: dict[str, np.dtype] = {
     "link_offset": np.dtype(np.int32),  # network CSR offsets (people × degree < 2^31)
     "ref": np.dtype(np.int64),  # observation, act or record reference: day << 32 | row
     "record_number": np.dtype(np.int32),  # a record in filing order (the dossier's index)
+    "row": np.dtype(np.uint32),  # a row of a batch whose day is implied (NO_ROW: none)
     "points": np.dtype(np.int16),  # score points
     "score": np.dtype(np.int32),  # accumulated scores
     "bureau_score": np.dtype(np.int16),  # credit bureau scores: 300–850, or a negative code
@@ -92,6 +93,18 @@ RECORD_LAYOUT: dict[str, str] = {
 #: previous record's 32-bit number, half a ref — 4 B of the ~44 a record holds.
 NUMBERED_RECORD_LAYOUT: dict[str, str] = {**RECORD_LAYOUT, "prev": "record_number"}
 
+
+def _with_obs_row(layout: dict[str, str]) -> dict[str, str]:
+    return {("obs_row" if k == "obs_ref" else k): ("row" if k == "obs_ref" else v)
+            for k, v in layout.items()}
+
+
+#: The same, for a day whose records all record observations of that day or none (what
+#: sensors and sources file): ``obs_row`` is the observation's row of the day, half a ref
+#: (``compact_refs``; read through ``Dossier.obs_refs``).
+ROW_OBS_RECORD_LAYOUT: dict[str, str] = _with_obs_row(RECORD_LAYOUT)
+ROW_OBS_NUMBERED_RECORD_LAYOUT: dict[str, str] = _with_obs_row(NUMBERED_RECORD_LAYOUT)
+
 #: People whose score changed today (scoring → lists).
 SCORE_CHANGE_LAYOUT: dict[str, str] = {"person": "uid"}
 
@@ -147,6 +160,28 @@ def pack_ref(day: int | np.ndarray, row: int | np.ndarray) -> np.ndarray:
 def unpack_ref(ref: int | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ref = np.asarray(ref, dtype=np.int64)
     return ref >> 32, ref & 0xFFFFFFFF
+
+
+#: a compact ref's "none" (``compact_refs``)
+NO_ROW = np.uint32(0xFFFFFFFF)
+
+
+def compact_refs(day: int, refs: np.ndarray) -> np.ndarray:
+    """``refs`` as uint32 rows of ``day``'s batch (``NO_ROW`` for -1) if every one is a
+    row of that day or none — half the bytes, where the day is the holder's; unchanged
+    (int64 refs) otherwise. :func:`refs_of` reverses it."""
+    days, rows = unpack_ref(refs)
+    none = refs == -1
+    if not np.all(none | ((days == day) & (rows != NO_ROW))):
+        return refs
+    return np.where(none, NO_ROW, rows).astype(np.uint32)
+
+
+def refs_of(day: int, column: np.ndarray) -> np.ndarray:
+    """The refs of a column kept by :func:`compact_refs`, compact or not."""
+    if column.dtype != np.uint32:
+        return column
+    return np.where(column == NO_ROW, np.int64(-1), pack_ref(day, column))
 
 
 _RESOLVED: dict[int, tuple[Mapping[str, str], tuple[tuple[str, np.dtype], ...]]] = {}

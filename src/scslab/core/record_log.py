@@ -8,6 +8,9 @@
   half the 8 bytes of a ``ref``, per person and per record (a long run holds ~55 records
   a person); past 2^31 records, or if a day were filed out of order, both widen to refs
   for good.
+* A day's chunk keeps its records' ``obs_ref`` as 32-bit rows of that day's observations
+  (``obs_row``) when every one is of that day or none — what sensors and sources file —
+  and as refs otherwise; :meth:`Dossier.obs_refs` reads them either way.
 * Removal (appeals, bribes) sets a tombstone; the row stays, so references stay valid.
 * Retention drops whole chunks older than the retention window.
 * Nothing here holds truth: a record names the observation it records (``obs_ref``, an
@@ -24,12 +27,30 @@ from scslab.core.layouts import (
     NO_REF,
     NUMBERED_RECORD_LAYOUT,
     RECORD_LAYOUT,
+    ROW_OBS_NUMBERED_RECORD_LAYOUT,
+    ROW_OBS_RECORD_LAYOUT,
     Table,
+    compact_refs,
     dtype,
     pack_ref,
+    refs_of,
     unpack_ref,
 )
 from scslab.numerics.sets import unique
+
+#: a chunk's layout by (prev links numbered, observations kept as rows of the day)
+LAYOUTS = {(True, False): NUMBERED_RECORD_LAYOUT, (True, True): ROW_OBS_NUMBERED_RECORD_LAYOUT,
+           (False, False): RECORD_LAYOUT, (False, True): ROW_OBS_RECORD_LAYOUT}
+
+
+def _obs_as_refs(day: int, chunk: Table) -> Table:
+    """A chunk whose observations are kept as rows of ``day``, with them as refs."""
+    if "obs_row" not in chunk.columns:
+        return chunk
+    numbered = chunk.layout is ROW_OBS_NUMBERED_RECORD_LAYOUT
+    columns = {("obs_ref" if k == "obs_row" else k): (refs_of(day, v) if k == "obs_row" else v)
+               for k, v in chunk.columns.items()}
+    return Table(LAYOUTS[numbered, False], columns)
 
 
 @nb.njit(cache=True)
@@ -126,30 +147,33 @@ class Dossier:
         if self.head.dtype == np.int32 and not self._number(day, start, n):
             self._widen()
             old = self.chunks.get(day)
-        if self.head.dtype == np.int32:
-            layout = NUMBERED_RECORD_LAYOUT
+        numbered = self.head.dtype == np.int32
+        if numbered:
             prev = np.empty(n, dtype=np.int32)
             ok = _thread_numbered(subject, self.numbered - n, prev, self.head, self.live_count)
         else:
-            layout = RECORD_LAYOUT
             prev = np.empty(n, dtype=dtype("ref"))
             ok = _thread(subject, refs, prev, self.head, self.live_count)
         if not ok:
             raise ValueError("record subject out of range")
+        obs = compact_refs(day, np.asarray(obs_ref, dtype=dtype("ref")))
+        rows = obs.dtype == np.uint32
         new = Table.from_columns(
-            layout,
+            LAYOUTS[numbered, rows],
             subject=subject,
             act=act,
             source=source,
             kind=kind,
-            obs_ref=obs_ref,
+            **{"obs_row" if rows else "obs_ref": obs},
             prev=prev,
         )
         if old is None:
             self.chunks[day] = new
             self.tombstones[day] = np.zeros(n, dtype=bool)
         else:
-            self.chunks[day] = Table.concat(layout, [old, new])
+            if old.layout is not new.layout:  # one keeps rows, the other refs: refs
+                old, new = _obs_as_refs(day, old), _obs_as_refs(day, new)
+            self.chunks[day] = Table.concat(new.layout, [old, new])
             self.tombstones[day] = np.concatenate([self.tombstones[day], np.zeros(n, bool)])
         return refs
 
@@ -177,7 +201,7 @@ class Dossier:
         for day, chunk in self.chunks.items():
             columns = dict(chunk.columns)
             columns["prev"] = _refs_of(chunk["prev"], self.starts, self.days)
-            self.chunks[day] = Table(RECORD_LAYOUT, columns)
+            self.chunks[day] = Table(LAYOUTS[False, "obs_row" in columns], columns)
 
     def remove(self, refs: np.ndarray, day: int = -1) -> int:
         """Tombstone records; returns how many were live. Unknown refs are ignored.
@@ -218,11 +242,20 @@ class Dossier:
     # ------------------------------------------------------------------ reading
 
     def day_records(self, day: int) -> tuple[Table, np.ndarray]:
-        """The records filed on one day and their live mask."""
+        """The records filed on one day and their live mask. Their observations are read
+        through :meth:`obs_refs` (a chunk may keep them as rows of the day)."""
         chunk = self.chunks.get(day)
         if chunk is None:
             return Table.empty(RECORD_LAYOUT), np.empty(0, dtype=bool)
         return chunk, ~self.tombstones[day]
+
+    @staticmethod
+    def obs_refs(day: int, chunk: Table) -> np.ndarray:
+        """The ``obs_ref`` of each record of ``day``'s ``chunk`` (from :meth:`day_records`),
+        whether the chunk keeps them as refs or as rows of the day (``obs_row``)."""
+        if "obs_row" in chunk.columns:
+            return refs_of(day, chunk["obs_row"])
+        return chunk["obs_ref"]
 
     def records_of(self, subject: int, include_removed: bool = False) -> np.ndarray:
         """Record refs of one subject, newest first, by walking the per-subject index."""
@@ -255,10 +288,11 @@ class Dossier:
         order = np.argsort(days, kind="stable")
         cuts = np.flatnonzero(days[order][1:] != days[order][:-1]) + 1
         for at in np.split(order, cuts):
-            chunk = self.chunks[int(days[at[0]])]
+            day = int(days[at[0]])
+            chunk = self.chunks[day]
             r = rows[at]
             for column, name in zip(out, names, strict=True):
-                column[at] = chunk[name][r]
+                column[at] = (self.obs_refs(day, chunk) if name == "obs_ref" else chunk[name])[r]
         return out
 
     def total_records(self) -> int:

@@ -28,9 +28,10 @@ from scslab.core.layouts import (
     SCORE_CHANGE_LAYOUT,
     TRADE_LAYOUT,
     Table,
+    compact_refs,
     dtype,
     pack_ref,
-    unpack_ref,
+    refs_of,
 )
 from scslab.core.metrics import Counters
 from scslab.core.population import OWNER as POPULATION
@@ -71,26 +72,6 @@ def _strictly_increasing(a):  # pragma: no cover - compiled
     return True
 
 
-NO_ROW = np.uint32(0xFFFFFFFF)  # a compact act_ref: no act (fabricated)
-
-
-def _compact_act_refs(day: int, act_ref: np.ndarray) -> np.ndarray:
-    """``act_ref`` as uint32 rows of ``day``'s acts (``NO_ROW`` for -1) if every one is an
-    act of that day or none; unchanged (int64 refs) otherwise."""
-    days, rows = unpack_ref(act_ref)
-    none = act_ref == -1
-    if not np.all(none | ((days == day) & (rows != NO_ROW))):
-        return act_ref
-    return np.where(none, NO_ROW, rows).astype(np.uint32)
-
-
-def _act_refs_of(day: int, act_ref: np.ndarray) -> np.ndarray:
-    """The refs of a chunk's ``act_ref`` values, compact or not."""
-    if act_ref.dtype != np.uint32:
-        return act_ref
-    return np.where(act_ref == NO_ROW, np.int64(-1), pack_ref(day, act_ref))
-
-
 class TruthStore:
     """Ground truth of every observation, per day, keyed by the observation's ``ref``
     (metrics only): the true actor, lawfulness, the act that happened, and the act observed
@@ -125,13 +106,13 @@ class TruthStore:
                 chunk[name] = truth[name][order]
         prev = self.chunks.get(day)
         if prev is not None:
-            prev = dict(prev, act_ref=_act_refs_of(day, prev["act_ref"]))
+            prev = dict(prev, act_ref=refs_of(day, prev["act_ref"]))
             merged = {k: np.concatenate([prev[k], chunk[k]]) for k in chunk}
             if not _strictly_increasing(merged["row"]):
                 o = np.argsort(merged["row"], kind="stable")
                 merged = {k: v[o] for k, v in merged.items()}
             chunk = merged
-        chunk["act_ref"] = _compact_act_refs(day, chunk["act_ref"])
+        chunk["act_ref"] = compact_refs(day, chunk["act_ref"])
         self.chunks[day] = chunk
 
     def _matches(self, refs: np.ndarray):
@@ -182,7 +163,7 @@ class TruthStore:
         was fabricated or is unknown."""
         out = np.full(refs.size, -1, dtype=dtype("ref"))
         for day, chunk, at, pos in self._matches(refs):
-            out[at] = _act_refs_of(day, chunk["act_ref"][pos])
+            out[at] = refs_of(day, chunk["act_ref"][pos])
         return out
 
     def drop_before(self, day: int) -> None:

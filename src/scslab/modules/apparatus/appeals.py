@@ -80,7 +80,8 @@ class AppealFiling(Module):
             return
         subject = chunk["subject"][rows].astype(np.int64)
         refs = (np.int64(day - 1) << 32) | rows.astype(np.int64)
-        true_actor, _, true_act = world.truth.lookup_all(chunk["obs_ref"][rows])
+        true_actor, _, true_act = world.truth.lookup_all(
+            world.dossier.obs_refs(day - 1, chunk)[rows])
         fabricated = true_actor < 0
         wrong = fabricated | (true_actor != subject)
         # wrong: fabricated, misattributed, or misclassified (reported ≠ the act that happened)

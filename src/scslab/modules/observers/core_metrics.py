@@ -109,7 +109,7 @@ class CoreMetrics(Module):
             kind = chunk["kind"][live]
             c.add_cells("records", cell[subject])
             observed = kind == RECORD_KIND_OBSERVATION
-            obs_ref = chunk["obs_ref"][live]
+            obs_ref = world.dossier.obs_refs(day, chunk)[live]
             act_ref = np.full(obs_ref.size, -1, dtype=np.int64)  # the act each record saw
             act_ref[observed] = world.truth.act_refs(obs_ref[observed])
             fabricated = observed & (act_ref < 0)

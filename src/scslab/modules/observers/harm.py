@@ -278,7 +278,7 @@ class Harm(Module):
             subj = chunk["subject"][live]
             act = chunk["act"][live]
             kind = chunk["kind"][live]
-            ref = chunk["obs_ref"][live]
+            ref = world.dossier.obs_refs(day, chunk)[live]
             actor, lawful, true_act = world.truth.lookup_all(ref)
             obs = kind == RECORD_KIND_OBSERVATION
             # fabricated: no true actor (-1), so never the subject

@@ -151,7 +151,7 @@ class SurveillanceMetrics(Module):
         if n == 0:
             return
         st = world.state
-        actor, lawful, true_act = world.truth.lookup_all(chunk["obs_ref"])
+        actor, lawful, true_act = world.truth.lookup_all(world.dossier.obs_refs(day, chunk))
         correct = (actor >= 0) & (actor == chunk["subject"]) & (true_act == chunk["act"])
         used = st["used"][0]
         if used + n > st["verdicts"].size:

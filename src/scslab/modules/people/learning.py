@@ -257,7 +257,7 @@ class Learning(Module):
         recorded = np.zeros(len(acts), dtype=bool)
         chunk, live = world.dossier.day_records(day)
         if len(chunk):
-            refs = world.truth.act_refs(chunk["obs_ref"])  # the acts the records saw
+            refs = world.truth.act_refs(world.dossier.obs_refs(day, chunk))  # acts seen
             today = live & (refs >= 0) & ((refs >> 32) == day)
             r = (refs[today] & 0xFFFFFFFF).astype(np.int64)
             correct = chunk["subject"][today] == acts["actor"][r]
