@@ -204,3 +204,24 @@ def test_records_keep_same_day_observations_as_32_bit_rows_and_others_as_refs():
     _file(d, 1, [0], [pack_ref(1, 0)])
     assert d.head.dtype == np.int64 and d.chunks[4]["obs_row"].tolist() == [2, 3]
     assert list(d.records_of(2)) == [pack_ref(4, 1), r3[2]]
+
+
+def test_truth_of_every_observation_of_a_day_needs_no_row_column():
+    """A chunk holding rows 0 … k − 1 keys them by position (4 B a record less); a gap, or
+    rows out of order, keep the row column until the gap fills."""
+    t = TruthStore()
+    t.add(3, pack_ref(3, np.array([0, 2])), _truth([pack_ref(3, 4), pack_ref(3, 6)]))
+    assert list(t.chunks[3]["row"]) == [0, 2]  # row 1 is missing
+    assert list(t.lookup(pack_ref(3, np.array([2, 1, 0])))[0]) == [1, -1, 0]
+    t.add(3, pack_ref(3, np.array([1])), _truth([pack_ref(3, 5)]))
+    assert "row" not in t.chunks[3]  # rows 0, 1, 2: by position
+    assert list(t.act_refs(pack_ref(3, np.array([2, 1, 0, 3])))) == [
+        pack_ref(3, 6), pack_ref(3, 5), pack_ref(3, 4), -1]
+    t.add(3, pack_ref(3, np.array([3, 4])), _truth([pack_ref(3, 7), -1]))
+    assert "row" not in t.chunks[3] and t.chunks[3]["true_actor"].size == 5
+    assert list(t.lookup(pack_ref(3, np.array([4, 3, 9])))[0]) == [1, 0, -1]
+    # a day whose observations start past row 0 keeps its rows; several days in one call
+    t.add(4, pack_ref(4, np.array([1])), _truth([pack_ref(4, 0)]))
+    assert list(t.chunks[4]["row"]) == [1]
+    assert list(t.act_refs(np.array([pack_ref(4, 1), pack_ref(3, 1), pack_ref(4, 0)]))) == [
+        pack_ref(4, 0), pack_ref(3, 5), -1]

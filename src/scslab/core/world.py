@@ -78,10 +78,12 @@ class TruthStore:
     (``act_ref``; -1 for a fabricated observation). The system sees only the ``ref``, which is
     the same kind of number for a fabricated observation as for any other. A day's chunk
     keys its rows by the ref's row only (``row``, uint32: the day is the chunk's), 4 bytes
-    a row less than the 8-byte ref, in a store that grows with the days; and for the same
-    reason keeps ``act_ref`` as uint32 rows of the chunk's day (``NO_ROW`` for none) when
-    every act it holds happened that day — what sensors and sources file — and as refs
-    otherwise (:func:`_compact_act_refs`)."""
+    a row less than the 8-byte ref, in a store that grows with the days — and by nothing
+    when it holds rows 0, 1, …, k − 1, every observation of its day (as the engine files
+    them), each at its own position; and for the same reason keeps ``act_ref`` as uint32
+    rows of the chunk's day (``NO_ROW`` for none) when every act it holds happened that
+    day — what sensors and sources file — and as refs otherwise
+    (:func:`~scslab.core.layouts.compact_refs`)."""
 
     COLUMNS = ("true_actor", "lawful", "true_act", "act_ref")
 
@@ -106,14 +108,24 @@ class TruthStore:
                 chunk[name] = truth[name][order]
         prev = self.chunks.get(day)
         if prev is not None:
-            prev = dict(prev, act_ref=refs_of(day, prev["act_ref"]))
+            prev = dict(prev, act_ref=refs_of(day, prev["act_ref"]), row=self._rows(prev))
             merged = {k: np.concatenate([prev[k], chunk[k]]) for k in chunk}
             if not _strictly_increasing(merged["row"]):
                 o = np.argsort(merged["row"], kind="stable")
                 merged = {k: v[o] for k, v in merged.items()}
             chunk = merged
         chunk["act_ref"] = compact_refs(day, chunk["act_ref"])
+        rows = chunk["row"]
+        if rows[0] == 0 and rows[-1] == rows.size - 1 and _strictly_increasing(rows):
+            del chunk["row"]  # every observation of the day so far, in order: row = position
         self.chunks[day] = chunk
+
+    @staticmethod
+    def _rows(chunk: dict[str, np.ndarray]) -> np.ndarray:
+        """The observation rows a chunk holds (implicit when they are 0, 1, …, k − 1)."""
+        if "row" in chunk:
+            return chunk["row"]
+        return np.arange(chunk["true_actor"].size, dtype=np.uint32)
 
     def _matches(self, refs: np.ndarray):
         """For each day's chunk: (day, chunk, positions in refs, positions in the chunk)
@@ -131,8 +143,12 @@ class TruthStore:
             if chunk is None:
                 continue
             some = ((refs if sel is None else refs[sel]) & 0xFFFFFFFF).astype(np.uint32)
-            pos = np.minimum(np.searchsorted(chunk["row"], some), chunk["row"].size - 1)
-            hit = chunk["row"][pos] == some
+            if "row" in chunk:
+                pos = np.minimum(np.searchsorted(chunk["row"], some), chunk["row"].size - 1)
+                hit = chunk["row"][pos] == some
+            else:  # the chunk holds rows 0 … k − 1 (and refs are non-negative here)
+                hit = some < chunk["true_actor"].size
+                pos = some.astype(np.int64)
             if sel is None:
                 sel = np.arange(refs.size)
             yield int(d), chunk, sel[hit], pos[hit]

@@ -54,9 +54,9 @@ SYNTH_PER_PERSON = 27
 SYNTH_PER_LINK = 12
 PRIVATE_PER_PERSON = 110  # rongcheng 10^6 × 30: held 287 − arrays 152 − records 28 = 107
 RECORDS_PER_PERSON_DAY = 0.022  # the highest measured among the builtins (see above)
-# per record, fitted to rongcheng at 2555 days: the dossier and truth store's 30, plus what
+# per record, fitted to rongcheng at 2555 days: the dossier and truth store's 26, plus what
 # grows beside them (the points applied per record, the due calendars, allocator slack)
-BYTES_PER_RECORD = 37
+BYTES_PER_RECORD = 33
 INTERPRETER = 180 * 2**20  # Python, NumPy, Numba and the compiled kernels: 182-183 MiB
 SERIES_ROW_BYTES = 70  # a comparison's series: per scenario × replicate × metric × day
 
