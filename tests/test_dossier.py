@@ -225,3 +225,26 @@ def test_truth_of_every_observation_of_a_day_needs_no_row_column():
     assert list(t.chunks[4]["row"]) == [1]
     assert list(t.act_refs(np.array([pack_ref(4, 1), pack_ref(3, 1), pack_ref(4, 0)]))) == [
         pack_ref(4, 0), pack_ref(3, 5), -1]
+
+
+def test_records_in_the_place_of_their_observations_keep_no_observation_column():
+    """The dossier files a day's observations first, in order, so record i saw observation
+    i: such a chunk keeps no column (8 B a record less than refs); a record out of place
+    filed later that day turns it to rows, one of another day's observation to refs."""
+    d = Dossier(3)
+    _file(d, 5, [0, 1], [pack_ref(5, 0), pack_ref(5, 1)])
+    _file(d, 5, [2], [pack_ref(5, 2)])  # still in place
+    assert "obs_ref" not in d.chunks[5].columns and "obs_row" not in d.chunks[5].columns
+    assert list(d.obs_refs(5, d.chunks[5])) == [pack_ref(5, 0), pack_ref(5, 1), pack_ref(5, 2)]
+    r = _file(d, 5, [1, 2], [pack_ref(5, 0), -1])  # kin and an evaluation, out of place
+    assert d.chunks[5]["obs_row"].tolist() == [0, 1, 2, 0, 0xFFFFFFFF]
+    assert list(d.columns(r, "obs_ref")[0]) == [pack_ref(5, 0), -1]
+    _file(d, 6, [0], [pack_ref(6, 0)])
+    _file(d, 6, [1], [pack_ref(2, 9)])  # another day's observation: refs
+    assert list(d.chunks[6]["obs_ref"]) == [pack_ref(6, 0), pack_ref(2, 9)]
+    _file(d, 7, [2], [pack_ref(7, 0)])
+    _file(d, 1, [2], [pack_ref(1, 0)])  # out of order: the prev links widen, the rest stays
+    assert d.head.dtype == np.int64 and "obs_row" not in d.chunks[7].columns
+    assert list(d.obs_refs(7, d.chunks[7])) == [pack_ref(7, 0)]
+    assert list(d.records_of(2)) == [pack_ref(1, 0), pack_ref(7, 0), pack_ref(5, 4),
+                                     pack_ref(5, 2)]

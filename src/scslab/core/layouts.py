@@ -104,6 +104,12 @@ def _with_obs_row(layout: dict[str, str]) -> dict[str, str]:
 #: (``compact_refs``; read through ``Dossier.obs_refs``).
 ROW_OBS_RECORD_LAYOUT: dict[str, str] = _with_obs_row(RECORD_LAYOUT)
 ROW_OBS_NUMBERED_RECORD_LAYOUT: dict[str, str] = _with_obs_row(NUMBERED_RECORD_LAYOUT)
+#: And for a day whose record in row i records observation i of that day, every one (the
+#: dossier files the day's observations first, in order): no column at all.
+PLACED_OBS_RECORD_LAYOUT: dict[str, str] = {
+    k: v for k, v in RECORD_LAYOUT.items() if k != "obs_ref"}
+PLACED_OBS_NUMBERED_RECORD_LAYOUT: dict[str, str] = {
+    k: v for k, v in NUMBERED_RECORD_LAYOUT.items() if k != "obs_ref"}
 
 #: People whose score changed today (scoring → lists).
 SCORE_CHANGE_LAYOUT: dict[str, str] = {"person": "uid"}

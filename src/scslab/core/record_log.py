@@ -8,9 +8,11 @@
   half the 8 bytes of a ``ref``, per person and per record (a long run holds ~55 records
   a person); past 2^31 records, or if a day were filed out of order, both widen to refs
   for good.
-* A day's chunk keeps its records' ``obs_ref`` as 32-bit rows of that day's observations
-  (``obs_row``) when every one is of that day or none — what sensors and sources file —
-  and as refs otherwise; :meth:`Dossier.obs_refs` reads them either way.
+* A day's chunk keeps its records' ``obs_ref`` by place when record i saw observation i
+  of the day, every one (the dossier files the day's observations first, in order: every
+  day of every builtin but a few with kin records or evaluations) — no column —, else as
+  32-bit rows of that day's observations (``obs_row``) when every one is of that day or
+  none, else as refs; :meth:`Dossier.obs_refs` reads them however they are kept.
 * Removal (appeals, bribes) sets a tombstone; the row stays, so references stay valid.
 * Retention drops whole chunks older than the retention window.
 * Nothing here holds truth: a record names the observation it records (``obs_ref``, an
@@ -26,6 +28,8 @@ import numpy as np
 from scslab.core.layouts import (
     NO_REF,
     NUMBERED_RECORD_LAYOUT,
+    PLACED_OBS_NUMBERED_RECORD_LAYOUT,
+    PLACED_OBS_RECORD_LAYOUT,
     RECORD_LAYOUT,
     ROW_OBS_NUMBERED_RECORD_LAYOUT,
     ROW_OBS_RECORD_LAYOUT,
@@ -38,19 +42,50 @@ from scslab.core.layouts import (
 )
 from scslab.numerics.sets import unique
 
-#: a chunk's layout by (prev links numbered, observations kept as rows of the day)
-LAYOUTS = {(True, False): NUMBERED_RECORD_LAYOUT, (True, True): ROW_OBS_NUMBERED_RECORD_LAYOUT,
-           (False, False): RECORD_LAYOUT, (False, True): ROW_OBS_RECORD_LAYOUT}
+#: how a chunk keeps its records' observations, narrowest first: by place (record i saw
+#: observation i of the day: no column), as rows of the day (``obs_row``), as refs
+PLACED, ROWS, REFS = 0, 1, 2
+#: a chunk's layout by (prev links numbered, how it keeps the observations)
+LAYOUTS = {(True, PLACED): PLACED_OBS_NUMBERED_RECORD_LAYOUT,
+           (True, ROWS): ROW_OBS_NUMBERED_RECORD_LAYOUT, (True, REFS): NUMBERED_RECORD_LAYOUT,
+           (False, PLACED): PLACED_OBS_RECORD_LAYOUT, (False, ROWS): ROW_OBS_RECORD_LAYOUT,
+           (False, REFS): RECORD_LAYOUT}
 
 
-def _obs_as_refs(day: int, chunk: Table) -> Table:
-    """A chunk whose observations are kept as rows of ``day``, with them as refs."""
-    if "obs_row" not in chunk.columns:
+def _kept_as(chunk: Table) -> int:
+    return ROWS if "obs_row" in chunk.columns else REFS if "obs_ref" in chunk.columns else PLACED
+
+
+def _observations(day: int, chunk: Table, start: int = 0) -> np.ndarray:
+    """The refs of the observations ``chunk``'s records saw (its first row is row
+    ``start`` of the day's records)."""
+    kept = _kept_as(chunk)
+    if kept == ROWS:
+        return refs_of(day, chunk["obs_row"])
+    if kept == REFS:
+        return chunk["obs_ref"]
+    return pack_ref(day, np.arange(start, start + len(chunk)))
+
+
+def _in_place(rows: np.ndarray, start: int) -> bool:
+    """Record ``start + i`` saw observation ``start + i`` of the day, for every i."""
+    return np.array_equal(rows, np.arange(start, start + rows.size, dtype=rows.dtype))
+
+
+def _kept(day: int, chunk: Table, kept: int, start: int = 0) -> Table:
+    """``chunk`` keeping its observations as ``kept`` (no narrower than it does)."""
+    if _kept_as(chunk) == kept:
         return chunk
-    numbered = chunk.layout is ROW_OBS_NUMBERED_RECORD_LAYOUT
-    columns = {("obs_ref" if k == "obs_row" else k): (refs_of(day, v) if k == "obs_row" else v)
-               for k, v in chunk.columns.items()}
-    return Table(LAYOUTS[numbered, False], columns)
+    refs = _observations(day, chunk, start)
+    numbered = chunk.layout in (PLACED_OBS_NUMBERED_RECORD_LAYOUT,
+                                ROW_OBS_NUMBERED_RECORD_LAYOUT, NUMBERED_RECORD_LAYOUT)
+    columns = {k: v for k, v in chunk.columns.items() if k not in ("obs_row", "obs_ref")}
+    if kept == ROWS:
+        columns["obs_row"] = compact_refs(day, refs)
+    else:
+        columns["obs_ref"] = refs
+    layout = LAYOUTS[numbered, kept]
+    return Table(layout, {k: columns[k] for k in layout})
 
 
 @nb.njit(cache=True)
@@ -157,22 +192,16 @@ class Dossier:
         if not ok:
             raise ValueError("record subject out of range")
         obs = compact_refs(day, np.asarray(obs_ref, dtype=dtype("ref")))
-        rows = obs.dtype == np.uint32
-        new = Table.from_columns(
-            LAYOUTS[numbered, rows],
-            subject=subject,
-            act=act,
-            source=source,
-            kind=kind,
-            **{"obs_row" if rows else "obs_ref": obs},
-            prev=prev,
-        )
+        kept = REFS if obs.dtype != np.uint32 else ROWS if not _in_place(obs, start) else PLACED
+        columns = {"obs_ref": obs} if kept == REFS else {"obs_row": obs} if kept == ROWS else {}
+        new = Table.from_columns(LAYOUTS[numbered, kept], subject=subject, act=act,
+                                 source=source, kind=kind, prev=prev, **columns)
         if old is None:
             self.chunks[day] = new
             self.tombstones[day] = np.zeros(n, dtype=bool)
         else:
-            if old.layout is not new.layout:  # one keeps rows, the other refs: refs
-                old, new = _obs_as_refs(day, old), _obs_as_refs(day, new)
+            kept = max(kept, _kept_as(old))  # the narrowest way that keeps both
+            old, new = _kept(day, old, kept), _kept(day, new, kept, start)
             self.chunks[day] = Table.concat(new.layout, [old, new])
             self.tombstones[day] = np.concatenate([self.tombstones[day], np.zeros(n, bool)])
         return refs
@@ -201,7 +230,7 @@ class Dossier:
         for day, chunk in self.chunks.items():
             columns = dict(chunk.columns)
             columns["prev"] = _refs_of(chunk["prev"], self.starts, self.days)
-            self.chunks[day] = Table(LAYOUTS[False, "obs_row" in columns], columns)
+            self.chunks[day] = Table(LAYOUTS[False, _kept_as(chunk)], columns)
 
     def remove(self, refs: np.ndarray, day: int = -1) -> int:
         """Tombstone records; returns how many were live. Unknown refs are ignored.
@@ -252,10 +281,9 @@ class Dossier:
     @staticmethod
     def obs_refs(day: int, chunk: Table) -> np.ndarray:
         """The ``obs_ref`` of each record of ``day``'s ``chunk`` (from :meth:`day_records`),
-        whether the chunk keeps them as refs or as rows of the day (``obs_row``)."""
-        if "obs_row" in chunk.columns:
-            return refs_of(day, chunk["obs_row"])
-        return chunk["obs_ref"]
+        however the chunk keeps them: as refs, as rows of the day (``obs_row``), or by
+        place (record i saw observation i)."""
+        return _observations(day, chunk)
 
     def records_of(self, subject: int, include_removed: bool = False) -> np.ndarray:
         """Record refs of one subject, newest first, by walking the per-subject index."""

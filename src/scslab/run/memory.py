@@ -18,12 +18,14 @@ larger of them:
 
 Calibrated against measured resident memory (``python -m benchmarks.memory``,
 ``benchmarks/results-memory.md``): at the builtins' full horizon (730 + 1825 days) the
-records are most of a run's memory — rongcheng at 10^5 people holds ~2,715 B per person
-after the run, of which ~1,865 are its ~55 records per person (0.0215 a day: the
-dossier's columns, ``prev`` links, tombstones and kinds and the truth rows, 34 B each
-since the links are 32-bit record numbers and the truth's act refs 32-bit rows, 42
-before; 41 with what grows beside them: the points applied per record, the due
-calendars, allocator slack). The rate is the highest measured among the builtins
+records are most of a run's memory — rongcheng at 10^5 people holds ~2,041 B per person
+after the run, of which ~1,207 are its ~55 records per person (0.0215 a day: the
+dossier's columns, ``prev`` links, tombstones and kinds and the truth rows, 22 B each
+since the links are 32-bit record numbers, the truth's act refs 32-bit rows, its rows
+and the records' observations implicit by place, 42 before; 29 with what grows beside
+them: the points applied per record, the due calendars, allocator slack; 4 more where
+records out of place — evaluations, copies to kin — make a day keep its records'
+observation rows, ``OUT_OF_PLACE_BYTES``). The rate is the highest measured among the builtins
 (rongcheng and every module on: 0.0214–0.0224; baseline 0.0142, corporate
 0.0135–0.0156), so scenarios that file fewer records are over-estimated at long
 horizons. That is the lesser error: an estimate below the need lets a run start that
@@ -54,9 +56,12 @@ SYNTH_PER_PERSON = 27
 SYNTH_PER_LINK = 12
 PRIVATE_PER_PERSON = 110  # rongcheng 10^6 × 30: held 287 − arrays 152 − records 28 = 107
 RECORDS_PER_PERSON_DAY = 0.022  # the highest measured among the builtins (see above)
-# per record, fitted to rongcheng at 2555 days: the dossier and truth store's 26, plus what
+# per record, fitted to rongcheng at 2555 days: the dossier and truth store's 22, plus what
 # grows beside them (the points applied per record, the due calendars, allocator slack)
-BYTES_PER_RECORD = 33
+BYTES_PER_RECORD = 29
+# where evaluations or copies to kin file records out of their observations' place, most
+# days keep the records' observation rows (every module on at 2555 days: 25 B a record)
+OUT_OF_PLACE_BYTES = 4
 INTERPRETER = 180 * 2**20  # Python, NumPy, Numba and the compiled kernels: 182-183 MiB
 SERIES_ROW_BYTES = 70  # a comparison's series: per scenario × replicate × metric × day
 
@@ -95,6 +100,19 @@ def _entity_size(entity: str, counts: dict[str, int]) -> int:
     return size
 
 
+def _files_out_of_place(scenario: Scenario, classes: list) -> bool:
+    """Some records will not sit in their observations' place in the dossier: negative
+    evaluations (no observation), or records copied to kin."""
+    by_name = {c.name: c for c in classes}
+    if "evaluations" in by_name:
+        return True
+    dossier = by_name.get("dossier")
+    if dossier is None:
+        return False
+    params = scenario.module_params("dossier", dossier.Params)
+    return bool(params.kin_spread_acts) and params.kin_spread_probability > 0
+
+
 def estimate_bytes(scenario: Scenario) -> dict[str, int]:
     """``{"synthesis": B, "running": B, "need": B}`` for one replicate (``need`` includes
     the interpreter)."""
@@ -114,7 +132,8 @@ def estimate_bytes(scenario: Scenario) -> dict[str, int]:
     days = int(scenario.time.burn_in) + int(scenario.time.days)
     cells = counts["groups"] * counts["regions"]
     counters = days * sum(len(c.counters) for c in classes) * cells * 8
-    records = int(n * days * RECORDS_PER_PERSON_DAY * BYTES_PER_RECORD)
+    per_record = BYTES_PER_RECORD + OUT_OF_PLACE_BYTES * _files_out_of_place(scenario, classes)
+    records = int(n * days * RECORDS_PER_PERSON_DAY * per_record)
     synthesis = n * (SYNTH_PER_PERSON + SYNTH_PER_LINK * int(scenario.population.network.degree))
     running = arrays + counters + records + n * PRIVATE_PER_PERSON
     return {"synthesis": synthesis, "running": running,
