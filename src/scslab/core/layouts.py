@@ -183,6 +183,12 @@ def compact_refs(day: int, refs: np.ndarray) -> np.ndarray:
     return np.where(none, NO_ROW, rows).astype(np.uint32)
 
 
+def rows_in_place(rows: np.ndarray, start: int = 0) -> bool:
+    """``rows`` are ``start, start + 1, …`` — each the row of its own position, so a
+    holder can leave them implicit (the dossier's observations, the truth store's rows)."""
+    return np.array_equal(rows, np.arange(start, start + rows.size, dtype=rows.dtype))
+
+
 def refs_of(day: int, column: np.ndarray) -> np.ndarray:
     """The refs of a column kept by :func:`compact_refs`, compact or not."""
     if column.dtype != np.uint32:

@@ -38,6 +38,7 @@ from scslab.core.layouts import (
     dtype,
     pack_ref,
     refs_of,
+    rows_in_place,
     unpack_ref,
 )
 from scslab.numerics.sets import unique
@@ -67,18 +68,12 @@ def _observations(day: int, chunk: Table, start: int = 0) -> np.ndarray:
     return pack_ref(day, np.arange(start, start + len(chunk)))
 
 
-def _in_place(rows: np.ndarray, start: int) -> bool:
-    """Record ``start + i`` saw observation ``start + i`` of the day, for every i."""
-    return np.array_equal(rows, np.arange(start, start + rows.size, dtype=rows.dtype))
-
-
 def _kept(day: int, chunk: Table, kept: int, start: int = 0) -> Table:
     """``chunk`` keeping its observations as ``kept`` (no narrower than it does)."""
     if _kept_as(chunk) == kept:
         return chunk
     refs = _observations(day, chunk, start)
-    numbered = chunk.layout in (PLACED_OBS_NUMBERED_RECORD_LAYOUT,
-                                ROW_OBS_NUMBERED_RECORD_LAYOUT, NUMBERED_RECORD_LAYOUT)
+    numbered = chunk["prev"].dtype == np.int32
     columns = {k: v for k, v in chunk.columns.items() if k not in ("obs_row", "obs_ref")}
     if kept == ROWS:
         columns["obs_row"] = compact_refs(day, refs)
@@ -192,7 +187,7 @@ class Dossier:
         if not ok:
             raise ValueError("record subject out of range")
         obs = compact_refs(day, np.asarray(obs_ref, dtype=dtype("ref")))
-        kept = REFS if obs.dtype != np.uint32 else ROWS if not _in_place(obs, start) else PLACED
+        kept = REFS if obs.dtype != np.uint32 else ROWS if not rows_in_place(obs, start) else PLACED
         columns = {"obs_ref": obs} if kept == REFS else {"obs_row": obs} if kept == ROWS else {}
         new = Table.from_columns(LAYOUTS[numbered, kept], subject=subject, act=act,
                                  source=source, kind=kind, prev=prev, **columns)

@@ -32,6 +32,7 @@ from scslab.core.layouts import (
     dtype,
     pack_ref,
     refs_of,
+    rows_in_place,
 )
 from scslab.core.metrics import Counters
 from scslab.core.population import OWNER as POPULATION
@@ -115,8 +116,7 @@ class TruthStore:
                 merged = {k: v[o] for k, v in merged.items()}
             chunk = merged
         chunk["act_ref"] = compact_refs(day, chunk["act_ref"])
-        rows = chunk["row"]
-        if rows[0] == 0 and rows[-1] == rows.size - 1 and _strictly_increasing(rows):
+        if rows_in_place(chunk["row"]):
             del chunk["row"]  # every observation of the day so far, in order: row = position
         self.chunks[day] = chunk
 

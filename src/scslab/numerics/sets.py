@@ -42,7 +42,7 @@ def scaled_distinct(words: np.ndarray, n: int) -> np.ndarray:
     """Sorted distinct ``floor(w · n / 2^32)`` of uint32 words ``w`` — uniform words mapped
     to uids in ``[0, n)`` (a day's buyers), as int64. The same values as
     ``np.unique((w.astype(uint64) * n) >> 32)``, in one pass marking a byte map instead of
-    a sort and four temporaries (2.7 → 0.6 ms for 95,000 words among 10^6 uids); sparse words
+    a sort and four temporaries (2.37 → 0.73 ms for 95,000 words among 10^6 uids); sparse words
     (fewer than n/16) are sorted instead, as there."""
     words = np.asarray(words)
     if words.dtype != np.uint32:
