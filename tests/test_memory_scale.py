@@ -95,3 +95,40 @@ def test_face_rates_of_a_subset_equal_the_whole_populations_bit_for_bit(sigma):
     some = np.random.default_rng(3).choice(n, 400)  # repeats and any order
     sub_fmr, sub_fnmr = sv.face_rates(view, some)
     assert np.array_equal(sub_fmr, fmr[some]) and np.array_equal(sub_fnmr, fnmr[some])
+
+
+def test_counting_a_large_batch_in_slices_gives_the_same_counts(monkeypatch):
+    """``add_cells`` counts an unweighted batch above ``COUNT_CHUNK`` a slice at a time (so
+    a count of everyone does not widen everyone's cell to int64 at once): same totals,
+    added to what the day already holds."""
+    from scslab.core import metrics
+    from scslab.core.declarations import CounterSpec
+
+    cells = np.random.default_rng(3).integers(0, 7, 10_001).astype(np.uint16)
+    got = []
+    for chunk in (1 << 16, 1000):
+        monkeypatch.setattr(metrics, "COUNT_CHUNK", chunk)
+        c = metrics.Counters(n_groups=1, n_regions=7, n_days=1)
+        c.register(CounterSpec("x", ""))
+        c.add_vector("x", np.full(7, 0.5))
+        c.add_cells("x", cells)
+        c.close_day(0)
+        got.append(c.history[0, 0].copy())
+    want = np.bincount(cells, minlength=7) + 0.5
+    assert np.array_equal(got[0], want) and np.array_equal(got[1], want)
+
+
+def test_harm_releases_its_shadow_books_after_the_last_day_and_not_before():
+    """The shadow books are dropped once the last day is counted (the end-of-run metrics
+    would otherwise stack on them: the run's memory peak); a run stopped before its end
+    keeps them, and continuing it gives the same figures as one run."""
+    sc = load_scenario("rongcheng", people=3000, days=12, burn_in=0, seed=2)
+    part = Sim(sc).run(until=6)
+    assert {"E", "L"} <= set(part.world.state["harm"])
+    part.run()
+    whole = Sim(sc).run()
+    for sim in (part, whole):
+        assert not {"E", "L"} & set(sim.world.state["harm"])
+        assert sim.final_metrics["score_gini"] is not None
+    assert part.final_metrics == whole.final_metrics
+    assert np.array_equal(part.world.counters.history, whole.world.counters.history)

@@ -15,6 +15,9 @@ import numpy as np
 
 from scslab.core.declarations import CounterSpec
 
+#: cells counted per ``bincount`` call when a batch has no weights (see ``add_cells``)
+COUNT_CHUNK = 1 << 16
+
 #: the themes metrics are shown under, in the order comparisons show them
 THEMES = ("compliance", "harm", "fairness", "privacy", "economy", "governance", "acceptance",
           "other")
@@ -84,6 +87,14 @@ class Counters:
     def add_cells(self, name: str, cells: np.ndarray, weights: np.ndarray | None = None) -> None:
         """Accumulate an event batch: one entry per event, ``cells`` its cell index."""
         if cells.size == 0:
+            return
+        if weights is None and cells.size > COUNT_CHUNK:
+            # bincount widens its input to int64: counted a slice at a time, a batch of
+            # everyone (a final count) costs 0.5 MB, not 8 B per person (the same integers)
+            total = np.zeros(self.n_cells, dtype=np.int64)
+            for lo in range(0, cells.size, COUNT_CHUNK):
+                total += np.bincount(cells[lo:lo + COUNT_CHUNK], minlength=self.n_cells)
+            self.acc[self.index[name], 0] += total
             return
         self.acc[self.index[name], 0] += np.bincount(
             cells, weights=weights, minlength=self.n_cells

@@ -497,8 +497,11 @@ class Market(Module):
             return
         w = st.words(day, LAYOUT.pack(purpose=P_BUY_WHO), np.arange(k, dtype=np.int64))[:, 0]
         buyers = scaled_distinct(w, n)
+        del w  # a day's temporaries are released when done: at 10^8 people each is 10^7
+        # entries, and the market's day is the run's memory peak (docs/scaling.md)
         prio = st.priority(day, LAYOUT.pack(purpose=P_PRIO), buyers)
         order = priority_order(prio)  # the queue, ties by uid (buyers are in uid order)
+        del prio
         rank = np.empty_like(order)  # each buyer's place in the queue
         rank[order] = np.arange(order.size)
         fraud = self._fraud_today(world, day)
@@ -522,6 +525,7 @@ class Market(Module):
             bad.view(np.uint64), self.lane_bits, world.array("people.net_offsets"),
             world.array("links.neighbour"), check_p, LAYOUT.pack(purpose=P_CAND),
             LAYOUT.pack(purpose=P_CHECK), rank)
+        del rank, region
         c = world.counters
         queue = buyers[order]
         # cells read in uid order (near-sequential), then permuted within the day's buyers
@@ -530,18 +534,21 @@ class Market(Module):
         chosen, h_scr, h_exc = _trade(cand, known, checked, self.cap.copy(), fraud,
                                       flag, float(p.flag_threshold), self.cell, mode, n_cells,
                                       avoid, c.slot("market_named_avoided")[0])
+        del cand, known, avoid
         tb, tc, tf, n_checked = _settle(
             chosen, queue, queue_cell, checked, fraud,
             p.check_cost, -p.fraud_deadweight, p.buyer_value - p.seller_cost, p.price,
             *(c.slot(name)[0] for name in ("market_buyer_days", "market_trades",
                                            "market_frauds", "market_checks", "market_surplus",
                                            "market_transaction_cost")))
+        del checked, queue_cell, queue
         in_uid_order = np.empty_like(chosen)  # today's trades for the complaints, by buyer
         in_uid_order[order] = chosen
         sold = in_uid_order >= 0
         world.append("trades", Table.from_columns(
             TRADE_LAYOUT, buyer=buyers[sold], seller=pool[in_uid_order[sold]],
             fraud=fraud[in_uid_order[sold]]))
+        del in_uid_order, sold, chosen
         # private memory: a defrauded buyer remembers the seller (a ring of `memory` slots)
         if tf.any():
             vb = tb[tf]

@@ -263,14 +263,17 @@ class Harm(Module):
         if len(acts):
             hit = self.sanctionable[acts["act"]]
             flags[acts["actor"][hit]] |= COMMITTED
-        if not self.active:
-            if day == self.last_day:
-                self._final(world)
-            return
-        self._feed_shadows(world, day)
-        self._count_days(world, day)
+        if self.active:
+            self._feed_shadows(world, day)
+            self._count_days(world, day)
         if day == self.last_day:
             self._final(world)
+            # the shadow books serve the daily counts only: released once the last day is
+            # counted, so that the end-of-run metrics (which copy and weigh everyone's
+            # score) do not stack on them — 39 B per person, the run's peak otherwise
+            for name in SHADOWS:
+                del world.state[name]
+            self.books.clear()
 
     def _feed_shadows(self, world, day) -> None:
         chunk, live = world.dossier.day_records(day)
