@@ -132,3 +132,13 @@ def test_harm_releases_its_shadow_books_after_the_last_day_and_not_before():
         assert sim.final_metrics["score_gini"] is not None
     assert part.final_metrics == whole.final_metrics
     assert np.array_equal(part.world.counters.history, whole.world.counters.history)
+
+
+def test_sigmoid_in_place_is_sigmoid_bit_for_bit():
+    """The build's in-place logistic (attitudes at setup) must not move a bit."""
+    from scslab.numerics.logistic import sigmoid, sigmoid_in_place
+
+    z = np.random.default_rng(5).normal(0, 4, 100_003)
+    want = sigmoid(z)
+    got = sigmoid_in_place(z.copy())
+    assert np.array_equal(got.view(np.uint64), want.view(np.uint64))

@@ -43,7 +43,7 @@ from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role
 from scslab.core.scenario_schema import ModuleParams
 from scslab.modules.people.learning import LearningParams
 from scslab.numerics.csr import gather
-from scslab.numerics.logistic import logit, sigmoid
+from scslab.numerics.logistic import logit, sigmoid, sigmoid_in_place
 from scslab.numerics.rng import SlotLayout, StreamSpec
 from scslab.numerics.sets import unique
 
@@ -134,15 +134,32 @@ class Attitudes(Module):
         st = world.stream("attitudes")
         z_t = st.normal(0, LAYOUT.pack(purpose=P_TRUST), people)
         z_a = st.normal(0, LAYOUT.pack(purpose=P_APPROVAL), people)
-        log_y = np.log(world.array("people.income").astype(np.float64))
-        z_y = (log_y - log_y.mean()) / max(log_y.std(), 1e-12)
-        lt = logit(p.trust_mean) + p.trust_sd * z_t
-        la = (logit(p.approval_median) + p.income_slope * z_y
-              + p.trust_slope * (lt - logit(p.trust_mean)) + p.approval_sd * z_a)
+        del people
+        # the equations below, computed in place (IEEE + and × commute, so each value is
+        # the same bits): at 10^8 people their float64 temporaries made the build's peak
+        z_y = world.array("people.income").astype(np.float64)
+        np.log(z_y, out=z_y)
+        log_mean, log_sd = z_y.mean(), max(z_y.std(), 1e-12)
+        z_y -= log_mean
+        z_y /= log_sd
+        lt = z_t
+        lt *= p.trust_sd
+        lt += logit(p.trust_mean)  # lt = logit(trust mean) + trust_sd · z_t
+        la = z_y
+        la *= p.income_slope
+        la += logit(p.approval_median)
+        tmp = lt - logit(p.trust_mean)
+        tmp *= p.trust_slope
+        la += tmp
+        z_a *= p.approval_sd
+        la += z_a  # la = logit(approval median) + slope_y z_y + slope_t (lt − ·) + sd z_a
+        del tmp, z_a
         trust = world.array("people.institutional_trust")
         approval = world.array("people.approval")
-        trust[:] = 1.0 / (1.0 + np.exp(-(lt + p.trust_carried)))
-        approval[:] = 1.0 / (1.0 + np.exp(-la))
+        lt += p.trust_carried
+        trust[:] = sigmoid_in_place(lt)
+        approval[:] = sigmoid_in_place(la)
+        del lt, la, z_y
         cell = world.array("people.cell")
         n_cells = world.counters.n_cells
         world.state["approval_tally"] = np.bincount(cell, weights=approval, minlength=n_cells)

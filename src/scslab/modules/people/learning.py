@@ -222,9 +222,13 @@ class Learning(Module):
         self.pub_target = public_detection_by_venue(world.consequences, world.catalogue)
         pd = world.array("people.perceived_detection")
         aware = world.array("people.aware")
-        pd[:] = np.where(aware[:, None], self.pub_target[None, :], p.detection_prior)
+        # filled, then overwritten for the aware: no (people × venues) float64 temporary
+        pd[:] = p.detection_prior
+        pd[aware] = self.pub_target
         world.array("people.informed")[:] = aware
-        world.array("people.perceived_sanction")[:] = np.where(aware, 1.0, p.sanction_prior)
+        ps = world.array("people.perceived_sanction")
+        ps[:] = p.sanction_prior
+        ps[aware] = 1.0
         lists = world.scenario.module_params("lists", ListParams)
         sanctions = world.scenario.module_params("sanctions", SanctionParams)
         rule = SanctionRule.compile(sanctions, lists, world.catalogue)
