@@ -86,6 +86,10 @@ def invisible_probability(log_income: np.ndarray, offset: np.ndarray, share: flo
     return 1.0 / (1.0 + np.exp(-(0.5 * (lo + hi) + base)))
 
 
+#: people drawn (``CreditFurnishers.setup``) or scored (``CreditBureau._rescore``) per slice
+PEOPLE_PER_SLICE = 1 << 16
+
+
 class CreditFurnishers(Module):
     name = "credit_furnishers"
     switched_by = "credit_bureau"
@@ -125,30 +129,48 @@ class CreditFurnishers(Module):
     def setup(self, world) -> None:
         p = self.p = bureau_params(world.scenario)
         n = world.counts["people"]
-        people = np.arange(n, dtype=np.int64)
         st = world.stream("draws")
-        group = world.array("people.group").astype(np.int64)
         offsets = np.array([p.group_offset.get(g, 0.0) for g in world.group_names])
-        q = invisible_probability(np.log(world.array("people.income").astype(np.float64)),
-                                  offsets[group], p.invisible_share, p.income_slope)
-        invisible = st.bernoulli(0, LAYOUT.pack(purpose=P_INVISIBLE), people, q)
-        has = ~invisible
-        world.array("people.credit_file")[:] = has
-        acc = 1 + st.poisson(0, LAYOUT.pack(purpose=P_ACCOUNTS), people, p.accounts_mean)
-        world.array("people.credit_accounts")[:] = np.where(has, acc, 0)
-        age = np.floor(st.uniform(0, LAYOUT.pack(purpose=P_AGE), people) * p.max_history_days)
-        world.array("people.credit_opened")[:] = np.where(has, -np.minimum(age, 32000), 0)
-        ontime = np.floor(age / 30.0 * np.minimum(acc, 3) * 0.5)
-        world.array("people.credit_ontime")[:] = np.where(has, ontime, 0)
-        hon = world.array("people.honesty").astype(np.float64)
-        late = st.poisson(0, LAYOUT.pack(purpose=P_LATE), people, p.late_mean * 2 * (1 - hon))
-        err = has & st.bernoulli(0, LAYOUT.pack(purpose=P_ERROR), people, p.material_error_share)
-        world.array("people.credit_late")[:] = np.where(has, late + err, 0)
-        world.array("people.credit_error")[:] = err
+        log_income = world.array("people.income").astype(np.float64)
+        np.log(log_income, out=log_income)
+        # calibrated to everyone at once (its mean is the share); the draws and files
+        # below are per person, keyed by uid, so they are made a slice of people at a
+        # time: the same bits, with temporaries the size of a slice (they were a
+        # 10^6-person build's peak, +80 B per person)
+        q = invisible_probability(log_income, offsets[world.array("people.group")],
+                                  p.invisible_share, p.income_slope)
+        del log_income
         cell = world.array("people.cell")
         n_cells = len(world.group_names) * world.n_regions
-        world.state["invisible"] = np.bincount(cell[invisible], minlength=n_cells).astype(float)
-        world.state["errors"] = np.bincount(cell[err], minlength=n_cells).astype(float)
+        honesty = world.array("people.honesty")
+        files = {name: world.array(f"people.credit_{name}")
+                 for name in ("file", "accounts", "opened", "ontime", "late", "error")}
+        invisible_cells = np.zeros(n_cells, dtype=np.int64)
+        error_cells = np.zeros(n_cells, dtype=np.int64)
+        for lo in range(0, n, PEOPLE_PER_SLICE):
+            part = slice(lo, lo + PEOPLE_PER_SLICE)
+            people = np.arange(lo, min(n, lo + PEOPLE_PER_SLICE), dtype=np.int64)
+            invisible = st.bernoulli(0, LAYOUT.pack(purpose=P_INVISIBLE), people, q[part])
+            has = ~invisible
+            files["file"][part] = has
+            acc = 1 + st.poisson(0, LAYOUT.pack(purpose=P_ACCOUNTS), people, p.accounts_mean)
+            files["accounts"][part] = np.where(has, acc, 0)
+            age = np.floor(st.uniform(0, LAYOUT.pack(purpose=P_AGE), people)
+                           * p.max_history_days)
+            files["opened"][part] = np.where(has, -np.minimum(age, 32000), 0)
+            ontime = np.floor(age / 30.0 * np.minimum(acc, 3) * 0.5)
+            files["ontime"][part] = np.where(has, ontime, 0)
+            hon = honesty[part].astype(np.float64)
+            late = st.poisson(0, LAYOUT.pack(purpose=P_LATE), people,
+                              p.late_mean * 2 * (1 - hon))
+            err = has & st.bernoulli(0, LAYOUT.pack(purpose=P_ERROR), people,
+                                     p.material_error_share)
+            files["late"][part] = np.where(has, late + err, 0)
+            files["error"][part] = err
+            invisible_cells += np.bincount(cell[part][invisible], minlength=n_cells)
+            error_cells += np.bincount(cell[part][err], minlength=n_cells)
+        world.state["invisible"] = invisible_cells.astype(float)
+        world.state["errors"] = error_cells.astype(float)
         cat = world.catalogue
         code = {a: int(cat.code[cat.position(a)]) for a in
                 ("borrow", "loan_repaid", "loan_default", "judgment_refusal", "judgment_unable")
@@ -216,6 +238,8 @@ def fico_score(ontime, late, balance, accounts, age_days, days_since_new, late_w
     return 300.0 + 550.0 * (w[0] * ph + w[1] * ao + w[2] * ln + w[3] * nw + w[4] * mix)
 
 
+
+
 class CreditBureau(Module):
     name = "credit_bureau"
     role = Role.SYSTEM
@@ -240,20 +264,33 @@ class CreditBureau(Module):
         self._rescore(world, 0)  # files exist from day 0: so does their score
 
     def _rescore(self, world, day: int) -> None:
+        """Everyone's score, a slice of people at a time: the score is elementwise, so the
+        slices give the same bits, and its ~13 float64 temporaries per person are the
+        size of a slice, not of everyone (they were a 10^6-person run's peak, +104 B per
+        person on every refresh day)."""
         p = self.params
         has = world.array("people.credit_file")
-        age = day - world.array("people.credit_opened").astype(np.float64)
-        since = day - world.array("people.credit_last_new").astype(np.float64)
+        opened = world.array("people.credit_opened")
+        last_new = world.array("people.credit_last_new")
         acc = world.array("people.credit_accounts")
-        s = fico_score(world.array("people.credit_ontime"), world.array("people.credit_late"),
-                       world.array("people.credit_balance"), acc, age, since,
-                       p.late_weight, p.limit_per_account)
-        thin = has & ((acc == 0) | (age < p.min_file_days))
-        score = np.where(has, np.where(thin, UNSCORABLE, np.rint(s)), NO_FILE)
-        world.array("people.credit_score")[:] = score  # within 300–850 or a code
+        ontime = world.array("people.credit_ontime")
+        late = world.array("people.credit_late")
+        balance = world.array("people.credit_balance")
+        cell = world.array("people.cell")
+        score = world.array("people.credit_score")
         n_cells = len(world.group_names) * world.n_regions
-        world.state["unscorable"] = np.bincount(
-            world.array("people.cell")[thin], minlength=n_cells).astype(float)
+        unscorable = np.zeros(n_cells, dtype=np.int64)
+        for lo in range(0, has.size, PEOPLE_PER_SLICE):
+            part = slice(lo, lo + PEOPLE_PER_SLICE)
+            age = day - opened[part].astype(np.float64)
+            since = day - last_new[part].astype(np.float64)
+            s = fico_score(ontime[part], late[part], balance[part], acc[part], age, since,
+                           p.late_weight, p.limit_per_account)
+            thin = has[part] & ((acc[part] == 0) | (age < p.min_file_days))
+            # within 300–850 or a code
+            score[part] = np.where(has[part], np.where(thin, UNSCORABLE, np.rint(s)), NO_FILE)
+            unscorable += np.bincount(cell[part][thin], minlength=n_cells)
+        world.state["unscorable"] = unscorable.astype(float)
 
     def step(self, world, day: int) -> None:
         if day % self.params.refresh_days == 0:
