@@ -142,3 +142,27 @@ def test_sigmoid_in_place_is_sigmoid_bit_for_bit():
     want = sigmoid(z)
     got = sigmoid_in_place(z.copy())
     assert np.array_equal(got.view(np.uint64), want.view(np.uint64))
+
+
+def test_a_list_code_is_a_label_rows_start_at_the_lowest(tmp_path):
+    """Per-list arrays keep rows from the lowest list code (rongcheng's lists are codes
+    1–3: no row for code 0). Moving the court's debtor list from code 0 to code 5 keeps
+    one row and changes no output: listings, the debtors' cost of staying listed (read
+    from that row) and every counter are the same."""
+    moved = tmp_path / "court-list-5.yaml"
+    moved.write_text("extends: national-blacklist\nname: court-list-5\nmodules:\n  lists:\n"
+                     "    lists:\n      court_debtors:\n        code: 5\n")
+    runs = [Sim(load_scenario(name, people=8000, days=200, burn_in=0, seed=3)).run()
+            for name in ("national-blacklist", str(moved))]
+    for sim in runs:
+        assert sim.world.arrays["people.list_until"].shape == (1, 8000)
+    w0, w5 = (sim.world for sim in runs)
+    assert set(np.unique(w5.arrays["people.listed"])) <= {0, 1 << 5}
+    listed = w0.counters.index["listed_days"]
+    assert w0.counters.history[:, listed].sum() > 0
+    assert np.array_equal(w0.counters.history, w5.counters.history)
+    assert np.array_equal(w0.arrays["people.list_until"], w5.arrays["people.list_until"])
+    assert np.array_equal(w0.arrays["people.listed"].astype(bool),
+                          w5.arrays["people.listed"].astype(bool))
+    rong = Sim(load_scenario("rongcheng", people=500, days=2, burn_in=0))
+    assert rong.world.arrays["people.list_until"].shape == (3, 500)

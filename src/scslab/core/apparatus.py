@@ -84,9 +84,16 @@ class ListParams(ModuleParams):
     enabled: bool = False
     lists: dict[str, ListSpec] = Field(default_factory=dict)
 
+    def first_code(self) -> int:
+        """The lowest list code (0 without lists): per-list arrays keep rows from it, so
+        a society whose lists are codes 1–3 (code 0 left for the national court list it
+        may be combined with) keeps no row for code 0 (2 B per person and per row)."""
+        return min((s.code for s in self.lists.values()), default=0)
+
     def slots(self) -> int:
-        """Rows needed for per-list arrays: the highest list code + 1 (at least 1)."""
-        return max((s.code for s in self.lists.values()), default=0) + 1
+        """Rows of per-list arrays: one per code from :meth:`first_code` to the highest
+        (at least 1); code ``c`` is row ``c − first_code()``."""
+        return max((s.code for s in self.lists.values()), default=0) - self.first_code() + 1
 
 
 class MeasureSpec(Strict):
@@ -317,7 +324,7 @@ class ListBook:
     params: ListParams
     catalogue: object
     member: np.ndarray  # uint8 bits by list code
-    until: np.ndarray  # (list slots, n) uint16: one contiguous row per list code
+    until: np.ndarray  # (list slots, n) uint16: one row per list code, from the first
     #: (list code, end day) → people noted (see ``_note_due``); keep it with ``until``
     due: dict = field(default_factory=dict)
 
@@ -332,6 +339,7 @@ class ListBook:
     def __post_init__(self) -> None:
         cat = self.catalogue
         self.specs = sorted(self.params.lists.items(), key=lambda kv: kv[1].code)
+        self.first = self.params.first_code()  # code c's row in ``until``: c − first
         self.entry_codes = {s.code: np.array([cat.code[cat.position(a)] for a in s.acts],
                                              dtype=np.uint8) for _, s in self.specs}
         self.exit_codes = {s.code: np.array([cat.code[cat.position(a)] for a in s.exit_acts],
@@ -345,8 +353,9 @@ class ListBook:
         bit = np.uint8(1 << code)
         end = min(day + duration, NEVER - 1)
         inside = (self.member[people] & bit) != 0
-        cur = self.until[code, people]
-        self.until[code, people] = np.where(inside & (cur != NEVER), np.maximum(cur, end), end)
+        row = self.until[code - self.first]
+        cur = row[people]
+        row[people] = np.where(inside & (cur != NEVER), np.maximum(cur, end), end)
         _note_due(self.due, (code, int(end)), people)
         self.member[people] |= bit
         return people[~inside]
@@ -355,7 +364,7 @@ class ListBook:
         bit = np.uint8(1 << code)
         was = people[(self.member[people] & bit) != 0]
         self.member[was] &= np.uint8(~bit & 0xFF)
-        self.until[code, was] = NEVER
+        self.until[code - self.first, was] = NEVER
         return was
 
     def apply_records(self, day, subject, act, kind):
@@ -377,7 +386,8 @@ class ListBook:
                     if s.exit_delay_days == 0:
                         exited.append((self._exit(listed, s.code), s.code))
                     else:
-                        self.until[s.code, listed] = np.minimum(self.until[s.code, listed], end)
+                        row = self.until[s.code - self.first]
+                        row[listed] = np.minimum(row[listed], end)
                         _note_due(self.due, (s.code, int(end)), listed)
         return entered, exited
 
@@ -405,7 +415,7 @@ class ListBook:
     def expire(self, day):
         exited = []
         for _, s in self.specs:
-            due = _take_due(self.due, (s.code, int(day)), self.until[s.code], day)
+            due = _take_due(self.due, (s.code, int(day)), self.until[s.code - self.first], day)
             if due.size:
                 exited.append((self._exit(due, s.code), s.code))
         return exited
@@ -432,7 +442,7 @@ class ListBook:
                 live_until = days + s.duration_days
                 if days.size and live_until.max() > day:
                     end = min(int(live_until.max()), NEVER - 1)
-                    self.until[s.code, i] = end
+                    self.until[s.code - self.first, i] = end
                     _note_due(self.due, (s.code, end), np.array([i]))
                 else:
                     gone.append(i)

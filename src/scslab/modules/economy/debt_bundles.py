@@ -50,8 +50,9 @@ class ListCosts(NamedTuple):
     """What staying on a debtor list costs (empty ``listed``: no lists in the run)."""
 
     listed: np.ndarray  # list membership bits, per person
-    until: np.ndarray  # [list code, person]: the day the listing ends
+    until: np.ndarray  # [list row, person]: the day the listing ends
     debtor_codes: np.ndarray  # codes of the lists that hold debtors
+    debtor_rows: np.ndarray  # their rows in ``until`` (code − the lowest list code)
     income_share: np.ndarray  # per membership mask: share of income the measures take
     forgone: np.ndarray  # per membership mask: money forgone per day
 

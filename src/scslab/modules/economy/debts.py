@@ -134,8 +134,8 @@ def _means(i, day, assets, opened, income, saving, kin, hh_offsets, hh_members,
 
 
 @nb.njit(inline="always", cache=True)
-def _listing_cost(i, day, listed, until, debtor_codes, income_share, forgone, income,
-                  discount):  # pragma: no cover - compiled
+def _listing_cost(i, day, listed, until, debtor_codes, debtor_rows, income_share, forgone,
+                  income, discount):  # pragma: no cover - compiled
     """Present value of staying on the debtor lists ``i`` is on now (0 if on none)."""
     if listed.shape[0] == 0:
         return 0.0, False
@@ -143,10 +143,10 @@ def _listing_cost(i, day, listed, until, debtor_codes, income_share, forgone, in
     per_day = income_share[m] * income[i] + forgone[m]
     left = 0
     on = False
-    for code in debtor_codes:
-        if (m >> code) & 1:
+    for j in range(debtor_codes.shape[0]):
+        if (m >> debtor_codes[j]) & 1:
             on = True
-            end = until[code, i]
+            end = until[debtor_rows[j], i]
             if end != NEVER and end > day and end - day > left:
                 left = end - day
     if per_day <= 0.0 or left == 0:
@@ -167,7 +167,7 @@ def _checks(k0, k1, day, coef, slot, book, prices, debtors, lists, homes,
     debt, stage, due, able_now, assets, opened, judged, episode, accrued = book
     terms, apr_of = prices
     income, honesty, aware, pd, pd_day, ps, cell = debtors
-    listed, until, debtor_codes, income_share, forgone = lists
+    listed, until, debtor_codes, debtor_rows, income_share, forgone = lists
     hh_offsets, hh_members, household = homes
     k = 0
     for i in range(due.shape[0]):
@@ -200,8 +200,8 @@ def _checks(k0, k1, day, coef, slot, book, prices, debtors, lists, homes,
                       hh_members, household) >= d
         able_now[i] = able
         in_judgment = st == JUDGMENT or st == JUDGMENT_ARREARS
-        listing, on_list = _listing_cost(i, day, listed, until, debtor_codes, income_share,
-                                         forgone, income, coef[K_DISCOUNT])
+        listing, on_list = _listing_cost(i, day, listed, until, debtor_codes, debtor_rows,
+                                         income_share, forgone, income, coef[K_DISCOUNT])
         refuse = False
         if able:
             if in_judgment and on_list:
@@ -369,6 +369,7 @@ class Debts(Module):
         self.income_share, self.forgone, mask = listing_cost_tables(sp, lists, cat,
                                                                     "judgment_paid")
         self.debtor_codes = np.array([c for c in range(8) if (mask >> c) & 1], dtype=np.int64)
+        self.debtor_rows = self.debtor_codes - lists.first_code()  # rows of list_until
         cons = world.consequences
         r = cat.position("judgment_refusal")
         _, slot_of = cat.perception_venues()
@@ -458,7 +459,7 @@ class Debts(Module):
         lists = ListCosts(
             listed if listed is not None else np.zeros(0, dtype=np.uint8),
             until if until is not None else np.zeros((0, 0), dtype=np.uint16),
-            self.debtor_codes, self.income_share, self.forgone)
+            self.debtor_codes, self.debtor_rows, self.income_share, self.forgone)
         homes = Households(self.hh_offsets, self.hh_members, world.array("people.household"))
         who, outcome, counts = _checks(st.k0, st.k1, np.int64(day), self.coef,
                                        np.int64(self.slot), book, prices, debtors, lists,
