@@ -88,8 +88,9 @@ def test_the_estimate_follows_measured_peaks(name, people, days, burn_in, measur
 
 
 def test_rongcheng_at_1e8_for_30_days_is_refused_on_this_machine(capsys, monkeypatch):
-    """Issue 21: 10^8 people of rongcheng need ~29 GB (measured ~275 B per person at 10^6);
-    on a 24 GiB machine the run is refused in a line, not killed by the OS."""
+    """Issue 21: 10^8 people of rongcheng are estimated at ~28 GB (measured: 252 B per
+    person at 10^7, ~25.4 GB); on a 24 GiB machine the run is refused in a line, not
+    killed by the OS."""
     import scslab.run.memory as mem
 
     monkeypatch.setattr(mem, "available_bytes", lambda: 23 * 2**30)
