@@ -34,7 +34,7 @@ from pathlib import Path
 OUT = Path(__file__).with_name("results-memory.md")
 
 
-def _status() -> dict[str, int]:
+def resident() -> dict[str, int]:
     out = {}
     with open("/proc/self/status", encoding="ascii") as fh:
         for line in fh:
@@ -44,7 +44,7 @@ def _status() -> dict[str, int]:
     return out
 
 
-def _reset_peak() -> None:
+def reset_peak() -> None:
     with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
         fh.write("5")
 
@@ -62,21 +62,21 @@ def measure(scenario: str, people: int, days: int, sites: bool, burn_in: int = 0
     sc = load_scenario(scenario, people=people, days=days, burn_in=burn_in)
     estimate = estimate_bytes(sc)
     gc.collect()
-    base = _status()["VmRSS"]
+    base = resident()["VmRSS"]
     if sites:
         import tracemalloc
 
         tracemalloc.start(10)
-    _reset_peak()
+    reset_peak()
     t0 = time.process_time()
     sim = Sim(sc)
     build_cpu = time.process_time() - t0
-    peak_build = _status()["VmHWM"]
-    _reset_peak()
+    peak_build = resident()["VmHWM"]
+    reset_peak()
     t0 = time.process_time()
     sim.run()
     run_cpu = time.process_time() - t0
-    st = _status()
+    st = resident()
     w = sim.world
     owners = sorted({w.owner[name] for name in w.arrays})
     by_owner = {o: sim.bytes_per_person(o) for o in owners}

@@ -166,3 +166,15 @@ def test_a_list_code_is_a_label_rows_start_at_the_lowest(tmp_path):
                           w5.arrays["people.listed"].astype(bool))
     rong = Sim(load_scenario("rongcheng", people=500, days=2, burn_in=0))
     assert rong.world.arrays["people.list_until"].shape == (3, 500)
+
+
+def test_memory_peaks_names_the_build_phases_and_the_steps(capsys):
+    """``benchmarks.memory_peaks`` (which step is the peak) runs and reports every set-up
+    and the highest steps, each with two figures."""
+    from benchmarks.memory_peaks import main
+
+    main(["rongcheng", "--people", "3000", "--days", "3", "--top", "4"])
+    out = capsys.readouterr().out.splitlines()
+    assert any(line.split()[:2] == ["setup", "harm"] for line in out)
+    steps = [line for line in out if line.split()[:1] == ["day"]]
+    assert len(steps) == 4 and all(len(line.split()) >= 5 for line in steps)
