@@ -74,7 +74,8 @@ class Scoring(Module):
         self.book = ScoreBook.new(self.params, world.catalogue, n, score=score,
                                   restore_day=world.array("people.score_restore_day"))
         # everyone starts at the base score, so at its grade
-        world.array("people.grade")[:] = self.book.grade_of(np.zeros(1, dtype=np.int64))[0]
+        if n:
+            world.array("people.grade")[:] = self.book.grade_of(np.zeros(1, dtype=np.int64))[0]
         world.state["cursor"] = 0
         world.state["applied"] = {}  # day → points applied per record row
         world.state["counts"] = self.book.counts
