@@ -100,6 +100,8 @@ def test_rongcheng_at_1e8_for_30_days_is_refused_on_this_machine(capsys, monkeyp
     assert "population.people=100,000,000" in err and "GB of memory" in err
     need = float(err.split("needs about ")[1].split(" GB")[0])
     assert 27 <= need <= 35, err
+    # ... and it says the population on disk would fit (run: docs/scaling.md)
+    assert "or --population-on-disk DIR (about" in err, err
 
 
 def test_workers_multiply_the_need(capsys, monkeypatch):

@@ -19,7 +19,15 @@ from scslab.cli.calibrate import calibrate_command
 from scslab.cli.card import card_command
 from scslab.cli.compare import compare_command, explain_command, report_command
 from scslab.cli.dashboard import dashboard_command
-from scslab.cli.options import BurnIn, Days, People, UserError, check_memory, open_out
+from scslab.cli.options import (
+    BurnIn,
+    Days,
+    People,
+    PopulationOnDisk,
+    UserError,
+    check_memory,
+    open_out,
+)
 from scslab.cli.options import console as _console
 from scslab.cli.study import study_app
 from scslab.cli.world import world_app
@@ -127,7 +135,8 @@ def _print_summary(results, scenario, wall: float) -> None:
     console.print(table)
 
 
-def _simulate(sc, replicates: int, workers: int, quiet: bool):
+def _simulate(sc, replicates: int, workers: int, quiet: bool,
+              population_on_disk: Path | None = None):
     """Run the replicates with a progress bar; (results, wall seconds)."""
     import time
 
@@ -137,9 +146,11 @@ def _simulate(sc, replicates: int, workers: int, quiet: bool):
     t0 = time.perf_counter()
     if progress is not None:
         with progress:
-            results = run_scenario(sc, replicates, workers, tick, command=sys.argv)
+            results = run_scenario(sc, replicates, workers, tick, command=sys.argv,
+                                   population_on_disk=population_on_disk)
     else:
-        results = run_scenario(sc, replicates, workers, None, command=sys.argv)
+        results = run_scenario(sc, replicates, workers, None, command=sys.argv,
+                               population_on_disk=population_on_disk)
     return results, time.perf_counter() - t0
 
 
@@ -171,6 +182,7 @@ def run(
     figures: Annotated[bool, typer.Option(
         help="With --out, draw the figures (most of a small run's time; data files and "
              "manifest are written either way).")] = True,
+    population_on_disk: PopulationOnDisk = None,
 ) -> None:
     """Run a scenario and print a summary; with --out, write series, summary, manifest.
 
@@ -181,12 +193,15 @@ def run(
       scslab run baseline --people 20000 --days 365 --burn-in 0
 
       scslab run my.yaml --set acts.traffic.rate=0.02 --replicates 5 --out out/my
+
+      scslab run rongcheng --people 1e8 --days 30 --burn-in 0 --population-on-disk /var/tmp
     """
     sc = _load(scenario, set_, people=people, days=days, burn_in=burn_in, seed=seed)
-    check_memory(sc, workers, replicates)
+    check_memory(sc, workers, replicates,
+                 population_on_disk=False if population_on_disk is None else population_on_disk)
     folder = open_out(out, force)
     try:
-        results, wall = _simulate(sc, replicates, workers, quiet)
+        results, wall = _simulate(sc, replicates, workers, quiet, population_on_disk)
         if folder is not None:
             _write_run(results, folder, figures)
     finally:

@@ -49,14 +49,34 @@ def console(stderr: bool = False):
     return Console(stderr=stderr, highlight=False)
 
 
-def check_memory(scenario, workers: int = 1, replicates: int = 1, held: int = 0) -> None:
+def check_memory(scenario, workers: int = 1, replicates: int = 1, held: int = 0,
+                 population_on_disk: Path | None | bool = None) -> None:
     """Refuse, before building anything, a run that cannot fit in the available memory
-    (``held``: what the gathering process keeps besides, see ``run.memory``)."""
-    from scslab.run.memory import memory_problem
+    (``held``: what the gathering process keeps besides, see ``run.memory``).
+    ``population_on_disk``: the directory of ``--population-on-disk`` (checked: a writable
+    directory with room for the arrays), False where the command offers the option but it
+    was not given, None where it does not offer it."""
+    from scslab.run.mapped import directory_problem
+    from scslab.run.memory import estimate_bytes, memory_problem
 
-    problem = memory_problem(scenario, workers, replicates, held)
+    if isinstance(population_on_disk, Path):
+        parallel = max(1, min(workers, replicates))
+        need = estimate_bytes(scenario, population_on_disk=True)["population"] * parallel
+        problem = directory_problem(population_on_disk, need)
+        if problem:
+            raise UserError(f"--population-on-disk: {problem}")
+    mapped = None if population_on_disk is None else population_on_disk is not False
+    problem = memory_problem(scenario, workers, replicates, held, mapped)
     if problem:
         raise UserError(problem)
+
+
+#: ``--population-on-disk`` of the commands that run one scenario.
+PopulationOnDisk = Annotated[Path | None, typer.Option(
+    metavar="DIR", help="Keep the population's traits and network in files in DIR, mapped "
+    "into memory: the OS pages them out when memory runs short, so a run bigger than the "
+    "machine's memory can go ahead (slower when pages are read back). Same results; the "
+    "files are deleted as soon as they are mapped.")]
 
 
 def open_out(out: Path | None, force: bool):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from scslab.core.acts import ActCatalogue
@@ -28,6 +29,7 @@ from scslab.core.scenario_schema import Scenario
 from scslab.core.world import EVENT_TABLES, World, make_view
 from scslab.modules.registry import module_classes
 from scslab.numerics.rng import Stream
+from scslab.run.mapped import map_from_file
 from scslab.run.results import Results
 
 #: Logs. ``dossier_removals`` is the dossier's tombstone log: appeals append to it late in
@@ -172,6 +174,10 @@ class Sim:
     >>> sim = Sim(load_scenario("baseline", people=1000, days=30, burn_in=0))
     >>> sim.run(until=10); sim.run()          # same as one sim.run()
     >>> sim.results().summary["violation_rate"]
+
+    ``population_on_disk``: a directory; the population's arrays (traits, network) are
+    written there and mapped back, so the OS can page them out — same results, for runs
+    bigger than memory (``run/mapped.py``).
     """
 
     def __init__(
@@ -181,6 +187,7 @@ class Sim:
         modules: Sequence[type[Module]] | None = None,
         population: Any = None,
         strict_views: bool = True,
+        population_on_disk: Path | None = None,
     ) -> None:
         t0 = time.perf_counter()
         self.scenario = scenario
@@ -189,6 +196,8 @@ class Sim:
         self.module_classes = order_modules(classes)
         pop = population or synthesise(scenario.population, scenario.seed, replicate)
         counts = dict(pop.counts)
+        drawn = dict(pop.arrays)  # released array by array below, so none outlives the build
+        del pop
         counts["acts"] = len(scenario.acts)
         counts["regions"] = scenario.population.regions
         catalogue = ActCatalogue.from_scenario(scenario)
@@ -197,11 +206,18 @@ class Sim:
         counts["lists"] = scenario.module_params("lists", ListParams).slots()
         self.world = World(scenario, replicate, counts)
         # population arrays no module reads are not kept (a trait no mechanism uses costs
-        # memory only); they are drawn by attribute slot, so leaving one out shifts nothing
+        # memory only); they are drawn by attribute slot, so leaving one out shifts nothing.
+        # With ``population_on_disk`` the kept ones — never written after synthesis — are
+        # mapped from files there, so the OS can page them out (``run/mapped.py``)
         read = {read_base(r) for cls in self.module_classes for r in cls.reads}
         for spec in ALL_ARRAYS:
+            values = drawn.pop(spec.name)
             if spec.name in read:
-                self.world.allocate(spec, OWNER, pop.arrays[spec.name])
+                if population_on_disk is not None:
+                    values = map_from_file(values, population_on_disk)
+                self.world.allocate(spec, OWNER, values)
+            del values
+        del drawn
         self.modules: list[Module] = []
         for cls in self.module_classes:
             params = scenario.module_params(cls.name, cls.Params)

@@ -34,6 +34,11 @@ refusal costs a second and names ``SCSLAB_NO_MEMORY_CHECK=1``. Estimate / measur
 see ``ESTIMATE_CHECKS`` in ``tests/test_fail_early.py`` and
 ``benchmarks/results-memory.md``.
 
+With ``--population-on-disk`` the population's arrays the modules read (traits and the
+network: 65 B per person in rongcheng) are mapped from files (``run/mapped.py``): the OS
+keeps them in its page cache while there is room and drops them under pressure, so they
+are left out of ``running``; synthesis still draws them in memory.
+
 With worker processes each runs its own replicate, so the need is multiplied by
 ``min(workers, replicates)``. A comparison also holds, in the process that gathers the
 replicates, every replicate's daily series and their tidy frame (one row per scenario ×
@@ -113,9 +118,10 @@ def _files_out_of_place(scenario: Scenario, classes: list) -> bool:
     return bool(params.kin_spread_acts) and params.kin_spread_probability > 0
 
 
-def estimate_bytes(scenario: Scenario) -> dict[str, int]:
-    """``{"synthesis": B, "running": B, "need": B}`` for one replicate (``need`` includes
-    the interpreter)."""
+def estimate_bytes(scenario: Scenario, population_on_disk: bool = False) -> dict[str, int]:
+    """``{"synthesis": B, "running": B, "need": B, "population": B}`` for one replicate
+    (``need`` includes the interpreter; ``population``: the population arrays the modules
+    read, which ``population_on_disk`` maps from files and leaves out of ``running``)."""
     import numpy as np
 
     from scslab.core.layouts import dtype
@@ -126,9 +132,13 @@ def estimate_bytes(scenario: Scenario) -> dict[str, int]:
     n = counts["people"]
     classes = [c for c in module_classes().values() if c.enabled_in(scenario)]
     reads = {r.rstrip("?").split("@")[0] for c in classes for r in c.reads}
-    specs = [s for s in ALL_ARRAYS if s.name in reads] + [s for c in classes for s in c.owns]
-    arrays = sum(_entity_size(s.entity, counts) * np.dtype(dtype(s.kind)).itemsize
-                 for s in specs)
+
+    def size(specs) -> int:
+        return sum(_entity_size(s.entity, counts) * np.dtype(dtype(s.kind)).itemsize
+                   for s in specs)
+
+    population = size(s for s in ALL_ARRAYS if s.name in reads)
+    arrays = size(s for c in classes for s in c.owns) + (0 if population_on_disk else population)
     days = int(scenario.time.burn_in) + int(scenario.time.days)
     cells = counts["groups"] * counts["regions"]
     counters = days * sum(len(c.counters) for c in classes) * cells * 8
@@ -137,7 +147,7 @@ def estimate_bytes(scenario: Scenario) -> dict[str, int]:
     synthesis = n * (SYNTH_PER_PERSON + SYNTH_PER_LINK * int(scenario.population.network.degree))
     running = arrays + counters + records + n * PRIVATE_PER_PERSON
     return {"synthesis": synthesis, "running": running,
-            "need": max(synthesis, running) + INTERPRETER}
+            "need": max(synthesis, running) + INTERPRETER, "population": population}
 
 
 def available_bytes() -> int | None:
@@ -157,16 +167,19 @@ def gigabytes(b: float) -> str:
 
 
 def memory_problem(scenario: Scenario, workers: int = 1, replicates: int = 1,
-                   held: int = 0) -> str | None:
+                   held: int = 0, population_on_disk: bool | None = None) -> str | None:
     """Why the run will not fit (one line), or None. ``held``: bytes the gathering process
     keeps besides the runs (a comparison's series, :func:`series_bytes`).
+    ``population_on_disk``: True when the population's arrays will be mapped from files
+    (not counted), False when the command offers ``--population-on-disk`` but it is not
+    given (the refusal says whether it would fit with it), None when not offered.
     ``SCSLAB_NO_MEMORY_CHECK=1`` skips."""
     if os.environ.get("SCSLAB_NO_MEMORY_CHECK"):
         return None
     available = available_bytes()
     if available is None:
         return None
-    est = estimate_bytes(scenario)
+    est = estimate_bytes(scenario, population_on_disk=bool(population_on_disk))
     parallel = max(1, min(workers, replicates))
     need = est["need"] * parallel + held
     if need <= available:
@@ -180,7 +193,13 @@ def memory_problem(scenario: Scenario, workers: int = 1, replicates: int = 1,
     phase = ("drawing the population and its network" if est["synthesis"] >= est["running"]
              else "the model's arrays and records")
     per = f" ({parallel} worker processes)" if parallel > 1 else ""
+    hint = ""
+    if population_on_disk is False:
+        mapped = estimate_bytes(scenario, population_on_disk=True)["need"] * parallel + held
+        if mapped <= available:
+            hint = (f" or --population-on-disk DIR (about {gigabytes(mapped)} then, the "
+                    f"population's {gigabytes(est['population'] * parallel)} in files)")
     return (f"population.people={scenario.population.people:,}: needs about "
             f"{gigabytes(need)} of memory{per} — mostly {phase} — and "
             f"{gigabytes(available)} is available; use fewer people"
-            f"{' or workers' if parallel > 1 else ''} {skip}")
+            f"{' or workers' if parallel > 1 else ''}{hint} {skip}")

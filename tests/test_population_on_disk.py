@@ -1,0 +1,115 @@
+"""``--population-on-disk``: the population's arrays mapped from files give the same run,
+leave nothing on disk, and are checked and counted before anything is built (issue #21:
+10^8 people of rongcheng on a 24 GiB machine)."""
+
+from __future__ import annotations
+
+import mmap
+
+import numpy as np
+import pytest
+
+from scslab.cli import main
+from scslab.core.population import OWNER
+from scslab.run.engine import Sim
+from scslab.run.mapped import map_from_file
+from scslab.run.memory import estimate_bytes, memory_problem
+from scslab.run.results import replicate_result
+from scslab.scenario import load_scenario
+from test_exit_codes import one_line_error, run
+
+
+def file_backed(a: np.ndarray) -> bool:
+    while a is not None:
+        if isinstance(a, mmap.mmap):
+            return True
+        a = a.base if isinstance(a, np.ndarray) else getattr(a, "obj", None)
+    return False
+
+
+@pytest.mark.parametrize("values", [
+    np.arange(10_001, dtype=np.int32),
+    np.linspace(0, 1, 7, dtype=np.float32),
+    np.array([True, False, True]),
+    np.arange(24, dtype=np.uint16).reshape(4, 6),
+    np.arange(12, dtype=np.int64).reshape(3, 4)[:, 1],  # not contiguous
+    np.zeros(0, dtype=np.uint8),
+])
+def test_a_mapped_array_has_the_same_values_and_leaves_no_file(values, tmp_path):
+    mapped = map_from_file(values, tmp_path)
+    assert mapped.dtype == values.dtype and mapped.shape == values.shape
+    assert np.array_equal(mapped, values)
+    assert list(tmp_path.iterdir()) == []
+    if values.size:
+        assert file_backed(mapped) and mapped.flags.writeable and mapped.flags.c_contiguous
+        mapped[0] = values[-1]  # private: a write lands in the process, not in a file
+
+
+def test_a_run_with_the_population_on_disk_is_the_same_run(tmp_path):
+    sc = load_scenario("rongcheng", people=3000, days=40, burn_in=10, seed=3)
+    in_memory = replicate_result(Sim(sc).run())
+    sim = Sim(sc, population_on_disk=tmp_path)
+    mapped = [n for n, owner in sim.world.owner.items() if owner == OWNER]
+    assert "links.neighbour" in mapped and "people.honesty" in mapped
+    assert all(file_backed(sim.world.arrays[n]) for n in mapped)
+    assert not any(file_backed(sim.world.arrays[n])
+                   for n, owner in sim.world.owner.items() if owner != OWNER)
+    assert list(tmp_path.iterdir()) == []
+    on_disk = replicate_result(sim.run())
+    assert on_disk.summary == in_memory.summary
+    assert in_memory.series.keys() == on_disk.series.keys()
+    for key, values in in_memory.series.items():
+        assert np.array_equal(values, on_disk.series[key], equal_nan=True), key
+
+
+def test_the_estimate_leaves_the_mapped_population_out():
+    sc = load_scenario("rongcheng", people=1_000_000, days=30, burn_in=0)
+    full, mapped = estimate_bytes(sc), estimate_bytes(sc, population_on_disk=True)
+    assert mapped["population"] == full["population"]
+    # rongcheng reads 10 links of 4 bytes per person and ~23 B of traits
+    assert 60 <= full["population"] / 1e6 <= 70
+    assert full["running"] - mapped["running"] == full["population"]
+
+
+def test_a_refusal_says_when_the_population_on_disk_would_fit(monkeypatch):
+    import scslab.run.memory as mem
+
+    sc = load_scenario("rongcheng", people=100_000_000, days=30, burn_in=0)
+    full, mapped = estimate_bytes(sc)["need"], estimate_bytes(sc, population_on_disk=True)["need"]
+    monkeypatch.setattr(mem, "available_bytes", lambda: (full + mapped) // 2)
+    offered = memory_problem(sc, population_on_disk=False)
+    assert offered is not None and "--population-on-disk DIR (about" in offered
+    assert "--population-on-disk" not in memory_problem(sc)  # a command without the option
+    assert memory_problem(sc, population_on_disk=True) is None
+    monkeypatch.setattr(mem, "available_bytes", lambda: mapped // 2)  # fits neither way
+    assert "--population-on-disk" not in memory_problem(sc, population_on_disk=False)
+
+
+@pytest.mark.parametrize("where, fragment", [
+    ("missing", "missing: not a directory"),
+    ("a-file", "a-file: not a directory"),
+])
+def test_a_bad_directory_is_one_line_before_anything_runs(tmp_path, where, fragment):
+    (tmp_path / "a-file").write_text("x")
+    proc = run(["run", "--people", "2000", "--days", "3", "--population-on-disk",
+                str(tmp_path / where)], timeout=120)
+    assert proc.returncode == 2 and one_line_error(proc), proc.stderr
+    assert "--population-on-disk: " in proc.stderr and fragment in proc.stderr
+
+
+def test_a_directory_without_room_is_refused(tmp_path, monkeypatch, capsys):
+    import shutil
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(shutil, "disk_usage", lambda _: SimpleNamespace(total=1, used=0, free=1))
+    assert main(["run", "--people", "2000", "--days", "3", "--quiet",
+                 "--population-on-disk", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "GB free on its disk" in err, err
+
+
+def test_the_command_runs_with_the_population_on_disk(tmp_path):
+    proc = run(["run", "rongcheng", "--people", "2000", "--days", "5", "--burn-in", "0",
+                "--quiet", "--population-on-disk", str(tmp_path)], timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert list(tmp_path.iterdir()) == []
