@@ -28,23 +28,42 @@ OUT = Path(__file__).with_name("results-scale.md")
 BASE_RSS = 180 * 2**20  # the interpreter with its kernels loaded (benchmarks/memory.py)
 
 
-def child(scenario: str, people: int, days: int) -> dict:
+def anonymous_bytes() -> int:
+    """RssAnon of this process: what the OS cannot drop and read back from a file."""
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def child(scenario: str, people: int, days: int, on_disk: Path | None) -> dict:
+    import threading
+
     from scslab.run.engine import Sim
     from scslab.run.memory import available_bytes, estimate_bytes
     from scslab.scenario import load_scenario
 
     sc = load_scenario(scenario, people=people, days=days, burn_in=0)
-    est = estimate_bytes(sc)["need"]
+    est = estimate_bytes(sc, population_on_disk=on_disk is not None)["need"]
+    peak_anon, stop = [0], threading.Event()
+
+    def sample() -> None:  # RssAnon has no high-water mark: sampled twice a second
+        while not stop.wait(0.5):
+            peak_anon[0] = max(peak_anon[0], anonymous_bytes())
+
+    threading.Thread(target=sample, daemon=True).start()
     t0, w0 = time.process_time(), time.perf_counter()
-    sim = Sim(sc)
+    sim = Sim(sc, population_on_disk=on_disk)
     build_cpu, build_wall = time.process_time() - t0, time.perf_counter() - w0
     t0, w0 = time.process_time(), time.perf_counter()
     sim.run()
     run_cpu, run_wall = time.process_time() - t0, time.perf_counter() - w0
+    stop.set()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {"people": people, "days": days, "estimate": est, "available": available_bytes(),
             "build_cpu": build_cpu, "build_wall": build_wall, "run_cpu": run_cpu,
-            "run_wall": run_wall, "peak_rss": rss,
+            "run_wall": run_wall, "peak_rss": rss, "peak_anon": peak_anon[0],
             "ns_per_agent_day": run_cpu / (people * days) * 1e9,
             "state": sim.bytes_per_person()}
 
@@ -57,20 +76,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--force", action="store_true", help="run even if the estimate says no")
     ap.add_argument("--threads", type=int, default=1, help="NUMBA_NUM_THREADS of the runs")
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--population-on-disk", type=Path, metavar="DIR",
+                    help="map the population's arrays from files in DIR (as `scslab run "
+                         "--population-on-disk`): how 10^8 people fit in 24 GiB")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
-        print(json.dumps(child(args.scenario, int(args.sizes[0]), args.days)))
+        print(json.dumps(child(args.scenario, int(args.sizes[0]), args.days,
+                               args.population_on_disk)))
         return 0
     from scslab.run.memory import available_bytes, estimate_bytes, gigabytes
     from scslab.scenario import load_scenario
 
     rows, notes = [], []
     loads = [os.getloadavg()[0]]
+    on_disk = args.population_on_disk
+    on_disk_args = [] if on_disk is None else ["--population-on-disk", str(on_disk)]
     for size in args.sizes:
         n = int(size)
         need = estimate_bytes(load_scenario(args.scenario, people=n, days=args.days,
-                                            burn_in=0))["need"]
+                                            burn_in=0),
+                              population_on_disk=on_disk is not None)["need"]
         avail = available_bytes() or 0
         if need > avail and not args.force:
             notes.append(f"- {n:,} people: not run — the up-front estimate needs "
@@ -79,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
             continue
         if rows and not args.force:  # the measured peak per person of the largest size so far
             last = rows[-1]
-            per = (last["peak_rss"] - BASE_RSS) / last["people"]
+            # mapped pages can be dropped by the OS: only the anonymous part must fit
+            held = last["peak_anon"] if on_disk is not None else last["peak_rss"]
+            per = (held - BASE_RSS) / last["people"]
             guess = BASE_RSS + per * n
             if guess > 0.9 * avail:
                 notes.append(
@@ -92,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
                 continue
         t0 = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "benchmarks.scale", "--child",
-                               args.scenario, str(n), "--days", str(args.days)],
+                               args.scenario, str(n), "--days", str(args.days),
+                               *on_disk_args],
                               capture_output=True, text=True,
                               env=dict(os.environ, NUMBA_NUM_THREADS=str(args.threads)))
         if proc.returncode != 0:
@@ -118,18 +147,23 @@ def main(argv: list[str] | None = None) -> int:
         f"reference. NUMBA_NUM_THREADS={args.threads}.",
         f"Reproduce: `python -m benchmarks.scale --days {args.days} --threads {args.threads} "
         f"{args.scenario} "
-        f"{' '.join(format(s, 'g') for s in args.sizes)}`.",
+        f"{' '.join(format(s, 'g') for s in args.sizes)}"
+        f"{'' if on_disk is None else ' --population-on-disk ' + str(on_disk)}`.",
+        "Peak RSS counts the pages of mapped files the process has touched (the OS may drop "
+        "them); peak anonymous (RssAnon, sampled twice a second) is what must fit in memory.",
         "",
         "| people | build CPU s (wall) | run CPU s (wall) | run CPU ns / agent-day | ratio to "
-        "smallest | peak RSS | peak RSS / person | up-front estimate | load after |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "smallest | peak RSS | peak RSS / person | peak anonymous / person | up-front "
+        "estimate | load after |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['people']:,} | {r['build_cpu']:.1f} ({r['build_wall']:.1f}) | "
             f"{r['run_cpu']:.1f} ({r['run_wall']:.1f}) | {r['ns_per_agent_day']:.0f} | "
             f"{r['ns_per_agent_day'] / base:.2f} | {gigabytes(r['peak_rss'])} | "
-            f"{r['peak_rss'] / r['people']:.0f} B | {gigabytes(r['estimate'])} | "
+            f"{r['peak_rss'] / r['people']:.0f} B | {r['peak_anon'] / r['people']:.0f} B | "
+            f"{gigabytes(r['estimate'])} | "
             f"{r['load']:.1f} |")
     lines += ["", *notes, ""]
     from scslab.run.results import atomic_write_bytes
