@@ -92,6 +92,18 @@ def test_kernel_equals_reference_bit_for_bit(stream, uids):
     table = AliasTable.from_weights([0.1, 0.0, 0.5, 0.25, 0.15])
     assert np.array_equal(stream.choice(day, slot, uids, table), ref.choice(stream, day, slot, uids, table))
     assert np.array_equal(stream.priority(day, slot, uids), ref.priority(stream, day, slot, uids))
+    words = ref.words(stream, day, slot, uids)[:, 0].astype(np.uint64)
+    for n in (1, 7, 10**8, 2**32):  # the first word scaled by multiply-shift
+        want = ((words * np.uint64(n)) >> np.uint64(32)).astype(np.int64)
+        got = stream.below(day, slot, uids, n)
+        assert got.dtype == np.int64 and np.array_equal(got, want)
+        assert got.min() >= 0 and got.max() < n
+
+
+def test_below_refuses_a_range_it_cannot_scale_to(stream, uids):
+    for n in (0, -3, 2**32 + 1):
+        with pytest.raises(ValueError, match="must lie in"):
+            stream.below(1, 1, uids[:3], n)
 
 
 def test_uniform_and_normal_moments_and_ks(stream):

@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scslab.numerics.sets import priority_order, scaled_distinct, unique
+from scslab.numerics.sets import (
+    priority_order,
+    priority_order_by_bucket,
+    scaled_distinct,
+    unique,
+)
 
 
 @pytest.mark.parametrize("size", [0, 1, 50, 20_000, 150_000])  # sort route, then byte map
@@ -38,3 +43,15 @@ def test_priority_order_is_the_stable_sort(size):
 def test_priority_order_falls_back_on_crowded_keys():
     keys = np.r_[np.arange(500, 0, -1), np.arange(500)].astype(np.uint64)  # one bucket
     assert np.array_equal(priority_order(keys), np.argsort(keys, kind="stable"))
+
+
+@pytest.mark.parametrize("size, buckets", [(0, 1), (1, 1), (9, 3), (20_000, 12), (5_000, 70_000)])
+def test_priority_order_by_bucket_is_the_lexsort(size, buckets):
+    """The homophily order of synthesis: by bucket (region and group), then keyed
+    priority, then position — ties (forced here) keep their positions; buckets beyond 16
+    bits fall back to ``np.lexsort`` itself."""
+    rng = np.random.default_rng(size)
+    keys = rng.integers(0, 2**63, size, dtype=np.uint64) * np.uint64(2)
+    keys[: size // 3] = keys[size // 3: 2 * (size // 3)]
+    bucket = rng.integers(0, buckets, size)
+    assert np.array_equal(priority_order_by_bucket(keys, bucket), np.lexsort((keys, bucket)))

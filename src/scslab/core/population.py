@@ -17,6 +17,7 @@ from scslab.core.layouts import dtype
 from scslab.core.scenario_schema import PopulationSpec
 from scslab.numerics.csr import csr_from_sorted_pairs
 from scslab.numerics.rng import AliasTable, SlotLayout, Stream
+from scslab.numerics.sets import priority_order_by_bucket
 
 OWNER = "population"
 LAYOUT = SlotLayout((("attribute", 8), ("part", 8)))
@@ -153,7 +154,7 @@ def _homophily_order(st: Stream, attr: int, region: np.ndarray, group: np.ndarra
     """People sorted by region, then group, then a keyed random priority."""
     people = np.arange(region.size, dtype=np.int64)
     key = st.priority(0, LAYOUT.pack(attribute=attr), people)
-    return np.lexsort((key, group, region))
+    return priority_order_by_bucket(key, region.astype(np.int64) * 256 + group)
 
 
 def _households(st: Stream, region, group, mean_size: float) -> np.ndarray:
@@ -163,8 +164,13 @@ def _households(st: Stream, region, group, mean_size: float) -> np.ndarray:
     n_max = n  # at most n households
     sizes = 1 + st.poisson(0, LAYOUT.pack(attribute=A_HOUSEHOLD_SIZE),
                            np.arange(n_max, dtype=np.int64), mean_size - 1.0)
+    # position i belongs to household h when ends[h - 1] <= i < ends[h]: the households
+    # that start before n, each number repeated its size, cut at n (what a searchsorted of
+    # every position in the ends gives, in one pass)
     ends = np.cumsum(sizes)
-    position_household = np.searchsorted(ends, np.arange(n), side="right")
+    used = int(np.searchsorted(ends, n, side="left")) + 1
+    del ends
+    position_household = np.repeat(np.arange(used, dtype=np.int64), sizes[:used])[:n]
     household = np.empty(n, dtype=dtype("uid"))
     household[order] = position_household.astype(dtype("uid"))
     return household
@@ -194,9 +200,7 @@ def _network(st: Stream, region, group, degree: int, homophily: float):
         dst = np.roll(order, -j)  # order[(i + j) % n]
         # the link ordinal j is the semantic part of the slot; the uid is the person
         rewire = st.bernoulli(0, LAYOUT.pack(attribute=A_NET_REWIRE, part=j), src, 1.0 - homophily)
-        words = st.words(0, LAYOUT.pack(attribute=A_NET_TARGET, part=j), src)[:, 0].astype(np.uint64)
-        random_target = ((words * np.uint64(n)) >> np.uint64(32)).astype(np.int64)
-        del words
+        random_target = st.below(0, LAYOUT.pack(attribute=A_NET_TARGET, part=j), src, n)
         dst = np.where(rewire, random_target, dst)
         del rewire, random_target
         keep = src != dst

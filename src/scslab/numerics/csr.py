@@ -31,14 +31,24 @@ def gather(offsets: np.ndarray, values: np.ndarray, rows: np.ndarray
     return values[starts + within], sizes
 
 
+# The codes are sorted, so a code's row only grows along the pass: it is tracked (the
+# row's first code, advanced by n) instead of divided out — a 64-bit division per code
+# was most of these passes' time (10^8 codes at 10^7 people: 2.0 → 0.5 s).
+
+
 @nb.njit(cache=True)
 def _count_distinct_rows(pairs: np.ndarray, n: int, counts: np.ndarray) -> int:
     total = 0
     prev = np.int64(-1)
+    row = 0
+    start = np.int64(0)  # the first code of ``row``
     for i in range(pairs.size):
         p = pairs[i]
         if p != prev:
-            counts[p // n] += 1
+            while p - start >= n:
+                row += 1
+                start += n
+            counts[row] += 1
             total += 1
             prev = p
     return total
@@ -48,10 +58,13 @@ def _count_distinct_rows(pairs: np.ndarray, n: int, counts: np.ndarray) -> int:
 def _fill_distinct_columns(pairs: np.ndarray, n: int, out: np.ndarray) -> None:
     k = 0
     prev = np.int64(-1)
+    start = np.int64(0)
     for i in range(pairs.size):
         p = pairs[i]
         if p != prev:
-            out[k] = p % n
+            while p - start >= n:
+                start += n
+            out[k] = p - start
             k += 1
             prev = p
 

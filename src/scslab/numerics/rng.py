@@ -470,6 +470,14 @@ def _alias(k0, k1, day, slot, uids, accept, alias):  # pragma: no cover - compil
 
 
 @nb.njit(cache=True)
+def _below(k0, k1, day, slot, uids, n):  # pragma: no cover - compiled
+    out = np.empty(uids.shape[0], dtype=np.int64)
+    for i in range(uids.shape[0]):
+        out[i] = np.int64((U64(k_word(k0, k1, day, slot, uids[i])) * n) >> U64(32))
+    return out
+
+
+@nb.njit(cache=True)
 def _priority(k0, k1, day, slot, uids):  # pragma: no cover - compiled
     out = np.empty(uids.shape[0], dtype=np.uint64)
     for i in range(uids.shape[0]):
@@ -677,6 +685,15 @@ class Stream:
         return _alias(
             self.k0, self.k1, U64(day), U64(slot), _as_uids(uids), table.accept, table.alias
         )
+
+    def below(self, day: int, slot: int, uids: np.ndarray, n: int) -> np.ndarray:
+        """Integers in [0, n) (int64): the first word scaled by multiply-shift,
+        ``(word × n) >> 32`` — the same as ``words(...)[:, 0]`` scaled, without the block's
+        other words; ``n`` at most 2^32."""
+        _check_counter(day, slot)
+        if not 0 < n <= 1 << 32:
+            raise ValueError(f"n={n}: must lie in (0, 2**32]")
+        return _below(self.k0, self.k1, U64(day), U64(slot), _as_uids(uids), U64(n))
 
     def priority(self, day: int, slot: int, uids: np.ndarray) -> np.ndarray:
         _check_counter(day, slot)
