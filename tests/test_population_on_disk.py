@@ -5,6 +5,7 @@ leave nothing on disk, and are checked and counted before anything is built (iss
 from __future__ import annotations
 
 import mmap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from scslab.cli import main
 from scslab.core.population import OWNER
 from scslab.run.engine import Sim
-from scslab.run.mapped import map_from_file
+from scslab.run.mapped import MappedFileError, map_from_file
 from scslab.run.memory import estimate_bytes, memory_problem
 from scslab.run.results import replicate_result
 from scslab.scenario import load_scenario
@@ -34,6 +35,7 @@ def file_backed(a: np.ndarray) -> bool:
     np.arange(24, dtype=np.uint16).reshape(4, 6),
     np.arange(12, dtype=np.int64).reshape(3, 4)[:, 1],  # not contiguous
     np.zeros(0, dtype=np.uint8),
+    np.array(5, dtype=np.int32),  # 0-d
 ])
 def test_a_mapped_array_has_the_same_values_and_leaves_no_file(values, tmp_path):
     mapped = map_from_file(values, tmp_path)
@@ -42,7 +44,7 @@ def test_a_mapped_array_has_the_same_values_and_leaves_no_file(values, tmp_path)
     assert list(tmp_path.iterdir()) == []
     if values.size:
         assert file_backed(mapped) and mapped.flags.writeable and mapped.flags.c_contiguous
-        mapped[0] = values[-1]  # private: a write lands in the process, not in a file
+        mapped[...] = 0  # private: a write lands in the process, not in a file
 
 
 def test_a_run_with_the_population_on_disk_is_the_same_run(tmp_path):
@@ -66,7 +68,7 @@ def test_the_estimate_leaves_the_mapped_population_out():
     sc = load_scenario("rongcheng", people=1_000_000, days=30, burn_in=0)
     full, mapped = estimate_bytes(sc), estimate_bytes(sc, population_on_disk=True)
     assert mapped["population"] == full["population"]
-    # rongcheng reads 10 links of 4 bytes per person and ~23 B of traits
+    # rongcheng reads 10 links of 4 bytes, their offsets (4) and 21 B of traits a person
     assert 60 <= full["population"] / 1e6 <= 70
     assert full["running"] - mapped["running"] == full["population"]
 
@@ -77,16 +79,16 @@ def test_a_refusal_says_when_the_population_on_disk_would_fit(monkeypatch):
     sc = load_scenario("rongcheng", people=100_000_000, days=30, burn_in=0)
     full, mapped = estimate_bytes(sc)["need"], estimate_bytes(sc, population_on_disk=True)["need"]
     monkeypatch.setattr(mem, "available_bytes", lambda: (full + mapped) // 2)
-    offered = memory_problem(sc, population_on_disk=False)
+    offered = memory_problem(sc, offer_population_on_disk=True)
     assert offered is not None and "--population-on-disk DIR (about" in offered
     assert "--population-on-disk" not in memory_problem(sc)  # a command without the option
     assert memory_problem(sc, population_on_disk=True) is None
     monkeypatch.setattr(mem, "available_bytes", lambda: mapped // 2)  # fits neither way
-    assert "--population-on-disk" not in memory_problem(sc, population_on_disk=False)
+    assert "--population-on-disk" not in memory_problem(sc, offer_population_on_disk=True)
 
 
 @pytest.mark.parametrize("where, fragment", [
-    ("missing", "missing: not a directory"),
+    ("missing", "missing: does not exist"),
     ("a-file", "a-file: not a directory"),
 ])
 def test_a_bad_directory_is_one_line_before_anything_runs(tmp_path, where, fragment):
@@ -105,7 +107,46 @@ def test_a_directory_without_room_is_refused(tmp_path, monkeypatch, capsys):
     assert main(["run", "--people", "2000", "--days", "3", "--quiet",
                  "--population-on-disk", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "GB free on its disk" in err, err
+    assert len(err.splitlines()) == 1 and "free on its disk" in err, err
+
+
+def test_a_directory_in_memory_is_refused(tmp_path, monkeypatch):
+    """On tmpfs the file's pages are memory the OS cannot drop: the option would save
+    nothing the estimate counts on."""
+    import scslab.run.mapped as mapped
+
+    assert mapped.filesystem_type(tmp_path) is not None  # /proc/self/mounts is read
+    monkeypatch.setattr(mapped, "filesystem_type", lambda _: "tmpfs")
+    problem = mapped.directory_problem(tmp_path, 10)
+    assert problem is not None and "tmpfs" in problem and "memory" in problem
+    if Path("/dev/shm").is_dir():
+        monkeypatch.undo()
+        kind = mapped.filesystem_type(Path("/dev/shm"))
+        assert (mapped.directory_problem(Path("/dev/shm"), 10) is None) == (
+            kind not in mapped.IN_MEMORY)
+
+
+def test_a_failure_while_mapping_is_one_line_and_reaches_the_run(tmp_path, monkeypatch, capsys):
+    """The option reaches the Sim from the command: a directory that passed the check
+    and is gone by the time the arrays are written is a one-line error, exit 2."""
+    import scslab.run.mapped as mapped
+
+    monkeypatch.setattr(mapped, "directory_problem", lambda *_: None)
+    assert main(["run", "--people", "2000", "--days", "3", "--quiet",
+                 "--population-on-disk", str(tmp_path / "gone")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("scslab: error: --population-on-disk: ") and "gone" in err, err
+
+
+def test_worker_processes_map_the_population_too(tmp_path):
+    """The option reaches replicates run in worker processes (a directory they cannot
+    use fails there, and the error comes back whole)."""
+    from scslab.run.runner import run_scenario
+
+    sc = load_scenario("baseline", people=2000, days=3, burn_in=0)
+    with pytest.raises(MappedFileError, match="gone"):
+        run_scenario(sc, replicates=2, workers=2, population_on_disk=tmp_path / "gone")
 
 
 def test_the_command_runs_with_the_population_on_disk(tmp_path):
@@ -124,3 +165,23 @@ def test_the_estimate_with_the_population_on_disk_follows_the_10e8_run():
                          population_on_disk=True)
     ratio = est["running"] / 10**8 / 185
     assert 0.95 <= ratio <= 1.25, ratio
+
+
+def test_the_scale_benchmark_reports_the_anonymous_peak_with_the_option(tmp_path):
+    """``benchmarks.scale --population-on-disk`` (how the 10^8 row was measured) runs a
+    size in a child process and writes its row with the peak anonymous memory."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "scale.md"
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.scale", "--days", "2", "baseline",
+                           "3000", "--population-on-disk", str(tmp_path), "--out", str(out)],
+                          capture_output=True, text=True, timeout=300,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 0, proc.stderr
+    text = out.read_text()
+    assert "--population-on-disk" in text and "peak anonymous / person" in text
+    row = next(line for line in text.splitlines() if line.startswith("| 3,000 |"))
+    anonymous = int(row.split("|")[8].split()[0])
+    assert 0 < anonymous <= int(row.split("|")[7].split()[0])  # within the whole RSS
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scale.md"]

@@ -197,8 +197,10 @@ def run(
       scslab run rongcheng --people 1e8 --days 30 --burn-in 0 --population-on-disk /var/tmp
     """
     sc = _load(scenario, set_, people=people, days=days, burn_in=burn_in, seed=seed)
-    check_memory(sc, workers, replicates,
-                 population_on_disk=False if population_on_disk is None else population_on_disk)
+    if population_on_disk is not None:
+        population_on_disk = population_on_disk.expanduser()
+    check_memory(sc, workers, replicates, population_on_disk=population_on_disk,
+                 offer_population_on_disk=True)
     folder = open_out(out, force)
     try:
         results, wall = _simulate(sc, replicates, workers, quiet, population_on_disk)
@@ -391,6 +393,11 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_INTERRUPTED
         if isinstance(exc, MemoryError):
             print("scslab: error: out of memory (try fewer people or days)", file=sys.stderr)
+            return EXIT_USAGE
+        from scslab.run.mapped import MappedFileError
+
+        if isinstance(exc, MappedFileError):  # the disk filled up or DIR went, mid-build
+            print(f"scslab: error: --population-on-disk: {exc}", file=sys.stderr)
             return EXIT_USAGE
         raise
     # with standalone_mode=False click returns a command's typer.Exit code instead of

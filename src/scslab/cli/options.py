@@ -49,31 +49,35 @@ def console(stderr: bool = False):
     return Console(stderr=stderr, highlight=False)
 
 
-def check_memory(scenario, workers: int = 1, replicates: int = 1, held: int = 0,
-                 population_on_disk: Path | None | bool = None) -> None:
+def check_memory(scenario, workers: int = 1, replicates: int = 1, held: int = 0, *,
+                 population_on_disk: Path | None = None,
+                 offer_population_on_disk: bool = False) -> None:
     """Refuse, before building anything, a run that cannot fit in the available memory
     (``held``: what the gathering process keeps besides, see ``run.memory``).
-    ``population_on_disk``: the directory of ``--population-on-disk`` (checked: a writable
-    directory with room for the arrays), False where the command offers the option but it
-    was not given, None where it does not offer it."""
+    ``population_on_disk``: the directory of ``--population-on-disk``, checked (a
+    directory on a disk, where files can be made, with room for the arrays) and its
+    arrays left out of the need; ``offer_population_on_disk``: the command has the option,
+    so a refusal says whether it would make the run fit."""
     from scslab.run.mapped import directory_problem
     from scslab.run.memory import estimate_bytes, memory_problem
 
-    if isinstance(population_on_disk, Path):
+    if population_on_disk is not None:
         parallel = max(1, min(workers, replicates))
         need = estimate_bytes(scenario, population_on_disk=True)["population"] * parallel
         problem = directory_problem(population_on_disk, need)
         if problem:
             raise UserError(f"--population-on-disk: {problem}")
-    mapped = None if population_on_disk is None else population_on_disk is not False
-    problem = memory_problem(scenario, workers, replicates, held, mapped)
+    problem = memory_problem(scenario, workers, replicates, held,
+                             population_on_disk=population_on_disk is not None,
+                             offer_population_on_disk=offer_population_on_disk)
     if problem:
         raise UserError(problem)
 
 
 #: ``--population-on-disk`` of the commands that run one scenario.
 PopulationOnDisk = Annotated[Path | None, typer.Option(
-    metavar="DIR", help="Keep the population's traits and network in files in DIR, mapped "
+    metavar="DIR", help="Keep the population's traits and network in files in DIR (on a "
+    "disk, not tmpfs), mapped "
     "into memory: the OS pages them out when memory runs short, so a run bigger than the "
     "machine's memory can go ahead (slower when pages are read back). Same results; the "
     "files are deleted as soon as they are mapped.")]

@@ -167,19 +167,20 @@ def gigabytes(b: float) -> str:
 
 
 def memory_problem(scenario: Scenario, workers: int = 1, replicates: int = 1,
-                   held: int = 0, population_on_disk: bool | None = None) -> str | None:
+                   held: int = 0, population_on_disk: bool = False,
+                   offer_population_on_disk: bool = False) -> str | None:
     """Why the run will not fit (one line), or None. ``held``: bytes the gathering process
     keeps besides the runs (a comparison's series, :func:`series_bytes`).
-    ``population_on_disk``: True when the population's arrays will be mapped from files
-    (not counted), False when the command offers ``--population-on-disk`` but it is not
-    given (the refusal says whether it would fit with it), None when not offered.
+    ``population_on_disk``: the population's arrays will be mapped from files (not
+    counted); ``offer_population_on_disk``: the command has ``--population-on-disk``, so
+    a refusal without it says whether it would fit with it.
     ``SCSLAB_NO_MEMORY_CHECK=1`` skips."""
     if os.environ.get("SCSLAB_NO_MEMORY_CHECK"):
         return None
     available = available_bytes()
     if available is None:
         return None
-    est = estimate_bytes(scenario, population_on_disk=bool(population_on_disk))
+    est = estimate_bytes(scenario, population_on_disk=population_on_disk)
     parallel = max(1, min(workers, replicates))
     need = est["need"] * parallel + held
     if need <= available:
@@ -194,7 +195,7 @@ def memory_problem(scenario: Scenario, workers: int = 1, replicates: int = 1,
              else "the model's arrays and records")
     per = f" ({parallel} worker processes)" if parallel > 1 else ""
     hint = ""
-    if population_on_disk is False:
+    if offer_population_on_disk and not population_on_disk:
         mapped = estimate_bytes(scenario, population_on_disk=True)["need"] * parallel + held
         if mapped <= available:
             hint = (f" or --population-on-disk DIR (about {gigabytes(mapped)} then, the "
