@@ -114,6 +114,18 @@ def test_rerun_is_verified_identical(done, tmp_path, capsys):
     assert "identical" in capsys.readouterr().out
 
 
+def test_rerun_with_the_population_on_disk_is_verified_identical(done, tmp_path, capsys):
+    """A run too big for memory is re-run as it was run (--population-on-disk)."""
+    (tmp_path / "disk").mkdir()
+    assert main(["rerun", str(done / "manifest.json"), "--out", str(tmp_path / "b"),
+                 "--quiet", "--population-on-disk", str(tmp_path / "disk")]) == 0
+    assert "identical" in capsys.readouterr().out
+    assert list((tmp_path / "disk").iterdir()) == []
+    assert main(["rerun", str(done / "manifest.json"), "--out", str(tmp_path / "c"),
+                 "--quiet", "--population-on-disk", str(tmp_path / "none")]) == 2
+    assert "--population-on-disk: " in capsys.readouterr().err
+
+
 def test_rerun_refuses_other_code_and_reports_differences(done, tmp_path, capsys):
     other = copy(done, tmp_path)
     rewrite_manifest(other, lambda m: m.update(source_sha256="0" * 64))

@@ -197,8 +197,6 @@ def run(
       scslab run rongcheng --people 1e8 --days 30 --burn-in 0 --population-on-disk /var/tmp
     """
     sc = _load(scenario, set_, people=people, days=days, burn_in=burn_in, seed=seed)
-    if population_on_disk is not None:
-        population_on_disk = population_on_disk.expanduser()
     check_memory(sc, workers, replicates, population_on_disk=population_on_disk,
                  offer_population_on_disk=True)
     folder = open_out(out, force)
@@ -262,6 +260,7 @@ def rerun(
         "--allow-different-code", help="Re-run even when the code, Python, packages or "
         "platform differ from the manifest's (a warning instead of a refusal).")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar or table.")] = False,
+    population_on_disk: PopulationOnDisk = None,
 ) -> None:
     """Re-run a result from its manifest (same scenario, seed, replicates) and verify it.
 
@@ -300,10 +299,10 @@ def rerun(
     if diffs:
         print(f"scslab: warning: re-running under other code or packages: {'; '.join(diffs)}",
               file=sys.stderr)
-    check_memory(sc)
+    check_memory(sc, population_on_disk=population_on_disk, offer_population_on_disk=True)
     folder = open_out(out, force)
     try:
-        results, _ = _simulate(sc, reps, 1, quiet)
+        results, _ = _simulate(sc, reps, 1, quiet, population_on_disk)
         _write_run(results, folder)
     finally:
         folder.abort()

@@ -74,13 +74,18 @@ def check_memory(scenario, workers: int = 1, replicates: int = 1, held: int = 0,
         raise UserError(problem)
 
 
+def _expand_user(path: Path | None) -> Path | None:
+    """``--opt=~/x``: the shell leaves the ``~`` after ``=`` as it is."""
+    return None if path is None else path.expanduser()
+
+
 #: ``--population-on-disk`` of the commands that run one scenario.
 PopulationOnDisk = Annotated[Path | None, typer.Option(
-    metavar="DIR", help="Keep the population's traits and network in files in DIR (on a "
-    "disk, not tmpfs), mapped "
-    "into memory: the OS pages them out when memory runs short, so a run bigger than the "
-    "machine's memory can go ahead (slower when pages are read back). Same results; the "
-    "files are deleted as soon as they are mapped.")]
+    callback=_expand_user, metavar="DIR",
+    help="Keep the population's traits and network in files in DIR (on a disk, not tmpfs), "
+    "mapped into memory: the OS pages them out when memory runs short, so a run bigger than "
+    "the machine's memory can go ahead (slower when pages are read back). Same results; "
+    "nothing is left in DIR (the files are deleted as they are made).")]
 
 
 def open_out(out: Path | None, force: bool):
