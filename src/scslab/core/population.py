@@ -16,6 +16,7 @@ from scslab.core.declarations import ArraySpec
 from scslab.core.layouts import dtype
 from scslab.core.scenario_schema import PopulationSpec
 from scslab.numerics.csr import csr_from_sorted_pairs
+from scslab.numerics.logistic import sigmoid_in_place
 from scslab.numerics.rng import AliasTable, SlotLayout, Stream
 from scslab.numerics.sets import priority_order_by_bucket
 
@@ -70,8 +71,16 @@ class Population:
 def _logistic_normal(stream: Stream, attr: int, uids: np.ndarray, mean, sd: float):
     """sigmoid(logit(mean) + sd·z); ``mean`` may be per person (an array)."""
     z = stream.normal(0, LAYOUT.pack(attribute=attr), uids)
-    centre = np.log(np.asarray(mean) / (1.0 - np.asarray(mean)))
-    return (1.0 / (1.0 + np.exp(-(centre + sd * z)))).astype(dtype("prob"))
+    # in place, the same bits as sigmoid(centre + sd * z) (IEEE + and × commute): four
+    # float64 temporaries of everyone fewer, a third of synthesis's trait time
+    mean = np.asarray(mean)
+    centre = np.subtract(1.0, mean, out=np.empty_like(mean, dtype=np.result_type(mean, 1.0)))
+    np.divide(mean, centre, out=centre)
+    np.log(centre, out=centre)
+    z *= sd
+    z += centre
+    del centre
+    return sigmoid_in_place(z).astype(dtype("prob"))
 
 
 def synthesise(spec: PopulationSpec, seed: int, replicate: int) -> Population:
