@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba as nb
 import numpy as np
 
 from scslab.core.declarations import ArraySpec
@@ -185,6 +186,26 @@ def _households(st: Stream, region, group, mean_size: float) -> np.ndarray:
     return household
 
 
+@nb.njit(cache=True)
+def _link_codes(order, j, rewire, target, pair, m):  # pragma: no cover - compiled
+    """Each person's link to the one ``j`` places on in the homophily order (or, rewired,
+    to ``target``), both directions as codes ``a × n + b`` from ``pair[m]`` on, self-links
+    dropped; returns the new end. One pass, no people-sized temporaries; the codes are
+    sorted afterwards, so the order they are written in does not matter."""
+    n = order.shape[0]
+    for i in range(n):
+        a = order[i]
+        ahead = i + j  # (i + j) mod n without a division: j < n
+        if ahead >= n:
+            ahead -= n
+        b = target[i] if rewire[i] else order[ahead]
+        if a != b:
+            pair[m] = a * n + b
+            pair[m + 1] = b * n + a
+            m += 2
+    return m
+
+
 def _network(st: Stream, region, group, degree: int, homophily: float):
     """Small-world network with homophily, in CSR arrays.
 
@@ -205,24 +226,13 @@ def _network(st: Stream, region, group, degree: int, homophily: float):
     pair = np.empty(2 * half * n, dtype=np.int64)
     m = 0
     for j in range(1, half + 1):  # a loop over link offsets, not people
-        src = order
-        dst = np.roll(order, -j)  # order[(i + j) % n]
         # the link ordinal j is the semantic part of the slot; the uid is the person
-        rewire = st.bernoulli(0, LAYOUT.pack(attribute=A_NET_REWIRE, part=j), src, 1.0 - homophily)
-        random_target = st.below(0, LAYOUT.pack(attribute=A_NET_TARGET, part=j), src, n)
-        dst = np.where(rewire, random_target, dst)
+        rewire = st.bernoulli(0, LAYOUT.pack(attribute=A_NET_REWIRE, part=j), order,
+                              1.0 - homophily)
+        random_target = st.below(0, LAYOUT.pack(attribute=A_NET_TARGET, part=j), order, n)
+        m = _link_codes(order, j, rewire, random_target, pair, m)
         del rewire, random_target
-        keep = src != dst
-        s, d = src[keep], dst[keep]
-        del keep, dst
-        k = s.size
-        np.multiply(s, n, out=pair[m:m + k])
-        pair[m:m + k] += d
-        np.multiply(d, n, out=pair[m + k:m + 2 * k])
-        pair[m + k:m + 2 * k] += s
-        m += 2 * k
-        del s, d
-    del order, src
+    del order
     pair = pair[:m]
     pair.sort()  # in place; duplicates (a link drawn twice) end up adjacent
     return csr_from_sorted_pairs(pair, n, dtype("link_offset"), dtype("uid"))
