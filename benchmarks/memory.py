@@ -38,7 +38,7 @@ def resident() -> dict[str, int]:
     out = {}
     with open("/proc/self/status", encoding="ascii") as fh:
         for line in fh:
-            if line.startswith(("VmRSS:", "VmHWM:")):
+            if line.startswith(("VmRSS:", "VmHWM:", "RssAnon:")):
                 key, value = line.split(":")
                 out[key] = int(value.split()[0]) * 1024
     return out

@@ -24,17 +24,10 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.memory import resident
+
 OUT = Path(__file__).with_name("results-scale.md")
 BASE_RSS = 180 * 2**20  # the interpreter with its kernels loaded (benchmarks/memory.py)
-
-
-def anonymous_bytes() -> int:
-    """RssAnon of this process: what the OS cannot drop and read back from a file."""
-    with open("/proc/self/status", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith("RssAnon:"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 def child(scenario: str, people: int, days: int, on_disk: Path | None) -> dict:
@@ -52,7 +45,7 @@ def child(scenario: str, people: int, days: int, on_disk: Path | None) -> dict:
         # RssAnon has no high-water mark: sampled twice a second, when compiled code lets
         # go of the interpreter, and once at the end — a lower bound of the peak
         while not stop.wait(0.5):
-            peak_anon[0] = max(peak_anon[0], anonymous_bytes())
+            peak_anon[0] = max(peak_anon[0], resident()["RssAnon"])
 
     threading.Thread(target=sample, daemon=True).start()
     t0, w0 = time.process_time(), time.perf_counter()
@@ -62,7 +55,7 @@ def child(scenario: str, people: int, days: int, on_disk: Path | None) -> dict:
     sim.run()
     run_cpu, run_wall = time.process_time() - t0, time.perf_counter() - w0
     stop.set()
-    peak_anon[0] = max(peak_anon[0], anonymous_bytes())
+    peak_anon[0] = max(peak_anon[0], resident()["RssAnon"])
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {"people": people, "days": days, "estimate": est, "available": available_bytes(),
             "build_cpu": build_cpu, "build_wall": build_wall, "run_cpu": run_cpu,

@@ -17,7 +17,7 @@ from scslab.core.declarations import ArraySpec
 from scslab.core.layouts import dtype
 from scslab.core.scenario_schema import PopulationSpec
 from scslab.numerics.csr import csr_from_sorted_pairs
-from scslab.numerics.logistic import sigmoid_in_place
+from scslab.numerics.logistic import logit, sigmoid_in_place
 from scslab.numerics.rng import AliasTable, SlotLayout, Stream
 from scslab.numerics.sets import priority_order_by_bucket
 
@@ -69,18 +69,12 @@ class Population:
     arrays: dict[str, np.ndarray]
 
 
-def _logistic_normal(stream: Stream, attr: int, uids: np.ndarray, mean, sd: float):
-    """sigmoid(logit(mean) + sd·z); ``mean`` may be per person (an array)."""
+def _logistic_normal(stream: Stream, attr: int, uids: np.ndarray, centre, sd: float):
+    """sigmoid(centre + sd·z), ``centre`` a logit (per person: an array), computed in place
+    (IEEE + and × commute: the same bits) — no float64 temporaries of everyone."""
     z = stream.normal(0, LAYOUT.pack(attribute=attr), uids)
-    # in place, the same bits as sigmoid(centre + sd * z) (IEEE + and × commute): four
-    # float64 temporaries of everyone fewer, a third of synthesis's trait time
-    mean = np.asarray(mean)
-    centre = np.subtract(1.0, mean, out=np.empty_like(mean, dtype=np.result_type(mean, 1.0)))
-    np.divide(mean, centre, out=centre)
-    np.log(centre, out=centre)
     z *= sd
     z += centre
-    del centre
     return sigmoid_in_place(z).astype(dtype("prob"))
 
 
@@ -120,11 +114,11 @@ def synthesise(spec: PopulationSpec, seed: int, replicate: int) -> Population:
         "people.region": region,
         "people.cell": (group.astype(np.int64) * R + region).astype(dtype("cell")),
         "people.income": income,
-        "people.honesty": _logistic_normal(st, A_HONESTY, people, np.array(
+        "people.honesty": _logistic_normal(st, A_HONESTY, people, logit(np.array(
             [t.honesty_mean if g.honesty_mean is None else g.honesty_mean for g in groups]
-        )[group], t.honesty_sd),
+        ))[group], t.honesty_sd),
         "people.privacy_concern": _logistic_normal(st, A_PRIVACY, people,
-                                                   t.privacy_concern_mean, t.trait_sd),
+                                                   logit(t.privacy_concern_mean), t.trait_sd),
         "people.aware": st.bernoulli(0, LAYOUT.pack(attribute=A_AWARE), people, aware_p),
     }
     del people, log_income, z, aware_p, members  # not needed past the traits: keep the network's peak low
@@ -143,15 +137,16 @@ def synthesise(spec: PopulationSpec, seed: int, replicate: int) -> Population:
                                           spec.state_owned_share),
         "firms.size": np.exp(1.0 * fs.normal(0, LAYOUT.pack(attribute=A_FIRM_SIZE), firms))
         .astype(dtype("money")),
-        "firms.productivity": _logistic_normal(fs, A_FIRM_PROD, firms, 0.5, 1.0),
-        "firms.compliance": _logistic_normal(fs, A_FIRM_COMPLIANCE, firms, 0.8, 1.0),
+        "firms.productivity": _logistic_normal(fs, A_FIRM_PROD, firms, logit(0.5), 1.0),
+        "firms.compliance": _logistic_normal(fs, A_FIRM_COMPLIANCE, firms, logit(0.8), 1.0),
     })
     n_off = R * spec.officials_per_region
     officials = np.arange(n_off, dtype=np.int64)
     os_ = Stream(seed, "population.officials", replicate, LAYOUT)
     arrays.update({
         "officials.region": (officials // max(spec.officials_per_region, 1)).astype(dtype("code")),
-        "officials.integrity": _logistic_normal(os_, A_OFF_INTEGRITY, officials, 0.7, 1.0),
+        "officials.integrity": _logistic_normal(os_, A_OFF_INTEGRITY, officials, logit(0.7),
+                                                  1.0),
         "officials.discretion": os_.uniform(0, LAYOUT.pack(attribute=A_OFF_DISCRETION), officials)
         .astype(dtype("prob")),
     })

@@ -238,8 +238,6 @@ def fico_score(ontime, late, balance, accounts, age_days, days_since_new, late_w
     return 300.0 + 550.0 * (w[0] * ph + w[1] * ao + w[2] * ln + w[3] * nw + w[4] * mix)
 
 
-
-
 class CreditBureau(Module):
     name = "credit_bureau"
     role = Role.SYSTEM
