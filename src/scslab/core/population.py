@@ -231,3 +231,31 @@ def _network(st: Stream, region, group, degree: int, homophily: float):
     pair = pair[:m]
     pair.sort()  # in place; duplicates (a link drawn twice) end up adjacent
     return csr_from_sorted_pairs(pair, n, dtype("link_offset"), dtype("uid"))
+
+
+def restrict(pop: Population, uids: np.ndarray) -> Population:
+    """The people ``uids`` (increasing global uids) of ``pop``, for a partition of a run
+    (``Sim(population=..., uids=...)``): their rows of every people array, their network
+    rows with the neighbours' *global* uids (a neighbour may live in another partition);
+    firms and officials whole. No loop over people."""
+    uids = np.asarray(uids, dtype=np.int64)
+    off = pop.arrays["people.net_offsets"]
+    start = off[uids].astype(np.int64)
+    degree = off[uids + 1].astype(np.int64) - start
+    offsets = np.zeros(uids.size + 1, dtype=off.dtype)
+    np.cumsum(degree, out=offsets[1:])
+    shift = np.repeat(start - offsets[:-1].astype(np.int64), degree)
+    rows = shift + np.arange(int(offsets[-1]), dtype=np.int64)
+    arrays = {}
+    for spec in ALL_ARRAYS:
+        values = pop.arrays[spec.name]
+        if spec.name == "people.net_offsets":
+            arrays[spec.name] = offsets
+        elif spec.name == "links.neighbour":
+            arrays[spec.name] = values[rows]
+        elif spec.entity == "people":
+            arrays[spec.name] = values[uids]
+        else:
+            arrays[spec.name] = values
+    counts = dict(pop.counts, people=int(uids.size), links=int(rows.size))
+    return Population(counts=counts, arrays=arrays)

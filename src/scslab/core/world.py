@@ -209,6 +209,9 @@ class World:
         self.catalogue: Any = None  # the ActCatalogue, set by the engine
         self.consequences: Any = None  # incentives.Consequences, set by the engine
         self.streams: dict[str, Stream] = {}
+        #: each local person's global uid when this world holds a partition of the
+        #: population (``Sim(uids=...)``); None: the whole population, uid = index
+        self.uids: np.ndarray | None = None
         self.day = 0
         self.group_names = list(scenario.population.groups)
         self.n_regions = scenario.population.regions
@@ -523,6 +526,14 @@ class View:
     @property
     def counts(self) -> dict[str, int]:
         return dict(self._world.counts)
+
+    @property
+    def uids(self) -> np.ndarray:
+        """Each local person's global uid, what keyed draws take: ``0 … n − 1`` for the
+        whole population; a partition of it (``Sim(uids=...)``) keeps the global numbers,
+        so its draws are the whole run's (``docs/scaling.md``)."""
+        w = self._world
+        return w.uids if w.uids is not None else np.arange(w.counts["people"], dtype=np.int64)
 
     @property
     def group_names(self) -> list[str]:

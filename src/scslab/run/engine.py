@@ -20,6 +20,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from scslab.core.acts import ActCatalogue
 from scslab.core.apparatus import ListParams
 from scslab.core.incentives import nominal_consequences
@@ -178,6 +180,10 @@ class Sim:
     ``population_on_disk``: a directory; the population's arrays (traits, network) are
     written there and mapped back, so the OS can page them out — same results, for runs
     bigger than memory (``run/mapped.py``).
+
+    ``uids``: with ``population`` a partition of the scenario's population (some of its
+    people, their rows in uid order), the global uid of each; modules that key draws by
+    ``View.uids`` then draw what the whole run draws for the same people.
     """
 
     def __init__(
@@ -188,6 +194,7 @@ class Sim:
         population: Any = None,
         strict_views: bool = True,
         population_on_disk: Path | None = None,
+        uids: np.ndarray | None = None,
     ) -> None:
         t0 = time.perf_counter()
         self.scenario = scenario
@@ -205,6 +212,14 @@ class Sim:
         counts["perceived_venues"] = len(venues)  # perceived detection is held per venue
         counts["lists"] = scenario.module_params("lists", ListParams).slots()
         self.world = World(scenario, replicate, counts)
+        if uids is not None:
+            uids = np.asarray(uids, dtype=np.int64)
+            if uids.shape != (counts["people"],) or (uids.size and (
+                    uids[0] < 0 or uids[-1] >= scenario.population.people
+                    or np.any(np.diff(uids) <= 0))):
+                raise ValueError("uids: one increasing global uid per person of the population, "
+                                 f"each below {scenario.population.people}")
+            self.world.uids = uids
         # population arrays no module reads are not kept (a trait no mechanism uses costs
         # memory only); they are drawn by attribute slot, so leaving one out shifts nothing.
         # With ``population_on_disk`` the kept ones — never written after synthesis — are
