@@ -185,3 +185,21 @@ def test_the_scale_benchmark_reports_the_anonymous_peak_with_the_option(tmp_path
     anonymous = int(row.split("|")[8].split()[0])
     assert 0 < anonymous <= int(row.split("|")[7].split()[0])  # within the whole RSS
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scale.md"]
+
+
+def test_a_snapshot_keeps_the_population_on_disk_and_forks_identically(tmp_path):
+    """The population's arrays never change, so a snapshot shares them: restored, the
+    World still maps them from disk, and the fork runs as the original did."""
+    sc = load_scenario("rongcheng", people=2000, days=30, burn_in=0, seed=5)
+    sim = Sim(sc, population_on_disk=tmp_path)
+    sim.run(until=10)
+    snap = sim.snapshot()
+    first = replicate_result(sim.run())
+    sim.restore(snap)
+    mapped = [n for n, owner in sim.world.owner.items() if owner == OWNER]
+    assert all(file_backed(sim.world.arrays[n]) for n in mapped)
+    assert sim.world.arrays["people.market_flags"] is not snap["arrays"]["people.market_flags"]
+    second = replicate_result(sim.run())
+    assert first.summary == second.summary
+    for key, values in first.series.items():
+        assert np.array_equal(values, second.series[key], equal_nan=True), key

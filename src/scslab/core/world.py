@@ -286,11 +286,17 @@ class World:
 
     # ------------------------------------------------------------------ snapshots
 
+    def _evolving_copy(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """A copy of each array that can change; the population's own (traits, network:
+        never written after synthesis) are shared, not copied — a snapshot of a run with
+        the population mapped from disk keeps it there."""
+        return {k: v if self.owner[k] == POPULATION else v.copy() for k, v in arrays.items()}
+
     def snapshot(self) -> dict:
         """A deep copy of all evolving state (arrays, logs, counters, module state)."""
         return {
             "day": self.day,
-            "arrays": {k: v.copy() for k, v in self.arrays.items()},
+            "arrays": self._evolving_copy(self.arrays),
             "dossier": self.dossier.snapshot(),
             "truth": copy.deepcopy(self.truth.chunks),
             "state": copy.deepcopy(self.state),
@@ -299,7 +305,7 @@ class World:
 
     def restore(self, snap: dict) -> None:
         self.day = snap["day"]
-        self.arrays = {k: v.copy() for k, v in snap["arrays"].items()}
+        self.arrays = self._evolving_copy(snap["arrays"])
         self.dossier.restore(snap["dossier"])
         self.truth.chunks = copy.deepcopy(snap["truth"])
         self.state = copy.deepcopy(snap["state"])

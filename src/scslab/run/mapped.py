@@ -13,9 +13,8 @@ the array is writable as NumPy and the compiled kernels expect — a write would
 page into anonymous memory, never reach the file — and kernels compiled for in-memory
 arrays are reused unchanged. A directory in memory (tmpfs, ramfs) is refused: its pages
 cannot be dropped, so mapping from it would save nothing the estimate counts on.
-
-Known limit: ``Sim.snapshot()`` copies the arrays, so a snapshot and a restored World
-hold them in memory (nothing in a run takes snapshots).
+``Sim.snapshot()`` shares the population's arrays instead of copying them (they never
+change), so a snapshot and a restored World keep them mapped.
 """
 
 from __future__ import annotations
