@@ -203,3 +203,35 @@ def test_a_snapshot_keeps_the_population_on_disk_and_forks_identically(tmp_path)
     assert first.summary == second.summary
     for key, values in first.series.items():
         assert np.array_equal(values, second.series[key], equal_nan=True), key
+
+
+@pytest.mark.parametrize("command", [
+    ["compare", "baseline", "baseline:sources.court.coverage=0.6", "--replicates", "2"],
+    ["explain", "baseline", "--metric", "detection_rate", "--between", "minority", "majority",
+     "--replicates", "2", "--causes", "income"],
+])
+def test_compare_and_explain_take_the_option_to_their_runs(command, tmp_path, monkeypatch,
+                                                          capsys):
+    """The option reaches each run's Sim: a directory gone by then is a one-line error."""
+    import scslab.run.mapped as mapped
+
+    monkeypatch.setattr(mapped, "directory_problem", lambda *_: None)
+    assert main([*command, "--people", "1500", "--days", "3", "--burn-in", "0", "--quiet",
+                 "--population-on-disk", str(tmp_path / "gone")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("scslab: error: --population-on-disk: ") and "gone" in err, err
+
+
+def test_a_comparison_with_the_population_on_disk_is_the_same(tmp_path):
+    from scslab.analysis.compare import compare, run_jobs
+
+    args = dict(replicates=2, people=1500, days=20, burn_in=0)
+    specs = ["baseline", "baseline:sources.court.coverage=0.6"]
+    in_memory = compare(specs, **args).table()
+    on_disk = compare(specs, population_on_disk=tmp_path, **args).table()
+    assert in_memory.equals(on_disk)
+    assert list(tmp_path.iterdir()) == []
+    sc = load_scenario("baseline", people=1500, days=3, burn_in=0)
+    with pytest.raises(MappedFileError, match="gone"):  # worker processes get it too
+        run_jobs([sc], 2, workers=2, population_on_disk=tmp_path / "gone")

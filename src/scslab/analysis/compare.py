@@ -270,11 +270,12 @@ def _init_worker() -> None:
     os.environ["NUMBA_NUM_THREADS"] = "1"
 
 
-def _job(resolved: dict, replicate: int) -> ReplicateResult:
+def _job(resolved: dict, replicate: int, population_on_disk: Path | None) -> ReplicateResult:
     from scslab.run.runner import run_replicate
     from scslab.scenario import scenario_from_dict
 
-    return run_replicate(scenario_from_dict(resolved), replicate)
+    return run_replicate(scenario_from_dict(resolved), replicate,
+                         population_on_disk=population_on_disk)
 
 
 def run_jobs(
@@ -282,10 +283,12 @@ def run_jobs(
     replicates: int,
     workers: int = 1,
     progress: JobProgress | None = None,
+    population_on_disk: Path | None = None,
 ) -> list[list[ReplicateResult]]:
     """Run every (scenario, replicate) job; identical scenarios run once. Returns, per
     scenario, its replicates in order. With ``workers > 1`` jobs run in spawned processes
-    with one Numba thread each."""
+    with one Numba thread each. ``population_on_disk``: each run maps its population from
+    files there (``Sim``)."""
     from scslab.run.runner import run_replicate
     from scslab.scenario import resolved_dict
 
@@ -298,14 +301,15 @@ def run_jobs(
     total = len(jobs)
     if workers <= 1 or total <= 1:
         for i, r in jobs:
-            done[(i, r)] = run_replicate(scenarios[i], r)
+            done[(i, r)] = run_replicate(scenarios[i], r, population_on_disk=population_on_disk)
             if progress is not None:
                 progress(len(done), total)
     else:
         from concurrent.futures import as_completed
 
         with spawn_pool(min(workers, total), initializer=_init_worker) as pool:
-            futures = {pool.submit(_job, resolved[i], r): (i, r) for i, r in jobs}
+            futures = {pool.submit(_job, resolved[i], r, population_on_disk): (i, r)
+                       for i, r in jobs}
             for f in as_completed(futures):
                 done[futures[f]] = f.result()
                 if progress is not None:
@@ -530,6 +534,7 @@ def compare(
     strict: bool = False,
     progress: JobProgress | None = None,
     command: list[str] | None = None,
+    population_on_disk: Path | None = None,
 ) -> Comparison:
     """Run ``replicates`` replicates of each scenario on common random numbers.
 
@@ -539,6 +544,7 @@ def compare(
 
     Where the scenarios differ outside the system compared (``scslab.analysis.confounds``), the
     differing society paths are recorded as ``c.confounds``; ``strict=True`` refuses to run.
+    ``population_on_disk``: a directory each run maps its population from (``Sim``).
     """
     if replicates < 2:
         raise CompareError("replicates must be at least 2: intervals and paired differences "
@@ -566,7 +572,7 @@ def compare(
             all_labels.append(twins[label])
             all_scs.append(tw)
     t0 = time.perf_counter()
-    reps = run_jobs(all_scs, replicates, workers, progress)
+    reps = run_jobs(all_scs, replicates, workers, progress, population_on_disk)
     wall = time.perf_counter() - t0
     import pandas as pd
 

@@ -278,6 +278,7 @@ def explain(
     workers: int = 1,
     progress: JobProgress | None = None,
     command: list[str] | None = None,
+    population_on_disk: Path | None = None,
 ) -> Explanation:
     """Decompose the disparity of ``metric`` between ``group_a`` and ``group_b``.
 
@@ -285,6 +286,8 @@ def explain(
     ...             "violation_rate", "minority", "majority", replicates=6, people=3000,
     ...             days=60, burn_in=0)
     >>> e.table()[["run", "share", "share_low", "share_high"]]
+
+    ``population_on_disk``: a directory each run maps its population from (``Sim``).
     """
     if replicates < 2:
         raise CompareError("replicates must be at least 2: shares need an interval over "
@@ -319,7 +322,7 @@ def explain(
     descriptions[ALL_RUN] = "every cause above equalised at once"
     scenarios = {run: with_overrides(sc, ov, f"{run} equalised") for run, ov in runs.items()}
     t0 = time.perf_counter()
-    reps = run_jobs(list(scenarios.values()), replicates, workers, progress)
+    reps = run_jobs(list(scenarios.values()), replicates, workers, progress, population_on_disk)
     wall = time.perf_counter() - t0
     import pandas as pd
 

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from scslab.cli.options import BurnIn, Days, People
+from scslab.cli.options import BurnIn, Days, People, PopulationOnDisk
 
 _SPEC_HELP = ("Builtin name, YAML file, or NAME:key=value,key=value for a variant "
               "(e.g. baseline:sources.court.coverage=0.6).")
@@ -49,7 +49,8 @@ def _open_out(out: Path | None, force: bool):
 
 
 def _check_memory(specs: list[str], sets: list[str] | None, workers: int, replicates: int,
-                  twin: bool = False, **shortcuts) -> None:
+                  twin: bool = False, population_on_disk: Path | None = None,
+                  **shortcuts) -> None:
     """Refuse before any run a comparison whose largest scenario, with every scenario's
     daily series gathered (twins too), cannot fit in memory."""
     from scslab.analysis.compare import load_spec, metric_names
@@ -61,7 +62,8 @@ def _check_memory(specs: list[str], sets: list[str] | None, workers: int, replic
         series_bytes(len(metric_names(sc)), sc.time.burn_in + sc.time.days, replicates)
         for sc in scs)
     for sc in scs:
-        check_memory(sc, workers, replicates, held)
+        check_memory(sc, workers, replicates, held, population_on_disk=population_on_disk,
+                     offer_population_on_disk=True)
 
 
 def _write(save, folder) -> None:
@@ -202,6 +204,7 @@ def compare_command(
     force: Annotated[bool, typer.Option(
         help="Replace an existing non-empty --out folder whole (never merged).")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar or table.")] = False,
+    population_on_disk: PopulationOnDisk = None,
 ) -> None:
     """Compare scenarios side by side on common random numbers.
 
@@ -221,15 +224,15 @@ def compare_command(
     from scslab.analysis.report import write_comparison_files
 
     _check_replicates(replicates)
-    _check_memory(scenarios, set_, workers, replicates, twin, people=people, days=days,
-                  burn_in=burn_in, seed=seed)
+    _check_memory(scenarios, set_, workers, replicates, twin, population_on_disk,
+                  people=people, days=days, burn_in=burn_in, seed=seed)
     folder = _open_out(out, force)
     try:
         comp = _run_with_progress(
             quiet, compare, scenarios=scenarios, replicates=replicates, people=people,
             days=days, burn_in=burn_in, seed=seed, sets=set_ or [], workers=workers,
             metrics=metrics, groups=groups, twin=twin, crn=not independent, strict=strict,
-            command=sys.argv)
+            command=sys.argv, population_on_disk=population_on_disk)
     except BaseException:
         if folder is not None:
             folder.abort()
@@ -303,6 +306,7 @@ def explain_command(
     force: Annotated[bool, typer.Option(
         help="Replace an existing non-empty --out folder whole (never merged).")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar or table.")] = False,
+    population_on_disk: PopulationOnDisk = None,
 ) -> None:
     """Explain a group disparity: equalise one cause at a time and measure how much goes.
 
@@ -321,7 +325,8 @@ def explain_command(
     from scslab.analysis.report import write_explanation_files
 
     _check_replicates(replicates)
-    _check_memory([scenario], set_, workers, replicates, people=people, days=days,
+    _check_memory([scenario], set_, workers, replicates,
+                  population_on_disk=population_on_disk, people=people, days=days,
                   burn_in=burn_in, seed=seed)
     folder = _open_out(out, force)
     try:
@@ -330,7 +335,7 @@ def explain_command(
             group_b=between[1], replicates=replicates, people=people, days=days,
             burn_in=burn_in, seed=seed, sets=set_ or [],
             causes=None if causes is None else causes.split(","), workers=workers,
-            command=sys.argv)
+            command=sys.argv, population_on_disk=population_on_disk)
     except BaseException:
         if folder is not None:
             folder.abort()

@@ -79,7 +79,7 @@ def _expand_user(path: Path | None) -> Path | None:
     return None if path is None else path.expanduser()
 
 
-#: ``--population-on-disk`` of the commands that run one scenario.
+#: ``--population-on-disk`` of the commands that run scenarios (run, rerun, compare, explain).
 PopulationOnDisk = Annotated[Path | None, typer.Option(
     callback=_expand_user, metavar="DIR",
     help="Keep the population's traits and network in files in DIR (on a disk, not tmpfs), "
