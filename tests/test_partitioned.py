@@ -16,15 +16,18 @@ from benchmarks.partitioned import model  # noqa: E402
 from benchmarks.partitioned import run as prun  # noqa: E402
 
 from scslab.core.population import restrict, synthesise  # noqa: E402
-from scslab.run.engine import Sim  # noqa: E402
+from scslab.run.engine import EngineError, Sim, default_module_classes  # noqa: E402
+from scslab.scenario import load_scenario  # noqa: E402
 
 PEOPLE, DAYS = 100_000, 200
 
 
 @pytest.fixture(scope="module")
 def single():
+    part = prun.Partition(2000, 2, None, 20261127)  # where the counters sit
+    listed = part.sim.world.counters.index["listed"]
     state, _ = prun.run_single(PEOPLE, DAYS)
-    assert state["counters"][:, 3].sum() > 1000  # people are listed: learning has work
+    assert state["counters"][:, listed].sum() > 1000  # people are listed: learning has work
     return state
 
 
@@ -58,6 +61,58 @@ def test_two_dask_workers_equal_the_single_run(single):
     assert prun.identical(merged, single)
 
 
+def test_a_listing_across_the_cut_moves_a_neighbour_the_next_day_only():
+    """The model's crossing mechanism: a uid in the inbox (put on the list yesterday in
+    another partition) steps each local neighbour's pd once, on that day — not again the
+    day after (a listing is news once)."""
+    part = prun.Partition(3000, 20, [0, 1], 7)
+    sim, uids = part.sim, part.learn.uids
+    w = sim.world
+    off, nb = w.arrays["people.net_offsets"], w.arrays["links.neighbour"]
+    remote = [(i, int(u)) for i in range(uids.size) for u in nb[off[i]:off[i + 1]]
+              if not np.isin(u, uids)]
+    assert remote  # some links cross the cut
+    for _ in range(10):  # nobody is listed this early (five detections needed)
+        assert part.step(np.empty(0, dtype=np.int64)).size == 0
+    qpow = part.learn.qpow
+
+    def moved_today(day: int) -> set[int]:
+        return set(np.flatnonzero(w.arrays["people.pd_day"] == day).tolist())
+
+    day = sim.day
+    seen = set(w.events["observations"]["subject"].tolist())
+    target, u = next((i, u) for i, u in remote if i not in seen)
+    pd0 = model.spec.PD0
+    anchor, last = float(w.arrays["people.pd_anchor"][target]), int(w.arrays["people.pd_day"][target])
+    before = pd0 + (anchor - pd0) * qpow[max(day - 1 - last, 0)]
+    part.step(np.array([u], dtype=np.int64))
+    detected = set(w.events["observations"]["subject"].tolist())
+    k = int(np.count_nonzero(nb[off[target]:off[target + 1]] == u))
+    assert target not in detected  # (seed 7) so the neighbour step alone is checked
+    want = before
+    for _ in range(k):
+        want = want + model.ETA_NEIGHBOUR * (1.0 - want)
+    assert w.arrays["people.pd_anchor"][target] == np.float32(want)  # stored as float32
+    assert target in moved_today(day)
+    part.step(np.empty(0, dtype=np.int64))
+    detected_next = set(w.events["observations"]["subject"].tolist())
+    assert moved_today(day + 1) == detected_next  # no neighbour effect on the day after
+
+
+def test_builtin_modules_are_refused_on_a_partition():
+    sc = load_scenario("baseline", people=2000, days=3, burn_in=0)
+    pop = synthesise(sc.population, sc.seed, 0)
+    uids = model.partition_uids(pop, [0])
+    with pytest.raises(EngineError, match="cannot run on a partition"):
+        Sim(sc, modules=default_module_classes(sc), population=restrict(pop, uids), uids=uids)
+
+
+def test_blocks_must_cover_every_region_once():
+    for blocks in (([0, 1], [2]), ([0, 1], [1, 2, 3]), ([0, 1, 2, 3], [])):
+        with pytest.raises(ValueError, match="exactly one non-empty block"):
+            prun.run_in_process(2000, 2, blocks=blocks)
+
+
 def test_restrict_keeps_rows_and_global_neighbours():
     sc = model.scenario(3000, 5)
     pop = synthesise(sc.population, sc.seed, 0)
@@ -77,7 +132,12 @@ def test_sim_refuses_uids_that_do_not_fit():
     sc = model.scenario(3000, 5)
     pop = synthesise(sc.population, sc.seed, 0)
     uids = model.partition_uids(pop, [0])
-    with pytest.raises(ValueError, match="one increasing global uid per person"):
-        Sim(sc, modules=model.MODULES, population=restrict(pop, uids), uids=uids[::-1])
-    with pytest.raises(ValueError, match="one increasing global uid per person"):
-        Sim(sc, modules=model.MODULES, population=restrict(pop, uids), uids=uids[:-1])
+    part = restrict(pop, uids)
+    for bad, reason in ((uids[::-1], "must be increasing"), (uids[:-1], "one per person"),
+                        (uids.astype(float), "integers expected"),
+                        (uids + 3000, "each must be a uid of the population")):
+        with pytest.raises(ValueError, match=reason):
+            Sim(sc, modules=model.MODULES, population=part, uids=bad)
+    with pytest.raises(ValueError, match="increasing uids of the population"):
+        restrict(pop, uids[::-1])
+    assert not Sim(sc, modules=model.MODULES, population=part, uids=uids).world.uids.flags.writeable

@@ -15,18 +15,22 @@ blacklist    LIST       −DEDUCTION points per record; under THRESHOLD → list
                         LIST_DAYS (then points reset)
 travel_ban   SANCTION   a listed person's trip is blocked with probability P_BLOCK
 learn        LEARN      own detection: pd ← pd + ETA·(1 − pd); then, for each
-                        neighbour listed *yesterday*, pd ← pd + ETA_NEIGHBOUR·(1 − pd)
+                        neighbour put on the list *yesterday*,
+                        pd ← pd + ETA_NEIGHBOUR·(1 − pd)
                         (deterrence by example); pd decays towards PD0 (lazily)
 metrics      OBSERVE    person-days, violations, detections by cell
 ===========  =========  =========================================================
 
-What crosses partitions: the learning step reads whether each neighbour was listed
-yesterday, and ~10 % of links join two partitions (4 regions in 2 blocks). The learn
+What crosses partitions: the learning step reads whether each neighbour was put on the
+list yesterday, and ~10 % of links join two partitions (4 regions in 2 blocks). The learn
 module keeps one flag per person of the *whole* population (1 byte each; at the national
 scale a halo of the cut's far ends would replace it), set from its own listings and from
 the other partitions' (``inbox``: their ``outbox`` of yesterday, passed by the driver at
 the day's barrier). Everything else is local to a person's partition: the cells of the
 counters include the region, so partitions' counters are disjoint and add up exactly.
+Event tables and the dossier hold *local* rows (an act's reference is its row in the
+partition's day, a record's subject a local person): they are not comparable across
+partitions and are not part of what the driver compares.
 
 ``ETA_NEIGHBOUR`` is an *assumption* of this benchmark model (not a scslab parameter).
 """
@@ -124,9 +128,9 @@ def _travel(listed, uids, cell, k0, k1, day, listed_days, blocked):  # pragma: n
 
 @nb.njit(cache=True)
 def _learn(anchor, last, subject, offsets, neighbour, listed_yesterday, day, qpow):  # pragma: no cover
-    """Own detections first, then each person's neighbours listed yesterday (global uids
-    into the whole population's flags); both steps per person, so the order of people
-    does not matter."""
+    """Own detections first, then each person's neighbours put on the list yesterday
+    (global uids into the whole population's flags); both steps per person, so the order
+    of people does not matter."""
     for s in subject:
         pd = pd_today(float(anchor[s]), last[s], day, qpow)
         anchor[s] = pd + spec.ETA * (1.0 - pd)
@@ -153,6 +157,7 @@ def _count(cell, actor, subject, violations, detections):  # pragma: no cover - 
 
 class Decide(Module):
     name = "decide"
+    partitionable = True
     role = Role.BEHAVIOUR
     phase = Phase.DECIDE
     doc = "People violate with probability BASE·(1 − K·pd)."
@@ -178,6 +183,7 @@ class Decide(Module):
 
 class Camera(Module):
     name = "camera"
+    partitionable = True
     role = Role.SENSING
     phase = Phase.SENSE
     doc = "A camera sees each violation with probability COVERAGE."
@@ -208,6 +214,7 @@ class Camera(Module):
 
 class Blacklist(Module):
     name = "blacklist"
+    partitionable = True
     role = Role.SYSTEM
     phase = Phase.LIST
     doc = "Points fall by DEDUCTION per record; under THRESHOLD → listed for LIST_DAYS."
@@ -239,6 +246,7 @@ class Blacklist(Module):
 
 class TravelBan(Module):
     name = "travel_ban"
+    partitionable = True
     role = Role.SYSTEM
     phase = Phase.SANCTION
     doc = "A listed person's daily trip is blocked with probability P_BLOCK."
@@ -268,11 +276,13 @@ class TravelBan(Module):
 
 
 class Learn(Module):
-    """Besides the model: ``inbox`` (global uids the other partitions listed yesterday,
-    set by the driver before the day) and ``outbox`` (the global uids this partition
-    listed today, read by the driver after it)."""
+    """Besides the model: ``inbox`` (global uids the other partitions put on the list
+    yesterday, set by the driver before the day) and ``outbox`` (the global uids this
+    partition put on the list today, read by the driver after it). The flags of both are
+    set for the day's kernel and cleared after it: one day's listings, not all so far."""
 
     name = "learn"
+    partitionable = True
     role = Role.BEHAVIOUR
     phase = Phase.LEARN
     doc = "pd steps up after one's own detection and after each neighbour's listing."
@@ -308,6 +318,7 @@ class Learn(Module):
 
 class Metrics(Module):
     name = "metrics"
+    partitionable = True
     role = Role.OBSERVER
     phase = Phase.OBSERVE
     doc = "Person-days, violations and detections by cell."

@@ -19,8 +19,11 @@ import argparse
 import os
 import platform
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from benchmarks.partitioned import model
@@ -32,6 +35,14 @@ RESULTS = ROOT / "benchmarks" / "results-partitioned.md"
 #: the two partitions of the prototype: regions 0–1 and 2–3
 BLOCKS = ([0, 1], [2, 3])
 PERSON_ARRAYS = ("people.pd_anchor", "people.pd_day", "people.points", "people.listed_until")
+
+
+def check_blocks(blocks: Sequence[Sequence[int]]) -> None:
+    """Every region in exactly one block: else people would be run twice or not at all."""
+    regions = sorted(r for b in blocks for r in b)
+    if regions != list(range(model.REGIONS)) or any(not b for b in blocks):
+        raise ValueError(f"blocks {[list(b) for b in blocks]}: each of the {model.REGIONS} "
+                         "regions must be in exactly one non-empty block")
 
 
 class Partition:
@@ -84,11 +95,13 @@ def inboxes(outboxes: list[np.ndarray], exchange: bool) -> list[np.ndarray]:
             if exchange else empty for p in range(len(outboxes))]
 
 
-def run_in_process(people: int, days: int, blocks=BLOCKS, seed: int = 20261127,
-                   exchange: bool = True) -> tuple[dict[str, np.ndarray], int]:
+def run_in_process(people: int, days: int, blocks: Sequence[Sequence[int]] = BLOCKS,
+                   seed: int = 20261127, exchange: bool = True
+                   ) -> tuple[dict[str, np.ndarray], int]:
     """The partitioned run with every partition in this process, one after another.
     ``exchange=False`` drops the inboxes (the ablation: then the run differs).
     Returns the merged state and the number of uids exchanged."""
+    check_blocks(blocks)
     parts = [Partition(people, days, list(b), seed) for b in blocks]
     outboxes = [np.empty(0, dtype=np.int64)] * len(parts)
     sent = 0
@@ -98,11 +111,13 @@ def run_in_process(people: int, days: int, blocks=BLOCKS, seed: int = 20261127,
     return merge([p.state() for p in parts], people), sent
 
 
-def run_on_dask(client, people: int, days: int, blocks=BLOCKS,
-                seed: int = 20261127) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+def run_on_dask(client: Any, people: int, days: int,
+                blocks: Sequence[Sequence[int]] = BLOCKS, seed: int = 20261127
+                ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """The partitioned run with one actor per Dask worker. Returns the merged state and
     timings: ``build_s`` (actors created, populations drawn), ``days_s`` (all days'
     rounds), ``sent`` (uids exchanged)."""
+    check_blocks(blocks)
     workers = sorted(client.scheduler_info()["workers"])
     if len(workers) < len(blocks):
         raise ValueError(f"{len(blocks)} partitions need as many Dask workers; "
@@ -128,18 +143,27 @@ def identical(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> bool:
         a[k].dtype == b[k].dtype and a[k].tobytes() == b[k].tobytes() for k in a)
 
 
-def local_cluster(n_workers: int):
-    """A LocalCluster of worker processes that can import ``benchmarks`` (the repository
-    root on their PYTHONPATH) — one thread each."""
+@contextmanager
+def local_cluster(n_workers: int) -> Iterator[Any]:
+    """A LocalCluster of worker processes, one thread each, that can import
+    ``benchmarks``: the repository root is on PYTHONPATH while the cluster runs (workers
+    inherit it when spawned), then PYTHONPATH is put back."""
     from dask.distributed import LocalCluster
 
-    path = os.environ.get("PYTHONPATH", "")
-    os.environ["PYTHONPATH"] = str(ROOT) + (os.pathsep + path if path else "")
-    return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                        dashboard_address=None)
+    before = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = str(ROOT) + (os.pathsep + before if before else "")
+    try:
+        with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                          dashboard_address=None) as cluster:
+            yield cluster
+    finally:
+        if before is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = before
 
 
-def measure(client, people: int, days: int, repeats: int) -> dict:
+def measure(client: Any, people: int, days: int, repeats: int) -> dict[str, Any]:
     """Single-process and Dask runs of one size, alternately; medians and ranges."""
     single_day, dask_day, build, same, sent = [], [], [], [], 0
     for _ in range(repeats):
@@ -190,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Median of {args.repeats} runs of each, alternately (range in brackets).",
         "",
         "| people | bit-identical | single process, ms per day | 2 Dask workers, ms per day "
-        "| Dask build (s) | uids exchanged (bytes per day) |",
+        "| Dask build (s) | uids exchanged over the run (bytes per day) |",
         "|---|---|---|---|---|---|",
     ]
     for r in rows:

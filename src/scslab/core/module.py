@@ -75,6 +75,11 @@ class Module(ABC):
     #: the module whose ``enabled`` switch this one follows (e.g. appeal filing follows
     #: the appeals board), or None
     switched_by: ClassVar[str | None] = None
+    #: every draw it makes for a person is keyed by the person's global uid
+    #: (``View.uids``), not by the local row, and it reads other people only through
+    #: its own exchange: it can run on a partition of the population (``Sim(uids=...)``,
+    #: ``docs/scaling.md``). No builtin module does yet.
+    partitionable: ClassVar[bool] = False
 
     def __init__(self, params: ModuleParams, scenario: Scenario) -> None:
         self.params = params

@@ -236,9 +236,13 @@ def _network(st: Stream, region, group, degree: int, homophily: float):
 def restrict(pop: Population, uids: np.ndarray) -> Population:
     """The people ``uids`` (increasing global uids) of ``pop``, for a partition of a run
     (``Sim(population=..., uids=...)``): their rows of every people array, their network
-    rows with the neighbours' *global* uids (a neighbour may live in another partition);
-    firms and officials whole. No loop over people."""
+    rows (every ``links`` array) with the neighbours' *global* uids — a neighbour may live
+    in another partition; firms and officials whole. No loop over people."""
     uids = np.asarray(uids, dtype=np.int64)
+    n = pop.counts["people"]
+    if uids.ndim != 1 or (uids.size and (uids[0] < 0 or uids[-1] >= n
+                                         or np.any(np.diff(uids) <= 0))):
+        raise ValueError(f"uids: increasing uids of the population (0 … {n - 1:,}) expected")
     off = pop.arrays["people.net_offsets"]
     start = off[uids].astype(np.int64)
     degree = off[uids + 1].astype(np.int64) - start
@@ -249,9 +253,9 @@ def restrict(pop: Population, uids: np.ndarray) -> Population:
     arrays = {}
     for spec in ALL_ARRAYS:
         values = pop.arrays[spec.name]
-        if spec.name == "people.net_offsets":
+        if spec.entity == "people+1":  # the CSR offsets (the only people+1 array)
             arrays[spec.name] = offsets
-        elif spec.name == "links.neighbour":
+        elif spec.entity == "links":
             arrays[spec.name] = values[rows]
         elif spec.entity == "people":
             arrays[spec.name] = values[uids]

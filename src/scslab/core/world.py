@@ -293,7 +293,9 @@ class World:
         return {k: v if self.owner[k] == POPULATION else v.copy() for k, v in arrays.items()}
 
     def snapshot(self) -> dict:
-        """A deep copy of all evolving state (arrays, logs, counters, module state)."""
+        """A deep copy of all evolving state (arrays, logs, counters, module state). The
+        population's arrays are shared, not copied: nothing may write them after the build
+        (views hand them out read-only)."""
         return {
             "day": self.day,
             "arrays": self._evolving_copy(self.arrays),
@@ -537,7 +539,8 @@ class View:
     def uids(self) -> np.ndarray:
         """Each local person's global uid, what keyed draws take: ``0 … n − 1`` for the
         whole population; a partition of it (``Sim(uids=...)``) keeps the global numbers,
-        so its draws are the whole run's (``docs/scaling.md``)."""
+        so its draws are the whole run's (``docs/scaling.md``). Read-only; for the whole
+        population a new array each call (8 B per person): take it once, in ``setup``."""
         w = self._world
         return w.uids if w.uids is not None else np.arange(w.counts["people"], dtype=np.int64)
 

@@ -170,6 +170,24 @@ def order_modules(classes: Sequence[type[Module]]) -> list[type[Module]]:
     return ordered
 
 
+def partition_uids(uids: np.ndarray, people: int, population: int) -> np.ndarray:
+    """Check ``Sim(uids=...)``: integers, one per person of the partition, increasing,
+    each a uid of the whole population (``0 … population − 1``). Returns them read-only."""
+    uids = np.asarray(uids)
+    if not np.issubdtype(uids.dtype, np.integer):
+        raise ValueError(f"uids: integers expected, got {uids.dtype}")
+    if uids.shape != (people,):
+        raise ValueError(f"uids: one per person of the partition ({people:,}), got shape "
+                         f"{uids.shape}")
+    if uids.size and (uids[0] < 0 or uids[-1] >= population):
+        raise ValueError(f"uids: each must be a uid of the population, 0 … {population - 1:,}")
+    if np.any(np.diff(uids) <= 0):
+        raise ValueError("uids: must be increasing (the partition's rows in uid order)")
+    out = uids.astype(np.int64)
+    out.flags.writeable = False
+    return out
+
+
 class Sim:
     """One replicate of one scenario.
 
@@ -213,13 +231,11 @@ class Sim:
         counts["lists"] = scenario.module_params("lists", ListParams).slots()
         self.world = World(scenario, replicate, counts)
         if uids is not None:
-            uids = np.asarray(uids, dtype=np.int64)
-            if uids.shape != (counts["people"],) or (uids.size and (
-                    uids[0] < 0 or uids[-1] >= scenario.population.people
-                    or np.any(np.diff(uids) <= 0))):
-                raise ValueError("uids: one increasing global uid per person of the population, "
-                                 f"each below {scenario.population.people}")
-            self.world.uids = uids
+            self.world.uids = partition_uids(uids, counts["people"], scenario.population.people)
+            refused = [c.name for c in self.module_classes if not c.partitionable]
+            if refused:
+                raise EngineError(f"modules {refused} key draws by local row, not by uid "
+                                  "(Module.partitionable): they cannot run on a partition")
         # population arrays no module reads are not kept (a trait no mechanism uses costs
         # memory only); they are drawn by attribute slot, so leaving one out shifts nothing.
         # With ``population_on_disk`` the kept ones — never written after synthesis — are
