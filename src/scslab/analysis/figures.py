@@ -113,9 +113,16 @@ def figure_png(fig: Figure) -> bytes:
 FIGURE_NAMES = ("timeseries", "groups", "harm", "chilling", "exposure", "decomposition")
 
 
-def save_figures(figs: dict[str, Figure], out: Path) -> list[Path]:
-    """Write each figure as ``out/NAME.png`` atomically; remove a stale scslab figure that
-    this set no longer has (e.g. after a rebuild)."""
+def render_figures(figs: dict[str, Figure]) -> dict[str, bytes]:
+    """Each figure's PNG bytes, drawn once: a folder's files and its report embed the same
+    bytes (drawing is most of the time a figure costs)."""
+    return {name: figure_png(fig) for name, fig in figs.items()}
+
+
+def save_figures(figs: dict[str, Figure] | dict[str, bytes], out: Path) -> list[Path]:
+    """Write each figure (or its PNG bytes, ``render_figures``) as ``out/NAME.png``
+    atomically; remove a stale scslab figure that this set no longer has (e.g. after a
+    rebuild)."""
     from scslab.run.results import atomic_write_bytes
 
     out = Path(out)
@@ -125,7 +132,7 @@ def save_figures(figs: dict[str, Figure], out: Path) -> list[Path]:
     paths = []
     for name, fig in figs.items():
         path = out / f"{name}.png"
-        atomic_write_bytes(path, figure_png(fig))
+        atomic_write_bytes(path, fig if isinstance(fig, bytes) else figure_png(fig))
         paths.append(path)
     return paths
 
@@ -140,12 +147,20 @@ def timeseries_figure(
     """Mean over replicates per day (7-day rolling mean) with a 95 % band over replicates;
     the burn-in is shaded."""
     import numpy as np
+    import pandas as pd
 
     from scslab.run.results import metric_bounds, t_quantile_975
 
-    have = set(series["metric"])
-    metrics = [m for m in metrics if m in have]
-    flat = [m for m in metrics if not _varies(series.loc[series["metric"] == m, "value"])]
+    # each row's metric as an integer code, found once: a tidy series can hold 10^8 rows
+    # (an ensemble's), over which a comparison of strings per metric takes seconds
+    codes, names = pd.factorize(series["metric"])
+    code_of = {m: c for c, m in enumerate(names)}
+    metrics = [m for m in metrics if m in code_of]
+    values = series["value"].to_numpy(dtype=np.float64)
+    # what _varies asks of each metric's values: any finite and nonzero
+    varies = np.bincount(codes, weights=np.isfinite(values) & (values != 0),
+                         minlength=len(names)) > 0
+    flat = [m for m in metrics if not varies[code_of[m]]]
     metrics = [m for m in metrics if m not in flat][:MAX_SERIES_PANELS]
     if not metrics:
         return None
@@ -157,7 +172,7 @@ def timeseries_figure(
     n_days = int(series["day"].max()) + 1
     window = 7 if n_days - burn_in >= 28 else 1
     for ax, m in zip(axes, metrics, strict=False):
-        sub = series[series["metric"] == m]
+        sub = series[codes == code_of[m]]
         for color, label in zip(colors, labels, strict=True):
             s = sub[sub["scenario"] == label]
             if s.empty:

@@ -20,7 +20,7 @@ def rebuild_report(out: str | Path, figures: bool = True) -> Path:
     into place). Returns the report's path."""
     import shutil
 
-    from scslab.analysis.figures import save_figures
+    from scslab.analysis.figures import render_figures, save_figures
     from scslab.run.outfolder import (
         DERIVED,
         OutFolder,
@@ -62,7 +62,7 @@ def rebuild_report(out: str | Path, figures: bool = True) -> Path:
         if isinstance(exc, CompareError):
             raise
         raise CompareError(f"{out}: cannot read the stored results ({exc})") from None
-    figs = obj.plot() if figures else {}
+    figs = render_figures(obj.plot()) if figures else {}
     page = comparison_html(obj, figs) if kind == "compare" else explanation_html(obj, figs)
     try:
         folder = OutFolder(out, replace=True, option="DIR").open()

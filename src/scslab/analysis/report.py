@@ -115,7 +115,8 @@ font-size:.8em}.note{color:#555;font-size:.9em}
 def _figures_html(figs: dict[str, Any], captions: dict[str, str]) -> str:
     from scslab.analysis.figures import figure_png
 
-    return "\n".join(figure_html(figure_png(fig), name, captions.get(name, name))
+    return "\n".join(figure_html(fig if isinstance(fig, bytes) else figure_png(fig), name,
+                                 captions.get(name, name))
                      for name, fig in figs.items())
 
 
@@ -194,7 +195,8 @@ _FIGURE_CAPTIONS = {
 
 
 def comparison_html(comp: ComparisonLike, figs: dict[str, Any] | None = None) -> str:
-    """The report of a comparison as one self-contained HTML page."""
+    """The report of a comparison as one self-contained HTML page (``figs``: figures or
+    their PNG bytes; None: drawn here)."""
     from scslab._version import __version__
     from scslab.analysis.confounds import confounds_html
 
@@ -241,7 +243,8 @@ def comparison_html(comp: ComparisonLike, figs: dict[str, Any] | None = None) ->
 
 
 def explanation_html(exp: ExplanationLike, figs: dict[str, Any] | None = None) -> str:
-    """The report of an explanation as one self-contained HTML page."""
+    """The report of an explanation as one self-contained HTML page (``figs``: figures or
+    their PNG bytes; None: drawn here)."""
     e = html.escape
     m = exp.manifest
     header, rows = explanation_rows(exp)
@@ -327,7 +330,7 @@ def write_comparison_files(comp: ComparisonLike, out: Path | OutFolder, figures:
     """Write a comparison folder whole (see the module docstring; ``outfolder.py``): the
     files into a temporary sibling, the manifest with their checksums last, then renamed
     into place. ``out`` is a path or an :class:`OutFolder` opened before the runs."""
-    from scslab.analysis.figures import save_figures
+    from scslab.analysis.figures import render_figures, save_figures
     from scslab.run.results import atomic_write_bytes
 
     folder = _folder(out, force)
@@ -337,7 +340,7 @@ def write_comparison_files(comp: ComparisonLike, out: Path | OutFolder, figures:
         _parquet(tmp / "series.parquet", comp.series)
         _parquet(tmp / "comparison.parquet", comp.table())
         _write_scenarios(tmp, comp.scenarios)
-        figs = comp.plot() if figures else {}
+        figs = render_figures(comp.plot()) if figures else {}
         if figs:
             save_figures(figs, tmp / "figures")
         atomic_write_bytes(tmp / "report.html", comparison_html(comp, figs).encode("utf-8"))
@@ -348,7 +351,7 @@ def write_comparison_files(comp: ComparisonLike, out: Path | OutFolder, figures:
 def write_explanation_files(exp: ExplanationLike, out: Path | OutFolder, figures: bool = True,
                             force: bool = False) -> Path:
     """Write an explanation folder whole; the manifest last."""
-    from scslab.analysis.figures import save_figures
+    from scslab.analysis.figures import render_figures, save_figures
     from scslab.run.results import atomic_write_bytes
 
     folder = _folder(out, force)
@@ -358,7 +361,7 @@ def write_explanation_files(exp: ExplanationLike, out: Path | OutFolder, figures
         _parquet(tmp / "disparity.parquet", exp.values())
         _parquet(tmp / "explanation.parquet", exp.table())
         _write_scenarios(tmp, exp.scenarios)
-        figs = exp.plot() if figures else {}
+        figs = render_figures(exp.plot()) if figures else {}
         if figs:
             save_figures(figs, tmp / "figures")
         atomic_write_bytes(tmp / "report.html", explanation_html(exp, figs).encode("utf-8"))
