@@ -72,6 +72,24 @@ def test_report_rebuild_reproduces_the_tables(compare_dir, capsys):
     pd.testing.assert_frame_equal(Comparison.load(out).table(), original_table)
 
 
+def test_each_figure_is_drawn_once_for_files_and_report(compare_dir, tmp_path, monkeypatch):
+    """The figures' files and the report embed the same PNG, drawn once per figure."""
+    import base64
+
+    import scslab.analysis.figures as figures
+    from scslab.analysis.report import write_comparison_files
+
+    drawn = []
+    draw = figures.figure_png
+    monkeypatch.setattr(figures, "figure_png", lambda fig: drawn.append(fig) or draw(fig))
+    out = write_comparison_files(Comparison.load(compare_dir), tmp_path / "again")
+    pngs = sorted((out / "figures").glob("*.png"))
+    assert len(drawn) == len(pngs) >= 2
+    embedded = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)",
+                          (out / "report.html").read_text())
+    assert sorted(base64.b64decode(e) for e in embedded) == sorted(p.read_bytes() for p in pngs)
+
+
 def test_explain_directory_and_rebuild(tmp_path, capsys):
     out = tmp_path / "exp"
     code, _, err = run_cli(["explain", "baseline:population.groups.minority.honesty_mean=0.6",
