@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from scslab.core.module import Role
+from scslab.core.population import OWNER as POPULATION
 from scslab.run.engine import Sim
 from scslab.scenario import load_scenario
 
@@ -120,6 +121,7 @@ def system_output_survives_scrambled_truth(scenario, modules=None) -> bool:
             saved = {n: w.arrays[n].copy() for n in truth_names}
             acts = {k: v.copy() for k, v in w.events["acts"].columns.items()}
             for n in truth_names:
+                w.arrays[n].flags.writeable = True  # the population's are read-only
                 flat = w.arrays[n].reshape(-1)
                 flat[...] = gen.permutation(flat)
             for col in w.events["acts"].columns.values():
@@ -131,6 +133,7 @@ def system_output_survives_scrambled_truth(scenario, modules=None) -> bool:
             unscramble_refs(seen)
             for n, v in saved.items():
                 w.arrays[n][...] = v
+                w.arrays[n].flags.writeable = w.owner[n] != POPULATION
             w.events["acts"].columns.update(acts)
             w.truth.chunks = store
         return run

@@ -383,3 +383,18 @@ def test_small_runs_keep_their_kernels_on_one_thread(monkeypatch):
     with pytest.raises(RuntimeError):
         sim2.run()
     assert nb.get_num_threads() == before
+
+
+def test_the_population_s_arrays_are_read_only(small_scenario):
+    """Drawn once and never written: a snapshot shares them instead of copying, which is
+    only safe because nothing can write them."""
+    from scslab.core.population import OWNER
+
+    sim = Sim(small_scenario)
+    owned = [n for n, o in sim.world.owner.items() if o == OWNER]
+    assert "people.income" in owned
+    for name in owned:
+        with pytest.raises(ValueError, match="read-only"):
+            sim.world.arrays[name][...] = 0
+    assert all(sim.world.arrays[n].flags.writeable
+               for n, o in sim.world.owner.items() if o != OWNER)

@@ -236,6 +236,9 @@ class World:
                 raise TypeError(f"{spec.name}: dtype {values.dtype}, table says {dtype(spec.kind)}")
             if values.shape != shape:
                 raise ValueError(f"{spec.name}: shape {values.shape}, entity has {shape}")
+        if owner == POPULATION:  # drawn once, never written: snapshots share them
+            values = values.view()
+            values.flags.writeable = False
         self.specs[spec.name] = spec
         self.arrays[spec.name] = values
         self.owner[spec.name] = owner
