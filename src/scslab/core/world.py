@@ -297,8 +297,7 @@ class World:
 
     def snapshot(self) -> dict:
         """A deep copy of all evolving state (arrays, logs, counters, module state). The
-        population's arrays are shared, not copied: nothing may write them after the build
-        (views hand them out read-only)."""
+        population's arrays are shared, not copied: they are read-only (``allocate``)."""
         return {
             "day": self.day,
             "arrays": self._evolving_copy(self.arrays),
