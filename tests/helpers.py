@@ -129,11 +129,13 @@ def system_output_survives_scrambled_truth(scenario, modules=None) -> bool:
             for chunk in w.truth.chunks.values():
                 for col in ("true_actor", "lawful", "true_act", "act_ref"):
                     chunk[col] = gen.permutation(chunk[col])
-            step(view, day)
-            unscramble_refs(seen)
-            for n, v in saved.items():
-                w.arrays[n][...] = v
-                w.arrays[n].flags.writeable = w.owner[n] != POPULATION
+            try:
+                step(view, day)
+            finally:
+                unscramble_refs(seen)
+                for n, v in saved.items():
+                    w.arrays[n][...] = v
+                    w.arrays[n].flags.writeable = w.owner[n] != POPULATION
             w.events["acts"].columns.update(acts)
             w.truth.chunks = store
         return run

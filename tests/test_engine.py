@@ -17,6 +17,7 @@ from scslab.core.world import TruthFirewallError
 from scslab.modules.apparatus.dossier import DossierModule
 from scslab.numerics.rng import StreamSpec
 from scslab.run.engine import EngineError, Sim, default_module_classes, order_modules
+from scslab.scenario import load_scenario
 
 
 def _series_bytes(sim: Sim) -> bytes:
@@ -398,3 +399,27 @@ def test_the_population_s_arrays_are_read_only(small_scenario):
             sim.world.arrays[name][...] = 0
     assert all(sim.world.arrays[n].flags.writeable
                for n, o in sim.world.owner.items() if o != OWNER)
+
+
+def test_a_snapshot_restores_into_another_scenario_s_sim_and_keeps_the_population_locked():
+    """Forking after a shared burn-in (docs/engine.md): a snapshot of one Sim restores into
+    a Sim of another scenario on the same population, even one with fewer modules; the
+    population's arrays stay shared and read-only — also from a pickled snapshot."""
+    import pickle
+
+    from scslab.core.population import OWNER
+
+    full = load_scenario("rongcheng", people=1500, days=20, burn_in=0, seed=4)
+    fewer = load_scenario("rongcheng", people=1500, days=20, burn_in=0, seed=4,
+                          overrides=["modules.attitudes.enabled=false"])
+    a = Sim(full)
+    a.run(until=8)
+    snap = a.snapshot()
+    assert snap["arrays"]["people.income"] is a.world.arrays["people.income"]  # shared
+    b = Sim(fewer)
+    b.restore(pickle.loads(pickle.dumps(snap)))
+    assert b.day == 8
+    for name, owner in b.world.owner.items():
+        assert b.world.arrays[name].flags.writeable == (owner != OWNER), name
+    b.run()
+    assert b.day == 20

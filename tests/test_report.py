@@ -129,3 +129,26 @@ def test_calibration_registry():
             register_calibrated("a.b", 1, "f", "c", tag="X")
     finally:
         CALIBRATED.pop("modules.x.y", None)
+
+
+def test_the_time_series_figure_shows_what_varies_and_names_what_does_not():
+    """Which metrics get a panel: those with some finite nonzero value; the flat ones
+    (zero or undefined throughout) are named in the title; rows without a metric name
+    and metrics the series lacks are ignored."""
+    import numpy as np
+
+    from scslab.analysis.figures import timeseries_figure
+
+    days = np.arange(30)
+    rows = []
+    for metric, values in (("varies", np.sin(days) + 2.0), ("zero", np.zeros(30)),
+                           ("undefined", np.full(30, np.nan)), (None, np.ones(30))):
+        for rep in (0, 1):
+            rows += [{"scenario": "s", "replicate": rep, "day": int(d), "metric": metric,
+                      "value": float(v)} for d, v in zip(days, values, strict=True)]
+    series = pd.DataFrame(rows).astype({"metric": "string[pyarrow]", "scenario": "string[pyarrow]"})
+    fig = timeseries_figure(series, ["s"], ["varies", "zero", "undefined", "absent"], 0, "note")
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible() and ax.get_title()]
+    assert titles == ["varies"]
+    assert "not shown: zero, undefined" in fig.get_suptitle()
+    assert timeseries_figure(series, ["s"], ["zero", "absent"], 0, "note") is None

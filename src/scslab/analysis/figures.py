@@ -119,7 +119,7 @@ def render_figures(figs: dict[str, Figure]) -> dict[str, bytes]:
     return {name: figure_png(fig) for name, fig in figs.items()}
 
 
-def save_figures(figs: dict[str, Figure] | dict[str, bytes], out: Path) -> list[Path]:
+def save_figures(figs: dict[str, Figure | bytes], out: Path) -> list[Path]:
     """Write each figure (or its PNG bytes, ``render_figures``) as ``out/NAME.png``
     atomically; remove a stale scslab figure that this set no longer has (e.g. after a
     rebuild)."""
@@ -153,13 +153,16 @@ def timeseries_figure(
 
     # each row's metric as an integer code, found once: a tidy series can hold 10^8 rows
     # (an ensemble's), over which a comparison of strings per metric takes seconds
-    codes, names = pd.factorize(series["metric"])
+    codes, names = pd.factorize(series["metric"])  # 8 B a row; −1 for a missing name
     code_of = {m: c for c, m in enumerate(names)}
     metrics = [m for m in metrics if m in code_of]
     values = series["value"].to_numpy(dtype=np.float64)
-    # what _varies asks of each metric's values: any finite and nonzero
-    varies = np.bincount(codes, weights=np.isfinite(values) & (values != 0),
-                         minlength=len(names)) > 0
+    # what _varies asks of each metric's values: any finite and nonzero (a 1-byte mask)
+    hit = np.isfinite(values)
+    hit &= values != 0
+    hit &= codes >= 0
+    varies = np.bincount(codes[hit], minlength=len(names)) > 0
+    del hit
     flat = [m for m in metrics if not varies[code_of[m]]]
     metrics = [m for m in metrics if m not in flat][:MAX_SERIES_PANELS]
     if not metrics:

@@ -292,8 +292,19 @@ class World:
     def _evolving_copy(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """A copy of each array that can change; the population's own (traits, network:
         never written after synthesis) are shared, not copied — a snapshot of a run with
-        the population mapped from disk keeps it there."""
-        return {k: v if self.owner[k] == POPULATION else v.copy() for k, v in arrays.items()}
+        the population mapped from disk keeps it there — and kept read-only (a snapshot
+        pickled and loaded comes back writable). A snapshot may come from another Sim,
+        with arrays this World does not have: those are copied."""
+        out = {}
+        for k, v in arrays.items():
+            if self.owner.get(k) == POPULATION:
+                if v.flags.writeable:
+                    v = v.view()
+                    v.flags.writeable = False
+                out[k] = v
+            else:
+                out[k] = v.copy()
+        return out
 
     def snapshot(self) -> dict:
         """A deep copy of all evolving state (arrays, logs, counters, module state). The

@@ -8,13 +8,13 @@ instead of counting against the anonymous memory that, without swap, ends in the
 killer. The values are the same bytes, so the run's results are bit-identical.
 
 The file is unlinked as soon as it is created, before it is written: nothing is left on
-disk when the process ends, however it ends. The mapping is private (copy-on-write), so
-the array is writable as NumPy and the compiled kernels expect — a write would copy the
-page into anonymous memory, never reach the file — and kernels compiled for in-memory
-arrays are reused unchanged. A directory in memory (tmpfs, ramfs) is refused: its pages
+disk when the process ends, however it ends. The mapping is private (copy-on-write): a
+write would copy the page into anonymous memory, never reach the file (the World keeps
+the population's arrays read-only anyway, and modules get read-only views of them either
+way, so the kernels compiled for in-memory arrays are reused unchanged). A directory in memory (tmpfs, ramfs) is refused: its pages
 cannot be dropped, so mapping from it would save nothing the estimate counts on.
-``Sim.snapshot()`` shares the population's arrays instead of copying them (they never
-change), so a snapshot and a restored World keep them mapped.
+``Sim.snapshot()`` shares the population's arrays instead of copying them (they are
+read-only), so a snapshot and a restored World keep them mapped.
 """
 
 from __future__ import annotations
