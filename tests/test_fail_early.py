@@ -114,6 +114,21 @@ def test_workers_multiply_the_need(capsys, monkeypatch):
     assert "4 worker processes" in err_line(capsys)
 
 
+def test_compare_counts_every_scenario_s_runs_at_once(capsys, monkeypatch):
+    """2 replicates of 2 scenarios on 4 workers are 4 runs at once, not 2."""
+    import scslab.run.memory as mem
+
+    need = estimate_bytes(load_scenario("baseline", people=200_000, days=2, burn_in=0))["need"]
+    monkeypatch.setattr(mem, "available_bytes", lambda: int(need * 3))
+    monkeypatch.setattr(mem, "series_bytes", lambda *_: 0)  # the runs alone
+    args = ["compare", "baseline", "baseline:sources.court.coverage=0.6", "--people",
+            "200000", "--days", "2", "--burn-in", "0", "--replicates", "2", "--quiet",
+            "--workers"]
+    assert main([*args, "4"]) == 2
+    assert "4 worker processes" in err_line(capsys)
+    assert mem.concurrent_runs(4, 2) == 2 and mem.concurrent_runs(4, 9) == 4
+
+
 BOMB = "extends: baseline\na: &a {x: 1, y: 1, z: 1, w: 1}\n" + "".join(
     f"{c}: &{c} {{" + ", ".join(f"k{i}: *{p}" for i in range(9)) + "}\n"
     for p, c in zip("abcdefgh", "bcdefghi", strict=True))

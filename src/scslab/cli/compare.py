@@ -50,9 +50,11 @@ def _open_out(out: Path | None, force: bool):
 
 def _check_memory(specs: list[str], sets: list[str] | None, workers: int, replicates: int,
                   twin: bool = False, population_on_disk: Path | None = None,
-                  **shortcuts) -> None:
+                  runs_per_replicate: int | None = None, **shortcuts) -> None:
     """Refuse before any run a comparison whose largest scenario, with every scenario's
-    daily series gathered (twins too), cannot fit in memory."""
+    daily series gathered (twins too), cannot fit in memory — with as many runs at once
+    as there are workers and runs (one per scenario, twin and replicate; an explanation
+    passes its own count, ``runs_per_replicate``)."""
     from scslab.analysis.compare import load_spec, metric_names
     from scslab.cli.options import check_memory
     from scslab.run.memory import series_bytes
@@ -61,9 +63,10 @@ def _check_memory(specs: list[str], sets: list[str] | None, workers: int, replic
     held = (2 if twin else 1) * sum(
         series_bytes(len(metric_names(sc)), sc.time.burn_in + sc.time.days, replicates)
         for sc in scs)
+    per_replicate = runs_per_replicate or len(scs) * (2 if twin else 1)
     for sc in scs:
         check_memory(sc, workers, replicates, held, population_on_disk=population_on_disk,
-                     offer_population_on_disk=True)
+                     offer_population_on_disk=True, runs=replicates * per_replicate)
 
 
 def _write(save, folder) -> None:
@@ -325,9 +328,13 @@ def explain_command(
     from scslab.analysis.report import write_explanation_files
 
     _check_replicates(replicates)
+    from scslab.analysis.explain import all_causes
+
+    n_causes = len(all_causes()) if causes is None else len(causes.split(","))
     _check_memory([scenario], set_, workers, replicates,
-                  population_on_disk=population_on_disk, people=people, days=days,
-                  burn_in=burn_in, seed=seed)
+                  population_on_disk=population_on_disk,
+                  runs_per_replicate=n_causes + 2,  # the base, each cause, all at once
+                  people=people, days=days, burn_in=burn_in, seed=seed)
     folder = _open_out(out, force)
     try:
         exp = _run_with_progress(

@@ -51,25 +51,26 @@ def console(stderr: bool = False):
 
 def check_memory(scenario, workers: int = 1, replicates: int = 1, held: int = 0, *,
                  population_on_disk: Path | None = None,
-                 offer_population_on_disk: bool = False) -> None:
+                 offer_population_on_disk: bool = False, runs: int | None = None) -> None:
     """Refuse, before building anything, a run that cannot fit in the available memory
     (``held``: what the gathering process keeps besides, see ``run.memory``).
     ``population_on_disk``: the directory of ``--population-on-disk``, checked (a
     directory on a disk, where files can be made, with room for the arrays) and its
     arrays left out of the need; ``offer_population_on_disk``: the command has the option,
-    so a refusal says whether it would make the run fit."""
+    so a refusal says whether it would make the run fit; ``runs``: how many runs the
+    command makes in all (default ``replicates``), ``min(workers, runs)`` at once."""
     from scslab.run.mapped import directory_problem
-    from scslab.run.memory import estimate_bytes, memory_problem
+    from scslab.run.memory import concurrent_runs, estimate_bytes, memory_problem
 
     if population_on_disk is not None:
-        parallel = max(1, min(workers, replicates))
+        parallel = concurrent_runs(workers, replicates if runs is None else runs)
         need = estimate_bytes(scenario, population_on_disk=True)["population"] * parallel
         problem = directory_problem(population_on_disk, need)
         if problem:
             raise UserError(f"--population-on-disk: {problem}")
     problem = memory_problem(scenario, workers, replicates, held,
                              population_on_disk=population_on_disk is not None,
-                             offer_population_on_disk=offer_population_on_disk)
+                             offer_population_on_disk=offer_population_on_disk, runs=runs)
     if problem:
         raise UserError(problem)
 

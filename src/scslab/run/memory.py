@@ -40,7 +40,9 @@ keeps them in its page cache while there is room and drops them under pressure, 
 are left out of ``running``; synthesis still draws them in memory.
 
 With worker processes each runs its own replicate, so the need is multiplied by
-``min(workers, replicates)``. A comparison also holds, in the process that gathers the
+``min(workers, runs)`` (:func:`concurrent_runs`; a run's runs are its replicates, a
+comparison's one per scenario, twin and replicate, an explanation's one per cause, the
+base and all causes at once, and replicate). A comparison also holds, in the process that gathers the
 replicates, every replicate's daily series and their tidy frame (one row per scenario ×
 replicate × metric × day): ``SERIES_ROW_BYTES`` per row (measured: 10 scenarios × 10
 replicates × 406 series × 1825 days, 7.4·10^7 rows, 4.6 GB above the replicates'
@@ -166,11 +168,19 @@ def gigabytes(b: float) -> str:
     return f"{b / 1e9:.1f} GB" if b >= 1e8 else f"{math.ceil(b / 1e6)} MB"
 
 
+def concurrent_runs(workers: int, runs: int) -> int:
+    """Runs a command has in memory at once: one per worker process, at most one per run."""
+    return max(1, min(workers, runs))
+
+
 def memory_problem(scenario: Scenario, workers: int = 1, replicates: int = 1,
                    held: int = 0, population_on_disk: bool = False,
-                   offer_population_on_disk: bool = False) -> str | None:
+                   offer_population_on_disk: bool = False, runs: int | None = None,
+                   ) -> str | None:
     """Why the run will not fit (one line), or None. ``held``: bytes the gathering process
-    keeps besides the runs (a comparison's series, :func:`series_bytes`).
+    keeps besides the runs (a comparison's series, :func:`series_bytes`). ``runs``: how
+    many runs the command makes in all (default ``replicates``: a comparison makes one per
+    scenario and replicate), of which ``min(workers, runs)`` run at once.
     ``population_on_disk``: the population's arrays will be mapped from files (not
     counted); ``offer_population_on_disk``: the command has ``--population-on-disk``, so
     a refusal without it says whether it would fit with it.
@@ -181,7 +191,7 @@ def memory_problem(scenario: Scenario, workers: int = 1, replicates: int = 1,
     if available is None:
         return None
     est = estimate_bytes(scenario, population_on_disk=population_on_disk)
-    parallel = max(1, min(workers, replicates))
+    parallel = concurrent_runs(workers, replicates if runs is None else runs)
     need = est["need"] * parallel + held
     if need <= available:
         return None
