@@ -51,14 +51,20 @@ def test_without_the_exchange_the_partitioned_run_differs(single):
 
 
 def test_two_dask_workers_equal_the_single_run(single):
+    """The prototype's model, and baseline's partitionable builtin modules, split by
+    region over 2 local Dask workers: bit-identical to the single process."""
+    from benchmarks.partitioned import builtin
     from dask.distributed import Client
 
     with prun.local_cluster(2) as cluster, Client(cluster) as client:
         merged, timing = prun.run_on_dask(client, PEOPLE, DAYS)
         with pytest.raises(ValueError, match="3 partitions need as many Dask workers"):
             prun.run_on_dask(client, PEOPLE, DAYS, blocks=([0], [1], [2, 3]))
+        on_dask = builtin.run_on_dask(client, PEOPLE, 60, ([0, 1], [2, 3]))
     assert timing["sent"] > 1000
     assert prun.identical(merged, single)
+    whole = builtin.merge([builtin.run_part(PEOPLE, 60, None)], PEOPLE)
+    assert prun.identical(on_dask, whole)
 
 
 def test_a_listing_across_the_cut_moves_a_neighbour_the_next_day_only():
@@ -141,3 +147,30 @@ def test_sim_refuses_uids_that_do_not_fit():
     with pytest.raises(ValueError, match="increasing uids of the population"):
         restrict(pop, uids[::-1])
     assert not Sim(sc, modules=model.MODULES, population=part, uids=uids).world.uids.flags.writeable
+
+
+def test_builtin_modules_split_by_region_equal_the_whole_run():
+    """baseline's partitionable modules (behaviour, sources, dossier, learning,
+    core_metrics) with what crosses partitions off: 2 and 3 partitions, run without
+    exchange, give the whole run's counters and people bit for bit."""
+    from benchmarks.partitioned import builtin
+
+    people, days = 30_000, 90
+    whole = builtin.merge([builtin.run_part(people, days, None)], people)
+    assert whole["counters"].sum() > 0
+    for blocks in (([0, 1], [2, 3]), ([0], [3], [1, 2])):
+        split = builtin.merge([builtin.run_part(people, days, b) for b in blocks], people)
+        assert prun.identical(split, whole), blocks
+
+
+def test_a_builtin_module_refuses_what_would_cross_partitions():
+    sc = load_scenario("baseline", ["modules.market.enabled=false"], people=2000, days=3,
+                       burn_in=0)
+    pop = synthesise(sc.population, sc.seed, 0)
+    uids = model.partition_uids(pop, [0, 1])
+    with pytest.raises(EngineError) as err:
+        Sim(sc, population=restrict(pop, uids), uids=uids)
+    message = str(err.value)
+    for fragment in ("learning: network_rate > 0", "sources: sources ['bank', 'court',",
+                     "dossier: file_loss_rate > 0", "firms: it keys draws by local row"):
+        assert fragment in message, message

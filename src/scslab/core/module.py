@@ -78,7 +78,7 @@ class Module(ABC):
     #: every draw it makes for a person is keyed by the person's global uid
     #: (``View.uids``), not by the local row, and it reads other people only through
     #: its own exchange: it can run on a partition of the population (``Sim(uids=...)``,
-    #: ``docs/scaling.md``). No builtin module does yet.
+    #: ``docs/scaling.md``) — with the parameters ``partition_problem`` accepts
     partitionable: ClassVar[bool] = False
 
     def __init__(self, params: ModuleParams, scenario: Scenario) -> None:
@@ -95,6 +95,15 @@ class Module(ABC):
     def consequences(cls, scenario: Scenario, catalogue) -> dict | None:
         """Per-act public consequences this mechanism adds (see ``incentives.py``):
         a dict with any of ``detection``, ``sanction``, ``reward`` arrays."""
+        return None
+
+    @classmethod
+    def partition_problem(cls, params: ModuleParams, scenario: Scenario) -> str | None:
+        """Why this module cannot run on a partition of the population with these
+        parameters (one line), or None. A partitionable module overrides it to refuse the
+        settings whose effects cross partitions and are not exchanged yet."""
+        if not cls.partitionable:
+            return "it keys draws by local row, not by uid (Module.partitionable)"
         return None
 
     @classmethod

@@ -549,6 +549,11 @@ class View:
         return dict(self._world.counts)
 
     @property
+    def partitioned(self) -> bool:
+        """This World holds a partition of the population (``Sim(uids=...)``)."""
+        return self._world.uids is not None
+
+    @property
     def uids(self) -> np.ndarray:
         """Each local person's global uid, what keyed draws take: ``0 … n − 1`` for the
         whole population; a partition of it (``Sim(uids=...)``) keeps the global numbers,

@@ -232,10 +232,11 @@ class Sim:
         self.world = World(scenario, replicate, counts)
         if uids is not None:
             self.world.uids = partition_uids(uids, counts["people"], scenario.population.people)
-            refused = [c.name for c in self.module_classes if not c.partitionable]
+            refused = [f"{c.name}: {problem}" for c in self.module_classes
+                       if (problem := c.partition_problem(
+                           scenario.module_params(c.name, c.Params), scenario))]
             if refused:
-                raise EngineError(f"modules {refused} key draws by local row, not by uid "
-                                  "(Module.partitionable): they cannot run on a partition")
+                raise EngineError("cannot run on a partition — " + "; ".join(refused))
         # population arrays no module reads are not kept (a trait no mechanism uses costs
         # memory only); they are drawn by attribute slot, so leaving one out shifts nothing.
         # With ``population_on_disk`` the kept ones — never written after synthesis — are

@@ -56,7 +56,17 @@ class DossierModule(Module):
     )
     reads = ("observations", "people.household")
     appends = ("dossier",)
+    partitionable = True
     streams = (StreamSpec("draws", LAYOUT, "kin spreading, file loss and restoration"),)
+
+    @classmethod
+    def partition_problem(cls, params, scenario) -> str | None:
+        """Lost files are a national count drawn over everyone; kin may live elsewhere."""
+        if params.file_loss_rate > 0:
+            return "file_loss_rate > 0 draws lost files over the whole population (set it to 0)"
+        if params.kin_spread_acts and params.kin_spread_probability > 0:
+            return "records spread to kin, who may live in another partition"
+        return None
 
     @classmethod
     def check_params(cls, params, scenario):

@@ -38,14 +38,15 @@ FABRICATION_COUNT_SLOT = 0xFF  # act field value reserved for the daily fabricat
 
 
 @nb.njit(cache=True)
-def _observe(act, ordinal, actor, sees, codes, cover, misattribution, others, day,
+def _observe(act, ordinal, actor, uids, sees, codes, cover, misattribution, others, day,
              obs_k0, obs_k1, mis_k0, mis_k1, who_k0, who_k1):  # pragma: no cover - compiled
     """Every source's observations of today's acts in one pass per source (not a dozen
     NumPy passes per source a day): source by source, act row by act row, the row
     observed and whom its record names (the actor, or a uniformly drawn other person if
     misattributed), and where each source's rows end. The same draws, with the same
     slots, as one ``Stream`` call per source; no draws for a source with zero coverage
-    or misattribution (a zero threshold never fires)."""
+    or misattribution (a zero threshold never fires). Draws are keyed by the actor's uid
+    (``uids[row]`` on a partition; ``uids`` empty: the row)."""
     total = 0
     for s in range(sees.shape[0]):
         if cover[s] != 0:
@@ -64,11 +65,12 @@ def _observe(act, ordinal, actor, sees, codes, cover, misattribution, others, da
                 if not sees[s, a]:
                     continue
                 slot = source | (np.int64(a) << 3)
-                uid = np.int64(actor[j])
+                row = np.int64(actor[j])
+                uid = row if uids.shape[0] == 0 else uids[row]
                 if not k_bernoulli(obs_k0, obs_k1, day, slot | (np.int64(ordinal[j]) & 7), uid,
                                    cover[s]):
                     continue
-                who = uid
+                who = row
                 if misattribution[s] != 0 and k_bernoulli(mis_k0, mis_k1, day, slot, uid,
                                                           misattribution[s]):
                     w = k_word(who_k0, who_k1, day, slot, uid)
@@ -88,6 +90,7 @@ class Sources(Module):
     doc = "Administrative sources observe acts with coverage, misattribution, fabrication."
     reads = ("acts",)
     appends = ("observations", "observation_truth")
+    partitionable = True
     streams = (
         StreamSpec("observe", SOURCE_LAYOUT, "whether a source sees an act"),
         StreamSpec("misattribute", SOURCE_LAYOUT, "whether the record names the wrong person"),
@@ -105,6 +108,17 @@ class Sources(Module):
         return params
 
     @classmethod
+    def partition_problem(cls, params, scenario) -> str | None:
+        """Misattributed and fabricated records name anyone in the country: they would
+        have to be routed to the subject's partition with their truth (not yet)."""
+        crossing = sorted(name for name, src in scenario.sources.items()
+                          if src.misattribution > 0 or src.fabrication_rate > 0)
+        if crossing:
+            return (f"sources {crossing} misattribute or fabricate records, which name "
+                    "people anywhere (set misattribution and fabrication_rate to 0)")
+        return None
+
+    @classmethod
     def consequences(cls, scenario, catalogue):
         """Public detection: an act is recorded unless every source that sees it misses."""
         miss = np.ones(len(catalogue))
@@ -120,6 +134,7 @@ class Sources(Module):
         self.n = scenario.population.people
 
     def setup(self, world) -> None:
+        self.uids = world.uids if world.partitioned else np.empty(0, dtype=np.int64)
         # per source: the act codes it sees, and a table over codes (a gather, not isin)
         self.seen_codes, self.sees = [], []
         for _, src in self.sources:
@@ -144,7 +159,8 @@ class Sources(Module):
         mis = world.stream("misattribute")
         who = world.stream("wrong_person")
         rows, subject, ends = _observe(
-            acts["act"], acts["ordinal"], acts["actor"], self.sees_table, self.source_code,
+            acts["act"], acts["ordinal"], acts["actor"], self.uids, self.sees_table,
+            self.source_code,
             self.cover, self.misattribution, np.uint64(self.n - 1), np.int64(day),
             obs.k0, obs.k1, mis.k0, mis.k1, who.k0, who.k1)
         codes = acts["act"][rows]
@@ -199,7 +215,8 @@ class Sources(Module):
             sel = np.flatnonzero(codes == true_code)
             if sel.size == 0:
                 continue
-            u = st.uniform(day, st.slot(source=src.code, act=true_code), actor[sel])
+            u = st.uniform(day, st.slot(source=src.code, act=true_code),
+                           actor[sel] if self.uids.size == 0 else self.uids[actor[sel]])
             edge = 0.0
             for name, q in table.items():
                 hit = (u >= edge) & (u < edge + q)

@@ -22,6 +22,7 @@ class CoreMetrics(Module):
     doc = "Counts acts by class, detections, records, erroneous records."
     reads = ("people.cell", "acts", "observations", "observation_truth", "dossier",
              "truth")
+    partitionable = True  # counts by the cells of its own people; draws nothing
     counters = (
         CounterSpec("person_days", "people alive × days, by cell"),
         CounterSpec("violations", "violation acts, by actor's cell"),

@@ -115,12 +115,13 @@ def _powers(x, gamma):  # pragma: no cover - compiled
 
 
 @nb.njit(cache=True, parallel=True)
-def _decide(k0, k1, day, people, pos, acts, who, par):  # pragma: no cover - compiled
+def _decide(k0, k1, day, people, pos, uids, acts, who, par):  # pragma: no cover - compiled
     """Take-up of each opportunity. Work only where it matters: no draw for economic and
     movement acts (always taken), S^γ from the per-act tables while the perceived
     sanction is the act's own (multiplier 1), no exp for expression unwatched (w = 0).
     ``acts``, ``who``, ``par``: :class:`ActTables`, :class:`PersonArrays`,
-    :class:`DecideParams` (``decide_bundles.py``). Parallel over opportunities
+    :class:`DecideParams` (``decide_bundles.py``); ``uids``: each row's global uid on a
+    partition, empty otherwise (the row is the uid). Parallel over opportunities
     (``prange``): each writes only its own outputs from keyed draws, with no reduction, so
     any thread count gives the same bits."""
     (codes, act_class, gain, penalty, sanction, reward, detection, rel_det, slot_of,
@@ -139,7 +140,8 @@ def _decide(k0, k1, day, people, pos, acts, who, par):  # pragma: no cover - com
         if cls > 2:  # economic, movement
             take[j] = True
             continue
-        u = k_uniform(k0, k1, day, (codes[a] << 8) | PURPOSE_TAKE, i)
+        uid = np.int64(i) if uids.shape[0] == 0 else uids[i]
+        u = k_uniform(k0, k1, day, (codes[a] << 8) | PURPOSE_TAKE, uid)
         is_aware = aware[i]
         r = region[i]
         if cls == 0:  # violation
@@ -166,7 +168,7 @@ def _decide(k0, k1, day, people, pos, acts, who, par):  # pragma: no cover - com
             p = _violation_probability(alpha, gain[a], tau, moral, delta, pdet, s_gamma)
             take[j] = u < p
             if take[j] and displacement > 0.0 and is_aware:
-                u2 = k_uniform(k0, k1, day, (codes[a] << 8) | PURPOSE_DISPLACE, i)
+                u2 = k_uniform(k0, k1, day, (codes[a] << 8) | PURPOSE_DISPLACE, uid)
                 displaced[j] = u2 < displacement * detection[r, a]
         elif cls == 2:  # lawful expression
             w = detection[r, a] if is_aware else 0.0
@@ -258,6 +260,7 @@ class Behaviour(Module):
         "regions.watch_factor@prev?", "people.institutional_trust@prev?",
     )
     appends = ("acts",)
+    partitionable = True
     streams = (
         StreamSpec("clock", CLOCK_LAYOUT, "who has an opportunity today (policy-independent)"),
         StreamSpec("decide", DECIDE_LAYOUT, "take-up of an opportunity; displacement"),
@@ -284,6 +287,15 @@ class Behaviour(Module):
 
     def setup(self, world) -> None:
         self.people = world.counts["people"]
+        self.uids = np.empty(0, dtype=np.int64)  # the row is the uid
+        self.local_of = None
+        if world.partitioned:
+            # a partition walks the whole population's opportunity clock (its skips are
+            # keyed by uid) and keeps its own people's: work ∝ the nation's opportunities
+            self.uids = world.uids
+            self.people = world.scenario.population.people
+            self.local_of = np.full(self.people, -1, dtype=np.int32)
+            self.local_of[self.uids] = np.arange(self.uids.size, dtype=np.int32)
         cons = world.consequences
         # what the aware perceive is local: the recording chance in their own region
         self.nominal_detection = np.ascontiguousarray(cons.detection_by_region,
@@ -328,6 +340,10 @@ class Behaviour(Module):
     def step(self, world, day: int) -> None:
         self._follow_redeployment(world)
         people, pos = self.clock.due(world.stream("clock"), day, self.people)
+        if self.local_of is not None:
+            rows = self.local_of[people]
+            mine = rows >= 0
+            people, pos = rows[mine].astype(people.dtype), pos[mine]
         if people.size == 0:
             return
         cat = self.catalogue
@@ -336,7 +352,7 @@ class Behaviour(Module):
         st = world.stream("decide")
         trust, lam, trust_ref = self._legitimacy(world)
         take, shadow, displaced = _decide(
-            st.k0, st.k1, np.int64(day), people, pos,
+            st.k0, st.k1, np.int64(day), people, pos, self.uids,
             ActTables(self.codes, cat.act_class, cat.gain, cat.penalty, cons.sanction,
                       cons.reward, self.detection, self.rel_det, self.slot_of, self.pub_target,
                       self.penalty_gamma, self.sanction_gamma),

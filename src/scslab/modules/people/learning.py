@@ -195,6 +195,7 @@ class Learning(Module):
     reads = ("people.aware", "people.cell", "people.net_offsets", "links.neighbour", "acts",
              "dossier", "truth", "list_changes?")
     appends = ("informed",)
+    partitionable = True
     streams = (StreamSpec("awareness", AWARENESS_LAYOUT,
                           "awareness from listings, listed neighbours and campaigns"),)
     counters = (
@@ -217,8 +218,24 @@ class Learning(Module):
                                  f"({last}, burn-in included)")
         return params
 
+    @classmethod
+    def partition_problem(cls, params, scenario) -> str | None:
+        """What reaches neighbours is not exchanged between partitions yet: outcomes
+        pushed to them, and (where lists run) their listings seen."""
+        if params.network_rate > 0:
+            return ("network_rate > 0 steps neighbours' perceptions, who may live in "
+                    "another partition (set it to 0)")
+        rates = (params.sanction_neighbour_rate, params.sanction_network_rate,
+                 params.neighbour_awareness)
+        if any(r > 0 for r in rates) and scenario.module_params("lists", ListParams).enabled:
+            return ("neighbours' listings are seen across partitions (set "
+                    "sanction_neighbour_rate, sanction_network_rate and neighbour_awareness "
+                    "to 0, or switch lists off)")
+        return None
+
     def setup(self, world) -> None:
         p = self.params
+        self.uids = world.uids if world.partitioned else None  # None: the row is the uid
         self.pub_target = public_detection_by_venue(world.consequences, world.catalogue)
         pd = world.array("people.perceived_detection")
         aware = world.array("people.aware")
@@ -293,7 +310,7 @@ class Learning(Module):
                 new = own[~informed[own]]
                 if p.listed_awareness < 1.0:
                     u = world.stream("awareness").uniform(
-                        day, AWARENESS_LAYOUT.pack(purpose=P_LISTED), new)
+                        day, AWARENESS_LAYOUT.pack(purpose=P_LISTED), self._keys(new))
                     new = new[u < p.listed_awareness]
                 self._inform(world, day, new, INFORMED_LISTING)
                 c.add_cells("informed_by_listing", cell[new])
@@ -330,11 +347,15 @@ class Learning(Module):
             k, campaign = self.campaigns[day]
             people = np.flatnonzero(~informed)  # one pass on a campaign's day only
             u = world.stream("awareness").uniform(
-                day, AWARENESS_LAYOUT.pack(purpose=P_CAMPAIGN, campaign=k), people)
+                day, AWARENESS_LAYOUT.pack(purpose=P_CAMPAIGN, campaign=k), self._keys(people))
             told = people[u < campaign.reach]
             self._inform(world, day, told, INFORMED_CAMPAIGN + k)
             psi[told] = np.maximum(psi[told], campaign.salience)
             c.add_cells("informed_by_campaign", cell[told])
+
+    def _keys(self, rows: np.ndarray) -> np.ndarray:
+        """The uids that key these rows' draws (the rows themselves outside a partition)."""
+        return rows if self.uids is None else self.uids[rows]
 
     def _inform(self, world, day: int, people: np.ndarray, channel: int) -> None:
         """People learn the system exists. Their π is up to date as of today (no public
