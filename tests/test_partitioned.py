@@ -63,8 +63,7 @@ def test_two_dask_workers_equal_the_single_run(single):
         on_dask = builtin.run_on_dask(client, PEOPLE, 60, ([0, 1], [2, 3]))
     assert timing["sent"] > 1000
     assert prun.identical(merged, single)
-    whole = builtin.merge([builtin.run_part(PEOPLE, 60, None)], PEOPLE)
-    assert prun.identical(on_dask, whole)
+    assert prun.identical(on_dask, builtin.run_whole(PEOPLE, 60))
 
 
 def test_a_listing_across_the_cut_moves_a_neighbour_the_next_day_only():
@@ -151,26 +150,40 @@ def test_sim_refuses_uids_that_do_not_fit():
 
 def test_builtin_modules_split_by_region_equal_the_whole_run():
     """baseline's partitionable modules (behaviour, sources, dossier, learning,
-    core_metrics) with what crosses partitions off: 2 and 3 partitions, run without
-    exchange, give the whole run's counters and people bit for bit."""
+    core_metrics), network learning on: 2 and 3 partitions exchanging each day's network
+    events give the whole run's counters and people bit for bit; without the exchange
+    they do not."""
     from benchmarks.partitioned import builtin
 
     people, days = 30_000, 90
-    whole = builtin.merge([builtin.run_part(people, days, None)], people)
+    whole = builtin.run_whole(people, days)
     assert whole["counters"].sum() > 0
     for blocks in (([0, 1], [2, 3]), ([0], [3], [1, 2])):
-        split = builtin.merge([builtin.run_part(people, days, b) for b in blocks], people)
+        split, sent = builtin.run_in_process(people, days, blocks)
+        assert sent > 100  # network events do cross
         assert prun.identical(split, whole), blocks
+    alone, _ = builtin.run_in_process(people, days, ([0, 1], [2, 3]), exchange=False)
+    assert not np.array_equal(alone["people.perceived_detection"],
+                              whole["people.perceived_detection"])
 
 
 def test_a_builtin_module_refuses_what_would_cross_partitions():
-    sc = load_scenario("baseline", ["modules.market.enabled=false"], people=2000, days=3,
-                       burn_in=0)
+    sc = load_scenario("baseline", ["modules.market.enabled=false", "modules.lists.enabled=true"],
+                       people=2000, days=3, burn_in=0)
     pop = synthesise(sc.population, sc.seed, 0)
     uids = model.partition_uids(pop, [0, 1])
     with pytest.raises(EngineError) as err:
         Sim(sc, population=restrict(pop, uids), uids=uids)
     message = str(err.value)
-    for fragment in ("learning: network_rate > 0", "sources: sources ['bank', 'court',",
+    for fragment in ("learning: neighbours' listings", "sources: sources ['bank', 'court',",
                      "dossier: file_loss_rate > 0", "firms: it keys draws by local row"):
         assert fragment in message, message
+
+
+def test_a_partition_with_network_learning_must_exchange_each_day():
+    from benchmarks.partitioned import builtin
+
+    part = builtin.Partition(3000, 5, [0, 1])
+    part.sim.step()  # no exchange: the next day refuses to start
+    with pytest.raises(RuntimeError, match="were not exchanged"):
+        part.sim.step()

@@ -1,23 +1,29 @@
-"""The builtin modules that run on a partition, split by region: ``baseline`` with what
-crosses partitions switched off, run whole and as partitions (in process or on Dask
-workers) — the first step of ``docs/scaling.md``'s plan for the builtin scenarios.
+"""The builtin modules that run on a partition, split by region: ``baseline`` with the
+modules that cannot yet switched off, run whole and as partitions (in process or as Dask
+actors) — the first steps of ``docs/scaling.md``'s plan for the builtin scenarios.
 
-Partitionable today (``Module.partitionable``, each refusing the settings whose effects
-cross partitions in ``partition_problem``): behaviour (the opportunity clock walked over
-the whole population, each partition keeping its own people), sources (no
-misattribution, no fabrication), dossier (no lost files, no kin spreading), learning (no
-network learning; neighbours' listings only where no lists run) and core_metrics. With
-those switched off nothing crosses a partition, so the partitions run without exchange
-and their counters (cells include the region) add up to the whole run's.
+Partitionable today (``Module.partitionable``, each refusing in ``partition_problem``
+the settings whose effects cross partitions and are not exchanged): behaviour (the
+opportunity clock walked over the whole population, each partition keeping its own
+people), sources (no misattribution, no fabrication), dossier (no lost files, no kin
+spreading), learning (neighbours' listings only where no lists run) and core_metrics.
+
+What crosses: learning's network step — each violation's outcome steps the perceived
+detection of the actor's neighbours, who may live in another partition, in the whole
+run's order. A day is run up to learning (``Sim.day_steps``); every partition's events
+(actor uid, venue, outcome) are gathered, put in the whole run's order (stable by uid)
+and pushed to every partition (``Learning.push``), which steps its own people; then the
+day is finished. Counters (cells include the region) add up to the whole run's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
+from scslab.core.module import Module
 from scslab.core.population import restrict, synthesise
 from scslab.core.scenario_schema import Scenario
 from scslab.run.engine import Sim
@@ -25,55 +31,157 @@ from scslab.scenario import load_scenario
 
 #: baseline's modules that cannot run on a partition yet
 OFF = ("market", "firms", "officials", "attitudes", "debts", "harm")
-#: what crosses partitions in the modules that can, switched off
-CROSSING = ("modules.learning.network_rate=0", "modules.dossier.file_loss_rate=0",
-            "sources.court.fabrication_rate=0")
+#: what crosses partitions and is not exchanged yet, switched off
+CROSSING = ("modules.dossier.file_loss_rate=0", "sources.court.fabrication_rate=0")
 PERSON_ARRAYS = ("people.perceived_detection", "people.perceived_day", "people.informed",
                  "people.perceived_sanction")
+EMPTY = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0))
 
 
 def scenario(people: int, days: int) -> Scenario:
-    """``baseline`` with OFF off and CROSSING set (every source's misattribution 0)."""
+    """``baseline`` with OFF off and CROSSING set (every source's misattribution 0);
+    network learning on, as in baseline."""
     base = load_scenario("baseline")
     overrides = [f"modules.{m}.enabled=false" for m in OFF] + list(CROSSING) + [
         f"sources.{name}.misattribution=0" for name in base.sources]
     return load_scenario("baseline", overrides, people=people, days=days, burn_in=0)
 
 
-def run_part(people: int, days: int, regions: Sequence[int] | None) -> dict[str, Any]:
-    """Run the partition living in ``regions`` (None: everyone) to the end; its uids,
-    counters and per-person arrays."""
-    sc = scenario(people, days)
-    pop = synthesise(sc.population, sc.seed, 0)
-    if regions is None:
-        sim = Sim(sc, population=pop)
-        uids = np.arange(people, dtype=np.int64)
-    else:
-        uids = np.flatnonzero(np.isin(pop.arrays["people.region"], list(regions)))
-        sim = Sim(sc, population=restrict(pop, uids), uids=uids)
-    sim.run()
-    out = {name: sim.world.arrays[name] for name in PERSON_ARRAYS}
-    out["uids"] = uids
-    out["counters"] = sim.world.counters.history
-    return out
+class Partition:
+    """One partition's Sim, stepped in two halves around the exchange (a Dask actor on
+    its worker, or a plain object in process). ``regions`` None: everyone, no exchange."""
+
+    def __init__(self, people: int, days: int, regions: Sequence[int] | None) -> None:
+        sc = scenario(people, days)
+        pop = synthesise(sc.population, sc.seed, 0)
+        if regions is None:
+            self.uids = np.arange(people, dtype=np.int64)
+            self.sim = Sim(sc, population=pop)
+        else:
+            self.uids = np.flatnonzero(np.isin(pop.arrays["people.region"], list(regions)))
+            self.sim = Sim(sc, population=restrict(pop, self.uids), uids=self.uids)
+        at = [m.name for m in self.sim.modules].index("learning")
+        self.learning: Module = self.sim.modules[at]
+        self.learning_view = self.sim.views[at]
+        self.exchanges = regions is not None and self.learning.params.network_rate > 0
+        self.rest: Iterator[Module] | None = None
+
+    def until_exchange(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Run today up to learning; its network events (empty without any)."""
+        self.rest = self.sim.day_steps()
+        for module in self.rest:
+            if module is self.learning:
+                break
+        return self.learning.outbox if self.learning.outbox is not None else EMPTY
+
+    def finish(self, uid: np.ndarray, slot: np.ndarray, target: np.ndarray) -> None:
+        """Push every partition's events (whole-run order), then finish the day."""
+        if self.exchanges:
+            self.learning.push(self.learning_view, self.sim.day, uid, slot, target)
+        for _ in self.rest:
+            pass
+
+    def run(self) -> None:
+        """The whole population: no exchange, plain days."""
+        self.sim.run()
+
+    def state(self) -> dict[str, np.ndarray]:
+        out = {name: self.sim.world.arrays[name] for name in PERSON_ARRAYS}
+        out["uids"] = self.uids
+        out["counters"] = self.sim.world.counters.history
+        return out
 
 
-def merge(parts: list[dict[str, Any]], people: int) -> dict[str, np.ndarray]:
+def in_order(events: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The partitions' events in the whole run's order: by actor uid, each actor's in
+    its own order (partitions hold disjoint uids, each in uid order: a stable sort)."""
+    uid, slot, target = (np.concatenate(col) for col in zip(*events, strict=True))
+    order = np.argsort(uid, kind="stable")
+    return uid[order], slot[order], target[order]
+
+
+def merge(states: list[dict[str, np.ndarray]], people: int) -> dict[str, np.ndarray]:
     """Counters added (disjoint cells), per-person arrays put back at their uids."""
-    merged = {"counters": sum(p["counters"] for p in parts)}
+    merged = {"counters": sum(s["counters"] for s in states)}
     for name in PERSON_ARRAYS:
-        first = parts[0][name]
+        first = states[0][name]
         whole = np.empty((people, *first.shape[1:]), dtype=first.dtype)
-        for p in parts:
-            whole[p["uids"]] = p[name]
+        for s in states:
+            whole[s["uids"]] = s[name]
         merged[name] = whole
     return merged
 
 
+def run_whole(people: int, days: int) -> dict[str, np.ndarray]:
+    p = Partition(people, days, None)
+    p.run()
+    return merge([p.state()], people)
+
+
+def run_in_process(people: int, days: int, blocks: Sequence[Sequence[int]],
+                   exchange: bool = True) -> tuple[dict[str, np.ndarray], int]:
+    """Partitions in this process, day by day; ``exchange=False`` pushes each partition
+    only its own events (the ablation). Returns the merged state and the events sent
+    to other partitions."""
+    parts = [Partition(people, days, b) for b in blocks]
+    sent = 0
+    for _ in range(days):
+        events = [p.until_exchange() for p in parts]
+        sent += sum(e[0].size for e in events) * (len(parts) - 1)
+        if exchange:
+            merged = in_order(events)
+            for p in parts:
+                p.finish(*merged)
+        else:
+            for p, e in zip(parts, events, strict=True):
+                p.finish(*e)
+    return merge([p.state() for p in parts], people), sent
+
+
 def run_on_dask(client: Any, people: int, days: int,
                 blocks: Sequence[Sequence[int]]) -> dict[str, np.ndarray]:
-    """One partition per Dask worker, each run to the end (nothing to exchange)."""
+    """One partition per Dask worker (an actor), two rounds a day: up to the exchange,
+    then the push and the rest of the day."""
     workers = sorted(client.scheduler_info()["workers"])
-    futures = [client.submit(run_part, people, days, list(b), workers=[w], pure=False)
-               for b, w in zip(blocks, workers, strict=False)]
-    return merge(client.gather(futures), people)
+    futures = [client.submit(Partition, people, days, list(b), actor=True, workers=[w],
+                             pure=False) for b, w in zip(blocks, workers, strict=False)]
+    actors = [f.result() for f in futures]
+    for _ in range(days):
+        merged = in_order([c.result() for c in [a.until_exchange() for a in actors]])
+        for c in [a.finish(*merged) for a in actors]:
+            c.result()
+    return merge([a.state().result() for a in actors], people)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Whole run against 2 Dask actors, build included, and whether they are identical."""
+    import argparse
+    import time
+
+    from benchmarks.partitioned.run import identical, local_cluster
+    from dask.distributed import Client
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("--people", type=int, nargs="+", default=[100_000, 1_000_000])
+    ap.add_argument("--days", type=int, default=100)
+    args = ap.parse_args(argv)
+    run_whole(2000, 3)  # compile (cached) before timing
+    ok = True
+    with local_cluster(2) as cluster, Client(cluster) as client:
+        client.run(lambda: run_whole(2000, 3))
+        for n in args.people:
+            t0 = time.perf_counter()
+            whole = run_whole(n, args.days)
+            t1 = time.perf_counter()
+            split = run_on_dask(client, n, args.days, ([0, 1], [2, 3]))
+            t2 = time.perf_counter()
+            same = identical(whole, split)
+            ok &= same
+            print(f"{n:,} people x {args.days} days: whole {t1 - t0:.1f} s, 2 Dask actors "
+                  f"{t2 - t1:.1f} s, bit-identical: {'yes' if same else 'NO'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -16,7 +16,7 @@ phase by declared dependencies, then by name. At start-up the engine checks that
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -281,6 +281,13 @@ class Sim:
 
     def step(self) -> None:
         """Advance one day."""
+        for _ in self.day_steps():
+            pass
+
+    def day_steps(self) -> Iterator[Module]:
+        """The day, module by module: yields each module after its step, so that a driver
+        can act between two modules (a partitioned run exchanges what crosses partitions
+        there); exhausting it completes the day exactly as :meth:`step` does."""
         w = self.world
         day = w.day
         w.reset_events()
@@ -288,6 +295,7 @@ class Sim:
             module.step(view, day)
             if module.role is Role.SENSING and w.pending["observations"]:
                 self._file_truth(day)
+            yield module
         # truth rows go with the records they back: the dossier's retention drops a day's
         # records, the truth of that day's observations goes too (metrics only read truth
         # through records still kept, or today's observations)

@@ -175,6 +175,30 @@ def _apply_network(day, actor, slot, target, rate, net_off, net_nb, pd, pd_day, 
             events[c] += part[q, c]
 
 
+@nb.njit(cache=True)
+def _push_network(day, ev_uid, ev_slot, ev_target, rate, halo, rev_off, rev_rows, pd, pd_day,
+                  aware, pub_target, pub_rate, cell, events):  # pragma: no cover - compiled
+    """:func:`_apply_network` on a partition: the day's events of every partition, in the
+    whole run's order (actor uid, then act), each stepping the actor's neighbours that
+    live here — found through the reverse index (``halo``: the sorted uids of the local
+    people's neighbours; ``rev_rows[rev_off[h]:rev_off[h + 1]]``: the local people with
+    ``halo[h]`` among their neighbours, as often as it appears there, which by symmetry
+    is as often as they appear among its). Each person gets the steps it gets in the
+    whole run, in the same order."""
+    for k in range(ev_uid.shape[0]):
+        h = np.searchsorted(halo, ev_uid[k])
+        if h == halo.shape[0] or halo[h] != ev_uid[k]:
+            continue
+        v = ev_slot[k]
+        t = ev_target[k]
+        for e in range(rev_off[h], rev_off[h + 1]):
+            i = rev_rows[e]
+            _up_to_date(pd, pd_day, aware, i, day, pub_target, pub_rate)
+            p = np.float64(pd[i, v])
+            pd[i, v] = p + rate * (t - p)
+            events[cell[i]] += 1.0
+
+
 class Learning(Module):
     name = "learning"
     role = Role.BEHAVIOUR
@@ -222,9 +246,6 @@ class Learning(Module):
     def partition_problem(cls, params, scenario) -> str | None:
         """What reaches neighbours is not exchanged between partitions yet: outcomes
         pushed to them, and (where lists run) their listings seen."""
-        if params.network_rate > 0:
-            return ("network_rate > 0 steps neighbours' perceptions, who may live in "
-                    "another partition (set it to 0)")
         rates = (params.sanction_neighbour_rate, params.sanction_network_rate,
                  params.neighbour_awareness)
         if any(r > 0 for r in rates) and scenario.module_params("lists", ListParams).enabled:
@@ -236,6 +257,18 @@ class Learning(Module):
     def setup(self, world) -> None:
         p = self.params
         self.uids = world.uids if world.partitioned else None  # None: the row is the uid
+        #: on a partition with network learning: the day's events (actor uid, venue slot,
+        #: outcome), exchanged by the driver, then :meth:`push`\ed (None: nothing pending)
+        self.outbox: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        if self.uids is not None and p.network_rate > 0:
+            off = world.array("people.net_offsets").astype(np.int64)
+            nbr = world.array("links.neighbour").astype(np.int64)
+            rows = np.repeat(np.arange(off.size - 1, dtype=np.int64), np.diff(off))
+            order = np.argsort(nbr, kind="stable")  # by neighbour uid, rows ascending
+            halo, first = np.unique(nbr[order], return_index=True)
+            self.halo = halo
+            self.rev_off = np.append(first, nbr.size).astype(np.int64)
+            self.rev_rows = rows[order]
         self.pub_target = public_detection_by_venue(world.consequences, world.catalogue)
         pd = world.array("people.perceived_detection")
         aware = world.array("people.aware")
@@ -266,6 +299,9 @@ class Learning(Module):
         self.slot_of_code[cat.code] = slot
 
     def step(self, world, day: int) -> None:
+        if self.outbox is not None:
+            raise RuntimeError("learning on a partition: the previous day's network events "
+                               "were not exchanged (Learning.push)")
         self._sanctions_and_awareness(world, day)
         if not self.transparent:
             return  # records are secret: nothing to learn from them
@@ -285,7 +321,10 @@ class Learning(Module):
             recorded[r[correct]] = True
         target = recorded[rows].astype(np.float64)
         self._update(world, day, actor, slot, target, self.params.own_rate)
-        if self.params.network_rate > 0:
+        if self.params.network_rate > 0 and self.uids is not None:
+            # on a partition the steps reach neighbours anywhere: exchanged first (push)
+            self.outbox = (self.uids[actor], slot.astype(np.int64), target)
+        elif self.params.network_rate > 0:
             _apply_network(
                 np.int64(day), actor, slot, target, self.params.network_rate,
                 world.array("people.net_offsets"), world.array("links.neighbour"),
@@ -352,6 +391,20 @@ class Learning(Module):
             self._inform(world, day, told, INFORMED_CAMPAIGN + k)
             psi[told] = np.maximum(psi[told], campaign.salience)
             c.add_cells("informed_by_campaign", cell[told])
+
+    def push(self, world, day: int, uid: np.ndarray, slot: np.ndarray,
+             target: np.ndarray) -> None:
+        """On a partition: step the local neighbours of every partition's actors of the
+        day — ``uid``, ``slot``, ``target`` concatenated over partitions and put in the
+        whole run's order by the caller (stable by uid) — as :func:`_apply_network` does
+        in one process. Called after this module's step, before the day's next module."""
+        self.outbox = None
+        p = self.params
+        _push_network(np.int64(day), uid, slot, target, p.network_rate, self.halo,
+                      self.rev_off, self.rev_rows, world.array("people.perceived_detection"),
+                      world.array("people.perceived_day"), world.array("people.informed"),
+                      self.pub_target, p.public_rate, world.array("people.cell"),
+                      world.counters.slot("learning_events_network")[0])
 
     def _keys(self, rows: np.ndarray) -> np.ndarray:
         """The uids that key these rows' draws (the rows themselves outside a partition)."""
