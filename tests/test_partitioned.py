@@ -167,6 +167,41 @@ def test_builtin_modules_split_by_region_equal_the_whole_run():
                               whole["people.perceived_detection"])
 
 
+def test_the_merged_network_events_come_in_the_whole_run_s_order():
+    """Day by day, the partitions' events merged by uid are the whole run's violation
+    actors in the order its learning steps their neighbours (a merge without the sort
+    would differ)."""
+    from benchmarks.partitioned import builtin
+
+    people, days = 30_000, 30
+    whole = builtin.Partition(people, days, None)
+    parts = [builtin.Partition(people, days, b) for b in ([0, 1], [2, 3])]
+    learning = whole.learning
+    checked = 0
+    for _ in range(days):
+        whole.sim.step()
+        acts = whole.sim.world.events["acts"]
+        want = acts["actor"][learning.is_violation[acts["act"]]].astype(np.int64)
+        events = [p.until_exchange() for p in parts]
+        merged = builtin.in_order(events)
+        assert np.array_equal(merged[0], want)
+        unsorted = np.concatenate([e[0] for e in events])
+        checked += int(not np.array_equal(unsorted, want))
+        for p in parts:
+            p.finish(*merged)
+    assert checked > 0  # the sort mattered on some day
+
+
+def test_a_partition_that_skips_an_exchange_stops_even_without_events_of_its_own():
+    from benchmarks.partitioned import builtin
+
+    part = builtin.Partition(3000, 5, [0, 1])
+    for _ in part.sim.day_steps():
+        pass  # the day run through, learning's exchange skipped
+    with pytest.raises(RuntimeError, match="were not exchanged"):
+        part.sim.step()
+
+
 def test_a_builtin_module_refuses_what_would_cross_partitions():
     sc = load_scenario("baseline", ["modules.market.enabled=false", "modules.lists.enabled=true"],
                        people=2000, days=3, burn_in=0)

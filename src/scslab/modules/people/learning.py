@@ -244,8 +244,8 @@ class Learning(Module):
 
     @classmethod
     def partition_problem(cls, params, scenario) -> str | None:
-        """What reaches neighbours is not exchanged between partitions yet: outcomes
-        pushed to them, and (where lists run) their listings seen."""
+        """Neighbours' listings (where lists run) are not exchanged between partitions
+        yet; outcomes pushed to neighbours are (``push``)."""
         rates = (params.sanction_neighbour_rate, params.sanction_network_rate,
                  params.neighbour_awareness)
         if any(r > 0 for r in rates) and scenario.module_params("lists", ListParams).enabled:
@@ -302,6 +302,10 @@ class Learning(Module):
         if self.outbox is not None:
             raise RuntimeError("learning on a partition: the previous day's network events "
                                "were not exchanged (Learning.push)")
+        if self.uids is not None and self.params.network_rate > 0:
+            # every day has an exchange, with or without events of this partition's own
+            self.outbox = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64),
+                           np.empty(0))
         self._sanctions_and_awareness(world, day)
         if not self.transparent:
             return  # records are secret: nothing to learn from them
@@ -322,8 +326,15 @@ class Learning(Module):
         target = recorded[rows].astype(np.float64)
         self._update(world, day, actor, slot, target, self.params.own_rate)
         if self.params.network_rate > 0 and self.uids is not None:
-            # on a partition the steps reach neighbours anywhere: exchanged first (push)
-            self.outbox = (self.uids[actor], slot.astype(np.int64), target)
+            # on a partition the steps reach neighbours anywhere: exchanged first (push),
+            # merged by uid — the whole run's order only if today's acts are in uid order
+            # (behaviour's are; another appender's, e.g. the market's, come after them)
+            uid = self.uids[actor]
+            if uid.size > 1 and (np.diff(uid) < 0).any():
+                raise RuntimeError("learning on a partition: today's violations are not in "
+                                   "uid order, so merging partitions by uid would not give "
+                                   "the whole run's order")
+            self.outbox = (uid, slot.astype(np.int64), target)
         elif self.params.network_rate > 0:
             _apply_network(
                 np.int64(day), actor, slot, target, self.params.network_rate,
