@@ -205,6 +205,8 @@ def test_compare_and_explain_check_memory_before_any_run(capsys):
     assert main(["explain", "baseline", "--metric", "violation_rate", "--between",
                  "minority", "majority", "--people", "1e8"]) == 2
     assert "GB of memory" in err_line(capsys)
+    assert main(["attribute", "rongcheng", "--people", "1e8"]) == 2
+    assert "GB of memory" in err_line(capsys)
 
 
 def test_compare_refuses_series_that_cannot_be_gathered(capsys):

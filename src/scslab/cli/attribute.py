@@ -143,6 +143,17 @@ def attribute_command(
     if replicates < 2:
         raise UserError(f"--replicates must be at least 2 (got {replicates}): intervals "
                         "need two or more replicates")
+    from scslab.analysis.compare import load_spec
+    from scslab.cli.options import check_memory
+
+    for spec in (scenario, against):  # refused before any run if it cannot fit
+        try:
+            _, sc = load_spec(spec, set_ or [], people=people, days=days, burn_in=burn_in,
+                              seed=seed)
+        except CompareError as exc:
+            raise UserError(str(exc)) from None
+        # at least the scenario and the reference, each replicate: the components add runs
+        check_memory(sc, workers, replicates, runs=2 * replicates)
     try:  # --out checked and taken before anything runs (outfolder.py)
         folder = open_out(out, force)
     except OutFolderError as exc:
