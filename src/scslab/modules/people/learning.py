@@ -58,7 +58,7 @@ from scslab.core.layouts import (
 )
 from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role
 from scslab.core.scenario_schema import ModuleParams, Strict
-from scslab.numerics.csr import gather
+from scslab.numerics.csr import gather, group_index
 from scslab.numerics.prefetch import prefetch
 from scslab.numerics.rng import SlotLayout, StreamSpec
 from scslab.numerics.sets import unique
@@ -176,22 +176,19 @@ def _apply_network(day, actor, slot, target, rate, net_off, net_nb, pd, pd_day, 
 
 
 @nb.njit(cache=True)
-def _push_network(day, ev_uid, ev_slot, ev_target, rate, halo, rev_off, rev_rows, pd, pd_day,
+def _push_network(day, ev_uid, ev_slot, ev_target, rate, rev_off, rev_rows, pd, pd_day,
                   aware, pub_target, pub_rate, cell, events):  # pragma: no cover - compiled
     """:func:`_apply_network` on a partition: the day's events of every partition, in the
     whole run's order (actor uid, then act), each stepping the actor's neighbours that
-    live here — found through the reverse index (``halo``: the sorted uids of the local
-    people's neighbours; ``rev_rows[rev_off[h]:rev_off[h + 1]]``: the local people with
-    ``halo[h]`` among their neighbours, as often as it appears there, which by symmetry
-    is as often as they appear among its). Each person gets the steps it gets in the
-    whole run, in the same order."""
+    live here — found through the reverse index (``rev_rows[rev_off[u]:rev_off[u + 1]]``:
+    the local people with uid ``u`` among their neighbours, as often as it appears there,
+    which by symmetry is as often as they appear among its). Each person gets the steps
+    it gets in the whole run, in the same order."""
     for k in range(ev_uid.shape[0]):
-        h = np.searchsorted(halo, ev_uid[k])
-        if h == halo.shape[0] or halo[h] != ev_uid[k]:
-            continue
+        u = ev_uid[k]
         v = ev_slot[k]
         t = ev_target[k]
-        for e in range(rev_off[h], rev_off[h + 1]):
+        for e in range(rev_off[u], rev_off[u + 1]):
             i = rev_rows[e]
             _up_to_date(pd, pd_day, aware, i, day, pub_target, pub_rate)
             p = np.float64(pd[i, v])
@@ -261,14 +258,12 @@ class Learning(Module):
         #: outcome), exchanged by the driver, then :meth:`push`\ed (None: nothing pending)
         self.outbox: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         if self.uids is not None and p.network_rate > 0:
-            off = world.array("people.net_offsets").astype(np.int64)
-            nbr = world.array("links.neighbour").astype(np.int64)
-            rows = np.repeat(np.arange(off.size - 1, dtype=np.int64), np.diff(off))
-            order = np.argsort(nbr, kind="stable")  # by neighbour uid, rows ascending
-            halo, first = np.unique(nbr[order], return_index=True)
-            self.halo = halo
-            self.rev_off = np.append(first, nbr.size).astype(np.int64)
-            self.rev_rows = rows[order]
+            # the reverse index: the local people listing each uid as a neighbour
+            off = world.array("people.net_offsets")
+            self.rev_off, entries = group_index(world.array("links.neighbour"),
+                                                n_keys=world.scenario.population.people)
+            self.rev_rows = np.repeat(np.arange(off.size - 1, dtype=np.int64),
+                                      np.diff(off))[entries]
         self.pub_target = public_detection_by_venue(world.consequences, world.catalogue)
         pd = world.array("people.perceived_detection")
         aware = world.array("people.aware")
@@ -411,8 +406,8 @@ class Learning(Module):
         in one process. Called after this module's step, before the day's next module."""
         self.outbox = None
         p = self.params
-        _push_network(np.int64(day), uid, slot, target, p.network_rate, self.halo,
-                      self.rev_off, self.rev_rows, world.array("people.perceived_detection"),
+        _push_network(np.int64(day), uid, slot, target, p.network_rate, self.rev_off,
+                      self.rev_rows, world.array("people.perceived_detection"),
                       world.array("people.perceived_day"), world.array("people.informed"),
                       self.pub_target, p.public_rate, world.array("people.cell"),
                       world.counters.slot("learning_events_network")[0])
