@@ -16,7 +16,7 @@ import numpy as np
 from scslab.core.declarations import ArraySpec
 from scslab.core.layouts import dtype
 from scslab.core.scenario_schema import PopulationSpec
-from scslab.numerics.csr import csr_from_sorted_pairs
+from scslab.numerics.csr import csr_from_sorted_pairs, gather
 from scslab.numerics.logistic import logit, sigmoid_in_place
 from scslab.numerics.rng import AliasTable, SlotLayout, Stream
 from scslab.numerics.sets import priority_order_by_bucket
@@ -233,33 +233,42 @@ def _network(st: Stream, region, group, degree: int, homophily: float):
     return csr_from_sorted_pairs(pair, n, dtype("link_offset"), dtype("uid"))
 
 
+def check_uids(uids: np.ndarray, population: int) -> np.ndarray:
+    """The global uids of a partition's people, checked — integers, one dimension, each a
+    uid of the population (``0 … population − 1``), increasing (rows in uid order) — as
+    a read-only int64 array; ``ValueError`` naming the first check that fails."""
+    uids = np.asarray(uids)
+    if not np.issubdtype(uids.dtype, np.integer) or uids.ndim != 1:
+        raise ValueError(f"uids: one dimension of integers expected, got {uids.dtype} of "
+                         f"shape {uids.shape}")
+    if uids.size and (uids.min() < 0 or uids.max() >= population):
+        raise ValueError(f"uids: each must be a uid of the population, 0 … {population - 1:,}")
+    if np.any(np.diff(uids) <= 0):
+        raise ValueError("uids: must be increasing uids of the population (the partition's "
+                         "rows in uid order)")
+    out = uids.astype(np.int64)
+    out.flags.writeable = False
+    return out
+
+
 def restrict(pop: Population, uids: np.ndarray) -> Population:
     """The people ``uids`` (increasing global uids) of ``pop``, for a partition of a run
     (``Sim(population=..., uids=...)``): their rows of every people array, their network
     rows (every ``links`` array) with the neighbours' *global* uids — a neighbour may live
     in another partition; firms and officials whole. No loop over people."""
-    uids = np.asarray(uids, dtype=np.int64)
-    n = pop.counts["people"]
-    if uids.ndim != 1 or (uids.size and (uids[0] < 0 or uids[-1] >= n
-                                         or np.any(np.diff(uids) <= 0))):
-        raise ValueError(f"uids: increasing uids of the population (0 … {n - 1:,}) expected")
+    uids = check_uids(uids, pop.counts["people"])
     off = pop.arrays["people.net_offsets"]
-    start = off[uids].astype(np.int64)
-    degree = off[uids + 1].astype(np.int64) - start
-    offsets = np.zeros(uids.size + 1, dtype=off.dtype)
-    np.cumsum(degree, out=offsets[1:])
-    shift = np.repeat(start - offsets[:-1].astype(np.int64), degree)
-    rows = shift + np.arange(int(offsets[-1]), dtype=np.int64)
-    arrays = {}
+    arrays, degree = {}, np.zeros(uids.size, dtype=np.int64)
     for spec in ALL_ARRAYS:
         values = pop.arrays[spec.name]
-        if spec.entity == "people+1":  # the CSR offsets (the only people+1 array)
-            arrays[spec.name] = offsets
-        elif spec.entity == "links":
-            arrays[spec.name] = values[rows]
+        if spec.entity == "links":
+            arrays[spec.name], degree = gather(off, values, uids)
         elif spec.entity == "people":
             arrays[spec.name] = values[uids]
-        else:
+        elif spec.entity != "people+1":  # the CSR offsets, made from the degrees below
             arrays[spec.name] = values
-    counts = dict(pop.counts, people=int(uids.size), links=int(rows.size))
+    offsets = np.zeros(uids.size + 1, dtype=off.dtype)
+    np.cumsum(degree, out=offsets[1:])
+    arrays["people.net_offsets"] = offsets
+    counts = dict(pop.counts, people=int(uids.size), links=int(offsets[-1]))
     return Population(counts=counts, arrays=arrays)

@@ -26,7 +26,7 @@ from scslab.core.acts import ActCatalogue
 from scslab.core.apparatus import ListParams
 from scslab.core.incentives import nominal_consequences
 from scslab.core.module import PHASE_ROLES, Module, Role
-from scslab.core.population import ALL_ARRAYS, OWNER, synthesise
+from scslab.core.population import ALL_ARRAYS, OWNER, check_uids, synthesise
 from scslab.core.scenario_schema import Scenario
 from scslab.core.world import EVENT_TABLES, World, make_view
 from scslab.modules.registry import module_classes
@@ -170,24 +170,6 @@ def order_modules(classes: Sequence[type[Module]]) -> list[type[Module]]:
     return ordered
 
 
-def partition_uids(uids: np.ndarray, people: int, population: int) -> np.ndarray:
-    """Check ``Sim(uids=...)``: integers, one per person of the partition, increasing,
-    each a uid of the whole population (``0 … population − 1``). Returns them read-only."""
-    uids = np.asarray(uids)
-    if not np.issubdtype(uids.dtype, np.integer):
-        raise ValueError(f"uids: integers expected, got {uids.dtype}")
-    if uids.shape != (people,):
-        raise ValueError(f"uids: one per person of the partition ({people:,}), got shape "
-                         f"{uids.shape}")
-    if uids.size and (uids[0] < 0 or uids[-1] >= population):
-        raise ValueError(f"uids: each must be a uid of the population, 0 … {population - 1:,}")
-    if np.any(np.diff(uids) <= 0):
-        raise ValueError("uids: must be increasing (the partition's rows in uid order)")
-    out = uids.astype(np.int64)
-    out.flags.writeable = False
-    return out
-
-
 class Sim:
     """One replicate of one scenario.
 
@@ -231,7 +213,10 @@ class Sim:
         counts["lists"] = scenario.module_params("lists", ListParams).slots()
         self.world = World(scenario, replicate, counts)
         if uids is not None:
-            self.world.uids = partition_uids(uids, counts["people"], scenario.population.people)
+            self.world.uids = check_uids(uids, scenario.population.people)
+            if self.world.uids.size != counts["people"]:
+                raise ValueError(f"uids: one per person of the partition "
+                                 f"({counts['people']:,}), got {self.world.uids.size:,}")
             refused = [f"{c.name}: {problem}" for c in self.module_classes
                        if (problem := c.partition_problem(
                            scenario.module_params(c.name, c.Params), scenario))]
