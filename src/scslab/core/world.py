@@ -553,6 +553,11 @@ class View:
         """This World holds a partition of the population (``Sim(uids=...)``)."""
         return self._world.uids is not None
 
+    def uid_of(self, rows: np.ndarray) -> np.ndarray:
+        """The uids that key these rows' draws: the rows themselves outside a partition."""
+        w = self._world
+        return rows if w.uids is None else w.uids[rows]
+
     @property
     def uids(self) -> np.ndarray:
         """Each local person's global uid, what keyed draws take: ``0 … n − 1`` for the

@@ -216,7 +216,7 @@ class Sources(Module):
             if sel.size == 0:
                 continue
             u = st.uniform(day, st.slot(source=src.code, act=true_code),
-                           actor[sel] if self.uids.size == 0 else self.uids[actor[sel]])
+                           world.uid_of(actor[sel]))
             edge = 0.0
             for name, q in table.items():
                 hit = (u >= edge) & (u < edge + q)

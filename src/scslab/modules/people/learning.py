@@ -253,11 +253,11 @@ class Learning(Module):
 
     def setup(self, world) -> None:
         p = self.params
-        self.uids = world.uids if world.partitioned else None  # None: the row is the uid
+        self.partitioned = world.partitioned
         #: on a partition with network learning: the day's events (actor uid, venue slot,
         #: outcome), exchanged by the driver, then :meth:`push`\ed (None: nothing pending)
         self.outbox: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-        if self.uids is not None and p.network_rate > 0:
+        if self.partitioned and p.network_rate > 0:
             # the reverse index: the local people listing each uid as a neighbour
             off = world.array("people.net_offsets")
             self.rev_off, entries = group_index(world.array("links.neighbour"),
@@ -297,7 +297,7 @@ class Learning(Module):
         if self.outbox is not None:
             raise RuntimeError("learning on a partition: the previous day's network events "
                                "were not exchanged (Learning.push)")
-        if self.uids is not None and self.params.network_rate > 0:
+        if self.partitioned and self.params.network_rate > 0:
             # every day has an exchange, with or without events of this partition's own
             self.outbox = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64),
                            np.empty(0))
@@ -320,11 +320,11 @@ class Learning(Module):
             recorded[r[correct]] = True
         target = recorded[rows].astype(np.float64)
         self._update(world, day, actor, slot, target, self.params.own_rate)
-        if self.params.network_rate > 0 and self.uids is not None:
+        if self.params.network_rate > 0 and self.partitioned:
             # on a partition the steps reach neighbours anywhere: exchanged first (push),
             # merged by uid — the whole run's order only if today's acts are in uid order
             # (behaviour's are; another appender's, e.g. the market's, come after them)
-            uid = self.uids[actor]
+            uid = world.uid_of(actor)
             if uid.size > 1 and (np.diff(uid) < 0).any():
                 raise RuntimeError("learning on a partition: today's violations are not in "
                                    "uid order, so merging partitions by uid would not give "
@@ -355,7 +355,7 @@ class Learning(Module):
                 new = own[~informed[own]]
                 if p.listed_awareness < 1.0:
                     u = world.stream("awareness").uniform(
-                        day, AWARENESS_LAYOUT.pack(purpose=P_LISTED), self._keys(new))
+                        day, AWARENESS_LAYOUT.pack(purpose=P_LISTED), world.uid_of(new))
                     new = new[u < p.listed_awareness]
                 self._inform(world, day, new, INFORMED_LISTING)
                 c.add_cells("informed_by_listing", cell[new])
@@ -392,7 +392,7 @@ class Learning(Module):
             k, campaign = self.campaigns[day]
             people = np.flatnonzero(~informed)  # one pass on a campaign's day only
             u = world.stream("awareness").uniform(
-                day, AWARENESS_LAYOUT.pack(purpose=P_CAMPAIGN, campaign=k), self._keys(people))
+                day, AWARENESS_LAYOUT.pack(purpose=P_CAMPAIGN, campaign=k), world.uid_of(people))
             told = people[u < campaign.reach]
             self._inform(world, day, told, INFORMED_CAMPAIGN + k)
             psi[told] = np.maximum(psi[told], campaign.salience)
@@ -411,10 +411,6 @@ class Learning(Module):
                       world.array("people.perceived_day"), world.array("people.informed"),
                       self.pub_target, p.public_rate, world.array("people.cell"),
                       world.counters.slot("learning_events_network")[0])
-
-    def _keys(self, rows: np.ndarray) -> np.ndarray:
-        """The uids that key these rows' draws (the rows themselves outside a partition)."""
-        return rows if self.uids is None else self.uids[rows]
 
     def _inform(self, world, day: int, people: np.ndarray, channel: int) -> None:
         """People learn the system exists. Their π is up to date as of today (no public
