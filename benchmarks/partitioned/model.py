@@ -43,8 +43,9 @@ from typing import ClassVar
 import numba as nb
 import numpy as np
 import yaml
+from benchmarks.reduced import scslab_model as reduced
 from benchmarks.reduced import spec
-from benchmarks.reduced.scslab_model import Constants, power_table
+from benchmarks.reduced.scslab_model import Constants, pd_today, power_table
 
 from scslab.core.layouts import (
     ACT_LAYOUT,
@@ -56,7 +57,6 @@ from scslab.core.layouts import (
 from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role
 from scslab.core.population import Population, restrict, synthesise
 from scslab.core.scenario_schema import Scenario
-from scslab.modules.apparatus.lists import publish
 from scslab.numerics.rng import SlotLayout, StreamSpec, k_uniform
 from scslab.run.engine import Sim
 
@@ -66,15 +66,7 @@ DEGREE = 8
 ETA_NEIGHBOUR = 0.05
 ACT_CODE = 1
 SOURCE_CODE = 1
-BLACKLIST = 0
 ONE = SlotLayout((("position", 16),))
-
-
-@nb.njit(inline="always", cache=True)
-def pd_today(anchor, anchor_day, day, qpow):  # pragma: no cover - compiled
-    """pd on ``day``: PD0 + (anchor − PD0)·q^(day − 1 − anchor_day), the daily decay's
-    closed form (``benchmarks/reduced/scslab_model.py``)."""
-    return spec.PD0 + (anchor - spec.PD0) * qpow[max(day - 1 - np.int64(anchor_day), 0)]
 
 
 @nb.njit(cache=True)
@@ -106,19 +98,6 @@ def _detect(actor, uids, k0, k1, day):  # pragma: no cover - compiled
 
 
 @nb.njit(cache=True)
-def _deduct_and_list(points, until, subject, day):  # pragma: no cover - compiled
-    new = np.empty(subject.size, dtype=np.int64)
-    k = 0
-    for s in subject:
-        points[s] -= spec.DEDUCTION
-        if points[s] < spec.THRESHOLD and until[s] < 0:
-            until[s] = day + spec.LIST_DAYS - 1
-            new[k] = s
-            k += 1
-    return new[:k]
-
-
-@nb.njit(cache=True)
 def _travel(listed, uids, cell, k0, k1, day, listed_days, blocked):  # pragma: no cover
     for s in listed:
         listed_days[cell[s]] += 1.0
@@ -145,14 +124,6 @@ def _learn(anchor, last, subject, offsets, neighbour, listed_yesterday, day, qpo
                 pd = pd + ETA_NEIGHBOUR * (1.0 - pd)
             anchor[i] = pd
             last[i] = day
-
-
-@nb.njit(cache=True)
-def _count(cell, actor, subject, violations, detections):  # pragma: no cover - compiled
-    for s in actor:
-        violations[cell[s]] += 1.0
-    for s in subject:
-        detections[cell[s]] += 1.0
 
 
 class Decide(Module):
@@ -212,36 +183,10 @@ class Camera(Module):
             erroneous=c(0, "flag", k), lawful=c(0, "flag", k)))
 
 
-class Blacklist(Module):
-    name = "blacklist"
+class Blacklist(reduced.Blacklist):
+    """The reduced model's blacklist: per person, on local rows, drawing nothing."""
+
     partitionable = True
-    role = Role.SYSTEM
-    phase = Phase.LIST
-    doc = "Points fall by DEDUCTION per record; under THRESHOLD → listed for LIST_DAYS."
-    owns: ClassVar = (
-        ArraySpec("people.points", "points", "people", False, "points", fill=spec.POINTS0),
-        ArraySpec("people.listed_until", "day", "people", False,
-                  "last day on the blacklist (-1 = not listed)", fill=-1),
-    )
-    reads = ("observations",)
-    appends = ("list_changes",)
-
-    def setup(self, world) -> None:
-        world.state["listed_on"] = {}
-
-    def step(self, world, day: int) -> None:
-        points = world.array("people.points")
-        until = world.array("people.listed_until")
-        listed_on = world.state["listed_on"]
-        out = listed_on.pop(day - spec.LIST_DAYS, None)
-        if out is not None:
-            until[out] = -1
-            points[out] = spec.POINTS0
-        new = _deduct_and_list(points, until, world.events("observations")["subject"],
-                               np.int64(day))
-        if new.size:
-            listed_on[day] = new
-        publish(world, [(new, BLACKLIST)], [] if out is None else [(out, BLACKLIST)])
 
 
 class TravelBan(Module):
@@ -316,30 +261,11 @@ class Learn(Module):
         self.outbox = self.uids[entered]
 
 
-class Metrics(Module):
-    name = "metrics"
+class Metrics(reduced.ReducedMetrics):
+    """The reduced model's counts by cell (cells include the region): disjoint per
+    partition, drawing nothing."""
+
     partitionable = True
-    role = Role.OBSERVER
-    phase = Phase.OBSERVE
-    doc = "Person-days, violations and detections by cell."
-    reads = ("people.cell", "acts", "observations")
-    counters = (
-        CounterSpec("person_days", "people × days, by cell"),
-        CounterSpec("violations", "violation acts, by actor's cell"),
-        CounterSpec("detections", "violations seen by the camera, by subject's cell"),
-    )
-
-    def setup(self, world) -> None:
-        n_cells = len(world.group_names) * world.n_regions
-        self.cell_sizes = np.bincount(world.array("people.cell"),
-                                      minlength=n_cells).astype(np.float64)
-
-    def step(self, world, day: int) -> None:
-        c = world.counters
-        c.add_vector("person_days", self.cell_sizes)
-        _count(world.array("people.cell"), world.events("acts")["actor"],
-               world.events("observations")["subject"], c.slot("violations")[0],
-               c.slot("detections")[0])
 
 
 MODULES = (Decide, Camera, Blacklist, TravelBan, Learn, Metrics)

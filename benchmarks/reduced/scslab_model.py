@@ -96,7 +96,7 @@ def power_table(n_days: int) -> np.ndarray:
 
 
 @nb.njit(inline="always", cache=True)
-def _pd_today(anchor, anchor_day, day, qpow):  # pragma: no cover - compiled
+def pd_today(anchor, anchor_day, day, qpow):  # pragma: no cover - compiled
     """``day`` is an int64 (a uint64 day mixed with int16 would promote to float); the
     index is unsigned so that Numba needs no wrap-around test for negative indices."""
     return spec.PD0 + (anchor - spec.PD0) * qpow[np.uint32(max(day - 1 - np.int64(anchor_day), 0))]
@@ -108,7 +108,7 @@ def _pd_today(anchor, anchor_day, day, qpow):  # pragma: no cover - compiled
 @nb.njit(inline="always", cache=True)
 def _threshold(anchor, anchor_day, i, iday, qpow):  # pragma: no cover - compiled
     """Person i's violation probability today as a packed-word threshold."""
-    pd = _pd_today(float(anchor[i]), anchor_day[i], iday, qpow)
+    pd = pd_today(float(anchor[i]), anchor_day[i], iday, qpow)
     return k_lane_threshold(min(max(spec.BASE * (1.0 - spec.K * pd), 0.0), 1.0))
 
 
@@ -168,7 +168,7 @@ def _decide_kernel(anchor, anchor_day, qpow, k0, k1, iday, slot, buf, counts,
                     m += 1
         for i in range(full, hi):
             if k_word_below(k_lane_word(k0, k1, day, slot, np.uint64(i)),
-                            min(max(spec.BASE * (1.0 - spec.K * _pd_today(
+                            min(max(spec.BASE * (1.0 - spec.K * pd_today(
                                 float(anchor[i]), anchor_day[i], iday, qpow)), 0.0), 1.0)):
                 buf[m] = i
                 m += 1
@@ -301,7 +301,7 @@ def _count_kernel(cell, actor, subject, violations, detections):  # pragma: no c
 def _learn_kernel(anchor, last, subject, day, qpow):  # pragma: no cover - compiled
     """pd of today's detected: the lazily decayed value, then the step towards 1."""
     for s in subject:
-        pd = _pd_today(float(anchor[s]), last[s], day, qpow)
+        pd = pd_today(float(anchor[s]), last[s], day, qpow)
         anchor[s] = pd + spec.ETA * (1.0 - pd)
         last[s] = day
 
