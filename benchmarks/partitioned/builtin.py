@@ -22,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
+from benchmarks.partitioned import run
 
 from scslab.core.module import Module
 from scslab.core.population import restrict, synthesise
@@ -102,15 +103,8 @@ def in_order(events: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
 def merge(states: list[dict[str, np.ndarray]], people: int) -> dict[str, np.ndarray]:
-    """Counters added (disjoint cells), per-person arrays put back at their uids."""
-    merged = {"counters": sum(s["counters"] for s in states)}
-    for name in PERSON_ARRAYS:
-        first = states[0][name]
-        whole = np.empty((people, *first.shape[1:]), dtype=first.dtype)
-        for s in states:
-            whole[s["uids"]] = s[name]
-        merged[name] = whole
-    return merged
+    """:func:`benchmarks.partitioned.run.merge` of this model's per-person arrays."""
+    return run.merge(states, people, PERSON_ARRAYS)
 
 
 def run_whole(people: int, days: int) -> dict[str, np.ndarray]:
@@ -159,7 +153,6 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import time
 
-    from benchmarks.partitioned.run import identical, local_cluster
     from dask.distributed import Client
 
     ap = argparse.ArgumentParser(description=main.__doc__)
@@ -168,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     run_whole(2000, 3)  # compile (cached) before timing
     ok = True
-    with local_cluster(2) as cluster, Client(cluster) as client:
+    with run.local_cluster(2) as cluster, Client(cluster) as client:
         client.run(lambda: run_whole(2000, 3))
         for n in args.people:
             t0 = time.perf_counter()
@@ -176,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             t1 = time.perf_counter()
             split = run_on_dask(client, n, args.days, ([0, 1], [2, 3]))
             t2 = time.perf_counter()
-            same = identical(whole, split)
+            same = run.identical(whole, split)
             ok &= same
             print(f"{n:,} people x {args.days} days: whole {t1 - t0:.1f} s, 2 Dask actors "
                   f"{t2 - t1:.1f} s, bit-identical: {'yes' if same else 'NO'}")

@@ -66,11 +66,14 @@ class Partition:
         return out
 
 
-def merge(states: list[dict[str, np.ndarray]], people: int) -> dict[str, np.ndarray]:
-    """Counters added (disjoint cells), per-person arrays put back at their global uids."""
+def merge(states: list[dict[str, np.ndarray]], people: int,
+          names: Sequence[str] = PERSON_ARRAYS) -> dict[str, np.ndarray]:
+    """Counters added (disjoint cells), the per-person arrays ``names`` (a row per person)
+    put back at their global uids."""
     merged = {"counters": sum(s["counters"] for s in states)}
-    for name in PERSON_ARRAYS:
-        whole = np.empty(people, dtype=states[0][name].dtype)
+    for name in names:
+        first = states[0][name]
+        whole = np.empty((people, *first.shape[1:]), dtype=first.dtype)
         for s in states:
             whole[s["uids"]] = s[name]
         merged[name] = whole
