@@ -11,8 +11,9 @@ The file is unlinked as soon as it is created, before it is written: nothing is 
 disk when the process ends, however it ends. The mapping is private (copy-on-write): a
 write would copy the page into anonymous memory, never reach the file (the World keeps
 the population's arrays read-only anyway, and modules get read-only views of them either
-way, so the kernels compiled for in-memory arrays are reused unchanged). A directory in memory (tmpfs, ramfs) is refused: its pages
-cannot be dropped, so mapping from it would save nothing the estimate counts on.
+way, so the kernels compiled for in-memory arrays are reused unchanged). A directory in
+memory (tmpfs, ramfs) is refused: its pages cannot be dropped, so mapping from it would
+save nothing the estimate counts on.
 ``Sim.snapshot()`` shares the population's arrays instead of copying them (they are
 read-only), so a snapshot and a restored World keep them mapped.
 """
