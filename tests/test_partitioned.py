@@ -51,8 +51,9 @@ def test_without_the_exchange_the_partitioned_run_differs(single):
 
 
 def test_two_dask_workers_equal_the_single_run(single):
-    """The prototype's model, and baseline's partitionable builtin modules, split by
-    region over 2 local Dask workers: bit-identical to the single process."""
+    """The prototype's model, and baseline's and rongcheng's partitionable builtin
+    modules, split by region over 2 local Dask workers: bit-identical to the single
+    process."""
     from benchmarks.partitioned import builtin
     from dask.distributed import Client
 
@@ -61,9 +62,11 @@ def test_two_dask_workers_equal_the_single_run(single):
         with pytest.raises(ValueError, match="3 partitions need as many Dask workers"):
             prun.run_on_dask(client, PEOPLE, DAYS, blocks=([0], [1], [2, 3]))
         on_dask = builtin.run_on_dask(client, PEOPLE, 60, ([0, 1], [2, 3]))
+        apparatus = builtin.run_on_dask(client, 30_000, 60, ([0, 1], [2, 3]), "rongcheng")
     assert timing["sent"] > 1000
     assert prun.identical(merged, single)
     assert prun.identical(on_dask, builtin.run_whole(PEOPLE, 60))
+    assert prun.identical(apparatus, builtin.run_whole(30_000, 60, "rongcheng"))
 
 
 def test_a_listing_across_the_cut_moves_a_neighbour_the_next_day_only():
@@ -211,7 +214,7 @@ def test_a_builtin_module_refuses_what_would_cross_partitions():
         Sim(sc, population=restrict(pop, uids), uids=uids)
     message = str(err.value)
     for fragment in ("learning: neighbours' listings", "sources: sources ['bank', 'court',",
-                     "dossier: file_loss_rate > 0", "firms: it keys draws by local row"):
+                     "firms: it keys draws by local row"):
         assert fragment in message, message
 
 
@@ -222,3 +225,72 @@ def test_a_partition_with_network_learning_must_exchange_each_day():
     part.sim.step()  # no exchange: the next day refuses to start
     with pytest.raises(RuntimeError, match="were not exchanged"):
         part.sim.step()
+
+
+def test_the_apparatus_split_by_region_equals_the_whole_run():
+    """rongcheng's point score, lists, joint sanctions, appeals and harm observer on
+    partitions (with behaviour, sources, dossier with lost files, learning, core_metrics):
+    2 and 3 partitions give the whole run's counters and every person's score, grade,
+    listings, bans, lost files and perceptions bit for bit — with every one of those
+    mechanisms at work, so a partition that drew or decided otherwise would show."""
+    from benchmarks.partitioned import builtin
+
+    people, days = 30_000, 90
+    whole = builtin.run_whole(people, days, "rongcheng")
+    part = builtin.Partition(2000, 2, None, "rongcheng")  # where the counters sit
+    index = part.sim.world.counters.index
+    for counter in ("appeals_heard", "appeals_won", "sanction_days", "listed_days"):
+        assert whole["counters"][:, index[counter]].sum() > 0, counter
+    assert whole["people.file_lost"].any()  # lost files, drawn over everyone
+    assert whole["people.listed"].any() and whole["people.bans"].any()
+    assert np.unique(whole["people.score"]).size > 10
+    for blocks in (([0, 1], [2, 3]), ([0], [3], [1, 2])):
+        split, _ = builtin.run_in_process(people, days, blocks, variant="rongcheng")
+        assert prun.identical(split, whole), blocks
+
+
+def test_a_partition_says_which_regions_and_households_it_cuts():
+    sc = load_scenario("national-blacklist", people=3000, days=3, burn_in=0)
+    pop = synthesise(sc.population, sc.seed, 0)
+    by_region = restrict(pop, model.partition_uids(pop, [0, 1]))
+    assert by_region.split["people.region"] == 0
+    household = pop.arrays["people.household"]
+    here = np.isin(household, household[model.partition_uids(pop, [0, 1])])
+    cut = np.unique(household[here & ~np.isin(pop.arrays["people.region"], [0, 1])])
+    assert by_region.split["people.household"] == cut.size  # those on the border
+    halves = restrict(pop, np.arange(1500))
+    assert halves.split["people.region"] == 4 and halves.split["people.household"] > 100
+    assert restrict(pop, np.arange(3000)).split == {"people.region": 0, "people.household": 0}
+
+
+def test_modules_that_need_whole_regions_or_households_refuse_a_cut():
+    sc = load_scenario("national-blacklist", [f"modules.{m}.enabled=false" for m in (
+        "market", "firms", "officials", "attitudes", "debts")], people=3000, days=3, burn_in=0)
+    pop = synthesise(sc.population, sc.seed, 0)
+    uids = np.arange(1500)
+    with pytest.raises(EngineError) as err:
+        Sim(sc, population=restrict(pop, uids), uids=uids)
+    message = str(err.value)
+    for fragment in ("appeals: each region's board serves the whole region, and the "
+                     "partition cuts 4 region(s)",
+                     "sanctions: household measures ['school_restriction'] reach relatives",
+                     "harm: household measures ['school_restriction']"):
+        assert fragment in message, message
+    whole = synthesise(sc.population, sc.seed, 0)
+    whole.counts["people"] = 1500  # a partition's size, but not made by restrict
+    with pytest.raises(ValueError, match="must say how many people.region, people.household"):
+        Sim(sc, population=whole, uids=uids)
+
+
+def test_a_partition_keeps_its_own_people_of_a_national_draw():
+    from benchmarks.partitioned import builtin
+
+    part = builtin.Partition(3000, 2, [1, 3])
+    view = part.sim.views[0]
+    uids = part.uids
+    asked = np.array([0, uids[0], uids[0] + 1, uids[5], uids[-1], 2999])
+    rows = view.rows_here(asked)
+    assert np.array_equal(uids[rows], asked[np.isin(asked, uids)])
+    assert view.rows_here(np.empty(0, dtype=np.int64)).size == 0
+    whole = builtin.Partition(3000, 2, None)
+    assert np.array_equal(whole.sim.views[0].rows_here(asked), asked)

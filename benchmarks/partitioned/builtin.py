@@ -1,12 +1,19 @@
-"""The builtin modules that run on a partition, split by region: ``baseline`` with the
-modules that cannot yet switched off, run whole and as partitions (in process or as Dask
-actors) — the first steps of ``docs/scaling.md``'s plan for the builtin scenarios.
+"""The builtin modules that run on a partition, split by region: builtin scenarios with
+the modules that cannot yet switched off, run whole and as partitions (in process or as
+Dask actors) — the steps of ``docs/scaling.md``'s plan for the builtin scenarios.
 
 Partitionable today (``Module.partitionable``, each refusing in ``partition_problem``
 the settings whose effects cross partitions and are not exchanged): behaviour (the
 opportunity clock walked over the whole population, each partition keeping its own
-people), sources (no misattribution, no fabrication), dossier (no lost files, no kin
-spreading), learning (neighbours' listings only where no lists run) and core_metrics.
+people), sources (no misattribution, no fabrication), dossier (lost files drawn over
+everyone, each partition keeping its own; kin spreading only without cut households),
+learning (neighbours' listings only where no lists run), core_metrics; and the
+apparatus — scoring, lists, sanctions (household measures only without cut
+households), appeals filing and the appeals boards (whole regions), harm.
+
+Two variants (``VARIANTS``): ``baseline`` (behaviour, sources, dossier, learning,
+core_metrics) and ``rongcheng`` (those and the point score, its lists, joint sanctions,
+appeals and the harm observer).
 
 What crosses: learning's network step — each violation's outcome steps the perceived
 detection of the actor's neighbours, who may live in another partition, in the whole
@@ -30,30 +37,44 @@ from scslab.core.scenario_schema import Scenario
 from scslab.run.engine import Sim
 from scslab.scenario import load_scenario
 
-#: baseline's modules that cannot run on a partition yet
-OFF = ("market", "firms", "officials", "attitudes", "debts", "harm")
-#: what crosses partitions and is not exchanged yet, switched off
-CROSSING = ("modules.dossier.file_loss_rate=0", "sources.court.fabrication_rate=0")
+#: per variant: the builtin scenario, its modules that cannot run on a partition yet
+#: (switched off), and what crosses partitions and is not exchanged yet (set to 0; every
+#: source's misattribution is set to 0 too)
+VARIANTS = {
+    "baseline": ("baseline", ("market", "firms", "officials", "attitudes", "debts", "harm"),
+                 ("sources.court.fabrication_rate=0",)),
+    "rongcheng": ("rongcheng", ("market", "firms", "officials", "attitudes", "debts"),
+                  ("sources.court.fabrication_rate=0",
+                   "modules.learning.sanction_neighbour_rate=0",
+                   "modules.learning.sanction_network_rate=0",
+                   "modules.learning.neighbour_awareness=0")),
+}
+#: the per-person arrays compared, those of them a variant has
 PERSON_ARRAYS = ("people.perceived_detection", "people.perceived_day", "people.informed",
-                 "people.perceived_sanction")
+                 "people.perceived_sanction", "people.file_lost", "people.score",
+                 "people.grade", "people.listed", "people.list_until", "people.bans")
+#: of them, those with a row per list and a column per person (compared transposed)
+LIST_MAJOR = ("people.list_until",)
 EMPTY = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0))
 
 
-def scenario(people: int, days: int) -> Scenario:
-    """``baseline`` with OFF off and CROSSING set (every source's misattribution 0);
-    network learning on, as in baseline."""
-    base = load_scenario("baseline")
-    overrides = [f"modules.{m}.enabled=false" for m in OFF] + list(CROSSING) + [
-        f"sources.{name}.misattribution=0" for name in base.sources]
-    return load_scenario("baseline", overrides, people=people, days=days, burn_in=0)
+def scenario(people: int, days: int, variant: str = "baseline") -> Scenario:
+    """The variant's builtin scenario with its modules off and its crossing settings at
+    0 (every source's misattribution too); network learning on, as in the builtins."""
+    name, off, crossing = VARIANTS[variant]
+    base = load_scenario(name)
+    overrides = [f"modules.{m}.enabled=false" for m in off] + list(crossing) + [
+        f"sources.{source}.misattribution=0" for source in base.sources]
+    return load_scenario(name, overrides, people=people, days=days, burn_in=0)
 
 
 class Partition:
     """One partition's Sim, stepped in two halves around the exchange (a Dask actor on
     its worker, or a plain object in process). ``regions`` None: everyone, no exchange."""
 
-    def __init__(self, people: int, days: int, regions: Sequence[int] | None) -> None:
-        sc = scenario(people, days)
+    def __init__(self, people: int, days: int, regions: Sequence[int] | None,
+                 variant: str = "baseline") -> None:
+        sc = scenario(people, days, variant)
         pop = synthesise(sc.population, sc.seed, 0)
         if regions is None:
             self.uids = np.arange(people, dtype=np.int64)
@@ -87,7 +108,9 @@ class Partition:
         self.sim.run()
 
     def state(self) -> dict[str, np.ndarray]:
-        out = {name: self.sim.world.arrays[name] for name in PERSON_ARRAYS}
+        arrays = self.sim.world.arrays
+        out = {name: arrays[name].T if name in LIST_MAJOR else arrays[name]
+               for name in PERSON_ARRAYS if name in arrays}
         out["uids"] = self.uids
         out["counters"] = self.sim.world.counters.history
         return out
@@ -103,22 +126,23 @@ def in_order(events: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
 def merge(states: list[dict[str, np.ndarray]], people: int) -> dict[str, np.ndarray]:
-    """:func:`benchmarks.partitioned.run.merge` of this model's per-person arrays."""
-    return run.merge(states, people, PERSON_ARRAYS)
+    """:func:`benchmarks.partitioned.run.merge` of the per-person arrays compared."""
+    return run.merge(states, people, [name for name in PERSON_ARRAYS if name in states[0]])
 
 
-def run_whole(people: int, days: int) -> dict[str, np.ndarray]:
-    p = Partition(people, days, None)
+def run_whole(people: int, days: int, variant: str = "baseline") -> dict[str, np.ndarray]:
+    p = Partition(people, days, None, variant)
     p.run()
     return merge([p.state()], people)
 
 
 def run_in_process(people: int, days: int, blocks: Sequence[Sequence[int]],
-                   exchange: bool = True) -> tuple[dict[str, np.ndarray], int]:
+                   exchange: bool = True, variant: str = "baseline"
+                   ) -> tuple[dict[str, np.ndarray], int]:
     """Partitions in this process, day by day; ``exchange=False`` pushes each partition
     only its own events (the ablation). Returns the merged state and the events sent
     to other partitions."""
-    parts = [Partition(people, days, b) for b in blocks]
+    parts = [Partition(people, days, b, variant) for b in blocks]
     sent = 0
     for _ in range(days):
         events = [p.until_exchange() for p in parts]
@@ -133,13 +157,13 @@ def run_in_process(people: int, days: int, blocks: Sequence[Sequence[int]],
     return merge([p.state() for p in parts], people), sent
 
 
-def run_on_dask(client: Any, people: int, days: int,
-                blocks: Sequence[Sequence[int]]) -> dict[str, np.ndarray]:
+def run_on_dask(client: Any, people: int, days: int, blocks: Sequence[Sequence[int]],
+                variant: str = "baseline") -> dict[str, np.ndarray]:
     """One partition per Dask worker (an actor), two rounds a day: up to the exchange,
     then the push and the rest of the day."""
     workers = sorted(client.scheduler_info()["workers"])
-    futures = [client.submit(Partition, people, days, list(b), actor=True, workers=[w],
-                             pure=False) for b, w in zip(blocks, workers, strict=False)]
+    futures = [client.submit(Partition, people, days, list(b), variant, actor=True,
+                             workers=[w], pure=False) for b, w in zip(blocks, workers, strict=False)]
     actors = [f.result() for f in futures]
     for _ in range(days):
         merged = in_order([c.result() for c in [a.until_exchange() for a in actors]])
@@ -158,21 +182,23 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=main.__doc__)
     ap.add_argument("--people", type=int, nargs="+", default=[100_000, 1_000_000])
     ap.add_argument("--days", type=int, default=100)
+    ap.add_argument("--variant", choices=sorted(VARIANTS), default="baseline")
     args = ap.parse_args(argv)
-    run_whole(2000, 3)  # compile (cached) before timing
+    variant = args.variant
+    run_whole(2000, 3, variant)  # compile (cached) before timing
     ok = True
     with run.local_cluster(2) as cluster, Client(cluster) as client:
-        client.run(lambda: run_whole(2000, 3))
+        client.run(lambda: run_whole(2000, 3, variant))
         for n in args.people:
             t0 = time.perf_counter()
-            whole = run_whole(n, args.days)
+            whole = run_whole(n, args.days, variant)
             t1 = time.perf_counter()
-            split = run_on_dask(client, n, args.days, ([0, 1], [2, 3]))
+            split = run_on_dask(client, n, args.days, ([0, 1], [2, 3]), variant)
             t2 = time.perf_counter()
             same = run.identical(whole, split)
             ok &= same
-            print(f"{n:,} people x {args.days} days: whole {t1 - t0:.1f} s, 2 Dask actors "
-                  f"{t2 - t1:.1f} s, bit-identical: {'yes' if same else 'NO'}")
+            print(f"{variant}, {n:,} people x {args.days} days: whole {t1 - t0:.1f} s, "
+                  f"2 Dask actors {t2 - t1:.1f} s, bit-identical: {'yes' if same else 'NO'}")
     return 0 if ok else 1
 
 

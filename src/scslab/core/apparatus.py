@@ -14,6 +14,7 @@ and the observer need them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
@@ -587,3 +588,16 @@ def household_bans(rule: SanctionRule, member: np.ndarray, hh_offsets: np.ndarra
     """Bans of ``people``: own measures plus measures spilling from other household members."""
     return _household_bans(rule.own_table, rule.spill_table, member, hh_offsets, hh_members,
                            household, np.asarray(people, dtype=np.int64))
+
+
+def household_problem(sanctions: SanctionParams, split: Mapping[str, int]) -> str | None:
+    """Why sanctions with these measures cannot run on a partition that cuts ``split``'s
+    households (``Module.partition_problem``): a household measure reaches relatives,
+    whose listings a partition sees only if they live in it. None when no measure spills
+    over or no household is cut."""
+    spilling = sorted(name for name, m in sanctions.measures.items() if m.household)
+    cut = split["people.household"]
+    if sanctions.enabled and spilling and cut:
+        return (f"household measures {spilling} reach relatives, and the partition cuts "
+                f"{cut} household(s) (cut on household borders)")
+    return None

@@ -21,6 +21,7 @@ A module owns one mechanism. It declares
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar
 
 from scslab.core.declarations import (
@@ -98,10 +99,13 @@ class Module(ABC):
         return None
 
     @classmethod
-    def partition_problem(cls, params: ModuleParams, scenario: Scenario) -> str | None:
+    def partition_problem(cls, params: ModuleParams, scenario: Scenario,
+                          split: Mapping[str, int]) -> str | None:
         """Why this module cannot run on a partition of the population with these
         parameters (one line), or None. A partitionable module overrides it to refuse the
-        settings whose effects cross partitions and are not exchanged yet."""
+        settings whose effects cross partitions and are not exchanged yet. ``split``: how
+        many regions (``"people.region"``) and households (``"people.household"``) the
+        partition cuts (``Population.split``), for modules that need them whole."""
         if not cls.partitionable:
             return "it keys draws by local row, not by uid (Module.partitionable)"
         return None

@@ -8,7 +8,7 @@ population block therefore shares it. Equations and defaults: ``docs/model.md``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numba as nb
 import numpy as np
@@ -63,10 +63,18 @@ OFFICIAL_ARRAYS: tuple[ArraySpec, ...] = (
 ALL_ARRAYS = PEOPLE_ARRAYS + NETWORK_ARRAYS + FIRM_ARRAYS + OFFICIAL_ARRAYS
 
 
+#: the groupings a partition may cut (``restrict``): modules that act on a whole region or
+#: household check ``Population.split`` before running on a partition
+GROUPINGS = ("people.region", "people.household")
+
+
 @dataclass
 class Population:
     counts: dict[str, int]
     arrays: dict[str, np.ndarray]
+    #: a partition's (``restrict``): for each of ``GROUPINGS``, how many of its groups
+    #: with people here also have people elsewhere; empty for a whole population
+    split: dict[str, int] = field(default_factory=dict)
 
 
 def _logistic_normal(stream: Stream, attr: int, uids: np.ndarray, centre, sd: float):
@@ -255,7 +263,8 @@ def restrict(pop: Population, uids: np.ndarray) -> Population:
     """The people ``uids`` (increasing global uids) of ``pop``, for a partition of a run
     (``Sim(population=..., uids=...)``): their rows of every people array, their network
     rows (every ``links`` array) with the neighbours' *global* uids — a neighbour may live
-    in another partition; firms and officials whole. No loop over people."""
+    in another partition; firms and officials whole; and how many regions and households
+    the partition cuts (``Population.split``). No loop over people."""
     uids = check_uids(uids, pop.counts["people"])
     off = pop.arrays["people.net_offsets"]
     arrays, degree = {}, np.zeros(uids.size, dtype=np.int64)
@@ -271,4 +280,13 @@ def restrict(pop: Population, uids: np.ndarray) -> Population:
     np.cumsum(degree, out=offsets[1:])
     arrays["people.net_offsets"] = offsets
     counts = dict(pop.counts, people=int(uids.size), links=int(offsets[-1]))
-    return Population(counts=counts, arrays=arrays)
+    return Population(counts=counts, arrays=arrays,
+                      split={name: split_groups(pop.arrays[name], uids) for name in GROUPINGS})
+
+
+def split_groups(group: np.ndarray, uids: np.ndarray) -> int:
+    """How many groups (``group``: each person's, over the whole population) have people
+    both among ``uids`` and outside them."""
+    everyone = np.bincount(group)
+    here = np.bincount(group[uids], minlength=everyone.size)
+    return int(np.count_nonzero((here > 0) & (here < everyone)))

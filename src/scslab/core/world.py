@@ -558,6 +558,18 @@ class View:
         w = self._world
         return rows if w.uids is None else w.uids[rows]
 
+    def rows_here(self, uids: np.ndarray) -> np.ndarray:
+        """The local rows of those of ``uids`` (increasing global uids) who live in this
+        partition, in their order — for draws made over the whole population, of which
+        each partition keeps its own people's. Outside a partition, ``uids`` themselves."""
+        w = self._world
+        if w.uids is None or uids.size == 0:
+            return uids
+        at = np.searchsorted(w.uids, uids)
+        inside = at < w.uids.size
+        inside[inside] = w.uids[at[inside]] == uids[inside]
+        return at[inside]
+
     @property
     def uids(self) -> np.ndarray:
         """Each local person's global uid, what keyed draws take: ``0 … n − 1`` for the

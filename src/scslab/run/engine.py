@@ -26,7 +26,7 @@ from scslab.core.acts import ActCatalogue
 from scslab.core.apparatus import ListParams
 from scslab.core.incentives import nominal_consequences
 from scslab.core.module import PHASE_ROLES, Module, Role
-from scslab.core.population import ALL_ARRAYS, OWNER, check_uids, synthesise
+from scslab.core.population import ALL_ARRAYS, GROUPINGS, OWNER, check_uids, synthesise
 from scslab.core.scenario_schema import Scenario
 from scslab.core.world import EVENT_TABLES, World, make_view
 from scslab.modules.registry import module_classes
@@ -203,6 +203,7 @@ class Sim:
         self.module_classes = order_modules(classes)
         pop = population or synthesise(scenario.population, scenario.seed, replicate)
         counts = dict(pop.counts)
+        split = dict(pop.split)
         drawn = dict(pop.arrays)  # released array by array below, so none outlives the build
         del pop
         counts["acts"] = len(scenario.acts)
@@ -217,9 +218,13 @@ class Sim:
             if self.world.uids.size != counts["people"]:
                 raise ValueError(f"uids: one per person of the partition "
                                  f"({counts['people']:,}), got {self.world.uids.size:,}")
+            if missing := [name for name in GROUPINGS if name not in split]:
+                raise ValueError(f"population: a partition's population must say how many "
+                                 f"{', '.join(missing)} groups it cuts (Population.split: "
+                                 f"core.population.restrict records it)")
             refused = [f"{c.name}: {problem}" for c in self.module_classes
                        if (problem := c.partition_problem(
-                           scenario.module_params(c.name, c.Params), scenario))]
+                           scenario.module_params(c.name, c.Params), scenario, split))]
             if refused:
                 raise EngineError("cannot run on a partition — " + "; ".join(refused))
         # population arrays no module reads are not kept (a trait no mechanism uses costs

@@ -53,6 +53,7 @@ class AppealFiling(Module):
     doc = "People appeal visible records that carry a sanction (follows appeals.enabled)."
     reads = ("dossier@prev", "truth@prev", "people.cell")  # yesterday's records
     appends = ("appeals",)
+    partitionable = True  # a subject's draw is keyed by their uid
     streams = (StreamSpec("draws", LAYOUT, "whether to appeal a record"),)
     counters = (
         CounterSpec("appeals_filed", "appeals filed"),
@@ -88,7 +89,7 @@ class AppealFiling(Module):
         wrong |= ~fabricated & (true_act != chunk["act"][rows])
         st = world.stream("draws")
         p = np.where(wrong, self.p.file_if_wrong, self.p.file_if_right)
-        file = st.bernoulli(day, LAYOUT.pack(purpose=P_FILE), subject, p)
+        file = st.bernoulli(day, LAYOUT.pack(purpose=P_FILE), world.uid_of(subject), p)
         if not file.any():
             return
         cell = world.array("people.cell")
@@ -106,11 +107,22 @@ class Appeals(Module):
     doc = "An appeals board: capacity per region by keyed priority, delay, success odds."
     reads = ("appeals", "people.region", "people.cell")
     appends = ("dossier_removals",)
+    #: draws keyed by the subject's uid, or by region: each region's board (its capacity
+    #: from the region's size) needs the whole region in one partition
+    partitionable = True
     streams = (StreamSpec("draws", LAYOUT, "service order, capacity rounding, success"),)
     counters = (
         CounterSpec("appeals_heard", "appeals heard"),
         CounterSpec("appeals_won", "appeals won (record removed)"),
     )
+
+    @classmethod
+    def partition_problem(cls, params, scenario, split) -> str | None:
+        cut = split["people.region"]
+        if cut:
+            return (f"each region's board serves the whole region, and the partition cuts "
+                    f"{cut} region(s) (partition by whole regions)")
+        return None
 
     def setup(self, world) -> None:
         self.region_size = np.bincount(world.array("people.region"),
@@ -149,7 +161,7 @@ class Appeals(Module):
             if cap <= 0:
                 continue
             prio = draws.priority(day, LAYOUT.pack(purpose=P_SERVE, region=r),
-                                  q["subject"][idx])
+                                  world.uid_of(q["subject"][idx]))
             order = np.lexsort((q["record"][idx], prio))
             served[idx[order[:cap]]] = True
         d = st["deciding"]
@@ -164,7 +176,8 @@ class Appeals(Module):
         now = d["due"] <= day
         if now.any():
             p = np.where(d["evidence"][now], self.params.win_if_wrong, self.params.win_if_right)
-            won = draws.bernoulli(day, LAYOUT.pack(purpose=P_WIN), d["subject"][now], p)
+            won = draws.bernoulli(day, LAYOUT.pack(purpose=P_WIN),
+                                  world.uid_of(d["subject"][now]), p)
             refs = d["record"][now][won]
             if refs.size:
                 world.dossier.remove(refs, day)

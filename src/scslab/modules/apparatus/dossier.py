@@ -60,12 +60,14 @@ class DossierModule(Module):
     streams = (StreamSpec("draws", LAYOUT, "kin spreading, file loss and restoration"),)
 
     @classmethod
-    def partition_problem(cls, params, scenario) -> str | None:
-        """Lost files are a national count drawn over everyone; kin may live elsewhere."""
-        if params.file_loss_rate > 0:
-            return "file_loss_rate > 0 draws lost files over the whole population (set it to 0)"
-        if params.kin_spread_acts and params.kin_spread_probability > 0:
-            return "records spread to kin, who may live in another partition"
+    def partition_problem(cls, params, scenario, split) -> str | None:
+        """Records spread to kin need whole households (lost files are drawn over the
+        whole population in every partition, each keeping its own people's)."""
+        if (params.kin_spread_acts and params.kin_spread_probability > 0
+                and split["people.household"]):
+            return (f"records spread to kin, and the partition cuts "
+                    f"{split['people.household']} household(s) (cut on household borders, "
+                    "or set kin_spread_probability to 0)")
         return None
 
     @classmethod
@@ -104,7 +106,7 @@ class DossierModule(Module):
         for code in unique(obs["act"][rows]):  # loop over act types
             sel = np.flatnonzero(obs["act"][rows] == code)
             spread[sel] = st.bernoulli(day, LAYOUT.pack(purpose=P_KIN, act=int(code)),
-                                       obs["subject"][rows[sel]],
+                                       world.uid_of(obs["subject"][rows[sel]]),
                                        self.params.kin_spread_probability)
         rows = rows[spread]
         if rows.size == 0:
@@ -130,18 +132,20 @@ class DossierModule(Module):
             lost[back] = False
             restore[back] = NEVER
             world.state["lost_files"] -= int(back.size)
-        n = lost.size
+        # a national count over everyone's uids: every partition draws the same and
+        # keeps its own people's
+        n = world.scenario.population.people if world.partitioned else lost.size
         k = int(st.poisson(day, LAYOUT.pack(purpose=P_LOSS_COUNT), np.zeros(1, np.int64),
                            n * self.params.file_loss_rate)[0])
         if k == 0:
             return
         w = st.words(day, LAYOUT.pack(purpose=P_LOSS_WHO), np.arange(k, dtype=np.int64))
-        who = unique(((w[:, 0].astype(np.uint64) * np.uint64(n)) >> np.uint64(32)).astype(
-            np.int64))
+        who = world.rows_here(unique(((w[:, 0].astype(np.uint64) * np.uint64(n))
+                                      >> np.uint64(32)).astype(np.int64)))
         who = who[~lost[who]]
         if who.size == 0:
             return
-        u = st.uniform(day, LAYOUT.pack(purpose=P_RESTORE), who)
+        u = st.uniform(day, LAYOUT.pack(purpose=P_RESTORE), world.uid_of(who))
         q = 1.0 / self.params.file_restore_days
         gap = np.floor(np.log(u) / math.log1p(-min(q, 1 - 1e-12))).astype(np.int64)
         when = day + 1 + gap

@@ -52,6 +52,7 @@ class Lists(Module):
     )
     reads = ("dossier", "dossier_removals@prev", "score_changes?", "people.grade?")
     appends = ("list_changes",)
+    partitionable = True  # draws nothing; a person's listings follow their own records
 
     def setup(self, world) -> None:
         n = world.counts["people"]

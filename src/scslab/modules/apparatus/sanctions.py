@@ -21,6 +21,7 @@ from scslab.core.apparatus import (
     SanctionRule,
     forgone_per_bit,
     household_bans,
+    household_problem,
 )
 from scslab.core.incentives import present_value
 from scslab.core.module import ArraySpec, Module, Phase, Role
@@ -39,6 +40,12 @@ class Sanctions(Module):
                   "measure bits in force (own listings and household spillover)"),
     )
     reads = ("people.listed", "people.household", "list_changes")
+    partitionable = True  # draws nothing; needs whole households for household measures
+
+    @classmethod
+    def partition_problem(cls, params, scenario, split) -> str | None:
+        """Household measures reach relatives, who must live in the same partition."""
+        return household_problem(params, split)
 
     @classmethod
     def consequences(cls, scenario, catalogue):

@@ -35,6 +35,7 @@ class Scoring(Module):
     )
     reads = ("dossier", "dossier_removals@prev")
     appends = ("score_changes",)
+    partitionable = True  # draws nothing; a person's score moves with their own records
 
     @classmethod
     def check_params(cls, params, scenario):

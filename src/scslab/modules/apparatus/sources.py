@@ -108,7 +108,7 @@ class Sources(Module):
         return params
 
     @classmethod
-    def partition_problem(cls, params, scenario) -> str | None:
+    def partition_problem(cls, params, scenario, split) -> str | None:
         """Misattributed and fabricated records name anyone in the country: they would
         have to be routed to the subject's partition with their truth (not yet)."""
         crossing = sorted(name for name, src in scenario.sources.items()

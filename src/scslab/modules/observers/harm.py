@@ -30,6 +30,7 @@ from scslab.core.apparatus import (
     ScoreBook,
     ScoringParams,
     household_bans,
+    household_problem,
 )
 from scslab.core.layouts import (
     RECORD_KIND_EVALUATION,
@@ -129,6 +130,10 @@ class Harm(Module):
     reads = ("dossier", "truth", "acts", "people.cell", "people.household",
              "people.income", "people.group", "people.region", "people.bans?",
              "people.listed?", "people.score?", "people.debt_stage?", "people.debt_able?")
+    #: draws nothing and counts by its own people's cells; its shadow E spreads household
+    #: measures as sanctions does (so needs whole households for them); the end-of-run
+    #: Gini is over everyone — a partition reports none (the driver gathers the scores)
+    partitionable = True
     counters = (
         CounterSpec("listed_days", "person-days on a blacklist"),
         CounterSpec("sanction_days", "person-days under at least one punitive measure"),
@@ -188,8 +193,13 @@ class Harm(Module):
                   theme="governance", unit="appeals won per day"),
     )
 
+    @classmethod
+    def partition_problem(cls, params, scenario, split) -> str | None:
+        return household_problem(scenario.module_params("sanctions", SanctionParams), split)
+
     def setup(self, world) -> None:
         sc = world.scenario
+        self.partitioned = world.partitioned
         self.scoring = sc.module_params("scoring", ScoringParams)
         self.lists = sc.module_params("lists", ListParams)
         sanctions = sc.module_params("sanctions", SanctionParams)
@@ -358,9 +368,10 @@ class Harm(Module):
     )
 
     def final_metrics(self, world) -> dict[str, float | None]:
-        """Score inequality at the end of the run (overall, by group and region)."""
+        """Score inequality at the end of the run (overall, by group and region); none on a
+        partition, whose people are not everyone."""
         score = world.optional("people.score")
-        if score is None or not self.scoring.enabled:
+        if score is None or not self.scoring.enabled or self.partitioned:
             return {}
         low = min(0.0, float(score.min()))  # scores shifted to be non-negative
         out = {"score_gini": gini(score, low)}

@@ -240,7 +240,7 @@ class Learning(Module):
         return params
 
     @classmethod
-    def partition_problem(cls, params, scenario) -> str | None:
+    def partition_problem(cls, params, scenario, split) -> str | None:
         """Neighbours' listings (where lists run) are not exchanged between partitions
         yet; outcomes pushed to neighbours are (``push``)."""
         rates = (params.sanction_neighbour_rate, params.sanction_network_rate,
