@@ -239,25 +239,20 @@ class Learning(Module):
                                  f"({last}, burn-in included)")
         return params
 
-    @classmethod
-    def partition_problem(cls, params, scenario, split) -> str | None:
-        """Neighbours' listings (where lists run) are not exchanged between partitions
-        yet; outcomes pushed to neighbours are (``push``)."""
-        rates = (params.sanction_neighbour_rate, params.sanction_network_rate,
-                 params.neighbour_awareness)
-        if any(r > 0 for r in rates) and scenario.module_params("lists", ListParams).enabled:
-            return ("neighbours' listings are seen across partitions (set "
-                    "sanction_neighbour_rate, sanction_network_rate and neighbour_awareness "
-                    "to 0, or switch lists off)")
-        return None
-
     def setup(self, world) -> None:
         p = self.params
         self.partitioned = world.partitioned
         #: on a partition with network learning: the day's events (actor uid, venue slot,
         #: outcome), exchanged by the driver, then :meth:`push`\ed (None: nothing pending)
         self.outbox: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-        if self.partitioned and p.network_rate > 0:
+        #: people see their neighbours' sanctioning listings and public namings: on a
+        #: partition, every partition's of the day (uids) are handed in before this
+        #: module's step (:meth:`listings`, :meth:`receive_listings`)
+        self.sees_listings = world.scenario.module_params("lists", ListParams).enabled and any(
+            r > 0 for r in (p.sanction_neighbour_rate, p.sanction_network_rate,
+                            p.neighbour_awareness))
+        self.listings_in: tuple[np.ndarray, np.ndarray] | None = None
+        if self.partitioned and (p.network_rate > 0 or self.sees_listings):
             # the reverse index: the local people listing each uid as a neighbour
             off = world.array("people.net_offsets")
             self.rev_off, entries = group_index(world.array("links.neighbour"),
@@ -297,6 +292,9 @@ class Learning(Module):
         if self.outbox is not None:
             raise RuntimeError("learning on a partition: the previous day's network events "
                                "were not exchanged (Learning.push)")
+        if self.partitioned and self.sees_listings and self.listings_in is None:
+            raise RuntimeError("learning on a partition: today's listings of every partition "
+                               "were not handed in (Learning.receive_listings)")
         if self.partitioned and self.params.network_rate > 0:
             # every day has an exchange, with or without events of this partition's own
             self.outbox = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64),
@@ -346,11 +344,12 @@ class Learning(Module):
         psi = world.array("people.perceived_sanction")
         cell = world.array("people.cell")
         c = world.counters
-        changes = world.events("list_changes")
-        if len(changes):
-            entered = changes["entered"]
-            code = changes["list"]
-            own = unique(changes["person"][entered & self.sanctioning[code]].astype(np.int64))
+        # on a partition the neighbours' listings are everyone's, handed in (by uid)
+        everywhere, self.listings_in = self.listings_in, None
+        if everywhere is not None or len(world.events("list_changes")):
+            own, named = self._listed_today(world)
+            listed_anywhere, named_anywhere = (
+                everywhere if everywhere is not None else (world.uid_of(own), world.uid_of(named)))
             if own.size:
                 new = own[~informed[own]]
                 if p.listed_awareness < 1.0:
@@ -362,11 +361,10 @@ class Learning(Module):
                 if p.sanction_rate > 0:
                     psi[own] = 1.0 - (1.0 - psi[own]) * (1.0 - p.sanction_rate)
                     c.add_cells("sanction_learning_events", cell[own])
+            if listed_anywhere.size:
                 if p.sanction_neighbour_rate > 0 or p.neighbour_awareness > 0:
                     # sanctions seen among neighbours, named in public or not
-                    seen, _ = gather(world.array("people.net_offsets"),
-                                     world.array("links.neighbour"), own)
-                    who, times = np.unique(seen, return_counts=True)
+                    who, times = self._neighbours_of(world, own, listed_anywhere)
                     if p.sanction_neighbour_rate > 0:
                         keep = 1.0 - p.sanction_neighbour_rate
                         psi[who] = 1.0 - (1.0 - psi[who]) * keep**times
@@ -374,17 +372,15 @@ class Learning(Module):
                     if p.neighbour_awareness > 0:
                         fresh = ~informed[who]
                         u = world.stream("awareness").uniform(
-                            day, AWARENESS_LAYOUT.pack(purpose=P_NEIGHBOUR), who[fresh])
+                            day, AWARENESS_LAYOUT.pack(purpose=P_NEIGHBOUR),
+                            world.uid_of(who[fresh]))
                         keep = 1.0 - p.neighbour_awareness
                         told = who[fresh][u < 1.0 - keep**times[fresh]]
                         self._inform(world, day, told, INFORMED_NEIGHBOUR)
                         c.add_cells("informed_by_neighbour", cell[told])
             if p.sanction_network_rate > 0:  # public naming adds its own step to ψ
-                named = changes["person"][entered & self.named[code]].astype(np.int64)
-                if named.size:
-                    seen, _ = gather(world.array("people.net_offsets"),
-                                     world.array("links.neighbour"), named)
-                    who, times = np.unique(seen, return_counts=True)
+                if named_anywhere.size:
+                    who, times = self._neighbours_of(world, named, named_anywhere)
                     keep = 1.0 - p.sanction_network_rate
                     psi[who] = 1.0 - (1.0 - psi[who]) * keep**times
                     c.add_cells("sanction_learning_events", cell[who])
@@ -397,6 +393,45 @@ class Learning(Module):
             self._inform(world, day, told, INFORMED_CAMPAIGN + k)
             psi[told] = np.maximum(psi[told], campaign.salience)
             c.add_cells("informed_by_campaign", cell[told])
+
+    def _listed_today(self, world) -> tuple[np.ndarray, np.ndarray]:
+        """Today's sanctioning listings of this World's people (rows, each once) and
+        their public namings (rows, once per naming list entered)."""
+        changes = world.events("list_changes")
+        if not len(changes):
+            empty = np.empty(0, dtype=np.int64)
+            return empty, empty
+        entered = changes["entered"]
+        code = changes["list"]
+        own = unique(changes["person"][entered & self.sanctioning[code]].astype(np.int64))
+        named = changes["person"][entered & self.named[code]].astype(np.int64)
+        return own, named
+
+    def _neighbours_of(self, world, rows: np.ndarray, uids: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        """The people here with a neighbour among these people, and how many times each:
+        the neighbours of ``rows`` in the whole population; on a partition, the local
+        people listing any of ``uids`` (everyone's, from every partition) — by the
+        network's symmetry, the same people as often."""
+        if self.partitioned:
+            seen, _ = gather(self.rev_off, self.rev_rows, uids)
+        else:
+            seen, _ = gather(world.array("people.net_offsets"),
+                             world.array("links.neighbour"), rows)
+        return np.unique(seen, return_counts=True)
+
+    def listings(self, world) -> tuple[np.ndarray, np.ndarray]:
+        """On a partition, before this module's step: today's sanctioning listings and
+        public namings of its people (uids), which the driver hands to every partition."""
+        own, named = self._listed_today(world)
+        return world.uid_of(own), world.uid_of(named)
+
+    def receive_listings(self, listed: np.ndarray, named: np.ndarray) -> None:
+        """On a partition, before this module's step: every partition's sanctioning
+        listings and public namings of the day (uids, :meth:`listings` concatenated; the
+        order does not matter: a neighbour's listings count, they do not sequence)."""
+        self.listings_in = (np.asarray(listed, dtype=np.int64),
+                            np.asarray(named, dtype=np.int64))
 
     def push(self, world, day: int, uid: np.ndarray, slot: np.ndarray,
              target: np.ndarray) -> None:
