@@ -152,10 +152,10 @@ def test_sim_refuses_uids_that_do_not_fit():
 
 
 def test_builtin_modules_split_by_region_equal_the_whole_run():
-    """baseline's partitionable modules (behaviour, sources, dossier, learning,
-    core_metrics), network learning on: 2 and 3 partitions exchanging each day's network
-    events give the whole run's counters and people bit for bit; without the exchange
-    they do not."""
+    """baseline's partitionable modules (behaviour, sources with misattribution, dossier
+    with lost files, learning, core_metrics, harm), network learning on: 2 and 3
+    partitions exchanging each day's routed records and network events give the whole
+    run's counters and people bit for bit; without the network exchange they do not."""
     from benchmarks.partitioned import builtin
 
     people, days = 30_000, 90
@@ -163,9 +163,10 @@ def test_builtin_modules_split_by_region_equal_the_whole_run():
     assert whole["counters"].sum() > 0
     for blocks in (([0, 1], [2, 3]), ([0], [3], [1, 2])):
         split, sent = builtin.run_in_process(people, days, blocks)
-        assert sent > 100  # network events do cross
+        assert sent > 100  # network events and records do cross
         assert prun.identical(split, whole), blocks
-    alone, _ = builtin.run_in_process(people, days, ([0, 1], [2, 3]), exchange=False)
+    alone, _ = builtin.run_in_process(people, days, ([0, 1], [2, 3]), exchange=False,
+                                      only=("network",))
     assert not np.array_equal(alone["people.perceived_detection"],
                               whole["people.perceived_detection"])
 
@@ -179,30 +180,44 @@ def test_the_merged_network_events_come_in_the_whole_run_s_order():
     people, days = 30_000, 30
     whole = builtin.Partition(people, days, None)
     parts = [builtin.Partition(people, days, b) for b in ([0, 1], [2, 3])]
+    assert parts[0].points == ["records", "network"]
     learning = whole.learning
     checked = 0
     for _ in range(days):
         whole.sim.step()
         acts = whole.sim.world.events["acts"]
         want = acts["actor"][learning.is_violation[acts["act"]]].astype(np.int64)
-        events = [p.until_exchange() for p in parts]
+        records = builtin.routed([p.advance(None, "records") for p in parts])
+        events = [p.advance(("records", records), "network") for p in parts]
         merged = builtin.in_order(events)
         assert np.array_equal(merged[0], want)
         unsorted = np.concatenate([e[0] for e in events])
         checked += int(not np.array_equal(unsorted, want))
         for p in parts:
-            p.finish(*merged)
+            p.advance(("network", merged), None)
     assert checked > 0  # the sort mattered on some day
 
 
-def test_a_partition_that_skips_an_exchange_stops_even_without_events_of_its_own():
+def test_a_partition_that_skips_an_exchange_stops():
+    """Each exchange is due every day, with or without entries of the partition's own:
+    a day run through without one makes the next stop (records, network events), or
+    stops at learning's turn (listings)."""
     from benchmarks.partitioned import builtin
 
     part = builtin.Partition(3000, 5, [0, 1])
     for _ in part.sim.day_steps():
-        pass  # the day run through, learning's exchange skipped
-    with pytest.raises(RuntimeError, match="were not exchanged"):
+        pass  # the day run through, no exchange
+    with pytest.raises(RuntimeError, match="records naming people elsewhere were not exchanged"):
         part.sim.step()
+    part = builtin.Partition(3000, 5, [0, 1])
+    mine = part.advance(None, "records")
+    part.advance(("records", mine), None)  # the network exchange skipped
+    with pytest.raises(RuntimeError, match="network events were not exchanged"):
+        part.sim.step()
+    part = builtin.Partition(3000, 5, [0, 1], "rongcheng")
+    mine = part.advance(None, "records")
+    with pytest.raises(RuntimeError, match="were not handed in"):
+        part.advance(("records", mine), "network")  # learning's turn, no listings
 
 
 def test_a_builtin_module_refuses_what_would_cross_partitions():
@@ -213,17 +228,9 @@ def test_a_builtin_module_refuses_what_would_cross_partitions():
     with pytest.raises(EngineError) as err:
         Sim(sc, population=restrict(pop, uids), uids=uids)
     message = str(err.value)
-    for fragment in ("sources: sources ['bank', 'court',", "firms: it keys draws by local row"):
+    for fragment in ("sources: sources ['court'] fabricate records",
+                     "firms: it keys draws by local row"):
         assert fragment in message, message
-
-
-def test_a_partition_with_network_learning_must_exchange_each_day():
-    from benchmarks.partitioned import builtin
-
-    part = builtin.Partition(3000, 5, [0, 1])
-    part.sim.step()  # no exchange: the next day refuses to start
-    with pytest.raises(RuntimeError, match="were not exchanged"):
-        part.sim.step()
 
 
 def test_the_apparatus_split_by_region_equals_the_whole_run():
@@ -298,24 +305,54 @@ def test_a_partition_keeps_its_own_people_of_a_national_draw():
 
 
 def test_neighbours_listings_cross_partitions_only_through_the_exchange():
-    """Handing each partition only its own people's listings (the network events still
-    exchanged) changes the perceived sanction of people whose listed neighbour lives
-    across the cut; and a partition that is not handed the day's listings stops."""
+    """Handing each partition only its own people's listings (records and network
+    events still exchanged) changes the perceived sanction of people whose listed
+    neighbour lives across the cut, and only theirs."""
     from benchmarks.partitioned import builtin
 
     people, days = 30_000, 60
     whole = builtin.run_whole(people, days, "rongcheng")
-    parts = [builtin.Partition(people, days, b, "rongcheng") for b in ([0, 1], [2, 3])]
-    for _ in range(days):
-        own = [p.until_listings() for p in parts]  # not together(own): each keeps its own
-        merged = builtin.in_order([p.until_exchange(*o) for p, o in zip(parts, own, strict=True)])
-        for p in parts:
-            p.finish(*merged)
-    alone = builtin.merge([p.state() for p in parts], people)
+    alone, _ = builtin.run_in_process(people, days, ([0, 1], [2, 3]), exchange=False,
+                                      variant="rongcheng", only=("listings",))
     differ = alone["people.perceived_sanction"] != whole["people.perceived_sanction"]
     assert 0 < differ.sum() < 100  # only the neighbours across the cut
-    part = builtin.Partition(3000, 5, [0, 1], "rongcheng")
-    with pytest.raises(RuntimeError, match="run until_listings first"):
-        part.until_exchange()
-    with pytest.raises(RuntimeError, match="were not handed in"):
-        part.sim.step()  # learning's turn comes without the listings
+
+
+def _filed(part, day: int) -> list[np.ndarray]:
+    """The records a partition filed on ``day``, in filing order: subject uid, act,
+    source, kind."""
+    chunk, _ = part.sim.world.dossier.day_records(day)
+    return [part.uids[chunk["subject"].astype(np.int64)], chunk["act"], chunk["source"],
+            chunk["kind"]]
+
+
+def test_records_naming_people_elsewhere_are_routed_and_filed_in_the_whole_run_s_order():
+    """Misattributed records name people anywhere: each partition files exactly the
+    whole run's records about its people, day by day, in the whole run's order —
+    routed ones included (without the records exchange they are missing)."""
+    from benchmarks.partitioned import builtin
+
+    people, days = 30_000, 40
+    whole = builtin.Partition(people, days, None, "rongcheng")
+    parts = [builtin.Partition(people, days, b, "rongcheng") for b in ([0, 1], [2, 3])]
+    assert parts[0].points == ["records", "listings", "network"]
+    routed = 0
+    for day in range(days):
+        whole.sim.step()
+        want = _filed(whole, day)
+        handed = [None, None]
+        for point in parts[0].points:
+            got = [p.advance(h, point) for p, h in zip(parts, handed, strict=True)]
+            routed += sum(builtin.size(point, g) for g in got) if point == "records" else 0
+            handed = [(point, builtin.GATHER[point](got))] * 2
+        for p, h in zip(parts, handed, strict=True):
+            p.advance(h, None)
+        for p in parts:
+            mine = np.isin(want[0], p.uids)
+            for column, have in zip(want, _filed(p, day), strict=True):
+                assert np.array_equal(column[mine], have), day
+    assert routed > 5
+    split, _ = builtin.run_in_process(people, days, ([0, 1], [2, 3]), exchange=False,
+                                      variant="rongcheng", only=("records",))
+    index = whole.sim.world.counters.index["records_misattributed"]
+    assert split["counters"][:, index].sum() < whole.sim.world.counters.history[:, index].sum()

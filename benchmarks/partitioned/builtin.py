@@ -1,40 +1,42 @@
 """The builtin modules that run on a partition, split by region: builtin scenarios with
-the modules that cannot run on one yet switched off, run whole and as partitions (in process or as
-Dask actors) — the steps of ``docs/scaling.md``'s plan for the builtin scenarios.
+the modules that cannot run on one yet switched off, run whole and as partitions (in
+process or as Dask actors) — the steps of ``docs/scaling.md``'s plan for the builtin
+scenarios.
 
 Partitionable today (``Module.partitionable``, each refusing in ``partition_problem``
 the settings whose effects cross partitions and are not exchanged): behaviour (the
 opportunity clock walked over the whole population, each partition keeping its own
-people), sources (no misattribution, no fabrication), dossier (lost files drawn over
-everyone, each partition keeping its own; kin spreading only without cut households),
-learning, core_metrics; and the apparatus — scoring, lists, sanctions (household
-measures only without cut households), appeals filing and the appeals boards (whole
-regions), harm.
+people), sources (no fabrication), dossier (lost files drawn over everyone, each
+partition keeping its own; kin spreading only without cut households), learning,
+core_metrics; and the apparatus — scoring, lists, sanctions (household measures only
+without cut households), appeals filing and the appeals boards (whole regions), harm.
 
 Two variants (``VARIANTS``): ``baseline`` (behaviour, sources, dossier, learning,
-core_metrics) and ``rongcheng`` (those and the point score, its lists, joint sanctions,
-appeals and the harm observer).
+core_metrics, harm) and ``rongcheng`` (those and the point score, its lists, joint
+sanctions and appeals), each with fabrication off and everything else as built in.
 
-What crosses, exchanged each day:
+What crosses, exchanged each day at three points (``EXCHANGES``), where it is on:
 
-* neighbours' listings (rongcheng): a sanctioning listing moves the perceived sanction of
-  the listed person's neighbours and may inform them, public naming moves it again —
-  neighbours who may live in another partition. Each partition runs its day up to
-  learning and hands over its people's listings and namings of the day (uids); every
-  partition gets them all and counts, for each of its people, the listed neighbours
-  (``Learning.receive_listings``: the steps compose, so their order does not matter).
-* learning's network step: each violation's outcome steps the perceived detection of the
-  actor's neighbours, in the whole run's order. After learning, every partition's events
-  (actor uid, venue, outcome) are gathered, put in the whole run's order (stable by uid)
-  and pushed to every partition (``Learning.push``), which steps its own people; then the
-  day is finished.
+* ``records``, after sources: a misattributed record names a person anywhere. Each
+  partition hands over its records naming people elsewhere (``Sources.outbox``, with
+  their truth and actor's uid); every partition gets them all and files those naming its
+  people among its own, in the whole run's order (``Sources.receive``).
+* ``listings``, before learning (rongcheng): a sanctioning listing moves the perceived
+  sanction of the listed person's neighbours and may inform them, public naming moves it
+  again. Each partition hands over its people's listings and namings of the day (uids);
+  every partition gets them all and counts, for each of its people, the listed
+  neighbours (``Learning.receive_listings``: the steps compose, so order does not matter).
+* ``network``, after learning: each violation's outcome steps the perceived detection of
+  the actor's neighbours, in the whole run's order. Every partition's events (actor uid,
+  venue, outcome) are put in that order (stable by uid) and pushed to every partition
+  (``Learning.push``), which steps its own people.
 
 Counters (cells include the region) add up to the whole run's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -47,10 +49,9 @@ from scslab.run.engine import Sim
 from scslab.scenario import load_scenario
 
 #: per variant: the builtin scenario, its modules that cannot run on a partition yet
-#: (switched off), and what crosses partitions and is not exchanged yet (set to 0; every
-#: source's misattribution is set to 0 too)
+#: (switched off), and what crosses partitions and is not exchanged yet (set to 0)
 VARIANTS = {
-    "baseline": ("baseline", ("market", "firms", "officials", "attitudes", "debts", "harm"),
+    "baseline": ("baseline", ("market", "firms", "officials", "attitudes", "debts"),
                  ("sources.court.fabrication_rate=0",)),
     "rongcheng": ("rongcheng", ("market", "firms", "officials", "attitudes", "debts"),
                   ("sources.court.fabrication_rate=0",)),
@@ -61,16 +62,15 @@ PERSON_ARRAYS = ("people.perceived_detection", "people.perceived_day", "people.i
                  "people.grade", "people.listed", "people.list_until", "people.bans")
 #: of them, those with a row per list and a column per person (compared transposed)
 LIST_MAJOR = ("people.list_until",)
-EMPTY = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0))
+#: a day's exchanges, in the order they come
+EXCHANGES = ("records", "listings", "network")
 
 
 def scenario(people: int, days: int, variant: str = "baseline") -> Scenario:
     """The variant's builtin scenario with its modules off and its crossing settings at
-    0 (every source's misattribution too); network learning on, as in the builtins."""
+    0; misattribution, lost files and network learning on, as in the builtins."""
     name, off, crossing = VARIANTS[variant]
-    base = load_scenario(name)
-    overrides = [f"modules.{m}.enabled=false" for m in off] + list(crossing) + [
-        f"sources.{source}.misattribution=0" for source in base.sources]
+    overrides = [f"modules.{m}.enabled=false" for m in off] + list(crossing)
     return load_scenario(name, overrides, people=people, days=days, burn_in=0)
 
 
@@ -78,10 +78,9 @@ class Partition:
     """One partition's Sim, stepped around the day's exchanges (a Dask actor on its
     worker, or a plain object in process). ``regions`` None: everyone, no exchange.
 
-    A day: :meth:`until_listings` (only where neighbours' listings are seen, which
-    ``sees_listings`` says) runs it up to learning and returns its people's listings;
-    :meth:`until_exchange` hands learning every partition's, runs it and returns its
-    network events; :meth:`finish` pushes every partition's events and ends the day."""
+    A day is a round per exchange in ``points`` and a last one: each :meth:`advance`
+    hands in what the previous exchange gathered and runs the day to the next exchange
+    (or to its end), returning this partition's part of it."""
 
     def __init__(self, people: int, days: int, regions: Sequence[int] | None,
                  variant: str = "baseline") -> None:
@@ -93,53 +92,52 @@ class Partition:
         else:
             self.uids = np.flatnonzero(np.isin(pop.arrays["people.region"], list(regions)))
             self.sim = Sim(sc, population=restrict(pop, self.uids), uids=self.uids)
-        at = [m.name for m in self.sim.modules].index("learning")
-        self.learning: Module = self.sim.modules[at]
-        self.before_learning: Module | None = self.sim.modules[at - 1] if at else None
-        self.learning_view = self.sim.views[at]
-        self.exchanges = regions is not None and self.learning.params.network_rate > 0
-        self.partitioned = regions is not None
+        names = [m.name for m in self.sim.modules]
+        at = {name: names.index(name) for name in ("sources", "learning")}
+        self.sources, self.learning = (self.sim.modules[at[n]] for n in ("sources", "learning"))
+        self.views = {n: self.sim.views[at[n]] for n in at}
+        before_learning = self.sim.modules[at["learning"] - 1] if at["learning"] else None
+        #: per exchange: whether it is on, the module after whose step it comes (None: the
+        #: day's start), what this partition gives, and how it takes everyone's
+        table: dict[str, tuple[bool, Module | None, Callable[[], Any], Callable[..., None]]] = {
+            "records": (self.sources.routes, self.sources, lambda: self.sources.outbox,
+                        lambda routed: self.sources.receive(self.views["sources"],
+                                                            self.sim.day, routed)),
+            "listings": (self.learning.sees_listings and regions is not None, before_learning,
+                         lambda: self.learning.listings(self.views["learning"]),
+                         lambda both: self.learning.receive_listings(*both)),
+            "network": (regions is not None and self.learning.params.network_rate > 0,
+                        self.learning, lambda: self.learning.outbox,
+                        lambda events: self.learning.push(self.views["learning"],
+                                                          self.sim.day, *events)),
+        }
+        self.exchanges = {name: table[name][1:] for name in EXCHANGES if table[name][0]}
         self.rest: Iterator[Module] | None = None
 
     @property
-    def sees_listings(self) -> bool:
-        """Neighbours' listings are exchanged each day (a property, so that a Dask actor
-        of this class answers it)."""
-        return self.partitioned and self.learning.sees_listings
+    def points(self) -> list[str]:
+        """The day's exchanges that are on, in order (a property, so that a Dask actor of
+        this class answers it)."""
+        return list(self.exchanges)
 
-    def until_listings(self) -> tuple[np.ndarray, np.ndarray]:
-        """Run today up to learning (not included); its people's sanctioning listings
-        and public namings of the day (uids)."""
-        self.rest = self.sim.day_steps()
-        if self.before_learning is not None:
-            for module in self.rest:
-                if module is self.before_learning:
-                    break
-        return self.learning.listings(self.learning_view)
-
-    def until_exchange(self, listed: np.ndarray = EMPTY[0], named: np.ndarray = EMPTY[0]
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Hand learning every partition's listings of the day (after
-        :meth:`until_listings`), run today through learning; its network events (empty
-        without any)."""
+    def advance(self, handed: tuple[str, Any] | None, to: str | None) -> Any:
+        """Hand in what the exchange ``handed[0]`` gathered, then run today to the
+        exchange ``to`` (None: to the day's end); this partition's part of it."""
         if self.rest is None:
-            if self.sees_listings:
-                raise RuntimeError("neighbours' listings are seen: run until_listings first")
             self.rest = self.sim.day_steps()
-        if self.sees_listings:
-            self.learning.receive_listings(listed, named)
-        for module in self.rest:
-            if module is self.learning:
-                break
-        return self.learning.outbox if self.learning.outbox is not None else EMPTY
-
-    def finish(self, uid: np.ndarray, slot: np.ndarray, target: np.ndarray) -> None:
-        """Push every partition's events (whole-run order), then finish the day."""
-        if self.exchanges:
-            self.learning.push(self.learning_view, self.sim.day, uid, slot, target)
-        for _ in self.rest:
-            pass
-        self.rest = None
+        if handed is not None:
+            self.exchanges[handed[0]][2](handed[1])
+        if to is None:
+            for _ in self.rest:
+                pass
+            self.rest = None
+            return None
+        after, give, _ = self.exchanges[to]
+        if after is not None:
+            for module in self.rest:
+                if module is after:
+                    break
+        return give()
 
     def run(self) -> None:
         """The whole population: no exchange, plain days."""
@@ -170,6 +168,22 @@ def together(listings: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray,
     return listed, named
 
 
+def routed(records: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Every partition's records naming people elsewhere, column by column (each
+    receiver keeps those naming its people and puts them in order)."""
+    return {name: np.concatenate([r[name] for r in records]) for name in records[0]}
+
+
+#: how the partitions' parts of each exchange are put together
+GATHER: dict[str, Callable[[list[Any]], Any]] = {
+    "records": routed, "listings": together, "network": in_order}
+
+
+def size(name: str, part: Any) -> int:
+    """Entries in a partition's part of an exchange (what it sends to each other one)."""
+    return int(part["subject"].size if name == "records" else part[0].size)
+
+
 def merge(states: list[dict[str, np.ndarray]], people: int) -> dict[str, np.ndarray]:
     """:func:`benchmarks.partitioned.run.merge` of the per-person arrays compared."""
     return run.merge(states, people, [name for name in PERSON_ARRAYS if name in states[0]])
@@ -182,48 +196,43 @@ def run_whole(people: int, days: int, variant: str = "baseline") -> dict[str, np
 
 
 def run_in_process(people: int, days: int, blocks: Sequence[Sequence[int]],
-                   exchange: bool = True, variant: str = "baseline"
-                   ) -> tuple[dict[str, np.ndarray], int]:
-    """Partitions in this process, day by day; ``exchange=False`` hands each partition
-    only its own listings and events (the ablation). Returns the merged state and the
-    entries (listings, network events) sent to other partitions."""
+                   exchange: bool = True, variant: str = "baseline",
+                   only: Sequence[str] = EXCHANGES) -> tuple[dict[str, np.ndarray], int]:
+    """Partitions in this process, day by day. ``exchange=False`` hands each partition
+    only its own part of each exchange in ``only`` (the ablation). Returns the merged
+    state and the entries sent to other partitions."""
     parts = [Partition(people, days, b, variant) for b in blocks]
     others = len(parts) - 1
     sent = 0
     for _ in range(days):
-        handed = [EMPTY[:1] * 2] * len(parts)
-        if parts[0].sees_listings:
-            got = [p.until_listings() for p in parts]
-            sent += sum(listed.size + named.size for listed, named in got) * others
-            handed = [together(got)] * len(parts) if exchange else got
-        events = [p.until_exchange(*h) for p, h in zip(parts, handed, strict=True)]
-        sent += sum(e[0].size for e in events) * others
-        if exchange:
-            merged = in_order(events)
-            for p in parts:
-                p.finish(*merged)
-        else:
-            for p, e in zip(parts, events, strict=True):
-                p.finish(*e)
+        handed: list[tuple[str, Any] | None] = [None] * len(parts)
+        for point in parts[0].points:
+            got = [p.advance(h, point) for p, h in zip(parts, handed, strict=True)]
+            sent += sum(size(point, g) for g in got) * others
+            if exchange or point not in only:
+                handed = [(point, GATHER[point](got))] * len(parts)
+            else:
+                handed = [(point, GATHER[point]([g])) for g in got]
+        for p, h in zip(parts, handed, strict=True):
+            p.advance(h, None)
     return merge([p.state() for p in parts], people), sent
 
 
 def run_on_dask(client: Any, people: int, days: int, blocks: Sequence[Sequence[int]],
                 variant: str = "baseline") -> dict[str, np.ndarray]:
-    """One partition per Dask worker (an actor), two rounds a day — up to the network
-    exchange, then the push and the rest of the day — and a first round for the
-    listings where neighbours' listings are seen."""
+    """One partition per Dask worker (an actor), a round per exchange that is on and a
+    last one a day: each hands in the last exchange and runs to the next."""
     workers = sorted(client.scheduler_info()["workers"])
     futures = [client.submit(Partition, people, days, list(b), variant, actor=True,
                              workers=[w], pure=False) for b, w in zip(blocks, workers, strict=False)]
     actors = [f.result() for f in futures]
-    listings = actors[0].sees_listings
+    points = actors[0].points
     for _ in range(days):
-        handed = EMPTY[:1] * 2
-        if listings:
-            handed = together([c.result() for c in [a.until_listings() for a in actors]])
-        merged = in_order([c.result() for c in [a.until_exchange(*handed) for a in actors]])
-        for c in [a.finish(*merged) for a in actors]:
+        handed = None
+        for point in points:
+            got = [c.result() for c in [a.advance(handed, point) for a in actors]]
+            handed = (point, GATHER[point](got))
+        for c in [a.advance(handed, None) for a in actors]:
             c.result()
     return merge([a.state().result() for a in actors], people)
 

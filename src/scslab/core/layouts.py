@@ -63,7 +63,7 @@ ACT_LAYOUT: dict[str, str] = {
 #: A sensing module leaves it :data:`UNFILED`.
 OBSERVATION_LAYOUT: dict[str, str] = {
     "ref": "ref",
-    "subject": "uid",  # whom the observation is attributed to
+    "subject": "uid",  # whom the observation is attributed to (elsewhere(uid): see below)
     "act": "code",  # the act type as the source reports it
     "source": "code",
     "sensor": "sensor",
@@ -72,8 +72,9 @@ OBSERVATION_LAYOUT: dict[str, str] = {
 #: Ground truth of an observation, row for row with the observations appended with it; filed
 #: in the truth store under the observation's ``ref``. Truth: never visible to the system.
 OBSERVATION_TRUTH_LAYOUT: dict[str, str] = {
-    "act_ref": "ref",  # the act observed: day << 32 | row in that day's acts; -1 fabricated
-    "true_actor": "uid",  # -1 for fabricated
+    "act_ref": "ref",  # the act observed: day << 32 | row in that day's acts; -1 fabricated;
+    # ACT_ELSEWHERE: an act of another partition's (a record routed here)
+    "true_actor": "uid",  # -1 for fabricated; elsewhere(uid) for another partition's person
     "true_act": "code",  # the act that happened (0 for fabricated)
     "erroneous": "flag",  # misattributed or fabricated
     "lawful": "flag",  # lawful under the reference norm (lawful_ref)
@@ -151,6 +152,18 @@ def code_table(codes) -> np.ndarray:
 
 #: an observation's ``ref`` before the world files it
 UNFILED = -1
+
+
+#: On a partition of the population (``Sim(uids=...)``, ``docs/scaling.md``), a record
+#: can name a person who lives in another partition, or be routed in from one: its act is
+#: in that partition's acts (``act_ref``) and its actor or subject is :func:`elsewhere`.
+ACT_ELSEWHERE = -2
+
+
+def elsewhere(uid: np.ndarray) -> np.ndarray:
+    """A person of another partition, by global uid, in a ``uid`` column: negative, so
+    never a local row, and below −1 (−1 is "nobody": a fabricated record's actor)."""
+    return -2 - np.asarray(uid, dtype=np.int64)
 
 
 def unfiled(n: int) -> np.ndarray:

@@ -562,13 +562,20 @@ class View:
         """The local rows of those of ``uids`` (increasing global uids) who live in this
         partition, in their order — for draws made over the whole population, of which
         each partition keeps its own people's. Outside a partition, ``uids`` themselves."""
+        rows, here = self.locate(uids)
+        return rows[here]
+
+    def locate(self, uids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where these global uids (any order) live: each one's local row (0 where it is
+        not here) and whether it lives here. Outside a partition: the uids, all here."""
         w = self._world
-        if w.uids is None or uids.size == 0:
-            return uids
+        if w.uids is None:
+            return uids, np.ones(uids.size, dtype=bool)
         at = np.searchsorted(w.uids, uids)
-        inside = at < w.uids.size
-        inside[inside] = w.uids[at[inside]] == uids[inside]
-        return at[inside]
+        here = at < w.uids.size
+        here[here] = w.uids[at[here]] == uids[here]
+        at[~here] = 0
+        return at, here
 
     @property
     def uids(self) -> np.ndarray:

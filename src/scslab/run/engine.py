@@ -286,6 +286,8 @@ class Sim:
             if module.role is Role.SENSING and w.pending["observations"]:
                 self._file_truth(day)
             yield module
+            if w.pending["observations"]:  # appended by the driver between two modules
+                self._file_truth(day)  # (records routed into a partition: Sources.receive)
         # truth rows go with the records they back: the dossier's retention drops a day's
         # records, the truth of that day's observations goes too (metrics only read truth
         # through records still kept, or today's observations)

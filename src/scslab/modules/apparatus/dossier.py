@@ -78,6 +78,7 @@ class DossierModule(Module):
         return params
 
     def setup(self, world) -> None:
+        self.partitioned = world.partitioned
         self.kin_codes = np.array(
             [world.scenario.acts[a].code for a in self.params.kin_spread_acts], dtype=np.uint8)
         self.spreads_to_kin = code_table(self.kin_codes)
@@ -87,6 +88,9 @@ class DossierModule(Module):
     def step(self, world, day: int) -> None:
         obs = world.events("observations")
         d = world.dossier
+        if self.partitioned and len(obs) and (obs["subject"] < 0).any():
+            # records naming people of another partition are filed there (routed)
+            obs = obs.take(np.flatnonzero(obs["subject"] >= 0))
         if len(obs):
             d.append(day, subject=obs["subject"], act=obs["act"], source=obs["source"],
                      kind=np.full(len(obs), RECORD_KIND_OBSERVATION, dtype=dtype("code")),

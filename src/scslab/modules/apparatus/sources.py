@@ -6,6 +6,11 @@ with probability ``misattribution``, and fabricates records with no act behind t
 ``fabrication_rate`` per person-day (subjects uniform over the population). This module
 is the boundary where truth becomes observation: it reads acts and writes the
 observation truth sidecar, which only metrics can read.
+
+On a partition of the population (``docs/scaling.md``) a misattributed record may name
+a person who lives in another partition: it is routed there with its truth
+(:meth:`Sources.receive`), and kept here only in the day's observations (for the acts
+seen), with its subject :func:`~scslab.core.layouts.elsewhere`.
 """
 
 from __future__ import annotations
@@ -15,11 +20,13 @@ import numpy as np
 
 from scslab.core.acts import ActCatalogue
 from scslab.core.layouts import (
+    ACT_ELSEWHERE,
     OBSERVATION_LAYOUT,
     OBSERVATION_TRUTH_LAYOUT,
     Table,
     code_table,
     dtype,
+    elsewhere,
     pack_ref,
     unfiled,
 )
@@ -46,7 +53,8 @@ def _observe(act, ordinal, actor, uids, sees, codes, cover, misattribution, othe
     misattributed), and where each source's rows end. The same draws, with the same
     slots, as one ``Stream`` call per source; no draws for a source with zero coverage
     or misattribution (a zero threshold never fires). Draws are keyed by the actor's uid
-    (``uids[row]`` on a partition; ``uids`` empty: the row)."""
+    (``uids[row]`` on a partition; ``uids`` empty: the row); on a partition the subjects
+    are uids too."""
     total = 0
     for s in range(sees.shape[0]):
         if cover[s] != 0:
@@ -70,7 +78,7 @@ def _observe(act, ordinal, actor, uids, sees, codes, cover, misattribution, othe
                 if not k_bernoulli(obs_k0, obs_k1, day, slot | (np.int64(ordinal[j]) & 7), uid,
                                    cover[s]):
                     continue
-                who = row
+                who = uid
                 if misattribution[s] != 0 and k_bernoulli(mis_k0, mis_k1, day, slot, uid,
                                                           misattribution[s]):
                     w = k_word(who_k0, who_k1, day, slot, uid)
@@ -109,13 +117,13 @@ class Sources(Module):
 
     @classmethod
     def partition_problem(cls, params, scenario, split) -> str | None:
-        """Misattributed and fabricated records name anyone in the country: they would
-        have to be routed to the subject's partition with their truth (not yet)."""
+        """Fabricated records are shuffled into their source's day by their place in the
+        whole batch, which no partition knows (misattributed ones are routed)."""
         crossing = sorted(name for name, src in scenario.sources.items()
-                          if src.misattribution > 0 or src.fabrication_rate > 0)
+                          if src.fabrication_rate > 0)
         if crossing:
-            return (f"sources {crossing} misattribute or fabricate records, which name "
-                    "people anywhere (set misattribution and fabrication_rate to 0)")
+            return (f"sources {crossing} fabricate records, whose place in the day is drawn "
+                    "over the whole country's batch (set fabrication_rate to 0)")
         return None
 
     @classmethod
@@ -135,6 +143,13 @@ class Sources(Module):
 
     def setup(self, world) -> None:
         self.uids = world.uids if world.partitioned else np.empty(0, dtype=np.int64)
+        #: on a partition with misattribution: records naming people elsewhere are routed
+        #: (``outbox``; every partition's handed to :meth:`receive`), and the day's own
+        #: observations are ``held`` until then, to be merged with those routed here
+        self.routes = world.partitioned and any(src.misattribution > 0
+                                                for _, src in self.sources)
+        self.outbox: dict[str, np.ndarray] | None = None
+        self.held: tuple[Table, Table, np.ndarray, np.ndarray] | None = None
         # per source: the act codes it sees, and a table over codes (a gather, not isin)
         self.seen_codes, self.sees = [], []
         for _, src in self.sources:
@@ -154,6 +169,9 @@ class Sources(Module):
                                        dtype=np.uint32)
 
     def step(self, world, day: int) -> None:
+        if self.held is not None:
+            raise RuntimeError("sources on a partition: the previous day's records naming "
+                               "people elsewhere were not exchanged (Sources.receive)")
         acts = world.events("acts")
         obs = world.stream("observe")
         mis = world.stream("misattribute")
@@ -179,9 +197,12 @@ class Sources(Module):
                 fabricating.append((start, end, src.code,
                                     self._fabricated(world, day, src, self.seen_codes[k])))
             start = end
+        lawful = self.catalogue.lawful_ref[self.catalogue.position_of_code[codes]]
+        if self.routes:  # every day: an exchange, with or without records to route
+            self._hold(world, day, acts, rows, subject, ends, reported, codes, actor, lawful)
+            return
         if rows.size == 0 and all(made is None for *_, made in fabricating):
             return
-        lawful = self.catalogue.lawful_ref[self.catalogue.position_of_code[codes]]
         observations = Table.from_columns(
             OBSERVATION_LAYOUT,
             ref=unfiled(rows.size),
@@ -202,6 +223,59 @@ class Sources(Module):
             observations, truth = self._interleave(world, day, observations, truth, fabricating)
         world.append("observations", observations)
         world.append("observation_truth", truth)
+
+    def _hold(self, world, day, acts, rows, subject, ends, reported, codes, actor,
+              lawful) -> None:
+        """On a partition: the day's observations held, those naming people elsewhere
+        (``subject``: uids) in the outbox with their truth and their place in the whole
+        run's day — source by source, then by the actor's uid (acts come in uid order:
+        checked)."""
+        if len(acts) > 1 and (np.diff(acts["actor"]) < 0).any():
+            raise RuntimeError("sources on a partition: today's acts are not in uid order, so "
+                               "routed records could not be put in the whole run's order")
+        actor_uid = world.uid_of(actor)
+        local, here = world.locate(subject)
+        source = np.repeat(self.source_code, np.diff(ends, prepend=0))
+        erroneous = (subject != actor_uid) | (reported != codes)
+        observations = Table.from_columns(
+            OBSERVATION_LAYOUT, ref=unfiled(rows.size),
+            subject=np.where(here, local, elsewhere(subject)), act=reported, source=source,
+            sensor=np.zeros(rows.size))
+        truth = Table.from_columns(
+            OBSERVATION_TRUTH_LAYOUT, act_ref=pack_ref(day, rows), true_actor=actor,
+            true_act=codes, erroneous=erroneous, lawful=lawful)
+        away = ~here
+        self.outbox = {"subject": subject[away], "act": reported[away], "source": source[away],
+                       "actor": actor_uid[away], "true_act": codes[away],
+                       "erroneous": erroneous[away], "lawful": lawful[away]}
+        self.held = (observations, truth, source, actor_uid)
+
+    def receive(self, world, day: int, routed: dict[str, np.ndarray]) -> None:
+        """On a partition, after this module's step: every partition's records naming
+        people elsewhere (outboxes concatenated, any order). Those naming people here join
+        the held observations in the whole run's order (by source, then the actor's uid:
+        a person's acts are all in one partition, in order), and the day's observations
+        are appended — with their truth: an act elsewhere (``ACT_ELSEWHERE``), an actor
+        elsewhere."""
+        if self.held is None:
+            raise RuntimeError("sources on a partition: receive comes after the day's step")
+        observations, truth, source, actor_uid = self.held
+        self.held = self.outbox = None
+        local, here = world.locate(np.asarray(routed["subject"], dtype=np.int64))
+        k = np.flatnonzero(here)
+        observations = Table.concat(OBSERVATION_LAYOUT, [observations, Table.from_columns(
+            OBSERVATION_LAYOUT, ref=unfiled(k.size), subject=local[k], act=routed["act"][k],
+            source=routed["source"][k], sensor=np.zeros(k.size))])
+        truth = Table.concat(OBSERVATION_TRUTH_LAYOUT, [truth, Table.from_columns(
+            OBSERVATION_TRUTH_LAYOUT, act_ref=np.full(k.size, ACT_ELSEWHERE),
+            true_actor=elsewhere(routed["actor"][k]), true_act=routed["true_act"][k],
+            erroneous=routed["erroneous"][k], lawful=routed["lawful"][k])])
+        if len(observations) == 0:
+            return
+        order = np.lexsort((np.concatenate([actor_uid, routed["actor"][k]]),
+                            np.concatenate([source, routed["source"][k]])))
+        world.append("observations", observations.take(order))
+        world.append("observation_truth", truth.take(order))
 
     def _confuse(self, world, day, src, codes, actor) -> np.ndarray:
         """Misclassification: an act of type X is reported as Y with probability q(X→Y),

@@ -9,7 +9,13 @@ from __future__ import annotations
 import numpy as np
 
 from scslab.core.acts import ACT_CLASSES, CLASS_CODE, ActCatalogue
-from scslab.core.layouts import RECORD_KIND_EVALUATION, RECORD_KIND_KIN, RECORD_KIND_OBSERVATION
+from scslab.core.layouts import (
+    ACT_ELSEWHERE,
+    NO_REF,
+    RECORD_KIND_EVALUATION,
+    RECORD_KIND_KIN,
+    RECORD_KIND_OBSERVATION,
+)
 from scslab.core.metrics import MetricDef
 from scslab.core.module import CounterSpec, Module, Phase, Role
 from scslab.numerics.sets import unique
@@ -113,9 +119,9 @@ class CoreMetrics(Module):
             obs_ref = world.dossier.obs_refs(day, chunk)[live]
             act_ref = np.full(obs_ref.size, -1, dtype=np.int64)  # the act each record saw
             act_ref[observed] = world.truth.act_refs(obs_ref[observed])
-            fabricated = observed & (act_ref < 0)
+            fabricated = observed & (act_ref == NO_REF)
             c.add_cells("records_fabricated", cell[subject[fabricated]])
-            of_act = observed & (act_ref >= 0)
+            of_act = observed & (act_ref != NO_REF)  # an act here, or (routed) elsewhere
             with_ref = subject[of_act]
             true_actor, _ = world.truth.lookup(obs_ref[of_act])
             c.add_cells("records_misattributed", cell[with_ref[true_actor != with_ref]])
@@ -123,6 +129,11 @@ class CoreMetrics(Module):
             rows = (act_ref[real] & 0xFFFFFFFF).astype(np.int64)
             wrong_kind = chunk["act"][live][real] != acts["act"][rows]
             c.add_cells("records_misclassified", cell[subject[real][wrong_kind]])
+            routed = observed & (act_ref == ACT_ELSEWHERE)  # of today's acts elsewhere
+            if routed.any():
+                _, _, true_act = world.truth.lookup_all(obs_ref[routed])
+                wrong_kind = chunk["act"][live][routed] != true_act
+                c.add_cells("records_misclassified", cell[subject[routed][wrong_kind]])
             c.add_cells("records_evaluation", cell[subject[kind == RECORD_KIND_EVALUATION]])
             c.add_cells("records_kin", cell[subject[kind == RECORD_KIND_KIN]])
         obs = world.events("observations")
