@@ -220,19 +220,6 @@ def test_a_partition_that_skips_an_exchange_stops():
         part.advance(("records", mine), "network")  # learning's turn, no listings
 
 
-def test_a_builtin_module_refuses_what_would_cross_partitions():
-    sc = load_scenario("baseline", ["modules.market.enabled=false", "modules.lists.enabled=true"],
-                       people=2000, days=3, burn_in=0)
-    pop = synthesise(sc.population, sc.seed, 0)
-    uids = model.partition_uids(pop, [0, 1])
-    with pytest.raises(EngineError) as err:
-        Sim(sc, population=restrict(pop, uids), uids=uids)
-    message = str(err.value)
-    for fragment in ("sources: sources ['court'] fabricate records",
-                     "firms: it keys draws by local row"):
-        assert fragment in message, message
-
-
 def test_the_apparatus_split_by_region_equals_the_whole_run():
     """rongcheng's point score, lists, joint sanctions, appeals and harm observer on
     partitions (with behaviour, sources, dossier with lost files, learning with
@@ -273,7 +260,9 @@ def test_a_partition_says_which_regions_and_households_it_cuts():
 
 def test_modules_that_need_whole_regions_or_households_refuse_a_cut():
     sc = load_scenario("national-blacklist", [f"modules.{m}.enabled=false" for m in (
-        "market", "firms", "officials", "attitudes", "debts")], people=3000, days=3, burn_in=0)
+        "market", "firms", "officials", "attitudes", "debts")] + [
+        "modules.dossier.kin_spread_acts=[judgment_refusal]",
+        "modules.dossier.kin_spread_probability=0.5"], people=3000, days=3, burn_in=0)
     pop = synthesise(sc.population, sc.seed, 0)
     uids = np.arange(1500)
     with pytest.raises(EngineError) as err:
@@ -282,8 +271,11 @@ def test_modules_that_need_whole_regions_or_households_refuse_a_cut():
     for fragment in ("appeals: each region's board serves the whole region, and the "
                      "partition cuts 4 region(s)",
                      "sanctions: household measures ['school_restriction'] reach relatives",
-                     "harm: household measures ['school_restriction']"):
+                     "harm: household measures ['school_restriction']",
+                     "dossier: records spread to kin, and the partition cuts"):
         assert fragment in message, message
+    everyone = np.arange(3000)  # a partition that cuts nothing: the same settings run
+    assert Sim(sc, population=restrict(pop, everyone), uids=everyone).world.uids is not None
     whole = synthesise(sc.population, sc.seed, 0)
     whole.counts["people"] = 1500  # a partition's size, but not made by restrict
     with pytest.raises(ValueError, match="must say how many people.region, people.household"):
@@ -326,15 +318,17 @@ def _filed(part, day: int) -> list[np.ndarray]:
             chunk["kind"]]
 
 
-def test_records_naming_people_elsewhere_are_routed_and_filed_in_the_whole_run_s_order():
-    """Misattributed records name people anywhere: each partition files exactly the
-    whole run's records about its people, day by day, in the whole run's order —
-    routed ones included (without the records exchange they are missing)."""
+@pytest.mark.parametrize("variant", ["rongcheng", "rongcheng-errors"])
+def test_records_naming_people_elsewhere_are_routed_and_filed_in_the_whole_run_s_order(variant):
+    """Misattributed and fabricated records name people anywhere, and a fabricating
+    source's day is shuffled over its whole batch: each partition files exactly the
+    whole run's records about its people, day by day, in the whole run's order — routed
+    and fabricated ones included (without the records exchange some are missing)."""
     from benchmarks.partitioned import builtin
 
     people, days = 30_000, 40
-    whole = builtin.Partition(people, days, None, "rongcheng")
-    parts = [builtin.Partition(people, days, b, "rongcheng") for b in ([0, 1], [2, 3])]
+    whole = builtin.Partition(people, days, None, variant)
+    parts = [builtin.Partition(people, days, b, variant) for b in ([0, 1], [2, 3])]
     assert parts[0].points == ["records", "listings", "network"]
     routed = 0
     for day in range(days):
@@ -353,6 +347,22 @@ def test_records_naming_people_elsewhere_are_routed_and_filed_in_the_whole_run_s
                 assert np.array_equal(column[mine], have), day
     assert routed > 5
     split, _ = builtin.run_in_process(people, days, ([0, 1], [2, 3]), exchange=False,
-                                      variant="rongcheng", only=("records",))
+                                      variant=variant, only=("records",))
     index = whole.sim.world.counters.index["records_misattributed"]
     assert split["counters"][:, index].sum() < whole.sim.world.counters.history[:, index].sum()
+
+
+def test_many_wrong_records_split_by_region_equal_the_whole_run():
+    """rongcheng with hundreds of fabricated records (two sources, each day's batch
+    shuffled) and more misattribution: 2 and 3 partitions equal the whole run."""
+    from benchmarks.partitioned import builtin
+
+    people, days = 30_000, 90
+    whole = builtin.run_whole(people, days, "rongcheng-errors")
+    part = builtin.Partition(2000, 2, None, "rongcheng-errors")  # where the counters sit
+    index = part.sim.world.counters.index
+    assert whole["counters"][:, index["records_fabricated"]].sum() > 200
+    assert whole["counters"][:, index["false_sanction_days"]].sum() > 0
+    for blocks in (([0, 1], [2, 3]), ([0], [3], [1, 2])):
+        split, _ = builtin.run_in_process(people, days, blocks, variant="rongcheng-errors")
+        assert prun.identical(split, whole), blocks

@@ -6,21 +6,24 @@ scenarios.
 Partitionable today (``Module.partitionable``, each refusing in ``partition_problem``
 the settings whose effects cross partitions and are not exchanged): behaviour (the
 opportunity clock walked over the whole population, each partition keeping its own
-people), sources (no fabrication), dossier (lost files drawn over everyone, each
+people), sources, dossier (lost files drawn over everyone, each
 partition keeping its own; kin spreading only without cut households), learning,
 core_metrics; and the apparatus — scoring, lists, sanctions (household measures only
 without cut households), appeals filing and the appeals boards (whole regions), harm.
 
 Two variants (``VARIANTS``): ``baseline`` (behaviour, sources, dossier, learning,
 core_metrics, harm) and ``rongcheng`` (those and the point score, its lists, joint
-sanctions and appeals), each with fabrication off and everything else as built in.
+sanctions and appeals), with everything else as built in; and ``rongcheng-errors``,
+with many misattributed and fabricated records, for the tests.
 
 What crosses, exchanged each day at three points (``EXCHANGES``), where it is on:
 
-* ``records``, after sources: a misattributed record names a person anywhere. Each
-  partition hands over its records naming people elsewhere (``Sources.outbox``, with
-  their truth and actor's uid); every partition gets them all and files those naming its
-  people among its own, in the whole run's order (``Sources.receive``).
+* ``records``, after sources: a misattributed record names a person anywhere, and a
+  fabricating source's day is shuffled over its whole batch. Each partition hands over
+  its records naming people elsewhere and every record of a fabricating source
+  (``Sources.outbox``, with their truth and actor's uid); every partition gets them all
+  and files those naming its people — and the fabricated records it draws like every
+  partition that name them — in the whole run's order (``Sources.receive``).
 * ``listings``, before learning (rongcheng): a sanctioning listing moves the perceived
   sanction of the listed person's neighbours and may inform them, public naming moves it
   again. Each partition hands over its people's listings and namings of the day (uids);
@@ -49,12 +52,16 @@ from scslab.run.engine import Sim
 from scslab.scenario import load_scenario
 
 #: per variant: the builtin scenario, its modules that cannot run on a partition yet
-#: (switched off), and what crosses partitions and is not exchanged yet (set to 0)
+#: (switched off), and settings changed
 VARIANTS = {
-    "baseline": ("baseline", ("market", "firms", "officials", "attitudes", "debts"),
-                 ("sources.court.fabrication_rate=0",)),
-    "rongcheng": ("rongcheng", ("market", "firms", "officials", "attitudes", "debts"),
-                  ("sources.court.fabrication_rate=0",)),
+    "baseline": ("baseline", ("market", "firms", "officials", "attitudes", "debts"), ()),
+    "rongcheng": ("rongcheng", ("market", "firms", "officials", "attitudes", "debts"), ()),
+    # rongcheng with many wrong records: fabricated by two sources (each day's batch
+    # shuffled), and misattributed — to exercise the records exchange at small sizes
+    "rongcheng-errors": ("rongcheng", ("market", "firms", "officials", "attitudes", "debts"),
+                         ("sources.court.fabrication_rate=1e-4",
+                          "sources.traffic_police.fabrication_rate=5e-5",
+                          "sources.court.misattribution=0.05")),
 }
 #: the per-person arrays compared, those of them a variant has
 PERSON_ARRAYS = ("people.perceived_detection", "people.perceived_day", "people.informed",
@@ -67,8 +74,8 @@ EXCHANGES = ("records", "listings", "network")
 
 
 def scenario(people: int, days: int, variant: str = "baseline") -> Scenario:
-    """The variant's builtin scenario with its modules off and its crossing settings at
-    0; misattribution, lost files and network learning on, as in the builtins."""
+    """The variant's builtin scenario with its modules off and its settings changed;
+    misattribution, fabrication, lost files and network learning as in the builtins."""
     name, off, crossing = VARIANTS[variant]
     overrides = [f"modules.{m}.enabled=false" for m in off] + list(crossing)
     return load_scenario(name, overrides, people=people, days=days, burn_in=0)

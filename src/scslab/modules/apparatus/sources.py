@@ -116,17 +116,6 @@ class Sources(Module):
         return params
 
     @classmethod
-    def partition_problem(cls, params, scenario, split) -> str | None:
-        """Fabricated records are shuffled into their source's day by their place in the
-        whole batch, which no partition knows (misattributed ones are routed)."""
-        crossing = sorted(name for name, src in scenario.sources.items()
-                          if src.fabrication_rate > 0)
-        if crossing:
-            return (f"sources {crossing} fabricate records, whose place in the day is drawn "
-                    "over the whole country's batch (set fabrication_rate to 0)")
-        return None
-
-    @classmethod
     def consequences(cls, scenario, catalogue):
         """Public detection: an act is recorded unless every source that sees it misses."""
         miss = np.ones(len(catalogue))
@@ -146,10 +135,10 @@ class Sources(Module):
         #: on a partition with misattribution: records naming people elsewhere are routed
         #: (``outbox``; every partition's handed to :meth:`receive`), and the day's own
         #: observations are ``held`` until then, to be merged with those routed here
-        self.routes = world.partitioned and any(src.misattribution > 0
+        self.routes = world.partitioned and any(src.misattribution > 0 or src.fabrication_rate > 0
                                                 for _, src in self.sources)
         self.outbox: dict[str, np.ndarray] | None = None
-        self.held: tuple[Table, Table, np.ndarray, np.ndarray] | None = None
+        self.held: tuple | None = None
         # per source: the act codes it sees, and a table over codes (a gather, not isin)
         self.seen_codes, self.sees = [], []
         for _, src in self.sources:
@@ -199,7 +188,8 @@ class Sources(Module):
             start = end
         lawful = self.catalogue.lawful_ref[self.catalogue.position_of_code[codes]]
         if self.routes:  # every day: an exchange, with or without records to route
-            self._hold(world, day, acts, rows, subject, ends, reported, codes, actor, lawful)
+            self._hold(world, day, acts, rows, subject, ends, reported, codes, actor, lawful,
+                       {code: made for _, _, code, made in fabricating})
             return
         if rows.size == 0 and all(made is None for *_, made in fabricating):
             return
@@ -224,12 +214,14 @@ class Sources(Module):
         world.append("observations", observations)
         world.append("observation_truth", truth)
 
-    def _hold(self, world, day, acts, rows, subject, ends, reported, codes, actor,
-              lawful) -> None:
-        """On a partition: the day's observations held, those naming people elsewhere
-        (``subject``: uids) in the outbox with their truth and their place in the whole
-        run's day — source by source, then by the actor's uid (acts come in uid order:
-        checked)."""
+    def _hold(self, world, day, acts, rows, subject, ends, reported, codes, actor, lawful,
+              made: dict[int, tuple[Table, Table] | None]) -> None:
+        """On a partition: the day's observations held (``subject``: uids) until the
+        records exchange. Out go, with their truth and actor's uid, those naming people
+        elsewhere, and every record of a fabricating source (``made``: its fabricated
+        records by source code), whose place in the day depends on the whole batch.
+        Acts must come in uid order (checked): then the whole run's day is source by
+        source, and by the actor's uid within a source (before its shuffle)."""
         if len(acts) > 1 and (np.diff(acts["actor"]) < 0).any():
             raise RuntimeError("sources on a partition: today's acts are not in uid order, so "
                                "routed records could not be put in the whole run's order")
@@ -244,38 +236,75 @@ class Sources(Module):
         truth = Table.from_columns(
             OBSERVATION_TRUTH_LAYOUT, act_ref=pack_ref(day, rows), true_actor=actor,
             true_act=codes, erroneous=erroneous, lawful=lawful)
-        away = ~here
-        self.outbox = {"subject": subject[away], "act": reported[away], "source": source[away],
-                       "actor": actor_uid[away], "true_act": codes[away],
-                       "erroneous": erroneous[away], "lawful": lawful[away]}
-        self.held = (observations, truth, source, actor_uid)
+        batch = np.isin(source, list(made))
+        out = ~here | batch
+        self.outbox = {"subject": subject[out], "act": reported[out], "source": source[out],
+                       "actor": actor_uid[out], "true_act": codes[out],
+                       "erroneous": erroneous[out], "lawful": lawful[out], "batch": batch[out]}
+        self.held = (observations, truth, source, actor_uid, made)
 
     def receive(self, world, day: int, routed: dict[str, np.ndarray]) -> None:
-        """On a partition, after this module's step: every partition's records naming
-        people elsewhere (outboxes concatenated, any order). Those naming people here join
-        the held observations in the whole run's order (by source, then the actor's uid:
-        a person's acts are all in one partition, in order), and the day's observations
-        are appended — with their truth: an act elsewhere (``ACT_ELSEWHERE``), an actor
-        elsewhere."""
+        """On a partition, after this module's step: every partition's outbox,
+        concatenated in partition order. The day's observations are appended in the
+        whole run's order — source by source; within a source, by the actor's uid (a
+        person's acts are all in one partition, in order), or, for a fabricating source,
+        by the record's place in its shuffled batch, which every partition rebuilds from
+        the whole batch. Records routed here carry their truth: an act elsewhere
+        (``ACT_ELSEWHERE``), an actor elsewhere; fabricated ones are drawn here as in
+        every partition, and those naming its people kept."""
         if self.held is None:
             raise RuntimeError("sources on a partition: receive comes after the day's step")
-        observations, truth, source, actor_uid = self.held
+        observations, truth, source, actor_uid, made = self.held
         self.held = self.outbox = None
-        local, here = world.locate(np.asarray(routed["subject"], dtype=np.int64))
-        k = np.flatnonzero(here)
-        observations = Table.concat(OBSERVATION_LAYOUT, [observations, Table.from_columns(
-            OBSERVATION_LAYOUT, ref=unfiled(k.size), subject=local[k], act=routed["act"][k],
-            source=routed["source"][k], sensor=np.zeros(k.size))])
-        truth = Table.concat(OBSERVATION_TRUTH_LAYOUT, [truth, Table.from_columns(
-            OBSERVATION_TRUTH_LAYOUT, act_ref=np.full(k.size, ACT_ELSEWHERE),
-            true_actor=elsewhere(routed["actor"][k]), true_act=routed["true_act"][k],
-            erroneous=routed["erroneous"][k], lawful=routed["lawful"][k])])
+        key = actor_uid.copy()  # the place within the source's day
+        routed_subject = np.asarray(routed["subject"], dtype=np.int64)
+        local, here = world.locate(routed_subject)
+        ours = world.locate(np.asarray(routed["actor"], dtype=np.int64))[1]
+        k = np.flatnonzero(here & ~ours & ~routed["batch"])  # misattributed to us
+        routed_key = np.asarray(routed["actor"], dtype=np.int64)
+        parts_obs = [observations, _observed(k, local, routed)]
+        parts_truth = [truth, _routed_truth(k, routed)]
+        keys = [key, routed_key[k]]
+        for code, fabricated in made.items():
+            sel = np.flatnonzero(routed["batch"] & (routed["source"] == code))
+            m = sel.size
+            k_made = 0 if fabricated is None else len(fabricated[0])
+            observed_at = np.empty(m, dtype=np.int64)  # place of each in the whole batch
+            observed_at[np.argsort(routed_key[sel], kind="stable")] = np.arange(m)
+            place = np.empty(m + k_made, dtype=np.int64)
+            place[self._shuffle(world, day, code, m + k_made)] = np.arange(m + k_made)
+            key[source == code] = place[observed_at[ours[sel]]]
+            theirs = sel[here[sel] & ~ours[sel]]
+            parts_obs.append(_observed(theirs, local, routed))
+            parts_truth.append(_routed_truth(theirs, routed))
+            keys.append(place[observed_at[here[sel] & ~ours[sel]]])
+            if k_made:
+                made_obs, made_truth = fabricated
+                fab_local, fab_here = world.locate(made_obs["subject"].astype(np.int64))
+                mine = np.flatnonzero(fab_here)  # those naming this partition's people
+                parts_obs.append(Table.from_columns(
+                    OBSERVATION_LAYOUT, ref=unfiled(mine.size), subject=fab_local[mine],
+                    act=made_obs["act"][mine], source=made_obs["source"][mine],
+                    sensor=made_obs["sensor"][mine]))
+                parts_truth.append(made_truth.take(mine))
+                keys.append(place[m + mine])
+        observations = Table.concat(OBSERVATION_LAYOUT, parts_obs)
         if len(observations) == 0:
             return
-        order = np.lexsort((np.concatenate([actor_uid, routed["actor"][k]]),
-                            np.concatenate([source, routed["source"][k]])))
+        truth = Table.concat(OBSERVATION_TRUTH_LAYOUT, parts_truth)
+        order = np.lexsort((np.concatenate(keys), observations["source"]))
         world.append("observations", observations.take(order))
         world.append("observation_truth", truth.take(order))
+
+    def _shuffle(self, world, day: int, code: int, n: int) -> np.ndarray:
+        """The order of a fabricating source's day's batch of ``n`` records (its
+        observed records in their order, then its fabricated ones): a keyed random
+        permutation by place, so a record's place tells the system nothing."""
+        stream = world.stream("fabricate")
+        w = stream.words(day, stream.slot(source=code, act=FABRICATION_COUNT_SLOT, ordinal=3),
+                         np.arange(n, dtype=np.int64))
+        key = (w[:, 0].astype(np.uint64) << np.uint64(32)) | w[:, 1].astype(np.uint64)
+        return np.argsort(key, kind="stable")
 
     def _confuse(self, world, day, src, codes, actor) -> np.ndarray:
         """Misclassification: an act of type X is reported as Y with probability q(X→Y),
@@ -304,7 +333,6 @@ class Sources(Module):
         a keyed random order: a record's place in the day (and so its reference) tells the
         system nothing of whether an act stands behind it. Sources that never fabricate
         keep the order they observed in."""
-        stream = world.stream("fabricate")
         obs_parts, truth_parts, at = [], [], 0
         for start, end, code, made in fabricating:
             obs_parts.append(observations.take(np.arange(at, start)))
@@ -314,11 +342,7 @@ class Sources(Module):
             if made is not None:
                 batch_obs = Table.concat(OBSERVATION_LAYOUT, [batch_obs, made[0]])
                 batch_truth = Table.concat(OBSERVATION_TRUTH_LAYOUT, [batch_truth, made[1]])
-            n = len(batch_obs)
-            w = stream.words(day, stream.slot(source=code, act=FABRICATION_COUNT_SLOT,
-                                              ordinal=3), np.arange(n, dtype=np.int64))
-            key = (w[:, 0].astype(np.uint64) << np.uint64(32)) | w[:, 1].astype(np.uint64)
-            order = np.argsort(key, kind="stable")
+            order = self._shuffle(world, day, code, len(batch_obs))
             obs_parts.append(batch_obs.take(order))
             truth_parts.append(batch_truth.take(order))
             at = end
@@ -358,3 +382,19 @@ class Sources(Module):
             erroneous=np.ones(k, dtype=bool),
             lawful=np.zeros(k, dtype=bool),
         ))
+
+
+def _observed(rows: np.ndarray, local: np.ndarray, routed: dict[str, np.ndarray]) -> Table:
+    """Observations of the routed records ``rows``, naming this partition's people
+    (``local``: their rows here)."""
+    return Table.from_columns(
+        OBSERVATION_LAYOUT, ref=unfiled(rows.size), subject=local[rows],
+        act=routed["act"][rows], source=routed["source"][rows], sensor=np.zeros(rows.size))
+
+
+def _routed_truth(rows: np.ndarray, routed: dict[str, np.ndarray]) -> Table:
+    """Their truth: the act and the actor are in another partition."""
+    return Table.from_columns(
+        OBSERVATION_TRUTH_LAYOUT, act_ref=np.full(rows.size, ACT_ELSEWHERE),
+        true_actor=elsewhere(routed["actor"][rows]), true_act=routed["true_act"][rows],
+        erroneous=routed["erroneous"][rows], lawful=routed["lawful"][rows])
