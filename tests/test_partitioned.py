@@ -172,30 +172,33 @@ def test_builtin_modules_split_by_region_equal_the_whole_run():
 
 
 def test_the_merged_network_events_come_in_the_whole_run_s_order():
-    """Day by day, the partitions' events merged by uid are the whole run's violation
-    actors in the order its learning steps their neighbours (a merge without the sort
-    would differ)."""
+    """Day by day, the partitions' events merged by (appending module, uid) are the
+    whole run's violation actors in the order its learning steps their neighbours —
+    behaviour's, then debts' (a merge without the sort, or by uid alone, would differ)."""
     from benchmarks.partitioned import builtin
 
     people, days = 30_000, 30
-    whole = builtin.Partition(people, days, None)
-    parts = [builtin.Partition(people, days, b) for b in ([0, 1], [2, 3])]
-    assert parts[0].points == ["records", "network"]
+    whole = builtin.Partition(people, days, None, "rongcheng-stress")
+    parts = [builtin.Partition(people, days, b, "rongcheng-stress") for b in ([0, 1], [2, 3])]
     learning = whole.learning
-    checked = 0
+    unsorted, by_uid, two_modules = 0, 0, 0
     for _ in range(days):
         whole.sim.step()
         acts = whole.sim.world.events["acts"]
         want = acts["actor"][learning.is_violation[acts["act"]]].astype(np.int64)
-        records = builtin.routed([p.advance(None, "records") for p in parts])
-        events = [p.advance(("records", records), "network") for p in parts]
-        merged = builtin.in_order(events)
-        assert np.array_equal(merged[0], want)
-        unsorted = np.concatenate([e[0] for e in events])
-        checked += int(not np.array_equal(unsorted, want))
-        for p in parts:
-            p.advance(("network", merged), None)
-    assert checked > 0  # the sort mattered on some day
+        two_modules += int((np.diff(want) < 0).any())  # debts' acts after behaviour's
+        handed: list = [None, None]
+        for point in parts[0].points:
+            got = [p.advance(h, point) for p, h in zip(parts, handed, strict=True)]
+            handed = [(point, builtin.GATHER[point](got))] * 2
+            if point == "network":
+                assert np.array_equal(handed[0][1][0], want)
+                uid = np.concatenate([e[0] for e in got])
+                unsorted += int(not np.array_equal(uid, want))
+                by_uid += int(not np.array_equal(np.sort(uid, kind="stable"), want))
+        for p, h in zip(parts, handed, strict=True):
+            p.advance(h, None)
+    assert unsorted > 0 and by_uid > 0 and two_modules > 0  # each way would be wrong
 
 
 def test_a_partition_that_skips_an_exchange_stops():
@@ -318,7 +321,7 @@ def _filed(part, day: int) -> list[np.ndarray]:
             chunk["kind"]]
 
 
-@pytest.mark.parametrize("variant", ["rongcheng", "rongcheng-errors"])
+@pytest.mark.parametrize("variant", ["rongcheng", "rongcheng-stress"])
 def test_records_naming_people_elsewhere_are_routed_and_filed_in_the_whole_run_s_order(variant):
     """Misattributed and fabricated records name people anywhere, and a fabricating
     source's day is shuffled over its whole batch: each partition files exactly the
@@ -358,11 +361,11 @@ def test_many_wrong_records_split_by_region_equal_the_whole_run():
     from benchmarks.partitioned import builtin
 
     people, days = 30_000, 90
-    whole = builtin.run_whole(people, days, "rongcheng-errors")
-    part = builtin.Partition(2000, 2, None, "rongcheng-errors")  # where the counters sit
+    whole = builtin.run_whole(people, days, "rongcheng-stress")
+    part = builtin.Partition(2000, 2, None, "rongcheng-stress")  # where the counters sit
     index = part.sim.world.counters.index
     assert whole["counters"][:, index["records_fabricated"]].sum() > 200
     assert whole["counters"][:, index["false_sanction_days"]].sum() > 0
     for blocks in (([0, 1], [2, 3]), ([0], [3], [1, 2])):
-        split, _ = builtin.run_in_process(people, days, blocks, variant="rongcheng-errors")
+        split, _ = builtin.run_in_process(people, days, blocks, variant="rongcheng-stress")
         assert prun.identical(split, whole), blocks

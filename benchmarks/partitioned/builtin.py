@@ -13,8 +13,8 @@ without cut households), appeals filing and the appeals boards (whole regions), 
 
 Two variants (``VARIANTS``): ``baseline`` (behaviour, sources, dossier, learning,
 core_metrics, harm) and ``rongcheng`` (those and the point score, its lists, joint
-sanctions and appeals), with everything else as built in; and ``rongcheng-errors``,
-with many misattributed and fabricated records, for the tests.
+sanctions and appeals), with everything else as built in; and ``rongcheng-stress``,
+with many misattributed and fabricated records and fast debt cycles, for the tests.
 
 What crosses, exchanged each day at three points (``EXCHANGES``), where it is on:
 
@@ -54,19 +54,26 @@ from scslab.scenario import load_scenario
 #: per variant: the builtin scenario, its modules that cannot run on a partition yet
 #: (switched off), and settings changed
 VARIANTS = {
-    "baseline": ("baseline", ("market", "firms", "officials", "attitudes", "debts"), ()),
-    "rongcheng": ("rongcheng", ("market", "firms", "officials", "attitudes", "debts"), ()),
-    # rongcheng with many wrong records: fabricated by two sources (each day's batch
-    # shuffled), and misattributed — to exercise the records exchange at small sizes
-    "rongcheng-errors": ("rongcheng", ("market", "firms", "officials", "attitudes", "debts"),
+    "baseline": ("baseline", ("market", "firms", "officials", "attitudes"), ()),
+    "rongcheng": ("rongcheng", ("market", "firms", "officials", "attitudes"), ()),
+    # rongcheng with many wrong records — fabricated by two sources (each day's batch
+    # shuffled), misattributed — and fast debt cycles (judgment refusals within weeks):
+    # to exercise the exchanges at small sizes and short runs
+    "rongcheng-stress": ("rongcheng", ("market", "firms", "officials", "attitudes"),
                          ("sources.court.fabrication_rate=1e-4",
                           "sources.traffic_police.fabrication_rate=5e-5",
-                          "sources.court.misattribution=0.05")),
+                          "sources.court.misattribution=0.05", "modules.debts.loan_term=20",
+                          "modules.debts.judgment_deadline=10",
+                          "modules.debts.recheck_days=5",
+                          # a source that sees acts of two modules (behaviour's borrowing,
+                          # debts' repayments and defaults): its day in appender order
+                          "sources.bank.sees=[borrow,loan_default,loan_repaid]")),
 }
 #: the per-person arrays compared, those of them a variant has
 PERSON_ARRAYS = ("people.perceived_detection", "people.perceived_day", "people.informed",
                  "people.perceived_sanction", "people.file_lost", "people.score",
-                 "people.grade", "people.listed", "people.list_until", "people.bans")
+                 "people.grade", "people.listed", "people.list_until", "people.bans",
+                 "people.debt", "people.debt_stage", "people.debt_due", "people.debt_able")
 #: of them, those with a row per list and a column per person (compared transposed)
 LIST_MAJOR = ("people.list_until",)
 #: a day's exchanges, in the order they come
@@ -159,12 +166,13 @@ class Partition:
         return out
 
 
-def in_order(events: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+def in_order(events: list[tuple[np.ndarray, ...]]
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The partitions' events in the whole run's order: by actor uid, each actor's in
-    its own order (partitions hold disjoint uids, each in uid order: a stable sort)."""
-    uid, slot, target = (np.concatenate(col) for col in zip(*events, strict=True))
-    order = np.argsort(uid, kind="stable")
+    """The partitions' events (actor uid, venue, outcome, appending module) in the whole
+    run's order: by the module that appended the act, then by actor uid, each actor's in
+    its own order (partitions hold disjoint uids, each in that order: a stable sort)."""
+    uid, slot, target, rank = (np.concatenate(col) for col in zip(*events, strict=True))
+    order = np.lexsort((uid, rank))
     return uid[order], slot[order], target[order]
 
 

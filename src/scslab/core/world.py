@@ -212,6 +212,11 @@ class World:
         #: each local person's global uid when this world holds a partition of the
         #: population (``Sim(uids=...)``); None: the whole population, uid = index
         self.uids: np.ndarray | None = None
+        #: on a partition: each module's place in the day (``Sim`` sets it), and for each
+        #: of today's event tables the place of the module that appended each row — the
+        #: whole run's order of a table is by appender, then by what each appends in
+        self.append_rank: dict[str, int] = {}
+        self.appenders: dict[str, np.ndarray] = {}
         self.day = 0
         self.group_names = list(scenario.population.groups)
         self.n_regions = scenario.population.regions
@@ -262,10 +267,15 @@ class World:
     def reset_events(self) -> None:
         self.events = dict(_EMPTY_EVENTS)  # tables are never changed in place
         self.pending = {name: [] for name in EVENT_TABLES}
+        self.appenders = {}
 
-    def append_event(self, name: str, table: Table) -> None:
+    def append_event(self, name: str, table: Table, module: str | None = None) -> None:
         if name == "observations":  # each observation gets its reference here
             table = self._file_observations(table)
+        if self.uids is not None:
+            rank = np.full(len(table), self.append_rank.get(module, -1), dtype=np.int16)
+            before = self.appenders.get(name)
+            self.appenders[name] = rank if before is None else np.concatenate([before, rank])
         self.pending[name].append(table)
         if len(self.events[name]) == 0:
             self.events[name] = table  # the common case: the first (often only) writer
@@ -286,6 +296,8 @@ class World:
         table = self.events[name].take(np.flatnonzero(keep))
         self.events[name] = table
         self.pending[name] = [table]
+        if name in self.appenders:
+            self.appenders[name] = self.appenders[name][keep]
 
     # ------------------------------------------------------------------ snapshots
 
@@ -393,6 +405,15 @@ class CounterView:
         return self.counters.daily(name, days)
 
 
+def in_append_order(rank: np.ndarray, uid: np.ndarray) -> bool:
+    """Whether rows are by appender (``rank``, :meth:`View.appended_by`), then by uid
+    within each appender — then every partition's rows are the whole run's restricted
+    to its people, and partitions' rows merged by (appender, uid) are the whole run's,
+    provided each appender emits in uid order there too."""
+    step, up = np.diff(rank.astype(np.int64)), np.diff(uid)
+    return not ((step < 0) | ((step == 0) & (up < 0))).any()
+
+
 class View:
     """What a module sees of the World: declared reads (read-only) and owned arrays."""
 
@@ -486,7 +507,7 @@ class View:
     def append(self, name: str, table: Table) -> None:
         if name not in self._appends:
             raise PermissionError(f"{self._module} appends to {name!r} without declaring it")
-        self._world.append_event(name, table)
+        self._world.append_event(name, table, self._module)
 
     def withdraw(self, name: str, keep: np.ndarray) -> None:
         """Keep only the rows of today's ``name`` table where ``keep`` is true (a gate)."""
@@ -564,6 +585,16 @@ class View:
         each partition keeps its own people's. Outside a partition, ``uids`` themselves."""
         rows, here = self.locate(uids)
         return rows[here]
+
+    def appended_by(self, name: str) -> np.ndarray:
+        """On a partition: for each row of today's ``name`` table, the place in the day
+        of the module that appended it (the whole run's table is in that order, then in
+        each module's own). Not kept outside a partition."""
+        w = self._world
+        if w.uids is None:
+            raise RuntimeError("appended_by: kept on a partition only")
+        self.events(name)  # the declared-read check
+        return w.appenders.get(name, np.zeros(0, dtype=np.int16))
 
     def locate(self, uids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Where these global uids (any order) live: each one's local row (0 where it is

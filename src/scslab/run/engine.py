@@ -256,6 +256,7 @@ class Sim:
         self.world.consequences = nominal_consequences(
             scenario, self.world.catalogue, self.module_classes
         )
+        self.world.append_rank = {m.name: k for k, m in enumerate(self.modules)}
         self.views = [make_view(self.world, m, strict=strict_views) for m in self.modules]
         for module, view in zip(self.modules, self.views, strict=True):
             module.setup(view)

@@ -31,6 +31,7 @@ from scslab.core.layouts import (
     unfiled,
 )
 from scslab.core.module import Module, Phase, Role
+from scslab.core.world import in_append_order
 from scslab.numerics.rng import (
     AliasTable,
     SlotLayout,
@@ -220,11 +221,15 @@ class Sources(Module):
         records exchange. Out go, with their truth and actor's uid, those naming people
         elsewhere, and every record of a fabricating source (``made``: its fabricated
         records by source code), whose place in the day depends on the whole batch.
-        Acts must come in uid order (checked): then the whole run's day is source by
-        source, and by the actor's uid within a source (before its shuffle)."""
-        if len(acts) > 1 and (np.diff(acts["actor"]) < 0).any():
-            raise RuntimeError("sources on a partition: today's acts are not in uid order, so "
-                               "routed records could not be put in the whole run's order")
+        Each module's acts must come in uid order (checked): then the whole run's day is
+        source by source, and within a source by the module that appended the act, then
+        the actor's uid (before a fabricating source's shuffle)."""
+        appender = world.appended_by("acts")
+        if not in_append_order(appender, world.uid_of(acts["actor"].astype(np.int64))):
+            raise RuntimeError("sources on a partition: today's acts are not in uid order "
+                               "within each module's, so routed records could not be put "
+                               "in the whole run's order")
+        appender = appender[rows]
         actor_uid = world.uid_of(actor)
         local, here = world.locate(subject)
         source = np.repeat(self.source_code, np.diff(ends, prepend=0))
@@ -240,28 +245,31 @@ class Sources(Module):
         out = ~here | batch
         self.outbox = {"subject": subject[out], "act": reported[out], "source": source[out],
                        "actor": actor_uid[out], "true_act": codes[out],
-                       "erroneous": erroneous[out], "lawful": lawful[out], "batch": batch[out]}
-        self.held = (observations, truth, source, actor_uid, made)
+                       "erroneous": erroneous[out], "lawful": lawful[out], "batch": batch[out],
+                       "appender": appender[out]}
+        self.held = (observations, truth, source, appender, actor_uid, made)
 
     def receive(self, world, day: int, routed: dict[str, np.ndarray]) -> None:
         """On a partition, after this module's step: every partition's outbox,
         concatenated in partition order. The day's observations are appended in the
-        whole run's order — source by source; within a source, by the actor's uid (a
-        person's acts are all in one partition, in order), or, for a fabricating source,
+        whole run's order — source by source; within a source, by the module that
+        appended the act and the actor's uid (a person's acts are all in one partition,
+        in order), or, for a fabricating source,
         by the record's place in its shuffled batch, which every partition rebuilds from
         the whole batch. Records routed here carry their truth: an act elsewhere
         (``ACT_ELSEWHERE``), an actor elsewhere; fabricated ones are drawn here as in
         every partition, and those naming its people kept."""
         if self.held is None:
             raise RuntimeError("sources on a partition: receive comes after the day's step")
-        observations, truth, source, actor_uid, made = self.held
+        observations, truth, source, appender, actor_uid, made = self.held
         self.held = self.outbox = None
-        key = actor_uid.copy()  # the place within the source's day
+        # the place within the source's day: (appending module, actor uid) in one key
+        key = _place(appender, actor_uid)
         routed_subject = np.asarray(routed["subject"], dtype=np.int64)
         local, here = world.locate(routed_subject)
         ours = world.locate(np.asarray(routed["actor"], dtype=np.int64))[1]
         k = np.flatnonzero(here & ~ours & ~routed["batch"])  # misattributed to us
-        routed_key = np.asarray(routed["actor"], dtype=np.int64)
+        routed_key = _place(routed["appender"], np.asarray(routed["actor"], dtype=np.int64))
         parts_obs = [observations, _observed(k, local, routed)]
         parts_truth = [truth, _routed_truth(k, routed)]
         keys = [key, routed_key[k]]
@@ -398,3 +406,9 @@ def _routed_truth(rows: np.ndarray, routed: dict[str, np.ndarray]) -> Table:
         OBSERVATION_TRUTH_LAYOUT, act_ref=np.full(rows.size, ACT_ELSEWHERE),
         true_actor=elsewhere(routed["actor"][rows]), true_act=routed["true_act"][rows],
         erroneous=routed["erroneous"][rows], lawful=routed["lawful"][rows])
+
+
+def _place(appender: np.ndarray, actor_uid: np.ndarray) -> np.ndarray:
+    """A record's place within its source's day (before a shuffle), as one sortable
+    key: the module that appended its act, then the actor's uid (below 2^48)."""
+    return (np.asarray(appender, dtype=np.int64) << 48) | actor_uid

@@ -158,12 +158,13 @@ def _listing_cost(i, day, listed, until, debtor_codes, debtor_rows, income_share
 
 @nb.njit(cache=True)
 def _checks(k0, k1, day, coef, slot, book, prices, debtors, lists, homes,
-            n_cells):  # pragma: no cover - compiled
+            n_cells, uids):  # pragma: no cover - compiled
     """Today's decision points, found by a scan of ``due`` here, in person order. Returns
     the people with an outcome to emit and its code, and counts by cell (rows:
     CHECK_COUNTERS, summed in person order). ``book``, ``prices``, ``debtors``, ``lists``,
     ``homes``: :class:`DebtBook`, :class:`LoanPrices`, :class:`Debtors`,
-    :class:`ListCosts`, :class:`Households` (``debt_bundles.py``)."""
+    :class:`ListCosts`, :class:`Households` (``debt_bundles.py``). Draws are keyed by
+    the person's uid (``uids[i]`` on a partition; ``uids`` empty: the row)."""
     debt, stage, due, able_now, assets, opened, judged, episode, accrued = book
     terms, apr_of = prices
     income, honesty, aware, pd, pd_day, ps, cell = debtors
@@ -185,6 +186,7 @@ def _checks(k0, k1, day, coef, slot, book, prices, debtors, lists, homes,
         st = stage[i]
         if st == NONE:
             continue
+        uid = np.int64(i) if uids.shape[0] == 0 else uids[i]
         c = cell[i]
         counts[C_CHECKS, c] += 1.0
         if terms.shape[0]:  # the lender's price: simple interest since the last accrual
@@ -214,10 +216,10 @@ def _checks(k0, k1, day, coef, slot, book, prices, debtors, lists, homes,
             z = (coef[K_ALPHA] + (d - coef[K_KAPPA] * cost) / (y * coef[K_GAIN_DAYS])
                  - coef[K_BETA] * honesty[i])
             p_ref = 1.0 / (1.0 + np.exp(-z))
-            if k_uniform(k0, k1, day, (P_KEEP << 8) | st, i) < coef[K_PERSIST]:
-                u = k_uniform(k0, k1, np.int64(opened[i]), P_TYPE << 8, i)  # the episode's type
+            if k_uniform(k0, k1, day, (P_KEEP << 8) | st, uid) < coef[K_PERSIST]:
+                u = k_uniform(k0, k1, np.int64(opened[i]), P_TYPE << 8, uid)  # the episode's type
             else:
-                u = k_uniform(k0, k1, day, (P_REFUSE << 8) | st, i)
+                u = k_uniform(k0, k1, day, (P_REFUSE << 8) | st, uid)
             refuse = u < p_ref
             counts[C_ABLE, c] += 1.0
             if refuse:
@@ -253,7 +255,7 @@ def _checks(k0, k1, day, coef, slot, book, prices, debtors, lists, homes,
         if st == LOAN or st == ARREARS:
             if st == LOAN:
                 outcome[j] = O_LOAN_DEFAULT
-            sued = k_uniform(k0, k1, day, (P_SUE << 8) | st, i) < coef[K_SUE]
+            sued = k_uniform(k0, k1, day, (P_SUE << 8) | st, uid) < coef[K_SUE]
             if sued:
                 stage[i] = JUDGMENT
                 judged[i] = day
@@ -303,6 +305,9 @@ class Debts(Module):
              "people.perceived_sanction@prev", "people.listed@prev?", "people.list_until@prev?",
              "people.loan_terms?")
     appends = ("acts",)
+    #: draws keyed by the person's uid; its acts come after behaviour's, each in uid
+    #: order (partitions merge by appending module, then uid: ``View.appended_by``)
+    partitionable = True
     streams = (StreamSpec("draws", LAYOUT, "loan sizes, assets, types, refusal, suing"),)
     counters = (
         CounterSpec("debt_borrowed", "money lent (new loans)", real=True),
@@ -353,6 +358,15 @@ class Debts(Module):
                 raise ValueError(f"enabled: debts need the acts {missing} in the catalogue")
         return params
 
+    @classmethod
+    def partition_problem(cls, params, scenario, split) -> str | None:
+        """Housemates' support needs whole households."""
+        cut = split["people.household"]
+        if params.kin_support_days > 0 and cut:
+            return (f"kin support reads housemates' income, and the partition cuts {cut} "
+                    "household(s) (cut on household borders, or set kin_support_days to 0)")
+        return None
+
     def setup(self, world) -> None:
         cat = world.catalogue
         p = self.params
@@ -396,14 +410,14 @@ class Debts(Module):
         self.coef = coef
         self.apr_of = apr_by_terms(lender_params(world.scenario))
         self.hh_offsets, self.hh_members = world.index("people.household")
+        self.uids = world.uids if world.partitioned else np.empty(0, dtype=np.int64)
         # an initial stock of loans, due over the first term, opened at day 0
-        n = world.counts["people"]
-        people = np.arange(n, dtype=np.int64)
         st = world.stream("draws")
-        has = st.bernoulli(0, LAYOUT.pack(purpose=P_INITIAL), people, p.initial_debtor_share)
-        idx = people[has]
+        has = st.bernoulli(0, LAYOUT.pack(purpose=P_INITIAL), world.uids,
+                           p.initial_debtor_share)
+        idx = np.flatnonzero(has)
         if idx.size:
-            u = st.uniform(0, LAYOUT.pack(purpose=P_INITIAL_DUE), idx)
+            u = st.uniform(0, LAYOUT.pack(purpose=P_INITIAL_DUE), world.uid_of(idx))
             world.array("people.debt")[idx] = self._draw(world, 0, idx, P_INITIAL_AMOUNT,
                                                          p.loan_size_days, p.loan_size_sigma)
             world.array("people.debt_assets")[idx] = self._draw(
@@ -414,7 +428,8 @@ class Debts(Module):
 
     def _draw(self, world, day, people, purpose, days, sigma) -> np.ndarray:
         """``days`` of each person's income × LogNormal(0, sigma): loan sizes, assets."""
-        z = world.stream("draws").normal(day, LAYOUT.pack(purpose=purpose), people)
+        z = world.stream("draws").normal(day, LAYOUT.pack(purpose=purpose),
+                                         world.uid_of(people))
         income = world.array("people.income")[people].astype(np.float64)
         return (days * income * np.exp(sigma * z)).astype(np.float32)
 
@@ -463,7 +478,7 @@ class Debts(Module):
         homes = Households(self.hh_offsets, self.hh_members, world.array("people.household"))
         who, outcome, counts = _checks(st.k0, st.k1, np.int64(day), self.coef,
                                        np.int64(self.slot), book, prices, debtors, lists,
-                                       homes, c.n_cells)
+                                       homes, c.n_cells, self.uids)
         if counts[C_CHECKS].any():
             for name, per_cell in zip(CHECK_COUNTERS, counts, strict=True):
                 c.add_vector(name, per_cell)

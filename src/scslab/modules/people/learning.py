@@ -58,6 +58,7 @@ from scslab.core.layouts import (
 )
 from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role
 from scslab.core.scenario_schema import ModuleParams, Strict
+from scslab.core.world import in_append_order
 from scslab.numerics.csr import gather, group_index
 from scslab.numerics.prefetch import prefetch
 from scslab.numerics.rng import SlotLayout, StreamSpec
@@ -298,7 +299,7 @@ class Learning(Module):
         if self.partitioned and self.params.network_rate > 0:
             # every day has an exchange, with or without events of this partition's own
             self.outbox = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64),
-                           np.empty(0))
+                           np.empty(0), np.empty(0, dtype=np.int16))
         self._sanctions_and_awareness(world, day)
         if not self.transparent:
             return  # records are secret: nothing to learn from them
@@ -320,14 +321,15 @@ class Learning(Module):
         self._update(world, day, actor, slot, target, self.params.own_rate)
         if self.params.network_rate > 0 and self.partitioned:
             # on a partition the steps reach neighbours anywhere: exchanged first (push),
-            # merged by uid — the whole run's order only if today's acts are in uid order
-            # (behaviour's are; another appender's, e.g. the market's, come after them)
+            # merged by (appending module, uid) — the whole run's order while each
+            # module's acts come in uid order (behaviour's and debts' do)
             uid = world.uid_of(actor)
-            if uid.size > 1 and (np.diff(uid) < 0).any():
+            rank = world.appended_by("acts")[rows]
+            if not in_append_order(rank, uid):
                 raise RuntimeError("learning on a partition: today's violations are not in "
-                                   "uid order, so merging partitions by uid would not give "
-                                   "the whole run's order")
-            self.outbox = (uid, slot.astype(np.int64), target)
+                                   "uid order within each module's acts, so merging "
+                                   "partitions would not give the whole run's order")
+            self.outbox = (uid, slot.astype(np.int64), target, rank)
         elif self.params.network_rate > 0:
             _apply_network(
                 np.int64(day), actor, slot, target, self.params.network_rate,
