@@ -16,7 +16,12 @@ from benchmarks.partitioned import model  # noqa: E402
 from benchmarks.partitioned import run as prun  # noqa: E402
 
 from scslab.core.population import restrict, synthesise  # noqa: E402
-from scslab.run.engine import EngineError, Sim, default_module_classes  # noqa: E402
+from scslab.run.engine import (  # noqa: E402
+    EngineError,
+    Sim,
+    default_module_classes,
+    national_figures,
+)
 from scslab.scenario import load_scenario  # noqa: E402
 
 PEOPLE, DAYS = 100_000, 200
@@ -263,7 +268,7 @@ def test_a_partition_says_which_regions_and_households_it_cuts():
 
 def test_modules_that_need_whole_regions_or_households_refuse_a_cut():
     sc = load_scenario("national-blacklist", [f"modules.{m}.enabled=false" for m in (
-        "market", "firms", "officials", "attitudes", "debts")] + [
+        "market", "firms", "officials")] + [
         "modules.dossier.kin_spread_acts=[judgment_refusal]",
         "modules.dossier.kin_spread_probability=0.5"], people=3000, days=3, burn_in=0)
     pop = synthesise(sc.population, sc.seed, 0)
@@ -275,10 +280,14 @@ def test_modules_that_need_whole_regions_or_households_refuse_a_cut():
                      "partition cuts 4 region(s)",
                      "sanctions: household measures ['school_restriction'] reach relatives",
                      "harm: household measures ['school_restriction']",
-                     "dossier: records spread to kin, and the partition cuts"):
+                     "dossier: records spread to kin, and the partition cuts",
+                     "attitudes: each region's mean approval is over the whole region",
+                     "attitudes: needs the national figure 'attitudes.log_income_mean'"):
         assert fragment in message, message
     everyone = np.arange(3000)  # a partition that cuts nothing: the same settings run
-    assert Sim(sc, population=restrict(pop, everyone), uids=everyone).world.uids is not None
+    sim = Sim(sc, population=restrict(pop, everyone), uids=everyone,
+              national=national_figures(sc, pop))
+    assert sim.world.national["attitudes.log_income_sd"] > 0
     whole = synthesise(sc.population, sc.seed, 0)
     whole.counts["people"] = 1500  # a partition's size, but not made by restrict
     with pytest.raises(ValueError, match="must say how many people.region, people.household"):
@@ -301,16 +310,19 @@ def test_a_partition_keeps_its_own_people_of_a_national_draw():
 
 def test_neighbours_listings_cross_partitions_only_through_the_exchange():
     """Handing each partition only its own people's listings (records and network
-    events still exchanged) changes the perceived sanction of people whose listed
-    neighbour lives across the cut, and only theirs."""
+    events still exchanged) changes the perceived sanction (learning) and the approval
+    (attitudes: a publicly named neighbour) of people whose listed neighbour lives
+    across the cut, and only theirs."""
     from benchmarks.partitioned import builtin
 
     people, days = 30_000, 60
-    whole = builtin.run_whole(people, days, "rongcheng")
+    whole = builtin.run_whole(people, days, "rongcheng-stress")
     alone, _ = builtin.run_in_process(people, days, ([0, 1], [2, 3]), exchange=False,
-                                      variant="rongcheng", only=("listings",))
+                                      variant="rongcheng-stress", only=("listings",))
     differ = alone["people.perceived_sanction"] != whole["people.perceived_sanction"]
     assert 0 < differ.sum() < 100  # only the neighbours across the cut
+    named = alone["people.approval"] != whole["people.approval"]  # named neighbours
+    assert 0 < named.sum() < 100
 
 
 def _filed(part, day: int) -> list[np.ndarray]:

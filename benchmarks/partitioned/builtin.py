@@ -6,15 +6,16 @@ scenarios.
 Partitionable today (``Module.partitionable``, each refusing in ``partition_problem``
 the settings whose effects cross partitions and are not exchanged): behaviour (the
 opportunity clock walked over the whole population, each partition keeping its own
-people), sources, dossier (lost files drawn over everyone, each
-partition keeping its own; kin spreading only without cut households), learning,
-core_metrics; and the apparatus — scoring, lists, sanctions (household measures only
+people), debts, attitudes (national log-income moments), sources, dossier (lost files
+drawn over everyone, each partition keeping its own; kin spreading only without cut
+households), learning, core_metrics; and the apparatus — scoring, lists, sanctions (household measures only
 without cut households), appeals filing and the appeals boards (whole regions), harm.
 
-Two variants (``VARIANTS``): ``baseline`` (behaviour, sources, dossier, learning,
-core_metrics, harm) and ``rongcheng`` (those and the point score, its lists, joint
-sanctions and appeals), with everything else as built in; and ``rongcheng-stress``,
-with many misattributed and fabricated records and fast debt cycles, for the tests.
+Variants (``VARIANTS``): ``baseline`` (behaviour, debts, sources, dossier, learning,
+attitudes, core_metrics, harm) and ``rongcheng`` (those and the point score, its lists,
+joint sanctions and appeals), with the market, firms and officials off and everything
+else as built in; and ``rongcheng-stress``, with many misattributed and fabricated
+records, fast debt cycles and more public naming, for the tests.
 
 What crosses, exchanged each day at three points (``EXCHANGES``), where it is on:
 
@@ -26,9 +27,10 @@ What crosses, exchanged each day at three points (``EXCHANGES``), where it is on
   partition that name them — in the whole run's order (``Sources.receive``).
 * ``listings``, before learning (rongcheng): a sanctioning listing moves the perceived
   sanction of the listed person's neighbours and may inform them, public naming moves it
-  again. Each partition hands over its people's listings and namings of the day (uids);
-  every partition gets them all and counts, for each of its people, the listed
-  neighbours (``Learning.receive_listings``: the steps compose, so order does not matter).
+  again and moves their approval. Each partition hands over its people's listings and
+  namings of the day (uids); every partition gets them all and counts, for each of its
+  people, the listed and named neighbours (``Learning.receive_listings``,
+  ``Attitudes.receive_listings``: the steps compose, so order does not matter).
 * ``network``, after learning: each violation's outcome steps the perceived detection of
   the actor's neighbours, in the whole run's order. Every partition's events (actor uid,
   venue, outcome) are put in that order (stable by uid) and pushed to every partition
@@ -48,18 +50,18 @@ from benchmarks.partitioned import run
 from scslab.core.module import Module
 from scslab.core.population import restrict, synthesise
 from scslab.core.scenario_schema import Scenario
-from scslab.run.engine import Sim
+from scslab.run.engine import Sim, national_figures
 from scslab.scenario import load_scenario
 
 #: per variant: the builtin scenario, its modules that cannot run on a partition yet
 #: (switched off), and settings changed
 VARIANTS = {
-    "baseline": ("baseline", ("market", "firms", "officials", "attitudes"), ()),
-    "rongcheng": ("rongcheng", ("market", "firms", "officials", "attitudes"), ()),
+    "baseline": ("baseline", ("market", "firms", "officials"), ()),
+    "rongcheng": ("rongcheng", ("market", "firms", "officials"), ()),
     # rongcheng with many wrong records — fabricated by two sources (each day's batch
     # shuffled), misattributed — and fast debt cycles (judgment refusals within weeks):
     # to exercise the exchanges at small sizes and short runs
-    "rongcheng-stress": ("rongcheng", ("market", "firms", "officials", "attitudes"),
+    "rongcheng-stress": ("rongcheng", ("market", "firms", "officials"),
                          ("sources.court.fabrication_rate=1e-4",
                           "sources.traffic_police.fabrication_rate=5e-5",
                           "sources.court.misattribution=0.05", "modules.debts.loan_term=20",
@@ -67,13 +69,17 @@ VARIANTS = {
                           "modules.debts.recheck_days=5",
                           # a source that sees acts of two modules (behaviour's borrowing,
                           # debts' repayments and defaults): its day in appender order
-                          "sources.bank.sees=[borrow,loan_default,loan_repaid]")),
+                          "sources.bank.sees=[borrow,loan_default,loan_repaid]",
+                          # public naming of grade C too (not only D): named neighbours
+                          # within weeks
+                          "modules.sanctions.matrix.city.public_naming=[grade_c,grade_d]")),
 }
 #: the per-person arrays compared, those of them a variant has
 PERSON_ARRAYS = ("people.perceived_detection", "people.perceived_day", "people.informed",
                  "people.perceived_sanction", "people.file_lost", "people.score",
                  "people.grade", "people.listed", "people.list_until", "people.bans",
-                 "people.debt", "people.debt_stage", "people.debt_due", "people.debt_able")
+                 "people.debt", "people.debt_stage", "people.debt_due", "people.debt_able",
+                 "people.approval", "people.institutional_trust", "people.attitude_events")
 #: of them, those with a row per list and a column per person (compared transposed)
 LIST_MAJOR = ("people.list_until",)
 #: a day's exchanges, in the order they come
@@ -105,21 +111,26 @@ class Partition:
             self.sim = Sim(sc, population=pop)
         else:
             self.uids = np.flatnonzero(np.isin(pop.arrays["people.region"], list(regions)))
-            self.sim = Sim(sc, population=restrict(pop, self.uids), uids=self.uids)
+            self.sim = Sim(sc, population=restrict(pop, self.uids), uids=self.uids,
+                           national=national_figures(sc, pop))
         names = [m.name for m in self.sim.modules]
         at = {name: names.index(name) for name in ("sources", "learning")}
         self.sources, self.learning = (self.sim.modules[at[n]] for n in ("sources", "learning"))
         self.views = {n: self.sim.views[at[n]] for n in at}
         before_learning = self.sim.modules[at["learning"] - 1] if at["learning"] else None
+        #: who takes the day's listings: learning (neighbours' sanctions), attitudes
+        #: (neighbours' public namings), where they see them
+        takers = [m for m in self.sim.modules
+                  if getattr(m, "sees_listings", False) or getattr(m, "sees_named", False)]
         #: per exchange: whether it is on, the module after whose step it comes (None: the
         #: day's start), what this partition gives, and how it takes everyone's
         table: dict[str, tuple[bool, Module | None, Callable[[], Any], Callable[..., None]]] = {
             "records": (self.sources.routes, self.sources, lambda: self.sources.outbox,
                         lambda routed: self.sources.receive(self.views["sources"],
                                                             self.sim.day, routed)),
-            "listings": (self.learning.sees_listings and regions is not None, before_learning,
+            "listings": (bool(takers) and regions is not None, before_learning,
                          lambda: self.learning.listings(self.views["learning"]),
-                         lambda both: self.learning.receive_listings(*both)),
+                         lambda both: [m.receive_listings(*both) for m in takers]),
             "network": (regions is not None and self.learning.params.network_rate > 0,
                         self.learning, lambda: self.learning.outbox,
                         lambda events: self.learning.push(self.views["learning"],

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from scslab.core.declarations import (
     PHASE_ROLES,
@@ -81,6 +81,9 @@ class Module(ABC):
     #: its own exchange: it can run on a partition of the population (``Sim(uids=...)``,
     #: ``docs/scaling.md``) — with the parameters ``partition_problem`` accepts
     partitionable: ClassVar[bool] = False
+    #: figures over the whole population it needs on a partition, which a partition
+    #: cannot compute from its own people (``national_figures`` computes them)
+    national_keys: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, params: ModuleParams, scenario: Scenario) -> None:
         self.params = params
@@ -109,6 +112,13 @@ class Module(ABC):
         if not cls.partitionable:
             return "it keys draws by local row, not by uid (Module.partitionable)"
         return None
+
+    @classmethod
+    def national_figures(cls, scenario: Scenario, population: Any) -> dict[str, float]:
+        """Its ``national_keys`` over the whole population (a synthesised
+        ``Population``), computed as its ``setup`` computes them in an ordinary run, so
+        that a partition given them (``Sim(national=...)``) draws the same bits."""
+        return {}
 
     @classmethod
     def enabled_in(cls, scenario: Scenario) -> bool:

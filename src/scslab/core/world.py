@@ -217,6 +217,10 @@ class World:
         #: whole run's order of a table is by appender, then by what each appends in
         self.append_rank: dict[str, int] = {}
         self.appenders: dict[str, np.ndarray] = {}
+        #: on a partition: figures over the whole population that modules need (``Sim``'s
+        #: ``national``), and the reverse neighbour index, built on first use
+        self.national: dict[str, float] = {}
+        self.reverse_neighbours: tuple[np.ndarray, np.ndarray] | None = None
         self.day = 0
         self.group_names = list(scenario.population.groups)
         self.n_regions = scenario.population.regions
@@ -585,6 +589,31 @@ class View:
         each partition keeps its own people's. Outside a partition, ``uids`` themselves."""
         rows, here = self.locate(uids)
         return rows[here]
+
+    def reverse_neighbours(self) -> tuple[np.ndarray, np.ndarray]:
+        """On a partition: the local people who list each uid as a neighbour —
+        ``rows[offsets[u]:offsets[u + 1]]``, as often as ``u`` appears among their
+        neighbours (by the network's symmetry, as often as they appear among ``u``'s).
+        Built once per partition (8 B per person of the population for the offsets)."""
+        w = self._world
+        if w.uids is None:
+            raise RuntimeError("reverse_neighbours: for a partition only")
+        if w.reverse_neighbours is None:
+            off = self.array("people.net_offsets")
+            offsets, entries = group_index(self.array("links.neighbour"),
+                                           n_keys=self.scenario.population.people)
+            rows = np.repeat(np.arange(off.size - 1, dtype=np.int64), np.diff(off))[entries]
+            w.reverse_neighbours = (offsets, rows)
+        return w.reverse_neighbours
+
+    def national(self, key: str) -> float:
+        """A figure over the whole population that this partition cannot compute from its
+        own people (``Module.national_keys``; ``Sim(national=...)``)."""
+        try:
+            return self._world.national[key]
+        except KeyError:
+            raise KeyError(f"national figure {key!r} not given to this partition "
+                           "(Sim(national=run.engine.national_figures(...)))") from None
 
     def appended_by(self, name: str) -> np.ndarray:
         """On a partition: for each row of today's ``name`` table, the place in the day

@@ -170,6 +170,17 @@ def order_modules(classes: Sequence[type[Module]]) -> list[type[Module]]:
     return ordered
 
 
+def national_figures(scenario: Scenario, population: Any,
+                     classes: Sequence[type[Module]] | None = None) -> dict[str, float]:
+    """The figures over the whole population that the modules of a run need on a
+    partition (``Module.national_keys``), from the whole synthesised population — for
+    every partition's ``Sim(national=...)``."""
+    out: dict[str, float] = {}
+    for cls in classes if classes is not None else default_module_classes(scenario):
+        out.update(cls.national_figures(scenario, population))
+    return out
+
+
 class Sim:
     """One replicate of one scenario.
 
@@ -195,6 +206,7 @@ class Sim:
         strict_views: bool = True,
         population_on_disk: Path | None = None,
         uids: np.ndarray | None = None,
+        national: dict[str, float] | None = None,
     ) -> None:
         t0 = time.perf_counter()
         self.scenario = scenario
@@ -213,6 +225,7 @@ class Sim:
         counts["perceived_venues"] = len(venues)  # perceived detection is held per venue
         counts["lists"] = scenario.module_params("lists", ListParams).slots()
         self.world = World(scenario, replicate, counts)
+        self.world.national = dict(national or {})
         if uids is not None:
             self.world.uids = check_uids(uids, scenario.population.people)
             if self.world.uids.size != counts["people"]:
@@ -225,6 +238,9 @@ class Sim:
             refused = [f"{c.name}: {problem}" for c in self.module_classes
                        if (problem := c.partition_problem(
                            scenario.module_params(c.name, c.Params), scenario, split))]
+            refused += [f"{c.name}: needs the national figure {key!r} (Sim(national="
+                        "national_figures(...)))" for c in self.module_classes
+                        for key in c.national_keys if key not in (national or {})]
             if refused:
                 raise EngineError("cannot run on a partition — " + "; ".join(refused))
         # population arrays no module reads are not kept (a trait no mechanism uses costs

@@ -89,6 +89,19 @@ def _shift(p: np.ndarray, delta) -> np.ndarray:
         return sigmoid(logit(p.astype(np.float64)) + delta).astype(np.float32)
 
 
+def _log_income(income: np.ndarray) -> np.ndarray:
+    """Each person's log income, float64 (a new array, computed in place)."""
+    z = income.astype(np.float64)
+    np.log(z, out=z)
+    return z
+
+
+def _moments(log_income: np.ndarray) -> tuple[float, float]:
+    """Mean and standard deviation (at least 1e-12) of log incomes — over everyone, in
+    a partition's run as in an ordinary one (``national_figures``)."""
+    return float(log_income.mean()), float(max(log_income.std(), 1e-12))
+
+
 class Attitudes(Module):
     name = "attitudes"
     role = Role.BEHAVIOUR
@@ -111,6 +124,11 @@ class Attitudes(Module):
     reads = ("acts", "people.income", "people.cell", "people.net_offsets", "links.neighbour",
              "list_changes?", "detentions?", "informed?", "people.informed?")
     streams = (StreamSpec("attitudes", LAYOUT, "initial approval and trust"),)
+    #: draws keyed by uid; income's log moments are national; each region's mean approval
+    #: needs the whole region; named neighbours elsewhere are handed in
+    #: (:meth:`receive_listings`); end-of-run figures are over everyone (none here)
+    partitionable = True
+    national_keys = ("attitudes.log_income_mean", "attitudes.log_income_sd")
     counters = (
         CounterSpec("approval_sum", "Σ approval over people, by cell, each day", real=True),
         CounterSpec("trust_sum", "Σ institutional trust over people, by cell, each day",
@@ -127,19 +145,36 @@ class Attitudes(Module):
                   theme="acceptance", unit="trust sum per person-days"),
     )
 
+    @classmethod
+    def partition_problem(cls, params, scenario, split) -> str | None:
+        cut = split["people.region"]
+        if cut:
+            return (f"each region's mean approval is over the whole region, and the "
+                    f"partition cuts {cut} region(s) (partition by whole regions)")
+        return None
+
+    @classmethod
+    def national_figures(cls, scenario, population) -> dict[str, float]:
+        if not cls.enabled_in(scenario):
+            return {}
+        mean, sd = _moments(_log_income(population.arrays["people.income"]))
+        return {"attitudes.log_income_mean": mean, "attitudes.log_income_sd": sd}
+
     def setup(self, world) -> None:
         p = self.params
-        n = world.counts["people"]
-        people = np.arange(n, dtype=np.int64)
+        people = world.uids
         st = world.stream("attitudes")
         z_t = st.normal(0, LAYOUT.pack(purpose=P_TRUST), people)
         z_a = st.normal(0, LAYOUT.pack(purpose=P_APPROVAL), people)
         del people
         # the equations below, computed in place (IEEE + and × commute, so each value is
         # the same bits): at 10^8 people their float64 temporaries made the build's peak
-        z_y = world.array("people.income").astype(np.float64)
-        np.log(z_y, out=z_y)
-        log_mean, log_sd = z_y.mean(), max(z_y.std(), 1e-12)
+        z_y = _log_income(world.array("people.income"))
+        if world.partitioned:  # the moments of everyone's, not of this partition's
+            log_mean = world.national("attitudes.log_income_mean")
+            log_sd = world.national("attitudes.log_income_sd")
+        else:
+            log_mean, log_sd = _moments(z_y)
         z_y -= log_mean
         z_y /= log_sd
         lt = z_t
@@ -180,6 +215,12 @@ class Attitudes(Module):
         rewarding = ((rule.own_bits & ~rule.punitive_mask()) != 0)
         self.rewarding = rewarding & ~self.sanctioning
         self.named = (rule.own_bits & np.uint16(naming)) != 0
+        #: on a partition where neighbours' public namings move approval: every
+        #: partition's namings of the day (uids), handed in before this module's step
+        self.partitioned = world.partitioned
+        self.sees_named = (lists.enabled and p.named_neighbour_shift != 0
+                           and bool(self.named.any()))
+        self.named_in: np.ndarray | None = None
         offences = {a for s in lists.lists.values() for a in s.acts}
         if scoring.enabled:
             offences |= {r.act for r in scoring.rules.values()
@@ -211,8 +252,18 @@ class Attitudes(Module):
                 cell, weights=new.astype(np.float64) - old.astype(np.float64),
                 minlength=n_cells)
 
+    def receive_listings(self, listed: np.ndarray, named: np.ndarray) -> None:
+        """On a partition, before this module's step: every partition's public namings
+        of the day (uids; ``Learning.listings`` concatenated — sanctioning listings are
+        not read here). Their order does not matter: k namings move a neighbour k·shift."""
+        self.named_in = np.asarray(named, dtype=np.int64)
+
     def step(self, world, day: int) -> None:
         p = self.params
+        if self.partitioned and self.sees_named and self.named_in is None:
+            raise RuntimeError("attitudes on a partition: today's public namings of every "
+                               "partition were not handed in (Attitudes.receive_listings)")
+        named_everywhere, self.named_in = self.named_in, None
         events = world.array("people.attitude_events")
         acts = world.events("acts")
         if len(acts):
@@ -238,8 +289,12 @@ class Attitudes(Module):
             rewarded = unique(person[entered & self.rewarding[code]])
             self._move(world, rewarded, p.reward_shift)
             events[rewarded] |= REWARDED
-            self._neighbours(world, person[entered & self.named[code]],
-                             p.named_neighbour_shift, NAMED_NEIGHBOUR)
+            if named_everywhere is None:
+                self._neighbours(world, person[entered & self.named[code]],
+                                 p.named_neighbour_shift, NAMED_NEIGHBOUR)
+        if named_everywhere is not None:  # on a partition: the namings of every partition
+            self._neighbours(world, named_everywhere, p.named_neighbour_shift,
+                             NAMED_NEIGHBOUR, by_uid=True)
         detentions = world.events("detentions")
         if len(detentions):
             self._neighbours(world, detentions["person"].astype(np.int64),
@@ -276,7 +331,10 @@ class Attitudes(Module):
 
     def final_metrics(self, world) -> dict[str, float | None]:
         """Who approves at the end: the informed (what a survey of those who know the
-        system asks), by income quintile, and by what happened to them."""
+        system asks), by income quintile, and by what happened to them — none on a
+        partition, whose people are not everyone (the quintiles are national)."""
+        if self.partitioned:
+            return {}
         # no float64 copy of everyone's approval nor int64 quintile per person: only the
         # people of each mask are widened (the same values, so the same means)
         approval = world.array("people.approval")
@@ -304,12 +362,18 @@ class Attitudes(Module):
         out["approval[untouched]"] = mean(events == 0)
         return out
 
-    def _neighbours(self, world, people: np.ndarray, shift: float, bit: int) -> None:
-        """Network neighbours of ``people`` move by ``shift`` per event (k events: k·shift)."""
+    def _neighbours(self, world, people: np.ndarray, shift: float, bit: int,
+                    by_uid: bool = False) -> None:
+        """Network neighbours of ``people`` move by ``shift`` per event (k events: k·shift).
+        ``by_uid``: ``people`` are uids anywhere, and the neighbours those who live here
+        (a partition's reverse neighbour index)."""
         if people.size == 0 or shift == 0:
             return
-        seen, _ = gather(world.array("people.net_offsets"), world.array("links.neighbour"),
-                         people)
+        if by_uid:
+            seen, _ = gather(*world.reverse_neighbours(), people)
+        else:
+            seen, _ = gather(world.array("people.net_offsets"),
+                             world.array("links.neighbour"), people)
         who, times = np.unique(seen, return_counts=True)
         self._move(world, who, shift * times)
         world.array("people.attitude_events")[who] |= bit

@@ -59,7 +59,7 @@ from scslab.core.layouts import (
 from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role
 from scslab.core.scenario_schema import ModuleParams, Strict
 from scslab.core.world import in_append_order
-from scslab.numerics.csr import gather, group_index
+from scslab.numerics.csr import gather
 from scslab.numerics.prefetch import prefetch
 from scslab.numerics.rng import SlotLayout, StreamSpec
 from scslab.numerics.sets import unique
@@ -253,13 +253,6 @@ class Learning(Module):
             r > 0 for r in (p.sanction_neighbour_rate, p.sanction_network_rate,
                             p.neighbour_awareness))
         self.listings_in: tuple[np.ndarray, np.ndarray] | None = None
-        if self.partitioned and (p.network_rate > 0 or self.sees_listings):
-            # the reverse index: the local people listing each uid as a neighbour
-            off = world.array("people.net_offsets")
-            self.rev_off, entries = group_index(world.array("links.neighbour"),
-                                                n_keys=world.scenario.population.people)
-            self.rev_rows = np.repeat(np.arange(off.size - 1, dtype=np.int64),
-                                      np.diff(off))[entries]
         self.pub_target = public_detection_by_venue(world.consequences, world.catalogue)
         pd = world.array("people.perceived_detection")
         aware = world.array("people.aware")
@@ -416,7 +409,7 @@ class Learning(Module):
         people listing any of ``uids`` (everyone's, from every partition) — by the
         network's symmetry, the same people as often."""
         if self.partitioned:
-            seen, _ = gather(self.rev_off, self.rev_rows, uids)
+            seen, _ = gather(*world.reverse_neighbours(), uids)
         else:
             seen, _ = gather(world.array("people.net_offsets"),
                              world.array("links.neighbour"), rows)
@@ -443,8 +436,8 @@ class Learning(Module):
         in one process. Called after this module's step, before the day's next module."""
         self.outbox = None
         p = self.params
-        _push_network(np.int64(day), uid, slot, target, p.network_rate, self.rev_off,
-                      self.rev_rows, world.array("people.perceived_detection"),
+        _push_network(np.int64(day), uid, slot, target, p.network_rate,
+                      *world.reverse_neighbours(), world.array("people.perceived_detection"),
                       world.array("people.perceived_day"), world.array("people.informed"),
                       self.pub_target, p.public_rate, world.array("people.cell"),
                       world.counters.slot("learning_events_network")[0])
