@@ -8,8 +8,9 @@ the settings whose effects cross partitions and are not exchanged): behaviour (t
 opportunity clock walked over the whole population, each partition keeping its own
 people), debts, attitudes (national log-income moments), sources, dossier (lost files
 drawn over everyone, each partition keeping its own; kin spreading only without cut
-households), learning, core_metrics; and the apparatus — scoring, lists, sanctions (household measures only
-without cut households), appeals filing and the appeals boards (whole regions), harm.
+households), learning, core_metrics; and the apparatus — scoring, lists, sanctions
+(household measures only without cut households), appeals filing and the appeals
+boards, officials' evaluations (whole regions), harm.
 
 Variants (``VARIANTS``): ``baseline`` (behaviour, debts, sources, dossier, learning,
 attitudes, core_metrics, harm) and ``rongcheng`` (those and the point score, its lists,
@@ -72,7 +73,10 @@ VARIANTS = {
                           "sources.bank.sees=[borrow,loan_default,loan_repaid]",
                           # public naming of grade C too (not only D): named neighbours
                           # within weeks
-                          "modules.sanctions.matrix.city.public_naming=[grade_c,grade_d]")),
+                          "modules.sanctions.matrix.city.public_naming=[grade_c,grade_d]",
+                          # officials' discretionary evaluations, half aimed at expression
+                          "modules.evaluations.enabled=true", "modules.evaluations.rate=1e-3",
+                          "modules.evaluations.target_expression=0.5")),
 }
 #: the per-person arrays compared, those of them a variant has
 PERSON_ARRAYS = ("people.perceived_detection", "people.perceived_day", "people.informed",
@@ -250,7 +254,8 @@ def run_on_dask(client: Any, people: int, days: int, blocks: Sequence[Sequence[i
     last one a day: each hands in the last exchange and runs to the next."""
     workers = sorted(client.scheduler_info()["workers"])
     futures = [client.submit(Partition, people, days, list(b), variant, actor=True,
-                             workers=[w], pure=False) for b, w in zip(blocks, workers, strict=False)]
+                             workers=[w], pure=False)
+               for b, w in zip(blocks, workers, strict=False)]
     actors = [f.result() for f in futures]
     points = actors[0].points
     for _ in range(days):

@@ -40,7 +40,18 @@ class Evaluations(Module):
     doc = "Discretionary evaluations by officials: records with no act."
     reads = ("people.region", "officials.region", "officials.discretion", "dossier")
     appends = ("dossier",)
+    #: its draws are keyed by region and ordinal, its subjects a region's members: on a
+    #: partition of whole regions, the whole run's evaluations of its people, in order
+    partitionable = True
     streams = (StreamSpec("draws", LAYOUT, "counts, subjects and targeting of evaluations"),)
+
+    @classmethod
+    def partition_problem(cls, params, scenario, split) -> str | None:
+        cut = split["people.region"]
+        if cut:
+            return (f"a region's evaluations are drawn among its members, and the partition "
+                    f"cuts {cut} region(s) (partition by whole regions)")
+        return None
 
     def setup(self, world) -> None:
         r_off, r_members = world.index("people.region", world.n_regions)
