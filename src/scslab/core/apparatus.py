@@ -23,6 +23,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from scslab.core.layouts import code_table
+from scslab.core.population import cut_refusal
 from scslab.core.scenario_schema import ModuleParams, Strict
 from scslab.numerics.sets import unique
 
@@ -596,8 +597,7 @@ def household_problem(sanctions: SanctionParams, split: Mapping[str, int]) -> st
     whose listings a partition sees only if they live in it. None when no measure spills
     over or no household is cut."""
     spilling = sorted(name for name, m in sanctions.measures.items() if m.household)
-    cut = split["people.household"]
-    if sanctions.enabled and spilling and cut:
-        return (f"household measures {spilling} reach relatives, and the partition cuts "
-                f"{cut} household(s) (cut on household borders)")
+    if sanctions.enabled and spilling:
+        return cut_refusal(split, "people.household",
+                           f"household measures {spilling} reach relatives")
     return None

@@ -284,6 +284,25 @@ def restrict(pop: Population, uids: np.ndarray) -> Population:
                       split={name: split_groups(pop.arrays[name], uids) for name in GROUPINGS})
 
 
+#: what a partition that cuts a grouping should do instead, by grouping
+WHOLE = {"people.region": ("region", "partition by whole regions"),
+         "people.household": ("household", "cut on household borders")}
+
+
+def cut_refusal(split: dict[str, int], grouping: str, needs: str,
+                otherwise: str = "") -> str | None:
+    """A module's refusal of a partition that cuts groups it needs whole
+    (``Module.partition_problem``): None if ``split`` (``Population.split``) cuts none of
+    ``grouping``'s groups, else one line — what the module ``needs`` them for, how many
+    are cut, and what to do (``otherwise``: a setting that avoids the need)."""
+    cut = split[grouping]
+    if not cut:
+        return None
+    noun, remedy = WHOLE[grouping]
+    return (f"{needs}, and the partition cuts {cut} {noun}(s) ({remedy}"
+            f"{', or ' + otherwise if otherwise else ''})")
+
+
 def split_groups(group: np.ndarray, uids: np.ndarray) -> int:
     """How many groups (``group``: each person's, over the whole population) have people
     both among ``uids`` and outside them."""

@@ -23,6 +23,7 @@ from pydantic import Field
 
 from scslab.core.layouts import APPEAL_LAYOUT, RECORD_KIND_OBSERVATION, Table
 from scslab.core.module import CounterSpec, Module, Phase, Role
+from scslab.core.population import cut_refusal
 from scslab.core.scenario_schema import ModuleParams
 from scslab.numerics.rng import SlotLayout, StreamSpec
 
@@ -118,11 +119,7 @@ class Appeals(Module):
 
     @classmethod
     def partition_problem(cls, params, scenario, split) -> str | None:
-        cut = split["people.region"]
-        if cut:
-            return (f"each region's board serves the whole region, and the partition cuts "
-                    f"{cut} region(s) (partition by whole regions)")
-        return None
+        return cut_refusal(split, "people.region", "each region's board serves the whole region")
 
     def setup(self, world) -> None:
         self.region_size = np.bincount(world.array("people.region"),

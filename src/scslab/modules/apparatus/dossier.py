@@ -24,6 +24,7 @@ from pydantic import Field
 
 from scslab.core.layouts import RECORD_KIND_KIN, RECORD_KIND_OBSERVATION, code_table, dtype
 from scslab.core.module import ArraySpec, Module, Phase, Role
+from scslab.core.population import cut_refusal
 from scslab.core.scenario_schema import ModuleParams
 from scslab.numerics.csr import gather
 from scslab.numerics.rng import SlotLayout, StreamSpec
@@ -63,11 +64,9 @@ class DossierModule(Module):
     def partition_problem(cls, params, scenario, split) -> str | None:
         """Records spread to kin need whole households (lost files are drawn over the
         whole population in every partition, each keeping its own people's)."""
-        if (params.kin_spread_acts and params.kin_spread_probability > 0
-                and split["people.household"]):
-            return (f"records spread to kin, and the partition cuts "
-                    f"{split['people.household']} household(s) (cut on household borders, "
-                    "or set kin_spread_probability to 0)")
+        if params.kin_spread_acts and params.kin_spread_probability > 0:
+            return cut_refusal(split, "people.household", "records spread to kin",
+                               "set kin_spread_probability to 0")
         return None
 
     @classmethod

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from scslab.core.layouts import RECORD_KIND_EVALUATION, code_table, dtype
 from scslab.core.module import Module, Phase, Role
+from scslab.core.population import cut_refusal
 from scslab.core.scenario_schema import ModuleParams
 from scslab.numerics.rng import SlotLayout, StreamSpec
 from scslab.numerics.sets import unique
@@ -47,11 +48,8 @@ class Evaluations(Module):
 
     @classmethod
     def partition_problem(cls, params, scenario, split) -> str | None:
-        cut = split["people.region"]
-        if cut:
-            return (f"a region's evaluations are drawn among its members, and the partition "
-                    f"cuts {cut} region(s) (partition by whole regions)")
-        return None
+        return cut_refusal(split, "people.region",
+                           "a region's evaluations are drawn among its members")
 
     def setup(self, world) -> None:
         r_off, r_members = world.index("people.region", world.n_regions)

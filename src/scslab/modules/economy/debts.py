@@ -60,6 +60,7 @@ from scslab.core.incentives import public_detection_by_venue
 from scslab.core.layouts import ACT_LAYOUT, Table, dtype
 from scslab.core.metrics import MetricDef
 from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role
+from scslab.core.population import cut_refusal
 from scslab.core.scenario_schema import ModuleParams
 from scslab.modules.economy.debt_bundles import DebtBook, Debtors, Households, ListCosts, LoanPrices
 from scslab.modules.economy.lending import apr_by_terms, lender_params
@@ -361,10 +362,9 @@ class Debts(Module):
     @classmethod
     def partition_problem(cls, params, scenario, split) -> str | None:
         """Housemates' support needs whole households."""
-        cut = split["people.household"]
-        if params.kin_support_days > 0 and cut:
-            return (f"kin support reads housemates' income, and the partition cuts {cut} "
-                    "household(s) (cut on household borders, or set kin_support_days to 0)")
+        if params.kin_support_days > 0:
+            return cut_refusal(split, "people.household", "kin support reads housemates' "
+                               "income", "set kin_support_days to 0")
         return None
 
     def setup(self, world) -> None:

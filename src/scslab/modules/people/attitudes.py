@@ -40,6 +40,7 @@ from scslab.core.apparatus import ListParams, SanctionParams, SanctionRule, Scor
 from scslab.core.layouts import INFORMED_CAMPAIGN, code_table
 from scslab.core.metrics import FinalMetricDef, MetricDef
 from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role
+from scslab.core.population import cut_refusal
 from scslab.core.scenario_schema import ModuleParams
 from scslab.modules.people.learning import LearningParams
 from scslab.numerics.csr import gather
@@ -147,11 +148,8 @@ class Attitudes(Module):
 
     @classmethod
     def partition_problem(cls, params, scenario, split) -> str | None:
-        cut = split["people.region"]
-        if cut:
-            return (f"each region's mean approval is over the whole region, and the "
-                    f"partition cuts {cut} region(s) (partition by whole regions)")
-        return None
+        return cut_refusal(split, "people.region",
+                           "each region's mean approval is over the whole region")
 
     @classmethod
     def national_figures(cls, scenario, population) -> dict[str, float]:
