@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -208,22 +209,34 @@ def test_the_merged_network_events_come_in_the_whole_run_s_order():
 
 def test_a_partition_that_skips_an_exchange_stops():
     """Each exchange is due every day, with or without entries of the partition's own:
-    a day run through without one makes the next stop (records, network events), or
-    stops at learning's turn (listings)."""
+    a day run through without one stops at the central authority's turn (reports), at
+    learning's turn (listings, and the previous day's network events) or at the sources'
+    turn the next day (records)."""
     from benchmarks.partitioned import builtin
 
     part = builtin.Partition(3000, 5, [0, 1])
-    for _ in part.sim.day_steps():
-        pass  # the day run through, no exchange
+    assert part.points == ["reports", "records", "network"]
+    with pytest.raises(RuntimeError, match="reports of every region were not handed in"):
+        for _ in part.sim.day_steps():
+            pass  # the day run through, no exchange
+
+    def to_records(part: builtin.Partition) -> Any:
+        reported = part.advance(None, "reports")
+        return part.advance(("reports", reported), "records")
+
+    part = builtin.Partition(3000, 5, [0, 1])
+    to_records(part)
+    part.advance(None, None)  # the records exchange skipped
     with pytest.raises(RuntimeError, match="records naming people elsewhere were not exchanged"):
         part.sim.step()
     part = builtin.Partition(3000, 5, [0, 1])
-    mine = part.advance(None, "records")
+    mine = to_records(part)
     part.advance(("records", mine), None)  # the network exchange skipped
+    mine = to_records(part)  # the next day
     with pytest.raises(RuntimeError, match="network events were not exchanged"):
-        part.sim.step()
+        part.advance(("records", mine), "network")
     part = builtin.Partition(3000, 5, [0, 1], "rongcheng")
-    mine = part.advance(None, "records")
+    mine = to_records(part)
     with pytest.raises(RuntimeError, match="were not handed in"):
         part.advance(("records", mine), "network")  # learning's turn, no listings
 
@@ -268,7 +281,7 @@ def test_a_partition_says_which_regions_and_households_it_cuts():
 
 def test_modules_that_need_whole_regions_or_households_refuse_a_cut():
     sc = load_scenario("national-blacklist", [f"modules.{m}.enabled=false" for m in (
-        "market", "firms", "officials")] + [
+        "market", "firms")] + [
         "modules.dossier.kin_spread_acts=[judgment_refusal]",
         "modules.dossier.kin_spread_probability=0.5"], people=3000, days=3, burn_in=0)
     pop = synthesise(sc.population, sc.seed, 0)
@@ -282,12 +295,16 @@ def test_modules_that_need_whole_regions_or_households_refuse_a_cut():
                      "harm: household measures ['school_restriction']",
                      "dossier: records spread to kin, and the partition cuts",
                      "attitudes: each region's mean approval is over the whole region",
-                     "attitudes: needs the national figure 'attitudes.log_income_mean'"):
+                     "attitudes: needs the national figure 'attitudes.log_income_mean'",
+                     "officials: each region's officials serve and report on the whole "
+                     "region",
+                     "central_authority: needs the national figure 'regions.size'"):
         assert fragment in message, message
     everyone = np.arange(3000)  # a partition that cuts nothing: the same settings run
     sim = Sim(sc, population=restrict(pop, everyone), uids=everyone,
               national=national_figures(sc, pop))
     assert sim.world.national["attitudes.log_income_sd"] > 0
+    assert sim.world.national["regions.size"].sum() == 3000
     whole = synthesise(sc.population, sc.seed, 0)
     whole.counts["people"] = 1500  # a partition's size, but not made by restrict
     with pytest.raises(ValueError, match="must say how many people.region, people.household"):
@@ -344,7 +361,7 @@ def test_records_naming_people_elsewhere_are_routed_and_filed_in_the_whole_run_s
     people, days = 30_000, 40
     whole = builtin.Partition(people, days, None, variant)
     parts = [builtin.Partition(people, days, b, variant) for b in ([0, 1], [2, 3])]
-    assert parts[0].points == ["records", "listings", "network"]
+    assert parts[0].points == ["reports", "records", "listings", "network"]
     routed = 0
     for day in range(days):
         whole.sim.step()
@@ -378,6 +395,29 @@ def test_many_wrong_records_split_by_region_equal_the_whole_run():
     index = part.sim.world.counters.index
     assert whole["counters"][:, index["records_fabricated"]].sum() > 200
     assert whole["counters"][:, index["false_sanction_days"]].sum() > 0
+    # officials at work: corrupt acts, detections, suspensions, rewards on reports
+    for counter in ("corrupt_acts", "corrupt_acts_detected", "region_rewards"):
+        assert whole["counters"][:, index[counter]].sum() > 0, counter
+    assert (whole["officials.suspended_until"] != whole["officials.suspended_until"].max()).any()
     for blocks in (([0, 1], [2, 3]), ([0], [3], [1, 2])):
         split, _ = builtin.run_in_process(people, days, blocks, variant="rongcheng-stress")
         assert prun.identical(split, whole), blocks
+
+
+def test_regions_are_rewarded_on_everyone_s_reports_only_through_the_exchange():
+    """The central authority rewards a region on its reported rate against the national
+    mean of every region's reports: a partition handed only its own regions' reports
+    (0 elsewhere) pays other rewards, and one handed none stops at the authority's turn."""
+    from benchmarks.partitioned import builtin
+
+    people, days = 30_000, 30
+    whole = builtin.run_whole(people, days, "rongcheng-stress")
+    index = builtin.Partition(2000, 2, None, "rongcheng-stress").sim.world.counters.index
+    column = index["region_rewards"]
+    split, sent = builtin.run_in_process(people, days, ([0, 1], [2, 3]), exchange=False,
+                                         variant="rongcheng-stress", only=("reports",))
+    assert sent > 0
+    assert not np.allclose(split["counters"][:, column], whole["counters"][:, column])
+    # regions.reward is read by no module: nothing else moves
+    assert all(np.array_equal(split["counters"][:, i], whole["counters"][:, i])
+               for k, i in index.items() if k != "region_rewards")

@@ -10,16 +10,25 @@ people), debts, attitudes (national log-income moments), sources, dossier (lost 
 drawn over everyone, each partition keeping its own; kin spreading only without cut
 households), learning, core_metrics; and the apparatus — scoring, lists, sanctions
 (household measures only without cut households), appeals filing and the appeals
-boards, officials' evaluations (whole regions), harm.
+boards, officials' evaluations (whole regions), harm; and the officials group —
+officials, official_audits, central_authority — each region's officials owned by the
+partition holding the region (whole regions; draws keyed by the subject's uid or the
+official; national region sizes).
 
 Variants (``VARIANTS``): ``baseline`` (behaviour, debts, sources, dossier, learning,
 attitudes, core_metrics, harm) and ``rongcheng`` (those and the point score, its lists,
-joint sanctions and appeals), with the market, firms and officials off and everything
-else as built in; and ``rongcheng-stress``, with many misattributed and fabricated
-records, fast debt cycles and more public naming, for the tests.
+joint sanctions and appeals), both with their officials, with the market and firms off
+and everything else as built in; and ``rongcheng-stress``, with many misattributed and
+fabricated records, fast debt cycles, more public naming, officials' evaluations and
+regions rewarded on reports, for the tests.
 
-What crosses, exchanged each day at three points (``EXCHANGES``), where it is on:
+What crosses, exchanged each day at four points (``EXCHANGES``), where it is on:
 
+* ``reports``, after officials: the central authority rewards a region on its reported
+  violation rate against the mean rate over every region. Each partition hands over its
+  own regions' reported violations (0 elsewhere, ``CentralAuthority.reports``); the sum
+  is every region's, handed to every partition (``CentralAuthority.receive_reports``),
+  which pays and counts its own regions.
 * ``records``, after sources: a misattributed record names a person anywhere, and a
   fabricating source's day is shuffled over its whole batch. Each partition hands over
   its records naming people elsewhere and every record of a fabricating source
@@ -43,6 +52,7 @@ Counters (cells include the region) add up to the whole run's.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -51,18 +61,19 @@ from benchmarks.partitioned import run
 from scslab.core.module import Module
 from scslab.core.population import restrict, synthesise
 from scslab.core.scenario_schema import Scenario
+from scslab.modules.apparatus.officials import own_regions
 from scslab.run.engine import Sim, national_figures
 from scslab.scenario import load_scenario
 
 #: per variant: the builtin scenario, its modules that cannot run on a partition yet
 #: (switched off), and settings changed
 VARIANTS = {
-    "baseline": ("baseline", ("market", "firms", "officials"), ()),
-    "rongcheng": ("rongcheng", ("market", "firms", "officials"), ()),
+    "baseline": ("baseline", ("market", "firms"), ()),
+    "rongcheng": ("rongcheng", ("market", "firms"), ()),
     # rongcheng with many wrong records — fabricated by two sources (each day's batch
     # shuffled), misattributed — and fast debt cycles (judgment refusals within weeks):
     # to exercise the exchanges at small sizes and short runs
-    "rongcheng-stress": ("rongcheng", ("market", "firms", "officials"),
+    "rongcheng-stress": ("rongcheng", ("market", "firms"),
                          ("sources.court.fabrication_rate=1e-4",
                           "sources.traffic_police.fabrication_rate=5e-5",
                           "sources.court.misattribution=0.05", "modules.debts.loan_term=20",
@@ -76,7 +87,11 @@ VARIANTS = {
                           "modules.sanctions.matrix.city.public_naming=[grade_c,grade_d]",
                           # officials' discretionary evaluations, half aimed at expression
                           "modules.evaluations.enabled=true", "modules.evaluations.rate=1e-3",
-                          "modules.evaluations.target_expression=0.5")),
+                          "modules.evaluations.target_expression=0.5",
+                          # regions rewarded on reported compliance against the national
+                          # mean rate; an official suspended at the first detection
+                          "modules.officials.reward_weight=1.0",
+                          "modules.officials.suspension_score=90")),
 }
 #: the per-person arrays compared, those of them a variant has
 PERSON_ARRAYS = ("people.perceived_detection", "people.perceived_day", "people.informed",
@@ -86,8 +101,12 @@ PERSON_ARRAYS = ("people.perceived_detection", "people.perceived_day", "people.i
                  "people.approval", "people.institutional_trust", "people.attitude_events")
 #: of them, those with a row per list and a column per person (compared transposed)
 LIST_MAJOR = ("people.list_until",)
+#: the per-official arrays compared, each official's from the partition owning its region
+OFFICIAL_ARRAYS = ("officials.score", "officials.suspended_until")
+#: where the benchmark writes its figures
+RESULTS = run.ROOT / "benchmarks" / "results-partitioned-builtin.md"
 #: a day's exchanges, in the order they come
-EXCHANGES = ("records", "listings", "network")
+EXCHANGES = ("reports", "records", "listings", "network")
 
 
 def scenario(people: int, days: int, variant: str = "baseline") -> Scenario:
@@ -118,9 +137,11 @@ class Partition:
             self.sim = Sim(sc, population=restrict(pop, self.uids), uids=self.uids,
                            national=national_figures(sc, pop))
         names = [m.name for m in self.sim.modules]
-        at = {name: names.index(name) for name in ("sources", "learning")}
-        self.sources, self.learning = (self.sim.modules[at[n]] for n in ("sources", "learning"))
-        self.views = {n: self.sim.views[at[n]] for n in at}
+        at = {name: names.index(name) for name in names}
+        module = {name: self.sim.modules[at[name]] for name in names}
+        self.sources, self.learning = module["sources"], module["learning"]
+        self.views = {name: self.sim.views[at[name]] for name in names}
+        central = module.get("central_authority")
         before_learning = self.sim.modules[at["learning"] - 1] if at["learning"] else None
         #: who takes the day's listings: learning (neighbours' sanctions), attitudes
         #: (neighbours' public namings), where they see them
@@ -129,6 +150,9 @@ class Partition:
         #: per exchange: whether it is on, the module after whose step it comes (None: the
         #: day's start), what this partition gives, and how it takes everyone's
         table: dict[str, tuple[bool, Module | None, Callable[[], Any], Callable[..., None]]] = {
+            "reports": (central is not None and regions is not None, module.get("officials"),
+                        lambda: central.reports(self.views["central_authority"]),
+                        lambda reported: central.receive_reports(reported)),
             "records": (self.sources.routes, self.sources, lambda: self.sources.outbox,
                         lambda routed: self.sources.receive(self.views["sources"],
                                                             self.sim.day, routed)),
@@ -178,6 +202,11 @@ class Partition:
                for name in PERSON_ARRAYS if name in arrays}
         out["uids"] = self.uids
         out["counters"] = self.sim.world.counters.history
+        if "officials.score" in arrays:
+            own = own_regions(self.views["officials"])
+            out["official_ids"] = np.flatnonzero(own[arrays["officials.region"]])
+            for name in OFFICIAL_ARRAYS:
+                out[name] = arrays[name][out["official_ids"]]
         return out
 
 
@@ -204,19 +233,36 @@ def routed(records: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {name: np.concatenate([r[name] for r in records]) for name in records[0]}
 
 
+def summed(reports: list[np.ndarray]) -> np.ndarray:
+    """Every region's reported violations: each partition's own regions' (0 elsewhere),
+    added up."""
+    return np.sum(reports, axis=0)
+
+
 #: how the partitions' parts of each exchange are put together
 GATHER: dict[str, Callable[[list[Any]], Any]] = {
-    "records": routed, "listings": together, "network": in_order}
+    "reports": summed, "records": routed, "listings": together, "network": in_order}
 
 
 def size(name: str, part: Any) -> int:
     """Entries in a partition's part of an exchange (what it sends to each other one)."""
+    if name == "reports":
+        return int(part.size)
     return int(part["subject"].size if name == "records" else part[0].size)
 
 
 def merge(states: list[dict[str, np.ndarray]], people: int) -> dict[str, np.ndarray]:
-    """:func:`benchmarks.partitioned.run.merge` of the per-person arrays compared."""
-    return run.merge(states, people, [name for name in PERSON_ARRAYS if name in states[0]])
+    """:func:`benchmarks.partitioned.run.merge` of the per-person arrays compared, and
+    each official's arrays from the partition owning it (every official once)."""
+    merged = run.merge(states, people, [name for name in PERSON_ARRAYS if name in states[0]])
+    if "official_ids" in states[0]:
+        ids = np.concatenate([s["official_ids"] for s in states])
+        order = np.argsort(ids, kind="stable")
+        if not np.array_equal(ids[order], np.arange(ids.size)):
+            raise ValueError("every official must be owned by exactly one partition")
+        for name in OFFICIAL_ARRAYS:
+            merged[name] = np.concatenate([s[name] for s in states])[order]
+    return merged
 
 
 def run_whole(people: int, days: int, variant: str = "baseline") -> dict[str, np.ndarray]:
@@ -269,8 +315,10 @@ def run_on_dask(client: Any, people: int, days: int, blocks: Sequence[Sequence[i
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Whole run against 2 Dask actors, build included, and whether they are identical."""
+    """Whole run against 2 Dask actors, build included, and whether they are identical;
+    writes ``benchmarks/results-partitioned-builtin.md``."""
     import argparse
+    import os
     import time
 
     from dask.distributed import Client
@@ -278,24 +326,49 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=main.__doc__)
     ap.add_argument("--people", type=int, nargs="+", default=[100_000, 1_000_000])
     ap.add_argument("--days", type=int, default=100)
-    ap.add_argument("--variant", choices=sorted(VARIANTS), default="baseline")
+    ap.add_argument("--variant", choices=sorted(VARIANTS), nargs="+",
+                    default=["baseline", "rongcheng"])
+    ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
-    variant = args.variant
-    run_whole(2000, 3, variant)  # compile (cached) before timing
-    ok = True
+    load = os.getloadavg()[0]
+    rows = []
     with run.local_cluster(2) as cluster, Client(cluster) as client:
-        client.run(lambda: run_whole(2000, 3, variant))
-        for n in args.people:
-            t0 = time.perf_counter()
-            whole = run_whole(n, args.days, variant)
-            t1 = time.perf_counter()
-            split = run_on_dask(client, n, args.days, ([0, 1], [2, 3]), variant)
-            t2 = time.perf_counter()
-            same = run.identical(whole, split)
-            ok &= same
-            print(f"{variant}, {n:,} people x {args.days} days: whole {t1 - t0:.1f} s, "
-                  f"2 Dask actors {t2 - t1:.1f} s, bit-identical: {'yes' if same else 'NO'}")
-    return 0 if ok else 1
+        for variant in args.variant:
+            run_whole(2000, 3, variant)  # compile (cached) before timing
+            client.run(lambda v=variant: run_whole(2000, 3, v))
+            for n in args.people:
+                t0 = time.perf_counter()
+                whole = run_whole(n, args.days, variant)
+                t1 = time.perf_counter()
+                split = run_on_dask(client, n, args.days, ([0, 1], [2, 3]), variant)
+                t2 = time.perf_counter()
+                rows.append((variant, n, run.identical(whole, split), t1 - t0, t2 - t1))
+                print(f"{variant}, {n:,} people x {args.days} days: whole {t1 - t0:.1f} s, "
+                      f"2 Dask actors {t2 - t1:.1f} s, bit-identical: "
+                      f"{'yes' if rows[-1][2] else 'NO'}")
+    lines = [
+        "# Builtin scenarios split by region over 2 Dask workers",
+        "",
+        run.provenance(f"python -m benchmarks.partitioned.builtin --variant "
+                       f"{' '.join(args.variant)} --people "
+                       f"{' '.join(map(str, args.people))} --days {args.days}", load),
+        "",
+        "Variants and exchanges: `benchmarks/partitioned/builtin.py` (modules not yet "
+        "partitionable switched off). Whole: one process, the whole population (both "
+        "threads). 2 Dask actors: regions [0, 1] and [2, 3], one actor each on a "
+        "LocalCluster of 2 worker processes (one thread each), the day's exchanges as "
+        "rounds. One run each, build included.",
+        "",
+        "| variant | people | bit-identical | whole (s) | 2 Dask actors (s) |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [f"| {v} | {n:,} | {'yes' if same else 'NO'} | {a:.1f} | {b:.1f} |"
+              for v, n, same, a, b in rows]
+    lines += ["", "Bit-identical: every counter of every cell and day, and every person's and "
+              "official's compared arrays (`PERSON_ARRAYS`, `OFFICIAL_ARRAYS`), byte for "
+              "byte.", ""]
+    args.out.write_text("\n".join(lines))
+    return 0 if all(r[2] for r in rows) else 1
 
 
 if __name__ == "__main__":

@@ -146,6 +146,15 @@ def identical(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> bool:
         a[k].dtype == b[k].dtype and a[k].tobytes() == b[k].tobytes() for k in a)
 
 
+def provenance(command: str, load_before: float) -> str:
+    """The line a results file opens with: the command, when, on what machine, and the
+    load average before (``load_before``, taken before measuring) and now."""
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (f"Produced by `{command}`; measured {when} on {platform.machine()}, "
+            f"{os.cpu_count()} logical CPUs, Python {platform.python_version()}; load "
+            f"average (1 min) before {load_before:.2f}, after {os.getloadavg()[0]:.2f}.")
+
+
 @contextmanager
 def local_cluster(n_workers: int) -> Iterator[Any]:
     """A LocalCluster of worker processes, one thread each, that can import
@@ -200,15 +209,12 @@ def main(argv: list[str] | None = None) -> int:
         client.run(lambda: model.build(2000, 3).run())  # load the kernels on the workers
         rows = [measure(client, n, args.days, args.repeats) for n in args.people]
     ok = all(r["identical"] for r in rows)
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "# Partitioned prototype: one simulation split by region over 2 Dask workers",
         "",
-        f"Produced by `python -m benchmarks.partitioned.run --people "
-        f"{' '.join(map(str, args.people))} --days {args.days} --repeats {args.repeats}`; "
-        f"measured {when} on {platform.machine()}, {os.cpu_count()} logical CPUs, Python "
-        f"{platform.python_version()}; load average (1 min) before {load:.2f}, after "
-        f"{os.getloadavg()[0]:.2f}.",
+        provenance(f"python -m benchmarks.partitioned.run --people "
+                   f"{' '.join(map(str, args.people))} --days {args.days} "
+                   f"--repeats {args.repeats}", load),
         "",
         f"Model: `benchmarks/partitioned/model.py` ({model.REGIONS} regions, network degree "
         f"{model.DEGREE}, {args.days} days); partitions = regions {BLOCKS[0]} and "

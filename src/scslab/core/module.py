@@ -114,7 +114,7 @@ class Module(ABC):
         return None
 
     @classmethod
-    def national_figures(cls, scenario: Scenario, population: Any) -> dict[str, float]:
+    def national_figures(cls, scenario: Scenario, population: Any) -> dict[str, Any]:
         """Its ``national_keys`` over the whole population (a synthesised
         ``Population``), computed as its ``setup`` computes them in an ordinary run, so
         that a partition given them (``Sim(national=...)``) draws the same bits."""

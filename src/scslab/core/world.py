@@ -219,7 +219,7 @@ class World:
         self.appenders: dict[str, np.ndarray] = {}
         #: on a partition: figures over the whole population that modules need (``Sim``'s
         #: ``national``), and the reverse neighbour index, built on first use
-        self.national: dict[str, float] = {}
+        self.national: dict[str, Any] = {}
         self.reverse_neighbours: tuple[np.ndarray, np.ndarray] | None = None
         self.day = 0
         self.group_names = list(scenario.population.groups)
@@ -606,7 +606,7 @@ class View:
             w.reverse_neighbours = (offsets, rows)
         return w.reverse_neighbours
 
-    def national(self, key: str) -> float:
+    def national(self, key: str) -> Any:
         """A figure over the whole population that this partition cannot compute from its
         own people (``Module.national_keys``; ``Sim(national=...)``)."""
         try:

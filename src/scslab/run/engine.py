@@ -171,11 +171,11 @@ def order_modules(classes: Sequence[type[Module]]) -> list[type[Module]]:
 
 
 def national_figures(scenario: Scenario, population: Any,
-                     classes: Sequence[type[Module]] | None = None) -> dict[str, float]:
+                     classes: Sequence[type[Module]] | None = None) -> dict[str, Any]:
     """The figures over the whole population that the modules of a run need on a
     partition (``Module.national_keys``), from the whole synthesised population — for
     every partition's ``Sim(national=...)``."""
-    out: dict[str, float] = {}
+    out: dict[str, Any] = {}
     for cls in classes if classes is not None else default_module_classes(scenario):
         out.update(cls.national_figures(scenario, population))
     return out
@@ -206,7 +206,7 @@ class Sim:
         strict_views: bool = True,
         population_on_disk: Path | None = None,
         uids: np.ndarray | None = None,
-        national: dict[str, float] | None = None,
+        national: dict[str, Any] | None = None,
     ) -> None:
         t0 = time.perf_counter()
         self.scenario = scenario

@@ -50,6 +50,7 @@ from scslab.core.layouts import (
 )
 from scslab.core.metrics import MetricDef
 from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role
+from scslab.core.population import cut_refusal
 from scslab.core.scenario_schema import ModuleParams
 from scslab.modules.economy.firms import DOMAINS, firm_params, record_stakes
 from scslab.numerics.logistic import sigmoid
@@ -100,6 +101,26 @@ class OfficialParams(ModuleParams):
 
 def official_params(scenario) -> OfficialParams:
     return scenario.module_params("officials", OfficialParams)
+
+
+def region_sizes(population) -> dict[str, np.ndarray]:
+    """The national figure of the officials' modules: every region's number of people
+    (``Module.national_figures``)."""
+    region = population.arrays["people.region"]
+    R = population.counts["regions"]
+    return {"regions.size": np.bincount(region, minlength=R).astype(np.float64)}
+
+
+def own_regions(world) -> np.ndarray:
+    """The regions whose officials and figures this World counts: every region in an
+    ordinary run; on a partition of whole regions, those of its people — and the
+    regions with no one at all go with the partition that holds uid 0."""
+    R = world.n_regions
+    if not world.partitioned:
+        return np.ones(R, dtype=bool)
+    here = np.bincount(world.array("people.region"), minlength=R) > 0
+    first = bool(world.uids.size) and int(world.uids[0]) == 0
+    return here | ((world.national("regions.size") == 0) & first)
 
 
 def detection_per_act(p: OfficialParams) -> float:
@@ -167,6 +188,21 @@ class Officials(Module):
                   theme="governance", unit="statistics gap per region person-days"),
     )
 
+    #: on a partition of whole regions: each region's officials act on its residents
+    #: (draws keyed by the resident's uid, or the official's or region's number); the
+    #: officials and regions of other partitions are computed alike but count nothing here
+    partitionable = True
+    national_keys = ("regions.size",)
+
+    @classmethod
+    def partition_problem(cls, params, scenario, split) -> str | None:
+        return cut_refusal(split, "people.region", "each region's officials serve and "
+                           "report on the whole region")
+
+    @classmethod
+    def national_figures(cls, scenario, population) -> dict[str, np.ndarray]:
+        return region_sizes(population) if cls.enabled_in(scenario) else {}
+
     @classmethod
     def check_params(cls, params, scenario):
         if params.enabled and params.extortion_act not in scenario.acts:
@@ -200,10 +236,12 @@ class Officials(Module):
         self.firm_region = world.array("firms.region").astype(np.int64)
         self.firm_stakes = record_stakes(firm_params(world.scenario), world.array("firms.size"))
         self.officials_in = np.bincount(oreg, minlength=self.R).astype(np.float64)
+        self.own = own_regions(world)
 
-    def _official_of(self, world, day, subject, region, purpose) -> np.ndarray:
-        """A keyed official of each subject's region (-1 where the region has none)."""
-        w = world.stream("draws").words(day, LAYOUT.pack(purpose=purpose), subject)[:, 0]
+    def _official_of(self, world, day, subject, region, purpose, keys) -> np.ndarray:
+        """A keyed official of each subject's region (-1 where the region has none);
+        ``keys``: the subjects' draw keys (people's uids, firms' numbers)."""
+        w = world.stream("draws").words(day, LAYOUT.pack(purpose=purpose), keys)[:, 0]
         out = np.full(subject.size, -1, dtype=np.int64)
         for r in range(self.R):  # loop over regions
             sel = region == r
@@ -254,14 +292,16 @@ class Officials(Module):
         acts = chunk["act"][rows]
         c = world.counters
         c.add_cells("bribe_records_eligible", cell[subj])
-        off = self._official_of(world, day, subj, preg[subj].astype(np.int64), P_WHICH)
+        off = self._official_of(world, day, subj, preg[subj].astype(np.int64), P_WHICH,
+                                world.uid_of(subj))
         bribe = p.bribe_share * s_rec[rows]
         z = (p.corruption_intercept + bribe / p.gain_scale
              - p.integrity_weight * integ[np.maximum(off, 0)] - self.deter)
         u = np.empty(rows.size)
         for code in unique(acts):  # loop over act types: the slot carries the act
             sel = acts == code
-            u[sel] = st.uniform(day, LAYOUT.pack(purpose=P_SOLICIT, act=int(code)), subj[sel])
+            u[sel] = st.uniform(day, LAYOUT.pack(purpose=P_SOLICIT, act=int(code)),
+                                world.uid_of(subj[sel]))
         solicit = (off >= 0) & active[np.maximum(off, 0)] & (u < sigmoid(z))
         afford = bribe <= p.liquidity_days * income[subj].astype(np.float64)
         paid = solicit & afford
@@ -285,7 +325,8 @@ class Officials(Module):
         f_all = np.flatnonzero(dom)
         if f_all.size == 0:
             return
-        off_all = self._official_of(world, day, f_all, self.firm_region[f_all], P_FIRM_WHICH)
+        off_all = self._official_of(world, day, f_all, self.firm_region[f_all], P_FIRM_WHICH,
+                                    f_all)
         withdrawn = world.array("firms.withdrawn_bits")
         c = world.counters
         cells = self.ref * self.R + self.firm_region
@@ -352,7 +393,7 @@ class Officials(Module):
         c = world.counters
         c.add_cells("region_person_days", cells, self.region_size)
         c.add_cells("statistics_gap", cells, (true - reported).astype(np.float64))
-        c.add_cells("corrupt_acts", cells[falsify])
+        c.add_cells("corrupt_acts", cells[falsify & self.own])
 
 
 class OfficialAudits(Module):
@@ -368,8 +409,15 @@ class OfficialAudits(Module):
                   "a falsified report found today"),
     )
     reads = ("officials.corrupt_today", "officials.threat_target", "officials.region",
-             "regions.falsified")
+             "regions.falsified", "people.region")
     appends = ("observations", "observation_truth")
+    partitionable = True  # draws keyed by official or region; counts its own regions'
+    national_keys = ("regions.size",)
+
+    @classmethod
+    def national_figures(cls, scenario, population) -> dict[str, np.ndarray]:
+        return region_sizes(population) if cls.enabled_in(scenario) else {}
+
     streams = (StreamSpec("draws", LAYOUT, "audits and detection"),)
     counters = (CounterSpec("corrupt_acts_detected", "corrupt acts detected"),)
     metrics = (
@@ -385,6 +433,7 @@ class OfficialAudits(Module):
         self.ext_code = int(cat.code[cat.position(self.p.extortion_act)])
         self.ref = world.group_names.index(world.scenario.population.reference_group)
         self.R = world.n_regions
+        self.own = own_regions(world)
 
     def step(self, world, day: int) -> None:
         p = self.p
@@ -409,7 +458,7 @@ class OfficialAudits(Module):
             p_find = 1.0 - (1.0 - p_find) * (1.0 - p.transparency_detection)
         found = fals & st.bernoulli(day, LAYOUT.pack(purpose=P_FIND), regions, p_find)
         world.array("regions.falsification_found")[:] = found
-        c.add_cells("corrupt_acts_detected", self.ref * self.R + regions[found])
+        c.add_cells("corrupt_acts_detected", self.ref * self.R + regions[found & self.own])
         target = world.array("officials.threat_target")
         who = target[target >= 0].astype(np.int64)
         if who.size:
@@ -440,14 +489,40 @@ class CentralAuthority(Module):
     reads = ("officials.detected_today", "regions.falsification_found",
              "regions.reported_violations", "people.region")
     counters = (CounterSpec("region_rewards", "rewards paid to regions (money)", real=True),)
+    #: on a partition: region sizes are national figures, and every region's reported
+    #: violations are handed in each day (:meth:`receive_reports`) — the mean rate is
+    #: over all regions; it rewards and counts its own regions
+    partitionable = True
+    national_keys = ("regions.size",)
+
+    @classmethod
+    def national_figures(cls, scenario, population) -> dict[str, np.ndarray]:
+        return region_sizes(population) if cls.enabled_in(scenario) else {}
 
     def setup(self, world) -> None:
         self.p = official_params(world.scenario)
         world.array("officials.score")[:] = self.p.score_base
-        self.size = np.bincount(world.array("people.region"), minlength=world.n_regions).astype(
-            np.float64)
+        if world.partitioned:
+            self.size = np.array(world.national("regions.size"), dtype=np.float64)
+        else:
+            self.size = np.bincount(world.array("people.region"),
+                                    minlength=world.n_regions).astype(np.float64)
         self.ref = world.group_names.index(world.scenario.population.reference_group)
         world.state["mean_rate"] = None
+        self.partitioned = world.partitioned
+        self.own = own_regions(world)
+        self.reports_in: np.ndarray | None = None
+
+    def reports(self, world) -> np.ndarray:
+        """On a partition, before this module's step: its own regions' reported
+        violations of the day (0 for the others), which the driver adds up."""
+        return np.where(self.own, world.array("regions.reported_violations"), 0).astype(
+            np.int64)
+
+    def receive_reports(self, reported: np.ndarray) -> None:
+        """On a partition, before this module's step: every region's reported
+        violations of the day (:meth:`reports` summed over partitions)."""
+        self.reports_in = np.asarray(reported)
 
     def step(self, world, day: int) -> None:
         p = self.p
@@ -460,7 +535,14 @@ class CentralAuthority(Module):
         sus[out] = end
         score[out] = p.score_base
         # rewards on reported compliance, withheld where a falsified report was found
-        rate = world.array("regions.reported_violations") / np.maximum(self.size, 1.0)
+        reported = world.array("regions.reported_violations")
+        if self.partitioned:
+            if self.reports_in is None:
+                raise RuntimeError("central_authority on a partition: today's reports of "
+                                   "every region were not handed in "
+                                   "(CentralAuthority.receive_reports)")
+            reported, self.reports_in = self.reports_in.astype(reported.dtype), None
+        rate = reported / np.maximum(self.size, 1.0)
         st = world.state
         mean = rate.mean() if st["mean_rate"] is None else st["mean_rate"]
         st["mean_rate"] = mean + (rate.mean() - mean) / 30.0
@@ -469,4 +551,5 @@ class CentralAuthority(Module):
         reward[world.array("regions.falsification_found")] = 0.0
         world.array("regions.reward")[:] = reward
         R = world.n_regions
-        world.counters.add_cells("region_rewards", self.ref * R + np.arange(R), reward)
+        cells = self.ref * R + np.arange(R)
+        world.counters.add_cells("region_rewards", cells[self.own], reward[self.own])
