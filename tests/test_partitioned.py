@@ -209,20 +209,20 @@ def test_the_merged_network_events_come_in_the_whole_run_s_order():
 
 def test_a_partition_that_skips_an_exchange_stops():
     """Each exchange is due every day, with or without entries of the partition's own:
-    a day run through without one stops at the central authority's turn (reports), at
-    learning's turn (listings, and the previous day's network events) or at the sources'
-    turn the next day (records)."""
+    a day run through without one stops at the central authority's turn (the officials'
+    reports), at learning's turn (listings, and the previous day's network events) or at
+    the sources' turn the next day (records)."""
     from benchmarks.partitioned import builtin
 
     part = builtin.Partition(3000, 5, [0, 1])
-    assert part.points == ["reports", "records", "network"]
+    assert part.points == ["officials", "records", "network"]
     with pytest.raises(RuntimeError, match="reports of every region were not handed in"):
         for _ in part.sim.day_steps():
             pass  # the day run through, no exchange
 
     def to_records(part: builtin.Partition) -> Any:
-        reported = part.advance(None, "reports")
-        return part.advance(("reports", reported), "records")
+        reported = part.advance(None, "officials")
+        return part.advance(("officials", reported), "records")
 
     part = builtin.Partition(3000, 5, [0, 1])
     to_records(part)
@@ -239,6 +239,12 @@ def test_a_partition_that_skips_an_exchange_stops():
     mine = to_records(part)
     with pytest.raises(RuntimeError, match="were not handed in"):
         part.advance(("records", mine), "network")  # learning's turn, no listings
+    part = builtin.Partition(3000, 5, [0, 1])
+    central = part.module["central_authority"]
+    central.receive_reports(central.reports(part.views["central_authority"]))
+    part.sim.step()  # the reports handed in, but not the figures for others' firms
+    with pytest.raises(RuntimeError, match="figures for other partitions' firms were not"):
+        part.sim.step()
 
 
 def test_the_apparatus_split_by_region_equals_the_whole_run():
@@ -280,8 +286,8 @@ def test_a_partition_says_which_regions_and_households_it_cuts():
 
 
 def test_modules_that_need_whole_regions_or_households_refuse_a_cut():
-    sc = load_scenario("national-blacklist", [f"modules.{m}.enabled=false" for m in (
-        "market", "firms")] + [
+    sc = load_scenario("national-blacklist", [
+        "modules.market.enabled=false",
         "modules.dossier.kin_spread_acts=[judgment_refusal]",
         "modules.dossier.kin_spread_probability=0.5"], people=3000, days=3, burn_in=0)
     pop = synthesise(sc.population, sc.seed, 0)
@@ -298,7 +304,9 @@ def test_modules_that_need_whole_regions_or_households_refuse_a_cut():
                      "attitudes: needs the national figure 'attitudes.log_income_mean'",
                      "officials: each region's officials serve and report on the whole "
                      "region",
-                     "central_authority: needs the national figure 'regions.size'"):
+                     "central_authority: needs the national figure 'regions.size'",
+                     "firms: each firm is counted by the partition holding its region",
+                     "firm_metrics: needs the national figure 'regions.size'"):
         assert fragment in message, message
     everyone = np.arange(3000)  # a partition that cuts nothing: the same settings run
     sim = Sim(sc, population=restrict(pop, everyone), uids=everyone,
@@ -361,7 +369,7 @@ def test_records_naming_people_elsewhere_are_routed_and_filed_in_the_whole_run_s
     people, days = 30_000, 40
     whole = builtin.Partition(people, days, None, variant)
     parts = [builtin.Partition(people, days, b, variant) for b in ([0, 1], [2, 3])]
-    assert parts[0].points == ["reports", "records", "listings", "network"]
+    assert parts[0].points == ["officials", "records", "listings", "network"]
     routed = 0
     for day in range(days):
         whole.sim.step()
@@ -395,8 +403,10 @@ def test_many_wrong_records_split_by_region_equal_the_whole_run():
     index = part.sim.world.counters.index
     assert whole["counters"][:, index["records_fabricated"]].sum() > 200
     assert whole["counters"][:, index["false_sanction_days"]].sum() > 0
-    # officials at work: corrupt acts, detections, suspensions, rewards on reports
-    for counter in ("corrupt_acts", "corrupt_acts_detected", "region_rewards"):
+    # officials at work: corrupt acts, detections, suspensions, rewards on reports; firms
+    # with records dropped for bribes, loans and contracts
+    for counter in ("corrupt_acts", "corrupt_acts_detected", "region_rewards",
+                    "firm_records_dropped", "credit_lent", "procurement_contracts"):
         assert whole["counters"][:, index[counter]].sum() > 0, counter
     assert (whole["officials.suspended_until"] != whole["officials.suspended_until"].max()).any()
     for blocks in (([0, 1], [2, 3]), ([0], [3], [1, 2])):
@@ -404,19 +414,68 @@ def test_many_wrong_records_split_by_region_equal_the_whole_run():
         assert prun.identical(split, whole), blocks
 
 
-def test_regions_are_rewarded_on_everyone_s_reports_only_through_the_exchange():
+def test_every_partition_holds_every_firm_as_the_whole_run_does(monkeypatch):
+    """Firms are run in every partition alike (draws keyed by firm; the national credit
+    rationing over all firms) and counted by the one holding their region: at the end
+    each partition's every firm — score, listing, loan, last violation — is the whole
+    run's. What other partitions' officials did to them comes only through the officials
+    exchange: each partition's own reckoning of other regions' officials (who are
+    suspended differs, as their residents' bribes are elsewhere) drops other records and
+    presses the banks otherwise."""
+    from benchmarks.partitioned import builtin
+
+    from scslab.modules.apparatus.officials import Officials
+
+    people, days = 30_000, 90
+    whole = builtin.Partition(people, days, None, "rongcheng-stress")
+    whole.run()
+    names = builtin.OWNED["firms"][1]
+    want = {name: whole.sim.world.arrays[name] for name in names}
+    suspended = whole.sim.world.arrays["officials.suspended_until"]
+    parts = [builtin.Partition(people, days, b, "rongcheng-stress") for b in ([0, 1], [2, 3])]
+    builtin.run_days(parts, days)
+    for p in parts:
+        for name in names:
+            assert np.array_equal(p.sim.world.arrays[name], want[name]), name
+        # other regions' officials: not the whole run's (so the exchange is needed)
+        assert (p.sim.world.arrays["officials.suspended_until"] != suspended).any()
+    for name, kept in (("regions.lending_pressure", "firms.withdrawn_bits"),
+                       ("firms.withdrawn_bits", "regions.lending_pressure")):
+        receive = Officials.receive_firm_figures
+
+        def only(self, world, figures, kept=kept, name=name, receive=receive):
+            receive(self, world, {kept: figures[kept],
+                                  name: np.where(self.own if name.startswith("regions")
+                                                 else self.own_firm, 0, world.array(name))})
+
+        monkeypatch.setattr(Officials, "receive_firm_figures", only)
+        parts = [builtin.Partition(people, days, b, "rongcheng-stress")
+                 for b in ([0, 1], [2, 3])]
+        builtin.run_days(parts, days)  # each keeps its own reckoning of ``name``
+        assert any(not np.array_equal(p.sim.world.arrays["firms.cscore"], want["firms.cscore"])
+                   or not np.array_equal(p.sim.world.arrays["firms.loan_day"],
+                                         want["firms.loan_day"]) for p in parts), name
+        monkeypatch.setattr(Officials, "receive_firm_figures", receive)
+
+
+def test_regions_are_rewarded_on_everyone_s_reports_only_through_the_exchange(monkeypatch):
     """The central authority rewards a region on its reported rate against the national
     mean of every region's reports: a partition handed only its own regions' reports
-    (0 elsewhere) pays other rewards, and one handed none stops at the authority's turn."""
+    (0 elsewhere) pays other rewards (and one handed none stops at the authority's turn:
+    test_a_partition_that_skips_an_exchange_stops)."""
     from benchmarks.partitioned import builtin
+
+    from scslab.modules.apparatus.officials import CentralAuthority
 
     people, days = 30_000, 30
     whole = builtin.run_whole(people, days, "rongcheng-stress")
     index = builtin.Partition(2000, 2, None, "rongcheng-stress").sim.world.counters.index
     column = index["region_rewards"]
-    split, sent = builtin.run_in_process(people, days, ([0, 1], [2, 3]), exchange=False,
-                                         variant="rongcheng-stress", only=("reports",))
-    assert sent > 0
+    receive = CentralAuthority.receive_reports
+    monkeypatch.setattr(CentralAuthority, "receive_reports",
+                        lambda self, reported: receive(self, np.where(self.own, reported, 0)))
+    split, _ = builtin.run_in_process(people, days, ([0, 1], [2, 3]),
+                                      variant="rongcheng-stress")
     assert not np.allclose(split["counters"][:, column], whole["counters"][:, column])
     # regions.reward is read by no module: nothing else moves
     assert all(np.array_equal(split["counters"][:, i], whole["counters"][:, i])

@@ -10,25 +10,33 @@ people), debts, attitudes (national log-income moments), sources, dossier (lost 
 drawn over everyone, each partition keeping its own; kin spreading only without cut
 households), learning, core_metrics; and the apparatus — scoring, lists, sanctions
 (household measures only without cut households), appeals filing and the appeals
-boards, officials' evaluations (whole regions), harm; and the officials group —
-officials, official_audits, central_authority — each region's officials owned by the
-partition holding the region (whole regions; draws keyed by the subject's uid or the
-official; national region sizes).
+boards, officials' evaluations (whole regions), harm; the officials group — officials,
+official_audits, central_authority — each region's officials run for the record and
+counted by the partition holding the region (whole regions; draws keyed by the
+subject's uid or the official; national region sizes); and the firms group — firms,
+firm_inspection, corporate_credit, firm_metrics — every firm run alike in every
+partition (draws keyed by firm, the national credit rationing over all firms), counted
+by the partition holding its region.
 
-Variants (``VARIANTS``): ``baseline`` (behaviour, debts, sources, dossier, learning,
-attitudes, core_metrics, harm) and ``rongcheng`` (those and the point score, its lists,
-joint sanctions and appeals), both with their officials, with the market and firms off
-and everything else as built in; and ``rongcheng-stress``, with many misattributed and
-fabricated records, fast debt cycles, more public naming, officials' evaluations and
-regions rewarded on reports, for the tests.
+Variants (``VARIANTS``): ``baseline`` (behaviour, firms, debts, officials, sources,
+dossier, learning, attitudes, core_metrics, harm) and ``rongcheng`` (those and the point
+score, its lists, joint sanctions and appeals), with the market off and everything else
+as built in; and ``rongcheng-stress``, with many misattributed and fabricated records,
+fast debt cycles, more public naming, officials' evaluations, regions rewarded on
+reports and officials corrupt, often suspended and pressing banks hard, for the tests.
 
 What crosses, exchanged each day at four points (``EXCHANGES``), where it is on:
 
-* ``reports``, after officials: the central authority rewards a region on its reported
-  violation rate against the mean rate over every region. Each partition hands over its
-  own regions' reported violations (0 elsewhere, ``CentralAuthority.reports``); the sum
-  is every region's, handed to every partition (``CentralAuthority.receive_reports``),
-  which pays and counts its own regions.
+* ``officials``, after officials: the central authority rewards a region on its reported
+  violation rate against the mean rate over every region; and every partition runs
+  every firm, but only the partition holding a region knows which of its officials are
+  suspended (their residents' bribes are there) — so which firms' records they dropped
+  for a bribe and how hard they press the banks. Each partition hands over its own
+  regions' reported violations and lending pressure and its own firms' dropped records
+  (0 elsewhere: ``CentralAuthority.reports``, ``Officials.firm_figures``); the sums are
+  every region's and firm's, handed to every partition
+  (``CentralAuthority.receive_reports``, ``Officials.receive_firm_figures``, which
+  replaces its own reckoning of the others').
 * ``records``, after sources: a misattributed record names a person anywhere, and a
   fabricating source's day is shuffled over its whole batch. Each partition hands over
   its records naming people elsewhere and every record of a fabricating source
@@ -61,19 +69,18 @@ from benchmarks.partitioned import run
 from scslab.core.module import Module
 from scslab.core.population import restrict, synthesise
 from scslab.core.scenario_schema import Scenario
-from scslab.modules.apparatus.officials import own_regions
 from scslab.run.engine import Sim, national_figures
 from scslab.scenario import load_scenario
 
 #: per variant: the builtin scenario, its modules that cannot run on a partition yet
 #: (switched off), and settings changed
 VARIANTS = {
-    "baseline": ("baseline", ("market", "firms"), ()),
-    "rongcheng": ("rongcheng", ("market", "firms"), ()),
+    "baseline": ("baseline", ("market",), ()),
+    "rongcheng": ("rongcheng", ("market",), ()),
     # rongcheng with many wrong records — fabricated by two sources (each day's batch
     # shuffled), misattributed — and fast debt cycles (judgment refusals within weeks):
     # to exercise the exchanges at small sizes and short runs
-    "rongcheng-stress": ("rongcheng", ("market", "firms"),
+    "rongcheng-stress": ("rongcheng", ("market",),
                          ("sources.court.fabrication_rate=1e-4",
                           "sources.traffic_police.fabrication_rate=5e-5",
                           "sources.court.misattribution=0.05", "modules.debts.loan_term=20",
@@ -91,7 +98,10 @@ VARIANTS = {
                           # regions rewarded on reported compliance against the national
                           # mean rate; an official suspended at the first detection
                           "modules.officials.reward_weight=1.0",
-                          "modules.officials.suspension_score=90")),
+                          "modules.officials.suspension_score=90",
+                          "modules.officials.lending_pressure=2.0",
+                          "modules.officials.transparency=true",
+                          "modules.officials.corruption_intercept=4.0")),
 }
 #: the per-person arrays compared, those of them a variant has
 PERSON_ARRAYS = ("people.perceived_detection", "people.perceived_day", "people.informed",
@@ -101,12 +111,16 @@ PERSON_ARRAYS = ("people.perceived_detection", "people.perceived_day", "people.i
                  "people.approval", "people.institutional_trust", "people.attitude_events")
 #: of them, those with a row per list and a column per person (compared transposed)
 LIST_MAJOR = ("people.list_until",)
-#: the per-official arrays compared, each official's from the partition owning its region
-OFFICIAL_ARRAYS = ("officials.score", "officials.suspended_until")
+#: per kind of thing owned by the partition holding its region: its region array and
+#: the arrays compared, each one's from the partition owning it
+OWNED = {"officials": ("officials.region", ("officials.score", "officials.suspended_until")),
+         "firms": ("firms.region", ("firms.cscore", "firms.listed", "firms.loan_due",
+                                    "firms.loan_amount", "firms.loan_day",
+                                    "firms.last_violation"))}
 #: where the benchmark writes its figures
 RESULTS = run.ROOT / "benchmarks" / "results-partitioned-builtin.md"
 #: a day's exchanges, in the order they come
-EXCHANGES = ("reports", "records", "listings", "network")
+EXCHANGES = ("officials", "records", "listings", "network")
 
 
 def scenario(people: int, days: int, variant: str = "baseline") -> Scenario:
@@ -139,9 +153,10 @@ class Partition:
         names = [m.name for m in self.sim.modules]
         at = {name: names.index(name) for name in names}
         module = {name: self.sim.modules[at[name]] for name in names}
+        self.module = module
         self.sources, self.learning = module["sources"], module["learning"]
         self.views = {name: self.sim.views[at[name]] for name in names}
-        central = module.get("central_authority")
+        officials = module.get("officials")
         before_learning = self.sim.modules[at["learning"] - 1] if at["learning"] else None
         #: who takes the day's listings: learning (neighbours' sanctions), attitudes
         #: (neighbours' public namings), where they see them
@@ -150,9 +165,8 @@ class Partition:
         #: per exchange: whether it is on, the module after whose step it comes (None: the
         #: day's start), what this partition gives, and how it takes everyone's
         table: dict[str, tuple[bool, Module | None, Callable[[], Any], Callable[..., None]]] = {
-            "reports": (central is not None and regions is not None, module.get("officials"),
-                        lambda: central.reports(self.views["central_authority"]),
-                        lambda reported: central.receive_reports(reported)),
+            "officials": (officials is not None and regions is not None, officials,
+                          self._officials_figures, self._receive_officials_figures),
             "records": (self.sources.routes, self.sources, lambda: self.sources.outbox,
                         lambda routed: self.sources.receive(self.views["sources"],
                                                             self.sim.day, routed)),
@@ -196,17 +210,35 @@ class Partition:
         """The whole population: no exchange, plain days."""
         self.sim.run()
 
+    def _officials_figures(self) -> dict[str, np.ndarray]:
+        """This partition's part of the officials exchange: its regions' reported
+        violations (for the central authority) and what its officials did to firms
+        (lending pressure, records dropped), 0 for the others' regions and firms."""
+        officials = self.views["officials"]
+        out = self.module["officials"].firm_figures(officials)
+        if "central_authority" in self.module:
+            out["regions.reported_violations"] = self.module["central_authority"].reports(
+                self.views["central_authority"])
+        return out
+
+    def _receive_officials_figures(self, figures: dict[str, np.ndarray]) -> None:
+        self.module["officials"].receive_firm_figures(self.views["officials"], figures)
+        if "central_authority" in self.module:
+            self.module["central_authority"].receive_reports(
+                figures["regions.reported_violations"])
+
     def state(self) -> dict[str, np.ndarray]:
         arrays = self.sim.world.arrays
         out = {name: arrays[name].T if name in LIST_MAJOR else arrays[name]
                for name in PERSON_ARRAYS if name in arrays}
         out["uids"] = self.uids
         out["counters"] = self.sim.world.counters.history
-        if "officials.score" in arrays:
-            own = own_regions(self.views["officials"])
-            out["official_ids"] = np.flatnonzero(own[arrays["officials.region"]])
-            for name in OFFICIAL_ARRAYS:
-                out[name] = arrays[name][out["official_ids"]]
+        for kind, (region, names) in OWNED.items():
+            if kind in self.views and arrays[region].size:
+                own_regions = self.views[kind].own_regions()
+                out[f"{kind}.ids"] = np.flatnonzero(own_regions[arrays[region]])
+                for name in names:
+                    out[name] = arrays[name][out[f"{kind}.ids"]]
         return out
 
 
@@ -233,34 +265,36 @@ def routed(records: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {name: np.concatenate([r[name] for r in records]) for name in records[0]}
 
 
-def summed(reports: list[np.ndarray]) -> np.ndarray:
-    """Every region's reported violations: each partition's own regions' (0 elsewhere),
-    added up."""
-    return np.sum(reports, axis=0)
+def summed(figures: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Every region's and firm's figures: each partition's own regions' and firms'
+    (0 elsewhere), added up."""
+    return {name: np.sum([f[name] for f in figures], axis=0) for name in figures[0]}
 
 
 #: how the partitions' parts of each exchange are put together
 GATHER: dict[str, Callable[[list[Any]], Any]] = {
-    "reports": summed, "records": routed, "listings": together, "network": in_order}
+    "officials": summed, "records": routed, "listings": together, "network": in_order}
 
 
 def size(name: str, part: Any) -> int:
     """Entries in a partition's part of an exchange (what it sends to each other one)."""
-    if name == "reports":
-        return int(part.size)
+    if name == "officials":
+        return sum(int(values.size) for values in part.values())
     return int(part["subject"].size if name == "records" else part[0].size)
 
 
 def merge(states: list[dict[str, np.ndarray]], people: int) -> dict[str, np.ndarray]:
     """:func:`benchmarks.partitioned.run.merge` of the per-person arrays compared, and
-    each official's arrays from the partition owning it (every official once)."""
+    each official's and firm's arrays from the partition owning it (each once)."""
     merged = run.merge(states, people, [name for name in PERSON_ARRAYS if name in states[0]])
-    if "official_ids" in states[0]:
-        ids = np.concatenate([s["official_ids"] for s in states])
+    for kind, (_, names) in OWNED.items():
+        if f"{kind}.ids" not in states[0]:
+            continue
+        ids = np.concatenate([s[f"{kind}.ids"] for s in states])
         order = np.argsort(ids, kind="stable")
         if not np.array_equal(ids[order], np.arange(ids.size)):
-            raise ValueError("every official must be owned by exactly one partition")
-        for name in OFFICIAL_ARRAYS:
+            raise ValueError(f"every one of the {kind} must be owned by exactly one partition")
+        for name in names:
             merged[name] = np.concatenate([s[name] for s in states])[order]
     return merged
 
@@ -278,6 +312,15 @@ def run_in_process(people: int, days: int, blocks: Sequence[Sequence[int]],
     only its own part of each exchange in ``only`` (the ablation). Returns the merged
     state and the entries sent to other partitions."""
     parts = [Partition(people, days, b, variant) for b in blocks]
+    sent = run_days(parts, days, exchange, only)
+    return merge([p.state() for p in parts], people), sent
+
+
+def run_days(parts: Sequence[Partition], days: int, exchange: bool = True,
+             only: Sequence[str] = EXCHANGES) -> int:
+    """Step partitions in this process through ``days`` days with the day's exchanges
+    (``exchange=False``: each handed only its own part of those in ``only``); the
+    entries sent to other partitions."""
     others = len(parts) - 1
     sent = 0
     for _ in range(days):
@@ -291,7 +334,7 @@ def run_in_process(people: int, days: int, blocks: Sequence[Sequence[int]],
                 handed = [(point, GATHER[point]([g])) for g in got]
         for p, h in zip(parts, handed, strict=True):
             p.advance(h, None)
-    return merge([p.state() for p in parts], people), sent
+    return sent
 
 
 def run_on_dask(client: Any, people: int, days: int, blocks: Sequence[Sequence[int]],

@@ -34,6 +34,7 @@ from scslab.core.declarations import (
     TwinTransform,
 )
 from scslab.core.metrics import FinalMetricDef, MetricDef
+from scslab.core.population import REGION_SIZES, region_sizes
 from scslab.core.scenario_schema import ModuleParams
 from scslab.numerics.rng import StreamSpec
 
@@ -149,3 +150,15 @@ class Module(ABC):
     @abstractmethod
     def step(self, world: View, day: int) -> None:
         """Advance the mechanism by one day."""
+
+
+class RunsRegions:
+    """For a module that runs officials, firms or figures of regions (``View.own_regions``):
+    on a partition it needs every region's size, a national figure. Put before
+    :class:`Module` in the bases."""
+
+    national_keys: ClassVar[tuple[str, ...]] = (REGION_SIZES,)
+
+    @classmethod
+    def national_figures(cls, scenario: Scenario, population: Any) -> dict[str, Any]:
+        return region_sizes(population) if cls.enabled_in(scenario) else {}  # type: ignore[attr-defined]

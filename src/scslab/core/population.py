@@ -303,6 +303,19 @@ def cut_refusal(split: dict[str, int], grouping: str, needs: str,
             f"{', or ' + otherwise if otherwise else ''})")
 
 
+#: the national figure of the modules that own regions' officials and firms on a
+#: partition: every region's number of people (:func:`region_sizes`, ``View.own_regions``)
+REGION_SIZES = "regions.size"
+
+
+def region_sizes(population: Population) -> dict[str, np.ndarray]:
+    """Every region's number of people, as the national figure ``REGION_SIZES``
+    (``Module.national_figures``)."""
+    return {REGION_SIZES: np.bincount(population.arrays["people.region"],
+                                      minlength=population.counts["regions"])
+            .astype(np.float64)}
+
+
 def split_groups(group: np.ndarray, uids: np.ndarray) -> int:
     """How many groups (``group``: each person's, over the whole population) have people
     both among ``uids`` and outside them."""

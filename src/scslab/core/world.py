@@ -36,6 +36,7 @@ from scslab.core.layouts import (
 )
 from scslab.core.metrics import Counters
 from scslab.core.population import OWNER as POPULATION
+from scslab.core.population import REGION_SIZES
 from scslab.core.record_log import Dossier
 from scslab.numerics.csr import group_index
 from scslab.numerics.rng import Stream
@@ -614,6 +615,18 @@ class View:
         except KeyError:
             raise KeyError(f"national figure {key!r} not given to this partition "
                            "(Sim(national=run.engine.national_figures(...)))") from None
+
+    def own_regions(self) -> np.ndarray:
+        """The regions whose officials, firms and figures this World runs for the record
+        and counts: every region in an ordinary run; on a partition of whole regions,
+        those of its people — and the regions with no one at all go with the partition
+        that holds uid 0 (the national figure ``regions.size``)."""
+        w = self._world
+        if w.uids is None:
+            return np.ones(w.n_regions, dtype=bool)
+        here = np.bincount(self.array("people.region"), minlength=w.n_regions) > 0
+        first = bool(w.uids.size) and int(w.uids[0]) == 0
+        return here | ((self.national(REGION_SIZES) == 0) & first)
 
     def appended_by(self, name: str) -> np.ndarray:
         """On a partition: for each row of today's ``name`` table, the place in the day

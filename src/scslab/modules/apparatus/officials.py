@@ -49,8 +49,8 @@ from scslab.core.layouts import (
     unfiled,
 )
 from scslab.core.metrics import MetricDef
-from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role
-from scslab.core.population import cut_refusal
+from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role, RunsRegions
+from scslab.core.population import REGION_SIZES, cut_refusal
 from scslab.core.scenario_schema import ModuleParams
 from scslab.modules.economy.firms import DOMAINS, firm_params, record_stakes
 from scslab.numerics.logistic import sigmoid
@@ -103,26 +103,6 @@ def official_params(scenario) -> OfficialParams:
     return scenario.module_params("officials", OfficialParams)
 
 
-def region_sizes(population) -> dict[str, np.ndarray]:
-    """The national figure of the officials' modules: every region's number of people
-    (``Module.national_figures``)."""
-    region = population.arrays["people.region"]
-    R = population.counts["regions"]
-    return {"regions.size": np.bincount(region, minlength=R).astype(np.float64)}
-
-
-def own_regions(world) -> np.ndarray:
-    """The regions whose officials and figures this World counts: every region in an
-    ordinary run; on a partition of whole regions, those of its people — and the
-    regions with no one at all go with the partition that holds uid 0."""
-    R = world.n_regions
-    if not world.partitioned:
-        return np.ones(R, dtype=bool)
-    here = np.bincount(world.array("people.region"), minlength=R) > 0
-    first = bool(world.uids.size) and int(world.uids[0]) == 0
-    return here | ((world.national("regions.size") == 0) & first)
-
-
 def detection_per_act(p: OfficialParams) -> float:
     """Chance one corrupt act is detected: audits, plus the public record if transparent."""
     miss = (1.0 - p.audit_probability * p.audit_detection) * (
@@ -130,7 +110,7 @@ def detection_per_act(p: OfficialParams) -> float:
     return 1.0 - miss
 
 
-class Officials(Module):
+class Officials(RunsRegions, Module):
     name = "officials"
     role = Role.BEHAVIOUR
     phase = Phase.DECIDE
@@ -192,16 +172,11 @@ class Officials(Module):
     #: (draws keyed by the resident's uid, or the official's or region's number); the
     #: officials and regions of other partitions are computed alike but count nothing here
     partitionable = True
-    national_keys = ("regions.size",)
 
     @classmethod
     def partition_problem(cls, params, scenario, split) -> str | None:
         return cut_refusal(split, "people.region", "each region's officials serve and "
                            "report on the whole region")
-
-    @classmethod
-    def national_figures(cls, scenario, population) -> dict[str, np.ndarray]:
-        return region_sizes(population) if cls.enabled_in(scenario) else {}
 
     @classmethod
     def check_params(cls, params, scenario):
@@ -236,7 +211,11 @@ class Officials(Module):
         self.firm_region = world.array("firms.region").astype(np.int64)
         self.firm_stakes = record_stakes(firm_params(world.scenario), world.array("firms.size"))
         self.officials_in = np.bincount(oreg, minlength=self.R).astype(np.float64)
-        self.own = own_regions(world)
+        self.own = world.own_regions()
+        self.own_official = self.own[oreg]
+        self.own_firm = self.own[self.firm_region]
+        self.partitioned = world.partitioned
+        self.figures_due = False
 
     def _official_of(self, world, day, subject, region, purpose, keys) -> np.ndarray:
         """A keyed official of each subject's region (-1 where the region has none);
@@ -253,6 +232,10 @@ class Officials(Module):
 
     def step(self, world, day: int) -> None:
         p = self.params
+        if self.figures_due:
+            raise RuntimeError("officials on a partition: the previous day's figures for "
+                               "other partitions' firms were not exchanged "
+                               "(Officials.receive_firm_figures)")
         corrupt = world.array("officials.corrupt_today")
         corrupt[:] = 0
         world.array("officials.threat_target")[:] = -1
@@ -276,8 +259,30 @@ class Officials(Module):
             self.officials_in, 1.0)
         self._extortion(world, day, p, corrupt, active, integ, income, cell, st)
         self._statistics(world, day, p, preg, st)
+        own = self.own_official
         c.add_cells("corrupt_acts", (self.ref * self.R + world.array("officials.region")
-                                     .astype(np.int64)), corrupt.astype(np.float64))
+                                     .astype(np.int64))[own], corrupt[own].astype(np.float64))
+        self.figures_due = self.partitioned
+
+    def firm_figures(self, world) -> dict[str, np.ndarray]:
+        """On a partition, after this module's step: what its own regions' officials did
+        that other partitions' firms feel (their corporate scores and credit are computed
+        in every partition alike) — each region's pressure on banks for connected firms
+        and each firm's records dropped for a bribe; 0 for other regions and their firms."""
+        return {"regions.lending_pressure": np.where(
+                    self.own, world.array("regions.lending_pressure"), 0.0),
+                "firms.withdrawn_bits": np.where(
+                    self.own_firm, world.array("firms.withdrawn_bits"), 0).astype(np.int64)}
+
+    def receive_firm_figures(self, world, figures: dict[str, np.ndarray]) -> None:
+        """On a partition, after this module's step: :meth:`firm_figures` summed over
+        partitions — each region's and firm's from the partition that owns it, which
+        replace this partition's own reckoning of the others."""
+        for name, own in (("regions.lending_pressure", self.own),
+                          ("firms.withdrawn_bits", self.own_firm)):
+            values = world.array(name)
+            values[~own] = np.asarray(figures[name])[~own].astype(values.dtype)
+        self.figures_due = False
 
     def _bribes(self, world, day, p, corrupt, active, integ, income, preg, cell, st) -> None:
         chunk, live = world.dossier.day_records(day - 1)
@@ -335,7 +340,7 @@ class Officials(Module):
             f, off = f_all[has], off_all[has]
             if f.size == 0:
                 continue
-            c.add_cells("firm_records_eligible", cells[f])
+            c.add_cells("firm_records_eligible", cells[f[self.own_firm[f]]])
             bribe = p.bribe_share * self.firm_stakes[f, k]
             z = (p.corruption_intercept + bribe / p.gain_scale
                  - p.integrity_weight * integ[np.maximum(off, 0)] - self.deter)
@@ -343,7 +348,7 @@ class Officials(Module):
             paid = (off >= 0) & active[np.maximum(off, 0)] & (u < sigmoid(z))
             withdrawn[f[paid]] |= np.uint8(1 << k)
             np.add.at(corrupt, off[paid], corrupt.dtype.type(1))
-            c.add_cells("firm_records_dropped", cells[f[paid]])
+            c.add_cells("firm_records_dropped", cells[f[paid & self.own_firm[f]]])
 
     def _extortion(self, world, day, p, corrupt, active, integ, income, cell, st) -> None:
         n_off = world.counts["officials"]
@@ -396,7 +401,7 @@ class Officials(Module):
         c.add_cells("corrupt_acts", cells[falsify & self.own])
 
 
-class OfficialAudits(Module):
+class OfficialAudits(RunsRegions, Module):
     name = "official_audits"
     switched_by = "officials"
     role = Role.SENSING
@@ -412,11 +417,6 @@ class OfficialAudits(Module):
              "regions.falsified", "people.region")
     appends = ("observations", "observation_truth")
     partitionable = True  # draws keyed by official or region; counts its own regions'
-    national_keys = ("regions.size",)
-
-    @classmethod
-    def national_figures(cls, scenario, population) -> dict[str, np.ndarray]:
-        return region_sizes(population) if cls.enabled_in(scenario) else {}
 
     streams = (StreamSpec("draws", LAYOUT, "audits and detection"),)
     counters = (CounterSpec("corrupt_acts_detected", "corrupt acts detected"),)
@@ -433,7 +433,7 @@ class OfficialAudits(Module):
         self.ext_code = int(cat.code[cat.position(self.p.extortion_act)])
         self.ref = world.group_names.index(world.scenario.population.reference_group)
         self.R = world.n_regions
-        self.own = own_regions(world)
+        self.own = world.own_regions()
 
     def step(self, world, day: int) -> None:
         p = self.p
@@ -449,6 +449,7 @@ class OfficialAudits(Module):
             hit = (k > 0) & st.bernoulli(day, LAYOUT.pack(purpose=P_DETECT), offs,
                                          1.0 - (1.0 - self.pi) ** k)
             det[hit] = k[hit]  # a detected official's acts of the day come to light
+            hit &= self.own[oreg]  # other partitions count their own officials
             c.add_cells("corrupt_acts_detected", self.ref * self.R + oreg[hit], k[hit])
         fals = world.array("regions.falsified")
         regions = np.arange(self.R, dtype=np.int64)
@@ -473,7 +474,7 @@ class OfficialAudits(Module):
                 lawful=np.zeros(who.size, dtype=bool)))
 
 
-class CentralAuthority(Module):
+class CentralAuthority(RunsRegions, Module):
     name = "central_authority"
     switched_by = "officials"
     role = Role.SYSTEM
@@ -493,24 +494,19 @@ class CentralAuthority(Module):
     #: violations are handed in each day (:meth:`receive_reports`) — the mean rate is
     #: over all regions; it rewards and counts its own regions
     partitionable = True
-    national_keys = ("regions.size",)
-
-    @classmethod
-    def national_figures(cls, scenario, population) -> dict[str, np.ndarray]:
-        return region_sizes(population) if cls.enabled_in(scenario) else {}
 
     def setup(self, world) -> None:
         self.p = official_params(world.scenario)
         world.array("officials.score")[:] = self.p.score_base
         if world.partitioned:
-            self.size = np.array(world.national("regions.size"), dtype=np.float64)
+            self.size = np.array(world.national(REGION_SIZES), dtype=np.float64)
         else:
             self.size = np.bincount(world.array("people.region"),
                                     minlength=world.n_regions).astype(np.float64)
         self.ref = world.group_names.index(world.scenario.population.reference_group)
         world.state["mean_rate"] = None
         self.partitioned = world.partitioned
-        self.own = own_regions(world)
+        self.own = world.own_regions()
         self.reports_in: np.ndarray | None = None
 
     def reports(self, world) -> np.ndarray:

@@ -41,7 +41,8 @@ from pydantic import Field
 
 from scslab.core.incentives import present_value
 from scslab.core.metrics import FinalMetricDef, MetricDef
-from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role
+from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role, RunsRegions
+from scslab.core.population import cut_refusal
 from scslab.core.scenario_schema import ModuleParams
 from scslab.modules.people.behaviour import BehaviourParams
 from scslab.numerics.logistic import sigmoid
@@ -129,6 +130,14 @@ def firm_cells(world) -> np.ndarray:
     return (ref * world.n_regions + world.array("firms.region").astype(np.int64))
 
 
+def own_firms(world) -> np.ndarray:
+    """The firms this World counts: all in an ordinary run; on a partition, those of its
+    own regions (``View.own_regions``). Every partition runs every firm alike — their
+    draws are keyed by firm, and what other partitions' officials do to them is
+    exchanged (``Officials.receive_firm_figures``) — but counts only its own."""
+    return world.own_regions()[world.array("firms.region").astype(np.int64)]
+
+
 def record_stakes(p: FirmParams, size: np.ndarray) -> np.ndarray:
     """S_k per firm and domain: what a record of domain k costs the firm — the fine plus
     the share of a listing the record's points move it towards (firms × domains)."""
@@ -139,7 +148,7 @@ def record_stakes(p: FirmParams, size: np.ndarray) -> np.ndarray:
             + np.outer(size, stake * np.minimum(1.0, p.vector("points") / gap)))
 
 
-class Firms(Module):
+class Firms(RunsRegions, Module):
     name = "firms"
     role = Role.BEHAVIOUR
     phase = Phase.DECIDE
@@ -159,7 +168,14 @@ class Firms(Module):
         ArraySpec("firms.unpaid", "flag", "firms", True, "left a supplier's bill unpaid today"),
     )
     reads = ("firms.size", "firms.compliance", "firms.productivity", "firms.state_owned",
-             "firms.region", "firms.loan_due@prev")
+             "firms.region", "firms.loan_due@prev", "people.region")
+    #: on a partition of whole regions: every firm run alike, its own regions' counted
+    partitionable = True
+
+    @classmethod
+    def partition_problem(cls, params, scenario, split) -> str | None:
+        return cut_refusal(split, "people.region", "each firm is counted by the partition "
+                           "holding its region")
     streams = (StreamSpec("draws", LAYOUT, "opportunities, violations, applications, default"),)
     counters = (
         CounterSpec("firm_days", "firms × days (reference group, firm region)"),
@@ -189,8 +205,10 @@ class Firms(Module):
         self.sanction = record_stakes(p, size)
         self.gain = np.outer(size, p.vector("gains"))
         self.cells = firm_cells(world)
+        self.own = own_firms(world)
         n_cells = len(world.group_names) * world.n_regions
-        self.cell_sizes = np.bincount(self.cells, minlength=n_cells).astype(np.float64)
+        self.cell_sizes = np.bincount(self.cells[self.own], minlength=n_cells).astype(
+            np.float64)
 
     def step(self, world, day: int) -> None:
         p, b = self.params, self.b
@@ -222,7 +240,8 @@ class Firms(Module):
         c = world.counters
         c.add_vector("firm_days", self.cell_sizes)
         bits = np.unpackbits(violated[:, None], axis=1).sum(axis=1)
-        c.add_cells("firm_violations", self.cells[any_v], bits[any_v].astype(np.float64))
+        counted = any_v & self.own
+        c.add_cells("firm_violations", self.cells[counted], bits[counted].astype(np.float64))
         # credit: repay or default when a loan falls due; apply when free of debt
         due = world.array("firms.loan_due").astype(np.int64)
         outcome = world.array("firms.loan_outcome")
@@ -251,7 +270,7 @@ class Firms(Module):
                         + p.compliance_weight * (0.8 - comp[idx]))
 
 
-class FirmInspection(Module):
+class FirmInspection(RunsRegions, Module):
     name = "firm_inspection"
     switched_by = "firms"
     role = Role.SENSING
@@ -264,7 +283,9 @@ class FirmInspection(Module):
         ArraySpec("firms.false_bits", "code", "firms", True,
                   "of today's domain records, those with no violation behind them"),
     )
-    reads = ("firms.violated", "firms.loan_outcome", "firms.region", "firms.unpaid")
+    reads = ("firms.violated", "firms.loan_outcome", "firms.region", "firms.unpaid",
+             "people.region")
+    partitionable = True  # draws keyed by firm; counts its own regions' firms
     streams = (StreamSpec("draws", LAYOUT, "inspection coverage and false records"),)
     counters = (
         CounterSpec("firm_records", "regulatory records of firms"),
@@ -279,6 +300,7 @@ class FirmInspection(Module):
     def setup(self, world) -> None:
         self.p = firm_params(world.scenario)
         self.cells = firm_cells(world)
+        self.own = own_firms(world)
 
     def step(self, world, day: int) -> None:
         p = self.p
@@ -308,7 +330,7 @@ class FirmInspection(Module):
         dom = rec & np.uint8(0x0F)
         n_rec = np.unpackbits(dom[:, None], axis=1).sum(axis=1).astype(np.float64)
         n_false = np.unpackbits(false[:, None], axis=1).sum(axis=1).astype(np.float64)
-        has = n_rec > 0
+        has = (n_rec > 0) & self.own
         world.counters.add_cells("firm_records", self.cells[has], n_rec[has])
         world.counters.add_cells("firm_records_false", self.cells[has], n_false[has])
 
@@ -325,7 +347,7 @@ def lending_priority(score: np.ndarray, state_owned: np.ndarray, connected: np.n
             + p.lending_noise * noise)
 
 
-class CorporateCredit(Module):
+class CorporateCredit(RunsRegions, Module):
     name = "corporate_credit"
     switched_by = "firms"
     role = Role.SYSTEM
@@ -340,7 +362,10 @@ class CorporateCredit(Module):
     )
     reads = ("firms.record_bits", "firms.complaints?", "firms.state_owned", "firms.size",
              "firms.region", "firms.applying", "firms.connected", "firms.withdrawn_bits?",
-             "regions.lending_pressure?")
+             "regions.lending_pressure?", "people.region")
+    #: on a partition: every firm scored and ranked alike (the officials' part exchanged),
+    #: so the national rationing and procurement draws are the whole run's; counts its own
+    partitionable = True
     streams = (StreamSpec("draws", LAYOUT, "credit rationing, bank noise, procurement"),)
     counters = (
         CounterSpec("procurement_contracts", "public contracts awarded (winner's cell)"),
@@ -352,6 +377,7 @@ class CorporateCredit(Module):
         world.array("firms.cscore")[:] = self.p.score_base
         world.state["complaints"] = np.zeros(world.counts["firms"], dtype=np.int64)
         self.cells = firm_cells(world)
+        self.own = own_firms(world)
         self.recover = 1.0 - math.exp(-1.0 / self.p.restore_days)
 
     def step(self, world, day: int) -> None:
@@ -414,6 +440,7 @@ class CorporateCredit(Module):
         if k:
             w = st.words(day, LAYOUT.pack(purpose=P_PROC_WHO), np.arange(k, dtype=np.int64))
             who = ((w[:, 0].astype(np.uint64) * np.uint64(nf)) >> np.uint64(32)).astype(np.int64)
+            who = who[self.own[who]]
             world.counters.add_cells("procurement_contracts", self.cells[who[~listed[who]]])
             world.counters.add_cells("procurement_blocked", self.cells[who[listed[who]]])
 
@@ -440,7 +467,7 @@ def auc(score: np.ndarray, positive: np.ndarray) -> float | None:
     return float(u / (n_pos * n_neg))
 
 
-class FirmMetrics(Module):
+class FirmMetrics(RunsRegions, Module):
     name = "firm_metrics"
     switched_by = "firms"
     role = Role.OBSERVER
@@ -448,7 +475,11 @@ class FirmMetrics(Module):
     doc = "Credit allocation against productivity, listing of compliant firms, score AUC."
     reads = ("firms.return_rate", "firms.applying", "firms.loan_day", "firms.loan_amount",
              "firms.loan_due", "firms.cscore", "firms.listed", "firms.state_owned",
-             "firms.loan_outcome", "firms.last_violation", "firms.region", "firms.size")
+             "firms.loan_outcome", "firms.last_violation", "firms.region", "firms.size",
+             "people.region")
+    #: on a partition: counts its own regions' firms; every partition holds every firm
+    #: alike, so its corporate-score AUCs over all firms are the whole run's
+    partitionable = True
     counters = (
         CounterSpec("credit_lent", "credit lent to firms (money)", real=True),
         CounterSpec("credit_lent_soe", "credit lent to state-owned firms (money)", real=True),
@@ -493,6 +524,7 @@ class FirmMetrics(Module):
 
     def setup(self, world) -> None:
         self.cells = firm_cells(world)
+        self.own = own_firms(world)
         self.region = world.array("firms.region").astype(np.int64)
         self.ref = world.group_names.index(world.scenario.population.reference_group)
         p = firm_params(world.scenario)
@@ -517,19 +549,23 @@ class FirmMetrics(Module):
         matured = np.flatnonzero(out != 0)
         if matured.size:
             dflt = out[matured] == 2
-            c.add_cells("firm_loans_matured", self.cells[matured])
-            c.add_cells("firm_loans_defaulted", self.cells[matured[dflt]])
-            if day >= self.burn_in:
+            if day >= self.burn_in:  # every firm's: the AUC is over all firms
                 st["auc_scores"].append(st["score_at_issue"][matured].copy())
                 st["auc_defaults"].append(dflt)
+            mine = self.own[matured]
+            matured, dflt = matured[mine], dflt[mine]
+            c.add_cells("firm_loans_matured", self.cells[matured])
+            c.add_cells("firm_loans_defaulted", self.cells[matured[dflt]])
         self._misconduct_window(world, day)
-        app = np.flatnonzero(world.array("firms.applying"))
+        app = np.flatnonzero(world.array("firms.applying") & self.own)
         if app.size:
             soe = world.array("firms.state_owned")[app]
             c.add_cells("applications_soe", self.cells[app[soe]])
             c.add_cells("applications_private", self.cells[app[~soe]])
         if new.size:
             st["score_at_issue"][new] = world.array("firms.cscore")[new]
+            new = new[self.own[new]]
+        if new.size:
             soe = world.array("firms.state_owned")[new]
             c.add_cells("credit_lent", self.cells[new], amount[new])
             c.add_cells("credit_lent_soe", self.cells[new[soe]], amount[new[soe]])
@@ -537,7 +573,7 @@ class FirmMetrics(Module):
             c.add_cells("loans_private", self.cells[new[~soe]])
             c.add_cells("credit_output", self.cells[new], amount[new] * ret[new])
             self._benchmark(world, new, ret, amount)
-        listed = np.flatnonzero(world.array("firms.listed"))
+        listed = np.flatnonzero(world.array("firms.listed") & self.own)
         if listed.size:
             c.add_cells("firm_listed_days", self.cells[listed])
             last = world.array("firms.last_violation")[listed].astype(np.int64)
