@@ -240,11 +240,31 @@ def test_a_partition_that_skips_an_exchange_stops():
     with pytest.raises(RuntimeError, match="were not handed in"):
         part.advance(("records", mine), "network")  # learning's turn, no listings
     part = builtin.Partition(3000, 5, [0, 1])
+    mine = to_records(part)
+    with pytest.raises(RuntimeError, match="exchange 'officials': the day ended without"):
+        part.advance(("records", mine), "officials")  # already past the officials' step
+    part = builtin.Partition(3000, 5, [0, 1])
     central = part.module["central_authority"]
     central.receive_reports(central.reports(part.views["central_authority"]))
     part.sim.step()  # the reports handed in, but not the figures for others' firms
     with pytest.raises(RuntimeError, match="figures for other partitions' firms were not"):
         part.sim.step()
+
+
+def test_a_partition_with_no_records_to_route_files_its_own_people_s():
+    """With no source misattributing or fabricating there is no records exchange, and
+    each partition files its observations under its own people's rows (the sources'
+    subjects are uids until then): 2 partitions equal the whole run."""
+    from benchmarks.partitioned import builtin
+
+    part = builtin.Partition(3000, 2, [0, 1], "baseline-exact")
+    assert "records" not in part.points
+    people, days = 30_000, 40
+    whole = builtin.run_whole(people, days, "baseline-exact")
+    index = part.sim.world.counters.index
+    assert whole["counters"][:, index["records"]].sum() > 100
+    split, _ = builtin.run_in_process(people, days, ([0, 1], [2, 3]), variant="baseline-exact")
+    assert prun.identical(split, whole)
 
 
 def test_the_apparatus_split_by_region_equals_the_whole_run():
@@ -317,6 +337,31 @@ def test_modules_that_need_whole_regions_or_households_refuse_a_cut():
     whole.counts["people"] = 1500  # a partition's size, but not made by restrict
     with pytest.raises(ValueError, match="must say how many people.region, people.household"):
         Sim(sc, population=whole, uids=uids)
+
+
+def test_every_region_is_owned_by_exactly_one_partition_even_an_empty_one():
+    """Regions' officials and firms are run for the record by the partition holding the
+    region; a region with no one in it goes with the partition holding uid 0 — else its
+    officials' and firms' figures would be counted by none (or by all)."""
+    sc = load_scenario("baseline", [
+        "modules.market.enabled=false", "population.regions=6",
+        "population.groups.majority.region_weights=[1,0,1,1,1,0]",
+        "population.groups.minority.region_weights=[1,0,1,1,1,0]"],
+        people=3000, days=2, burn_in=0)
+    pop = synthesise(sc.population, sc.seed, 0)
+    region = pop.arrays["people.region"]
+    assert (np.bincount(region, minlength=6)[[1, 5]] == 0).all()
+    national = national_figures(sc, pop)
+    owned, holds_first = [], []
+    for block in ([0, 1, 5], [2], [3, 4]):
+        uids = np.flatnonzero(np.isin(region, block))
+        sim = Sim(sc, population=restrict(pop, uids), uids=uids, national=national)
+        view = sim.views[[m.name for m in sim.modules].index("officials")]
+        owned.append(view.own_regions())
+        holds_first.append(uids[0] == 0)
+    assert (np.sum(owned, axis=0) == 1).all()
+    first = owned[holds_first.index(True)]
+    assert first[1] and first[5]
 
 
 def test_a_partition_keeps_its_own_people_of_a_national_draw():

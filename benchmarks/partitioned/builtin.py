@@ -21,7 +21,8 @@ by the partition holding its region.
 Variants (``VARIANTS``): ``baseline`` (behaviour, firms, debts, officials, sources,
 dossier, learning, attitudes, core_metrics, harm) and ``rongcheng`` (those and the point
 score, its lists, joint sanctions and appeals), with the market off and everything else
-as built in; and ``rongcheng-stress``, with many misattributed and fabricated records,
+as built in; ``baseline-exact``, baseline with no misattributed or fabricated records
+(so no records exchange); and ``rongcheng-stress``, with many misattributed and fabricated records,
 fast debt cycles, more public naming, officials' evaluations, regions rewarded on
 reports and officials corrupt, often suspended and pressing banks hard, for the tests.
 
@@ -77,13 +78,21 @@ from scslab.scenario import load_scenario
 VARIANTS = {
     "baseline": ("baseline", ("market",), ()),
     "rongcheng": ("rongcheng", ("market",), ()),
+    # baseline with no record naming anyone but its actor: no records exchange
+    "baseline-exact": ("baseline", ("market",),
+                       tuple(f"sources.{s}.{k}=0" for s in ("court", "enforcement",
+                                                            "tax_office", "bank")
+                             for k in ("misattribution", "fabrication_rate"))),
     # rongcheng with many wrong records — fabricated by two sources (each day's batch
     # shuffled), misattributed — and fast debt cycles (judgment refusals within weeks):
     # to exercise the exchanges at small sizes and short runs
     "rongcheng-stress": ("rongcheng", ("market",),
                          ("sources.court.fabrication_rate=1e-4",
                           "sources.traffic_police.fabrication_rate=5e-5",
-                          "sources.court.misattribution=0.05", "modules.debts.loan_term=20",
+                          "sources.court.misattribution=0.05",
+                          # misattributed records of a source that also misclassifies
+                          "sources.enforcement.misattribution=0.2",
+                          "modules.debts.loan_term=20",
                           "modules.debts.judgment_deadline=10",
                           "modules.debts.recheck_days=5",
                           # a source that sees acts of two modules (behaviour's borrowing,
@@ -179,6 +188,11 @@ class Partition:
                                                           self.sim.day, *events)),
         }
         self.exchanges = {name: table[name][1:] for name in EXCHANGES if table[name][0]}
+        places = [-1 if after is None else self.sim.modules.index(after)
+                  for after, _, _ in self.exchanges.values()]
+        if places != sorted(set(places)):
+            raise ValueError(f"exchanges {list(self.exchanges)} must come after distinct "
+                             f"modules, in the day's order (after modules {places})")
         self.rest: Iterator[Module] | None = None
 
     @property
@@ -204,6 +218,9 @@ class Partition:
             for module in self.rest:
                 if module is after:
                     break
+            else:
+                raise RuntimeError(f"exchange {to!r}: the day ended without {after.name}'s "
+                                   "step (already past it)")
         return give()
 
     def run(self) -> None:

@@ -194,6 +194,8 @@ class Sources(Module):
             return
         if rows.size == 0 and all(made is None for *_, made in fabricating):
             return
+        if world.partitioned:  # no one misattributes: every subject is a local actor
+            subject = world.locate(subject)[0]
         observations = Table.from_columns(
             OBSERVATION_LAYOUT,
             ref=unfiled(rows.size),

@@ -295,6 +295,9 @@ class Attitudes(Module):
                              NAMED_NEIGHBOUR, by_uid=True)
         detentions = world.events("detentions")
         if len(detentions):
+            if world.partitioned:  # the writer (surveillance) is refused on a partition
+                raise RuntimeError("attitudes on a partition: detentions' neighbours "
+                                   "elsewhere are not exchanged")
             self._neighbours(world, detentions["person"].astype(np.int64),
                              p.detained_neighbour_shift, DETAINED_NEIGHBOUR)
         informed = world.events("informed")
