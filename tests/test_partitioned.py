@@ -463,7 +463,7 @@ def test_every_partition_holds_every_firm_as_the_whole_run_does(monkeypatch):
     """Firms are run in every partition alike (draws keyed by firm; the national credit
     rationing over all firms) and counted by the one holding their region: at the end
     each partition's every firm — score, listing, loan, last violation — is the whole
-    run's. What other partitions' officials did to them comes only through the officials
+    run's, and so are the corporate score's AUCs over all firms. What other partitions' officials did to them comes only through the officials
     exchange: each partition's own reckoning of other regions' officials (who are
     suspended differs, as their residents' bribes are elsewhere) drops other records and
     presses the banks otherwise."""
@@ -479,9 +479,13 @@ def test_every_partition_holds_every_firm_as_the_whole_run_does(monkeypatch):
     suspended = whole.sim.world.arrays["officials.suspended_until"]
     parts = [builtin.Partition(people, days, b, "rongcheng-stress") for b in ([0, 1], [2, 3])]
     builtin.run_days(parts, days)
+    aucs = {k: whole.sim.final_metrics[k]
+            for k in ("corporate_score_auc", "corporate_score_auc_misconduct")}
+    assert all(v is not None for v in aucs.values())  # loans matured, windows closed
     for p in parts:
         for name in names:
             assert np.array_equal(p.sim.world.arrays[name], want[name]), name
+        assert {k: p.sim.final_metrics[k] for k in aucs} == aucs  # over every firm
         # other regions' officials: not the whole run's (so the exchange is needed)
         assert (p.sim.world.arrays["officials.suspended_until"] != suspended).any()
     for name, kept in (("regions.lending_pressure", "firms.withdrawn_bits"),

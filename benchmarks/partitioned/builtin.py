@@ -110,7 +110,11 @@ VARIANTS = {
                           "modules.officials.suspension_score=90",
                           "modules.officials.lending_pressure=2.0",
                           "modules.officials.transparency=true",
-                          "modules.officials.corruption_intercept=4.0")),
+                          "modules.officials.corruption_intercept=4.0",
+                          # firms' loans mature within the run: the corporate score's AUCs
+                          "modules.firms.loan_term=30",
+                          "modules.firms.misconduct_horizon_days=20",
+                          "modules.firms.auc_interval_days=10")),
 }
 #: the per-person arrays compared, those of them a variant has
 PERSON_ARRAYS = ("people.perceived_detection", "people.perceived_day", "people.informed",
