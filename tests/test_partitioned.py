@@ -482,6 +482,10 @@ def test_every_partition_holds_every_firm_as_the_whole_run_does(monkeypatch):
     aucs = {k: whole.sim.final_metrics[k]
             for k in ("corporate_score_auc", "corporate_score_auc_misconduct")}
     assert all(v is not None for v in aucs.values())  # loans matured, windows closed
+    history, index = whole.sim.world.counters.history, whole.sim.world.counters.index
+    for counter in ("firm_listed_days", "firm_loans_matured", "firm_loans_defaulted",
+                    "procurement_blocked"):  # firms listed, loans repaid and defaulted
+        assert history[:, index[counter]].sum() > 0, counter
     for p in parts:
         for name in names:
             assert np.array_equal(p.sim.world.arrays[name], want[name]), name

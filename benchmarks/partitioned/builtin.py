@@ -113,6 +113,7 @@ VARIANTS = {
                           "modules.officials.corruption_intercept=4.0",
                           # firms' loans mature within the run: the corporate score's AUCs
                           "modules.firms.loan_term=30",
+                          "modules.firms.black_threshold=92",  # firms listed
                           "modules.firms.misconduct_horizon_days=20",
                           "modules.firms.auc_interval_days=10")),
 }
@@ -429,7 +430,7 @@ def main(argv: list[str] | None = None) -> int:
     lines += [f"| {v} | {n:,} | {'yes' if same else 'NO'} | {a:.1f} | {b:.1f} |"
               for v, n, same, a, b in rows]
     lines += ["", "Bit-identical: every counter of every cell and day, and every person's and "
-              "official's compared arrays (`PERSON_ARRAYS`, `OFFICIAL_ARRAYS`), byte for "
+              "official's and firm's compared arrays (`PERSON_ARRAYS`, `OWNED`), byte for "
               "byte.", ""]
     args.out.write_text("\n".join(lines))
     return 0 if all(r[2] for r in rows) else 1
