@@ -76,17 +76,17 @@ from scslab.scenario import load_scenario
 #: per variant: the builtin scenario, its modules that cannot run on a partition yet
 #: (switched off), and settings changed
 VARIANTS = {
-    "baseline": ("baseline", ("market",), ()),
-    "rongcheng": ("rongcheng", ("market",), ()),
+    "baseline": ("baseline", (), ()),
+    "rongcheng": ("rongcheng", (), ()),
     # baseline with no record naming anyone but its actor: no records exchange
-    "baseline-exact": ("baseline", ("market",),
+    "baseline-exact": ("baseline", (),
                        tuple(f"sources.{s}.{k}=0" for s in ("court", "enforcement",
                                                             "tax_office", "bank")
                              for k in ("misattribution", "fabrication_rate"))),
     # rongcheng with many wrong records — fabricated by two sources (each day's batch
     # shuffled), misattributed — and fast debt cycles (judgment refusals within weeks):
     # to exercise the exchanges at small sizes and short runs
-    "rongcheng-stress": ("rongcheng", ("market",),
+    "rongcheng-stress": ("rongcheng", (),
                          ("sources.court.fabrication_rate=1e-4",
                           "sources.traffic_police.fabrication_rate=5e-5",
                           "sources.court.misattribution=0.05",
@@ -114,6 +114,12 @@ VARIANTS = {
                           # firms' loans mature within the run: the corporate score's AUCs
                           "modules.firms.loan_term=30",
                           "modules.firms.black_threshold=92",  # firms listed
+                          # buyers check the public score by the market-wide beliefs, and
+                          # complaints weigh on a firm's corporate score (the whole table:
+                          # a dotted override of one entry would replace it)
+                          "modules.market.screening=institution",
+                          "modules.firms.points={tax: 10, environment: 15, product_safety: "
+                          "15, labour: 5, loan_default: 20, judgment: 10, complaint: 2}",
                           "modules.firms.misconduct_horizon_days=20",
                           "modules.firms.auc_interval_days=10")),
 }
@@ -122,19 +128,25 @@ PERSON_ARRAYS = ("people.perceived_detection", "people.perceived_day", "people.i
                  "people.perceived_sanction", "people.file_lost", "people.score",
                  "people.grade", "people.listed", "people.list_until", "people.bans",
                  "people.debt", "people.debt_stage", "people.debt_due", "people.debt_able",
-                 "people.approval", "people.institutional_trust", "people.attitude_events")
+                 "people.approval", "people.institutional_trust", "people.attitude_events",
+                 "people.seller", "people.market_reviews", "people.market_flags")
 #: of them, those with a row per list and a column per person (compared transposed)
 LIST_MAJOR = ("people.list_until",)
 #: per kind of thing owned by the partition holding its region: its region array and
 #: the arrays compared, each one's from the partition owning it
-OWNED = {"officials": ("officials.region", ("officials.score", "officials.suspended_until")),
-         "firms": ("firms.region", ("firms.cscore", "firms.listed", "firms.loan_due",
-                                    "firms.loan_amount", "firms.loan_day",
-                                    "firms.last_violation"))}
+#: (and the module whose view says which regions are the partition's own); the firms'
+#: arrays are every partition's alike, their market figures only the owner's
+OWNED = {"officials": ("officials", "officials.region",
+                       ("officials.score", "officials.suspended_until")),
+         "firms": ("firms", "firms.region",
+                   ("firms.cscore", "firms.listed", "firms.loan_due", "firms.loan_amount",
+                    "firms.loan_day", "firms.last_violation", "firms.complaints")),
+         "firms_market": ("market_complaints", "firms.region",
+                          ("firms.market_reviews", "firms.market_flags"))}
 #: where the benchmark writes its figures
 RESULTS = run.ROOT / "benchmarks" / "results-partitioned-builtin.md"
 #: a day's exchanges, in the order they come
-EXCHANGES = ("officials", "records", "listings", "network")
+EXCHANGES = ("officials", "market", "records", "listings", "network")
 
 
 def scenario(people: int, days: int, variant: str = "baseline") -> Scenario:
@@ -181,6 +193,9 @@ class Partition:
         table: dict[str, tuple[bool, Module | None, Callable[[], Any], Callable[..., None]]] = {
             "officials": (officials is not None and regions is not None, officials,
                           self._officials_figures, self._receive_officials_figures),
+            "market": ("market" in module and regions is not None,
+                       module.get("market_complaints", module.get("market")),
+                       self._market_figures, self._receive_market_figures),
             "records": (self.sources.routes, self.sources, lambda: self.sources.outbox,
                         lambda routed: self.sources.receive(self.views["sources"],
                                                             self.sim.day, routed)),
@@ -249,15 +264,32 @@ class Partition:
             self.module["central_authority"].receive_reports(
                 figures["regions.reported_violations"])
 
+    def _market_figures(self) -> dict[str, np.ndarray]:
+        """This partition's part of the market exchange: its day's counts for the
+        market-wide beliefs and its own firms' complaints (0 for the others' firms)."""
+        out = {"market.counts": self.module["market"].day_counts()}
+        if "market_complaints" in self.module:
+            out.update(self.module["market_complaints"].firm_complaints(
+                self.views["market_complaints"]))
+        return out
+
+    def _receive_market_figures(self, figures: dict[str, np.ndarray]) -> None:
+        self.module["market"].receive_day_counts(self.views["market"],
+                                                 figures["market.counts"])
+        if "market_complaints" in self.module:
+            self.module["market_complaints"].receive_firm_complaints(
+                self.views["market_complaints"],
+                {k: v for k, v in figures.items() if k != "market.counts"})
+
     def state(self) -> dict[str, np.ndarray]:
         arrays = self.sim.world.arrays
         out = {name: arrays[name].T if name in LIST_MAJOR else arrays[name]
                for name in PERSON_ARRAYS if name in arrays}
         out["uids"] = self.uids
         out["counters"] = self.sim.world.counters.history
-        for kind, (region, names) in OWNED.items():
-            if kind in self.views and arrays[region].size:
-                own_regions = self.views[kind].own_regions()
+        for kind, (viewer, region, names) in OWNED.items():
+            if viewer in self.views and arrays[region].size:
+                own_regions = self.views[viewer].own_regions()
                 out[f"{kind}.ids"] = np.flatnonzero(own_regions[arrays[region]])
                 for name in names:
                     out[name] = arrays[name][out[f"{kind}.ids"]]
@@ -266,11 +298,13 @@ class Partition:
 
 def in_order(events: list[tuple[np.ndarray, ...]]
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The partitions' events (actor uid, venue, outcome, appending module) in the whole
-    run's order: by the module that appended the act, then by actor uid, each actor's in
-    its own order (partitions hold disjoint uids, each in that order: a stable sort)."""
-    uid, slot, target, rank = (np.concatenate(col) for col in zip(*events, strict=True))
-    order = np.lexsort((uid, rank))
+    """The partitions' events (actor uid, venue, outcome, appending module and its two
+    order keys) in the whole run's order: by the module that appended the act, then by
+    its order keys (the actor's uid; the market's queue), each actor's in its own order
+    (partitions hold disjoint people, each in that order: a stable sort)."""
+    uid, slot, target, rank, first, second = (np.concatenate(col)
+                                              for col in zip(*events, strict=True))
+    order = np.lexsort((second, first, rank))
     return uid[order], slot[order], target[order]
 
 
@@ -295,12 +329,13 @@ def summed(figures: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
 
 #: how the partitions' parts of each exchange are put together
 GATHER: dict[str, Callable[[list[Any]], Any]] = {
-    "officials": summed, "records": routed, "listings": together, "network": in_order}
+    "officials": summed, "market": summed, "records": routed, "listings": together,
+    "network": in_order}
 
 
 def size(name: str, part: Any) -> int:
     """Entries in a partition's part of an exchange (what it sends to each other one)."""
-    if name == "officials":
+    if name in ("officials", "market"):
         return sum(int(values.size) for values in part.values())
     return int(part["subject"].size if name == "records" else part[0].size)
 
@@ -309,7 +344,7 @@ def merge(states: list[dict[str, np.ndarray]], people: int) -> dict[str, np.ndar
     """:func:`benchmarks.partitioned.run.merge` of the per-person arrays compared, and
     each official's and firm's arrays from the partition owning it (each once)."""
     merged = run.merge(states, people, [name for name in PERSON_ARRAYS if name in states[0]])
-    for kind, (_, names) in OWNED.items():
+    for kind, (_, _, names) in OWNED.items():
         if f"{kind}.ids" not in states[0]:
             continue
         ids = np.concatenate([s[f"{kind}.ids"] for s in states])

@@ -218,6 +218,9 @@ class World:
         #: whole run's order of a table is by appender, then by what each appends in
         self.append_rank: dict[str, int] = {}
         self.appenders: dict[str, np.ndarray] = {}
+        #: on a partition: for each row of today's acts, its place among its appender's
+        #: (two sortable keys: the actor's uid and 0, unless the appender gives its own)
+        self.act_order: tuple[np.ndarray, np.ndarray] | None = None
         #: on a partition: figures over the whole population that modules need (``Sim``'s
         #: ``national``), and the reverse neighbour index, built on first use
         self.national: dict[str, Any] = {}
@@ -273,14 +276,26 @@ class World:
         self.events = dict(_EMPTY_EVENTS)  # tables are never changed in place
         self.pending = {name: [] for name in EVENT_TABLES}
         self.appenders = {}
+        self.act_order = None
 
-    def append_event(self, name: str, table: Table, module: str | None = None) -> None:
+    def append_event(self, name: str, table: Table, module: str | None = None,
+                     order: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         if name == "observations":  # each observation gets its reference here
             table = self._file_observations(table)
         if self.uids is not None:
             rank = np.full(len(table), self.append_rank.get(module, -1), dtype=np.int16)
             before = self.appenders.get(name)
             self.appenders[name] = rank if before is None else np.concatenate([before, rank])
+            if name == "acts":
+                if order is None:  # by the actor's uid
+                    order = (self.uids[table["actor"].astype(np.int64)].astype(np.uint64),
+                             np.zeros(len(table), dtype=np.int64))
+                keys = (np.asarray(order[0], dtype=np.uint64),
+                        np.asarray(order[1], dtype=np.int64))
+                if self.act_order is not None:
+                    keys = (np.concatenate([self.act_order[0], keys[0]]),
+                            np.concatenate([self.act_order[1], keys[1]]))
+                self.act_order = keys
         self.pending[name].append(table)
         if len(self.events[name]) == 0:
             self.events[name] = table  # the common case: the first (often only) writer
@@ -303,6 +318,8 @@ class World:
         self.pending[name] = [table]
         if name in self.appenders:
             self.appenders[name] = self.appenders[name][keep]
+        if name == "acts" and self.act_order is not None:
+            self.act_order = (self.act_order[0][keep], self.act_order[1][keep])
 
     # ------------------------------------------------------------------ snapshots
 
@@ -410,13 +427,14 @@ class CounterView:
         return self.counters.daily(name, days)
 
 
-def in_append_order(rank: np.ndarray, uid: np.ndarray) -> bool:
-    """Whether rows are by appender (``rank``, :meth:`View.appended_by`), then by uid
-    within each appender — then every partition's rows are the whole run's restricted
-    to its people, and partitions' rows merged by (appender, uid) are the whole run's,
-    provided each appender emits in uid order there too."""
-    step, up = np.diff(rank.astype(np.int64)), np.diff(uid)
-    return not ((step < 0) | ((step == 0) & (up < 0))).any()
+def in_append_order(rank: np.ndarray, first: np.ndarray, second: np.ndarray) -> bool:
+    """Whether rows are by appender (``rank``, :meth:`View.appended_by`), then by their
+    order keys within each appender (:meth:`View.act_order`) — then every partition's
+    rows are the whole run's restricted to its people, and partitions' rows merged by
+    (appender, keys) are the whole run's, provided each appender emits in that order
+    there too."""
+    order = np.lexsort((second, first, rank))
+    return bool((order == np.arange(order.size)).all())
 
 
 class View:
@@ -509,10 +527,15 @@ class View:
             self._events_ok.add(name)
         return self._world.events[name]
 
-    def append(self, name: str, table: Table) -> None:
+    def append(self, name: str, table: Table,
+               order: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """Append to today's ``name`` table. ``order``, for acts on a partition: each
+        row's place among this module's acts of the day in the whole run, as two
+        sortable keys (default: the actor's uid), so that partitions' acts merge into
+        the whole run's order (:meth:`act_order`)."""
         if name not in self._appends:
             raise PermissionError(f"{self._module} appends to {name!r} without declaring it")
-        self._world.append_event(name, table, self._module)
+        self._world.append_event(name, table, self._module, order)
 
     def withdraw(self, name: str, keep: np.ndarray) -> None:
         """Keep only the rows of today's ``name`` table where ``keep`` is true (a gate)."""
@@ -627,6 +650,18 @@ class View:
         here = np.bincount(self.array("people.region"), minlength=w.n_regions) > 0
         first = bool(w.uids.size) and int(w.uids[0]) == 0
         return here | ((self.national(REGION_SIZES) == 0) & first)
+
+    def act_order(self) -> tuple[np.ndarray, np.ndarray]:
+        """On a partition: each of today's acts' place among its appender's acts in the
+        whole run, as two sortable keys (uint64, int64) — the actor's uid and 0, or
+        what the appender gave (``append(..., order=...)``)."""
+        w = self._world
+        if w.uids is None:
+            raise RuntimeError("act_order: kept on a partition only")
+        self.events("acts")  # the declared-read check
+        if w.act_order is None:
+            return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+        return w.act_order
 
     def appended_by(self, name: str) -> np.ndarray:
         """On a partition: for each row of today's ``name`` table, the place in the day

@@ -227,11 +227,12 @@ class Sources(Module):
         source by source, and within a source by the module that appended the act, then
         the actor's uid (before a fabricating source's shuffle)."""
         appender = world.appended_by("acts")
-        if not in_append_order(appender, world.uid_of(acts["actor"].astype(np.int64))):
-            raise RuntimeError("sources on a partition: today's acts are not in uid order "
-                               "within each module's, so routed records could not be put "
-                               "in the whole run's order")
-        appender = appender[rows]
+        first, second = world.act_order()
+        if not in_append_order(appender, first, second):
+            raise RuntimeError("sources on a partition: today's acts are not in order "
+                               "within each module's (View.act_order), so routed records "
+                               "could not be put in the whole run's order")
+        appender, first, second = appender[rows], first[rows], second[rows]
         actor_uid = world.uid_of(actor)
         local, here = world.locate(subject)
         source = np.repeat(self.source_code, np.diff(ends, prepend=0))
@@ -248,8 +249,8 @@ class Sources(Module):
         self.outbox = {"subject": subject[out], "act": reported[out], "source": source[out],
                        "actor": actor_uid[out], "true_act": codes[out],
                        "erroneous": erroneous[out], "lawful": lawful[out], "batch": batch[out],
-                       "appender": appender[out]}
-        self.held = (observations, truth, source, appender, actor_uid, made)
+                       "appender": appender[out], "first": first[out], "second": second[out]}
+        self.held = (observations, truth, source, (appender, first, second), made)
 
     def receive(self, world, day: int, routed: dict[str, np.ndarray]) -> None:
         """On a partition, after this module's step: every partition's outbox,
@@ -263,15 +264,16 @@ class Sources(Module):
         every partition, and those naming its people kept."""
         if self.held is None:
             raise RuntimeError("sources on a partition: receive comes after the day's step")
-        observations, truth, source, appender, actor_uid, made = self.held
+        observations, truth, source, place_keys, made = self.held
         self.held = self.outbox = None
-        # the place within the source's day: (appending module, actor uid) in one key
-        key = _place(appender, actor_uid)
+        # the place within the source's day: (appending module, its order keys) ranked
+        # over this partition's records and every routed one
+        key, routed_key = _places(place_keys, (routed["appender"], routed["first"],
+                                               routed["second"]))
         routed_subject = np.asarray(routed["subject"], dtype=np.int64)
         local, here = world.locate(routed_subject)
         ours = world.locate(np.asarray(routed["actor"], dtype=np.int64))[1]
         k = np.flatnonzero(here & ~ours & ~routed["batch"])  # misattributed to us
-        routed_key = _place(routed["appender"], np.asarray(routed["actor"], dtype=np.int64))
         parts_obs = [observations, _observed(k, local, routed)]
         parts_truth = [truth, _routed_truth(k, routed)]
         keys = [key, routed_key[k]]
@@ -410,7 +412,15 @@ def _routed_truth(rows: np.ndarray, routed: dict[str, np.ndarray]) -> Table:
         erroneous=routed["erroneous"][rows], lawful=routed["lawful"][rows])
 
 
-def _place(appender: np.ndarray, actor_uid: np.ndarray) -> np.ndarray:
-    """A record's place within its source's day (before a shuffle), as one sortable
-    key: the module that appended its act, then the actor's uid (below 2^48)."""
-    return (np.asarray(appender, dtype=np.int64) << 48) | actor_uid
+def _places(here: tuple[np.ndarray, ...], routed: tuple[np.ndarray, ...]
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Records' places within their source's day (before a shuffle), as one sortable
+    integer each, for this partition's records and the routed ones: their ranks by the
+    module that appended the act, then that module's order keys (``View.act_order``)."""
+    columns = [np.concatenate([np.asarray(a), np.asarray(b)]).astype(dtype)
+               for a, b, dtype in zip(here, routed, (np.int64, np.uint64, np.int64),
+                                      strict=True)]
+    order = np.lexsort(columns[::-1])
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = np.arange(order.size)
+    return rank[:here[0].size], rank[here[0].size:]

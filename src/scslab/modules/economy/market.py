@@ -50,7 +50,8 @@ from scslab.core.layouts import (
     unfiled,
 )
 from scslab.core.metrics import MetricDef
-from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role
+from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role, RunsRegions
+from scslab.core.population import cut_refusal
 from scslab.core.scenario_schema import ModuleParams
 from scslab.modules.people.behaviour import BehaviourParams
 from scslab.numerics.logistic import sigmoid
@@ -119,8 +120,8 @@ def naming_bits(scenario) -> int:
 
 
 @nb.njit(cache=True, parallel=True)
-def _screen(k0, k1, day, buyers, buyer_region, pool_off, mode, m, memory, lane_bits, net_off,
-            net_nb, check_p, slot_cand, slot_check, rank):  # pragma: no cover - compiled
+def _screen(k0, k1, day, buyers, keys, buyer_region, pool_off, mode, m, memory, lane_bits,
+            net_off, net_nb, check_p, slot_cand, slot_check, rank):  # pragma: no cover
     """Phase 1 of a market day, in uid order (buyers sorted by uid): each buyer's check
     decision, its ``m`` keyed candidates and whether the buyer or a network neighbour
     remembers each candidate as bad. Nothing here depends on the queue, so it runs in
@@ -161,6 +162,7 @@ def _screen(k0, k1, day, buyers, buyer_region, pool_off, mode, m, memory, lane_b
                 for e in range(net_off[ahead], net_off[ahead + 1]):
                     prefetch(flat, net_nb[e] * width)
         b = buyers[j]
+        key = keys[j]  # the buyer's uid (its row outside a partition)
         i = rank[j]
         r = buyer_region[j]
         lo = pool_off[r]
@@ -168,9 +170,9 @@ def _screen(k0, k1, day, buyers, buyer_region, pool_off, mode, m, memory, lane_b
         if size == 0:
             continue
         if mode == 2:
-            checked[i] = k_uniform(k0, k1, day, slot_check, b) < check_p
+            checked[i] = k_uniform(k0, k1, day, slot_check, key) < check_p
         for k in range(m):
-            w = k_word(k0, k1, day, slot_cand + k, b)
+            w = k_word(k0, k1, day, slot_cand + k, key)
             cand[i, k] = lo + np.int64((w * U64(size)) >> U64(32))
         if mode >= 1:
             for e in range(net_off[b] - 1, net_off[b + 1]):
@@ -359,6 +361,18 @@ class Market(Module):
                   theme="economy", unit="market named avoided per market blacklisted seller days"),
     )
 
+    #: on a partition of whole regions (``local`` markets): buyers drawn over the nation,
+    #: each partition serving its own; draws keyed by uid; the market-wide beliefs from
+    #: every partition's day (:meth:`day_counts` / :meth:`receive_day_counts`)
+    partitionable = True
+
+    @classmethod
+    def partition_problem(cls, params, scenario, split) -> str | None:
+        if not params.local:
+            return "candidates come from the whole nation (local: false)"
+        return cut_refusal(split, "people.region", "a buyer's candidates are the sellers "
+                           "of the buyer's region")
+
     @classmethod
     def check_params(cls, params, scenario):
         if params.enabled and "fraud" not in scenario.acts:
@@ -370,9 +384,8 @@ class Market(Module):
         st = world.stream("draws")
         n = world.counts["people"]
         n_firms = world.counts["firms"]
-        people = np.arange(n, dtype=np.int64)
         seller = world.array("people.seller")
-        seller[:] = st.bernoulli(0, LAYOUT.pack(purpose=P_SELLER), people, p.seller_share)
+        seller[:] = st.bernoulli(0, LAYOUT.pack(purpose=P_SELLER), world.uids, p.seller_share)
         R = world.n_regions
         pregion = world.array("people.region").astype(np.int64)
         fregion = world.array("firms.region").astype(np.int64)
@@ -398,7 +411,7 @@ class Market(Module):
         honesty = np.where(is_firm, world.array("firms.compliance")[np.where(is_firm, pool - n, 0)],
                            world.array("people.honesty")[np.where(is_firm, 0, pool)]).astype(
             np.float64)
-        g_p = st.bernoulli(0, LAYOUT.pack(purpose=P_GAMER), pool[~is_firm],
+        g_p = st.bernoulli(0, LAYOUT.pack(purpose=P_GAMER), world.uid_of(pool[~is_firm]),
                            np.minimum(1.0, 2.0 * p.gaming_share * (1.0 - honesty[~is_firm])))
         g_f = st.bernoulli(0, LAYOUT.pack(purpose=P_FIRM_GAMER), pool[is_firm] - n,
                            np.minimum(1.0, 2.0 * p.gaming_share * (1.0 - honesty[is_firm])))
@@ -433,6 +446,16 @@ class Market(Module):
         width = -(-p.memory // lanes) * lanes
         world.state["bad"] = np.full((n, width), -1, dtype=f"int{self.lane_bits}")
         world.state["belief"] = np.array([p.prior_fraud, p.prior_fraud, 0.0])  # all, clean, check
+        self.partitioned = world.partitioned
+        #: buyers are drawn over the nation's uids; on a partition each serves its own
+        self.n_all = world.scenario.population.people if self.partitioned else n
+        #: the network whose memories a buyer reads: on a partition its local neighbours'
+        #: (under ``local`` a neighbour elsewhere remembers only another region's sellers)
+        self.network = (world.array("people.net_offsets"), world.array("links.neighbour"))
+        if self.partitioned:
+            self.network = local_network(world, *self.network)
+        #: on a partition: today's counts for the market-wide beliefs, until exchanged
+        self.counts_out: np.ndarray | None = None
 
     def _fraud_today(self, world, day: int) -> np.ndarray:
         """Each seller decides once a day: σ(α + gain/τ − β h − δ π S^γ − ρ·visibility),
@@ -441,7 +464,8 @@ class Market(Module):
         st = world.stream("draws")
         pool, is_firm, n = self.pool, self.is_firm, self.n
         u = np.empty(pool.size)
-        u[~is_firm] = st.uniform(day, LAYOUT.pack(purpose=P_FRAUD), pool[~is_firm])
+        u[~is_firm] = st.uniform(day, LAYOUT.pack(purpose=P_FRAUD),
+                                 world.uid_of(pool[~is_firm]))
         u[is_firm] = st.uniform(day, LAYOUT.pack(purpose=P_FIRM_FRAUD), pool[is_firm] - n)
         pdet = np.full(pool.size, self.det_aware)
         people = pool[~is_firm]
@@ -483,25 +507,36 @@ class Market(Module):
         st = world.stream("draws")
         slots = np.array([LAYOUT.pack(purpose=P_AVOID, k=k) for k in range(cand.shape[1])],
                          dtype=np.uint64)
-        return _avoid(cand, named, queue, st.k0, st.k1, U64(day), slots,
+        return _avoid(cand, named, world.uid_of(queue), st.k0, st.k1, U64(day), slots,
                       float(self.params.named_avoidance))
 
     def step(self, world, day: int) -> None:
         p = self.params
         st = world.stream("draws")
         n = self.n
+        if self.counts_out is not None:
+            raise RuntimeError("market on a partition: the previous day's counts were not "
+                               "exchanged (Market.receive_day_counts)")
         k = int(st.poisson(day, LAYOUT.pack(purpose=P_BUY_COUNT), np.zeros(1, np.int64),
-                           n * p.buy_rate)[0])
+                           self.n_all * p.buy_rate)[0])
         pool = self.pool
+        if self.partitioned:  # every day: the beliefs need every partition's counts
+            self.counts_out = np.zeros(6, dtype=np.int64)
         if k == 0 or pool.size == 0:
             return
         w = st.words(day, LAYOUT.pack(purpose=P_BUY_WHO), np.arange(k, dtype=np.int64))[:, 0]
-        buyers = scaled_distinct(w, n)
+        buyers = scaled_distinct(w, self.n_all)
         del w  # a day's temporaries are released when done: at 10^8 people each is 10^7
         # entries, and the market's day is the run's memory peak (docs/scaling.md)
-        prio = st.priority(day, LAYOUT.pack(purpose=P_PRIO), buyers)
+        n_buyers = buyers.size  # over the nation
+        keys = buyers  # each buyer's uid: its draws' key
+        if self.partitioned:  # the nation's buyers drawn, this partition's served
+            keys = buyers[world.locate(buyers)[1]]
+            buyers = world.rows_here(keys)
+        prio = st.priority(day, LAYOUT.pack(purpose=P_PRIO), keys)
         order = priority_order(prio)  # the queue, ties by uid (buyers are in uid order)
-        del prio
+        if not self.partitioned:
+            del prio
         rank = np.empty_like(order)  # each buyer's place in the queue
         rank[order] = np.arange(order.size)
         fraud = self._fraud_today(world, day)
@@ -521,10 +556,9 @@ class Market(Module):
         mode = MODES[p.screening]
         bad = world.state["bad"]
         cand, known, checked = _screen(
-            st.k0, st.k1, np.int64(day), buyers, region, self.off, mode, p.candidates,
-            bad.view(np.uint64), self.lane_bits, world.array("people.net_offsets"),
-            world.array("links.neighbour"), check_p, LAYOUT.pack(purpose=P_CAND),
-            LAYOUT.pack(purpose=P_CHECK), rank)
+            st.k0, st.k1, np.int64(day), buyers, keys, region, self.off, mode, p.candidates,
+            bad.view(np.uint64), self.lane_bits, *self.network, check_p,
+            LAYOUT.pack(purpose=P_CAND), LAYOUT.pack(purpose=P_CHECK), rank)
         del rank, region
         c = world.counters
         queue = buyers[order]
@@ -555,7 +589,8 @@ class Market(Module):
             bad[vb, 1:p.memory] = bad[vb, :p.memory - 1]
             bad[vb, 0] = tc[tf]
         # reviews: genuine after honest trades, fake for gaming sellers
-        rev = st.bernoulli(day, LAYOUT.pack(purpose=P_REVIEW), tb, p.review_probability) & ~tf
+        rev = st.bernoulli(day, LAYOUT.pack(purpose=P_REVIEW), world.uid_of(tb),
+                           p.review_probability) & ~tf
         reviewed = pool[tc[rev]]
         preview = world.array("people.market_reviews")
         freview = world.array("firms.market_reviews")
@@ -585,24 +620,68 @@ class Market(Module):
             start = np.maximum.accumulate(np.where(first, np.arange(actor_s.size), 0))
             ordinal = np.empty(actor_s.size, dtype=np.int64)
             ordinal[o] = 1 + np.minimum(np.arange(actor_s.size) - start, 254)
+            place = None  # in queue order: on a partition, by the buyers' (priority, uid)
+            if self.partitioned:
+                at = np.searchsorted(buyers, tb[fsel])
+                place = (prio[at], keys[at])
             world.append("acts", Table.from_columns(
                 ACT_LAYOUT, actor=actor, act=np.full(fsel.size, self.fraud_code),
                 venue=np.full(fsel.size, self.fraud_venue), counterparty=tb[fsel],
-                ordinal=ordinal))
+                ordinal=ordinal), order=place)
         # experience: market-wide beliefs about fraud with and without a public flag
         flagged = flag[tc] > p.flag_threshold
         a = p.belief_rate
-        if tc.size:
-            belief[0] += a * (tf.mean() - belief[0])
-            if (~flagged).any():
-                belief[1] += a * (tf[~flagged].mean() - belief[1])
-        belief[2] += a * (n_checked / buyers.size - belief[2])
+        if self.partitioned:  # the nation's day: every partition's counts, exchanged
+            self.counts_out = np.array([tc.size, tf.sum(), (~flagged).sum(),
+                                        tf[~flagged].sum(), n_checked, n_buyers],
+                                       dtype=np.int64)
+        else:
+            if tc.size:
+                belief[0] += a * (tf.mean() - belief[0])
+                if (~flagged).any():
+                    belief[1] += a * (tf[~flagged].mean() - belief[1])
+            belief[2] += a * (n_checked / buyers.size - belief[2])
         # seller's cell for screening
         c.add_vector("market_honest_screened", h_scr)
         c.add_vector("market_honest_excluded", h_exc)
 
+    def day_counts(self) -> np.ndarray:
+        """On a partition, after this module's step: its day's trades, frauds, trades
+        and frauds of unflagged sellers, checks, and (the same in every partition) the
+        nation's buyers — summed over partitions for the market-wide beliefs."""
+        if self.counts_out is None:
+            raise RuntimeError("market: day_counts is for a partition, after the step")
+        return self.counts_out
 
-class MarketComplaints(Module):
+    def receive_day_counts(self, world, counts: np.ndarray) -> None:
+        """On a partition: every partition's :meth:`day_counts` summed (the nation's
+        buyers counted once): the market-wide beliefs learn from the nation's day, as
+        the whole run's do."""
+        trades, frauds, unflagged, unflagged_frauds, checks = (int(v) for v in counts[:5])
+        buyers = int(self.counts_out[5])
+        self.counts_out = None
+        if buyers == 0:  # no one bought today, in the whole run either
+            return
+        belief, a = world.state["belief"], self.params.belief_rate
+        if trades:
+            belief[0] += a * (frauds / trades - belief[0])
+            if unflagged:
+                belief[1] += a * (unflagged_frauds / unflagged - belief[1])
+        belief[2] += a * (checks / buyers - belief[2])
+
+
+def local_network(world, offsets: np.ndarray, neighbours: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """On a partition: each local person's neighbours who live here, as local rows, in
+    their order (the network's neighbours are global uids there)."""
+    rows, here = world.locate(np.asarray(neighbours, dtype=np.int64))
+    owner = np.repeat(np.arange(offsets.size - 1, dtype=np.int64), np.diff(offsets))
+    kept = np.zeros(offsets.size, dtype=np.int64)
+    np.cumsum(np.bincount(owner[here], minlength=offsets.size - 1), out=kept[1:])
+    return kept, rows[here].astype(neighbours.dtype)
+
+
+class MarketComplaints(RunsRegions, Module):
     name = "market_complaints"
     switched_by = "market"
     role = Role.SENSING
@@ -615,7 +694,18 @@ class MarketComplaints(Module):
                   "of which malicious or misattributed (truth)"),
     )
     reads = ("acts", "trades", "people.seller",
-             "people.cell", "firms.region")
+             "people.cell", "firms.region", "people.region")
+    #: on a partition: draws keyed by the buyer's uid; a firm's complaints come from
+    #: its region's buyers, so the partition holding the region hands them to the
+    #: others (:meth:`firm_complaints`), whose corporate scores read them
+    partitionable = True
+
+    @classmethod
+    def partition_problem(cls, params, scenario, split) -> str | None:
+        if market_params(scenario).complaint_misattribution > 0:
+            return ("a misattributed complaint names a seller anywhere "
+                    "(complaint_misattribution > 0), which is not routed between partitions")
+        return None
     appends = ("observations", "observation_truth")
     streams = (StreamSpec("draws", LAYOUT, "complaints, malice, misattribution"),)
     counters = (
@@ -639,8 +729,33 @@ class MarketComplaints(Module):
         cat = world.catalogue
         self.fraud_code = int(cat.code[cat.position("fraud")])
         self.ref = world.group_names.index(world.scenario.population.reference_group)
+        self.own_firm = world.own_regions()[world.array("firms.region").astype(np.int64)]
+        self.partitioned = world.partitioned
+        self.complaints_due = False
+
+    def firm_complaints(self, world) -> dict[str, np.ndarray]:
+        """On a partition, after this module's step: its own regions' firms' complaints
+        (public and, for the truth, false), 0 for the others' firms."""
+        return {name: np.where(self.own_firm, world.array(name), 0).astype(np.int64)
+                for name in ("firms.complaints", "firms.complaints_false")}
+
+    def receive_firm_complaints(self, world, complaints: dict[str, np.ndarray]) -> None:
+        """On a partition: every partition's :meth:`firm_complaints` summed — each
+        firm's from the partition holding its region."""
+        for name, values in complaints.items():
+            mine = world.array(name)
+            mine[~self.own_firm] = np.asarray(values)[~self.own_firm].astype(mine.dtype)
+        self.complaints_due = False
 
     def step(self, world, day: int) -> None:
+        if self.complaints_due:
+            raise RuntimeError("market_complaints on a partition: the previous day's "
+                               "firms' complaints were not exchanged "
+                               "(MarketComplaints.receive_firm_complaints)")
+        self.complaints_due = self.partitioned
+        self._complain(world, day)
+
+    def _complain(self, world, day: int) -> None:
         p, n = self.p, self.n
         trades = world.events("trades")
         if len(trades) == 0 or self.pool.size == 0:
@@ -650,9 +765,9 @@ class MarketComplaints(Module):
         fraud = trades["fraud"]
         st = world.stream("draws")
         complain = np.where(
-            fraud, st.bernoulli(day, LAYOUT.pack(purpose=P_COMPLAIN), buyers,
+            fraud, st.bernoulli(day, LAYOUT.pack(purpose=P_COMPLAIN), world.uid_of(buyers),
                                 p.complaint_probability),
-            st.bernoulli(day, LAYOUT.pack(purpose=P_MALICIOUS), buyers,
+            st.bernoulli(day, LAYOUT.pack(purpose=P_MALICIOUS), world.uid_of(buyers),
                          p.malicious_complaint_probability))
         sel = np.flatnonzero(complain)
         if sel.size == 0:
@@ -726,6 +841,9 @@ class MarketRegistry(Module):
     )
     reads = ("dossier", "dossier_removals@prev", "people.seller", "people.market_reviews",
              "firms.market_reviews", "firms.complaints")
+    #: draws nothing; its own sellers' flags from its own records (other partitions'
+    #: firms' flags are reckoned without their buyers' reviews: read by no one here)
+    partitionable = True
 
     def setup(self, world) -> None:
         self.p = market_params(world.scenario)

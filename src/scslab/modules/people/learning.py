@@ -314,15 +314,16 @@ class Learning(Module):
         self._update(world, day, actor, slot, target, self.params.own_rate)
         if self.params.network_rate > 0 and self.partitioned:
             # on a partition the steps reach neighbours anywhere: exchanged first (push),
-            # merged by (appending module, uid) — the whole run's order while each
-            # module's acts come in uid order (behaviour's and debts' do)
+            # merged by (appending module, its order keys: the actor's uid, or the
+            # market's queue) — the whole run's order
             uid = world.uid_of(actor)
             rank = world.appended_by("acts")[rows]
-            if not in_append_order(rank, uid):
+            first, second = (key[rows] for key in world.act_order())
+            if not in_append_order(rank, first, second):
                 raise RuntimeError("learning on a partition: today's violations are not in "
-                                   "uid order within each module's acts, so merging "
-                                   "partitions would not give the whole run's order")
-            self.outbox = (uid, slot.astype(np.int64), target, rank)
+                                   "order within each module's acts (View.act_order), so "
+                                   "merging partitions would not give the whole run's order")
+            self.outbox = (uid, slot.astype(np.int64), target, rank, first, second)
         elif self.params.network_rate > 0:
             _apply_network(
                 np.int64(day), actor, slot, target, self.params.network_rate,
