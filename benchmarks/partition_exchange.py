@@ -110,9 +110,9 @@ def counting(sim, part: np.ndarray, tally: Tally) -> Iterator[None]:
     orig_a_gather = attitudes_module.gather
 
     def screen(*args):
-        day, buyers, buyer_region, pool_off = int(args[2]), args[3], args[4], args[5]
-        if int(args[6]) >= 1:  # screening reads the memories
-            bad = args[8].view(f"int{int(args[9])}")  # the memories, in their lanes
+        day, buyers, buyer_region, pool_off = int(args[2]), args[3], args[5], args[6]
+        if int(args[7]) >= 1:  # screening reads the memories
+            bad = args[9].view(f"int{int(args[10])}")  # the memories, in their lanes
             row = bad.shape[1] * bad.itemsize + UID_BYTES
             b, o = _cross(off, nb, part, buyers)
             tally.add(day, 0, part[o], row)
