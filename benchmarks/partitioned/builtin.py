@@ -1,7 +1,5 @@
-"""The builtin modules that run on a partition, split by region: builtin scenarios with
-the modules that cannot run on one yet switched off, run whole and as partitions (in
-process or as Dask actors) — the steps of ``docs/scaling.md``'s plan for the builtin
-scenarios.
+"""Builtin scenarios split by region: run whole and as partitions (in process or as Dask
+actors) — the steps of ``docs/scaling.md``'s plan for the builtin scenarios.
 
 Partitionable today (``Module.partitionable``, each refusing in ``partition_problem``
 the settings whose effects cross partitions and are not exchanged): behaviour (the
@@ -16,17 +14,18 @@ counted by the partition holding the region (whole regions; draws keyed by the
 subject's uid or the official; national region sizes); and the firms group — firms,
 firm_inspection, corporate_credit, firm_metrics — every firm run alike in every
 partition (draws keyed by firm, the national credit rationing over all firms), counted
-by the partition holding its region.
+by the partition holding its region; and the market group — market, market_complaints,
+market_registry — buyers drawn over the nation and served by their partition (under
+``local``, a buyer's candidates and remembered sellers are of its region).
 
-Variants (``VARIANTS``): ``baseline`` (behaviour, firms, debts, officials, sources,
-dossier, learning, attitudes, core_metrics, harm) and ``rongcheng`` (those and the point
-score, its lists, joint sanctions and appeals), with the market off and everything else
-as built in; ``baseline-exact``, baseline with no misattributed or fabricated records
+Variants (``VARIANTS``): ``baseline`` and ``rongcheng``, the builtin scenarios
+unmodified (burn-in 0); ``baseline-exact``, baseline with no misattributed or fabricated records
 (so no records exchange); and ``rongcheng-stress``, with many misattributed and fabricated records,
 fast debt cycles, more public naming, officials' evaluations, regions rewarded on
-reports and officials corrupt, often suspended and pressing banks hard, for the tests.
+reports, officials corrupt, often suspended and pressing banks hard, firms listed and
+loans maturing, and buyers checking the public score, for the tests.
 
-What crosses, exchanged each day at four points (``EXCHANGES``), where it is on:
+What crosses, exchanged each day at five points (``EXCHANGES``), where it is on:
 
 * ``officials``, after officials: the central authority rewards a region on its reported
   violation rate against the mean rate over every region; and every partition runs
@@ -38,6 +37,14 @@ What crosses, exchanged each day at four points (``EXCHANGES``), where it is on:
   every region's and firm's, handed to every partition
   (``CentralAuthority.receive_reports``, ``Officials.receive_firm_figures``, which
   replaces its own reckoning of the others').
+* ``market``, after market_complaints: buyers check the public score by market-wide
+  beliefs learned from every trade of the day, and a firm's complaints come from its
+  region's buyers but weigh on its corporate score in every partition. Each partition
+  hands over its day's counts (trades, frauds, unflagged trades and frauds, checks; the
+  nation's buyers) and its own firms' complaints (``Market.day_counts``,
+  ``MarketComplaints.firm_complaints``); the sums update every partition's beliefs
+  (``Market.receive_day_counts``) and replace the others' complaints
+  (``MarketComplaints.receive_firm_complaints``).
 * ``records``, after sources: a misattributed record names a person anywhere, and a
   fabricating source's day is shuffled over its whole batch. Each partition hands over
   its records naming people elsewhere and every record of a fabricating source
@@ -52,8 +59,11 @@ What crosses, exchanged each day at four points (``EXCHANGES``), where it is on:
   ``Attitudes.receive_listings``: the steps compose, so order does not matter).
 * ``network``, after learning: each violation's outcome steps the perceived detection of
   the actor's neighbours, in the whole run's order. Every partition's events (actor uid,
-  venue, outcome) are put in that order (stable by uid) and pushed to every partition
-  (``Learning.push``), which steps its own people.
+  venue, outcome, appending module and its order keys) are put in that order — by
+  module, then by the module's order keys (``View.act_order``: the actor's uid; for the
+  market's fraud acts, which come in queue order, the buyer's priority and uid) — and
+  pushed to every partition (``Learning.push``), which steps its own people. Routed
+  records are placed by the same keys.
 
 Counters (cells include the region) add up to the whole run's.
 """
