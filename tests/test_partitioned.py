@@ -468,10 +468,11 @@ def test_every_partition_holds_every_firm_as_the_whole_run_does(monkeypatch):
     """Firms are run in every partition alike (draws keyed by firm; the national credit
     rationing over all firms) and counted by the one holding their region: at the end
     each partition's every firm — score, listing, loan, last violation — is the whole
-    run's, and so are the corporate score's AUCs over all firms. What other partitions' officials did to them comes only through the officials
-    exchange: each partition's own reckoning of other regions' officials (who are
-    suspended differs, as their residents' bribes are elsewhere) drops other records and
-    presses the banks otherwise."""
+    run's, and so are the corporate score's AUCs over all firms. What other partitions'
+    officials did to them comes only through the officials exchange: each partition's
+    own reckoning of other regions' officials (who are suspended differs, as their
+    residents' bribes are elsewhere) drops other records and presses the banks otherwise
+    (here the pressure flips no loan; kept, the dropped records move scores)."""
     from benchmarks.partitioned import builtin
 
     from scslab.modules.apparatus.officials import Officials
@@ -497,23 +498,28 @@ def test_every_partition_holds_every_firm_as_the_whole_run_does(monkeypatch):
         assert {k: p.sim.final_metrics[k] for k in aucs} == aucs  # over every firm
         # other regions' officials: not the whole run's (so the exchange is needed)
         assert (p.sim.world.arrays["officials.suspended_until"] != suspended).any()
-    for name, kept in (("regions.lending_pressure", "firms.withdrawn_bits"),
-                       ("firms.withdrawn_bits", "regions.lending_pressure")):
-        receive = Officials.receive_firm_figures
+    receive = Officials.receive_firm_figures
+    differ = {"regions.lending_pressure": 0, "firms.withdrawn_bits": 0}
 
-        def only(self, world, figures, kept=kept, name=name, receive=receive):
-            receive(self, world, {kept: figures[kept],
-                                  name: np.where(self.own if name.startswith("regions")
-                                                 else self.own_firm, 0, world.array(name))})
+    def seen(self, world, figures):  # each partition's own reckoning against the owners'
+        for name, own in (("regions.lending_pressure", self.own),
+                          ("firms.withdrawn_bits", self.own_firm)):
+            differ[name] += int((world.array(name)[~own] != figures[name][~own]).sum())
+        receive(self, world, figures)
 
-        monkeypatch.setattr(Officials, "receive_firm_figures", only)
-        parts = [builtin.Partition(people, days, b, "rongcheng-stress")
-                 for b in ([0, 1], [2, 3])]
-        builtin.run_days(parts, days)  # each keeps its own reckoning of ``name``
-        assert any(not np.array_equal(p.sim.world.arrays["firms.cscore"], want["firms.cscore"])
-                   or not np.array_equal(p.sim.world.arrays["firms.loan_day"],
-                                         want["firms.loan_day"]) for p in parts), name
-        monkeypatch.setattr(Officials, "receive_firm_figures", receive)
+    def own_reckoning_of_dropped_records(self, world, figures):
+        kept = np.where(self.own_firm, 0, world.array("firms.withdrawn_bits"))
+        receive(self, world, {**figures, "firms.withdrawn_bits": kept})
+
+    monkeypatch.setattr(Officials, "receive_firm_figures", seen)
+    builtin.run_days([builtin.Partition(people, days, b, "rongcheng-stress")
+                      for b in ([0, 1], [2, 3])], days)
+    assert all(count > 0 for count in differ.values()), differ  # both must cross
+    monkeypatch.setattr(Officials, "receive_firm_figures", own_reckoning_of_dropped_records)
+    parts = [builtin.Partition(people, days, b, "rongcheng-stress") for b in ([0, 1], [2, 3])]
+    builtin.run_days(parts, days)  # other regions' firms get other points back
+    assert any(not np.array_equal(p.sim.world.arrays["firms.cscore"], want["firms.cscore"])
+               for p in parts)
 
 
 def test_the_market_learns_from_the_nation_s_day_only_through_the_exchange():
@@ -527,7 +533,8 @@ def test_the_market_learns_from_the_nation_s_day_only_through_the_exchange():
     people, days = 30_000, 60
     whole = builtin.run_whole(people, days, "rongcheng-stress")
     index = builtin.Partition(2000, 2, None, "rongcheng-stress").sim.world.counters.index
-    for counter in ("market_trades", "market_frauds", "market_checks", "market_complaints"):
+    for counter in ("market_trades", "market_frauds", "market_checks", "market_complaints",
+                    "market_complaints_malicious"):
         assert whole["counters"][:, index[counter]].sum() > 0, counter
     alone, _ = builtin.run_in_process(people, days, ([0, 1], [2, 3]), exchange=False,
                                       variant="rongcheng-stress", only=("market",))
@@ -549,6 +556,28 @@ def test_the_market_learns_from_the_nation_s_day_only_through_the_exchange():
     finally:
         builtin.GATHER["network"] = in_order
     assert not prun.identical(unordered, whole)
+
+
+@pytest.mark.parametrize("share", [1e-4, 0.0])
+def test_a_partition_with_no_sellers_of_its_own_counts_its_buyers(share):
+    """Whether anyone sells is a national figure: a partition whose regions have no
+    seller (firms not selling, few people) still serves — and counts — its buyers when
+    the nation has sellers, and none when it has none, as the whole run does."""
+    from benchmarks.partitioned import builtin
+
+    builtin.VARIANTS["few-sellers"] = ("baseline", (), (
+        "modules.market.firms_sell=false", f"modules.market.seller_share={share}"))
+    try:
+        people, days = 30_000, 30
+        whole = builtin.run_whole(people, days, "few-sellers")
+        parts = [builtin.Partition(people, days, b, "few-sellers") for b in ([0, 1], [2, 3])]
+        sellers = [int(p.sim.world.arrays["people.seller"].sum()) for p in parts]
+        assert min(sellers) == 0 and (max(sellers) > 0) == (share > 0)
+        split, _ = builtin.run_in_process(people, days, ([0, 1], [2, 3]),
+                                          variant="few-sellers")
+        assert prun.identical(split, whole)
+    finally:
+        del builtin.VARIANTS["few-sellers"]
 
 
 def test_the_market_refuses_what_crosses_and_is_not_exchanged():

@@ -75,6 +75,9 @@ class Population:
     #: a partition's (``restrict``): for each of ``GROUPINGS``, how many of its groups
     #: with people here also have people elsewhere; empty for a whole population
     split: dict[str, int] = field(default_factory=dict)
+    #: the replicate it was drawn for: national figures that redo a module's draw over
+    #: everyone (``Module.national_figures``) key it as the run does
+    replicate: int = 0
 
 
 def _logistic_normal(stream: Stream, attr: int, uids: np.ndarray, centre, sd: float):
@@ -160,7 +163,7 @@ def synthesise(spec: PopulationSpec, seed: int, replicate: int) -> Population:
     })
     counts = {"people": n, "links": int(neighbours.size), "firms": n_firms,
               "officials": n_off, "regions": R, "groups": len(names)}
-    return Population(counts=counts, arrays=arrays)
+    return Population(counts=counts, arrays=arrays, replicate=replicate)
 
 
 def _homophily_order(st: Stream, attr: int, region: np.ndarray, group: np.ndarray) -> np.ndarray:
@@ -280,7 +283,7 @@ def restrict(pop: Population, uids: np.ndarray) -> Population:
     np.cumsum(degree, out=offsets[1:])
     arrays["people.net_offsets"] = offsets
     counts = dict(pop.counts, people=int(uids.size), links=int(offsets[-1]))
-    return Population(counts=counts, arrays=arrays,
+    return Population(counts=counts, arrays=arrays, replicate=pop.replicate,
                       split={name: split_groups(pop.arrays[name], uids) for name in GROUPINGS})
 
 

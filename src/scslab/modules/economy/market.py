@@ -56,7 +56,7 @@ from scslab.core.scenario_schema import ModuleParams
 from scslab.modules.people.behaviour import BehaviourParams
 from scslab.numerics.logistic import sigmoid
 from scslab.numerics.prefetch import prefetch
-from scslab.numerics.rng import U64, SlotLayout, StreamSpec, k_uniform, k_word
+from scslab.numerics.rng import U64, SlotLayout, Stream, StreamSpec, k_uniform, k_word
 from scslab.numerics.sets import priority_order, scaled_distinct
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -366,6 +366,23 @@ class Market(Module):
     #: every partition's day (:meth:`day_counts` / :meth:`receive_day_counts`)
     partitionable = True
 
+    national_keys = ("market.sellers",)
+
+    @classmethod
+    def national_figures(cls, scenario, population) -> dict[str, int]:
+        """How many sell, people and firms, over the whole population: a partition whose
+        own regions have no seller must still count its buyers when the nation has some
+        (the seller draw redone over everyone, as ``setup`` draws it)."""
+        if not cls.enabled_in(scenario):
+            return {}
+        p = market_params(scenario)
+        st = Stream(scenario.seed, f"{cls.name}.draws", population.replicate, LAYOUT)
+        people = np.arange(population.counts["people"], dtype=np.int64)
+        sellers = int(st.bernoulli(0, LAYOUT.pack(purpose=P_SELLER), people,
+                                   p.seller_share).sum())
+        return {"market.sellers": sellers + (population.counts["firms"] if p.firms_sell
+                                             else 0)}
+
     @classmethod
     def partition_problem(cls, params, scenario, split) -> str | None:
         if not params.local:
@@ -449,6 +466,8 @@ class Market(Module):
         self.partitioned = world.partitioned
         #: buyers are drawn over the nation's uids; on a partition each serves its own
         self.n_all = world.scenario.population.people if self.partitioned else n
+        #: whether anyone sells in the nation (on a partition: the national figure)
+        self.pool_all = world.national("market.sellers") if self.partitioned else pool.size
         #: the network whose memories a buyer reads: on a partition its local neighbours'
         #: (under ``local`` a neighbour elsewhere remembers only another region's sellers)
         self.network = (world.array("people.net_offsets"), world.array("links.neighbour"))
@@ -522,7 +541,7 @@ class Market(Module):
         pool = self.pool
         if self.partitioned:  # every day: the beliefs need every partition's counts
             self.counts_out = np.zeros(6, dtype=np.int64)
-        if k == 0 or pool.size == 0:
+        if k == 0 or self.pool_all == 0:
             return
         w = st.words(day, LAYOUT.pack(purpose=P_BUY_WHO), np.arange(k, dtype=np.int64))[:, 0]
         buyers = scaled_distinct(w, self.n_all)
