@@ -427,6 +427,19 @@ class CounterView:
         return self.counters.daily(name, days)
 
 
+def owned_part(values: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """A partition's part of a figure it owns some entries of (its regions', officials',
+    firms'): its own entries, 0 for the others' — summed over partitions, every entry
+    from the partition owning it."""
+    return np.where(own, values, 0)
+
+
+def from_owners(values: np.ndarray, summed: np.ndarray, own: np.ndarray) -> None:
+    """Replace, in place, this partition's own reckoning of the entries it does not own
+    with the owners' (``summed``: every partition's :func:`owned_part`, added up)."""
+    values[~own] = np.asarray(summed)[~own].astype(values.dtype)
+
+
 def in_append_order(rank: np.ndarray, first: np.ndarray, second: np.ndarray) -> bool:
     """Whether rows are by appender (``rank``, :meth:`View.appended_by`), then by their
     order keys within each appender (:meth:`View.act_order`) — then every partition's

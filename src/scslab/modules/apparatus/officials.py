@@ -52,7 +52,8 @@ from scslab.core.metrics import MetricDef
 from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role, RunsRegions
 from scslab.core.population import REGION_SIZES, cut_refusal
 from scslab.core.scenario_schema import ModuleParams
-from scslab.modules.economy.firms import DOMAINS, firm_params, record_stakes
+from scslab.core.world import from_owners, owned_part
+from scslab.modules.economy.firms import DOMAINS, firm_params, own_firms, record_stakes
 from scslab.numerics.logistic import sigmoid
 from scslab.numerics.rng import SlotLayout, StreamSpec
 from scslab.numerics.sets import unique
@@ -213,7 +214,7 @@ class Officials(RunsRegions, Module):
         self.officials_in = np.bincount(oreg, minlength=self.R).astype(np.float64)
         self.own = world.own_regions()
         self.own_official = self.own[oreg]
-        self.own_firm = self.own[self.firm_region]
+        self.own_firm = own_firms(world)
         self.partitioned = world.partitioned
         self.figures_due = False
 
@@ -269,10 +270,10 @@ class Officials(RunsRegions, Module):
         that other partitions' firms feel (their corporate scores and credit are computed
         in every partition alike) — each region's pressure on banks for connected firms
         and each firm's records dropped for a bribe; 0 for other regions and their firms."""
-        return {"regions.lending_pressure": np.where(
-                    self.own, world.array("regions.lending_pressure"), 0.0),
-                "firms.withdrawn_bits": np.where(
-                    self.own_firm, world.array("firms.withdrawn_bits"), 0).astype(np.int64)}
+        return {"regions.lending_pressure": owned_part(
+                    world.array("regions.lending_pressure"), self.own),
+                "firms.withdrawn_bits": owned_part(
+                    world.array("firms.withdrawn_bits"), self.own_firm).astype(np.int64)}
 
     def receive_firm_figures(self, world, figures: dict[str, np.ndarray]) -> None:
         """On a partition, after this module's step: :meth:`firm_figures` summed over
@@ -280,8 +281,7 @@ class Officials(RunsRegions, Module):
         replace this partition's own reckoning of the others."""
         for name, own in (("regions.lending_pressure", self.own),
                           ("firms.withdrawn_bits", self.own_firm)):
-            values = world.array(name)
-            values[~own] = np.asarray(figures[name])[~own].astype(values.dtype)
+            from_owners(world.array(name), figures[name], own)
         self.figures_due = False
 
     def _bribes(self, world, day, p, corrupt, active, integ, income, preg, cell, st) -> None:
@@ -512,7 +512,7 @@ class CentralAuthority(RunsRegions, Module):
     def reports(self, world) -> np.ndarray:
         """On a partition, before this module's step: its own regions' reported
         violations of the day (0 for the others), which the driver adds up."""
-        return np.where(self.own, world.array("regions.reported_violations"), 0).astype(
+        return owned_part(world.array("regions.reported_violations"), self.own).astype(
             np.int64)
 
     def receive_reports(self, reported: np.ndarray) -> None:

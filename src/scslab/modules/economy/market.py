@@ -53,6 +53,8 @@ from scslab.core.metrics import MetricDef
 from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role, RunsRegions
 from scslab.core.population import cut_refusal
 from scslab.core.scenario_schema import ModuleParams
+from scslab.core.world import from_owners, owned_part
+from scslab.modules.economy.firms import own_firms
 from scslab.modules.people.behaviour import BehaviourParams
 from scslab.numerics.logistic import sigmoid
 from scslab.numerics.prefetch import prefetch
@@ -748,22 +750,21 @@ class MarketComplaints(RunsRegions, Module):
         cat = world.catalogue
         self.fraud_code = int(cat.code[cat.position("fraud")])
         self.ref = world.group_names.index(world.scenario.population.reference_group)
-        self.own_firm = world.own_regions()[world.array("firms.region").astype(np.int64)]
+        self.own_firm = own_firms(world)
         self.partitioned = world.partitioned
         self.complaints_due = False
 
     def firm_complaints(self, world) -> dict[str, np.ndarray]:
         """On a partition, after this module's step: its own regions' firms' complaints
         (public and, for the truth, false), 0 for the others' firms."""
-        return {name: np.where(self.own_firm, world.array(name), 0).astype(np.int64)
+        return {name: owned_part(world.array(name), self.own_firm).astype(np.int64)
                 for name in ("firms.complaints", "firms.complaints_false")}
 
     def receive_firm_complaints(self, world, complaints: dict[str, np.ndarray]) -> None:
         """On a partition: every partition's :meth:`firm_complaints` summed — each
         firm's from the partition holding its region."""
-        for name, values in complaints.items():
-            mine = world.array(name)
-            mine[~self.own_firm] = np.asarray(values)[~self.own_firm].astype(mine.dtype)
+        for name, summed in complaints.items():
+            from_owners(world.array(name), summed, self.own_firm)
         self.complaints_due = False
 
     def step(self, world, day: int) -> None:
