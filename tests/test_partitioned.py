@@ -522,7 +522,7 @@ def test_every_partition_holds_every_firm_as_the_whole_run_does(monkeypatch):
                for p in parts)
 
 
-def test_the_market_learns_from_the_nation_s_day_only_through_the_exchange():
+def test_the_market_learns_from_the_nation_s_day_only_through_the_exchange(monkeypatch):
     """Buyers check the public score by market-wide beliefs learned from every trade of
     the day, and a firm's complaints come from its region's buyers: handed only its own
     counts and complaints, a partition checks, trades and scores otherwise. Its fraud
@@ -541,43 +541,34 @@ def test_the_market_learns_from_the_nation_s_day_only_through_the_exchange():
     column = index["market_checks"]
     assert not np.array_equal(alone["counters"][:, column], whole["counters"][:, column])
     assert not np.array_equal(alone["firms.cscore"], whole["firms.cscore"])
-    in_order = builtin.GATHER["network"]
-
     def by_uid(events):
         uid, slot, target, rank, _, _ = (np.concatenate(col) for col in zip(*events,
                                                                               strict=True))
         order = np.lexsort((uid, rank))
         return uid[order], slot[order], target[order]
 
-    builtin.GATHER["network"] = by_uid
-    try:
-        unordered, _ = builtin.run_in_process(people, days, ([0, 1], [2, 3]),
-                                              variant="rongcheng-stress")
-    finally:
-        builtin.GATHER["network"] = in_order
+    monkeypatch.setitem(builtin.GATHER, "network", by_uid)
+    unordered, _ = builtin.run_in_process(people, days, ([0, 1], [2, 3]),
+                                          variant="rongcheng-stress")
     assert not prun.identical(unordered, whole)
 
 
 @pytest.mark.parametrize("share", [1e-4, 0.0])
-def test_a_partition_with_no_sellers_of_its_own_counts_its_buyers(share):
+def test_a_partition_with_no_sellers_of_its_own_counts_its_buyers(share, monkeypatch):
     """Whether anyone sells is a national figure: a partition whose regions have no
     seller (firms not selling, few people) still serves — and counts — its buyers when
     the nation has sellers, and none when it has none, as the whole run does."""
     from benchmarks.partitioned import builtin
 
-    builtin.VARIANTS["few-sellers"] = ("baseline", (), (
-        "modules.market.firms_sell=false", f"modules.market.seller_share={share}"))
-    try:
-        people, days = 30_000, 30
-        whole = builtin.run_whole(people, days, "few-sellers")
-        parts = [builtin.Partition(people, days, b, "few-sellers") for b in ([0, 1], [2, 3])]
-        sellers = [int(p.sim.world.arrays["people.seller"].sum()) for p in parts]
-        assert min(sellers) == 0 and (max(sellers) > 0) == (share > 0)
-        split, _ = builtin.run_in_process(people, days, ([0, 1], [2, 3]),
-                                          variant="few-sellers")
-        assert prun.identical(split, whole)
-    finally:
-        del builtin.VARIANTS["few-sellers"]
+    monkeypatch.setitem(builtin.VARIANTS, "few-sellers", ("baseline", (), (
+        "modules.market.firms_sell=false", f"modules.market.seller_share={share}")))
+    people, days = 30_000, 30
+    whole = builtin.run_whole(people, days, "few-sellers")
+    parts = [builtin.Partition(people, days, b, "few-sellers") for b in ([0, 1], [2, 3])]
+    sellers = [int(p.sim.world.arrays["people.seller"].sum()) for p in parts]
+    assert min(sellers) == 0 and (max(sellers) > 0) == (share > 0)
+    split, _ = builtin.run_in_process(people, days, ([0, 1], [2, 3]), variant="few-sellers")
+    assert prun.identical(split, whole)
 
 
 def test_the_market_refuses_what_crosses_and_is_not_exchanged():

@@ -19,9 +19,9 @@ market_registry — buyers drawn over the nation and served by their partition (
 ``local``, a buyer's candidates and remembered sellers are of its region).
 
 Variants (``VARIANTS``): ``baseline`` and ``rongcheng``, the builtin scenarios
-unmodified (burn-in 0); ``baseline-exact``, baseline with no misattributed or fabricated records
-(so no records exchange); and ``rongcheng-stress``, with many misattributed and fabricated records,
-fast debt cycles, more public naming, officials' evaluations, regions rewarded on
+unmodified (burn-in 0); ``baseline-exact``, baseline with no misattributed or fabricated
+records (so no records exchange); and ``rongcheng-stress``, with many misattributed and
+fabricated records, fast debt cycles, more public naming, officials' evaluations, regions rewarded on
 reports, officials corrupt, often suspended and pressing banks hard, firms listed and
 loans maturing, and buyers checking the public score, for the tests.
 
@@ -124,17 +124,17 @@ VARIANTS = {
                           # firms' loans mature within the run: the corporate score's AUCs
                           "modules.firms.loan_term=30",
                           "modules.firms.black_threshold=92",  # firms listed
+                          "modules.firms.misconduct_horizon_days=20",
+                          "modules.firms.auc_interval_days=10",
                           # buyers check the public score by the market-wide beliefs, and
                           # complaints weigh on a firm's corporate score (the whole table:
                           # a dotted override of one entry would replace it)
                           "modules.market.screening=institution",
-                          # sellers buying fake reviews, buyers complaining maliciously
-                          "modules.market.gaming_share=0.3",
-                          "modules.market.malicious_complaint_probability=0.005",
                           "modules.firms.points={tax: 10, environment: 15, product_safety: "
                           "15, labour: 5, loan_default: 20, judgment: 10, complaint: 2}",
-                          "modules.firms.misconduct_horizon_days=20",
-                          "modules.firms.auc_interval_days=10")),
+                          # sellers buying fake reviews, buyers complaining maliciously
+                          "modules.market.gaming_share=0.3",
+                          "modules.market.malicious_complaint_probability=0.005")),
 }
 #: the per-person arrays compared, those of them a variant has
 PERSON_ARRAYS = ("people.perceived_detection", "people.perceived_day", "people.informed",
