@@ -321,8 +321,6 @@ def test_modules_that_need_whole_regions_or_households_refuse_a_cut():
     message = str(err.value)
     for fragment in ("appeals: each region's board serves the whole region, and the "
                      "partition cuts 4 region(s)",
-                     "sanctions: household measures ['school_restriction'] reach relatives",
-                     "harm: household measures ['school_restriction']",
                      "dossier: records spread to kin, and the partition cuts",
                      "attitudes: each region's mean approval is over the whole region",
                      "attitudes: needs the national figure 'attitudes.log_income_mean'",
@@ -381,6 +379,48 @@ def test_a_partition_keeps_its_own_people_of_a_national_draw():
     assert view.rows_here(np.empty(0, dtype=np.int64)).size == 0
     whole = builtin.Partition(3000, 2, None)
     assert np.array_equal(whole.sim.views[0].rows_here(asked), asked)
+
+
+def test_straddling_households_are_those_with_members_in_two_regions():
+    from scslab.core.housemates import STRADDLING, straddling_households
+
+    sc = load_scenario("national-blacklist", ["population.household_mean_size=6"],
+                       people=5000, days=1, burn_in=0)
+    pop = synthesise(sc.population, sc.seed, 0)
+    household, region = pop.arrays["people.household"], pop.arrays["people.region"]
+    pairs = np.unique(np.stack([household, region]), axis=1)
+    ids, regions = np.unique(pairs[0], return_counts=True)
+    expected = ids[regions > 1]
+    got = straddling_households(pop)[STRADDLING]
+    assert expected.size >= 2 and np.array_equal(got[0], expected)
+    assert np.array_equal(got[1], np.bincount(household)[expected])
+
+
+def test_household_measures_reach_housemates_across_the_cut_only_through_the_exchange():
+    """A school restriction reaches a listed person's housemates; the households a region
+    boundary cuts (2 here, one at each of the cuts between regions 0|1 and 2|3) have
+    members in two partitions. With their list membership exchanged (``households``,
+    for the apparatus; ``shadows``, for harm's error-free shadow E) the run is the whole
+    run's; without, the sanction-day counts of exactly those households' cells differ —
+    and without ``shadows`` the bans still agree (only harm's counts move)."""
+    from benchmarks.partitioned import builtin
+
+    people, days, blocks = 20_000, 28, ([0], [1, 2], [3])  # a cut household listed at the end
+    variant = "blacklist-households"
+    whole = builtin.run_whole(people, days, variant)
+    split, _ = builtin.run_in_process(people, days, blocks, variant=variant)
+    assert prun.identical(whole, split)
+    sc = builtin.scenario(people, days, variant)
+    pop = synthesise(sc.population, sc.seed, 0)
+    cut = np.isin(pop.arrays["people.household"],
+                  national_figures(sc, pop)["households.straddling"][0])
+    cells = np.unique(Sim(sc, population=pop).world.arrays["people.cell"][cut])
+    for only in ("households", "shadows"):
+        alone, _ = builtin.run_in_process(people, days, blocks, exchange=False,
+                                          variant=variant, only=(only,))
+        moved = np.flatnonzero((alone["counters"] != whole["counters"]).any(axis=(0, 1)))
+        assert moved.size and set(moved) <= set(cells), (only, moved, cells)
+        assert (alone["people.bans"] == whole["people.bans"]).all() == (only == "shadows")
 
 
 def test_neighbours_listings_cross_partitions_only_through_the_exchange():

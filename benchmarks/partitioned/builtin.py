@@ -6,9 +6,10 @@ the settings whose effects cross partitions and are not exchanged): behaviour (t
 opportunity clock walked over the whole population, each partition keeping its own
 people), debts, attitudes (national log-income moments), sources, dossier (lost files
 drawn over everyone, each partition keeping its own; kin spreading only without cut
-households), learning, core_metrics; and the apparatus — scoring, lists, sanctions
-(household measures only without cut households), appeals filing and the appeals
-boards, officials' evaluations (whole regions), harm; the officials group — officials,
+households), learning, core_metrics; and the apparatus — scoring, lists, sanctions,
+appeals filing and the appeals
+boards, officials' evaluations (whole regions), harm (household measures reach
+housemates a region boundary puts in another partition: exchanged); the officials group — officials,
 official_audits, central_authority — each region's officials run for the record and
 counted by the partition holding the region (whole regions; draws keyed by the
 subject's uid or the official; national region sizes); and the firms group — firms,
@@ -23,9 +24,11 @@ unmodified (burn-in 0); ``baseline-exact``, baseline with no misattributed or fa
 records (so no records exchange); and ``rongcheng-stress``, with many misattributed and
 fabricated records, fast debt cycles, more public naming, officials' evaluations, regions rewarded on
 reports, officials corrupt, often suspended and pressing banks hard, firms listed and
-loans maturing, and buyers checking the public score, for the tests.
+loans maturing, and buyers checking the public score, for the tests;
+``blacklist-households``, national-blacklist with big households listed often, so that
+school restriction reaches housemates across a region boundary.
 
-What crosses, exchanged each day at five points (``EXCHANGES``), where it is on:
+What crosses, exchanged each day at up to seven points (``EXCHANGES``), where it is on:
 
 * ``officials``, after officials: the central authority rewards a region on its reported
   violation rate against the mean rate over every region; and every partition runs
@@ -64,6 +67,13 @@ What crosses, exchanged each day at five points (``EXCHANGES``), where it is on:
   market's fraud acts, which come in queue order, the buyer's priority and uid) — and
   pushed to every partition (``Learning.push``), which steps its own people. Routed
   records are placed by the same keys.
+* ``households``, before sanctions, and ``shadows``, after harm (where a household
+  measure reaches housemates): a region boundary may cut a household. Each partition
+  hands over the list membership of its members of the households it cuts (for the
+  apparatus, then for harm's shadow E); every partition gets them all and ORs the
+  measures spilling from the members it does not hold into its members' bans
+  (``Sanctions.receive_housemates``, ``Harm.receive_housemates``, which then counts the
+  day).
 
 Counters (cells include the region) add up to the whole run's.
 """
@@ -135,6 +145,13 @@ VARIANTS = {
                           # sellers buying fake reviews, buyers complaining maliciously
                           "modules.market.gaming_share=0.3",
                           "modules.market.malicious_complaint_probability=0.005")),
+    # national-blacklist with big households listed often and briefly: the households a
+    # region boundary cuts have listed members within days (school restriction reaches
+    # their housemates in the other partition, in the apparatus and in harm's shadow E)
+    "blacklist-households": ("national-blacklist", (),
+                             ("population.household_mean_size=15",
+                              "modules.lists.lists.court_debtors.acts=[rail_trip,fraud]",
+                              "modules.lists.lists.court_debtors.duration_days=5")),
 }
 #: the per-person arrays compared, those of them a variant has
 PERSON_ARRAYS = ("people.perceived_detection", "people.perceived_day", "people.informed",
@@ -159,7 +176,8 @@ OWNED = {"officials": ("officials", "officials.region",
 #: where the benchmark writes its figures
 RESULTS = run.ROOT / "benchmarks" / "results-partitioned-builtin.md"
 #: a day's exchanges, in the order they come
-EXCHANGES = ("officials", "market", "records", "listings", "network")
+EXCHANGES = ("officials", "market", "records", "households", "listings", "network",
+             "shadows")
 
 
 def scenario(people: int, days: int, variant: str = "baseline") -> Scenario:
@@ -197,6 +215,9 @@ class Partition:
         self.views = {name: self.sim.views[at[name]] for name in names}
         officials = module.get("officials")
         before_learning = self.sim.modules[at["learning"] - 1] if at["learning"] else None
+        sanctions, harm = module.get("sanctions"), module.get("harm")
+        shares_households = (sanctions is not None and regions is not None
+                             and sanctions.housemates is not None)
         #: who takes the day's listings: learning (neighbours' sanctions), attitudes
         #: (neighbours' public namings), where they see them
         takers = [m for m in self.sim.modules
@@ -212,6 +233,11 @@ class Partition:
             "records": (self.sources.routes, self.sources, lambda: self.sources.outbox,
                         lambda routed: self.sources.receive(self.views["sources"],
                                                             self.sim.day, routed)),
+            "households": (shares_households,
+                           self.sim.modules[at["sanctions"] - 1] if shares_households else None,
+                           lambda: sanctions.housemates_listed(self.views["sanctions"]),
+                           lambda parts: sanctions.receive_housemates(self.views["sanctions"],
+                                                                      parts)),
             "listings": (bool(takers) and regions is not None, before_learning,
                          lambda: self.learning.listings(self.views["learning"]),
                          lambda both: [m.receive_listings(*both) for m in takers]),
@@ -219,6 +245,10 @@ class Partition:
                         self.learning, lambda: self.learning.outbox,
                         lambda events: self.learning.push(self.views["learning"],
                                                           self.sim.day, *events)),
+            "shadows": (harm is not None and harm.waits_for_housemates, harm,
+                        lambda: harm.housemates_listed(self.views["harm"]),
+                        lambda parts: harm.receive_housemates(self.views["harm"],
+                                                              self.sim.day, parts)),
         }
         self.exchanges = {name: table[name][1:] for name in EXCHANGES if table[name][0]}
         places = [-1 if after is None else self.sim.modules.index(after)
@@ -334,6 +364,12 @@ def routed(records: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {name: np.concatenate([r[name] for r in records]) for name in records[0]}
 
 
+def columns(parts: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+    """Every partition's members of households cut by a region boundary (household, uid,
+    list membership), one array per column (each receiver keeps those it does not hold)."""
+    return tuple(np.concatenate(col) for col in zip(*parts, strict=True))
+
+
 def summed(figures: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """Every region's and firm's figures: each partition's own regions' and firms'
     (0 elsewhere), added up."""
@@ -342,8 +378,8 @@ def summed(figures: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
 
 #: how the partitions' parts of each exchange are put together
 GATHER: dict[str, Callable[[list[Any]], Any]] = {
-    "officials": summed, "market": summed, "records": routed, "listings": together,
-    "network": in_order}
+    "officials": summed, "market": summed, "records": routed, "households": columns,
+    "listings": together, "network": in_order, "shadows": columns}
 
 
 def size(name: str, part: Any) -> int:

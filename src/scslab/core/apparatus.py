@@ -14,7 +14,6 @@ and the observer need them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
@@ -23,7 +22,6 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from scslab.core.layouts import code_table
-from scslab.core.population import cut_refusal
 from scslab.core.scenario_schema import ModuleParams, Strict
 from scslab.numerics.sets import unique
 
@@ -568,12 +566,15 @@ def _sum_over_bits(bits, per_bit):  # pragma: no cover - compiled
 
 @nb.njit(cache=True)
 def _household_bans(own_table, spill_table, member, hh_offsets, hh_members, household,
-                    people):  # pragma: no cover - compiled
-    """One pass over the people and their housemates (thousands a day), no temporaries."""
+                    people, away):  # pragma: no cover - compiled
+    """One pass over the people and their housemates (thousands a day), no temporaries;
+    ``away``: each one's bits spilling from housemates in other partitions (or empty)."""
     out = np.empty(people.shape[0], dtype=np.uint16)
     for j in range(people.shape[0]):
         i = people[j]
         bits = own_table[member[i]]
+        if away.shape[0]:
+            bits |= away[j]
         h = household[i]
         for k in range(hh_offsets[h], hh_offsets[h + 1]):
             mate = hh_members[k]
@@ -585,19 +586,10 @@ def _household_bans(own_table, spill_table, member, hh_offsets, hh_members, hous
 
 def household_bans(rule: SanctionRule, member: np.ndarray, hh_offsets: np.ndarray,
                    hh_members: np.ndarray, household: np.ndarray,
-                   people: np.ndarray) -> np.ndarray:
-    """Bans of ``people``: own measures plus measures spilling from other household members."""
+                   people: np.ndarray, away: np.ndarray | None = None) -> np.ndarray:
+    """Bans of ``people``: own measures plus measures spilling from other household
+    members — those this World holds, and ``away`` (per person: the bits spilling from
+    housemates in other partitions, ``core.housemates``)."""
     return _household_bans(rule.own_table, rule.spill_table, member, hh_offsets, hh_members,
-                           household, np.asarray(people, dtype=np.int64))
-
-
-def household_problem(sanctions: SanctionParams, split: Mapping[str, int]) -> str | None:
-    """Why sanctions with these measures cannot run on a partition that cuts ``split``'s
-    households (``Module.partition_problem``): a household measure reaches relatives,
-    whose listings a partition sees only if they live in it. None when no measure spills
-    over or no household is cut."""
-    spilling = sorted(name for name, m in sanctions.measures.items() if m.household)
-    if sanctions.enabled and spilling:
-        return cut_refusal(split, "people.household",
-                           f"household measures {spilling} reach relatives")
-    return None
+                           household, np.asarray(people, dtype=np.int64),
+                           np.zeros(0, dtype=np.uint16) if away is None else away)

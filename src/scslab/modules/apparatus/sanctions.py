@@ -21,8 +21,8 @@ from scslab.core.apparatus import (
     SanctionRule,
     forgone_per_bit,
     household_bans,
-    household_problem,
 )
+from scslab.core.housemates import STRADDLING, Housemates, spills, straddling_households
 from scslab.core.incentives import present_value
 from scslab.core.module import ArraySpec, Module, Phase, Role
 from scslab.numerics.csr import gather
@@ -40,12 +40,10 @@ class Sanctions(Module):
                   "measure bits in force (own listings and household spillover)"),
     )
     reads = ("people.listed", "people.household", "list_changes")
-    partitionable = True  # draws nothing; needs whole households for household measures
-
-    @classmethod
-    def partition_problem(cls, params, scenario, split) -> str | None:
-        """Household measures reach relatives, who must live in the same partition."""
-        return household_problem(params, split)
+    #: draws nothing; a household measure reaches housemates a region boundary may put
+    #: in another partition: their list membership is exchanged (``households``)
+    partitionable = True
+    national_keys = (STRADDLING,)
 
     @classmethod
     def consequences(cls, scenario, catalogue):
@@ -71,18 +69,40 @@ class Sanctions(Module):
         out["sanction"] = sanction
         return out
 
+    @classmethod
+    def national_figures(cls, scenario, population) -> dict:
+        return straddling_households(population)
+
     def setup(self, world) -> None:
         lists = world.scenario.module_params("lists", ListParams)
         self.rule = SanctionRule.compile(self.params, lists, world.catalogue)
         self.hh_offsets, self.hh_members = world.index("people.household")
+        self.housemates = Housemates(world, self.hh_offsets, self.hh_members) \
+            if spills(world.scenario) else None
+
+    def housemates_listed(self, world) -> tuple[np.ndarray, ...]:
+        """This partition's part of the ``households`` exchange (after lists): the list
+        membership of its members of households it shares with other partitions."""
+        return self.housemates.members(world, world.array("people.listed"))
+
+    def receive_housemates(self, world, parts: tuple[np.ndarray, ...]) -> None:
+        """Every partition's part: today's bans take the measures spilling from
+        housemates held elsewhere (at this module's step)."""
+        self.housemates.receive(world, self.rule, parts)
 
     def step(self, world, day: int) -> None:
         changes = world.events("list_changes")
-        if not len(changes):
+        mates = self.housemates
+        if not len(changes) and (mates is None or not mates.moved.size):
             return
         household = world.array("people.household")
-        people, _ = gather(self.hh_offsets, self.hh_members,
-                           unique(household[changes["person"]]))
-        world.array("people.bans")[people] = household_bans(
-            self.rule, world.array("people.listed"), self.hh_offsets, self.hh_members,
-            household, people)
+        households = unique(household[changes["person"]])
+        member = world.array("people.listed")
+        if mates is None:
+            people, _ = gather(self.hh_offsets, self.hh_members, households)
+            bans = household_bans(self.rule, member, self.hh_offsets, self.hh_members,
+                                  household, people)
+        else:
+            people, bans = mates.bans(world, self.rule, member, self.hh_offsets,
+                                      self.hh_members, households)
+        world.array("people.bans")[people] = bans

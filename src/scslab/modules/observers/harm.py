@@ -30,8 +30,8 @@ from scslab.core.apparatus import (
     ScoreBook,
     ScoringParams,
     household_bans,
-    household_problem,
 )
+from scslab.core.housemates import STRADDLING, Housemates, spills, straddling_households
 from scslab.core.layouts import (
     RECORD_KIND_EVALUATION,
     RECORD_KIND_KIN,
@@ -131,9 +131,12 @@ class Harm(Module):
              "people.income", "people.group", "people.region", "people.bans?",
              "people.listed?", "people.score?", "people.debt_stage?", "people.debt_able?")
     #: draws nothing and counts by its own people's cells; its shadow E spreads household
-    #: measures as sanctions does (so needs whole households for them); the end-of-run
-    #: Gini is over everyone — a partition reports none (the driver gathers the scores)
+    #: measures as sanctions does — on a partition that cuts households, a day's counts
+    #: wait for the E membership of housemates held elsewhere (``shadows`` exchange,
+    #: :meth:`receive_housemates`); the end-of-run Gini is over everyone — a partition
+    #: reports none (the driver gathers the scores)
     partitionable = True
+    national_keys = (STRADDLING,)
     counters = (
         CounterSpec("listed_days", "person-days on a blacklist"),
         CounterSpec("sanction_days", "person-days under at least one punitive measure"),
@@ -194,8 +197,8 @@ class Harm(Module):
     )
 
     @classmethod
-    def partition_problem(cls, params, scenario, split) -> str | None:
-        return household_problem(scenario.module_params("sanctions", SanctionParams), split)
+    def national_figures(cls, scenario, population) -> dict:
+        return straddling_households(population)
 
     def setup(self, world) -> None:
         sc = world.scenario
@@ -214,6 +217,10 @@ class Harm(Module):
         self.cost_of_bans = self.rule.daily_cost(every)
         self.reward_of_bans = self.rule.daily_reward(every & ~self.punitive)
         self.hh_offsets, self.hh_members = world.index("people.household")
+        #: on a partition with household measures: the housemates held elsewhere, whose
+        #: E membership comes after this module's step; the day's counts wait for it
+        self.housemates = Housemates(world, self.hh_offsets, self.hh_members) \
+            if world.partitioned and self.active and spills(sc) else None
         self.grade_names = sorted(self.scoring.grades, key=self.scoring.grades.get)
         black = [s for s in self.lists.lists.values() if s.kind == "black"]
         self.black_mask = np.uint8(sum(1 << s.code for s in black))
@@ -275,6 +282,32 @@ class Harm(Module):
             flags[acts["actor"][hit]] |= COMMITTED
         if self.active:
             self._feed_shadows(world, day)
+        if self.housemates is None:
+            self._close_day(world, day)
+
+    @property
+    def waits_for_housemates(self) -> bool:
+        """Whether a day's counts wait for :meth:`receive_housemates` (a partition with
+        household measures)."""
+        return self.housemates is not None
+
+    def housemates_listed(self, world) -> tuple[np.ndarray, ...]:
+        """This partition's part of the ``shadows`` exchange (after this module): the E
+        membership of its members of households it shares with other partitions."""
+        return self.housemates.members(world, world.state["E"]["member"])
+
+    def receive_housemates(self, world, day: int, parts: tuple[np.ndarray, ...]) -> None:
+        """Every partition's part: E's bans of housemates of people held elsewhere, then
+        the day's counts (as the whole run counts them at the end of its step)."""
+        self.housemates.receive(world, self.rule, parts)
+        if self.housemates.moved.size:
+            self._household_bans(world, world.state["E"]["member"], [])
+        self._close_day(world, day)
+
+    def _close_day(self, world, day: int) -> None:
+        """The day's counts; on the last day the end-of-run counts, and the shadow books
+        released."""
+        if self.active:
             self._count_days(world, day)
         if day == self.last_day:
             self._final(world)
@@ -323,13 +356,20 @@ class Harm(Module):
     def _household_bans(self, world, member, moved) -> None:
         """Recompute E's bans in the households of people whose E membership changed."""
         moved = [p for p in moved if p.size]
-        if not moved:
+        mates = self.housemates
+        if not moved and (mates is None or not mates.moved.size):
             return
         household = world.array("people.household")
-        people, _ = gather(self.hh_offsets, self.hh_members,
-                           unique(household[np.concatenate(moved)]))
-        world.state["E"]["bans"][people] = household_bans(
-            self.rule, member, self.hh_offsets, self.hh_members, household, people)
+        households = unique(household[np.concatenate(moved)]) if moved else \
+            np.zeros(0, dtype=np.int64)
+        if mates is None:
+            people, _ = gather(self.hh_offsets, self.hh_members, households)
+            bans = household_bans(self.rule, member, self.hh_offsets, self.hh_members,
+                                  household, people)
+        else:
+            people, bans = mates.bans(world, self.rule, member, self.hh_offsets,
+                                      self.hh_members, households)
+        world.state["E"]["bans"][people] = bans
 
     def _count_days(self, world, day) -> None:
         listed = world.optional("people.listed")

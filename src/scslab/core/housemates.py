@@ -1,0 +1,116 @@
+"""Housemates in other partitions: what a household measure needs across a region cut.
+
+A household measure (``sanctions.measures.<m>.household``) reaches a listed person's
+housemates. Households are cut from the region-ordered homophily sequence, so a few of
+them — at most one per region boundary — have members in two regions, and a partition
+by region holds only part of them. Each partition hands over the list membership of its
+members of those households; a partition keeps, per household it cuts, the measures
+spilling from the members it does not hold (``away``), and ORs them into its members'
+bans (``core.apparatus.household_bans``), as the whole run's pass over every housemate.
+
+Owns nothing in the World; reads ``people.household`` and ``people.region`` of the whole
+population once (the national figure ``households.straddling``); reports nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from scslab.core.apparatus import SanctionParams, SanctionRule, household_bans
+from scslab.numerics.csr import gather
+from scslab.numerics.sets import unique
+
+#: the national figure: the households whose members live in more than one region, as
+#: a (2, k) int64 array of household ids (increasing) and their sizes
+STRADDLING = "households.straddling"
+
+
+def spills(scenario: Any) -> bool:
+    """Whether sanctions are on with a measure that reaches housemates."""
+    sanctions = scenario.module_params("sanctions", SanctionParams)
+    return sanctions.enabled and any(m.household for m in sanctions.measures.values())
+
+
+def straddling_households(population: Any) -> dict[str, np.ndarray]:
+    """The households with members in more than one region, and their sizes, over the
+    whole population (``Module.national_figures``). A household's regions differ iff
+    the variance of its members' regions is not 0: sums of exact small integers."""
+    household = population.arrays["people.household"]
+    region = population.arrays["people.region"].astype(np.float64)
+    size = np.bincount(household).astype(np.float64)
+    total = np.bincount(household, weights=region, minlength=size.size)
+    squares = np.bincount(household, weights=region * region, minlength=size.size)
+    ids = np.flatnonzero(squares * size != total * total)
+    return {STRADDLING: np.stack([ids, size[ids].astype(np.int64)])}
+
+
+class Housemates:
+    """A partition's households with members elsewhere, and the measures that spill from
+    those members onto the ones it holds. Outside a partition, or where no household is
+    cut, it holds nothing and changes nothing."""
+
+    def __init__(self, world: Any, hh_offsets: np.ndarray, hh_members: np.ndarray) -> None:
+        self.ids = np.zeros(0, dtype=np.int64)
+        self.rows = np.zeros(0, dtype=np.int64)
+        if world.partitioned:
+            ids, sizes = world.national(STRADDLING)
+            known = ids < hh_offsets.size - 1
+            ids, sizes = ids[known], sizes[known]
+            here = (hh_offsets[ids + 1] - hh_offsets[ids]).astype(np.int64)
+            cut = (here > 0) & (here < sizes)
+            self.ids = ids[cut]
+            self.rows = gather(hh_offsets, hh_members, self.ids)[0].astype(np.int64)
+        #: the OR of the spill bits of each cut household's members held elsewhere
+        self.away = np.zeros(self.ids.size, dtype=np.uint16)
+        #: households whose ``away`` changed since the bans were last computed
+        self.moved = np.zeros(0, dtype=np.int64)
+
+    @property
+    def cut(self) -> bool:
+        """Whether this partition holds part of some household."""
+        return bool(self.ids.size)
+
+    def members(self, world: Any, member: np.ndarray) -> tuple[np.ndarray, ...]:
+        """This partition's part of the exchange: its members of the households it cuts
+        (household, uid, list membership)."""
+        household = world.array("people.household")
+        return (household[self.rows].astype(np.int64), world.uid_of(self.rows),
+                member[self.rows].copy())
+
+    def receive(self, world: Any, rule: SanctionRule,
+                parts: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+        """Every partition's members of cut households: those held elsewhere set ``away``;
+        the households whose ``away`` changed are ``moved`` (their bans to recompute)."""
+        if not self.cut:
+            return
+        household, uid, member = parts
+        _, here = world.locate(uid)
+        at = np.searchsorted(self.ids, household)
+        ours = (at < self.ids.size) & ~here
+        ours[ours] = self.ids[at[ours]] == household[ours]
+        away = np.zeros(self.ids.size, dtype=np.uint16)
+        np.bitwise_or.at(away, at[ours], rule.spill_table[member[ours]])
+        self.moved = self.ids[away != self.away]
+        self.away = away
+
+    def bans(self, world: Any, rule: SanctionRule, member: np.ndarray,
+             hh_offsets: np.ndarray, hh_members: np.ndarray,
+             households: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The people of ``households`` (and of those whose ``away`` moved) and their
+        bans, with the measures spilling from their housemates held elsewhere."""
+        if self.moved.size:
+            households = unique(np.concatenate([households.astype(np.int64), self.moved]))
+            self.moved = np.zeros(0, dtype=np.int64)
+        people, _ = gather(hh_offsets, hh_members, households)
+        household = world.array("people.household")
+        away = None
+        if self.cut:
+            at = np.searchsorted(self.ids, household[people])
+            hit = at < self.ids.size
+            hit[hit] = self.ids[at[hit]] == household[people][hit]
+            away = np.where(hit, self.away[np.minimum(at, self.ids.size - 1)], 0
+                            ).astype(np.uint16)
+        return people, household_bans(rule, member, hh_offsets, hh_members, household,
+                                      people, away)
