@@ -177,6 +177,20 @@ def test_builtin_modules_split_by_region_equal_the_whole_run():
                               whole["people.perceived_detection"])
 
 
+@pytest.mark.parametrize("variant", ["national-blacklist", "corporate", "calibrated",
+                                     "transparent-officials"])
+def test_builtins_with_household_measures_split_by_region_equal_the_whole_run(variant):
+    """The builtins whose school restriction reaches housemates run unmodified in 3
+    partitions, bit for bit (households on the regions' borders exchanged)."""
+    from benchmarks.partitioned import builtin
+
+    people, days = 10_000, 30
+    whole = builtin.run_whole(people, days, variant)
+    split, sent = builtin.run_in_process(people, days, ([0], [1, 2], [3]), variant=variant)
+    assert whole["counters"].sum() > 0 and sent > 0
+    assert prun.identical(split, whole)
+
+
 def test_the_merged_network_events_come_in_the_whole_run_s_order():
     """Day by day, the partitions' events merged by (appending module, uid) are the
     whole run's violation actors in the order its learning steps their neighbours —

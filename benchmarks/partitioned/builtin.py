@@ -19,7 +19,8 @@ by the partition holding its region; and the market group — market, market_com
 market_registry — buyers drawn over the nation and served by their partition (under
 ``local``, a buyer's candidates and remembered sellers are of its region).
 
-Variants (``VARIANTS``): ``baseline`` and ``rongcheng``, the builtin scenarios
+Variants (``VARIANTS``): ``baseline``, ``rongcheng``, ``national-blacklist``,
+``corporate``, ``calibrated`` and ``transparent-officials``, the builtin scenarios
 unmodified (burn-in 0); ``baseline-exact``, baseline with no misattributed or fabricated
 records (so no records exchange); and ``rongcheng-stress``, with many misattributed and
 fabricated records, fast debt cycles, more public naming, officials' evaluations, regions rewarded on
@@ -98,6 +99,9 @@ from scslab.scenario import load_scenario
 VARIANTS = {
     "baseline": ("baseline", (), ()),
     "rongcheng": ("rongcheng", (), ()),
+    # the builtins with a household measure (school restriction), unmodified
+    **{name: (name, (), ()) for name in ("national-blacklist", "corporate", "calibrated",
+                                         "transparent-officials")},
     # baseline with no record naming anyone but its actor: no records exchange
     "baseline-exact": ("baseline", (),
                        tuple(f"sources.{s}.{k}=0" for s in ("court", "enforcement",
