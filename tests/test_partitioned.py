@@ -191,6 +191,39 @@ def test_builtins_with_household_measures_split_by_region_equal_the_whole_run(va
     assert prun.identical(split, whole)
 
 
+def test_the_credit_bureau_split_by_region_equals_the_whole_run_on_the_nation_s_calibration():
+    """credit-bureau (furnishers, bureau, lender, loan applications) in 3 partitions is
+    the whole run bit for bit; a partition that calibrated the credit-invisible share on
+    its own people instead of everyone's (the national figure) would give other people
+    no file."""
+    from benchmarks.partitioned import builtin
+
+    from scslab.modules.economy.credit_bureau import (
+        INVISIBILITY,
+        bureau_params,
+        invisibility_calibration,
+    )
+
+    people, days, variant = 10_000, 40, "credit-bureau"
+    whole = builtin.run_whole(people, days, variant)
+    split, _ = builtin.run_in_process(people, days, ([0], [1, 2], [3]), variant=variant)
+    assert whole["counters"].sum() > 0 and prun.identical(split, whole)
+    sc = builtin.scenario(people, days, variant)
+    pop = synthesise(sc.population, sc.seed, 0)
+    uids = model.partition_uids(pop, [3])
+    national = national_figures(sc, pop)
+    p = bureau_params(sc)
+    log_income = np.log(pop.arrays["people.income"][uids].astype(np.float64))
+    offset = np.array([p.group_offset.get(g, 0.0) for g in sc.population.groups])
+    national[INVISIBILITY] = invisibility_calibration(
+        log_income, offset[pop.arrays["people.group"][uids]], p.invisible_share,
+        p.income_slope)
+    assert not np.array_equal(national[INVISIBILITY], national_figures(sc, pop)[INVISIBILITY])
+    own = Sim(sc, population=restrict(pop, uids), uids=uids, national=national)
+    files = own.world.arrays["people.credit_file"]
+    assert 0 < (files != whole["people.credit_file"][uids]).sum() < uids.size // 10
+
+
 def test_the_merged_network_events_come_in_the_whole_run_s_order():
     """Day by day, the partitions' events merged by (appending module, uid) are the
     whole run's violation actors in the order its learning steps their neighbours —

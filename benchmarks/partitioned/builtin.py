@@ -17,11 +17,14 @@ firm_inspection, corporate_credit, firm_metrics — every firm run alike in ever
 partition (draws keyed by firm, the national credit rationing over all firms), counted
 by the partition holding its region; and the market group — market, market_complaints,
 market_registry — buyers drawn over the nation and served by their partition (under
-``local``, a buyer's candidates and remembered sellers are of its region).
+``local``, a buyer's candidates and remembered sellers are of its region); and the credit
+bureau group — credit_furnishers (draws keyed by uid; the invisibility calibration over
+everyone, a national figure), credit_bureau, lender, loan_applications (take-up keyed by
+the applicant's uid).
 
 Variants (``VARIANTS``): ``baseline``, ``rongcheng``, ``national-blacklist``,
-``corporate``, ``calibrated`` and ``transparent-officials``, the builtin scenarios
-unmodified (burn-in 0); ``baseline-exact``, baseline with no misattributed or fabricated
+``corporate``, ``calibrated``, ``transparent-officials`` and ``credit-bureau``, the
+builtin scenarios unmodified (burn-in 0); ``baseline-exact``, baseline with no misattributed or fabricated
 records (so no records exchange); and ``rongcheng-stress``, with many misattributed and
 fabricated records, fast debt cycles, more public naming, officials' evaluations, regions rewarded on
 reports, officials corrupt, often suspended and pressing banks hard, firms listed and
@@ -102,6 +105,8 @@ VARIANTS = {
     # the builtins with a household measure (school restriction), unmodified
     **{name: (name, (), ()) for name in ("national-blacklist", "corporate", "calibrated",
                                          "transparent-officials")},
+    # the Western credit bureau, its furnishers, the lender and loan applications
+    "credit-bureau": ("credit-bureau", (), ()),
     # baseline with no record naming anyone but its actor: no records exchange
     "baseline-exact": ("baseline", (),
                        tuple(f"sources.{s}.{k}=0" for s in ("court", "enforcement",
@@ -163,7 +168,11 @@ PERSON_ARRAYS = ("people.perceived_detection", "people.perceived_day", "people.i
                  "people.grade", "people.listed", "people.list_until", "people.bans",
                  "people.debt", "people.debt_stage", "people.debt_due", "people.debt_able",
                  "people.approval", "people.institutional_trust", "people.attitude_events",
-                 "people.seller", "people.market_reviews", "people.market_flags")
+                 "people.seller", "people.market_reviews", "people.market_flags",
+                 "people.credit_file", "people.credit_opened", "people.credit_accounts",
+                 "people.credit_ontime", "people.credit_late", "people.credit_balance",
+                 "people.credit_last_new", "people.credit_error", "people.credit_score",
+                 "people.credit_offer", "people.loan_terms")
 #: of them, those with a row per list and a column per person (compared transposed)
 LIST_MAJOR = ("people.list_until",)
 #: per kind of thing owned by the partition holding its region: its region array and

@@ -70,12 +70,17 @@ def bureau_params(scenario) -> CreditBureauParams:
     return scenario.module_params("credit_bureau", CreditBureauParams)
 
 
-def invisible_probability(log_income: np.ndarray, offset: np.ndarray, share: float,
-                          slope: float) -> np.ndarray:
-    """σ(a − slope·z + offset), z standardised log income, ``a`` solved by bisection so the
-    mean is ``share`` (calibration to the population, not a fit to individuals)."""
-    z = (log_income - log_income.mean()) / max(log_income.std(), 1e-12)
-    base = -slope * z + offset
+#: the national figure of a partition: the invisibility calibration over everyone
+INVISIBILITY = "credit_bureau.invisibility"
+
+
+def invisibility_calibration(log_income: np.ndarray, offset: np.ndarray, share: float,
+                             slope: float) -> np.ndarray:
+    """The mean and sd of log income and the intercept ``a`` of
+    :func:`invisible_probability`, solved by bisection so that its mean over these people
+    is ``share`` (calibration to the population, not a fit to individuals)."""
+    mean, sd = log_income.mean(), max(log_income.std(), 1e-12)
+    base = -slope * ((log_income - mean) / sd) + offset
     lo, hi = -30.0, 30.0
     for _ in range(80):  # bisection on a scalar
         mid = 0.5 * (lo + hi)
@@ -83,7 +88,24 @@ def invisible_probability(log_income: np.ndarray, offset: np.ndarray, share: flo
             lo = mid
         else:
             hi = mid
-    return 1.0 / (1.0 + np.exp(-(0.5 * (lo + hi) + base)))
+    return np.array([mean, sd, 0.5 * (lo + hi)])
+
+
+def invisible_probability(log_income: np.ndarray, offset: np.ndarray, slope: float,
+                          calibration: np.ndarray) -> np.ndarray:
+    """σ(a − slope·z + offset), z log income standardised, by the calibration's mean, sd
+    and intercept (:func:`invisibility_calibration`; each person's on their own)."""
+    mean, sd, a = calibration
+    base = -slope * ((log_income - mean) / sd) + offset
+    return 1.0 / (1.0 + np.exp(-(a + base)))
+
+
+def _log_income_and_offset(p: CreditBureauParams, groups: list[str], income: np.ndarray,
+                           group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each person's log income (float64) and logit offset of their group."""
+    log_income = income.astype(np.float64)
+    np.log(log_income, out=log_income)
+    return log_income, np.array([p.group_offset.get(g, 0.0) for g in groups])[group]
 
 
 #: people drawn (``CreditFurnishers.setup``) or scored (``CreditBureau._rescore``) per slice
@@ -112,6 +134,10 @@ class CreditFurnishers(Module):
     reads = ("acts", "people.debt", "people.income", "people.group", "people.honesty",
              "people.cell", "people.credit_offer@prev?")
     streams = (StreamSpec("draws", LAYOUT, "initial files, errors, non-reporting lenders"),)
+    #: draws keyed by uid, counts by its own people's cells; the invisibility calibration
+    #: is over everyone (a national figure on a partition)
+    partitionable = True
+    national_keys = (INVISIBILITY,)
     counters = (
         CounterSpec("credit_invisible_days", "person-days without a credit file"),
         CounterSpec("credit_error_days", "person-days with a material error in the file"),
@@ -126,20 +152,31 @@ class CreditFurnishers(Module):
                   theme="economy", unit="share"),
     )
 
+    @classmethod
+    def national_figures(cls, scenario, population) -> dict[str, np.ndarray]:
+        if not cls.enabled_in(scenario):
+            return {}
+        p = bureau_params(scenario)
+        log_income, offset = _log_income_and_offset(
+            p, list(scenario.population.groups), population.arrays["people.income"],
+            population.arrays["people.group"])
+        return {INVISIBILITY: invisibility_calibration(log_income, offset,
+                                                       p.invisible_share, p.income_slope)}
+
     def setup(self, world) -> None:
         p = self.p = bureau_params(world.scenario)
         n = world.counts["people"]
         st = world.stream("draws")
-        offsets = np.array([p.group_offset.get(g, 0.0) for g in world.group_names])
-        log_income = world.array("people.income").astype(np.float64)
-        np.log(log_income, out=log_income)
+        log_income, offset = _log_income_and_offset(
+            p, world.group_names, world.array("people.income"), world.array("people.group"))
         # calibrated to everyone at once (its mean is the share); the draws and files
         # below are per person, keyed by uid, so they are made a slice of people at a
         # time: the same bits, with temporaries the size of a slice (they were a
         # 10^6-person build's peak, +80 B per person)
-        q = invisible_probability(log_income, offsets[world.array("people.group")],
-                                  p.invisible_share, p.income_slope)
-        del log_income
+        calibration = world.national(INVISIBILITY) if world.partitioned else \
+            invisibility_calibration(log_income, offset, p.invisible_share, p.income_slope)
+        q = invisible_probability(log_income, offset, p.income_slope, calibration)
+        del log_income, offset
         cell = world.array("people.cell")
         n_cells = len(world.group_names) * world.n_regions
         honesty = world.array("people.honesty")
@@ -149,7 +186,8 @@ class CreditFurnishers(Module):
         error_cells = np.zeros(n_cells, dtype=np.int64)
         for lo in range(0, n, PEOPLE_PER_SLICE):
             part = slice(lo, lo + PEOPLE_PER_SLICE)
-            people = np.arange(lo, min(n, lo + PEOPLE_PER_SLICE), dtype=np.int64)
+            people = world.uid_of(np.arange(lo, min(n, lo + PEOPLE_PER_SLICE),
+                                            dtype=np.int64))
             invisible = st.bernoulli(0, LAYOUT.pack(purpose=P_INVISIBLE), people, q[part])
             has = ~invisible
             files["file"][part] = has
@@ -197,7 +235,7 @@ class CreditFurnishers(Module):
                 stranger = new[~has[new]]
                 if offer is None:
                     nonrep = world.stream("draws").bernoulli(
-                        day, LAYOUT.pack(purpose=P_NONREPORT), stranger,
+                        day, LAYOUT.pack(purpose=P_NONREPORT), world.uid_of(stranger),
                         p.nonreporting_if_invisible)
                 else:  # a mainstream loan to someone without a file (the lender ignored it)
                     nonrep = np.zeros(stranger.size, dtype=bool)
@@ -252,6 +290,7 @@ class CreditBureau(Module):
              "people.credit_ontime", "people.credit_late", "people.credit_balance",
              "people.credit_last_new", "people.cell")
     counters = (CounterSpec("credit_unscorable_days", "person-days with an unscorable file"),)
+    partitionable = True  # draws nothing; each person's score from their own file
     metrics = (
         MetricDef("credit_unscorable_share", "credit_unscorable_days", "person_days",
                   "share of person-days with a file too thin or new to score",

@@ -97,6 +97,7 @@ class Lender(Module):
                   "scorable file)", fill=EXCLUDED),
     )
     reads = ("people.credit_score",)
+    partitionable = True  # draws nothing; each person's offer from their own score
 
     @classmethod
     def check_params(cls, params, scenario):
@@ -152,6 +153,7 @@ class LoanApplications(Module):
              "people.debt_stage@prev?", "people.cell")
     withdraws = ("acts",)
     streams = (StreamSpec("draws", LAYOUT, "take-up of priced and informal offers"),)
+    partitionable = True  # take-up keyed by the applicant's uid, counted by their cell
     counters = APPLICATION_COUNTERS
     metrics = (
         MetricDef("credit_access_rate", "credit_granted", "credit_applications",
@@ -207,7 +209,8 @@ class LoanApplications(Module):
                 return
         p = self.params
         offer = world.array("people.credit_offer")[who]
-        u = world.stream("draws").uniform(day, LAYOUT.pack(purpose=P_ACCEPT), who)
+        u = world.stream("draws").uniform(day, LAYOUT.pack(purpose=P_ACCEPT),
+                                          world.uid_of(who))
         excluded = offer == EXCLUDED
         informal = excluded & (p.unscored == "informal") & (u < p.informal_acceptance)
         priced = (offer == PRICED) & (u < p.priced_acceptance)
