@@ -4,6 +4,7 @@ because the day's exchange carries what crosses the cut."""
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -222,6 +223,52 @@ def test_the_credit_bureau_split_by_region_equals_the_whole_run_on_the_nation_s_
     own = Sim(sc, population=restrict(pop, uids), uids=uids, national=national)
     files = own.world.arrays["people.credit_file"]
     assert 0 < (files != whole["people.credit_file"][uids]).sum() < uids.size // 10
+
+
+@pytest.mark.parametrize("variant", ["checkpoint-region", "export"])
+def test_surveillance_builtins_split_by_region_equal_the_whole_run(variant):
+    """Cameras, informants, checkpoints with detention, the watchlist (kin, a share of
+    the minority by design) and, in export, feedback deployment: 3 partitions, unmodified,
+    bit for bit."""
+    from benchmarks.partitioned import builtin
+
+    people, days = 10_000, 30
+    whole = builtin.run_whole(people, days, variant)
+    split, _ = builtin.run_in_process(people, days, ([0], [1, 2], [3]), variant=variant)
+    assert whole["people.watchlisted"].any() and prun.identical(split, whole)
+
+
+def test_surveillance_crosses_partitions_only_through_its_exchanges():
+    """export watching every region (variant export-stress), 3 partitions: with every
+    exchange the whole run's; without one, what it carries moves — the nation's watchlist
+    size (a checkpoint's gallery: false alarms), every region's records (redeployment:
+    the perceived detection), today's record entries of cut households (kin listed) and
+    today's detainees (their neighbours' approval)."""
+    from benchmarks.partitioned import builtin
+
+    people, days, blocks, variant = 20_000, 30, ([0], [1, 2], [3]), "export-stress"
+    whole = builtin.run_whole(people, days, variant)
+    split, _ = builtin.run_in_process(people, days, blocks, variant=variant)
+    assert prun.identical(split, whole)
+    moves = {"gallery": "people.false_alarms", "deployment": "people.perceived_detection",
+             "kin": "people.watchlisted", "listings": "people.approval"}
+    for only, array in moves.items():
+        alone, _ = builtin.run_in_process(people, days, blocks, exchange=False,
+                                          variant=variant, only=(only,))
+        assert not np.array_equal(alone[array], whole[array]), only
+
+
+def test_the_landlord_and_displaced_acts_are_refused_on_a_partition():
+    for name, overrides, says in (
+            ("western-fragmented", [], "the landlord's building"),
+            ("checkpoint-region", ["modules.behaviour.displacement=0.5"],
+             "behaviour.displacement > 0")):
+        sc = load_scenario(name, overrides, people=3000, days=3, burn_in=0)
+        pop = synthesise(sc.population, sc.seed, 0)
+        uids = model.partition_uids(pop, [0, 1])
+        with pytest.raises(EngineError, match="surveillance: .*" + re.escape(says)):
+            Sim(sc, population=restrict(pop, uids), uids=uids,
+                national=national_figures(sc, pop))
 
 
 def test_the_merged_network_events_come_in_the_whole_run_s_order():

@@ -20,7 +20,8 @@ market_registry — buyers drawn over the nation and served by their partition (
 ``local``, a buyer's candidates and remembered sellers are of its region); and the credit
 bureau group — credit_furnishers (draws keyed by uid; the invisibility calibration over
 everyone, a national figure), credit_bureau, lender, loan_applications (take-up keyed by
-the applicant's uid).
+the applicant's uid); and surveillance without the landlord — surveillance (draws keyed
+by uid, whole regions, national region sizes), watchlist, surveillance_metrics.
 
 Variants (``VARIANTS``): ``baseline``, ``rongcheng``, ``national-blacklist``,
 ``corporate``, ``calibrated``, ``transparent-officials`` and ``credit-bureau``, the
@@ -30,7 +31,8 @@ fabricated records, fast debt cycles, more public naming, officials' evaluations
 reports, officials corrupt, often suspended and pressing banks hard, firms listed and
 loans maturing, and buyers checking the public score, for the tests;
 ``blacklist-households``, national-blacklist with big households listed often, so that
-school restriction reaches housemates across a region boundary.
+school restriction reaches housemates across a region boundary; ``checkpoint-region`` and
+``export`` unmodified; ``export-stress``, export watching every region.
 
 What crosses, exchanged each day at up to seven points (``EXCHANGES``), where it is on:
 
@@ -60,10 +62,12 @@ What crosses, exchanged each day at up to seven points (``EXCHANGES``), where it
   partition that name them — in the whole run's order (``Sources.receive``).
 * ``listings``, before learning (rongcheng): a sanctioning listing moves the perceived
   sanction of the listed person's neighbours and may inform them, public naming moves it
-  again and moves their approval. Each partition hands over its people's listings and
-  namings of the day (uids); every partition gets them all and counts, for each of its
-  people, the listed and named neighbours (``Learning.receive_listings``,
-  ``Attitudes.receive_listings``: the steps compose, so order does not matter).
+  again and moves their approval; a detention (surveillance) moves the approval of the
+  detainee's neighbours. Each partition hands over its people's listings, namings and
+  detentions of the day (uids); every partition gets them all and counts, for each of
+  its people, the listed, named and detained neighbours (``Learning.receive_listings``,
+  ``Attitudes.receive_listings``, ``Attitudes.receive_detentions``: the steps compose,
+  so order does not matter).
 * ``network``, after learning: each violation's outcome steps the perceived detection of
   the actor's neighbours, in the whole run's order. Every partition's events (actor uid,
   venue, outcome, appending module and its order keys) are put in that order — by
@@ -71,6 +75,14 @@ What crosses, exchanged each day at up to seven points (``EXCHANGES``), where it
   market's fraud acts, which come in queue order, the buyer's priority and uid) — and
   pushed to every partition (``Learning.push``), which steps its own people. Routed
   records are placed by the same keys.
+* ``gallery``, at the day's start: a checkpoint searching the whole watchlist needs its
+  national size; each partition's count, summed (``Surveillance.receive_gallery``).
+* ``deployment``, after surveillance on a feedback redeployment day: each sensor's
+  records by (venue, region), summed, then the redeployment
+  (``Surveillance.receive_deployment_counts``).
+* ``kin``, after the watchlist: today's entries by record in households a region
+  boundary cuts; every partition lists its members of them as kin
+  (``Watchlist.receive_kin``).
 * ``households``, before sanctions, and ``shadows``, after harm (where a household
   measure reaches housemates): a region boundary may cut a household. Each partition
   hands over the list membership of its members of the households it cuts (for the
@@ -107,6 +119,20 @@ VARIANTS = {
                                          "transparent-officials")},
     # the Western credit bureau, its furnishers, the lender and loan applications
     "credit-bureau": ("credit-bureau", (), ()),
+    # the surveillance builtins without a landlord
+    **{name: (name, (), ()) for name in ("checkpoint-region", "export")},
+    # export watching every region, redeploying every 10 days, with many relatives
+    # listed: checkpoints search the nation's watchlist, redeployment weighs every
+    # region's records, kin and detainees' neighbours live across the cuts
+    "export-stress": ("export", (), (
+        "population.household_mean_size=8",
+        "modules.surveillance.sensors.public_cameras.regions=all",
+        "modules.surveillance.sensors.religious_site_cameras.regions=all",
+        "modules.surveillance.sensors.informants.regions=all",
+        "modules.surveillance.checkpoints.region_checkpoints.regions=all",
+        "modules.surveillance.deployment.period_days=10",
+        "modules.watchlist.acts=[religious_practice,home_prayer,rail_trip]",
+        "modules.watchlist.target_groups=[]")),
     # baseline with no record naming anyone but its actor: no records exchange
     "baseline-exact": ("baseline", (),
                        tuple(f"sources.{s}.{k}=0" for s in ("court", "enforcement",
@@ -172,7 +198,8 @@ PERSON_ARRAYS = ("people.perceived_detection", "people.perceived_day", "people.i
                  "people.credit_file", "people.credit_opened", "people.credit_accounts",
                  "people.credit_ontime", "people.credit_late", "people.credit_balance",
                  "people.credit_last_new", "people.credit_error", "people.credit_score",
-                 "people.credit_offer", "people.loan_terms")
+                 "people.credit_offer", "people.loan_terms", "people.watchlisted",
+                 "people.watchlist_until", "people.detained_until", "people.false_alarms")
 #: of them, those with a row per list and a column per person (compared transposed)
 LIST_MAJOR = ("people.list_until",)
 #: per kind of thing owned by the partition holding its region: its region array and
@@ -189,8 +216,8 @@ OWNED = {"officials": ("officials", "officials.region",
 #: where the benchmark writes its figures
 RESULTS = run.ROOT / "benchmarks" / "results-partitioned-builtin.md"
 #: a day's exchanges, in the order they come
-EXCHANGES = ("officials", "market", "records", "households", "listings", "network",
-             "shadows")
+EXCHANGES = ("gallery", "officials", "market", "records", "deployment", "kin", "households",
+             "listings", "network", "shadows")
 
 
 def scenario(people: int, days: int, variant: str = "baseline") -> Scenario:
@@ -229,6 +256,12 @@ class Partition:
         officials = module.get("officials")
         before_learning = self.sim.modules[at["learning"] - 1] if at["learning"] else None
         sanctions, harm = module.get("sanctions"), module.get("harm")
+        surveillance, watchlist = module.get("surveillance"), module.get("watchlist")
+        attitudes = module.get("attitudes")
+        #: attitudes moves the neighbours of the day's detainees, who may live elsewhere
+        detains = (attitudes is not None and surveillance is not None
+                   and regions is not None)
+        nobody = np.zeros(0, dtype=np.int64)
         shares_households = (sanctions is not None and regions is not None
                              and sanctions.housemates is not None)
         #: who takes the day's listings: learning (neighbours' sanctions), attitudes
@@ -238,6 +271,11 @@ class Partition:
         #: per exchange: whether it is on, the module after whose step it comes (None: the
         #: day's start), what this partition gives, and how it takes everyone's
         table: dict[str, tuple[bool, Module | None, Callable[[], Any], Callable[..., None]]] = {
+            "gallery": (surveillance is not None and regions is not None
+                        and surveillance.needs_gallery, None,
+                        lambda: int(np.count_nonzero(
+                            self.sim.world.arrays.get("people.watchlisted", ()))),
+                        surveillance.receive_gallery if surveillance is not None else None),
             "officials": (officials is not None and regions is not None, officials,
                           self._officials_figures, self._receive_officials_figures),
             "market": ("market" in module and regions is not None,
@@ -246,14 +284,27 @@ class Partition:
             "records": (self.sources.routes, self.sources, lambda: self.sources.outbox,
                         lambda routed: self.sources.receive(self.views["sources"],
                                                             self.sim.day, routed)),
+            "deployment": (surveillance is not None and surveillance.deferred, surveillance,
+                           lambda: surveillance.deployment_counts(self.views["surveillance"],
+                                                                  self.sim.day),
+                           lambda counts: surveillance.receive_deployment_counts(
+                               self.views["surveillance"], self.sim.day, counts)),
+            "kin": (watchlist is not None and watchlist.housemates is not None, watchlist,
+                    lambda: watchlist.kin_entries(self.views["watchlist"]),
+                    lambda parts: watchlist.receive_kin(self.views["watchlist"],
+                                                        self.sim.day, parts)),
             "households": (shares_households,
                            self.sim.modules[at["sanctions"] - 1] if shares_households else None,
                            lambda: sanctions.housemates_listed(self.views["sanctions"]),
                            lambda parts: sanctions.receive_housemates(self.views["sanctions"],
                                                                       parts)),
-            "listings": (bool(takers) and regions is not None, before_learning,
-                         lambda: self.learning.listings(self.views["learning"]),
-                         lambda both: [m.receive_listings(*both) for m in takers]),
+            "listings": ((bool(takers) and regions is not None) or detains, before_learning,
+                         lambda: (*(self.learning.listings(self.views["learning"]) if takers
+                                    else (nobody, nobody)),
+                                  attitudes.detained(self.views["attitudes"]) if detains
+                                  else nobody),
+                         lambda three: ([m.receive_listings(*three[:2]) for m in takers],
+                                        detains and attitudes.receive_detentions(three[2]))),
             "network": (regions is not None and self.learning.params.network_rate > 0,
                         self.learning, lambda: self.learning.outbox,
                         lambda events: self.learning.push(self.views["learning"],
@@ -364,13 +415,6 @@ def in_order(events: list[tuple[np.ndarray, ...]]
     return uid[order], slot[order], target[order]
 
 
-def together(listings: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """Every partition's listings and namings of the day, one array each (a neighbour's
-    listings are counted, not sequenced: their order does not matter)."""
-    listed, named = (np.concatenate(col) for col in zip(*listings, strict=True))
-    return listed, named
-
-
 def routed(records: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """Every partition's records naming people elsewhere, column by column (each
     receiver keeps those naming its people and puts them in order)."""
@@ -378,8 +422,9 @@ def routed(records: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
 
 
 def columns(parts: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
-    """Every partition's members of households cut by a region boundary (household, uid,
-    list membership), one array per column (each receiver keeps those it does not hold)."""
+    """Every partition's part, one array per column: members of households cut by a
+    region boundary (household, uid, list membership), kin entries (household, uid), the
+    day's listings, namings and detentions (uids). Each receiver keeps what concerns it."""
     return tuple(np.concatenate(col) for col in zip(*parts, strict=True))
 
 
@@ -389,16 +434,24 @@ def summed(figures: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {name: np.sum([f[name] for f in figures], axis=0) for name in figures[0]}
 
 
+def total(counts: list[int]) -> int:
+    """The partitions' counts added up."""
+    return int(sum(counts))
+
+
 #: how the partitions' parts of each exchange are put together
 GATHER: dict[str, Callable[[list[Any]], Any]] = {
-    "officials": summed, "market": summed, "records": routed, "households": columns,
-    "listings": together, "network": in_order, "shadows": columns}
+    "gallery": total, "officials": summed, "market": summed, "records": routed,
+    "deployment": summed, "kin": columns, "households": columns, "listings": columns,
+    "network": in_order, "shadows": columns}
 
 
 def size(name: str, part: Any) -> int:
     """Entries in a partition's part of an exchange (what it sends to each other one)."""
-    if name in ("officials", "market"):
+    if name in ("officials", "market", "deployment"):
         return sum(int(values.size) for values in part.values())
+    if name == "gallery":
+        return 1
     return int(part["subject"].size if name == "records" else part[0].size)
 
 

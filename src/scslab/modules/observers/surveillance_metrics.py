@@ -49,6 +49,9 @@ class SurveillanceMetrics(Module):
     doc = "Detentions by basis, false alarms, blocked movement and expression, exposure."
     reads = ("people.cell", "people.group", "people.region", "detentions",
              "people.false_alarms", "dossier", "truth")
+    #: draws nothing, counts by its own people's cells and judges its own records; the
+    #: end-of-run concentration is over everyone — a partition reports none
+    partitionable = True
     counters = (
         CounterSpec("detentions", "detentions, by detainee's cell"),
         CounterSpec("detentions_false_match", "detentions of people not on the watchlist"),
@@ -141,6 +144,7 @@ class SurveillanceMetrics(Module):
         st["first_row"] = np.full(sc.time.burn_in + sc.time.days, -1, dtype=np.int64)
         st["verdicts"] = np.zeros(1 << 16, dtype=np.uint8)
         st["used"] = [0]
+        self.partitioned = world.partitioned
 
     def _judge_records(self, world, day: int) -> None:
         """Verdict bits of today's records (truth of an act is final on its day): one
@@ -203,7 +207,10 @@ class SurveillanceMetrics(Module):
 
     def final_metrics(self, world) -> dict[str, float | None]:
         """repeat_stop_concentration: share of false alarms (since the burn-in) falling on
-        the most-stopped 1 % of the people with at least one; overall, by group, region."""
+        the most-stopped 1 % of the people with at least one; overall, by group, region.
+        None on a partition, whose people are not everyone."""
+        if self.partitioned:
+            return {}
         fa = world.array("people.false_alarms")
         out = {"repeat_stop_concentration": concentration(fa)}
         group = world.array("people.group")

@@ -219,6 +219,9 @@ class Attitudes(Module):
         self.sees_named = (lists.enabled and p.named_neighbour_shift != 0
                            and bool(self.named.any()))
         self.named_in: np.ndarray | None = None
+        #: on a partition beside surveillance: every partition's detainees of the day
+        #: (uids), handed in before this module's step (:meth:`receive_detentions`)
+        self.detained_in: np.ndarray | None = None
         offences = {a for s in lists.lists.values() for a in s.acts}
         if scoring.enabled:
             offences |= {r.act for r in scoring.rules.values()
@@ -255,6 +258,18 @@ class Attitudes(Module):
         of the day (uids; ``Learning.listings`` concatenated — sanctioning listings are
         not read here). Their order does not matter: k namings move a neighbour k·shift."""
         self.named_in = np.asarray(named, dtype=np.int64)
+
+    def detained(self, world) -> np.ndarray:
+        """On a partition, before this module's step: today's detainees here (uids), which
+        the driver hands to every partition."""
+        detentions = world.events("detentions")
+        return world.uid_of(detentions["person"].astype(np.int64))
+
+    def receive_detentions(self, detained: np.ndarray) -> None:
+        """On a partition, before this module's step: every partition's detainees of the
+        day (uids, :meth:`detained` concatenated; k detentions move a neighbour k·shift,
+        in any order)."""
+        self.detained_in = np.asarray(detained, dtype=np.int64)
 
     def step(self, world, day: int) -> None:
         p = self.params
@@ -294,10 +309,15 @@ class Attitudes(Module):
             self._neighbours(world, named_everywhere, p.named_neighbour_shift,
                              NAMED_NEIGHBOUR, by_uid=True)
         detentions = world.events("detentions")
-        if len(detentions):
-            if world.partitioned:  # the writer (surveillance) is refused on a partition
-                raise RuntimeError("attitudes on a partition: detentions' neighbours "
-                                   "elsewhere are not exchanged")
+        detained_everywhere, self.detained_in = self.detained_in, None
+        if detained_everywhere is not None:  # on a partition: every partition's
+            self._neighbours(world, detained_everywhere, p.detained_neighbour_shift,
+                             DETAINED_NEIGHBOUR, by_uid=True)
+        elif len(detentions):
+            if world.partitioned:
+                raise RuntimeError("attitudes on a partition: today's detainees of every "
+                                   "partition were not handed in "
+                                   "(Attitudes.receive_detentions)")
             self._neighbours(world, detentions["person"].astype(np.int64),
                              p.detained_neighbour_shift, DETAINED_NEIGHBOUR)
         informed = world.events("informed")

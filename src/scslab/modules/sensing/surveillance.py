@@ -45,6 +45,7 @@ from pydantic import Field
 
 from scslab.core.acts import ActCatalogue
 from scslab.core.layouts import (
+    ACT_ELSEWHERE,
     DETENTION_LAYOUT,
     OBSERVATION_LAYOUT,
     OBSERVATION_TRUTH_LAYOUT,
@@ -54,7 +55,16 @@ from scslab.core.layouts import (
     unfiled,
 )
 from scslab.core.metrics import FinalMetricDef
-from scslab.core.module import ArraySpec, CauseSpec, CounterSpec, Module, Phase, Role
+from scslab.core.module import (
+    ArraySpec,
+    CauseSpec,
+    CounterSpec,
+    Module,
+    Phase,
+    Role,
+    RunsRegions,
+)
+from scslab.core.population import REGION_SIZES, cut_refusal
 from scslab.core.scenario_schema import ModuleParams, Strict
 from scslab.modules.sensing.face_recognition import (
     FaceParams,
@@ -300,7 +310,7 @@ def _equal_watchlisting(scenario, a: str, b: str) -> list[str]:
     return [f"modules.watchlist.groups.{a}={float(wl.get('groups', {}).get(b, 0.0))!r}"]
 
 
-class Surveillance(Module):
+class Surveillance(RunsRegions, Module):
     name = "surveillance"
     role = Role.SENSING
     phase = Phase.SENSE
@@ -346,6 +356,11 @@ class Surveillance(Module):
         StreamSpec("landlord_join", SENSOR_LAYOUT, "a fined tenant joins the complaint"),
         StreamSpec("setup", SETUP_LAYOUT, "look-alikes, consent, tenancy, regulator"),
     )
+    #: draws keyed by the person's uid; a wrong identification or a false report names
+    #: someone of the actor's region (whole regions); on a partition the feedback
+    #: deployment's record counts and a checkpoint's national gallery (the watchlist's
+    #: size) are exchanged (``deployment``, ``gallery``); the landlord is not yet
+    partitionable = True
     counters = (
         CounterSpec("acts_all", "acts, by actor's cell"),
         CounterSpec("acts_recorded", "acts captured by a source or a sensor with any party"),
@@ -374,6 +389,17 @@ class Surveillance(Module):
     )
 
     # ------------------------------------------------------------------ declarations
+
+    @classmethod
+    def partition_problem(cls, params, scenario, split) -> str | None:
+        if params.landlord.enabled:
+            return ("the landlord's building, its tenants' complaint and the regulator "
+                    "span regions and are not exchanged between partitions")
+        if float(scenario.modules.get("behaviour", {}).get("displacement", 0.0)) > 0:
+            return ("a record routed from another partition does not carry the venue a "
+                    "displaced act happened at (behaviour.displacement > 0)")
+        return cut_refusal(split, "people.region", "a wrong identification or an "
+                           "informant's false report names someone of the actor's region")
 
     @classmethod
     def check_params(cls, params, scenario):
@@ -540,7 +566,14 @@ class Surveillance(Module):
         self.group_names = world.group_names
         n_cells = len(self.group_names) * R
         self.cell_sizes = np.bincount(cell, minlength=n_cells).astype(np.float64)
-        self.region_sizes = np.bincount(region, minlength=R).astype(np.float64)
+        self.region_sizes = (world.national(REGION_SIZES) if world.partitioned else
+                             np.bincount(region, minlength=R).astype(np.float64))
+        #: on a partition: the nation's watchlist size (a checkpoint's gallery), handed
+        #: in at the day's start (``receive_gallery``)
+        self.gallery = None
+        #: on a partition with feedback deployment: the redeployment waits for every
+        #: partition's record counts (``receive_deployment_counts``)
+        self.deferred = world.partitioned and p.deployment.mode == "feedback"
         # people by cell and by region: whom a wrong identification or a false report names
         self.cell_order = np.argsort(cell, kind="stable").astype(np.int32)
         self.cell_off = np.zeros(n_cells + 1, dtype=np.int64)
@@ -575,7 +608,7 @@ class Surveillance(Module):
             consented = None
             if s.consent:
                 u = setup.uniform(0, SETUP_LAYOUT.pack(purpose=P_CONSENT, sensor=s.code),
-                                  np.arange(n, dtype=np.int64))
+                                  world.uids)
                 consented = u < s.consent_share
             codes = np.array(sorted(sc.acts[a].code for a in (s.acts or sc.acts)
                                     if sc.venues[sc.acts[a].venue].code in
@@ -603,15 +636,53 @@ class Surveillance(Module):
     # ------------------------------------------------------------------ draws
 
     setup_slot = staticmethod(_setup_slot)
-    uniforms = staticmethod(sensor_uniforms)
-    words = staticmethod(sensor_words)
+
+    @staticmethod
+    def uniforms(world, stream: str, day: int, sensor: int, codes: np.ndarray,
+                 rows: np.ndarray) -> np.ndarray:
+        """:func:`sensor_uniforms` of these people, keyed by their uids."""
+        return sensor_uniforms(world, stream, day, sensor, codes, world.uid_of(rows))
+
+    @staticmethod
+    def words(world, stream: str, day: int, sensor: int, codes: np.ndarray,
+              rows: np.ndarray) -> np.ndarray:
+        """:func:`sensor_words` of these people, keyed by their uids."""
+        return sensor_words(world, stream, day, sensor, codes, world.uid_of(rows))
+
+    @property
+    def needs_gallery(self) -> bool:
+        """Whether a checkpoint searches the whole watchlist (its size a national figure
+        on a partition)."""
+        return any(cp["spec"].identification == "face" and cp["spec"].gallery is None
+                   for cp in self.checkpoints)
+
+    def receive_gallery(self, size: int) -> None:
+        """On a partition, at the day's start: the nation's watchlist size (yesterday's)."""
+        self.gallery = int(size)
+
+    def deployment_counts(self, world, day: int) -> dict[str, np.ndarray]:
+        """On a partition, after this module's step: on a redeployment day, its part of
+        the ``deployment`` exchange — each sensor's records by (venue, region) since the
+        last redeployment (0 in the others' regions); none on other days."""
+        dep = self.params.deployment
+        if not self.deferred or (day + 1) % dep.period_days:
+            return {}
+        return {str(code): counts for code, counts in world.state["counts"].items()}
+
+    def receive_deployment_counts(self, world, day: int,
+                                  counts: dict[str, np.ndarray]) -> None:
+        """Every partition's counts, summed: today's redeployment, as the whole run's."""
+        if counts:
+            world.state["counts"].update({int(code): np.array(c, dtype=np.float64)
+                                          for code, c in counts.items()})
+            self._redeploy(world, day)
 
     def face_rates(self, world, people: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per-person FMR (look-alike multiplier included) and FNMR of ``people``, from
         their group, sex and keyed look-alike draw — two float64 arrays per person that
         are cheaper to recompute for the people a sensor sees than to hold for everyone."""
         look = lookalike_multiplier(world.stream("setup"), SETUP_LAYOUT.pack(purpose=P_LOOKALIKE),
-                                    people, self.face.lookalike_sigma)
+                                    world.uid_of(people), self.face.lookalike_sigma)
         return person_rates(self.face, self.group_names, world.array("people.group")[people],
                             world.array("people.sex")[people], look)
 
@@ -669,7 +740,8 @@ class Surveillance(Module):
             world.append("observations", Table.concat(OBSERVATION_LAYOUT, obs_parts))
             world.append("observation_truth", Table.concat(OBSERVATION_TRUTH_LAYOUT,
                                                            truth_parts))
-        self._redeploy(world, day)
+        if not self.deferred:
+            self._redeploy(world, day)
 
     def _count_coverage(self, world) -> None:
         """coverage[region=K]: mean over sensors of their mean coverage over watched venues
@@ -694,13 +766,22 @@ class Surveillance(Module):
         obs = world.events("observations")
         if not len(obs):
             return
-        ref = world.events("observation_truth")["act_ref"]  # row for row with obs
+        truth = world.events("observation_truth")  # row for row with obs
+        ref = truth["act_ref"]
         real = (ref >= 0) & ((ref >> 32) == day)
         rows = (ref[real] & 0xFFFFFFFF).astype(np.int64)
         recorded[rows] = True
         venue = self.act_venue[obs["act"]]
         venue[real] = acts["venue"][rows]
+        # routed from another partition (a person here named for an act there): the
+        # venue of the act it saw — where it happens, acts not being displaced
+        # (``partition_problem``)
+        elsewhere = ref == ACT_ELSEWHERE
+        venue[elsewhere] = self.act_venue[truth["true_act"][elsewhere]]
         cell = world.array("people.cell")
+        here = obs["subject"] >= 0  # on a partition, records naming people elsewhere
+        if not here.all():  # are counted where those live (routed there)
+            obs, venue = obs.take(np.flatnonzero(here)), venue[here]
         world.counters.add_cells("exposure", cell[obs["subject"]], self.sensitivity[venue])
 
     def _sense(self, world, day, s, acts, held, recorded, obs_parts, truth_parts, actor,
@@ -835,6 +916,7 @@ class Surveillance(Module):
         listed = cause != 0
         if spec.identification == "face":
             gallery = spec.gallery if spec.gallery is not None else (
+                self.gallery if self.gallery is not None else
                 int(np.count_nonzero(wl)) if wl is not None else 0)
             fmr, fnmr = self.face_rates(world, a)
             p = np.where(listed, 1.0 - fnmr, false_alarm_probability(fmr, gallery))

@@ -32,6 +32,7 @@ from typing import Annotated, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
+from scslab.core.housemates import STRADDLING, Housemates, straddling_households
 from scslab.core.layouts import code_table
 from scslab.core.module import ArraySpec, Module, Phase, Role
 from scslab.core.scenario_schema import ModuleParams, Strict
@@ -92,6 +93,14 @@ class Watchlist(Module):
     )
     reads = ("dossier", "people.group", "people.household")
     streams = (StreamSpec("draws", WATCHLIST_LAYOUT, "who of a group is listed by design"),)
+    #: draws keyed by uid; listing kin reaches housemates a region boundary may put in
+    #: another partition: the day's entries in those households are exchanged (``kin``)
+    partitionable = True
+    national_keys = (STRADDLING,)
+
+    @classmethod
+    def national_figures(cls, scenario, population) -> dict:
+        return straddling_households(population)
 
     @classmethod
     def check_params(cls, params, scenario):
@@ -119,6 +128,11 @@ class Watchlist(Module):
                                     dtype=np.uint8)
         self.is_entry = code_table(self.entry_codes)
         self.hh_offsets, self.hh_members = world.index("people.household")
+        #: on a partition listing kin: the households it shares with others, and today's
+        #: entries by record in them (``kin_entries``)
+        self.housemates = Housemates(world, self.hh_offsets, self.hh_members) \
+            if world.partitioned and self.params.kin else None
+        self.entered = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
         listed = world.array("people.watchlisted")
         group = world.array("people.group")
         self.targeted = np.ones(len(world.group_names), dtype=bool)
@@ -130,11 +144,45 @@ class Watchlist(Module):
             if share <= 0:
                 continue
             members = np.flatnonzero(group == g)
-            pick = st.bernoulli(0, WATCHLIST_LAYOUT.pack(purpose=P_GROUP, group=g), members,
-                                share)
+            pick = st.bernoulli(0, WATCHLIST_LAYOUT.pack(purpose=P_GROUP, group=g),
+                                world.uid_of(members), share)
             listed[members[pick]] |= np.uint8(CAUSE_GROUP)
 
+    def kin_entries(self, world) -> tuple[np.ndarray, np.ndarray]:
+        """This partition's part of the ``kin`` exchange (after this module): today's
+        entries by record in households it shares with other partitions (household,
+        uid)."""
+        return self.entered
+
+    def receive_kin(self, world, day: int, parts: tuple[np.ndarray, np.ndarray]) -> None:
+        """Every partition's part: the housemates here of people listed elsewhere today
+        are listed as kin, as the whole run lists every housemate."""
+        household, uid = parts
+        away = ~world.locate(uid)[1]
+        households = np.intersect1d(household[away], self.housemates.ids)
+        if households.size:
+            mates, _ = gather(self.hh_offsets, self.hh_members, households)
+            self._list_kin(world, day, mates.astype(np.int64))
+
+    def _list_kin(self, world, day: int, mates: np.ndarray) -> None:
+        """List ``mates`` (housemates of people listed by record today) as kin."""
+        mates = mates[self.targeted[world.array("people.group")[mates]]]
+        if mates.size:
+            listed = world.array("people.watchlisted")
+            until = world.array("people.watchlist_until")
+            end = self._end(day)
+            listed[mates] |= np.uint8(CAUSE_KIN)
+            until[mates] = end if end == NEVER else np.maximum(
+                np.where(until[mates] == NEVER, 0, until[mates]), end)
+
+    def _end(self, day: int) -> int:
+        """The day entries by record and kin made today end (NEVER: for good)."""
+        return NEVER if self.params.duration_days is None else min(
+            day + self.params.duration_days, NEVER - 1)
+
     def step(self, world, day: int) -> None:
+        if self.housemates is not None:
+            self.entered = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
         listed = world.array("people.watchlisted")
         until = world.array("people.watchlist_until")
         record = world.array("people.watchlist_record")
@@ -159,19 +207,17 @@ class Watchlist(Module):
         people, first = people[ok], first[ok]
         if people.size == 0:
             return
-        end = NEVER if self.params.duration_days is None else min(
-            day + self.params.duration_days, NEVER - 1)
+        end = self._end(day)
         new = (listed[people] & CAUSE_RECORD) == 0
         record[people[new]] = (np.int64(day) << 32) | rows[first[new]].astype(np.int64)
         listed[people] |= np.uint8(CAUSE_RECORD)
         until[people] = end if end == NEVER else np.maximum(
             np.where(until[people] == NEVER, 0, until[people]), end)
         if self.params.kin:
-            mates, size = gather(self.hh_offsets, self.hh_members,
-                                 world.array("people.household")[people])
-            mates = unique(mates[mates != np.repeat(people, size)])
-            mates = mates[self.targeted[group[mates]]]
-            if mates.size:
-                listed[mates] |= np.uint8(CAUSE_KIN)
-                until[mates] = end if end == NEVER else np.maximum(
-                    np.where(until[mates] == NEVER, 0, until[mates]), end)
+            household = world.array("people.household")[people]
+            mates, size = gather(self.hh_offsets, self.hh_members, household)
+            self._list_kin(world, day, unique(mates[mates != np.repeat(people, size)]))
+            if self.housemates is not None:
+                shared = np.isin(household, self.housemates.ids)
+                self.entered = (household[shared].astype(np.int64),
+                                world.uid_of(people[shared]))
