@@ -114,11 +114,12 @@ def test_a_listing_across_the_cut_moves_a_neighbour_the_next_day_only():
     assert moved_today(day + 1) == detected_next  # no neighbour effect on the day after
 
 
-def test_builtin_modules_are_refused_on_a_partition():
+def test_a_partition_without_its_national_figures_is_refused():
     sc = load_scenario("baseline", people=2000, days=3, burn_in=0)
     pop = synthesise(sc.population, sc.seed, 0)
     uids = model.partition_uids(pop, [0])
-    with pytest.raises(EngineError, match="cannot run on a partition"):
+    with pytest.raises(EngineError, match="cannot run on a partition — .*needs the "
+                                          "national figure 'regions.size'"):
         Sim(sc, modules=default_module_classes(sc), population=restrict(pop, uids), uids=uids)
 
 
@@ -225,17 +226,19 @@ def test_the_credit_bureau_split_by_region_equals_the_whole_run_on_the_nation_s_
     assert 0 < (files != whole["people.credit_file"][uids]).sum() < uids.size // 10
 
 
-@pytest.mark.parametrize("variant", ["checkpoint-region", "export"])
+@pytest.mark.parametrize("variant", ["checkpoint-region", "export", "western-fragmented",
+                                     "eu-ai-act", "every-module"])
 def test_surveillance_builtins_split_by_region_equal_the_whole_run(variant):
     """Cameras, informants, checkpoints with detention, the watchlist (kin, a share of
-    the minority by design) and, in export, feedback deployment: 3 partitions, unmodified,
-    bit for bit."""
+    the minority by design), in export feedback deployment, in the Western two the
+    landlord's camera and smart speakers; and all 31 modules at once (every-module): 3
+    partitions, unmodified, bit for bit."""
     from benchmarks.partitioned import builtin
 
     people, days = 10_000, 30
     whole = builtin.run_whole(people, days, variant)
     split, _ = builtin.run_in_process(people, days, ([0], [1, 2], [3]), variant=variant)
-    assert whole["people.watchlisted"].any() and prun.identical(split, whole)
+    assert whole["counters"].sum() > 0 and prun.identical(split, whole)
 
 
 def test_surveillance_crosses_partitions_only_through_its_exchanges():
@@ -250,7 +253,7 @@ def test_surveillance_crosses_partitions_only_through_its_exchanges():
     whole = builtin.run_whole(people, days, variant)
     split, _ = builtin.run_in_process(people, days, blocks, variant=variant)
     assert prun.identical(split, whole)
-    moves = {"gallery": "people.false_alarms", "deployment": "people.perceived_detection",
+    moves = {"national": "people.false_alarms", "surveillance": "people.perceived_detection",
              "kin": "people.watchlisted", "listings": "people.approval"}
     for only, array in moves.items():
         alone, _ = builtin.run_in_process(people, days, blocks, exchange=False,
@@ -258,9 +261,28 @@ def test_surveillance_crosses_partitions_only_through_its_exchanges():
         assert not np.array_equal(alone[array], whole[array]), only
 
 
-def test_the_landlord_and_displaced_acts_are_refused_on_a_partition():
+def test_the_landlord_s_complaint_crosses_partitions_only_through_its_exchanges():
+    """western-fragmented with tenants quick to complain (variant landlord-stress), 3
+    partitions: the whole run's with the day's national counts (the nation's tenants, the
+    threshold's base; its enrolled tenants, the gallery a face is searched in) and the
+    tenants who joined exchanged; without either, the complaint (so the camera's removal
+    and what it watches) and the false matches move."""
+    from benchmarks.partitioned import builtin
+
+    people, days, blocks, variant = 20_000, 30, ([0], [1, 2], [3]), "landlord-stress"
+    whole = builtin.run_whole(people, days, variant)
+    split, _ = builtin.run_in_process(people, days, blocks, variant=variant)
+    assert whole["people.tenant"].sum() > 1000 and prun.identical(split, whole)
+    for only in ("national", "surveillance"):
+        alone, _ = builtin.run_in_process(people, days, blocks, exchange=False,
+                                          variant=variant, only=(only,))
+        assert not np.array_equal(alone["counters"], whole["counters"]), only
+
+
+def test_the_landlord_s_approval_link_and_displaced_acts_are_refused_on_a_partition():
     for name, overrides, says in (
-            ("western-fragmented", [], "the landlord's building"),
+            ("western-fragmented", ["modules.surveillance.landlord.approval_weight=1.0"],
+             "landlord.approval_weight > 0"),
             ("checkpoint-region", ["modules.behaviour.displacement=0.5"],
              "behaviour.displacement > 0")):
         sc = load_scenario(name, overrides, people=3000, days=3, burn_in=0)

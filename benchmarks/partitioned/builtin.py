@@ -20,8 +20,9 @@ market_registry — buyers drawn over the nation and served by their partition (
 ``local``, a buyer's candidates and remembered sellers are of its region); and the credit
 bureau group — credit_furnishers (draws keyed by uid; the invisibility calibration over
 everyone, a national figure), credit_bureau, lender, loan_applications (take-up keyed by
-the applicant's uid); and surveillance without the landlord — surveillance (draws keyed
-by uid, whole regions, national region sizes), watchlist, surveillance_metrics.
+the applicant's uid); and surveillance — surveillance with the landlord's camera (draws
+keyed by uid, whole regions, national region sizes), watchlist, surveillance_metrics.
+Every builtin scenario runs split by region.
 
 Variants (``VARIANTS``): ``baseline``, ``rongcheng``, ``national-blacklist``,
 ``corporate``, ``calibrated``, ``transparent-officials`` and ``credit-bureau``, the
@@ -31,10 +32,13 @@ fabricated records, fast debt cycles, more public naming, officials' evaluations
 reports, officials corrupt, often suspended and pressing banks hard, firms listed and
 loans maturing, and buyers checking the public score, for the tests;
 ``blacklist-households``, national-blacklist with big households listed often, so that
-school restriction reaches housemates across a region boundary; ``checkpoint-region`` and
-``export`` unmodified; ``export-stress``, export watching every region.
+school restriction reaches housemates across a region boundary; ``checkpoint-region``,
+``export``, ``western-fragmented`` and ``eu-ai-act`` unmodified; ``export-stress``, export
+watching every region; ``landlord-stress``, western-fragmented with the landlord's
+tenants quick to complain; ``every-module``, ``benchmarks/every-module.yaml`` (all 31
+modules on).
 
-What crosses, exchanged each day at up to seven points (``EXCHANGES``), where it is on:
+What crosses, exchanged each day at up to ten points (``EXCHANGES``), where it is on:
 
 * ``officials``, after officials: the central authority rewards a region on its reported
   violation rate against the mean rate over every region; and every partition runs
@@ -75,11 +79,14 @@ What crosses, exchanged each day at up to seven points (``EXCHANGES``), where it
   market's fraud acts, which come in queue order, the buyer's priority and uid) — and
   pushed to every partition (``Learning.push``), which steps its own people. Routed
   records are placed by the same keys.
-* ``gallery``, at the day's start: a checkpoint searching the whole watchlist needs its
-  national size; each partition's count, summed (``Surveillance.receive_gallery``).
-* ``deployment``, after surveillance on a feedback redeployment day: each sensor's
-  records by (venue, region), summed, then the redeployment
-  (``Surveillance.receive_deployment_counts``).
+* ``national``, at the day's start: a checkpoint searching the whole watchlist needs its
+  national size, the landlord's camera its enrolled tenants (the gallery a face is
+  searched in) and tenants; each partition's counts, summed
+  (``Surveillance.receive_national_counts``).
+* ``surveillance``, after surveillance: on a feedback redeployment day each sensor's
+  records by (venue, region), and the landlord's tenants who joined the complaint;
+  summed, then the redeployment and the complaint
+  (``Surveillance.receive_day_figures``).
 * ``kin``, after the watchlist: today's entries by record in households a region
   boundary cuts; every partition lists its members of them as kin
   (``Watchlist.receive_kin``).
@@ -119,8 +126,20 @@ VARIANTS = {
                                          "transparent-officials")},
     # the Western credit bureau, its furnishers, the lender and loan applications
     "credit-bureau": ("credit-bureau", (), ()),
-    # the surveillance builtins without a landlord
-    **{name: (name, (), ()) for name in ("checkpoint-region", "export")},
+    # the surveillance builtins
+    **{name: (name, (), ()) for name in ("checkpoint-region", "export",
+                                         "western-fragmented", "eu-ai-act")},
+    # all 31 modules at once (rongcheng with every module switched on)
+    "every-module": (str(run.ROOT / "benchmarks" / "every-module.yaml"), (), ()),
+    # western-fragmented with the landlord's tenants quick to complain and a regulator
+    # quick to remove the camera: the threshold is the nation's tenants, a face is
+    # searched among the nation's enrolled tenants
+    "landlord-stress": ("western-fragmented", (), (
+        "modules.surveillance.landlord.tenant_share=0.3",
+        "modules.surveillance.landlord.join_rate=0.05",
+        "modules.surveillance.landlord.regulator_days=3",
+        "modules.surveillance.landlord.removal_probability=1.0",
+        "modules.surveillance.face.base_fmr=1e-4")),
     # export watching every region, redeploying every 10 days, with many relatives
     # listed: checkpoints search the nation's watchlist, redeployment weighs every
     # region's records, kin and detainees' neighbours live across the cuts
@@ -199,7 +218,8 @@ PERSON_ARRAYS = ("people.perceived_detection", "people.perceived_day", "people.i
                  "people.credit_ontime", "people.credit_late", "people.credit_balance",
                  "people.credit_last_new", "people.credit_error", "people.credit_score",
                  "people.credit_offer", "people.loan_terms", "people.watchlisted",
-                 "people.watchlist_until", "people.detained_until", "people.false_alarms")
+                 "people.watchlist_until", "people.detained_until", "people.false_alarms",
+                 "people.tenant", "people.complaint_day")
 #: of them, those with a row per list and a column per person (compared transposed)
 LIST_MAJOR = ("people.list_until",)
 #: per kind of thing owned by the partition holding its region: its region array and
@@ -216,8 +236,8 @@ OWNED = {"officials": ("officials", "officials.region",
 #: where the benchmark writes its figures
 RESULTS = run.ROOT / "benchmarks" / "results-partitioned-builtin.md"
 #: a day's exchanges, in the order they come
-EXCHANGES = ("gallery", "officials", "market", "records", "deployment", "kin", "households",
-             "listings", "network", "shadows")
+EXCHANGES = ("national", "officials", "market", "records", "surveillance", "kin",
+             "households", "listings", "network", "shadows")
 
 
 def scenario(people: int, days: int, variant: str = "baseline") -> Scenario:
@@ -271,11 +291,10 @@ class Partition:
         #: per exchange: whether it is on, the module after whose step it comes (None: the
         #: day's start), what this partition gives, and how it takes everyone's
         table: dict[str, tuple[bool, Module | None, Callable[[], Any], Callable[..., None]]] = {
-            "gallery": (surveillance is not None and regions is not None
-                        and surveillance.needs_gallery, None,
-                        lambda: int(np.count_nonzero(
-                            self.sim.world.arrays.get("people.watchlisted", ()))),
-                        surveillance.receive_gallery if surveillance is not None else None),
+            "national": (surveillance is not None and regions is not None
+                         and surveillance.counts_nationally, None,
+                         lambda: surveillance.national_counts(self.views["surveillance"]),
+                         lambda counts: surveillance.receive_national_counts(counts)),
             "officials": (officials is not None and regions is not None, officials,
                           self._officials_figures, self._receive_officials_figures),
             "market": ("market" in module and regions is not None,
@@ -284,11 +303,12 @@ class Partition:
             "records": (self.sources.routes, self.sources, lambda: self.sources.outbox,
                         lambda routed: self.sources.receive(self.views["sources"],
                                                             self.sim.day, routed)),
-            "deployment": (surveillance is not None and surveillance.deferred, surveillance,
-                           lambda: surveillance.deployment_counts(self.views["surveillance"],
-                                                                  self.sim.day),
-                           lambda counts: surveillance.receive_deployment_counts(
-                               self.views["surveillance"], self.sim.day, counts)),
+            "surveillance": (surveillance is not None and surveillance.deferred,
+                             surveillance,
+                             lambda: surveillance.day_figures(self.views["surveillance"],
+                                                              self.sim.day),
+                             lambda figures: surveillance.receive_day_figures(
+                                 self.views["surveillance"], self.sim.day, figures)),
             "kin": (watchlist is not None and watchlist.housemates is not None, watchlist,
                     lambda: watchlist.kin_entries(self.views["watchlist"]),
                     lambda parts: watchlist.receive_kin(self.views["watchlist"],
@@ -434,24 +454,17 @@ def summed(figures: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {name: np.sum([f[name] for f in figures], axis=0) for name in figures[0]}
 
 
-def total(counts: list[int]) -> int:
-    """The partitions' counts added up."""
-    return int(sum(counts))
-
-
 #: how the partitions' parts of each exchange are put together
 GATHER: dict[str, Callable[[list[Any]], Any]] = {
-    "gallery": total, "officials": summed, "market": summed, "records": routed,
-    "deployment": summed, "kin": columns, "households": columns, "listings": columns,
+    "national": summed, "officials": summed, "market": summed, "records": routed,
+    "surveillance": summed, "kin": columns, "households": columns, "listings": columns,
     "network": in_order, "shadows": columns}
 
 
 def size(name: str, part: Any) -> int:
     """Entries in a partition's part of an exchange (what it sends to each other one)."""
-    if name in ("officials", "market", "deployment"):
-        return sum(int(values.size) for values in part.values())
-    if name == "gallery":
-        return 1
+    if name in ("officials", "market", "surveillance", "national"):
+        return sum(int(np.size(values)) for values in part.values())
     return int(part["subject"].size if name == "records" else part[0].size)
 
 

@@ -128,7 +128,6 @@ class LandlordCamera:
     def setup(self, world) -> None:
         p = self.p
         sc = world.scenario
-        n = world.counts["people"]
         R = world.n_regions
         self.venue_ok = np.zeros(256, dtype=bool)
         for v in p.venues:
@@ -153,11 +152,16 @@ class LandlordCamera:
         self.tenants = np.flatnonzero(tenant)
         self.n_tenants = int(self.tenants.size)
         if p.consent_required:
-            c = setup.uniform(0, setup_slot(P_CONSENT, p.code), np.arange(n, dtype=np.int64))
+            c = setup.uniform(0, setup_slot(P_CONSENT, p.code), world.uids)
             self.enrolled = tenant & (c < p.consent_share)
         else:
             self.enrolled = tenant.copy()
         self.gallery = int(self.enrolled.sum())
+        #: the landlord's tenants over the nation — on a partition handed in each day
+        #: with the gallery (:meth:`receive_national`), as are the tenants who joined the
+        #: complaint (:meth:`complaint`)
+        self.partitioned = world.partitioned
+        self.all_tenants = self.n_tenants
         # tenants by cell, for misidentification among enrolled tenants of the same cell
         cell = world.array("people.cell").astype(np.int64)
         enrolled = np.flatnonzero(self.enrolled)
@@ -185,13 +189,14 @@ class LandlordCamera:
                 a = np.clip(approval.astype(np.float64), 1e-6, 1 - 1e-6)
                 la = np.log(a / (1 - a))
                 h = h * np.exp(-p.approval_weight * (la[self.tenants] - la.mean()))
-            uj = setup.uniform(0, setup_slot(P_JOIN_TIME, p.code), self.tenants)
+            uj = setup.uniform(0, setup_slot(P_JOIN_TIME, p.code), world.uid_of(self.tenants))
             with np.errstate(divide="ignore"):
                 gap = np.where(h > 0, np.floor(np.log(uj) / np.log1p(-np.minimum(h, 1 - 1e-12))),
                                np.inf)
             cday[self.tenants] = np.where(gap < NEVER - 1, gap, NEVER).astype(np.uint16)
         hist = np.bincount(cday[self.tenants][cday[self.tenants] < total], minlength=total + 1)
-        world.state["landlord"] = {"hist": hist.astype(np.int64), "joined": 0, "filed": -1,
+        world.state["landlord"] = {"hist": hist.astype(np.int64), "joined": 0, "joined_all": 0,
+                                   "filed": -1,
                                    "decide": -1, "removed": -1, "rejected": False}
 
     def active(self, world) -> bool:
@@ -213,7 +218,23 @@ class LandlordCamera:
             c.add_vector("tenant_days_watched", self.tenant_cells)
             if len(acts):
                 self._capture(world, day, acts, held, recorded, obs_parts, truth_parts)
-        self._complaint(world, day)
+        if not self.partitioned:
+            self.complaint(world, day, ls["joined"])
+
+    def national(self) -> dict[str, int]:
+        """On a partition, at the day's start: its part of the nation's enrolled tenants
+        (the gallery a face is searched in) and tenants."""
+        return {"landlord.enrolled": int(self.enrolled.sum()),
+                "landlord.tenants": self.n_tenants}
+
+    def receive_national(self, figures: dict[str, int]) -> None:
+        """The nation's enrolled tenants and tenants (:meth:`national`, summed)."""
+        self.gallery = int(figures["landlord.enrolled"])
+        self.all_tenants = int(figures["landlord.tenants"])
+
+    def joined(self, world) -> int:
+        """On a partition, after the day's step: its tenants who joined the complaint."""
+        return int(world.state["landlord"]["joined"])
 
     def _capture(self, world, day, acts, held, recorded, obs_parts, truth_parts) -> None:
         p, sv = self.p, self.reads
@@ -234,7 +255,8 @@ class LandlordCamera:
         else:
             guest = self.guest[codes[rows]] * (p.coverage * p.tenant_share)
             prob = np.where(is_tenant, p.coverage, guest)
-        u = sensor_uniforms(world, "landlord_capture", day, p.code, codes[rows], a)
+        u = sensor_uniforms(world, "landlord_capture", day, p.code, codes[rows],
+                            world.uid_of(a))
         keep = u < prob
         rows, a, is_tenant = rows[keep], a[keep], is_tenant[keep]
         if rows.size == 0:
@@ -246,14 +268,16 @@ class LandlordCamera:
         subject = np.where(is_tenant, a, -1)  # -1: an unnamed face
         if p.identification == "face":
             enrolled = self.enrolled[a]
-            u1 = sensor_uniforms(world, "identify", day, p.code, codes[rows], a)
+            u1 = sensor_uniforms(world, "identify", day, p.code, codes[rows],
+                                 world.uid_of(a))
             fmr, fnmr = self.reads.face_rates(world, a)
             missed = enrolled & (u1 < fnmr)
             denied = missed & self.entry[codes[rows]]
             c.add_cells("tenant_entry_denied", cell[a[denied]])
             subject[missed] = -1
             q = false_alarm_probability(fmr, self.gallery)
-            u2 = sensor_uniforms(world, "misidentify", day, p.code, codes[rows], a)
+            u2 = sensor_uniforms(world, "misidentify", day, p.code, codes[rows],
+                                 world.uid_of(a))
             wrong = ~missed & (u2 < q)
             if wrong.any():
                 other = self._other_tenant(world, day, codes[rows][wrong], a[wrong])
@@ -284,7 +308,8 @@ class LandlordCamera:
             return out
         cell = world.array("people.cell").astype(np.int64)[actor]
         lo, size = self.cell_off[cell], self.cell_off[cell + 1] - self.cell_off[cell]
-        w = sensor_words(world, "wrong_person", day, self.p.code, codes, actor)
+        w = sensor_words(world, "wrong_person", day, self.p.code, codes,
+                         world.uid_of(actor))
         k = ((w.astype(np.uint64) * size.astype(np.uint64)) >> np.uint64(32)).astype(np.int64)
         has = size > 0
         out[has] = self.tenant_by_cell[lo[has] + k[has]]
@@ -293,7 +318,8 @@ class LandlordCamera:
     def _join_after_sanction(self, world, day, fined, codes) -> None:
         p = self.p
         ls = world.state["landlord"]
-        u = sensor_uniforms(world, "landlord_join", day, p.code, codes, fined)
+        u = sensor_uniforms(world, "landlord_join", day, p.code, codes,
+                            world.uid_of(fined))
         who = unique(fined[u < p.join_if_sanctioned])
         cday = world.array("people.complaint_day")
         who = who[cday[who] > day]
@@ -307,12 +333,16 @@ class LandlordCamera:
         world.counters.add_cells("tenants_joined_after_sanction",
                                  world.array("people.cell")[who])
 
-    def _complaint(self, world, day: int) -> None:
+    def complaint(self, world, day: int, joined: int) -> None:
+        """The tenants complain once ``joined`` (the nation's tenants who joined) reaches
+        the threshold; the regulator decides ``regulator_days`` later (on a partition
+        called after the day's exchange, every partition alike)."""
         p = self.p
         ls = world.state["landlord"]
-        if self.n_tenants == 0:
+        ls["joined_all"] = joined
+        if self.all_tenants == 0:
             return
-        if ls["filed"] < 0 and ls["joined"] >= math.ceil(p.threshold * self.n_tenants - 1e-9):
+        if ls["filed"] < 0 and joined >= math.ceil(p.threshold * self.all_tenants - 1e-9):
             ls["filed"] = day
             ls["decide"] = day + p.regulator_days
         if ls["filed"] >= 0 and ls["removed"] < 0 and not ls["rejected"] and day >= ls["decide"]:

@@ -359,7 +359,7 @@ class Surveillance(RunsRegions, Module):
     #: draws keyed by the person's uid; a wrong identification or a false report names
     #: someone of the actor's region (whole regions); on a partition the feedback
     #: deployment's record counts and a checkpoint's national gallery (the watchlist's
-    #: size) are exchanged (``deployment``, ``gallery``); the landlord is not yet
+    #: size) and the landlord's tenants are exchanged (``national``, ``surveillance``)
     partitionable = True
     counters = (
         CounterSpec("acts_all", "acts, by actor's cell"),
@@ -392,9 +392,9 @@ class Surveillance(RunsRegions, Module):
 
     @classmethod
     def partition_problem(cls, params, scenario, split) -> str | None:
-        if params.landlord.enabled:
-            return ("the landlord's building, its tenants' complaint and the regulator "
-                    "span regions and are not exchanged between partitions")
+        if params.landlord.enabled and params.landlord.approval_weight > 0:
+            return ("the landlord's approval link weighs tenants against the mean "
+                    "approval of everyone (landlord.approval_weight > 0)")
         if float(scenario.modules.get("behaviour", {}).get("displacement", 0.0)) > 0:
             return ("a record routed from another partition does not carry the venue a "
                     "displaced act happened at (behaviour.displacement > 0)")
@@ -569,11 +569,13 @@ class Surveillance(RunsRegions, Module):
         self.region_sizes = (world.national(REGION_SIZES) if world.partitioned else
                              np.bincount(region, minlength=R).astype(np.float64))
         #: on a partition: the nation's watchlist size (a checkpoint's gallery), handed
-        #: in at the day's start (``receive_gallery``)
+        #: in at the day's start (``receive_national_counts``)
         self.gallery = None
-        #: on a partition with feedback deployment: the redeployment waits for every
-        #: partition's record counts (``receive_deployment_counts``)
-        self.deferred = world.partitioned and p.deployment.mode == "feedback"
+        #: on a partition with feedback deployment or the landlord: the redeployment and
+        #: the tenants' complaint wait for every partition's figures of the day
+        #: (``receive_day_figures``)
+        self.deferred = world.partitioned and (p.deployment.mode == "feedback"
+                                               or p.landlord.enabled)
         # people by cell and by region: whom a wrong identification or a false report names
         self.cell_order = np.argsort(cell, kind="stable").astype(np.int32)
         self.cell_off = np.zeros(n_cells + 1, dtype=np.int64)
@@ -656,26 +658,54 @@ class Surveillance(RunsRegions, Module):
         return any(cp["spec"].identification == "face" and cp["spec"].gallery is None
                    for cp in self.checkpoints)
 
-    def receive_gallery(self, size: int) -> None:
-        """On a partition, at the day's start: the nation's watchlist size (yesterday's)."""
-        self.gallery = int(size)
+    @property
+    def counts_nationally(self) -> bool:
+        """Whether, on a partition, a day starts with national counts handed in (the
+        watchlist's size, the landlord's tenants)."""
+        return self.needs_gallery or self.landlord is not None
 
-    def deployment_counts(self, world, day: int) -> dict[str, np.ndarray]:
-        """On a partition, after this module's step: on a redeployment day, its part of
-        the ``deployment`` exchange — each sensor's records by (venue, region) since the
-        last redeployment (0 in the others' regions); none on other days."""
+    def national_counts(self, world) -> dict[str, int]:
+        """On a partition, at the day's start: its part of the national counts — people
+        on the watchlist (yesterday's), the landlord's enrolled tenants and tenants."""
+        out: dict[str, int] = {}
+        if self.needs_gallery:
+            listed = world.optional("people.watchlisted")
+            out["watchlist"] = int(np.count_nonzero(listed)) if listed is not None else 0
+        if self.landlord is not None:
+            out.update(self.landlord.national())
+        return out
+
+    def receive_national_counts(self, counts: dict[str, int]) -> None:
+        """Every partition's counts, summed: the nation's watchlist size (a checkpoint's
+        gallery) and the landlord's tenants."""
+        if "watchlist" in counts:
+            self.gallery = int(counts["watchlist"])
+        if self.landlord is not None:
+            self.landlord.receive_national(counts)
+
+    def day_figures(self, world, day: int) -> dict[str, np.ndarray]:
+        """On a partition, after this module's step: its part of the ``surveillance``
+        exchange — on a feedback redeployment day each sensor's records by (venue, region)
+        since the last one (0 in the others' regions); the landlord's tenants here who
+        joined the complaint."""
+        out: dict[str, np.ndarray] = {}
         dep = self.params.deployment
-        if not self.deferred or (day + 1) % dep.period_days:
-            return {}
-        return {str(code): counts for code, counts in world.state["counts"].items()}
+        if dep.mode == "feedback" and (day + 1) % dep.period_days == 0:
+            out.update({str(code): counts for code, counts in world.state["counts"].items()})
+        if self.landlord is not None:
+            out["landlord.joined"] = np.array(self.landlord.joined(world))
+        return out
 
-    def receive_deployment_counts(self, world, day: int,
-                                  counts: dict[str, np.ndarray]) -> None:
-        """Every partition's counts, summed: today's redeployment, as the whole run's."""
+    def receive_day_figures(self, world, day: int, figures: dict[str, np.ndarray]) -> None:
+        """Every partition's figures, summed: today's redeployment and the tenants'
+        complaint, as the whole run's."""
+        counts = {int(code): np.array(c, dtype=np.float64) for code, c in figures.items()
+                  if code != "landlord.joined"}
         if counts:
-            world.state["counts"].update({int(code): np.array(c, dtype=np.float64)
-                                          for code, c in counts.items()})
+            world.state["counts"].update(counts)
             self._redeploy(world, day)
+        if self.landlord is not None:
+            self.landlord.complaint(world, day, int(figures["landlord.joined"]))
 
     def face_rates(self, world, people: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per-person FMR (look-alike multiplier included) and FNMR of ``people``, from
@@ -1022,6 +1052,6 @@ class Surveillance(RunsRegions, Module):
         if self.landlord is None:
             return out
         ls = world.state["landlord"]
-        n = self.landlord.n_tenants
-        return {**out, "complaint_participation": ls["joined"] / n if n else None,
+        n = self.landlord.all_tenants
+        return {**out, "complaint_participation": ls["joined_all"] / n if n else None,
                 "landlord_removed_day": float(ls["removed"]) if ls["removed"] >= 0 else None}
