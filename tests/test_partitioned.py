@@ -226,6 +226,17 @@ def test_the_credit_bureau_split_by_region_equals_the_whole_run_on_the_nation_s_
     assert 0 < (files != whole["people.credit_file"][uids]).sum() < uids.size // 10
 
 
+def test_every_builtin_scenario_is_a_partition_variant():
+    """A new builtin scenario joins the partitioned benchmark (and, through it, the
+    checks that it runs split by region)."""
+    from benchmarks.partitioned import builtin
+    from scslab.scenario.loader import builtin_names
+
+    assert set(builtin_names()) == set(builtin.BUILTINS) - {"every-module"}
+    for name in builtin.BUILTINS:
+        assert builtin.VARIANTS[name][1:] == ((), ())  # unmodified
+
+
 @pytest.mark.parametrize("variant", ["checkpoint-region", "export", "western-fragmented",
                                      "eu-ai-act", "every-module"])
 def test_surveillance_builtins_split_by_region_equal_the_whole_run(variant):

@@ -207,6 +207,11 @@ VARIANTS = {
                               "modules.lists.lists.court_debtors.acts=[rail_trip,fraud]",
                               "modules.lists.lists.court_debtors.duration_days=5")),
 }
+#: the variants that are builtin scenarios unmodified (and every module at once): what
+#: the benchmark runs by default
+BUILTINS = ["baseline", "rongcheng", "national-blacklist", "corporate", "calibrated",
+            "transparent-officials", "credit-bureau", "checkpoint-region", "export",
+            "western-fragmented", "eu-ai-act", "every-module"]
 #: the per-person arrays compared, those of them a variant has
 PERSON_ARRAYS = ("people.perceived_detection", "people.perceived_day", "people.informed",
                  "people.perceived_sanction", "people.file_lost", "people.score",
@@ -554,8 +559,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=main.__doc__)
     ap.add_argument("--people", type=int, nargs="+", default=[100_000, 1_000_000])
     ap.add_argument("--days", type=int, default=100)
-    ap.add_argument("--variant", choices=sorted(VARIANTS), nargs="+",
-                    default=["baseline", "rongcheng"])
+    ap.add_argument("--variant", choices=sorted(VARIANTS), nargs="+", default=BUILTINS)
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
     load = os.getloadavg()[0]
@@ -581,8 +585,9 @@ def main(argv: list[str] | None = None) -> int:
                        f"{' '.join(args.variant)} --people "
                        f"{' '.join(map(str, args.people))} --days {args.days}", load),
         "",
-        "Variants and exchanges: `benchmarks/partitioned/builtin.py` (baseline and "
-        "rongcheng: the builtin scenarios unmodified, burn-in 0). Whole: one process, "
+        "Variants and exchanges: `benchmarks/partitioned/builtin.py` (each builtin "
+        "scenario unmodified, burn-in 0; every-module: all 31 modules on). Whole: one "
+        "process, "
         "the whole population (both threads). 2 Dask actors: regions [0, 1] and [2, 3], one actor each on a "
         "LocalCluster of 2 worker processes (one thread each), the day's exchanges as "
         "rounds. One run each, build included.",
