@@ -230,6 +230,7 @@ def test_every_builtin_scenario_is_a_partition_variant():
     """A new builtin scenario joins the partitioned benchmark (and, through it, the
     checks that it runs split by region)."""
     from benchmarks.partitioned import builtin
+
     from scslab.scenario.loader import builtin_names
 
     assert set(builtin_names()) == set(builtin.BUILTINS) - {"every-module"}

@@ -202,6 +202,35 @@ def test_tenants_complaint_removes_the_landlords_camera_past_the_threshold():
     assert never.final_metrics["complaint_participation"] < 1.0
 
 
+def test_the_landlords_captures_become_records_only_when_the_police_receive_them():
+    """With ``receives: [police]`` a named tenant's capture is an observation and a record
+    (its truth: the act captured, and who did it — another tenant when the face was
+    misidentified); without, the landlord keeps its captures."""
+    def house_rule_records(receives):
+        sc = load_scenario("western-fragmented", [
+            f"modules.surveillance.landlord.receives={receives}",
+            "modules.surveillance.landlord.tenant_share=0.3",
+            "modules.surveillance.face.base_fmr=1e-4"], people=5000, days=30, burn_in=0)
+        sim = Sim(sc).run()
+        w = sim.world
+        code = w.catalogue.code[w.catalogue.position("house_rule_breach")]
+        subject, actor = [], []
+        for day in range(30):
+            chunk, live = w.dossier.day_records(day)
+            hit = live & (chunk["act"] == code)
+            if hit.any():
+                subject.append(chunk["subject"][hit])
+                actor.append(w.truth.lookup(w.dossier.obs_refs(day, chunk)[hit])[0])
+        if not subject:
+            return 0, 0
+        subject, actor = np.concatenate(subject), np.concatenate(actor)
+        return subject.size, int((subject != actor).sum())
+
+    assert house_rule_records("[vendor]") == (0, 0)
+    filed, wrong = house_rule_records("[police]")
+    assert filed > 50 and 0 < wrong < filed // 2
+
+
 def test_unknown_venue_is_a_one_line_error_naming_the_field():
     with pytest.raises(ScenarioError, match=r"modules\.surveillance\.sensors\.x\.venues: "
                                             r"unknown venue 'nowhere'"):

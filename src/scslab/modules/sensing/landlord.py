@@ -48,6 +48,7 @@ from scslab.core.layouts import (
     OBSERVATION_TRUTH_LAYOUT,
     Table,
     pack_ref,
+    unfiled,
 )
 from scslab.core.scenario_schema import Strict
 from scslab.modules.sensing.face_recognition import false_alarm_probability
@@ -294,10 +295,11 @@ class LandlordCamera:
             r, s = rows[named], subject[named]
             cat = world.catalogue
             obs_parts.append(Table.from_columns(
-                OBSERVATION_LAYOUT, act_ref=pack_ref(day, r), subject=s, act=codes[r],
+                OBSERVATION_LAYOUT, ref=unfiled(r.size), subject=s, act=codes[r],
                 source=np.full(r.size, sv.source_code), sensor=np.full(r.size, p.code)))
             truth_parts.append(Table.from_columns(
-                OBSERVATION_TRUTH_LAYOUT, true_actor=actor[r], true_act=codes[r],
+                OBSERVATION_TRUTH_LAYOUT, act_ref=pack_ref(day, r), true_actor=actor[r],
+                true_act=codes[r],
                 erroneous=s != actor[r],
                 lawful=cat.lawful_ref[cat.position_of_code[codes[r]]]))
 
