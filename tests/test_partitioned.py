@@ -384,6 +384,30 @@ def test_a_partition_that_skips_an_exchange_stops():
         part.sim.step()
 
 
+@pytest.mark.parametrize(("variant", "skipped", "says"), [
+    ("blacklist-households", "households", "sanctions on a partition: the households "
+                                           "exchange was not handed in"),
+    ("blacklist-households", "shadows", "harm on a partition: the shadows"),
+    ("export-stress", "kin", "watchlist on a partition: the kin"),
+    ("export-stress", "national", "today's national counts were not handed in"),
+    ("landlord-stress", "surveillance", "the previous day's figures were not exchanged"),
+])
+def test_skipping_a_household_or_surveillance_exchange_stops(variant, skipped, says):
+    """A partition handed its own part of every exchange but one stops within a day,
+    naming what is missing (a skipped exchange would run on local figures, silently)."""
+    from benchmarks.partitioned import builtin
+
+    part = builtin.Partition(5000, 4, [0, 1], variant)
+    assert skipped in part.points
+    with pytest.raises(RuntimeError, match=re.escape(says)):
+        for _ in range(3):
+            handed = None
+            for point in part.points:
+                got = part.advance(handed, point)
+                handed = None if point == skipped else (point, builtin.GATHER[point]([got]))
+            part.advance(handed, None)
+
+
 def test_a_partition_with_no_records_to_route_files_its_own_people_s():
     """With no source misattributing or fabricating there is no records exchange, and
     each partition files its observations under its own people's rows (the sources'

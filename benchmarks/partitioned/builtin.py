@@ -507,17 +507,21 @@ def run_in_process(people: int, days: int, blocks: Sequence[Sequence[int]],
 
 
 def run_days(parts: Sequence[Partition], days: int, exchange: bool = True,
-             only: Sequence[str] = EXCHANGES) -> int:
+             only: Sequence[str] = EXCHANGES, by_exchange: dict[str, int] | None = None
+             ) -> int:
     """Step partitions in this process through ``days`` days with the day's exchanges
     (``exchange=False``: each handed only its own part of those in ``only``); the
-    entries sent to other partitions."""
+    entries sent to other partitions (and, into ``by_exchange``, by exchange)."""
     others = len(parts) - 1
     sent = 0
     for _ in range(days):
         handed: list[tuple[str, Any] | None] = [None] * len(parts)
         for point in parts[0].points:
             got = [p.advance(h, point) for p, h in zip(parts, handed, strict=True)]
-            sent += sum(size(point, g) for g in got) * others
+            entries = sum(size(point, g) for g in got) * others
+            sent += entries
+            if by_exchange is not None:
+                by_exchange[point] = by_exchange.get(point, 0) + entries
             if exchange or point not in only:
                 handed = [(point, GATHER[point](got))] * len(parts)
             else:
@@ -525,6 +529,16 @@ def run_days(parts: Sequence[Partition], days: int, exchange: bool = True,
         for p, h in zip(parts, handed, strict=True):
             p.advance(h, None)
     return sent
+
+
+def exchange_volumes(people: int, days: int, blocks: Sequence[Sequence[int]],
+                     variant: str) -> dict[str, float]:
+    """Entries each exchange that is on sends to other partitions, per day (partitions
+    in this process; :func:`size`: uids, records, counts — one entry each)."""
+    parts = [Partition(people, days, b, variant) for b in blocks]
+    by_exchange: dict[str, int] = {}
+    run_days(parts, days, by_exchange=by_exchange)
+    return {name: n / days for name, n in by_exchange.items()}
 
 
 def run_on_dask(client: Any, people: int, days: int, blocks: Sequence[Sequence[int]],
@@ -597,6 +611,17 @@ def main(argv: list[str] | None = None) -> int:
     ]
     lines += [f"| {v} | {n:,} | {'yes' if same else 'NO'} | {a:.1f} | {b:.1f} |"
               for v, n, same, a, b in rows]
+    n = min(args.people)
+    volumes = {v: exchange_volumes(n, args.days, ([0, 1], [2, 3]), v) for v in args.variant}
+    lines += ["", f"## What crosses, by exchange ({n:,} people × {args.days} days, 2 "
+              "partitions in process)", "",
+              "Entries sent to the other partition per day, mean over the run (a uid, a "
+              "record, a count: one entry each; — the exchange is off in that scenario). "
+              "Exchanges: `EXCHANGES` in `benchmarks/partitioned/builtin.py`.", "",
+              "| variant | " + " | ".join(EXCHANGES) + " |",
+              "|---|" + "---:|" * len(EXCHANGES)]
+    lines += [f"| {v} | " + " | ".join(f"{volumes[v][e]:,.1f}" if e in volumes[v] else "—"
+                                        for e in EXCHANGES) + " |" for v in args.variant]
     lines += ["", "Bit-identical: every counter of every cell and day, and every person's and "
               "official's and firm's compared arrays (`PERSON_ARRAYS`, `OWNED`), byte for "
               "byte.", ""]

@@ -66,6 +66,16 @@ class Housemates:
         self.away = np.zeros(self.ids.size, dtype=np.uint16)
         #: households whose ``away`` changed since the bans were last computed
         self.moved = np.zeros(0, dtype=np.int64)
+        #: whether today's exchange was handed in (:meth:`receive`; the module checks it)
+        self.handed = False
+
+    def take(self, module: str, exchange: str) -> None:
+        """Stop unless today's exchange was handed in (a driver that skipped it would
+        leave the measures spilling from housemates elsewhere out, silently)."""
+        if not self.handed:
+            raise RuntimeError(f"{module} on a partition: the {exchange} exchange was not "
+                               "handed in (housemates in other partitions)")
+        self.handed = False
 
     @property
     def cut(self) -> bool:
@@ -83,6 +93,7 @@ class Housemates:
                 parts: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
         """Every partition's members of cut households: those held elsewhere set ``away``;
         the households whose ``away`` changed are ``moved`` (their bans to recompute)."""
+        self.handed = True
         if not self.cut:
             return
         household, uid, member = parts

@@ -93,6 +93,8 @@ class Sanctions(Module):
     def step(self, world, day: int) -> None:
         changes = world.events("list_changes")
         mates = self.housemates
+        if mates is not None and world.partitioned:
+            mates.take(self.name, "households")
         if not len(changes) and (mates is None or not mates.moved.size):
             return
         household = world.array("people.household")

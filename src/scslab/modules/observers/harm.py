@@ -272,6 +272,8 @@ class Harm(Module):
         return score, lists
 
     def step(self, world, day: int) -> None:
+        if self.housemates is not None and day > 0:
+            self.housemates.take(self.name, "shadows (the previous day's)")
         st = world.state
         flags = st["flags"]
         if day == self.burn_in:

@@ -576,6 +576,10 @@ class Surveillance(RunsRegions, Module):
         #: (``receive_day_figures``)
         self.deferred = world.partitioned and (p.deployment.mode == "feedback"
                                                or p.landlord.enabled)
+        #: on a partition: whether today's national counts and yesterday's figures were
+        #: handed in (a skipped exchange stops the run instead of running on local counts)
+        self.counts_in = False
+        self.figures_out = False
         # people by cell and by region: whom a wrong identification or a false report names
         self.cell_order = np.argsort(cell, kind="stable").astype(np.int32)
         self.cell_off = np.zeros(n_cells + 1, dtype=np.int64)
@@ -678,6 +682,7 @@ class Surveillance(RunsRegions, Module):
     def receive_national_counts(self, counts: dict[str, int]) -> None:
         """Every partition's counts, summed: the nation's watchlist size (a checkpoint's
         gallery) and the landlord's tenants."""
+        self.counts_in = True
         if "watchlist" in counts:
             self.gallery = int(counts["watchlist"])
         if self.landlord is not None:
@@ -699,6 +704,7 @@ class Surveillance(RunsRegions, Module):
     def receive_day_figures(self, world, day: int, figures: dict[str, np.ndarray]) -> None:
         """Every partition's figures, summed: today's redeployment and the tenants'
         complaint, as the whole run's."""
+        self.figures_out = False
         counts = {int(code): np.array(c, dtype=np.float64) for code, c in figures.items()
                   if code != "landlord.joined"}
         if counts:
@@ -730,6 +736,8 @@ class Surveillance(RunsRegions, Module):
     # ------------------------------------------------------------------ the day
 
     def step(self, world, day: int) -> None:
+        if world.partitioned:
+            self._check_exchanges()
         c = world.counters
         cell = world.array("people.cell")
         detained_until = world.array("people.detained_until")
@@ -770,8 +778,22 @@ class Surveillance(RunsRegions, Module):
             world.append("observations", Table.concat(OBSERVATION_LAYOUT, obs_parts))
             world.append("observation_truth", Table.concat(OBSERVATION_TRUTH_LAYOUT,
                                                            truth_parts))
-        if not self.deferred:
+        if self.deferred:
+            self.figures_out = True
+        else:
             self._redeploy(world, day)
+
+    def _check_exchanges(self) -> None:
+        """On a partition: stop unless today's national counts and yesterday's figures
+        were exchanged (``national``, ``surveillance``)."""
+        if self.figures_out:
+            raise RuntimeError("surveillance on a partition: the previous day's figures "
+                               "were not exchanged (Surveillance.receive_day_figures)")
+        if self.counts_nationally:
+            if not self.counts_in:
+                raise RuntimeError("surveillance on a partition: today's national counts "
+                                   "were not handed in (Surveillance.receive_national_counts)")
+            self.counts_in = False
 
     def _count_coverage(self, world) -> None:
         """coverage[region=K]: mean over sensors of their mean coverage over watched venues

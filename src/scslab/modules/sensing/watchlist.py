@@ -158,6 +158,7 @@ class Watchlist(Module):
         """Every partition's part: the housemates here of people listed elsewhere today
         are listed as kin, as the whole run lists every housemate."""
         household, uid = parts
+        self.housemates.handed = True
         away = ~world.locate(uid)[1]
         households = np.intersect1d(household[away], self.housemates.ids)
         if households.size:
@@ -182,6 +183,8 @@ class Watchlist(Module):
 
     def step(self, world, day: int) -> None:
         if self.housemates is not None:
+            if day > 0:
+                self.housemates.take(self.name, "kin (the previous day's)")
             self.entered = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
         listed = world.array("people.watchlisted")
         until = world.array("people.watchlist_until")
