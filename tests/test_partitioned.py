@@ -239,12 +239,13 @@ def test_every_builtin_scenario_is_a_partition_variant():
 
 
 @pytest.mark.parametrize("variant", ["checkpoint-region", "export", "western-fragmented",
-                                     "eu-ai-act", "every-module"])
+                                     "eu-ai-act", "every-module", "kin-households"])
 def test_surveillance_builtins_split_by_region_equal_the_whole_run(variant):
     """Cameras, informants, checkpoints with detention, the watchlist (kin, a share of
     the minority by design), in export feedback deployment, in the Western two the
-    landlord's camera and smart speakers; and all 31 modules at once (every-module): 3
-    partitions, unmodified, bit for bit."""
+    landlord's camera and smart speakers; all 31 modules at once (every-module); and
+    checkpoint-region with the kin and households exchanges after the same module
+    (kin-households): 3 partitions, bit for bit."""
     from benchmarks.partitioned import builtin
 
     people, days = 10_000, 30
@@ -384,28 +385,49 @@ def test_a_partition_that_skips_an_exchange_stops():
         part.sim.step()
 
 
-@pytest.mark.parametrize(("variant", "skipped", "says"), [
-    ("blacklist-households", "households", "sanctions on a partition: the households "
-                                           "exchange was not handed in"),
-    ("blacklist-households", "shadows", "harm on a partition: the shadows"),
-    ("export-stress", "kin", "watchlist on a partition: the kin"),
-    ("export-stress", "national", "today's national counts were not handed in"),
-    ("landlord-stress", "surveillance", "the previous day's figures were not exchanged"),
+@pytest.mark.parametrize(("variant", "skipped", "days", "says"), [
+    ("blacklist-households", "households", 4, "sanctions on a partition: the households "
+                                              "exchange was not handed in"),
+    ("blacklist-households", "shadows", 4, "harm on a partition: the shadows (the "
+                                           "previous day's)"),
+    ("blacklist-households", "shadows", 1, "harm on a partition: the shadows (the last "
+                                           "day's)"),
+    ("export-stress", "kin", 4, "watchlist on a partition: the kin (the previous day's)"),
+    ("export-stress", "kin", 1, "watchlist on a partition: the kin (the last day's)"),
+    ("export-stress", "national", 4, "today's national counts were not handed in"),
+    ("landlord-stress", "surveillance", 4, "the previous day's figures were not exchanged"),
+    ("landlord-stress", "surveillance", 1, "the last day's figures were not exchanged"),
 ])
-def test_skipping_a_household_or_surveillance_exchange_stops(variant, skipped, says):
-    """A partition handed its own part of every exchange but one stops within a day,
-    naming what is missing (a skipped exchange would run on local figures, silently)."""
+def test_skipping_a_household_or_surveillance_exchange_stops(variant, skipped, days, says):
+    """A partition handed its own part of every exchange but one stops within a day —
+    on the last day, at the end-of-run figures — naming what is missing (a skipped
+    exchange would run on local figures, silently)."""
     from benchmarks.partitioned import builtin
 
-    part = builtin.Partition(5000, 4, [0, 1], variant)
+    part = builtin.Partition(5000, days, [0, 1], variant)
     assert skipped in part.points
     with pytest.raises(RuntimeError, match=re.escape(says)):
-        for _ in range(3):
+        for _ in range(days):
             handed = None
             for point in part.points:
                 got = part.advance(handed, point)
                 handed = None if point == skipped else (point, builtin.GATHER[point]([got]))
             part.advance(handed, None)
+
+
+def test_attitudes_stops_without_the_detainees_of_every_partition(monkeypatch):
+    """Beside surveillance, a partition's attitudes needs the day's detainees of every
+    partition (their neighbours here move), even on a day it detained no one itself."""
+    from benchmarks.partitioned import builtin
+
+    part = builtin.Partition(5000, 2, [0, 1], "export-stress")
+    monkeypatch.setattr(part.module["attitudes"], "receive_detentions", lambda uids: None)
+    with pytest.raises(RuntimeError, match="today's detainees of every partition were not "
+                                           "handed in"):
+        handed = None
+        for point in part.points:
+            handed = (point, builtin.GATHER[point]([part.advance(handed, point)]))
+        part.advance(handed, None)
 
 
 def test_a_partition_with_no_records_to_route_files_its_own_people_s():
@@ -473,6 +495,10 @@ def test_modules_that_need_whole_regions_or_households_refuse_a_cut():
     message = str(err.value)
     for fragment in ("appeals: each region's board serves the whole region, and the "
                      "partition cuts 4 region(s)",
+                     "sanctions: household measures reach housemates, exchanged only for "
+                     "households cut by a region boundary, and the partition cuts",
+                     "harm: household measures reach housemates (harm's shadow E), "
+                     "exchanged only",
                      "dossier: records spread to kin, and the partition cuts",
                      "attitudes: each region's mean approval is over the whole region",
                      "attitudes: needs the national figure 'attitudes.log_income_mean'",

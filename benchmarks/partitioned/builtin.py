@@ -36,7 +36,8 @@ school restriction reaches housemates across a region boundary; ``checkpoint-reg
 ``export``, ``western-fragmented`` and ``eu-ai-act`` unmodified; ``export-stress``, export
 watching every region; ``landlord-stress``, western-fragmented with the landlord's
 tenants quick to complain; ``every-module``, ``benchmarks/every-module.yaml`` (all 31
-modules on).
+modules on); ``kin-households``, checkpoint-region with the kin and households
+exchanges after the same module.
 
 What crosses, exchanged each day at up to ten points (``EXCHANGES``), where it is on:
 
@@ -129,6 +130,9 @@ VARIANTS = {
     # the surveillance builtins
     **{name: (name, (), ()) for name in ("checkpoint-region", "export",
                                          "western-fragmented", "eu-ai-act")},
+    # checkpoint-region without firms and officials: the watchlist comes right before
+    # sanctions, so the kin and households exchanges follow the same module
+    "kin-households": ("checkpoint-region", ("firms", "officials"), ()),
     # all 31 modules at once (rongcheng with every module switched on)
     "every-module": (str(run.ROOT / "benchmarks" / "every-module.yaml"), (), ()),
     # western-fragmented with the landlord's tenants quick to complain and a regulator
@@ -328,8 +332,8 @@ class Partition:
                                     else (nobody, nobody)),
                                   attitudes.detained(self.views["attitudes"]) if detains
                                   else nobody),
-                         lambda three: ([m.receive_listings(*three[:2]) for m in takers],
-                                        detains and attitudes.receive_detentions(three[2]))),
+                         lambda three: self._receive_listings(takers, attitudes, detains,
+                                                              three)),
             "network": (regions is not None and self.learning.params.network_rate > 0,
                         self.learning, lambda: self.learning.outbox,
                         lambda events: self.learning.push(self.views["learning"],
@@ -342,10 +346,12 @@ class Partition:
         self.exchanges = {name: table[name][1:] for name in EXCHANGES if table[name][0]}
         places = [-1 if after is None else self.sim.modules.index(after)
                   for after, _, _ in self.exchanges.values()]
-        if places != sorted(set(places)):
-            raise ValueError(f"exchanges {list(self.exchanges)} must come after distinct "
-                             f"modules, in the day's order (after modules {places})")
+        if places != sorted(places):
+            raise ValueError(f"exchanges {list(self.exchanges)} must come in the day's "
+                             f"order (after modules {places})")
         self.rest: Iterator[Module] | None = None
+        #: the module stepped last today (two exchanges may follow the same module)
+        self.stepped: Module | None = None
 
     @property
     def points(self) -> list[str]:
@@ -357,7 +363,7 @@ class Partition:
         """Hand in what the exchange ``handed[0]`` gathered, then run today to the
         exchange ``to`` (None: to the day's end); this partition's part of it."""
         if self.rest is None:
-            self.rest = self.sim.day_steps()
+            self.rest, self.stepped = self.sim.day_steps(), None
         if handed is not None:
             self.exchanges[handed[0]][2](handed[1])
         if to is None:
@@ -366,14 +372,25 @@ class Partition:
             self.rest = None
             return None
         after, give, _ = self.exchanges[to]
-        if after is not None:
+        if after is not None and self.stepped is not after:
             for module in self.rest:
+                self.stepped = module
                 if module is after:
                     break
             else:
                 raise RuntimeError(f"exchange {to!r}: the day ended without {after.name}'s "
                                    "step (already past it)")
         return give()
+
+    @staticmethod
+    def _receive_listings(takers: list[Module], attitudes: Module | None, detains: bool,
+                          three: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+        """Every partition's listings and namings to the modules that see them; its
+        detainees to attitudes."""
+        for taker in takers:
+            taker.receive_listings(*three[:2])
+        if detains:
+            attitudes.receive_detentions(three[2])
 
     def run(self) -> None:
         """The whole population: no exchange, plain days."""
@@ -470,6 +487,8 @@ def size(name: str, part: Any) -> int:
     """Entries in a partition's part of an exchange (what it sends to each other one)."""
     if name in ("officials", "market", "surveillance", "national"):
         return sum(int(np.size(values)) for values in part.values())
+    if name == "listings":  # uids listed, named, detained
+        return sum(int(np.size(column)) for column in part)
     return int(part["subject"].size if name == "records" else part[0].size)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from scslab.core.apparatus import SanctionParams, SanctionRule, household_bans
+from scslab.core.population import cut_refusal
 from scslab.numerics.csr import gather
 from scslab.numerics.sets import unique
 
@@ -31,6 +32,18 @@ def spills(scenario: Any) -> bool:
     """Whether sanctions are on with a measure that reaches housemates."""
     sanctions = scenario.module_params("sanctions", SanctionParams)
     return sanctions.enabled and any(m.household for m in sanctions.measures.values())
+
+
+def inside_cut_problem(split: dict[str, int], needs: str) -> str | None:
+    """Why a module whose measures reach housemates cannot run on a partition that cuts
+    a region as well as households (``Module.partition_problem``): only the households
+    a region boundary cuts are exchanged, and a cut inside a region may cut others.
+    None when no region is cut (every household cut then straddles regions)."""
+    if not split["people.region"]:
+        return None
+    return cut_refusal(split, "people.household",
+                       f"{needs}, exchanged only for households cut by a region boundary",
+                       "partition by whole regions")
 
 
 def straddling_households(population: Any) -> dict[str, np.ndarray]:
@@ -69,9 +82,14 @@ class Housemates:
         #: whether today's exchange was handed in (:meth:`receive`; the module checks it)
         self.handed = False
 
-    def take(self, module: str, exchange: str) -> None:
-        """Stop unless today's exchange was handed in (a driver that skipped it would
-        leave the measures spilling from housemates elsewhere out, silently)."""
+    def mark_handed(self) -> None:
+        """Today's exchange was handed in (by :meth:`receive`, or by a module that reads
+        the cut households only: the watchlist's kin)."""
+        self.handed = True
+
+    def require_handed(self, module: str, exchange: str) -> None:
+        """Stop unless the exchange was handed in since the last call, then wait for the
+        next (a driver that skipped it would leave housemates elsewhere out, silently)."""
         if not self.handed:
             raise RuntimeError(f"{module} on a partition: the {exchange} exchange was not "
                                "handed in (housemates in other partitions)")
@@ -93,7 +111,7 @@ class Housemates:
                 parts: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
         """Every partition's members of cut households: those held elsewhere set ``away``;
         the households whose ``away`` changed are ``moved`` (their bans to recompute)."""
-        self.handed = True
+        self.mark_handed()
         if not self.cut:
             return
         household, uid, member = parts

@@ -22,7 +22,13 @@ from scslab.core.apparatus import (
     forgone_per_bit,
     household_bans,
 )
-from scslab.core.housemates import STRADDLING, Housemates, spills, straddling_households
+from scslab.core.housemates import (
+    STRADDLING,
+    Housemates,
+    inside_cut_problem,
+    spills,
+    straddling_households,
+)
 from scslab.core.incentives import present_value
 from scslab.core.module import ArraySpec, Module, Phase, Role
 from scslab.numerics.csr import gather
@@ -44,6 +50,11 @@ class Sanctions(Module):
     #: in another partition: their list membership is exchanged (``households``)
     partitionable = True
     national_keys = (STRADDLING,)
+
+    @classmethod
+    def partition_problem(cls, params, scenario, split) -> str | None:
+        return inside_cut_problem(split, "household measures reach housemates") \
+            if spills(scenario) else None
 
     @classmethod
     def consequences(cls, scenario, catalogue):
@@ -78,7 +89,7 @@ class Sanctions(Module):
         self.rule = SanctionRule.compile(self.params, lists, world.catalogue)
         self.hh_offsets, self.hh_members = world.index("people.household")
         self.housemates = Housemates(world, self.hh_offsets, self.hh_members) \
-            if spills(world.scenario) else None
+            if world.partitioned and spills(world.scenario) else None
 
     def housemates_listed(self, world) -> tuple[np.ndarray, ...]:
         """This partition's part of the ``households`` exchange (after lists): the list
@@ -93,8 +104,8 @@ class Sanctions(Module):
     def step(self, world, day: int) -> None:
         changes = world.events("list_changes")
         mates = self.housemates
-        if mates is not None and world.partitioned:
-            mates.take(self.name, "households")
+        if mates is not None:
+            mates.require_handed(self.name, "households")
         if not len(changes) and (mates is None or not mates.moved.size):
             return
         household = world.array("people.household")

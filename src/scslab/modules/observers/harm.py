@@ -31,7 +31,13 @@ from scslab.core.apparatus import (
     ScoringParams,
     household_bans,
 )
-from scslab.core.housemates import STRADDLING, Housemates, spills, straddling_households
+from scslab.core.housemates import (
+    STRADDLING,
+    Housemates,
+    inside_cut_problem,
+    spills,
+    straddling_households,
+)
 from scslab.core.layouts import (
     RECORD_KIND_EVALUATION,
     RECORD_KIND_KIN,
@@ -197,6 +203,11 @@ class Harm(Module):
     )
 
     @classmethod
+    def partition_problem(cls, params, scenario, split) -> str | None:
+        return inside_cut_problem(split, "household measures reach housemates (harm's "
+                                  "shadow E)") if spills(scenario) else None
+
+    @classmethod
     def national_figures(cls, scenario, population) -> dict:
         return straddling_households(population)
 
@@ -273,7 +284,7 @@ class Harm(Module):
 
     def step(self, world, day: int) -> None:
         if self.housemates is not None and day > 0:
-            self.housemates.take(self.name, "shadows (the previous day's)")
+            self.housemates.require_handed(self.name, "shadows (the previous day's)")
         st = world.state
         flags = st["flags"]
         if day == self.burn_in:
@@ -412,6 +423,8 @@ class Harm(Module):
     def final_metrics(self, world) -> dict[str, float | None]:
         """Score inequality at the end of the run (overall, by group and region); none on a
         partition, whose people are not everyone."""
+        if self.housemates is not None:  # the last day's counts came with its exchange
+            self.housemates.require_handed(self.name, "shadows (the last day's)")
         score = world.optional("people.score")
         if score is None or not self.scoring.enabled or self.partitioned:
             return {}

@@ -219,8 +219,12 @@ class Attitudes(Module):
         self.sees_named = (lists.enabled and p.named_neighbour_shift != 0
                            and bool(self.named.any()))
         self.named_in: np.ndarray | None = None
-        #: on a partition beside surveillance: every partition's detainees of the day
-        #: (uids), handed in before this module's step (:meth:`receive_detentions`)
+        #: on a partition beside surveillance (the writer of detentions): every
+        #: partition's detainees of the day (uids), handed in before this module's step
+        #: (:meth:`receive_detentions`)
+        self.sees_detained = (self.partitioned and p.detained_neighbour_shift != 0
+                              and bool(world.scenario.modules.get("surveillance", {})
+                                       .get("enabled", False)))
         self.detained_in: np.ndarray | None = None
         offences = {a for s in lists.lists.values() for a in s.acts}
         if scoring.enabled:
@@ -310,14 +314,14 @@ class Attitudes(Module):
                              NAMED_NEIGHBOUR, by_uid=True)
         detentions = world.events("detentions")
         detained_everywhere, self.detained_in = self.detained_in, None
+        if detained_everywhere is None and world.partitioned and (
+                self.sees_detained or len(detentions)):
+            raise RuntimeError("attitudes on a partition: today's detainees of every "
+                               "partition were not handed in (Attitudes.receive_detentions)")
         if detained_everywhere is not None:  # on a partition: every partition's
             self._neighbours(world, detained_everywhere, p.detained_neighbour_shift,
                              DETAINED_NEIGHBOUR, by_uid=True)
         elif len(detentions):
-            if world.partitioned:
-                raise RuntimeError("attitudes on a partition: today's detainees of every "
-                                   "partition were not handed in "
-                                   "(Attitudes.receive_detentions)")
             self._neighbours(world, detentions["person"].astype(np.int64),
                              p.detained_neighbour_shift, DETAINED_NEIGHBOUR)
         informed = world.events("informed")

@@ -52,11 +52,7 @@ from scslab.core.layouts import (
 )
 from scslab.core.scenario_schema import Strict
 from scslab.modules.sensing.face_recognition import false_alarm_probability
-from scslab.modules.sensing.sensor_draws import (
-    sensor_uniforms,
-    sensor_words,
-    setup_slot,
-)
+from scslab.modules.sensing.sensor_draws import setup_slot
 from scslab.numerics.sets import unique
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -116,6 +112,10 @@ class CameraReads:
 
     sensitivity: np.ndarray  # by venue code
     face_rates: Callable[[Any, np.ndarray], tuple[np.ndarray, np.ndarray]]
+    #: the owner's keyed draws about people (world, stream, day, sensor, act codes,
+    #: people's rows): keyed by their uids, as every sensor's
+    uniforms: Callable[..., np.ndarray]
+    words: Callable[..., np.ndarray]
     source_code: int
 
 
@@ -256,8 +256,7 @@ class LandlordCamera:
         else:
             guest = self.guest[codes[rows]] * (p.coverage * p.tenant_share)
             prob = np.where(is_tenant, p.coverage, guest)
-        u = sensor_uniforms(world, "landlord_capture", day, p.code, codes[rows],
-                            world.uid_of(a))
+        u = sv.uniforms(world, "landlord_capture", day, p.code, codes[rows], a)
         keep = u < prob
         rows, a, is_tenant = rows[keep], a[keep], is_tenant[keep]
         if rows.size == 0:
@@ -269,16 +268,14 @@ class LandlordCamera:
         subject = np.where(is_tenant, a, -1)  # -1: an unnamed face
         if p.identification == "face":
             enrolled = self.enrolled[a]
-            u1 = sensor_uniforms(world, "identify", day, p.code, codes[rows],
-                                 world.uid_of(a))
+            u1 = sv.uniforms(world, "identify", day, p.code, codes[rows], a)
             fmr, fnmr = self.reads.face_rates(world, a)
             missed = enrolled & (u1 < fnmr)
             denied = missed & self.entry[codes[rows]]
             c.add_cells("tenant_entry_denied", cell[a[denied]])
             subject[missed] = -1
             q = false_alarm_probability(fmr, self.gallery)
-            u2 = sensor_uniforms(world, "misidentify", day, p.code, codes[rows],
-                                 world.uid_of(a))
+            u2 = sv.uniforms(world, "misidentify", day, p.code, codes[rows], a)
             wrong = ~missed & (u2 < q)
             if wrong.any():
                 other = self._other_tenant(world, day, codes[rows][wrong], a[wrong])
@@ -310,8 +307,7 @@ class LandlordCamera:
             return out
         cell = world.array("people.cell").astype(np.int64)[actor]
         lo, size = self.cell_off[cell], self.cell_off[cell + 1] - self.cell_off[cell]
-        w = sensor_words(world, "wrong_person", day, self.p.code, codes,
-                         world.uid_of(actor))
+        w = self.reads.words(world, "wrong_person", day, self.p.code, codes, actor)
         k = ((w.astype(np.uint64) * size.astype(np.uint64)) >> np.uint64(32)).astype(np.int64)
         has = size > 0
         out[has] = self.tenant_by_cell[lo[has] + k[has]]
@@ -320,8 +316,7 @@ class LandlordCamera:
     def _join_after_sanction(self, world, day, fined, codes) -> None:
         p = self.p
         ls = world.state["landlord"]
-        u = sensor_uniforms(world, "landlord_join", day, p.code, codes,
-                            world.uid_of(fined))
+        u = self.reads.uniforms(world, "landlord_join", day, p.code, codes, fined)
         who = unique(fined[u < p.join_if_sanctioned])
         cday = world.array("people.complaint_day")
         who = who[cday[who] > day]

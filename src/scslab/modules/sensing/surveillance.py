@@ -570,16 +570,17 @@ class Surveillance(RunsRegions, Module):
                              np.bincount(region, minlength=R).astype(np.float64))
         #: on a partition: the nation's watchlist size (a checkpoint's gallery), handed
         #: in at the day's start (``receive_national_counts``)
-        self.gallery = None
+        self.national_watchlist_size: int | None = None
         #: on a partition with feedback deployment or the landlord: the redeployment and
         #: the tenants' complaint wait for every partition's figures of the day
         #: (``receive_day_figures``)
         self.deferred = world.partitioned and (p.deployment.mode == "feedback"
                                                or p.landlord.enabled)
-        #: on a partition: whether today's national counts and yesterday's figures were
-        #: handed in (a skipped exchange stops the run instead of running on local counts)
-        self.counts_in = False
-        self.figures_out = False
+        #: on a partition: whether today's national counts were handed in and whether
+        #: the day's figures still wait for the exchange (a skipped exchange stops the
+        #: run instead of running on local counts)
+        self.national_counts_handed = False
+        self.awaiting_day_figures = False
         # people by cell and by region: whom a wrong identification or a false report names
         self.cell_order = np.argsort(cell, kind="stable").astype(np.int32)
         self.cell_off = np.zeros(n_cells + 1, dtype=np.int64)
@@ -633,6 +634,7 @@ class Surveillance(RunsRegions, Module):
                                      "region_ok": _regions_mask(cp.regions, R)})
         self.landlord = (LandlordCamera(p.landlord, CameraReads(
             sensitivity=self.sensitivity, face_rates=self.face_rates,
+            uniforms=self.uniforms, words=self.words,
             source_code=p.source_code)) if p.landlord.enabled else None)
         if self.landlord is not None:
             self.landlord.setup(world)
@@ -682,9 +684,9 @@ class Surveillance(RunsRegions, Module):
     def receive_national_counts(self, counts: dict[str, int]) -> None:
         """Every partition's counts, summed: the nation's watchlist size (a checkpoint's
         gallery) and the landlord's tenants."""
-        self.counts_in = True
+        self.national_counts_handed = True
         if "watchlist" in counts:
-            self.gallery = int(counts["watchlist"])
+            self.national_watchlist_size = int(counts["watchlist"])
         if self.landlord is not None:
             self.landlord.receive_national(counts)
 
@@ -704,7 +706,7 @@ class Surveillance(RunsRegions, Module):
     def receive_day_figures(self, world, day: int, figures: dict[str, np.ndarray]) -> None:
         """Every partition's figures, summed: today's redeployment and the tenants'
         complaint, as the whole run's."""
-        self.figures_out = False
+        self.awaiting_day_figures = False
         counts = {int(code): np.array(c, dtype=np.float64) for code, c in figures.items()
                   if code != "landlord.joined"}
         if counts:
@@ -779,21 +781,21 @@ class Surveillance(RunsRegions, Module):
             world.append("observation_truth", Table.concat(OBSERVATION_TRUTH_LAYOUT,
                                                            truth_parts))
         if self.deferred:
-            self.figures_out = True
+            self.awaiting_day_figures = True
         else:
             self._redeploy(world, day)
 
     def _check_exchanges(self) -> None:
         """On a partition: stop unless today's national counts and yesterday's figures
         were exchanged (``national``, ``surveillance``)."""
-        if self.figures_out:
+        if self.awaiting_day_figures:
             raise RuntimeError("surveillance on a partition: the previous day's figures "
                                "were not exchanged (Surveillance.receive_day_figures)")
         if self.counts_nationally:
-            if not self.counts_in:
+            if not self.national_counts_handed:
                 raise RuntimeError("surveillance on a partition: today's national counts "
                                    "were not handed in (Surveillance.receive_national_counts)")
-            self.counts_in = False
+            self.national_counts_handed = False
 
     def _count_coverage(self, world) -> None:
         """coverage[region=K]: mean over sensors of their mean coverage over watched venues
@@ -967,9 +969,8 @@ class Surveillance(RunsRegions, Module):
         cause = wl[a] if wl is not None else np.zeros(a.size, dtype=np.uint8)
         listed = cause != 0
         if spec.identification == "face":
-            gallery = spec.gallery if spec.gallery is not None else (
-                self.gallery if self.gallery is not None else
-                int(np.count_nonzero(wl)) if wl is not None else 0)
+            gallery = spec.gallery if spec.gallery is not None else \
+                self._watchlist_size(wl)
             fmr, fnmr = self.face_rates(world, a)
             p = np.where(listed, 1.0 - fnmr, false_alarm_probability(fmr, gallery))
             alarm = self.uniforms(world, "alarm", day, spec.code, k, a) < p
@@ -1064,7 +1065,16 @@ class Surveillance(RunsRegions, Module):
                        theme="governance", unit="day of the run"),
     )
 
+    def _watchlist_size(self, listed: np.ndarray | None) -> int:
+        """The watchlist's size yesterday: the nation's (handed in on a partition)."""
+        if self.national_watchlist_size is not None:
+            return self.national_watchlist_size
+        return int(np.count_nonzero(listed)) if listed is not None else 0
+
     def final_metrics(self, world) -> dict[str, float | None]:
+        if self.awaiting_day_figures:
+            raise RuntimeError("surveillance on a partition: the last day's figures were "
+                               "not exchanged (Surveillance.receive_day_figures)")
         out: dict[str, float | None] = {}
         if self.params.deployment.mode == "feedback":
             st = world.state

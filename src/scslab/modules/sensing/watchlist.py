@@ -32,7 +32,12 @@ from typing import Annotated, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from scslab.core.housemates import STRADDLING, Housemates, straddling_households
+from scslab.core.housemates import (
+    STRADDLING,
+    Housemates,
+    inside_cut_problem,
+    straddling_households,
+)
 from scslab.core.layouts import code_table
 from scslab.core.module import ArraySpec, Module, Phase, Role
 from scslab.core.scenario_schema import ModuleParams, Strict
@@ -99,6 +104,10 @@ class Watchlist(Module):
     national_keys = (STRADDLING,)
 
     @classmethod
+    def partition_problem(cls, params, scenario, split) -> str | None:
+        return inside_cut_problem(split, "kin are listed") if params.kin else None
+
+    @classmethod
     def national_figures(cls, scenario, population) -> dict:
         return straddling_households(population)
 
@@ -158,12 +167,19 @@ class Watchlist(Module):
         """Every partition's part: the housemates here of people listed elsewhere today
         are listed as kin, as the whole run lists every housemate."""
         household, uid = parts
-        self.housemates.handed = True
+        self.housemates.mark_handed()
         away = ~world.locate(uid)[1]
         households = np.intersect1d(household[away], self.housemates.ids)
         if households.size:
             mates, _ = gather(self.hh_offsets, self.hh_members, households)
             self._list_kin(world, day, mates.astype(np.int64))
+
+    def final_metrics(self, world) -> dict[str, float | None]:
+        """None; on a partition listing kin, a check that the last day's entries were
+        exchanged."""
+        if self.housemates is not None:
+            self.housemates.require_handed(self.name, "kin (the last day's)")
+        return {}
 
     def _list_kin(self, world, day: int, mates: np.ndarray) -> None:
         """List ``mates`` (housemates of people listed by record today) as kin."""
@@ -184,7 +200,7 @@ class Watchlist(Module):
     def step(self, world, day: int) -> None:
         if self.housemates is not None:
             if day > 0:
-                self.housemates.take(self.name, "kin (the previous day's)")
+                self.housemates.require_handed(self.name, "kin (the previous day's)")
             self.entered = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
         listed = world.array("people.watchlisted")
         until = world.array("people.watchlist_until")
