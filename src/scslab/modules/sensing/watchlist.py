@@ -174,13 +174,6 @@ class Watchlist(Module):
             mates, _ = gather(self.hh_offsets, self.hh_members, households)
             self._list_kin(world, day, mates.astype(np.int64))
 
-    def final_metrics(self, world) -> dict[str, float | None]:
-        """None; on a partition listing kin, a check that the last day's entries were
-        exchanged."""
-        if self.housemates is not None:
-            self.housemates.require_handed(self.name, "kin (the last day's)")
-        return {}
-
     def _list_kin(self, world, day: int, mates: np.ndarray) -> None:
         """List ``mates`` (housemates of people listed by record today) as kin."""
         mates = mates[self.targeted[world.array("people.group")[mates]]]
