@@ -143,3 +143,17 @@ class Housemates:
                             ).astype(np.uint16)
         return people, household_bans(rule, member, hh_offsets, hh_members, household,
                                       people, away)
+
+
+def bans_of_households(world: Any, rule: SanctionRule, member: np.ndarray,
+                       hh_offsets: np.ndarray, hh_members: np.ndarray,
+                       households: np.ndarray, mates: Housemates | None
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """The people of ``households`` and their bans from list membership ``member`` (the
+    apparatus's, or harm's shadow's): with the measures spilling from housemates held
+    in other partitions when ``mates`` (a partition's :class:`Housemates`) is given."""
+    if mates is not None:
+        return mates.bans(world, rule, member, hh_offsets, hh_members, households)
+    people, _ = gather(hh_offsets, hh_members, households)
+    return people, household_bans(rule, member, hh_offsets, hh_members,
+                                  world.array("people.household"), people)

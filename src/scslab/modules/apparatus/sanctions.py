@@ -20,18 +20,17 @@ from scslab.core.apparatus import (
     SanctionParams,
     SanctionRule,
     forgone_per_bit,
-    household_bans,
 )
 from scslab.core.housemates import (
     STRADDLING,
     Housemates,
+    bans_of_households,
     inside_cut_problem,
     spills,
     straddling_households,
 )
 from scslab.core.incentives import present_value
 from scslab.core.module import ArraySpec, Module, Phase, Role
-from scslab.numerics.csr import gather
 from scslab.numerics.sets import unique
 
 
@@ -108,14 +107,7 @@ class Sanctions(Module):
             mates.require_handed(self.name, "households")
         if not len(changes) and (mates is None or not mates.moved.size):
             return
-        household = world.array("people.household")
-        households = unique(household[changes["person"]])
-        member = world.array("people.listed")
-        if mates is None:
-            people, _ = gather(self.hh_offsets, self.hh_members, households)
-            bans = household_bans(self.rule, member, self.hh_offsets, self.hh_members,
-                                  household, people)
-        else:
-            people, bans = mates.bans(world, self.rule, member, self.hh_offsets,
-                                      self.hh_members, households)
+        households = unique(world.array("people.household")[changes["person"]])
+        people, bans = bans_of_households(world, self.rule, world.array("people.listed"),
+                                          self.hh_offsets, self.hh_members, households, mates)
         world.array("people.bans")[people] = bans

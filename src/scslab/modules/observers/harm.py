@@ -29,11 +29,11 @@ from scslab.core.apparatus import (
     SanctionRule,
     ScoreBook,
     ScoringParams,
-    household_bans,
 )
 from scslab.core.housemates import (
     STRADDLING,
     Housemates,
+    bans_of_households,
     inside_cut_problem,
     spills,
     straddling_households,
@@ -45,7 +45,6 @@ from scslab.core.layouts import (
 )
 from scslab.core.metrics import FinalMetricDef, MetricDef
 from scslab.core.module import CounterSpec, Module, Phase, Role
-from scslab.numerics.csr import gather
 from scslab.numerics.sets import unique
 
 SHADOWS = ("E", "L")
@@ -372,16 +371,10 @@ class Harm(Module):
         mates = self.housemates
         if not moved and (mates is None or not mates.moved.size):
             return
-        household = world.array("people.household")
-        households = unique(household[np.concatenate(moved)]) if moved else \
-            np.zeros(0, dtype=np.int64)
-        if mates is None:
-            people, _ = gather(self.hh_offsets, self.hh_members, households)
-            bans = household_bans(self.rule, member, self.hh_offsets, self.hh_members,
-                                  household, people)
-        else:
-            people, bans = mates.bans(world, self.rule, member, self.hh_offsets,
-                                      self.hh_members, households)
+        households = unique(world.array("people.household")[np.concatenate(moved)]) \
+            if moved else np.zeros(0, dtype=np.int64)
+        people, bans = bans_of_households(world, self.rule, member, self.hh_offsets,
+                                          self.hh_members, households, mates)
         world.state["E"]["bans"][people] = bans
 
     def _count_days(self, world, day) -> None:
