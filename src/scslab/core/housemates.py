@@ -116,33 +116,33 @@ class Housemates:
             return
         household, uid, member = parts
         _, here = world.locate(uid)
-        at = np.searchsorted(self.ids, household)
-        ours = (at < self.ids.size) & ~here
-        ours[ours] = self.ids[at[ours]] == household[ours]
+        at, cut = self._find(household)
+        ours = cut & ~here
         away = np.zeros(self.ids.size, dtype=np.uint16)
         np.bitwise_or.at(away, at[ours], rule.spill_table[member[ours]])
         self.moved = self.ids[away != self.away]
         self.away = away
 
-    def bans(self, world: Any, rule: SanctionRule, member: np.ndarray,
-             hh_offsets: np.ndarray, hh_members: np.ndarray,
-             households: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The people of ``households`` (and of those whose ``away`` moved) and their
-        bans, with the measures spilling from their housemates held elsewhere."""
+    def with_moved(self, households: np.ndarray) -> np.ndarray:
+        """``households`` and those whose ``away`` moved since (their bans to recompute:
+        taken once)."""
         if self.moved.size:
             households = unique(np.concatenate([households.astype(np.int64), self.moved]))
             self.moved = np.zeros(0, dtype=np.int64)
-        people, _ = gather(hh_offsets, hh_members, households)
-        household = world.array("people.household")
-        away = None
-        if self.cut:
-            at = np.searchsorted(self.ids, household[people])
-            hit = at < self.ids.size
-            hit[hit] = self.ids[at[hit]] == household[people][hit]
-            away = np.where(hit, self.away[np.minimum(at, self.ids.size - 1)], 0
-                            ).astype(np.uint16)
-        return people, household_bans(rule, member, hh_offsets, hh_members, household,
-                                      people, away)
+        return households
+
+    def away_of(self, household: np.ndarray) -> np.ndarray | None:
+        """Per person of these households: the bits spilling from their housemates held
+        elsewhere (None where this partition cuts no household)."""
+        if not self.cut:
+            return None
+        at, hit = self._find(household)
+        return np.where(hit, self.away[at], 0).astype(np.uint16)
+
+    def _find(self, household: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each household's place among the cut ones (``ids``), and whether it is one."""
+        at = np.minimum(np.searchsorted(self.ids, household), self.ids.size - 1)
+        return at, self.ids[at] == household
 
 
 def bans_of_households(world: Any, rule: SanctionRule, member: np.ndarray,
@@ -150,10 +150,13 @@ def bans_of_households(world: Any, rule: SanctionRule, member: np.ndarray,
                        households: np.ndarray, mates: Housemates | None
                        ) -> tuple[np.ndarray, np.ndarray]:
     """The people of ``households`` and their bans from list membership ``member`` (the
-    apparatus's, or harm's shadow's): with the measures spilling from housemates held
-    in other partitions when ``mates`` (a partition's :class:`Housemates`) is given."""
+    apparatus's, or harm's shadow's): on a partition (``mates``, its
+    :class:`Housemates`) also those of the households whose housemates elsewhere
+    changed, with the measures spilling from them."""
     if mates is not None:
-        return mates.bans(world, rule, member, hh_offsets, hh_members, households)
+        households = mates.with_moved(households)
     people, _ = gather(hh_offsets, hh_members, households)
-    return people, household_bans(rule, member, hh_offsets, hh_members,
-                                  world.array("people.household"), people)
+    household = world.array("people.household")
+    away = mates.away_of(household[people]) if mates is not None else None
+    return people, household_bans(rule, member, hh_offsets, hh_members, household, people,
+                                  away)
