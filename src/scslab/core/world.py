@@ -664,6 +664,15 @@ class View:
         first = bool(w.uids.size) and int(w.uids[0]) == 0
         return here | ((self.national(REGION_SIZES) == 0) & first)
 
+    def region_sizes(self) -> np.ndarray:
+        """Every region's number of people (float64): in an ordinary run counted here, on
+        a partition the national figure ``regions.size`` (a module reading it takes
+        ``core.module.RunsRegions``)."""
+        if self._world.uids is not None:
+            return np.array(self.national(REGION_SIZES), dtype=np.float64)
+        return np.bincount(self.array("people.region"),
+                           minlength=self._world.n_regions).astype(np.float64)
+
     def act_order(self) -> tuple[np.ndarray, np.ndarray]:
         """On a partition: each of today's acts' place among its appender's acts in the
         whole run, as two sortable keys (uint64, int64) — the actor's uid and 0, or

@@ -50,7 +50,7 @@ from scslab.core.layouts import (
 )
 from scslab.core.metrics import MetricDef
 from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role, RunsRegions
-from scslab.core.population import REGION_SIZES, cut_refusal
+from scslab.core.population import cut_refusal
 from scslab.core.scenario_schema import ModuleParams
 from scslab.core.world import from_owners, owned_part
 from scslab.modules.economy.firms import DOMAINS, firm_params, own_firms, record_stakes
@@ -498,11 +498,7 @@ class CentralAuthority(RunsRegions, Module):
     def setup(self, world) -> None:
         self.p = official_params(world.scenario)
         world.array("officials.score")[:] = self.p.score_base
-        if world.partitioned:
-            self.size = np.array(world.national(REGION_SIZES), dtype=np.float64)
-        else:
-            self.size = np.bincount(world.array("people.region"),
-                                    minlength=world.n_regions).astype(np.float64)
+        self.size = world.region_sizes()
         self.ref = world.group_names.index(world.scenario.population.reference_group)
         world.state["mean_rate"] = None
         self.partitioned = world.partitioned

@@ -64,7 +64,7 @@ from scslab.core.module import (
     Role,
     RunsRegions,
 )
-from scslab.core.population import REGION_SIZES, cut_refusal
+from scslab.core.population import cut_refusal
 from scslab.core.scenario_schema import ModuleParams, Strict
 from scslab.modules.sensing.face_recognition import (
     FaceParams,
@@ -561,13 +561,11 @@ class Surveillance(RunsRegions, Module):
         self.R = R
         self.burn_in = sc.time.burn_in
         cat = world.catalogue
-        region = world.array("people.region")
         cell = world.array("people.cell").astype(np.int64)
         self.group_names = world.group_names
         n_cells = len(self.group_names) * R
         self.cell_sizes = np.bincount(cell, minlength=n_cells).astype(np.float64)
-        self.region_sizes = (world.national(REGION_SIZES) if world.partitioned else
-                             np.bincount(region, minlength=R).astype(np.float64))
+        self.region_sizes = world.region_sizes()
         #: on a partition: the nation's watchlist size (a checkpoint's gallery), handed
         #: in at the day's start (``receive_national_counts``)
         self.national_watchlist_size: int | None = None
