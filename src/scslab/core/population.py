@@ -319,6 +319,19 @@ def region_sizes(population: Population) -> dict[str, np.ndarray]:
             .astype(np.float64)}
 
 
+def log_incomes(income: np.ndarray) -> np.ndarray:
+    """Each person's log income, float64 (a new array, computed in place)."""
+    z = income.astype(np.float64)
+    np.log(z, out=z)
+    return z
+
+
+def log_income_moments(logs: np.ndarray) -> tuple[float, float]:
+    """Mean and standard deviation (at least 1e-12) of log incomes — over everyone, in a
+    partition's run as in an ordinary one (``Module.national_figures``)."""
+    return float(logs.mean()), float(max(logs.std(), 1e-12))
+
+
 def split_groups(group: np.ndarray, uids: np.ndarray) -> int:
     """How many groups (``group``: each person's, over the whole population) have people
     both among ``uids`` and outside them."""

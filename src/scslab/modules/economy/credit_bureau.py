@@ -36,6 +36,7 @@ from pydantic import Field
 from scslab.core.layouts import code_table
 from scslab.core.metrics import MetricDef
 from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role
+from scslab.core.population import log_income_moments, log_incomes
 from scslab.core.scenario_schema import ModuleParams
 from scslab.numerics.rng import SlotLayout, StreamSpec
 from scslab.numerics.sets import unique
@@ -79,7 +80,7 @@ def invisibility_calibration(log_income: np.ndarray, offset: np.ndarray, share: 
     """The mean and sd of log income and the intercept ``a`` of
     :func:`invisible_probability`, solved by bisection so that its mean over these people
     is ``share`` (calibration to the population, not a fit to individuals)."""
-    mean, sd = log_income.mean(), max(log_income.std(), 1e-12)
+    mean, sd = log_income_moments(log_income)
     base = -slope * ((log_income - mean) / sd) + offset
     lo, hi = -30.0, 30.0
     for _ in range(80):  # bisection on a scalar
@@ -103,9 +104,7 @@ def invisible_probability(log_income: np.ndarray, offset: np.ndarray, slope: flo
 def _log_income_and_offset(p: CreditBureauParams, groups: list[str], income: np.ndarray,
                            group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each person's log income (float64) and logit offset of their group."""
-    log_income = income.astype(np.float64)
-    np.log(log_income, out=log_income)
-    return log_income, np.array([p.group_offset.get(g, 0.0) for g in groups])[group]
+    return log_incomes(income), np.array([p.group_offset.get(g, 0.0) for g in groups])[group]
 
 
 #: people drawn (``CreditFurnishers.setup``) or scored (``CreditBureau._rescore``) per slice

@@ -40,7 +40,7 @@ from scslab.core.apparatus import ListParams, SanctionParams, SanctionRule, Scor
 from scslab.core.layouts import INFORMED_CAMPAIGN, code_table
 from scslab.core.metrics import FinalMetricDef, MetricDef
 from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role
-from scslab.core.population import cut_refusal
+from scslab.core.population import cut_refusal, log_income_moments, log_incomes
 from scslab.core.scenario_schema import ModuleParams
 from scslab.modules.people.learning import LearningParams
 from scslab.numerics.csr import gather
@@ -90,17 +90,6 @@ def _shift(p: np.ndarray, delta) -> np.ndarray:
         return sigmoid(logit(p.astype(np.float64)) + delta).astype(np.float32)
 
 
-def _log_income(income: np.ndarray) -> np.ndarray:
-    """Each person's log income, float64 (a new array, computed in place)."""
-    z = income.astype(np.float64)
-    np.log(z, out=z)
-    return z
-
-
-def _moments(log_income: np.ndarray) -> tuple[float, float]:
-    """Mean and standard deviation (at least 1e-12) of log incomes — over everyone, in
-    a partition's run as in an ordinary one (``national_figures``)."""
-    return float(log_income.mean()), float(max(log_income.std(), 1e-12))
 
 
 class Attitudes(Module):
@@ -155,7 +144,7 @@ class Attitudes(Module):
     def national_figures(cls, scenario, population) -> dict[str, float]:
         if not cls.enabled_in(scenario):
             return {}
-        mean, sd = _moments(_log_income(population.arrays["people.income"]))
+        mean, sd = log_income_moments(log_incomes(population.arrays["people.income"]))
         return {"attitudes.log_income_mean": mean, "attitudes.log_income_sd": sd}
 
     def setup(self, world) -> None:
@@ -167,12 +156,12 @@ class Attitudes(Module):
         del people
         # the equations below, computed in place (IEEE + and × commute, so each value is
         # the same bits): at 10^8 people their float64 temporaries made the build's peak
-        z_y = _log_income(world.array("people.income"))
+        z_y = log_incomes(world.array("people.income"))
         if world.partitioned:  # the moments of everyone's, not of this partition's
             log_mean = world.national("attitudes.log_income_mean")
             log_sd = world.national("attitudes.log_income_sd")
         else:
-            log_mean, log_sd = _moments(z_y)
+            log_mean, log_sd = log_income_moments(z_y)
         z_y -= log_mean
         z_y /= log_sd
         lt = z_t
