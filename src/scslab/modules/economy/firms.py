@@ -239,7 +239,7 @@ class Firms(RunsRegions, Module):
         world.array("firms.last_violation")[any_v] = day
         c = world.counters
         c.add_vector("firm_days", self.cell_sizes)
-        bits = np.unpackbits(violated[:, None], axis=1).sum(axis=1)
+        bits = np.bitwise_count(violated)
         counted = any_v & self.own
         c.add_cells("firm_violations", self.cells[counted], bits[counted].astype(np.float64))
         # credit: repay or default when a loan falls due; apply when free of debt
@@ -328,8 +328,8 @@ class FirmInspection(RunsRegions, Module):
         world.array("firms.record_bits")[:] = rec
         world.array("firms.false_bits")[:] = false
         dom = rec & np.uint8(0x0F)
-        n_rec = np.unpackbits(dom[:, None], axis=1).sum(axis=1).astype(np.float64)
-        n_false = np.unpackbits(false[:, None], axis=1).sum(axis=1).astype(np.float64)
+        n_rec = np.bitwise_count(dom).astype(np.float64)
+        n_false = np.bitwise_count(false).astype(np.float64)
         has = (n_rec > 0) & self.own
         world.counters.add_cells("firm_records", self.cells[has], n_rec[has])
         world.counters.add_cells("firm_records_false", self.cells[has], n_false[has])

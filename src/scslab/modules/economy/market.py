@@ -438,6 +438,13 @@ class Market(Module):
         gamer[~is_firm] = g_p
         gamer[is_firm] = g_f
         self.pool, self.off, self.is_firm, self.cell, self.cap = pool, off, is_firm, cell, cap
+        # the pool's people and firms, by position, kept for the day's gathers (a boolean
+        # mask of the pool costs a pass over it at every use)
+        self.person_at = np.flatnonzero(~is_firm)
+        self.firm_at = np.flatnonzero(is_firm)
+        self.person_sellers = pool[self.person_at]
+        self.person_seller_uids = world.uid_of(self.person_sellers)
+        self.firm_sellers = pool[self.firm_at] - n
         self.honesty, self.gamer = honesty, gamer
         self.n = n
         n_cells = len(world.group_names) * R
@@ -483,25 +490,24 @@ class Market(Module):
         S the perceived sanction of fraud (people: P + ψ (S₀ − P); firms: P)."""
         p, b = self.params, self.b
         st = world.stream("draws")
-        pool, is_firm, n = self.pool, self.is_firm, self.n
+        pool, person_at = self.pool, self.person_at
         u = np.empty(pool.size)
-        u[~is_firm] = st.uniform(day, LAYOUT.pack(purpose=P_FRAUD),
-                                 world.uid_of(pool[~is_firm]))
-        u[is_firm] = st.uniform(day, LAYOUT.pack(purpose=P_FIRM_FRAUD), pool[is_firm] - n)
+        u[person_at] = st.uniform(day, LAYOUT.pack(purpose=P_FRAUD), self.person_seller_uids)
+        u[self.firm_at] = st.uniform(day, LAYOUT.pack(purpose=P_FIRM_FRAUD), self.firm_sellers)
         pdet = np.full(pool.size, self.det_aware)
-        people = pool[~is_firm]
+        people = self.person_sellers
         informed = world.optional("people.informed")
         aware = (informed if informed is not None else world.array("people.aware"))[people]
         perceived = world.optional("people.perceived_detection")
         unaware_det = (perceived[people, self.fraud_slot].astype(np.float64)
                        if perceived is not None else 0.1)  # π of the market's venue
-        pdet[~is_firm] = np.where(aware, self.det_aware, unaware_det)
+        pdet[person_at] = np.where(aware, self.det_aware, unaware_det)
         # the perceived sanction, as in behaviour: the legal penalty plus the apparatus's
         # part weighed by ψ. Firms face the legal penalty: the citizens' apparatus (points,
         # lists of people) does not score them — their own is the corporate score (firms)
         sanction = np.full(pool.size, self.penalty)
         psi = world.optional("people.perceived_sanction")
-        sanction[~is_firm] = self.penalty + (
+        sanction[person_at] = self.penalty + (
             psi[people] if psi is not None else 1.0) * (self.sanction - self.penalty)
         mode = MODES[p.screening]
         vis = 0.0 if mode == 0 else p.private_visibility
@@ -521,8 +527,7 @@ class Market(Module):
         if bans is None or not self.naming_bits:
             return no_avoid
         named = np.zeros(self.pool.size, dtype=bool)
-        people = ~self.is_firm
-        named[people] = (bans[self.pool[people]] & self.naming_bits) != 0
+        named[self.person_at] = (bans[self.person_sellers] & self.naming_bits) != 0
         if not named.any():
             return no_avoid
         st = world.stream("draws")
@@ -562,12 +567,12 @@ class Market(Module):
         rank[order] = np.arange(order.size)
         fraud = self._fraud_today(world, day)
         flag = np.empty(pool.size, dtype=np.float64)
-        flag[~self.is_firm] = world.array("people.market_flags")[pool[~self.is_firm]]
-        firm_ids = pool[self.is_firm] - n
-        flag[self.is_firm] = world.array("firms.market_flags")[firm_ids]
+        flag[self.person_at] = world.array("people.market_flags")[self.person_sellers]
+        firm_ids = self.firm_sellers
+        flag[self.firm_at] = world.array("firms.market_flags")[firm_ids]
         listed = world.optional("firms.listed")
         if listed is not None:
-            flag[self.is_firm] += np.where(listed[firm_ids], 1e6, 0.0)  # public blacklist
+            flag[self.firm_at] += np.where(listed[firm_ids], 1e6, 0.0)  # public blacklist
         belief = world.state["belief"]
         voi = p.price * max(0.0, belief[0] - belief[1])
         check_p = 1.0 / (1.0 + math.exp(-(voi - p.check_cost) / p.check_scale))
@@ -622,17 +627,18 @@ class Market(Module):
             preview[g[g < n]] += p.fake_reviews_per_day
             freview[g[g >= n] - n] += p.fake_reviews_per_day
         # sales of people sellers, named or not (seller's cell)
-        sold_by = tc[~self.is_firm[tc]]
+        by_person = ~self.is_firm[tc]
+        sold_by = tc[by_person]
         c.add_vector("market_seller_days", self.seller_days)
         c.add_cells("market_person_sales", self.cell[sold_by])
         listed = world.optional("people.listed")
         if listed is not None and self.black_bits:
             black = np.zeros(pool.size, dtype=bool)
-            black[~self.is_firm] = (listed[pool[~self.is_firm]] & self.black_bits) != 0
+            black[self.person_at] = (listed[self.person_sellers] & self.black_bits) != 0
             c.add_cells("market_blacklisted_seller_days", self.cell[black])
             c.add_cells("market_blacklisted_sales", self.cell[sold_by[black[sold_by]]])
         # fraud acts of people sellers: the court (and complaints) may see them
-        fsel = np.flatnonzero(tf & ~self.is_firm[tc])
+        fsel = np.flatnonzero(tf & by_person)
         if fsel.size:
             actor = pool[tc[fsel]]
             o = np.lexsort((tb[fsel], actor))
@@ -650,17 +656,20 @@ class Market(Module):
                 venue=np.full(fsel.size, self.fraud_venue), counterparty=tb[fsel],
                 ordinal=ordinal), order=place)
         # experience: market-wide beliefs about fraud with and without a public flag
-        flagged = flag[tc] > p.flag_threshold
+        # (shares as count / size: the same float64 as a boolean array's mean)
+        unflagged = ~(flag[tc] > p.flag_threshold)
+        n_frauds = np.count_nonzero(tf)
+        n_unflagged = np.count_nonzero(unflagged)
+        n_unflagged_frauds = np.count_nonzero(tf & unflagged)
         a = p.belief_rate
         if self.partitioned:  # the nation's day: every partition's counts, exchanged
-            self.counts_out = np.array([tc.size, tf.sum(), (~flagged).sum(),
-                                        tf[~flagged].sum(), n_checked, n_buyers],
-                                       dtype=np.int64)
+            self.counts_out = np.array([tc.size, n_frauds, n_unflagged, n_unflagged_frauds,
+                                        n_checked, n_buyers], dtype=np.int64)
         else:
             if tc.size:
-                belief[0] += a * (tf.mean() - belief[0])
-                if (~flagged).any():
-                    belief[1] += a * (tf[~flagged].mean() - belief[1])
+                belief[0] += a * (n_frauds / tc.size - belief[0])
+                if n_unflagged:
+                    belief[1] += a * (n_unflagged_frauds / n_unflagged - belief[1])
             belief[2] += a * (n_checked / buyers.size - belief[2])
         # seller's cell for screening
         c.add_vector("market_honest_screened", h_scr)
@@ -784,11 +793,16 @@ class MarketComplaints(RunsRegions, Module):
         seller = trades["seller"].astype(np.int64)
         fraud = trades["fraud"]
         st = world.stream("draws")
-        complain = np.where(
-            fraud, st.bernoulli(day, LAYOUT.pack(purpose=P_COMPLAIN), world.uid_of(buyers),
-                                p.complaint_probability),
-            st.bernoulli(day, LAYOUT.pack(purpose=P_MALICIOUS), world.uid_of(buyers),
-                         p.malicious_complaint_probability))
+        # each trade's draw keyed by its buyer: a defrauded buyer's complaint, another's
+        # malice (drawn only for the trades that need it, and not at all when it cannot be)
+        uids = world.uid_of(buyers)
+        complain = np.zeros(buyers.size, dtype=bool)
+        complain[fraud] = st.bernoulli(day, LAYOUT.pack(purpose=P_COMPLAIN), uids[fraud],
+                                       p.complaint_probability)
+        if p.malicious_complaint_probability > 0:
+            honest = ~fraud
+            complain[honest] = st.bernoulli(day, LAYOUT.pack(purpose=P_MALICIOUS),
+                                            uids[honest], p.malicious_complaint_probability)
         sel = np.flatnonzero(complain)
         if sel.size == 0:
             return
@@ -847,6 +861,26 @@ class MarketComplaints(RunsRegions, Module):
             lawful=np.zeros(k.size, dtype=bool)))
 
 
+@nb.njit(cache=True)
+def _decay_at(values, at, factor):  # pragma: no cover - compiled
+    """``values[at] *= factor`` in one pass (``values`` and ``factor`` float32: NumPy's
+    product of a float32 array and a Python float)."""
+    for i in at:
+        values[i] *= factor
+
+
+@nb.njit(cache=True)
+def _review_flags(flags, at, reviews, before, weight):  # pragma: no cover - compiled
+    """``flags[at] -= weight × (reviews[at] − before)`` and ``before = reviews[at]`` in
+    one pass: each new review lowers the seller's public flag (in float64 and stored as
+    float32, as NumPy's mixed expression does)."""
+    for j in range(at.size):
+        i = at[j]
+        now = np.int64(reviews[i])
+        flags[i] = flags[i] - weight * np.float64(now - before[j])
+        before[j] = now
+
+
 class MarketRegistry(Module):
     name = "market_registry"
     switched_by = "market"
@@ -882,7 +916,7 @@ class MarketRegistry(Module):
         p, st, d = self.p, world.state, world.dossier
         pf = world.array("people.market_flags")
         ff = world.array("firms.market_flags")
-        pf[self.pool] *= self.decay
+        _decay_at(pf, self.pool, np.float32(self.decay))
         ff *= self.decay
         chunk, live = d.day_records(day)
         if len(chunk):
@@ -897,9 +931,8 @@ class MarketRegistry(Module):
                 keep = (d.fields(refs, "act") == self.fraud_code) & self.is_seller[subj]
                 age = day - (refs[keep] >> 32)
                 np.add.at(pf, subj[keep], -(self.decay ** age).astype(np.float32))
-        rev = world.array("people.market_reviews")[self.pool].astype(np.int64)
-        pf[self.pool] -= p.review_weight * (rev - st["reviews"])
-        st["reviews"] = rev
+        _review_flags(pf, self.pool, world.array("people.market_reviews"), st["reviews"],
+                      float(p.review_weight))
         frev = world.array("firms.market_reviews").astype(np.int64)
         fcom = world.array("firms.complaints").astype(np.int64)
         ff += (fcom - st["firm_complaints"]) - p.review_weight * (frev - st["firm_reviews"])
