@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from scslab.numerics.sets import (
+    first_by_priority,
     priority_order,
     priority_order_by_bucket,
     scaled_distinct,
@@ -55,3 +56,16 @@ def test_priority_order_by_bucket_is_the_lexsort(size, buckets):
     keys[: size // 3] = keys[size // 3: 2 * (size // 3)]
     bucket = rng.integers(0, buckets, size)
     assert np.array_equal(priority_order_by_bucket(keys, bucket), np.lexsort((keys, bucket)))
+
+
+@pytest.mark.parametrize("size, count", [(0, 3), (1, 1), (10, 0), (10, 10), (10, 25),
+                                         (5_000, 1), (5_000, 37), (5_000, 4_999)])
+@pytest.mark.parametrize("levels", [2**64 - 1, 40])  # keyed priorities; crowded ties
+def test_first_by_priority_is_the_head_of_the_lexsort(size, count, levels):
+    """The ``count`` first of a queue by priority, tie-break and position: the head of
+    ``np.lexsort`` exactly, ties in priority (forced) and in both keys included."""
+    rng = np.random.default_rng(size + count)
+    prio = rng.integers(0, levels, size, dtype=np.uint64)
+    tiebreak = rng.integers(0, 30, size)
+    expected = np.lexsort((tiebreak, prio))[:count]
+    assert np.array_equal(first_by_priority(prio, tiebreak, count), expected)

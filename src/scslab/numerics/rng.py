@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 import numba as nb
 import numpy as np
 
+from scslab.numerics.sets import first_by_priority
+
 U64 = np.uint64
 MASK32 = U64(0xFFFFFFFF)
 PHILOX_M0 = U64(0xD2511F53)
@@ -708,5 +710,4 @@ class Stream:
         if capacity >= applicants.size:
             return np.sort(applicants)
         prio = self.priority(day, slot, applicants)
-        order = np.lexsort((applicants, prio))
-        return np.sort(applicants[order[:capacity]])
+        return np.sort(applicants[first_by_priority(prio, applicants, capacity)])

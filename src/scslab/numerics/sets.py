@@ -95,6 +95,24 @@ def priority_order(keys: np.ndarray) -> np.ndarray:
     return _priority_order(np.ascontiguousarray(keys, dtype=np.uint64))
 
 
+def first_by_priority(prio: np.ndarray, tiebreak: np.ndarray, count: int) -> np.ndarray:
+    """``np.lexsort((tiebreak, prio))[:count]``: the positions of the ``count`` first by
+    priority, then ``tiebreak``, then position. Only the keys at or below the
+    ``count``-th smallest priority are sorted (a selection, then a sort of about
+    ``count`` keys), so a long queue of which a few are served a day costs a pass over
+    it, not a sort of it (an appeals board's backlog)."""
+    prio = np.asarray(prio)
+    if count <= 0:
+        return np.empty(0, dtype=np.intp)
+    if count >= prio.size:
+        return np.lexsort((tiebreak, prio))
+    # the first `count` all have a priority at or below the count-th smallest; among
+    # those, the positions ascend, so the stable sort keeps the full sort's order of ties
+    candidates = np.flatnonzero(prio <= np.partition(prio, count - 1)[count - 1])
+    order = np.lexsort((np.asarray(tiebreak)[candidates], prio[candidates]))
+    return candidates[order[:count]]
+
+
 def priority_order_by_bucket(keys: np.ndarray, bucket: np.ndarray) -> np.ndarray:
     """``np.lexsort((keys, bucket))`` for uint64 keyed priorities: positions by a small
     non-negative integer bucket (a region and a group), then key, then position — the same

@@ -26,6 +26,7 @@ from scslab.core.module import CounterSpec, Module, Phase, Role
 from scslab.core.population import cut_refusal
 from scslab.core.scenario_schema import ModuleParams
 from scslab.numerics.rng import SlotLayout, StreamSpec
+from scslab.numerics.sets import first_by_priority
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 LAYOUT = SlotLayout((("purpose", 8), ("region", 8)))
@@ -159,8 +160,7 @@ class Appeals(Module):
                 continue
             prio = draws.priority(day, LAYOUT.pack(purpose=P_SERVE, region=r),
                                   world.uid_of(q["subject"][idx]))
-            order = np.lexsort((q["record"][idx], prio))
-            served[idx[order[:cap]]] = True
+            served[idx[first_by_priority(prio, q["record"][idx], cap)]] = True
         d = st["deciding"]
         if served.any():
             d = {"subject": np.concatenate([d["subject"], q["subject"][served]]),
