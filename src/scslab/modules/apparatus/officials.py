@@ -190,6 +190,14 @@ class Officials(RunsRegions, Module):
         oreg = world.array("officials.region").astype(np.int64)
         self.R = world.n_regions
         self.by_region = [np.flatnonzero(oreg == r) for r in range(self.R)]
+        # the same lists end to end, for a keyed pick of each subject's region's official
+        self.officials_by_region = np.concatenate([np.empty(0, np.int64), *self.by_region])
+        self.officials_per_region = np.array([m.size for m in self.by_region], dtype=np.uint64)
+        self.first_official = np.concatenate(
+            [[0], np.cumsum(self.officials_per_region)[:-1]]).astype(np.int64)
+        #: the draw slot of a solicitation, by the record's act code
+        self.solicit_slots = np.array([LAYOUT.pack(purpose=P_SOLICIT, act=code)
+                                       for code in range(256)], dtype=np.uint64)
         r_off, r_members = world.index("people.region", world.n_regions)
         self.residents = [r_members[r_off[r]:r_off[r + 1]] for r in range(self.R)]
         self.region_size = np.array([m.size for m in self.residents], dtype=np.float64)
@@ -222,13 +230,12 @@ class Officials(RunsRegions, Module):
         """A keyed official of each subject's region (-1 where the region has none);
         ``keys``: the subjects' draw keys (people's uids, firms' numbers)."""
         w = world.stream("draws").words(day, LAYOUT.pack(purpose=purpose), keys)[:, 0]
+        size = self.officials_per_region[region]
         out = np.full(subject.size, -1, dtype=np.int64)
-        for r in range(self.R):  # loop over regions
-            sel = region == r
-            m = self.by_region[r]
-            if sel.any() and m.size:
-                out[sel] = m[((w[sel].astype(np.uint64) * np.uint64(m.size))
-                              >> np.uint64(32)).astype(np.int64)]
+        has = size > 0
+        pick = (w[has].astype(np.uint64) * size[has]) >> np.uint64(32)  # below the size
+        out[has] = self.officials_by_region[self.first_official[region[has]]
+                                            + pick.astype(np.int64)]
         return out
 
     def step(self, world, day: int) -> None:
@@ -302,11 +309,7 @@ class Officials(RunsRegions, Module):
         bribe = p.bribe_share * s_rec[rows]
         z = (p.corruption_intercept + bribe / p.gain_scale
              - p.integrity_weight * integ[np.maximum(off, 0)] - self.deter)
-        u = np.empty(rows.size)
-        for code in unique(acts):  # loop over act types: the slot carries the act
-            sel = acts == code
-            u[sel] = st.uniform(day, LAYOUT.pack(purpose=P_SOLICIT, act=int(code)),
-                                world.uid_of(subj[sel]))
+        u = st.uniform(day, self.solicit_slots[acts], world.uid_of(subj))  # slot: the act
         solicit = (off >= 0) & active[np.maximum(off, 0)] & (u < sigmoid(z))
         afford = bribe <= p.liquidity_days * income[subj].astype(np.float64)
         paid = solicit & afford
