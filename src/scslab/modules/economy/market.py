@@ -919,7 +919,7 @@ class MarketRegistry(Module):
             np.add.at(pf, subj[self.is_seller[subj]], pf.dtype.type(1))
         refs, st["cursor"] = d.removals_since(st["cursor"])
         if refs.size:
-            refs = refs[np.isin(refs >> 32, list(d.chunks))]
+            refs = refs[(refs >> 32) >= d.first_kept_day]  # records retention kept
             if refs.size:
                 subj = d.fields(refs, "subject").astype(np.int64)
                 keep = (d.fields(refs, "act") == self.fraud_code) & self.is_seller[subj]
