@@ -8,7 +8,7 @@ import pytest
 from helpers import system_output_survives_scrambled_truth
 from scslab.modules.economy.credit_bureau import FICO_WEIGHTS, fico_score
 from scslab.modules.economy.firms import FirmParams, auc, lending_priority
-from scslab.modules.economy.market import LAYOUT, P_AVOID, _passes_over
+from scslab.modules.economy.market import LAYOUT, P_AVOID, _avoid
 from scslab.numerics.rng import U64, Stream
 from scslab.run.engine import Sim
 from scslab.scenario import load_scenario
@@ -159,8 +159,8 @@ def test_split_run_equals_one_run_with_every_issue6_module_on():
 
 
 def test_avoidance_kernel_draws_what_the_stream_draws():
-    """The avoidance of named sellers, drawn inside the queue's kernel, takes exactly the
-    stream's uniforms keyed by (buyer, candidate slot)."""
+    """The avoidance of named sellers, fused into one kernel, takes exactly the stream's
+    uniforms keyed by (buyer, candidate slot) — only where the candidate is named."""
     st = Stream(12345, "market.draws", layout=LAYOUT)
     rng = np.random.default_rng(1)
     cand = rng.integers(-1, 500, size=(3000, 3))
@@ -168,12 +168,10 @@ def test_avoidance_kernel_draws_what_the_stream_draws():
     buyers = np.sort(rng.choice(100_000, 3000, replace=False)).astype(np.int64)
     day, p = 17, 0.4
     expected = np.zeros(cand.shape, dtype=bool)
-    got = np.zeros(cand.shape, dtype=bool)
     for k in range(3):
         hit = np.flatnonzero((cand[:, k] >= 0) & named[np.maximum(cand[:, k], 0)])
-        slot = LAYOUT.pack(purpose=P_AVOID, k=k)
-        expected[hit, k] = st.uniform(day, slot, buyers[hit]) < p
-        got[hit, k] = [_passes_over(st.k0, st.k1, U64(day), U64(slot), U64(b), p)
-                       for b in buyers[hit]]
+        expected[hit, k] = st.uniform(day, LAYOUT.pack(purpose=P_AVOID, k=k), buyers[hit]) < p
+    slots = np.array([LAYOUT.pack(purpose=P_AVOID, k=k) for k in range(3)], dtype=np.uint64)
+    got = _avoid(cand, named, buyers, st.k0, st.k1, U64(day), slots, p)
     assert np.array_equal(got, expected)
     assert 0.3 * 0.4 * 0.6 < expected.mean() < 0.3 * 0.4 * 1.4  # named × p, with room

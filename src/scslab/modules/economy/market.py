@@ -189,26 +189,14 @@ def _screen(k0, k1, day, buyers, keys, buyer_region, pool_off, mode, m, memory, 
 
 
 @nb.njit(cache=True)
-def _passes_over(k0, k1, day, slot, uid, p):  # pragma: no cover - compiled
-    """Whether a buyer passes over a publicly named candidate: the stream's uniform keyed
-    by the buyer's uid and the candidate's slot (``Stream.uniform``'s draw) below ``p``."""
-    return k_uniform(k0, k1, day, slot, uid) < p
-
-
-@nb.njit(cache=True)
 def _trade(cand, known, checked, cap_left, fraud_today, flag_val, flag_thr, seller_cell,
-           mode, n_cells, named, k0, k1, day, avoid_slots, queue_uids, p_avoid,
-           avoided):  # pragma: no cover - compiled
+           mode, n_cells, avoid, avoided):  # pragma: no cover - compiled
     """Phase 2, in queue order (the rows of ``cand`` are): each buyer takes the best
-    screened candidate with capacity left, passing over the publicly named ones
-    (``named``, by pool position; empty when no one is named) with probability
-    ``p_avoid`` — a draw keyed by the buyer's uid (``queue_uids``) and the candidate's
-    slot, made only for a named candidate the buyer would otherwise consider (keyed, so
-    the same as drawing for every named slot); counted by seller cell into ``avoided``.
+    screened candidate with capacity left, passing over the publicly named ones it avoids
+    (``avoid``, empty when no one is named; counted by seller cell into ``avoided``).
     Outputs are in queue order."""
     nb_ = cand.shape[0]
     m = cand.shape[1]
-    has_named = named.shape[0] > 0
     chosen = np.full(nb_, -1, dtype=np.int64)
     honest_scr = np.zeros(n_cells)
     honest_exc = np.zeros(n_cells)
@@ -227,8 +215,7 @@ def _trade(cand, known, checked, cap_left, fraud_today, flag_val, flag_thr, sell
                 honest_scr[seller_cell[c]] += 1.0
                 if excl:
                     honest_exc[seller_cell[c]] += 1.0
-            if (not excl and has_named and named[c]
-                    and _passes_over(k0, k1, day, avoid_slots[k], U64(queue_uids[i]), p_avoid)):
+            if not excl and avoid.shape[0] and avoid[i, k]:
                 avoided[seller_cell[c]] += 1.0
                 excl = True
             if excl:
@@ -288,6 +275,21 @@ def _settle(chosen, queue, queue_cell, checked, fraud_today, check_cost, fraud_l
         surplus[c] += s
         tcost[c] += t
     return tb, tc, tf, n_checked
+
+
+@nb.njit(cache=True, parallel=True)
+def _avoid(cand, named, queue, k0, k1, day, slots, p):  # pragma: no cover - compiled
+    """Which candidate slots each buyer passes over because the candidate is publicly
+    named: one uniform per (buyer, slot k) whose candidate is named, keyed by the buyer's
+    uid and the slot (``slots[k]``), the same draws as ``Stream.uniform``. Parallel over
+    buyers: each row is its own keyed draws, so any thread count gives the same bits."""
+    avoid = np.zeros(cand.shape, dtype=np.bool_)
+    for i in nb.prange(cand.shape[0]):
+        for k in range(cand.shape[1]):
+            c = cand[i, k]
+            if c >= 0 and named[c]:
+                avoid[i, k] = k_uniform(k0, k1, day, slots[k], U64(queue[i])) < p
+    return avoid
 
 
 class Market(Module):
@@ -443,9 +445,6 @@ class Market(Module):
         self.person_sellers = pool[self.person_at]
         self.person_seller_uids = world.uid_of(self.person_sellers)
         self.firm_sellers = pool[self.firm_at] - n
-        self.no_one_named = np.zeros(0, dtype=np.bool_)
-        self.avoid_slots = np.array([LAYOUT.pack(purpose=P_AVOID, k=k)
-                                     for k in range(p.candidates)], dtype=np.uint64)
         self.honesty, self.gamer = honesty, gamer
         self.n = n
         n_cells = len(world.group_names) * R
@@ -519,15 +518,23 @@ class Market(Module):
              - p.reputation_weight * vis)
         return u < sigmoid(z)
 
-    def _named(self, world) -> np.ndarray:
-        """Which sellers of the pool are publicly named today (``avoided_by_counterparties``
-        measures in force), by pool position; empty when no one is."""
+    def _avoided(self, world, day: int, queue: np.ndarray, cand: np.ndarray) -> np.ndarray:
+        """Which candidate slots each buyer passes over because the candidate is publicly
+        named (keyed by buyer and slot; ``queue``: the buyers of ``cand``'s rows); empty
+        when no one is named."""
+        no_avoid = np.zeros((0, cand.shape[1]), dtype=np.bool_)
         bans = world.optional("people.bans")
         if bans is None or not self.naming_bits:
-            return self.no_one_named
-        named = np.zeros(self.pool.size, dtype=np.bool_)
+            return no_avoid
+        named = np.zeros(self.pool.size, dtype=bool)
         named[self.person_at] = (bans[self.person_sellers] & self.naming_bits) != 0
-        return named if named.any() else self.no_one_named
+        if not named.any():
+            return no_avoid
+        st = world.stream("draws")
+        slots = np.array([LAYOUT.pack(purpose=P_AVOID, k=k) for k in range(cand.shape[1])],
+                         dtype=np.uint64)
+        return _avoid(cand, named, world.uid_of(queue), st.k0, st.k1, U64(day), slots,
+                      float(self.params.named_avoidance))
 
     def step(self, world, day: int) -> None:
         p = self.params
@@ -583,12 +590,11 @@ class Market(Module):
         queue = buyers[order]
         # cells read in uid order (near-sequential), then permuted within the day's buyers
         queue_cell = world.array("people.cell")[buyers][order]
-        chosen, h_scr, h_exc = _trade(
-            cand, known, checked, self.cap.copy(), fraud, flag, float(p.flag_threshold),
-            self.cell, mode, n_cells, self._named(world), st.k0, st.k1, U64(day),
-            self.avoid_slots, world.uid_of(queue), float(p.named_avoidance),
-            c.slot("market_named_avoided")[0])
-        del cand, known
+        avoid = self._avoided(world, day, queue, cand)
+        chosen, h_scr, h_exc = _trade(cand, known, checked, self.cap.copy(), fraud,
+                                      flag, float(p.flag_threshold), self.cell, mode, n_cells,
+                                      avoid, c.slot("market_named_avoided")[0])
+        del cand, known, avoid
         tb, tc, tf, n_checked = _settle(
             chosen, queue, queue_cell, checked, fraud,
             p.check_cost, -p.fraud_deadweight, p.buyer_value - p.seller_cost, p.price,
