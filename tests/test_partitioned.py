@@ -338,6 +338,29 @@ def test_the_merged_network_events_come_in_the_whole_run_s_order():
     assert unsorted > 0 and by_uid > 0 and two_modules > 0  # each way would be wrong
 
 
+def test_summed_figures_sent_as_nonzeros_add_up_as_the_dense_parts():
+    """A summed exchange sends each figure's nonzero entries; put together they are the
+    dense parts' ``np.sum`` exactly: values, dtype (small integers widen as ``np.sum``
+    widens them) and shape, with entries from one partition, several or none."""
+    from benchmarks.partitioned import builtin
+
+    rng = np.random.default_rng(7)
+    for dtype in (np.int32, np.int64, np.float32, np.float64):
+        parts = []
+        for p in range(3):
+            dense = np.zeros((4, 6), dtype=dtype)
+            owned = rng.random((4, 6)) < 0.3
+            dense[owned] = (rng.normal(size=int(owned.sum())) * 100).astype(dtype)
+            dense[0, p] = 1  # an entry every partition adds to
+            parts.append(dense)
+        dense_sum = np.sum(parts, axis=0)
+        got = builtin.summed([{"f": builtin.Nonzeros.of(d)} for d in parts])["f"]
+        assert got.dtype == dense_sum.dtype and got.shape == dense_sum.shape
+        assert np.array_equal(got, dense_sum)
+    scalar = builtin.summed([{"n": builtin.Nonzeros.of(np.int64(v))} for v in (0, 5, 2)])
+    assert scalar["n"] == 7 and scalar["n"].shape == ()
+
+
 def test_a_partition_that_skips_an_exchange_stops():
     """Each exchange is due every day, with or without entries of the partition's own:
     a day run through without one stops at the central authority's turn (the officials'
@@ -353,8 +376,8 @@ def test_a_partition_that_skips_an_exchange_stops():
             pass  # the day run through, no exchange
 
     def to_records(part: builtin.Partition) -> Any:
-        reported = part.advance(None, "officials")
-        market = part.advance(("officials", reported), "market")
+        reported = builtin.summed([part.advance(None, "officials")])
+        market = builtin.summed([part.advance(("officials", reported), "market")])
         return part.advance(("market", market), "records")
 
     part = builtin.Partition(3000, 5, [0, 1])
@@ -377,7 +400,7 @@ def test_a_partition_that_skips_an_exchange_stops():
     with pytest.raises(RuntimeError, match="exchange 'officials': the day ended without"):
         part.advance(("records", mine), "officials")  # already past the officials' step
     part = builtin.Partition(3000, 5, [0, 1])
-    figures = part.advance(None, "officials")
+    figures = builtin.summed([part.advance(None, "officials")])
     part.module["central_authority"].receive_reports(figures["regions.reported_violations"])
     handed = ("market", builtin.GATHER["market"]([part.advance(None, "market")]))
     for point in ("records", "network"):  # all but the firms' figures handed in

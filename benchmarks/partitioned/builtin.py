@@ -105,6 +105,7 @@ Counters (cells include the region) add up to the whole run's.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -380,7 +381,10 @@ class Partition:
             else:
                 raise RuntimeError(f"exchange {to!r}: the day ended without {after.name}'s "
                                    "step (already past it)")
-        return give()
+        part = give()
+        if to in SUMMED:  # a figure's part: mostly the others' zeros, sent as nonzeros
+            return {name: Nonzeros.of(values) for name, values in part.items()}
+        return part
 
     @staticmethod
     def _receive_listings(takers: list[Module], attitudes: Module | None, detains: bool,
@@ -470,11 +474,42 @@ def columns(parts: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
     return tuple(np.concatenate(col) for col in zip(*parts, strict=True))
 
 
-def summed(figures: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Every region's and firm's figures: each partition's own regions' and firms'
-    (0 elsewhere), added up."""
-    return {name: np.sum([f[name] for f in figures], axis=0) for name in figures[0]}
+@dataclass(frozen=True)
+class Nonzeros:
+    """What a partition sends of a figure it owns some entries of: the positions and
+    values of its nonzero entries (a figure over every region or firm is mostly the
+    other partitions' zeros: with P partitions, dense parts would send P times the
+    figure a day, these about once), and the figure's shape and the dtype of its sum."""
 
+    shape: tuple[int, ...]
+    sum_dtype: np.dtype
+    at: np.ndarray
+    values: np.ndarray
+
+    @classmethod
+    def of(cls, figure: np.ndarray) -> Nonzeros:
+        figure = np.asarray(figure)
+        at = np.flatnonzero(figure)
+        sum_dtype = np.sum(np.zeros((1, *figure.shape), dtype=figure.dtype), axis=0).dtype
+        return cls(figure.shape, sum_dtype, at, figure.reshape(-1)[at])
+
+
+def summed(figures: list[dict[str, Nonzeros]]) -> dict[str, np.ndarray]:
+    """Every region's and firm's figures: each partition's own regions' and firms'
+    (0 elsewhere), added up in partition order — the bits of ``np.sum`` over the dense
+    parts (an entry adds the nonzero parts in the same order; adding 0 changes nothing,
+    and a sum of zeros is the same +0 from either)."""
+    out = {}
+    for name, first in figures[0].items():
+        total = np.zeros(int(np.prod(first.shape)), dtype=first.sum_dtype)
+        for figure in figures:
+            total[figure[name].at] += figure[name].values
+        out[name] = total.reshape(first.shape)
+    return out
+
+
+#: the exchanges whose parts are figures added up (sent as :class:`Nonzeros`)
+SUMMED = ("national", "officials", "market", "surveillance")
 
 #: how the partitions' parts of each exchange are put together
 GATHER: dict[str, Callable[[list[Any]], Any]] = {
@@ -485,8 +520,8 @@ GATHER: dict[str, Callable[[list[Any]], Any]] = {
 
 def size(name: str, part: Any) -> int:
     """Entries in a partition's part of an exchange (what it sends to each other one)."""
-    if name in ("officials", "market", "surveillance", "national"):
-        return sum(int(np.size(values)) for values in part.values())
+    if name in SUMMED:  # each nonzero entry's position and value
+        return sum(2 * int(figure.at.size) for figure in part.values())
     if name == "listings":  # uids listed, named, detained
         return sum(int(np.size(column)) for column in part)
     return int(part["subject"].size if name == "records" else part[0].size)
