@@ -53,7 +53,7 @@ from scslab.core.metrics import MetricDef
 from scslab.core.module import ArraySpec, CounterSpec, Module, Phase, Role, RunsRegions
 from scslab.core.population import cut_refusal
 from scslab.core.scenario_schema import ModuleParams
-from scslab.core.world import from_owners, owned_part
+from scslab.core.world import owned_part
 from scslab.modules.economy.firms import own_firms
 from scslab.modules.people.behaviour import BehaviourParams
 from scslab.numerics.logistic import sigmoid
@@ -711,6 +711,10 @@ def local_network(world, offsets: np.ndarray, neighbours: np.ndarray
     return kept, rows[here].astype(neighbours.dtype)
 
 
+#: the firms' complaint counts a partition hands to the others (public, and false)
+FIRM_COMPLAINTS = ("firms.complaints", "firms.complaints_false")
+
+
 class MarketComplaints(RunsRegions, Module):
     name = "market_complaints"
     switched_by = "market"
@@ -762,18 +766,33 @@ class MarketComplaints(RunsRegions, Module):
         self.own_firm = own_firms(world)
         self.partitioned = world.partitioned
         self.complaints_due = False
+        if self.partitioned:  # own firms' complaints as of the last exchange
+            world.state["complaints_sent"] = {
+                name: np.zeros(world.counts["firms"], dtype=np.int64)
+                for name in FIRM_COMPLAINTS}
 
     def firm_complaints(self, world) -> dict[str, np.ndarray]:
-        """On a partition, after this module's step: its own regions' firms' complaints
-        (public and, for the truth, false), 0 for the others' firms."""
-        return {name: owned_part(world.array(name), self.own_firm).astype(np.int64)
-                for name in ("firms.complaints", "firms.complaints_false")}
+        """On a partition, after this module's step: the complaints (public and, for the
+        truth, false) its own regions' firms received since the last exchange, 0 for the
+        others' firms — the day's new ones, not the running totals, so that what crosses
+        is the firms complained about today."""
+        sent = world.state["complaints_sent"]
+        out = {}
+        for name in FIRM_COMPLAINTS:
+            now = owned_part(world.array(name), self.own_firm).astype(np.int64)
+            out[name] = now - sent[name]
+            sent[name] = now
+        return out
 
     def receive_firm_complaints(self, world, complaints: dict[str, np.ndarray]) -> None:
         """On a partition: every partition's :meth:`firm_complaints` summed — each
-        firm's from the partition holding its region."""
+        firm's new complaints from the partition holding its region, added to the
+        others' firms here (complaints about a firm come from its region's buyers only,
+        so here they change by these alone: integer counts, the owners' totals exactly)."""
+        others = ~self.own_firm
         for name, summed in complaints.items():
-            from_owners(world.array(name), summed, self.own_firm)
+            values = world.array(name)
+            values[others] += np.asarray(summed)[others].astype(values.dtype)
         self.complaints_due = False
 
     def step(self, world, day: int) -> None:
