@@ -55,10 +55,10 @@ What crosses, exchanged each day at up to ten points (``EXCHANGES``), where it i
   beliefs learned from every trade of the day, and a firm's complaints come from its
   region's buyers but weigh on its corporate score in every partition. Each partition
   hands over its day's counts (trades, frauds, unflagged trades and frauds, checks; the
-  nation's buyers) and its own firms' complaints (``Market.day_counts``,
-  ``MarketComplaints.firm_complaints``); the sums update every partition's beliefs
-  (``Market.receive_day_counts``) and replace the others' complaints
-  (``MarketComplaints.receive_firm_complaints``).
+  nation's buyers) and its own firms' complaints since the last exchange
+  (``Market.day_counts``, ``MarketComplaints.firm_complaints``); the sums update every
+  partition's beliefs (``Market.receive_day_counts``) and are added to the others'
+  firms' complaints (``MarketComplaints.receive_firm_complaints``).
 * ``records``, after sources: a misattributed record names a person anywhere, and a
   fabricating source's day is shuffled over its whole batch. Each partition hands over
   its records naming people elsewhere and every record of a fabricating source
@@ -98,6 +98,10 @@ What crosses, exchanged each day at up to ten points (``EXCHANGES``), where it i
   measures spilling from the members it does not hold into its members' bans
   (``Sanctions.receive_housemates``, ``Harm.receive_housemates``, which then counts the
   day).
+
+The parts of the exchanges whose figures are added up (``SUMMED``: national counts,
+officials, market, surveillance) travel as their nonzero entries (:class:`Nonzeros`): a
+figure over every region or firm is mostly the other partitions' zeros.
 
 Counters (cells include the region) add up to the whole run's.
 """
@@ -588,7 +592,8 @@ def run_days(parts: Sequence[Partition], days: int, exchange: bool = True,
 def exchange_volumes(people: int, days: int, blocks: Sequence[Sequence[int]],
                      variant: str) -> dict[str, float]:
     """Entries each exchange that is on sends to other partitions, per day (partitions
-    in this process; :func:`size`: uids, records, counts — one entry each)."""
+    in this process; :func:`size`: uids and records one entry each, a summed figure's
+    nonzero entries two each — position and value)."""
     parts = [Partition(people, days, b, variant) for b in blocks]
     by_exchange: dict[str, int] = {}
     run_days(parts, days, by_exchange=by_exchange)
@@ -670,7 +675,8 @@ def main(argv: list[str] | None = None) -> int:
     lines += ["", f"## What crosses, by exchange ({n:,} people × {args.days} days, 2 "
               "partitions in process)", "",
               "Entries sent to the other partition per day, mean over the run (a uid, a "
-              "record, a count: one entry each; — the exchange is off in that scenario). "
+              "record: one entry each; a summed figure's nonzero entry: two, its position "
+              "and value; — the exchange is off in that scenario). "
               "Exchanges: `EXCHANGES` in `benchmarks/partitioned/builtin.py`.", "",
               "| variant | " + " | ".join(EXCHANGES) + " |",
               "|---|" + "---:|" * len(EXCHANGES)]
