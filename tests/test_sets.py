@@ -33,7 +33,7 @@ def test_scaled_distinct_refuses_words_that_are_not_uint32():
         scaled_distinct(np.arange(5, dtype=np.int64), 10)
 
 
-@pytest.mark.parametrize("size", [0, 1, 7, 10_000])
+@pytest.mark.parametrize("size", [0, 1, 7, 10_000, 150_000])
 def test_priority_order_is_the_stable_sort(size):
     rng = np.random.default_rng(size)
     keys = rng.integers(0, 2**63, size, dtype=np.uint64) * np.uint64(2)
