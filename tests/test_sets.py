@@ -69,3 +69,9 @@ def test_first_by_priority_is_the_head_of_the_lexsort(size, count, levels):
     tiebreak = rng.integers(0, 30, size)
     expected = np.lexsort((tiebreak, prio))[:count]
     assert np.array_equal(first_by_priority(prio, tiebreak, count), expected)
+
+
+def test_first_by_priority_refuses_float_priorities():
+    """A NaN priority would fall on neither side of the cut: integers only."""
+    with pytest.raises(TypeError, match="integers"):
+        first_by_priority(np.array([np.nan, 0.1, 0.2]), np.zeros(3), 2)

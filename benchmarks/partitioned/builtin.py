@@ -55,10 +55,10 @@ What crosses, exchanged each day at up to ten points (``EXCHANGES``), where it i
   beliefs learned from every trade of the day, and a firm's complaints come from its
   region's buyers but weigh on its corporate score in every partition. Each partition
   hands over its day's counts (trades, frauds, unflagged trades and frauds, checks; the
-  nation's buyers) and its own firms' complaints since the last exchange
-  (``Market.day_counts``, ``MarketComplaints.firm_complaints``); the sums update every
-  partition's beliefs (``Market.receive_day_counts``) and are added to the others'
-  firms' complaints (``MarketComplaints.receive_firm_complaints``).
+  nation's buyers) and its own firms' complaint counts where they changed since the
+  last exchange (``Market.day_counts``, ``MarketComplaints.firm_complaints``); the sums
+  update every partition's beliefs (``Market.receive_day_counts``) and replace the
+  others' firms' counts (``MarketComplaints.receive_firm_complaints``).
 * ``records``, after sources: a misattributed record names a person anywhere, and a
   fabricating source's day is shuffled over its whole batch. Each partition hands over
   its records naming people elsewhere and every record of a fabricating source
@@ -494,32 +494,43 @@ class Nonzeros:
     def of(cls, figure: np.ndarray) -> Nonzeros:
         figure = np.asarray(figure)
         at = np.flatnonzero(figure)
-        sum_dtype = np.sum(np.zeros((1, *figure.shape), dtype=figure.dtype), axis=0).dtype
+        sum_dtype = np.sum(np.zeros((1, 1), dtype=figure.dtype), axis=0).dtype
         return cls(figure.shape, sum_dtype, at, figure.reshape(-1)[at])
 
 
-def summed(figures: list[dict[str, Nonzeros]]) -> dict[str, np.ndarray]:
+def summed(figures: list[dict[str, Nonzeros]]) -> dict[str, Any]:
     """Every region's and firm's figures: each partition's own regions' and firms'
-    (0 elsewhere), added up in partition order — the bits of ``np.sum`` over the dense
-    parts (an entry adds the nonzero parts in the same order; adding 0 changes nothing,
-    and a sum of zeros is the same +0 from either)."""
-    out = {}
+    (0 elsewhere), added up — the bits of ``np.sum`` over the dense parts (adding 0
+    changes nothing, and a sum of zeros is the same +0 from either). An entry that
+    several partitions add to must be an integer: a float's bits would hang on the order
+    of the additions (``np.sum`` adds pairwise from 8 parts on), and would not be the
+    whole run's anyway, which never splits its sums by partition."""
+    out: dict[str, Any] = {}
     for name, first in figures[0].items():
-        total = np.zeros(int(np.prod(first.shape)), dtype=first.sum_dtype)
-        for figure in figures:
-            total[figure[name].at] += figure[name].values
-        out[name] = total.reshape(first.shape)
+        parts = [figure[name] for figure in figures]
+        if any(part.shape != first.shape for part in parts):
+            raise ValueError(f"summed figure {name!r}: the partitions' shapes differ")
+        dtype = np.result_type(*(part.sum_dtype for part in parts))
+        if dtype.kind == "f" and len(parts) > 1:
+            at = np.concatenate([part.at for part in parts])
+            if at.size != np.unique(at).size:
+                raise ValueError(f"summed figure {name!r}: a float entry added to by "
+                                 "several partitions (its bits would hang on their order)")
+        total = np.zeros(int(np.prod(first.shape)), dtype=dtype)
+        for part in parts:
+            total[part.at] += part.values
+        out[name] = total.reshape(first.shape)[()] if first.shape == () else \
+            total.reshape(first.shape)
     return out
 
-
-#: the exchanges whose parts are figures added up (sent as :class:`Nonzeros`)
-SUMMED = ("national", "officials", "market", "surveillance")
 
 #: how the partitions' parts of each exchange are put together
 GATHER: dict[str, Callable[[list[Any]], Any]] = {
     "national": summed, "officials": summed, "market": summed, "records": routed,
     "surveillance": summed, "kin": columns, "households": columns, "listings": columns,
     "network": in_order, "shadows": columns}
+#: the exchanges whose parts are figures added up (sent as :class:`Nonzeros`)
+SUMMED = tuple(name for name, gather in GATHER.items() if gather is summed)
 
 
 def size(name: str, part: Any) -> int:

@@ -100,7 +100,7 @@ def priority_order(keys: np.ndarray) -> np.ndarray:
     an insertion sort within each small bucket take linear time (0.05 against 0.4 ms for
     10^4 keys); keys that crowd one bucket fall back to a merge sort. About four keys a
     bucket, 32-bit bucket counts and the keys moved with their positions keep the work
-    in cache: a market day's 95,000 buyers 1.6 → 1.2 ms, 10^6 keys 39 → 27 ms."""
+    in cache at a market day's size (``benchmarks/hotspots.md``)."""
     return _priority_order(np.ascontiguousarray(keys, dtype=np.uint64))
 
 
@@ -111,6 +111,8 @@ def first_by_priority(prio: np.ndarray, tiebreak: np.ndarray, count: int) -> np.
     ``count`` keys), so a long queue of which a few are served a day costs a pass over
     it, not a sort of it (an appeals board's backlog)."""
     prio = np.asarray(prio)
+    if prio.dtype.kind not in "iu":  # a float NaN would pass neither side of the cut
+        raise TypeError(f"priorities must be integers (keyed priorities), not {prio.dtype}")
     if count <= 0:
         return np.empty(0, dtype=np.intp)
     if count >= prio.size:

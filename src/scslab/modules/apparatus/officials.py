@@ -192,9 +192,9 @@ class Officials(RunsRegions, Module):
         self.by_region = [np.flatnonzero(oreg == r) for r in range(self.R)]
         # the same lists end to end, for a keyed pick of each subject's region's official
         self.officials_by_region = np.concatenate([np.empty(0, np.int64), *self.by_region])
-        self.officials_per_region = np.array([m.size for m in self.by_region], dtype=np.uint64)
-        self.first_official = np.concatenate(
-            [[0], np.cumsum(self.officials_per_region)[:-1]]).astype(np.int64)
+        sizes = np.array([m.size for m in self.by_region], dtype=np.int64)
+        self.officials_per_region = sizes.astype(np.uint64)  # the keyed pick's multiplier
+        self.first_official = np.cumsum(sizes) - sizes
         #: the draw slot of a solicitation, by the record's act code
         self.solicit_slots = np.array([LAYOUT.pack(purpose=P_SOLICIT, act=code)
                                        for code in range(256)], dtype=np.uint64)

@@ -772,27 +772,27 @@ class MarketComplaints(RunsRegions, Module):
                 for name in FIRM_COMPLAINTS}
 
     def firm_complaints(self, world) -> dict[str, np.ndarray]:
-        """On a partition, after this module's step: the complaints (public and, for the
-        truth, false) its own regions' firms received since the last exchange, 0 for the
-        others' firms — the day's new ones, not the running totals, so that what crosses
-        is the firms complained about today."""
+        """On a partition, after this module's step: its own regions' firms' complaint
+        counts (public and, for the truth, false) where they changed since the last
+        exchange, 0 elsewhere — what crosses is the firms complained about today (a
+        count only grows, so a changed one is never 0)."""
         sent = world.state["complaints_sent"]
         out = {}
         for name in FIRM_COMPLAINTS:
             now = owned_part(world.array(name), self.own_firm).astype(np.int64)
-            out[name] = now - sent[name]
+            out[name] = np.where(now != sent[name], now, 0)
             sent[name] = now
         return out
 
     def receive_firm_complaints(self, world, complaints: dict[str, np.ndarray]) -> None:
-        """On a partition: every partition's :meth:`firm_complaints` summed — each
-        firm's new complaints from the partition holding its region, added to the
-        others' firms here (complaints about a firm come from its region's buyers only,
-        so here they change by these alone: integer counts, the owners' totals exactly)."""
+        """On a partition: every partition's :meth:`firm_complaints` summed — the
+        changed counts of each firm from the partition holding its region, which replace
+        this partition's own reckoning of the others' firms."""
         others = ~self.own_firm
         for name, summed in complaints.items():
+            changed = others & (np.asarray(summed) != 0)
             values = world.array(name)
-            values[others] += np.asarray(summed)[others].astype(values.dtype)
+            values[changed] = np.asarray(summed)[changed].astype(values.dtype)
         self.complaints_due = False
 
     def step(self, world, day: int) -> None:
