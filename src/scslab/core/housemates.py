@@ -14,7 +14,7 @@ population once (the national figure ``households.straddling``); reports nothing
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -57,6 +57,18 @@ def straddling_households(population: Any) -> dict[str, np.ndarray]:
     squares = np.bincount(household, weights=region * region, minlength=size.size)
     ids = np.flatnonzero(squares * size != total * total)
     return {STRADDLING: np.stack([ids, size[ids].astype(np.int64)])}
+
+
+class ReachesHousemates:
+    """For a module whose measures reach housemates, whom a region boundary may put in
+    another partition: on a partition it needs the households with members in more than
+    one region, a national figure. Put before ``Module`` in the bases."""
+
+    national_keys: ClassVar[tuple[str, ...]] = (STRADDLING,)
+
+    @classmethod
+    def national_figures(cls, scenario: Any, population: Any) -> dict[str, np.ndarray]:
+        return straddling_households(population)
 
 
 class Housemates:
@@ -145,18 +157,21 @@ class Housemates:
         return at, self.ids[at] == household
 
 
-def bans_of_households(world: Any, rule: SanctionRule, member: np.ndarray,
-                       hh_offsets: np.ndarray, hh_members: np.ndarray,
-                       households: np.ndarray, mates: Housemates | None
-                       ) -> tuple[np.ndarray, np.ndarray]:
-    """The people of ``households`` and their bans from list membership ``member`` (the
-    apparatus's, or harm's shadow's): on a partition (``mates``, its
-    :class:`Housemates`) also those of the households whose housemates elsewhere
-    changed, with the measures spilling from them."""
+def bans_where_moved(world: Any, rule: SanctionRule, member: np.ndarray,
+                     hh_offsets: np.ndarray, hh_members: np.ndarray, moved: np.ndarray,
+                     mates: Housemates | None) -> tuple[np.ndarray, np.ndarray]:
+    """The people of the households of ``moved`` (people whose list membership
+    ``member`` changed: the apparatus's, or harm's shadow's) and their bans from it; on a
+    partition (``mates``, its :class:`Housemates`) also those of the households whose
+    housemates elsewhere changed, with the measures spilling from them. Empty when
+    nothing changed (the caller writes the bans of whoever comes back)."""
+    if not moved.size and (mates is None or not mates.moved.size):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint16)
+    household = world.array("people.household")
+    households = unique(household[moved])
     if mates is not None:
         households = mates.with_moved(households)
     people, _ = gather(hh_offsets, hh_members, households)
-    household = world.array("people.household")
     away = mates.away_of(household[people]) if mates is not None else None
     return people, household_bans(rule, member, hh_offsets, hh_members, household, people,
                                   away)

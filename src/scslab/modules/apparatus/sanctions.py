@@ -22,19 +22,17 @@ from scslab.core.apparatus import (
     forgone_per_bit,
 )
 from scslab.core.housemates import (
-    STRADDLING,
     Housemates,
-    bans_of_households,
+    ReachesHousemates,
+    bans_where_moved,
     inside_cut_problem,
     spills,
-    straddling_households,
 )
 from scslab.core.incentives import present_value
 from scslab.core.module import ArraySpec, Module, Phase, Role
-from scslab.numerics.sets import unique
 
 
-class Sanctions(Module):
+class Sanctions(ReachesHousemates, Module):
     name = "sanctions"
     role = Role.SYSTEM
     phase = Phase.SANCTION
@@ -48,7 +46,6 @@ class Sanctions(Module):
     #: draws nothing; a household measure reaches housemates a region boundary may put
     #: in another partition: their list membership is exchanged (``households``)
     partitionable = True
-    national_keys = (STRADDLING,)
 
     @classmethod
     def partition_problem(cls, params, scenario, split) -> str | None:
@@ -79,9 +76,6 @@ class Sanctions(Module):
         out["sanction"] = sanction
         return out
 
-    @classmethod
-    def national_figures(cls, scenario, population) -> dict:
-        return straddling_households(population)
 
     def setup(self, world) -> None:
         lists = world.scenario.module_params("lists", ListParams)
@@ -105,9 +99,7 @@ class Sanctions(Module):
         mates = self.housemates
         if mates is not None:
             mates.require_handed(self.name, "households")
-        if not len(changes) and (mates is None or not mates.moved.size):
-            return
-        households = unique(world.array("people.household")[changes["person"]])
-        people, bans = bans_of_households(world, self.rule, world.array("people.listed"),
-                                          self.hh_offsets, self.hh_members, households, mates)
+        people, bans = bans_where_moved(world, self.rule, world.array("people.listed"),
+                                        self.hh_offsets, self.hh_members,
+                                        changes["person"], mates)
         world.array("people.bans")[people] = bans

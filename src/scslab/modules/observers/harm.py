@@ -31,12 +31,11 @@ from scslab.core.apparatus import (
     ScoringParams,
 )
 from scslab.core.housemates import (
-    STRADDLING,
     Housemates,
-    bans_of_households,
+    ReachesHousemates,
+    bans_where_moved,
     inside_cut_problem,
     spills,
-    straddling_households,
 )
 from scslab.core.layouts import (
     RECORD_KIND_EVALUATION,
@@ -127,7 +126,7 @@ def gini(x: np.ndarray, shift: float = 0.0) -> float | None:
     return float(weight.dot(x) / (n * x.sum()))
 
 
-class Harm(Module):
+class Harm(ReachesHousemates, Module):
     name = "harm"
     role = Role.OBSERVER
     phase = Phase.OBSERVE
@@ -141,7 +140,6 @@ class Harm(Module):
     #: :meth:`receive_housemates`); the end-of-run Gini is over everyone — a partition
     #: reports none (the driver gathers the scores)
     partitionable = True
-    national_keys = (STRADDLING,)
     counters = (
         CounterSpec("listed_days", "person-days on a blacklist"),
         CounterSpec("sanction_days", "person-days under at least one punitive measure"),
@@ -206,9 +204,6 @@ class Harm(Module):
         return inside_cut_problem(split, "household measures reach housemates (harm's "
                                   "shadow E)") if spills(scenario) else None
 
-    @classmethod
-    def national_figures(cls, scenario, population) -> dict:
-        return straddling_households(population)
 
     def setup(self, world) -> None:
         sc = world.scenario
@@ -367,14 +362,10 @@ class Harm(Module):
 
     def _household_bans(self, world, member, moved) -> None:
         """Recompute E's bans in the households of people whose E membership changed."""
-        moved = [p for p in moved if p.size]
-        mates = self.housemates
-        if not moved and (mates is None or not mates.moved.size):
-            return
-        households = unique(world.array("people.household")[np.concatenate(moved)]) \
-            if moved else np.zeros(0, dtype=np.int64)
-        people, bans = bans_of_households(world, self.rule, member, self.hh_offsets,
-                                          self.hh_members, households, mates)
+        people, bans = bans_where_moved(world, self.rule, member, self.hh_offsets,
+                                        self.hh_members,
+                                        np.concatenate([np.zeros(0, np.int64), *moved]),
+                                        self.housemates)
         world.state["E"]["bans"][people] = bans
 
     def _count_days(self, world, day) -> None:

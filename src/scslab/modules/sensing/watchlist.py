@@ -33,10 +33,9 @@ import numpy as np
 from pydantic import Field
 
 from scslab.core.housemates import (
-    STRADDLING,
     Housemates,
+    ReachesHousemates,
     inside_cut_problem,
-    straddling_households,
 )
 from scslab.core.layouts import code_table
 from scslab.core.module import ArraySpec, Module, Phase, Role
@@ -82,7 +81,7 @@ class WatchlistParams(ModuleParams):
     duration_days: Annotated[int, Field(ge=1)] | None = None
 
 
-class Watchlist(Module):
+class Watchlist(ReachesHousemates, Module):
     name = "watchlist"
     role = Role.SYSTEM
     phase = Phase.LIST
@@ -101,15 +100,10 @@ class Watchlist(Module):
     #: draws keyed by uid; listing kin reaches housemates a region boundary may put in
     #: another partition: the day's entries in those households are exchanged (``kin``)
     partitionable = True
-    national_keys = (STRADDLING,)
 
     @classmethod
     def partition_problem(cls, params, scenario, split) -> str | None:
         return inside_cut_problem(split, "kin are listed") if params.kin else None
-
-    @classmethod
-    def national_figures(cls, scenario, population) -> dict:
-        return straddling_households(population)
 
     @classmethod
     def check_params(cls, params, scenario):
@@ -178,17 +172,18 @@ class Watchlist(Module):
         """List ``mates`` (housemates of people listed by record today) as kin."""
         mates = mates[self.targeted[world.array("people.group")[mates]]]
         if mates.size:
-            listed = world.array("people.watchlisted")
-            until = world.array("people.watchlist_until")
-            end = self._end(day)
-            listed[mates] |= np.uint8(CAUSE_KIN)
-            until[mates] = end if end == NEVER else np.maximum(
-                np.where(until[mates] == NEVER, 0, until[mates]), end)
+            self._enter(world, day, mates, CAUSE_KIN)
 
-    def _end(self, day: int) -> int:
-        """The day entries by record and kin made today end (NEVER: for good)."""
-        return NEVER if self.params.duration_days is None else min(
+    def _enter(self, world, day: int, people: np.ndarray, cause: int) -> None:
+        """List ``people`` for ``cause`` today: their entry ends ``duration_days`` from
+        today (NEVER: for good), or later if an earlier one already runs longer."""
+        listed = world.array("people.watchlisted")
+        until = world.array("people.watchlist_until")
+        end = NEVER if self.params.duration_days is None else min(
             day + self.params.duration_days, NEVER - 1)
+        listed[people] |= np.uint8(cause)
+        until[people] = end if end == NEVER else np.maximum(
+            np.where(until[people] == NEVER, 0, until[people]), end)
 
     def step(self, world, day: int) -> None:
         if self.housemates is not None:
@@ -219,12 +214,9 @@ class Watchlist(Module):
         people, first = people[ok], first[ok]
         if people.size == 0:
             return
-        end = self._end(day)
         new = (listed[people] & CAUSE_RECORD) == 0
         record[people[new]] = (np.int64(day) << 32) | rows[first[new]].astype(np.int64)
-        listed[people] |= np.uint8(CAUSE_RECORD)
-        until[people] = end if end == NEVER else np.maximum(
-            np.where(until[people] == NEVER, 0, until[people]), end)
+        self._enter(world, day, people, CAUSE_RECORD)
         if self.params.kin:
             household = world.array("people.household")[people]
             mates, size = gather(self.hh_offsets, self.hh_members, household)
