@@ -383,26 +383,30 @@ def k_priority(k0, k1, day, slot, uid):  # pragma: no cover - compiled
 
 
 @nb.njit(inline="always", cache=True)
-def _uid_at(uids, i):  # pragma: no cover - compiled
-    """``uids[i]``, refused above ``MAX_UID``: the range check rides in the draw loop (a
-    negative uid passed as uint64 is at least 2^63, so one test checks both bounds)."""
-    u = uids[i]
-    if u > MAX_UID:
+def _refuse_wide(seen):  # pragma: no cover - compiled
+    """Raise if any uid a draw loop read lies outside [0, 2^32): ``seen`` is the OR of them
+    all (a negative uid cast to uint64 has its top bit set). The loops OR each uid in and
+    test once at the end: a test and a ``raise`` inside the loop kept Numba from
+    vectorising it (a uniform per uid: 2.6 -> 6.8 ms for 10^6 uids; with the OR, 2.2)."""
+    if seen >> U64(32):
         raise ValueError("uids must lie in [0, 2**32)")
-    return u
 
 
 @nb.njit(cache=True)
 def _words(k0, k1, day, slots, uids, block):  # pragma: no cover - compiled
     out = np.empty((uids.shape[0], 4), dtype=np.uint32)
     scalar = slots.shape[0] == 1
+    seen = U64(0)
     for i in range(uids.shape[0]):
+        u = uids[i]
+        seen |= u
         hi = k_counter_hi(day, slots[0] if scalar else slots[i])
-        w0, w1, w2, w3 = k_philox(k0, k1, _uid_at(uids, i), hi, block, 0)
+        w0, w1, w2, w3 = k_philox(k0, k1, u, hi, block, 0)
         out[i, 0] = w0
         out[i, 1] = w1
         out[i, 2] = w2
         out[i, 3] = w3
+    _refuse_wide(seen)
     return out
 
 
@@ -410,17 +414,25 @@ def _words(k0, k1, day, slots, uids, block):  # pragma: no cover - compiled
 def _lane_bernoulli(k0, k1, day, slot, uids, ps):  # pragma: no cover - compiled
     out = np.empty(uids.shape[0], dtype=np.bool_)
     scalar = ps.shape[0] == 1
+    seen = U64(0)
     for i in range(uids.shape[0]):
+        u = uids[i]
+        seen |= u
         p = ps[0] if scalar else ps[i]
-        out[i] = k_word_below(k_lane_word(k0, k1, day, slot, _uid_at(uids, i)), p)
+        out[i] = k_word_below(k_lane_word(k0, k1, day, slot, u), p)
+    _refuse_wide(seen)
     return out
 
 
 @nb.njit(cache=True)
 def _lane_words(k0, k1, day, slot, uids):  # pragma: no cover - compiled
     out = np.empty(uids.shape[0], dtype=np.uint32)
+    seen = U64(0)
     for i in range(uids.shape[0]):
-        out[i] = k_lane_word(k0, k1, day, slot, _uid_at(uids, i))
+        u = uids[i]
+        seen |= u
+        out[i] = k_lane_word(k0, k1, day, slot, u)
+    _refuse_wide(seen)
     return out
 
 
@@ -428,8 +440,12 @@ def _lane_words(k0, k1, day, slot, uids):  # pragma: no cover - compiled
 def _uniform(k0, k1, day, slots, uids):  # pragma: no cover - compiled
     out = np.empty(uids.shape[0], dtype=np.float64)
     scalar = slots.shape[0] == 1
+    seen = U64(0)
     for i in range(uids.shape[0]):
-        out[i] = k_uniform(k0, k1, day, slots[0] if scalar else slots[i], _uid_at(uids, i))
+        u = uids[i]
+        seen |= u
+        out[i] = k_uniform(k0, k1, day, slots[0] if scalar else slots[i], u)
+    _refuse_wide(seen)
     return out
 
 
@@ -437,17 +453,25 @@ def _uniform(k0, k1, day, slots, uids):  # pragma: no cover - compiled
 def _bernoulli(k0, k1, day, slot, uids, thresholds):  # pragma: no cover - compiled
     out = np.empty(uids.shape[0], dtype=np.bool_)
     scalar = thresholds.shape[0] == 1
+    seen = U64(0)
     for i in range(uids.shape[0]):
+        u = uids[i]
+        seen |= u
         t = thresholds[0] if scalar else thresholds[i]
-        out[i] = k_bernoulli(k0, k1, day, slot, _uid_at(uids, i), t)
+        out[i] = k_bernoulli(k0, k1, day, slot, u, t)
+    _refuse_wide(seen)
     return out
 
 
 @nb.njit(cache=True)
 def _normal(k0, k1, day, slot, uids):  # pragma: no cover - compiled
     out = np.empty(uids.shape[0], dtype=np.float64)
+    seen = U64(0)
     for i in range(uids.shape[0]):
-        out[i] = k_normal(k0, k1, day, slot, _uid_at(uids, i))
+        u = uids[i]
+        seen |= u
+        out[i] = k_normal(k0, k1, day, slot, u)
+    _refuse_wide(seen)
     return out
 
 
@@ -455,9 +479,13 @@ def _normal(k0, k1, day, slot, uids):  # pragma: no cover - compiled
 def _poisson(k0, k1, day, slot, uids, lams):  # pragma: no cover - compiled
     out = np.empty(uids.shape[0], dtype=np.int64)
     scalar = lams.shape[0] == 1
+    seen = U64(0)
     for i in range(uids.shape[0]):
+        u = uids[i]
+        seen |= u
         lam = lams[0] if scalar else lams[i]
-        out[i] = k_poisson(k0, k1, day, slot, _uid_at(uids, i), lam)
+        out[i] = k_poisson(k0, k1, day, slot, u, lam)
+    _refuse_wide(seen)
     return out
 
 
@@ -466,34 +494,50 @@ def _binomial(k0, k1, day, slot, uids, ns, ps):  # pragma: no cover - compiled
     out = np.empty(uids.shape[0], dtype=np.int64)
     n_scalar = ns.shape[0] == 1
     p_scalar = ps.shape[0] == 1
+    seen = U64(0)
     for i in range(uids.shape[0]):
+        u = uids[i]
+        seen |= u
         n = ns[0] if n_scalar else ns[i]
         p = ps[0] if p_scalar else ps[i]
-        out[i] = k_binomial(k0, k1, day, slot, _uid_at(uids, i), n, p)
+        out[i] = k_binomial(k0, k1, day, slot, u, n, p)
+    _refuse_wide(seen)
     return out
 
 
 @nb.njit(cache=True)
 def _alias(k0, k1, day, slot, uids, accept, alias):  # pragma: no cover - compiled
     out = np.empty(uids.shape[0], dtype=np.int64)
+    seen = U64(0)
     for i in range(uids.shape[0]):
-        out[i] = k_alias(k0, k1, day, slot, _uid_at(uids, i), accept, alias)
+        u = uids[i]
+        seen |= u
+        out[i] = k_alias(k0, k1, day, slot, u, accept, alias)
+    _refuse_wide(seen)
     return out
 
 
 @nb.njit(cache=True)
 def _below(k0, k1, day, slot, uids, n):  # pragma: no cover - compiled
     out = np.empty(uids.shape[0], dtype=np.int64)
+    seen = U64(0)
     for i in range(uids.shape[0]):
-        out[i] = np.int64((U64(k_word(k0, k1, day, slot, _uid_at(uids, i))) * n) >> U64(32))
+        u = uids[i]
+        seen |= u
+        out[i] = np.int64((U64(k_word(k0, k1, day, slot, u)) * n) >> U64(32))
+    _refuse_wide(seen)
     return out
 
 
 @nb.njit(cache=True)
 def _priority(k0, k1, day, slot, uids):  # pragma: no cover - compiled
     out = np.empty(uids.shape[0], dtype=np.uint64)
+    seen = U64(0)
     for i in range(uids.shape[0]):
-        out[i] = k_priority(k0, k1, day, slot, _uid_at(uids, i))
+        u = uids[i]
+        seen |= u
+        out[i] = k_priority(k0, k1, day, slot, u)
+    _refuse_wide(seen)
     return out
 
 
@@ -562,7 +606,7 @@ class AliasTable:
 
 def _as_uids(uids: np.ndarray | int) -> np.ndarray:
     """uids as uint64 for the kernels, which refuse any above ``MAX_UID`` as they draw
-    (``_uid_at``): integers are only viewed or cast (a negative one becomes at least
+    (``_refuse_wide``): integers are only viewed or cast (a negative one becomes at least
     2^63), with no pass of their own — at a small population's day, the reductions that
     checked them here were 3.5 % of its time. Other dtypes are checked here."""
     arr = np.asarray(uids)
