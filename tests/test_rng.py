@@ -273,13 +273,25 @@ def test_scalar_threshold_is_the_array_threshold():
 
 
 def test_uids_out_of_range_are_refused_whatever_their_dtype():
-    from scslab.numerics.rng import Stream
+    from scslab.numerics.rng import AliasTable, Stream
 
     st = Stream(1, "test.uids")
+    table = AliasTable.from_weights([0.2, 0.3, 0.5])
+    draws = {  # every draw over uids: each kernel refuses them itself, after its loop
+        "words": lambda u: st.words(1, 1, u), "lane_words": lambda u: st.lane_words(1, 1, u),
+        "lane_bernoulli": lambda u: st.lane_bernoulli(1, 1, u, 0.5),
+        "uniform": lambda u: st.uniform(1, 1, u), "bernoulli": lambda u: st.bernoulli(1, 1, u, 0.5),
+        "normal": lambda u: st.normal(1, 1, u), "poisson": lambda u: st.poisson(1, 1, u, 3.0),
+        "binomial": lambda u: st.binomial(1, 1, u, 5, 0.5),
+        "choice": lambda u: st.choice(1, 1, u, table), "below": lambda u: st.below(1, 1, u, 10),
+        "priority": lambda u: st.priority(1, 1, u)}
     for bad in (np.array([3, -1]), np.array([2**32]), np.array([-1], dtype=np.int32),
-                np.array([5, -2])[::-1].copy(), np.array([2**33, 1])[::2]):
-        with pytest.raises(ValueError, match="uids must lie"):
-            st.uniform(1, 1, bad)
+                np.array([5, -2])[::-1].copy(), np.array([2**33, 1])[::2],
+                np.array([2**63 - 1]), np.array([7, 2**32], dtype=np.uint64)):
+        for name, draw in draws.items():
+            with pytest.raises(ValueError, match="uids must lie"):
+                draw(bad)
+                pytest.fail(f"{name} drew for uids {bad}")
     ok = np.array([0, 2**32 - 1, 7])
     np.testing.assert_array_equal(st.uniform(1, 1, ok), st.uniform(1, 1, ok.astype(np.uint64)))
     np.testing.assert_array_equal(st.uniform(1, 1, ok[::2]), st.uniform(1, 1, ok[[0, 2]]))
