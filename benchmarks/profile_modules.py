@@ -100,6 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None,
                     help="with --threads: also write the tables to this Markdown file")
     a = ap.parse_args(argv)
+    if a.out is not None and not a.threads:
+        ap.error("--out: only with --threads")
+    if a.out is not None and not os.access(a.out.parent if str(a.out.parent) else ".",
+                                           os.W_OK):
+        ap.error(f"--out: cannot write in {a.out.parent} (checked before profiling)")
     if a.threads:
         if min(a.threads) < 1 or max(a.threads) > numba.config.NUMBA_NUM_THREADS:
             ap.error(f"--threads: each between 1 and {numba.config.NUMBA_NUM_THREADS} "
