@@ -284,7 +284,9 @@ def test_uids_out_of_range_are_refused_whatever_their_dtype():
         "normal": lambda u: st.normal(1, 1, u), "poisson": lambda u: st.poisson(1, 1, u, 3.0),
         "binomial": lambda u: st.binomial(1, 1, u, 5, 0.5),
         "choice": lambda u: st.choice(1, 1, u, table), "below": lambda u: st.below(1, 1, u, 10),
-        "priority": lambda u: st.priority(1, 1, u)}
+        "priority": lambda u: st.priority(1, 1, u),
+        "serve, some served": lambda u: st.serve(1, 1, u, u.size - 1 or 1),
+        "serve, all served": lambda u: st.serve(1, 1, u, u.size)}
     for bad in (np.array([3, -1]), np.array([2**32]), np.array([-1], dtype=np.int32),
                 np.array([5, -2])[::-1].copy(), np.array([2**33, 1])[::2],
                 np.array([2**63 - 1]), np.array([7, 2**32], dtype=np.uint64)):

@@ -614,9 +614,16 @@ def _as_uids(uids: np.ndarray | int) -> np.ndarray:
         arr = np.atleast_1d(arr)
     if arr.dtype == np.int64 and arr.flags.c_contiguous and arr.flags.writeable:
         return arr.view(np.uint64)  # no copy; the kernels only read
-    if arr.dtype.kind not in "iu" and arr.size and (arr.max() > MAX_UID or arr.min() < 0):
-        raise ValueError("uids must lie in [0, 2**32)")
+    if arr.dtype.kind not in "iu":
+        _refuse_outside(arr)
     return arr.astype(np.uint64, copy=False)
+
+
+def _refuse_outside(uids: np.ndarray) -> None:
+    """Refuse uids outside [0, 2^32) by a pass of their own, where no draw kernel reads
+    them (other dtypes than integers; ``Stream.serve`` when all are served)."""
+    if uids.size and (uids.min() < 0 or uids.max() > MAX_UID):
+        raise ValueError("uids must lie in [0, 2**32)")
 
 
 def _check_counter(day: int, slot: int) -> None:
@@ -753,7 +760,8 @@ class Stream:
         applicants = np.asarray(applicants)
         if capacity <= 0 or applicants.size == 0:
             return applicants[:0]
-        if capacity >= applicants.size:
+        if capacity >= applicants.size:  # all served, no draw: checked here
+            _refuse_outside(applicants)
             return np.sort(applicants)
         prio = self.priority(day, slot, applicants)
         return np.sort(applicants[first_by_priority(prio, applicants, capacity)])
