@@ -76,7 +76,6 @@ class Sanctions(ReachesHousemates, Module):
         out["sanction"] = sanction
         return out
 
-
     def setup(self, world) -> None:
         lists = world.scenario.module_params("lists", ListParams)
         self.rule = SanctionRule.compile(self.params, lists, world.catalogue)

@@ -445,6 +445,9 @@ class Market(Module):
         self.person_sellers = pool[self.person_at]
         self.person_seller_uids = world.uid_of(self.person_sellers)
         self.firm_sellers = pool[self.firm_at] - n
+        #: the draw slot of passing over a named candidate, by candidate slot k
+        self.avoid_slots = np.array([LAYOUT.pack(purpose=P_AVOID, k=k)
+                                     for k in range(p.candidates)], dtype=np.uint64)
         self.honesty, self.gamer = honesty, gamer
         self.n = n
         n_cells = len(world.group_names) * R
@@ -531,10 +534,8 @@ class Market(Module):
         if not named.any():
             return no_avoid
         st = world.stream("draws")
-        slots = np.array([LAYOUT.pack(purpose=P_AVOID, k=k) for k in range(cand.shape[1])],
-                         dtype=np.uint64)
-        return _avoid(cand, named, world.uid_of(queue), st.k0, st.k1, U64(day), slots,
-                      float(self.params.named_avoidance))
+        return _avoid(cand, named, world.uid_of(queue), st.k0, st.k1, U64(day),
+                      self.avoid_slots, float(self.params.named_avoidance))
 
     def step(self, world, day: int) -> None:
         p = self.params
@@ -790,9 +791,10 @@ class MarketComplaints(RunsRegions, Module):
         this partition's own reckoning of the others' firms."""
         others = ~self.own_firm
         for name, summed in complaints.items():
-            changed = others & (np.asarray(summed) != 0)
+            summed = np.asarray(summed)
+            changed = others & (summed != 0)
             values = world.array(name)
-            values[changed] = np.asarray(summed)[changed].astype(values.dtype)
+            values[changed] = summed[changed].astype(values.dtype)
         self.complaints_due = False
 
     def step(self, world, day: int) -> None:

@@ -204,7 +204,6 @@ class Harm(ReachesHousemates, Module):
         return inside_cut_problem(split, "household measures reach housemates (harm's "
                                   "shadow E)") if spills(scenario) else None
 
-
     def setup(self, world) -> None:
         sc = world.scenario
         self.partitioned = world.partitioned
