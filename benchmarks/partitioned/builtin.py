@@ -519,8 +519,7 @@ def summed(figures: list[dict[str, Nonzeros]]) -> dict[str, Any]:
         total = np.zeros(int(np.prod(first.shape)), dtype=dtype)
         for part in parts:
             total[part.at] += part.values
-        out[name] = total.reshape(first.shape)[()] if first.shape == () else \
-            total.reshape(first.shape)
+        out[name] = total.reshape(first.shape)[()]  # a scalar figure as a scalar
     return out
 
 
