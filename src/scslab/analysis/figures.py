@@ -439,27 +439,42 @@ def comparison_figures(comp: ComparisonLike) -> dict[str, Figure]:
     return {k: v for k, v in figs.items() if v is not None}
 
 
-def run_figures(results: Results, out: str | Path | None = None) -> dict[str, Figure]:
+#: a run's figures, in the order they are drawn and written
+RUN_FIGURES = ("timeseries", "groups", "harm", "exposure")
+
+
+def run_figures(results: Results, out: str | Path | None = None,
+                only: Sequence[str] = RUN_FIGURES) -> dict[str, Figure]:
     """Figures of one run (time series, groups, harms, exposure); with ``out``, written as
-    PNG files there. For ``scslab run --out``."""
+    PNG files there. For ``scslab run --out``. ``only`` builds those of them alone (the
+    series frame is made only for the time series): a helper process draws some
+    (``figure_helper``)."""
     from scslab.analysis.tables import series_frame, summaries_frame
 
+    unknown = set(only) - set(RUN_FIGURES)
+    if unknown:
+        raise ValueError(f"no run figure named {', '.join(sorted(unknown))}")
     label = results.name
-    summaries = summaries_frame(label, results.replicates)
-    series = series_frame(label, results.replicates)
     sc = results.scenario
     note = source_note(int(sc["population"]["people"]), len(results.replicates))
-    overall = [m for m in dict.fromkeys(summaries["metric"]) if "[" not in m]
     groups = _groups_of(sc)
-    figs: dict[str, Any] = {
-        "timeseries": timeseries_figure(series, [label], overall, int(sc["time"]["burn_in"]),
-                                        note, title=f"{label}: outcomes day by day"),
-        "groups": group_bars_figure(summaries, [label], overall, groups, note,
-                                    title=f"{label}: outcomes by group"),
-        "harm": harm_figure(summaries, [label], note),
-        "exposure": group_bars_figure(summaries, [label], ["exposure"], groups, note,
-                                      title=f"{label}: privacy exposure by group"),
-    }
+    summaries = summaries_frame(label, results.replicates)  # also names the series' metrics
+    overall = [m for m in dict.fromkeys(summaries["metric"]) if "[" not in m]
+    figs: dict[str, Any] = {}
+    if "timeseries" in only:
+        series = series_frame(label, results.replicates)
+        figs["timeseries"] = timeseries_figure(
+            series, [label], overall, int(sc["time"]["burn_in"]), note,
+            title=f"{label}: outcomes day by day")
+        del series
+    if "groups" in only:
+        figs["groups"] = group_bars_figure(summaries, [label], overall, groups, note,
+                                           title=f"{label}: outcomes by group")
+    if "harm" in only:
+        figs["harm"] = harm_figure(summaries, [label], note)
+    if "exposure" in only:
+        figs["exposure"] = group_bars_figure(summaries, [label], ["exposure"], groups, note,
+                                             title=f"{label}: privacy exposure by group")
     figs = {k: v for k, v in figs.items() if v is not None}
     if out is not None:
         save_figures(figs, Path(out))

@@ -154,12 +154,23 @@ def _simulate(sc, replicates: int, workers: int, quiet: bool,
     return results, time.perf_counter() - t0
 
 
-def _write_run(results, folder, figures: bool = True) -> None:
+def _figure_helper(figures: bool):
+    """With figures to draw: a helper process for them, warming up while the run
+    simulates (``analysis/figure_helper.py``); else (or on one CPU) ``None``."""
+    if not figures:
+        return None
+    from scslab.analysis.figure_helper import FigureHelper
+
+    return FigureHelper.start()
+
+
+def _write_run(results, folder, figures: bool = True, helper=None) -> None:
     """Figures and data files into the staging folder, the manifest last, then rename."""
     if figures:
-        from scslab.analysis.figures import run_figures
+        from scslab.analysis.figure_helper import draw_run_figures
+        from scslab.analysis.figures import save_figures
 
-        run_figures(results, folder.path("figures"))
+        save_figures(draw_run_figures(results, helper), folder.path("figures"))
     results.write_files(folder.path(""))
     results.manifest = folder.commit(results.manifest)
 
@@ -200,11 +211,14 @@ def run(
     check_memory(sc, workers, replicates, population_on_disk=population_on_disk,
                  offer_population_on_disk=True)
     folder = open_out(out, force)
+    helper = _figure_helper(figures and folder is not None)
     try:
         results, wall = _simulate(sc, replicates, workers, quiet, population_on_disk)
         if folder is not None:
-            _write_run(results, folder, figures)
+            _write_run(results, folder, figures, helper)
     finally:
+        if helper is not None:
+            helper.close()
         if folder is not None:
             folder.abort()
     if not quiet:
@@ -301,10 +315,13 @@ def rerun(
               file=sys.stderr)
     check_memory(sc, population_on_disk=population_on_disk, offer_population_on_disk=True)
     folder = open_out(out, force)
+    helper = _figure_helper(True)
     try:
         results, _ = _simulate(sc, reps, 1, quiet, population_on_disk)
-        _write_run(results, folder)
+        _write_run(results, folder, helper=helper)
     finally:
+        if helper is not None:
+            helper.close()
         folder.abort()
     stored = {k: v for k, v in (data.get("files") or {}).items() if not k.startswith(DERIVED)}
     new = {k: v for k, v in results.manifest["files"].items() if not k.startswith(DERIVED)}
