@@ -8,7 +8,7 @@ import pytest
 from helpers import system_output_survives_scrambled_truth
 from scslab.modules.economy.credit_bureau import FICO_WEIGHTS, fico_score
 from scslab.modules.economy.firms import FirmParams, auc, lending_priority
-from scslab.modules.economy.market import LAYOUT, P_AVOID, _trade
+from scslab.modules.economy.market import LAYOUT, P_AVOID, _avoid
 from scslab.numerics.rng import U64, Stream
 from scslab.run.engine import Sim
 from scslab.scenario import load_scenario
@@ -158,39 +158,20 @@ def test_split_run_equals_one_run_with_every_issue6_module_on():
     assert all((one[k] is None and two[k] is None) or one[k] == two[k] for k in one)
 
 
-def test_avoidance_in_the_trade_draws_what_the_stream_draws():
-    """A buyer passes over a named candidate on exactly the stream's uniform keyed by
-    (buyer, candidate slot), drawn only where the candidate is named: with capacity
-    everywhere and nothing else excluding, each buyer takes its first candidate not
-    passed over, and the passed-over are counted by the seller's cell."""
+def test_avoidance_kernel_draws_what_the_stream_draws():
+    """The avoidance of named sellers, fused into one kernel, takes exactly the stream's
+    uniforms keyed by (buyer, candidate slot) — only where the candidate is named."""
     st = Stream(12345, "market.draws", layout=LAYOUT)
     rng = np.random.default_rng(1)
-    m, pool, cells = 3, 500, 4
-    cand = rng.integers(-1, pool, size=(3000, m))
-    named = rng.random(pool) < 0.3
-    seller_cell = rng.integers(0, cells, pool)
-    buyers = rng.permutation(np.sort(rng.choice(100_000, 3000, replace=False))).astype(np.int64)
+    cand = rng.integers(-1, 500, size=(3000, 3))
+    named = rng.random(500) < 0.3
+    buyers = np.sort(rng.choice(100_000, 3000, replace=False)).astype(np.int64)
     day, p = 17, 0.4
-    passed = np.zeros(cand.shape, dtype=bool)
-    for k in range(m):
+    expected = np.zeros(cand.shape, dtype=bool)
+    for k in range(3):
         hit = np.flatnonzero((cand[:, k] >= 0) & named[np.maximum(cand[:, k], 0)])
-        passed[hit, k] = st.uniform(day, LAYOUT.pack(purpose=P_AVOID, k=k), buyers[hit]) < p
-    assert 0.3 * 0.4 * 0.6 < passed.mean() < 0.3 * 0.4 * 1.4  # named × p, with room
-    open_ = (cand >= 0) & ~passed
-    first = np.where(open_.any(axis=1), cand[np.arange(cand.shape[0]), open_.argmax(axis=1)], -1)
-    slots = np.array([LAYOUT.pack(purpose=P_AVOID, k=k) for k in range(m)], dtype=np.uint64)
-    none = np.zeros(cand.shape, dtype=bool)
-    for who_named in (named, np.zeros(0, dtype=bool)):  # no one named: nothing passed over
-        avoided = np.zeros(cells)
-        chosen, _, _ = _trade(
-            cand, none, np.zeros(cand.shape[0], dtype=bool), np.full(pool, 10**6),
-            np.zeros(pool, dtype=bool), np.zeros(pool), 1.0, seller_cell, 0, cells,
-            who_named, buyers, st.k0, st.k1, U64(day), slots, p, avoided)
-        if who_named.size:
-            assert np.array_equal(chosen, first)
-            assert np.array_equal(avoided, np.bincount(seller_cell[cand[passed]],
-                                                       minlength=cells))
-        else:
-            assert np.array_equal(chosen, np.where((cand >= 0).any(axis=1), cand[
-                np.arange(cand.shape[0]), (cand >= 0).argmax(axis=1)], -1))
-            assert not avoided.any()
+        expected[hit, k] = st.uniform(day, LAYOUT.pack(purpose=P_AVOID, k=k), buyers[hit]) < p
+    slots = np.array([LAYOUT.pack(purpose=P_AVOID, k=k) for k in range(3)], dtype=np.uint64)
+    got = _avoid(cand, named, buyers, st.k0, st.k1, U64(day), slots, p)
+    assert np.array_equal(got, expected)
+    assert 0.3 * 0.4 * 0.6 < expected.mean() < 0.3 * 0.4 * 1.4  # named × p, with room

@@ -190,15 +190,11 @@ def _screen(k0, k1, day, buyers, keys, buyer_region, pool_off, mode, m, memory, 
 
 @nb.njit(cache=True)
 def _trade(cand, known, checked, cap_left, fraud_today, flag_val, flag_thr, seller_cell,
-           mode, n_cells, named, uids, k0, k1, day, avoid_slots, avoid_p,
-           avoided):  # pragma: no cover - compiled
+           mode, n_cells, avoid, avoided):  # pragma: no cover - compiled
     """Phase 2, in queue order (the rows of ``cand`` are): each buyer takes the best
-    screened candidate with capacity left, passing over a publicly named one (``named``
-    by pool position, empty when no one is named) with probability ``avoid_p`` — one
-    uniform keyed by the buyer's uid (``uids``, in queue order) and the candidate's slot
-    (``avoid_slots[k]``), the same draws as ``Stream.uniform``, made only for a named
-    candidate the buyer has not already passed over; counted by seller cell into
-    ``avoided``. Outputs are in queue order."""
+    screened candidate with capacity left, passing over the publicly named ones it avoids
+    (``avoid``, empty when no one is named; counted by seller cell into ``avoided``).
+    Outputs are in queue order."""
     nb_ = cand.shape[0]
     m = cand.shape[1]
     chosen = np.full(nb_, -1, dtype=np.int64)
@@ -219,8 +215,7 @@ def _trade(cand, known, checked, cap_left, fraud_today, flag_val, flag_thr, sell
                 honest_scr[seller_cell[c]] += 1.0
                 if excl:
                     honest_exc[seller_cell[c]] += 1.0
-            if (not excl and named.shape[0] and named[c]
-                    and k_uniform(k0, k1, day, avoid_slots[k], U64(uids[i])) < avoid_p):
+            if not excl and avoid.shape[0] and avoid[i, k]:
                 avoided[seller_cell[c]] += 1.0
                 excl = True
             if excl:
@@ -280,6 +275,21 @@ def _settle(chosen, queue, queue_cell, checked, fraud_today, check_cost, fraud_l
         surplus[c] += s
         tcost[c] += t
     return tb, tc, tf, n_checked
+
+
+@nb.njit(cache=True, parallel=True)
+def _avoid(cand, named, queue, k0, k1, day, slots, p):  # pragma: no cover - compiled
+    """Which candidate slots each buyer passes over because the candidate is publicly
+    named: one uniform per (buyer, slot k) whose candidate is named, keyed by the buyer's
+    uid and the slot (``slots[k]``), the same draws as ``Stream.uniform``. Parallel over
+    buyers: each row is its own keyed draws, so any thread count gives the same bits."""
+    avoid = np.zeros(cand.shape, dtype=np.bool_)
+    for i in nb.prange(cand.shape[0]):
+        for k in range(cand.shape[1]):
+            c = cand[i, k]
+            if c >= 0 and named[c]:
+                avoid[i, k] = k_uniform(k0, k1, day, slots[k], U64(queue[i])) < p
+    return avoid
 
 
 class Market(Module):
@@ -511,15 +521,21 @@ class Market(Module):
              - p.reputation_weight * vis)
         return u < sigmoid(z)
 
-    def _named(self, world) -> np.ndarray:
-        """Which of the pool are publicly named today (by pool position); empty when no
-        one is, or when no sanction names anyone."""
+    def _avoided(self, world, day: int, queue: np.ndarray, cand: np.ndarray) -> np.ndarray:
+        """Which candidate slots each buyer passes over because the candidate is publicly
+        named (keyed by buyer and slot; ``queue``: the buyers of ``cand``'s rows); empty
+        when no one is named."""
+        no_avoid = np.zeros((0, cand.shape[1]), dtype=np.bool_)
         bans = world.optional("people.bans")
         if bans is None or not self.naming_bits:
-            return np.zeros(0, dtype=np.bool_)
+            return no_avoid
         named = np.zeros(self.pool.size, dtype=bool)
         named[self.person_at] = (bans[self.person_sellers] & self.naming_bits) != 0
-        return named if named.any() else np.zeros(0, dtype=np.bool_)
+        if not named.any():
+            return no_avoid
+        st = world.stream("draws")
+        return _avoid(cand, named, world.uid_of(queue), st.k0, st.k1, U64(day),
+                      self.avoid_slots, float(self.params.named_avoidance))
 
     def step(self, world, day: int) -> None:
         p = self.params
@@ -575,12 +591,11 @@ class Market(Module):
         queue = buyers[order]
         # cells read in uid order (near-sequential), then permuted within the day's buyers
         queue_cell = world.array("people.cell")[buyers][order]
-        chosen, h_scr, h_exc = _trade(
-            cand, known, checked, self.cap.copy(), fraud, flag, float(p.flag_threshold),
-            self.cell, mode, n_cells, self._named(world), world.uid_of(queue), st.k0, st.k1,
-            U64(day), self.avoid_slots, float(p.named_avoidance),
-            c.slot("market_named_avoided")[0])
-        del cand, known
+        avoid = self._avoided(world, day, queue, cand)
+        chosen, h_scr, h_exc = _trade(cand, known, checked, self.cap.copy(), fraud,
+                                      flag, float(p.flag_threshold), self.cell, mode, n_cells,
+                                      avoid, c.slot("market_named_avoided")[0])
+        del cand, known, avoid
         tb, tc, tf, n_checked = _settle(
             chosen, queue, queue_cell, checked, fraud,
             p.check_cost, -p.fraud_deadweight, p.buyer_value - p.seller_cost, p.price,
