@@ -3,9 +3,6 @@ and drawn here when the helper cannot help."""
 
 from __future__ import annotations
 
-from concurrent.futures import Future
-from concurrent.futures.process import BrokenProcessPool
-
 import pytest
 
 from scslab.analysis import figure_helper
@@ -33,56 +30,55 @@ def test_a_run_has_its_figures_drawn_here(alone):
 
 def test_the_helper_draws_the_same_bytes(results, alone, monkeypatch):
     monkeypatch.setattr(figure_helper, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(figure_helper, "load_average", lambda: 1.9)
     helper = FigureHelper.start()
     assert helper is not None
     with helper:
         drawn = helper.draw(results)
-    assert helper.drawn_there == ["timeseries"]  # not drawn here after a failure
+        assert helper.drawn_there == ["timeseries"]  # not drawn here after a failure
     assert list(drawn) == list(alone)
     assert drawn == alone
+    assert helper.process.exitcode == 0  # it ended by itself once it had drawn
 
 
-class _Broken:
-    """A pool whose process died (``raises``: at submit, else in the future)."""
-
-    def __init__(self, raises: bool) -> None:
-        self.raises = raises
-        self.submitted: list = []
-
-    def submit(self, fn, *args):
-        self.submitted.append(fn.__name__)
-        if self.raises and fn.__name__ == "_draw":
-            raise BrokenProcessPool("the helper died")
-        future: Future = Future()
-        future.set_exception(BrokenProcessPool("the helper died"))
-        return future
-
-    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
-        pass
-
-
-@pytest.mark.parametrize("raises", [False, True], ids=["dies drawing", "dead at submit"])
-def test_a_dead_helper_has_its_share_drawn_here(results, alone, raises):
-    pool = _Broken(raises)
-    helper = FigureHelper(pool)
-    drawn = helper.draw(results)
-    assert pool.submitted == ["_warm", "_draw"]
-    assert helper.drawn_there == []
+def test_a_dead_helper_has_its_share_drawn_here(results, alone):
+    with FigureHelper() as helper:
+        helper.process.kill()
+        helper.process.join()
+        drawn = helper.draw(results)
+        assert helper.drawn_there == []
     assert drawn == alone
 
 
-def test_an_error_drawing_is_raised_here(results, monkeypatch):
-    """The helper's share is drawn again here, so an error in it is raised from here."""
-    def broken(*args, **kwargs):
-        raise ZeroDivisionError("a figure that cannot be drawn")
+def test_results_that_do_not_pickle_are_drawn_here(results, alone):
+    import copy
 
-    monkeypatch.setattr(figure_helper, "render_figures", broken)
-    with pytest.raises(ZeroDivisionError, match="cannot be drawn"):
-        FigureHelper(_Broken(False)).draw(results)
+    unpicklable = copy.copy(results)
+    unpicklable.manifest = {"callback": lambda: None}
+    with FigureHelper() as helper:
+        drawn = helper.draw(unpicklable)
+        assert helper.drawn_there == []
+    assert drawn == alone
 
 
-def test_one_cpu_starts_no_helper(monkeypatch):
-    monkeypatch.setattr(figure_helper, "usable_cpus", lambda: 1)
+def test_an_error_drawing_there_is_raised_here(results, monkeypatch):
+    """What the helper cannot draw is drawn again here, so its error is raised here."""
+    monkeypatch.setattr(figure_helper, "HELPER_FIGURES", ("maps",))
+    with FigureHelper() as helper, pytest.raises(ValueError, match="no run figure named maps"):
+        helper.draw(results)
+    assert helper.process.exitcode == 0  # it reported the error, then ended
+
+
+def test_a_helper_not_asked_to_draw_is_stopped():
+    helper = FigureHelper()
+    helper.close()
+    assert not helper.process.is_alive()
+
+
+@pytest.mark.parametrize(("cpus", "load"), [(1, 0.0), (2, 2.0), (4, 5.5)])
+def test_no_helper_without_an_idle_cpu(monkeypatch, cpus, load):
+    monkeypatch.setattr(figure_helper, "usable_cpus", lambda: cpus)
+    monkeypatch.setattr(figure_helper, "load_average", lambda: load)
     assert FigureHelper.start() is None
 
 

@@ -4,11 +4,13 @@ Drawing a run's figures took longer than simulating a small run: at 1,000 people
 days, 1.8 s against 1.3 s (matplotlib's import 0.28 s, the time series 0.8 s, the
 others 0.6 s; ``benchmarks/hotspots.md``). A helper process, started fresh while the
 run simulates so that its imports cost no wall time, draws the time series — the
-largest figure — while this process draws the others. The PNG bytes are those this
-process would draw (tested). The helper is a fresh interpreter (``spawn``), never a
-fork: a process that has used Numba's OpenMP threads cannot fork (``run/pool.py``).
-If the helper cannot start, dies or fails, this process draws its share too, so a
-failure is reported from here, as it would have been without a helper.
+largest figure — while this process draws the others: 3.24 against 3.79 s for that run
+with ``--out``, 23.7 against 24.3 s at 10^6 people, for ~1 s more CPU (its own imports),
+so it is started only where a CPU is idle. The PNG bytes are those this process would
+draw (tested). The helper is a fresh interpreter (``spawn``), never a fork: a process
+that has used Numba's OpenMP threads cannot fork (``run/pool.py``). If the helper cannot
+start, dies or fails, this process draws its share too, so a failure is reported from
+here, as it would have been without a helper; the helper ends with this process.
 
 Owns: the helper process. Reads: a run's :class:`~scslab.run.results.Results`.
 Reports: each figure's PNG bytes by name, in the order of ``RUN_FIGURES``.
@@ -16,16 +18,17 @@ Reports: each figure's PNG bytes by name, in the order of ``RUN_FIGURES``.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
-from collections.abc import Sequence
-from concurrent.futures import Future
-from typing import TYPE_CHECKING
+import pickle
+import threading
+from typing import TYPE_CHECKING, Any
 
 from scslab.analysis.figures import RUN_FIGURES, render_figures, run_figures
-from scslab.run.pool import spawn_pool
+from scslab.run.pool import exit_with_parent
 
 if TYPE_CHECKING:
-    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing.connection import Connection
 
     from scslab.run.results import Results
 
@@ -40,6 +43,14 @@ def usable_cpus() -> int:
     return os.cpu_count() or 1
 
 
+def load_average() -> float:
+    """The system's load over the last minute (0 where it cannot be read)."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return 0.0
+
+
 def _warm() -> None:
     """In the helper, while the run simulates: import what drawing needs."""
     import matplotlib.backends.backend_agg  # noqa: F401
@@ -49,55 +60,103 @@ def _warm() -> None:
     import scslab.analysis.tables  # noqa: F401
 
 
-def _draw(results: Results, names: Sequence[str]) -> dict[str, bytes]:
-    """In the helper: build and draw ``names`` of the run's figures."""
-    return render_figures(run_figures(results, only=names))
+def _serve(conn: Connection) -> None:
+    """The helper's life: import, wait for a run's results and the figures to draw, draw
+    them, send their PNG bytes (or the error), end at once (no teardown for the run to
+    wait on)."""
+    exit_with_parent()
+    _warm()
+    try:
+        results, names = pickle.loads(conn.recv_bytes())
+    except (EOFError, OSError):  # the run ended without figures
+        os._exit(0)
+    try:
+        reply: tuple[str, Any] = ("drawn", render_figures(run_figures(results, only=names)))
+    except Exception as exc:  # the run draws these itself, and raises the error there
+        reply = ("failed", f"{type(exc).__name__}: {exc}")
+    try:
+        conn.send(reply)
+    finally:
+        os._exit(0)
 
 
 class FigureHelper:
     """A helper process for a run's figures; start it before the run simulates
     (:meth:`start`), then :meth:`draw` once the results exist. A context manager: leaving
-    it stops the helper."""
+    it ends the helper."""
 
-    def __init__(self, pool: ProcessPoolExecutor) -> None:
-        self._pool = pool
-        self._warm: Future = pool.submit(_warm)
+    def __init__(self) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, theirs = ctx.Pipe()
+        #: the helper process (a daemon: it ends with this process however that ends)
+        self.process = ctx.Process(target=_serve, args=(theirs,), name="scslab-figures",
+                                   daemon=True)
+        self.process.start()
+        theirs.close()
         #: the figures the helper drew at the last :meth:`draw` (none if it failed)
         self.drawn_there: list[str] = []
+        self._asked = False  # whether it was sent results to draw (it then ends itself)
 
     @classmethod
     def start(cls) -> FigureHelper | None:
         """A helper warming up, or ``None`` where a second CPU or a new process is not
-        to be had (the figures are then drawn here alone)."""
-        if usable_cpus() < 2:
+        to be had (the figures are then drawn here alone): on one CPU, or when the load
+        already fills every CPU (runs started side by side; the helper's own imports
+        cost ~1 s of CPU, which only an idle CPU gives for free)."""
+        cpus = usable_cpus()
+        if cpus < 2 or load_average() >= cpus:
             return None
         try:
-            return cls(spawn_pool(1))
+            return cls()
         except OSError:
             return None
 
     def draw(self, results: Results) -> dict[str, bytes]:
         """Every figure of the run as PNG bytes: the helper's share there, the rest here
-        at the same time."""
-        try:
-            theirs: Future | None = self._pool.submit(_draw, results, HELPER_FIGURES)
-        except RuntimeError:  # the pool broke while warming up (BrokenProcessPool)
-            theirs = None
-        pngs = render_figures(run_figures(
-            results, only=[n for n in RUN_FIGURES if n not in HELPER_FIGURES]))
-        try:
-            there = theirs.result() if theirs is not None else {}
-        except Exception:  # its share drawn here: a real error is raised from here
-            theirs = None
+        at the same time. Its share is drawn here if it cannot draw it."""
+        names = tuple(HELPER_FIGURES)
+        sent: list[bool] = []  # the results are sent from a thread, so that a helper
+        try:                   # still importing does not hold this process up
+            data = pickle.dumps((results, names), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # results that do not pickle are drawn here
+            sender = None
         else:
-            pngs.update(there)
-            self.drawn_there = list(there)
-        if theirs is None:
-            pngs.update(render_figures(run_figures(results, only=HELPER_FIGURES)))
+            sender = threading.Thread(target=self._send, args=(data, sent), daemon=True)
+            sender.start()
+        pngs = render_figures(run_figures(
+            results, only=[n for n in RUN_FIGURES if n not in names]))
+        there: dict[str, bytes] | None = None
+        if sender is not None:
+            sender.join()
+            if sent:
+                self._asked = True
+                try:
+                    status, payload = self._conn.recv()
+                except (EOFError, OSError):  # it died drawing
+                    status, payload = "died", None
+                if status == "drawn":
+                    there = payload
+        self.drawn_there = list(there or {})
+        pngs.update(there if there is not None else render_figures(run_figures(results,
+                                                                               only=names)))
         return {name: pngs[name] for name in RUN_FIGURES if name in pngs}
 
+    def _send(self, data: bytes, sent: list[bool]) -> None:
+        try:
+            self._conn.send_bytes(data)
+        except OSError:  # the helper has ended
+            return
+        sent.append(True)
+
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """End the helper: after drawing it ends by itself; else it is stopped."""
+        self._conn.close()
+        if not self._asked:
+            self.process.terminate()
+        self.process.join(timeout=5.0)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
 
     def __enter__(self) -> FigureHelper:
         return self
