@@ -158,3 +158,40 @@ def test_run_lists_the_modules_that_run(capsys):
     line = out[out.index("modules switched on:"):out.index("Summary")]
     assert "debts" in line and "attitudes" in line
     assert "corporate_credit" not in line and "firm_inspection" not in line
+
+
+def test_tables_from_buffers_equal_what_pa_array_makes():
+    """The files' Arrow columns are made from their buffers (no pandas import); they are
+    the arrays ``pa.array`` makes, nulls and NaN included, so the Parquet bytes are too."""
+    import pyarrow as pa
+
+    from scslab.run.results import arrow_floats, arrow_numbers, arrow_strings
+
+    def parquet(column) -> bytes:
+        import io
+
+        buf = io.BytesIO()
+        pq.write_table(pa.table({"x": column}), buf)
+        return buf.getvalue()
+
+    floats = [0.5, None, math.nan, -2.0, None, 1e300, 0.0, None, 3.0]
+    mine, theirs = arrow_floats(floats), pa.array(floats, type=pa.float64())
+    assert mine.to_pylist()[:2] == [0.5, None] and mine.null_count == 3
+    assert parquet(mine) == parquet(theirs)  # (equals() holds NaN unequal to itself)
+    assert arrow_floats([1.0, 2.0]).equals(pa.array([1.0, 2.0]))
+    assert arrow_floats([]).equals(pa.array([], type=pa.float64()))
+    names = ["rate", "", "share[group=α]", "rate"]
+    assert arrow_strings(names).equals(pa.array(names, type=pa.string()))
+    for values in (np.arange(7, dtype=np.int32), np.linspace(0, 1, 5), np.arange(9)[::2]):
+        assert arrow_numbers(values).equals(pa.array(values))
+
+
+def test_files_without_figures_do_not_import_pandas(tmp_path):
+    code = ("import sys; from scslab.cli import main; "
+            f"code = main([*{RUN!r}, '--replicates', '2', '--out', {str(tmp_path / 'a')!r}, "
+            "'--no-figures']); print(code, 'pandas' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert done.stdout.split() == ["0", "False"], done.stderr
+    table = pq.read_table(tmp_path / "a" / "replicates.parquet")
+    assert table.column("value").null_count > 0  # undefined metrics: the null path ran
