@@ -61,6 +61,15 @@ def test_results_that_do_not_pickle_are_drawn_here(results, alone):
     assert drawn == alone
 
 
+def test_large_results_are_drawn_here(results, alone, monkeypatch):
+    monkeypatch.setattr(figure_helper, "MAX_SENT_BYTES", figure_helper.series_bytes(results) - 1)
+    with FigureHelper() as helper:
+        drawn = helper.draw(results)
+        assert helper.drawn_there == []
+    assert drawn == alone
+    assert not helper.process.is_alive()
+
+
 def test_an_error_drawing_there_is_raised_here(results, monkeypatch):
     """What the helper cannot draw is drawn again here, so its error is raised here."""
     monkeypatch.setattr(figure_helper, "HELPER_FIGURES", ("maps",))

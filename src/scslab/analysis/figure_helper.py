@@ -34,6 +34,15 @@ if TYPE_CHECKING:
 
 #: what the helper draws: the time series is most of the drawing's time
 HELPER_FIGURES = ("timeseries",)
+#: a run whose daily series are larger is drawn here alone: copying them to the helper
+#: would cost more time and memory than the second core saves (many replicates over a
+#: long horizon; the memory check counts one copy of the series, not two)
+MAX_SENT_BYTES = 64 << 20
+
+
+def series_bytes(results: Results) -> int:
+    """Bytes of a run's daily series, every replicate's."""
+    return sum(a.nbytes for r in results.replicates for a in r.series.values())
 
 
 def usable_cpus() -> int:
@@ -116,11 +125,13 @@ class FigureHelper:
         at the same time. Its share is drawn here if it cannot draw it."""
         names = tuple(HELPER_FIGURES)
         sent: list[bool] = []  # the results are sent from a thread, so that a helper
-        try:                   # still importing does not hold this process up
-            data = pickle.dumps((results, names), protocol=pickle.HIGHEST_PROTOCOL)
+        sender = None          # still importing does not hold this process up
+        try:
+            data = (pickle.dumps((results, names), protocol=pickle.HIGHEST_PROTOCOL)
+                    if series_bytes(results) <= MAX_SENT_BYTES else None)
         except Exception:  # results that do not pickle are drawn here
-            sender = None
-        else:
+            data = None
+        if data is not None:
             sender = threading.Thread(target=self._send, args=(data, sent), daemon=True)
             sender.start()
         pngs = render_figures(run_figures(
