@@ -186,6 +186,35 @@ def test_tables_from_buffers_equal_what_pa_array_makes():
         assert arrow_numbers(values).equals(pa.array(values))
 
 
+def test_series_table_is_the_table_pa_array_made():
+    """The series table made from buffers writes the bytes the former ``pa.array`` table
+    wrote (strings dictionary-encoded by first appearance), a metric with no days too."""
+    import io
+
+    import pyarrow as pa
+
+    from scslab.run.results import ReplicateResult
+
+    reps = [ReplicateResult(r, {"b": np.array([1.0, np.nan, 3.0]), "empty": np.empty(0),
+                                "a": np.arange(3.0) * r}, {"b": 1.0}) for r in (1, 0)]
+    table = Results({"name": "t"}, reps).series_table()
+    rows = [(r.replicate, d, name, float(v)) for r in sorted(reps, key=lambda r: r.replicate)
+            for name, a in r.series.items() for d, v in enumerate(a)]
+    former = pa.table({
+        "replicate": pa.array(np.array([x[0] for x in rows], dtype=np.int32)),
+        "day": pa.array(np.array([x[1] for x in rows], dtype=np.int32)),
+        "metric": pa.array([x[2] for x in rows], type=pa.string()).dictionary_encode(),
+        "value": pa.array(np.array([x[3] for x in rows])),
+    })
+
+    def parquet(t) -> bytes:
+        buf = io.BytesIO()
+        pq.write_table(t, buf)
+        return buf.getvalue()
+
+    assert parquet(table) == parquet(former)
+
+
 def test_files_without_figures_do_not_import_pandas(tmp_path):
     code = ("import sys; from scslab.cli import main; "
             f"code = main([*{RUN!r}, '--replicates', '2', '--out', {str(tmp_path / 'a')!r}, "

@@ -285,15 +285,15 @@ class Results:
         """Long Arrow table: replicate, day, metric (dictionary-encoded), value."""
         import pyarrow as pa
 
-        codes = {name: code for code, name in enumerate(
-            dict.fromkeys(name for r in self.replicates for name in r.series))}
+        codes = {name: code for code, name in enumerate(dict.fromkeys(  # first seen first
+            name for r in self.replicates for name, a in r.series.items() if a.shape[0]))}
         reps, days, metrics, values = [], [], [], []
         for r in self.replicates:
             for name, arr in r.series.items():
                 n = arr.shape[0]
                 reps.append(np.full(n, r.replicate, dtype=np.int32))
                 days.append(np.arange(n, dtype=np.int32))
-                metrics.append(np.full(n, codes[name], dtype=np.int32))
+                metrics.append(np.full(n, codes.get(name, 0), dtype=np.int32))
                 values.append(np.asarray(arr, dtype=np.float64))
         return pa.table({
             "replicate": arrow_numbers(_joined(reps, np.int32)),
