@@ -62,7 +62,7 @@ def test_results_that_do_not_pickle_are_drawn_here(results, alone):
 
 
 def test_large_results_are_drawn_here(results, alone, monkeypatch):
-    monkeypatch.setattr(figure_helper, "MAX_SENT_BYTES", figure_helper.series_bytes(results) - 1)
+    monkeypatch.setattr(figure_helper, "MAX_SENT_BYTES", figure_helper.measured_series_bytes(results) - 1)
     with FigureHelper() as helper:
         drawn = helper.draw(results)
         assert helper.drawn_there == []
@@ -97,3 +97,22 @@ def test_run_figures_builds_the_ones_asked(results):
     assert set(run_figures(results)) <= set(RUN_FIGURES)
     with pytest.raises(ValueError, match="no run figure named maps"):
         run_figures(results, only=["maps"])
+
+
+def test_no_helper_where_the_run_would_not_fit_beside_it(monkeypatch):
+    from scslab import cli
+    from scslab.run import memory
+    from scslab.run.memory import estimate_bytes
+
+    monkeypatch.delenv("SCSLAB_NO_MEMORY_CHECK", raising=False)
+    monkeypatch.setattr(figure_helper, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(figure_helper, "load_average", lambda: 0.0)
+    sc = load_scenario("rongcheng", people=1000, days=10, burn_in=0)
+    need = estimate_bytes(sc)["need"]
+    monkeypatch.setattr(memory, "available_bytes", lambda: need + figure_helper.HELPER_BYTES - 1)
+    assert cli._figure_helper(True, sc) is None
+    monkeypatch.setattr(memory, "available_bytes", lambda: need + figure_helper.HELPER_BYTES)
+    helper = cli._figure_helper(True, sc)
+    assert helper is not None
+    helper.close()
+    assert cli._figure_helper(False, sc) is None

@@ -34,13 +34,17 @@ if TYPE_CHECKING:
 
 #: what the helper draws: the time series is most of the drawing's time
 HELPER_FIGURES = ("timeseries",)
+#: the helper's resident memory at its peak (243 MiB measured: Python, matplotlib, pandas
+#: and pyarrow, a year's series and the drawn figure); a run that would not fit in memory
+#: beside it gets no helper
+HELPER_BYTES = 256 * 2**20
 #: a run whose daily series are larger is drawn here alone: copying them to the helper
 #: would cost more time and memory than the second core saves (many replicates over a
 #: long horizon; the memory check counts one copy of the series, not two)
 MAX_SENT_BYTES = 64 << 20
 
 
-def series_bytes(results: Results) -> int:
+def measured_series_bytes(results: Results) -> int:
     """Bytes of a run's daily series, every replicate's."""
     return sum(a.nbytes for r in results.replicates for a in r.series.values())
 
@@ -128,7 +132,7 @@ class FigureHelper:
         sender = None          # still importing does not hold this process up
         try:
             data = (pickle.dumps((results, names), protocol=pickle.HIGHEST_PROTOCOL)
-                    if series_bytes(results) <= MAX_SENT_BYTES else None)
+                    if measured_series_bytes(results) <= MAX_SENT_BYTES else None)
         except Exception:  # results that do not pickle are drawn here
             data = None
         if data is not None:

@@ -154,13 +154,19 @@ def _simulate(sc, replicates: int, workers: int, quiet: bool,
     return results, time.perf_counter() - t0
 
 
-def _figure_helper(figures: bool):
+def _figure_helper(figures: bool, sc, workers: int = 1, replicates: int = 1,
+                   population_on_disk: Path | None = None):
     """With figures to draw: a helper process for them, warming up while the run
-    simulates (``analysis/figure_helper.py``); else (or on one CPU) ``None``."""
+    simulates (``analysis/figure_helper.py``); ``None`` without figures, without an idle
+    CPU, or where the run would not fit in memory beside it."""
     if not figures:
         return None
-    from scslab.analysis.figure_helper import FigureHelper
+    from scslab.analysis.figure_helper import HELPER_BYTES, FigureHelper
+    from scslab.run.memory import memory_problem
 
+    if memory_problem(sc, workers, replicates, HELPER_BYTES,
+                      population_on_disk=population_on_disk is not None):
+        return None
     return FigureHelper.start()
 
 
@@ -211,7 +217,8 @@ def run(
     check_memory(sc, workers, replicates, population_on_disk=population_on_disk,
                  offer_population_on_disk=True)
     folder = open_out(out, force)
-    helper = _figure_helper(figures and folder is not None)
+    helper = _figure_helper(figures and folder is not None, sc, workers, replicates,
+                            population_on_disk)
     try:
         results, wall = _simulate(sc, replicates, workers, quiet, population_on_disk)
         if folder is not None:
@@ -315,7 +322,7 @@ def rerun(
               file=sys.stderr)
     check_memory(sc, population_on_disk=population_on_disk, offer_population_on_disk=True)
     folder = open_out(out, force)
-    helper = _figure_helper(True)
+    helper = _figure_helper(True, sc, 1, reps, population_on_disk)
     try:
         results, _ = _simulate(sc, reps, 1, quiet, population_on_disk)
         _write_run(results, folder, helper=helper)
