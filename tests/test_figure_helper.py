@@ -116,3 +116,26 @@ def test_no_helper_where_the_run_would_not_fit_beside_it(monkeypatch):
     assert helper is not None
     helper.close()
     assert cli._figure_helper(False, sc) is None
+
+
+def _start_in_a_daemon(queue) -> None:
+    figure_helper.usable_cpus = lambda: 2  # an idle machine: only being a daemon stops it
+    figure_helper.load_average = lambda: 0.0
+    try:
+        helper = FigureHelper.start()
+    except Exception as exc:
+        queue.put(repr(exc))
+    else:
+        queue.put(helper is None)
+
+
+def test_no_helper_in_a_daemonic_process():
+    """A pool's worker (daemonic) may not start processes: the figures are drawn there."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    worker = ctx.Process(target=_start_in_a_daemon, args=(queue,), daemon=True)
+    worker.start()
+    assert queue.get(timeout=120) is True
+    worker.join()

@@ -119,6 +119,8 @@ class FigureHelper:
         cpus = usable_cpus()
         if cpus < 2 or load_average() >= cpus:
             return None
+        if multiprocessing.current_process().daemon:  # (a pool's worker) may have no child
+            return None
         try:
             return cls()
         except OSError:
