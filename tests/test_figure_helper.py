@@ -3,6 +3,11 @@ and drawn here when the helper cannot help."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+
 import pytest
 
 from scslab.analysis import figure_helper
@@ -38,13 +43,13 @@ def test_the_helper_draws_the_same_bytes(results, alone, monkeypatch):
         assert helper.drawn_there == ["timeseries"]  # not drawn here after a failure
     assert list(drawn) == list(alone)
     assert drawn == alone
-    assert helper.process.exitcode == 0  # it ended by itself once it had drawn
+    assert helper.process.returncode == 0  # it ended by itself once it had drawn
 
 
 def test_a_dead_helper_has_its_share_drawn_here(results, alone):
     with FigureHelper() as helper:
         helper.process.kill()
-        helper.process.join()
+        helper.process.wait()
         drawn = helper.draw(results)
         assert helper.drawn_there == []
     assert drawn == alone
@@ -67,7 +72,7 @@ def test_large_results_are_drawn_here(results, alone, monkeypatch):
         drawn = helper.draw(results)
         assert helper.drawn_there == []
     assert drawn == alone
-    assert not helper.process.is_alive()
+    assert helper.process.returncode is not None  # stopped, not left running
 
 
 def test_an_error_drawing_there_is_raised_here(results, monkeypatch):
@@ -75,13 +80,13 @@ def test_an_error_drawing_there_is_raised_here(results, monkeypatch):
     monkeypatch.setattr(figure_helper, "HELPER_FIGURES", ("maps",))
     with FigureHelper() as helper, pytest.raises(ValueError, match="no run figure named maps"):
         helper.draw(results)
-    assert helper.process.exitcode == 0  # it reported the error, then ended
+    assert helper.process.returncode == 0  # it reported the error, then ended
 
 
 def test_a_helper_not_asked_to_draw_is_stopped():
     helper = FigureHelper()
     helper.close()
-    assert not helper.process.is_alive()
+    assert helper.process.returncode is not None
 
 
 @pytest.mark.parametrize(("cpus", "load"), [(1, 0.0), (2, 2.0), (4, 5.5)])
@@ -119,23 +124,59 @@ def test_no_helper_where_the_run_would_not_fit_beside_it(monkeypatch):
 
 
 def _start_in_a_daemon(queue) -> None:
-    figure_helper.usable_cpus = lambda: 2  # an idle machine: only being a daemon stops it
+    figure_helper.usable_cpus = lambda: 2  # an idle machine
     figure_helper.load_average = lambda: 0.0
     try:
-        helper = FigureHelper.start()
+        with FigureHelper.start() as helper:
+            queue.put(helper.process.pid)
     except Exception as exc:
         queue.put(repr(exc))
-    else:
-        queue.put(helper is None)
 
 
-def test_no_helper_in_a_daemonic_process():
-    """A pool's worker (daemonic) may not start processes: the figures are drawn there."""
+def test_a_helper_starts_in_a_daemonic_process():
+    """A pool's worker (daemonic) may not start multiprocessing children; the helper is
+    a plain subprocess, so a worker calling the CLI still has one."""
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
     worker = ctx.Process(target=_start_in_a_daemon, args=(queue,), daemon=True)
     worker.start()
-    assert queue.get(timeout=120) is True
+    assert isinstance(queue.get(timeout=120), int)
     worker.join()
+
+
+KILLED_RUN = """
+import os, signal
+from scslab.analysis.figure_helper import FigureHelper
+helper = FigureHelper()
+print(helper.process.pid, flush=True)
+os.kill(os.getpid(), signal.{signal})
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("signal", ["SIGKILL", "SIGTERM"])
+def test_the_helper_ends_when_the_run_is_killed(signal, tmp_path):
+    out = tmp_path / "helper"
+    with out.open("w") as fh:  # a file, not a pipe: an orphan holding a pipe stalls run()
+        done = subprocess.run([sys.executable, "-c", KILLED_RUN.format(signal=signal)],
+                              stdout=fh, stderr=fh, timeout=120)
+    assert done.returncode < 0, out.read_text()
+    pid = int(out.read_text().split()[0])
+    deadline = time.monotonic() + 30  # it notices once its imports are done
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    alive = _alive(pid)
+    if alive:
+        os.kill(pid, 9)
+    assert not alive, f"helper {pid} outlived the run"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat", encoding="ascii") as fh:  # a zombie is not running
+        return fh.read().split(")")[-1].split()[0] != "Z"

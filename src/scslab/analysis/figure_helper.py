@@ -6,11 +6,17 @@ others 0.6 s; ``benchmarks/hotspots.md``). A helper process, started fresh while
 run simulates so that its imports cost no wall time, draws the time series — the
 largest figure — while this process draws the others: 3.24 against 3.79 s for that run
 with ``--out``, 23.7 against 24.3 s at 10^6 people, for ~1 s more CPU (its own imports),
-so it is started only where a CPU is idle. The PNG bytes are those this process would
-draw (tested). The helper is a fresh interpreter (``spawn``), never a fork: a process
-that has used Numba's OpenMP threads cannot fork (``run/pool.py``). If the helper cannot
-start, dies or fails, this process draws its share too, so a failure is reported from
-here, as it would have been without a helper; the helper ends with this process.
+so it is started only where a CPU is idle and memory to spare. The PNG bytes are those
+this process would draw (tested).
+
+The helper is ``python -m scslab.analysis.figure_helper`` on two pipes of its own: a
+fresh interpreter, never a fork (a process that has used Numba's OpenMP threads cannot
+fork, ``run/pool.py``), and not a ``multiprocessing`` child, which would import the
+caller's main script again and may not be started from a pool's worker. It ignores
+Ctrl-C (the run handles it) and ends when its input closes: when the run has sent it
+nothing more, or has ended however it ended. If the helper cannot start, dies or fails,
+this process draws its share too, so a failure is reported from here, as it would have
+been without a helper.
 
 Owns: the helper process. Reads: a run's :class:`~scslab.run.results.Results`.
 Reports: each figure's PNG bytes by name, in the order of ``RUN_FIGURES``.
@@ -18,18 +24,17 @@ Reports: each figure's PNG bytes by name, in the order of ``RUN_FIGURES``.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import pickle
+import signal
+import subprocess
+import sys
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from scslab.analysis.figures import RUN_FIGURES, render_figures, run_figures
-from scslab.run.pool import exit_with_parent
 
 if TYPE_CHECKING:
-    from multiprocessing.connection import Connection
-
     from scslab.run.results import Results
 
 #: what the helper draws: the time series is most of the drawing's time
@@ -73,22 +78,23 @@ def _warm() -> None:
     import scslab.analysis.tables  # noqa: F401
 
 
-def _serve(conn: Connection) -> None:
+def serve(inbox: BinaryIO, outbox: BinaryIO) -> None:
     """The helper's life: import, wait for a run's results and the figures to draw, draw
     them, send their PNG bytes (or the error), end at once (no teardown for the run to
-    wait on)."""
-    exit_with_parent()
+    wait on). Its input closing first ends it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _warm()
     try:
-        results, names = pickle.loads(conn.recv_bytes())
-    except (EOFError, OSError):  # the run ended without figures
+        results, names = pickle.load(inbox)
+    except (EOFError, OSError, pickle.UnpicklingError):  # the run ended without figures
         os._exit(0)
     try:
         reply: tuple[str, Any] = ("drawn", render_figures(run_figures(results, only=names)))
     except Exception as exc:  # the run draws these itself, and raises the error there
         reply = ("failed", f"{type(exc).__name__}: {exc}")
     try:
-        conn.send(reply)
+        pickle.dump(reply, outbox, protocol=pickle.HIGHEST_PROTOCOL)
+        outbox.flush()
     finally:
         os._exit(0)
 
@@ -99,13 +105,22 @@ class FigureHelper:
     it ends the helper."""
 
     def __init__(self) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, theirs = ctx.Pipe()
-        #: the helper process (a daemon: it ends with this process however that ends)
-        self.process = ctx.Process(target=_serve, args=(theirs,), name="scslab-figures",
-                                   daemon=True)
-        self.process.start()
-        theirs.close()
+        their_in, self._to = os.pipe()
+        self._from, their_out = os.pipe()
+        try:
+            #: the helper process
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "scslab.analysis.figure_helper", str(their_in),
+                 str(their_out)], stdin=subprocess.DEVNULL, pass_fds=(their_in, their_out))
+        except BaseException:
+            for fd in (self._to, self._from):
+                os.close(fd)
+            raise
+        finally:
+            os.close(their_in)
+            os.close(their_out)
+        self._inbox = os.fdopen(self._from, "rb")
+        self._outbox = os.fdopen(self._to, "wb")
         #: the figures the helper drew at the last :meth:`draw` (none if it failed)
         self.drawn_there: list[str] = []
         self._asked = False  # whether it was sent results to draw (it then ends itself)
@@ -115,11 +130,10 @@ class FigureHelper:
         """A helper warming up, or ``None`` where a second CPU or a new process is not
         to be had (the figures are then drawn here alone): on one CPU, or when the load
         already fills every CPU (runs started side by side; the helper's own imports
-        cost ~1 s of CPU, which only an idle CPU gives for free)."""
+        cost ~1 s of CPU, which only an idle CPU gives for free), or without POSIX pipes
+        to hand it."""
         cpus = usable_cpus()
-        if cpus < 2 or load_average() >= cpus:
-            return None
-        if multiprocessing.current_process().daemon:  # (a pool's worker) may have no child
+        if cpus < 2 or load_average() >= cpus or os.name != "posix":
             return None
         try:
             return cls()
@@ -148,8 +162,8 @@ class FigureHelper:
             if sent:
                 self._asked = True
                 try:
-                    status, payload = self._conn.recv()
-                except (EOFError, OSError):  # it died drawing
+                    status, payload = pickle.load(self._inbox)
+                except (EOFError, OSError, pickle.UnpicklingError):  # it died drawing
                     status, payload = "died", None
                 if status == "drawn":
                     there = payload
@@ -160,20 +174,26 @@ class FigureHelper:
 
     def _send(self, data: bytes, sent: list[bool]) -> None:
         try:
-            self._conn.send_bytes(data)
+            self._outbox.write(data)
+            self._outbox.flush()
         except OSError:  # the helper has ended
             return
         sent.append(True)
 
     def close(self) -> None:
         """End the helper: after drawing it ends by itself; else it is stopped."""
-        self._conn.close()
+        for pipe in (self._outbox, self._inbox):
+            try:
+                pipe.close()
+            except OSError:  # a write the helper never read (it had ended)
+                pass
         if not self._asked:
             self.process.terminate()
-        self.process.join(timeout=5.0)
-        if self.process.is_alive():
+        try:
+            self.process.wait(timeout=5.0)
+        except subprocess.TimeoutExpired:
             self.process.kill()
-            self.process.join()
+            self.process.wait()
 
     def __enter__(self) -> FigureHelper:
         return self
@@ -187,3 +207,7 @@ def draw_run_figures(results: Results, helper: FigureHelper | None) -> dict[str,
     if helper is None:
         return render_figures(run_figures(results))
     return helper.draw(results)
+
+
+if __name__ == "__main__":
+    serve(os.fdopen(int(sys.argv[1]), "rb"), os.fdopen(int(sys.argv[2]), "wb"))
