@@ -152,3 +152,21 @@ def test_the_time_series_figure_shows_what_varies_and_names_what_does_not():
     assert titles == ["varies"]
     assert "not shown: zero, undefined" in fig.get_suptitle()
     assert timeseries_figure(series, ["s"], ["zero", "absent"], 0, "note") is None
+
+
+@pytest.mark.parametrize("command", [
+    ["compare", "baseline", VARIANT, "--replicates", "2"],
+    ["explain", "baseline:population.groups.minority.honesty_mean=0.6", "--metric",
+     "violation_rate", "--between", "minority", "majority", "--replicates", "2",
+     "--causes", "income"],
+], ids=["compare", "explain"])
+def test_no_figures_writes_the_data_and_a_report_without_them(tmp_path, capsys, command):
+    out = tmp_path / "out"
+    code, _, err = run_cli([*command, *TINY, "--out", str(out), "--quiet", "--no-figures"],
+                           capsys)
+    assert code == 0, err
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["files"] and not any(f.startswith("figures") for f in manifest["files"])
+    assert not (out / "figures").exists()
+    html = (out / "report.html").read_text()
+    assert "<table" in html and "data:image/png;base64," not in html

@@ -207,6 +207,9 @@ def compare_command(
     force: Annotated[bool, typer.Option(
         help="Replace an existing non-empty --out folder whole (never merged).")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar or table.")] = False,
+    figures: Annotated[bool, typer.Option(
+        help="With --out, draw the figures (report.html then embeds them); the data files, "
+             "report and manifest are written either way.")] = True,
     population_on_disk: PopulationOnDisk = None,
 ) -> None:
     """Compare scenarios side by side on common random numbers.
@@ -240,7 +243,7 @@ def compare_command(
         if folder is not None:
             folder.abort()
         raise
-    _write(lambda f: write_comparison_files(comp, f), folder)
+    _write(lambda f: write_comparison_files(comp, f, figures=figures), folder)
     print_confounds(comp.confounds)
     if not quiet:
         print_comparison(comp)
@@ -309,6 +312,9 @@ def explain_command(
     force: Annotated[bool, typer.Option(
         help="Replace an existing non-empty --out folder whole (never merged).")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar or table.")] = False,
+    figures: Annotated[bool, typer.Option(
+        help="With --out, draw the figures (report.html then embeds them); the data files, "
+             "report and manifest are written either way.")] = True,
     population_on_disk: PopulationOnDisk = None,
 ) -> None:
     """Explain a group disparity: equalise one cause at a time and measure how much goes.
@@ -347,7 +353,7 @@ def explain_command(
         if folder is not None:
             folder.abort()
         raise
-    _write(lambda f: write_explanation_files(exp, f), folder)
+    _write(lambda f: write_explanation_files(exp, f, figures=figures), folder)
     if not quiet:
         print_explanation(exp)
         if out is not None:
