@@ -147,3 +147,38 @@ def system_output_survives_scrambled_truth(scenario, modules=None) -> bool:
     return dossier_fingerprint(plain) == dossier_fingerprint(sim)
 
 
+
+
+def child_outlives_killed_parent(script: str, workdir, wait: float) -> bool:
+    """Run ``script`` (Python) in a process that prints the pid of a child it started,
+    then kills itself; whether that child is still running ``wait`` seconds on (killed
+    then, so a failing test leaves nothing behind). Linux: reads /proc."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    out = workdir / "child"
+    with out.open("w") as fh:  # a file, not a pipe: an orphan holding a pipe stalls run()
+        done = subprocess.run([sys.executable, "-c", script], stdout=fh, stderr=fh,
+                              timeout=120)
+    assert done.returncode < 0, out.read_text()  # the parent died of its signal
+    pid = int(out.read_text().split()[0])
+    deadline = time.monotonic() + wait
+    while _running(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    alive = _running(pid)
+    if alive:
+        os.kill(pid, 9)
+    return alive
+
+
+def _running(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat", encoding="ascii") as fh:  # a zombie is not running
+        return fh.read().split(")")[-1].split()[0] != "Z"

@@ -3,13 +3,11 @@ and drawn here when the helper cannot help."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
-import time
 
 import pytest
 
+from helpers import child_outlives_killed_parent
 from scslab.analysis import figure_helper
 from scslab.analysis.figure_helper import FigureHelper, draw_run_figures
 from scslab.analysis.figures import RUN_FIGURES, run_figures
@@ -158,25 +156,6 @@ os.kill(os.getpid(), signal.{signal})
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 @pytest.mark.parametrize("signal", ["SIGKILL", "SIGTERM"])
 def test_the_helper_ends_when_the_run_is_killed(signal, tmp_path):
-    out = tmp_path / "helper"
-    with out.open("w") as fh:  # a file, not a pipe: an orphan holding a pipe stalls run()
-        done = subprocess.run([sys.executable, "-c", KILLED_RUN.format(signal=signal)],
-                              stdout=fh, stderr=fh, timeout=120)
-    assert done.returncode < 0, out.read_text()
-    pid = int(out.read_text().split()[0])
-    deadline = time.monotonic() + 30  # it notices once its imports are done
-    while _alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    alive = _alive(pid)
-    if alive:
-        os.kill(pid, 9)
-    assert not alive, f"helper {pid} outlived the run"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat", encoding="ascii") as fh:  # a zombie is not running
-        return fh.read().split(")")[-1].split()[0] != "Z"
+    # it notices once its imports are done
+    assert not child_outlives_killed_parent(KILLED_RUN.format(signal=signal), tmp_path,
+                                            wait=30)
