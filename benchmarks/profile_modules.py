@@ -27,6 +27,7 @@ from pathlib import Path
 import numba
 
 from scslab.run.engine import Sim
+from scslab.run.results import atomic_write_bytes
 from scslab.scenario import load_scenario
 from scslab.scenario.loader import builtin_names
 
@@ -113,8 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         for name in a.scenarios or builtin_names():
             tables.append(thread_table(name, int(a.people), a.start, a.days, a.threads))
             print(tables[-1], flush=True)
-        if a.out is not None:
-            a.out.write_text("\n".join([
+        if a.out is not None:  # whole or not at all, as the other benchmarks write
+            atomic_write_bytes(a.out, "\n".join([
                 "# Time per module per day by Numba thread count", "",
                 f"Measured {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC on "
                 f"{platform.processor() or platform.machine()}, {os.cpu_count()} logical "
@@ -125,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
                 "comes from.",
                 "Reproduce: `python -m benchmarks.profile_modules "
                 + " ".join(sys.argv[1:] if argv is None else argv) + "`.", "",
-                "\n\n".join(tables), ""]))
+                "\n\n".join(tables), ""]).encode())
         return 0
     for name in a.scenarios or builtin_names():
         per, total, build = profile(name, int(a.people), a.start, a.days)
