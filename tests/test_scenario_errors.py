@@ -86,6 +86,17 @@ CASES = [
      ["--set", "KEY=VALUE"]),
     ("override that adds an incomplete act", {}, ["baseline", "--set", "acts.new.rate=0.1"],
      ["--set acts.new.rate", "acts.new", "missing"]),
+    ("override of a firm domain that does not exist", {},
+     ["corporate", "--set", "modules.firms.rates.enviroment=0.1"],
+     ["--set modules.firms.rates.enviroment", "modules.firms.rates",
+      "unknown entry enviroment; known: tax, environment"]),
+    ("firm domain table in a file with a key that is no domain",
+     {"s.yaml": "extends: corporate\nmodules: {firms: {fines: {taxes: 3}}}\n"},
+     ["s.yaml"], ["s.yaml", "modules.firms.fines", "unknown entry taxes"]),
+    ("override of a default group's share that breaks the sum",
+     {"s.yaml": "extends: baseline\npopulation: {groups: null}\n"},
+     ["s.yaml", "--set", "population.groups.minority.share=0.3"],
+     ["--set population.groups.minority.share", "population.groups", "sum to 1.2"]),
 ]
 
 
@@ -148,3 +159,54 @@ def test_out_pointing_to_a_file_is_refused(tmp_path, capsys):
     f.write_text("x")
     assert main(["run", "--people", "100", "--days", "2", "--burn-in", "0", "--out", str(f)]) == 2
     assert "must be a directory" in capsys.readouterr().err
+
+
+# One entry of a table the scenario leaves at its default, set by --set: the other entries
+# keep their defaults (before, the override replaced the whole table, so a firm domain, a
+# score grade or a population group silently vanished from the run).
+@pytest.mark.parametrize("scenario,assignment,path,changed", [
+    ("corporate", "modules.firms.rates.tax=0.1", ("modules", "firms", "rates"), "tax"),
+    ("corporate", "modules.firms.points.judgment=3", ("modules", "firms", "points"), "judgment"),
+    ("checkpoint-region", "modules.scoring.grades.A=900", ("modules", "scoring", "grades"), "A"),
+    ("plain.yaml", "population.groups.minority.income_multiplier=0.5",
+     ("population", "groups"), "minority"),
+])
+def test_override_of_one_entry_keeps_the_default_table(tmp_path, monkeypatch, scenario,
+                                                       assignment, path, changed):
+    from scslab.scenario.loader import default_table, load_scenario
+
+    # baseline without its own groups: the default groups apply
+    _write(tmp_path, "plain.yaml", "extends: baseline\npopulation: {groups: null}\n")
+    monkeypatch.chdir(tmp_path)
+
+    def table(sc):
+        node = sc.model_dump(mode="json", by_alias=True)
+        for part in path:
+            node = node[part]
+        return node
+
+    before = table(load_scenario(scenario))
+    after = table(load_scenario(scenario, overrides=[assignment]))
+    default = default_table(path)
+    assert default is not None and len(default) > 1
+    assert set(after) == set(before) == set(default)
+    assert after[changed] != before[changed]
+    assert {k: v for k, v in after.items() if k != changed} == \
+        {k: v for k, v in before.items() if k != changed}
+
+
+def test_firm_domain_table_given_in_part_in_a_file_keeps_the_other_domains(tmp_path):
+    from scslab.scenario.loader import load_scenario
+
+    p = _write(tmp_path, "s.yaml", "extends: corporate\nmodules: {firms: {fines: {tax: 11}}}\n")
+    fines = load_scenario(str(p)).modules["firms"]["fines"]
+    assert fines == {"tax": 11.0, "environment": 20.0, "product_safety": 20.0, "labour": 5.0}
+
+
+def test_default_table_is_none_where_there_is_no_table():
+    from scslab.scenario.loader import default_table
+
+    for path in [("population",), ("modules", "firms"), ("modules", "firms", "apply_rate"),
+                 ("modules", "nosuch", "rates"), ("population", "nosuch"),
+                 ("modules", "watchlist", "groups")]:  # a table whose default is empty
+        assert default_table(path) is None, path

@@ -288,12 +288,18 @@ def apply_override(
         shown = raw if len(raw) <= 60 else raw[:57] + "..."
         raise ScenarioError(f"{OVERRIDE_SOURCE} {key}", None,
                             f"bad value {shown!r}: {problem}") from None
+    label = label or f"{OVERRIDE_SOURCE} {key}"
     node: Any = data
     for i, part in enumerate(parts[:-1]):
         nxt = node.get(part) if isinstance(node, Mapping) else None
         if nxt is None:
-            nxt = {}
-            node[part] = nxt
+            # a table the scenario leaves at its default: the override changes one entry
+            # of the default table, not the whole table (which would drop the others)
+            nxt = default_table(parts[: i + 1])
+            if nxt:
+                for p in _leaf_paths(nxt, parts[: i + 1]):
+                    provenance[p] = label
+            node[part] = nxt = nxt or {}
         elif not isinstance(nxt, dict):
             where = ".".join(parts[: i + 1])
             raise ScenarioError(
@@ -303,7 +309,34 @@ def apply_override(
     child: dict = value
     for part in reversed(parts):
         child = {part: child}
-    return deep_merge(data, child, provenance, label or f"{OVERRIDE_SOURCE} {key}")
+    return deep_merge(data, child, provenance, label)
+
+
+def default_table(path: Path_) -> dict | None:
+    """The default of the table at ``path`` (a mapping-valued parameter whose default is
+    not empty, such as ``population.groups`` or ``modules.firms.rates``) as plain data, or
+    None when ``path`` is not such a table."""
+    from pydantic import BaseModel
+
+    from scslab.modules import registry
+
+    if path[:1] == ("modules",):
+        cls = registry.module_classes().get(path[1]) if len(path) > 2 else None
+        model: Any = getattr(cls, "Params", None)
+        rest = path[2:]
+    else:
+        model, rest = Scenario, path
+    value: Any = None
+    for part in rest:
+        field = model.model_fields.get(part) if model is not None else None
+        if field is None or field.is_required():
+            return None
+        value = field.get_default(call_default_factory=True)
+        model = type(value) if isinstance(value, BaseModel) else None
+    if not isinstance(value, dict) or not value:
+        return None
+    return {str(k): v.model_dump(mode="json", by_alias=True) if isinstance(v, BaseModel)
+            else copy.deepcopy(v) for k, v in value.items()}
 
 
 # --------------------------------------------------------------------------- validation

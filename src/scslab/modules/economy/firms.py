@@ -37,7 +37,7 @@ import math
 from typing import Annotated, ClassVar
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from scslab.core.incentives import present_value
 from scslab.core.metrics import FinalMetricDef, MetricDef
@@ -113,6 +113,21 @@ class FirmParams(ModuleParams):
     # measurement (observer)
     misconduct_horizon_days: Annotated[int, Field(ge=1, le=3650)] = 90
     auc_interval_days: Annotated[int, Field(ge=1, le=3650)] = 30
+
+    @field_validator("rates", "gains", "fines", "coverage", "points", mode="before")
+    @classmethod
+    def _domain_table(cls, value: object, info: ValidationInfo) -> object:
+        """A table given in part keeps the defaults of the entries it does not name
+        (``rates: {tax: 0.1}`` changes the tax rate alone: a domain left out would
+        otherwise be read as 0 and silently vanish); a key that is no entry is refused."""
+        if not isinstance(value, dict):
+            return value
+        default = cls.model_fields[str(info.field_name)].get_default(call_default_factory=True)
+        unknown = sorted(str(k) for k in value if str(k) not in default)
+        if unknown:
+            raise ValueError(f"unknown entr{'y' if len(unknown) == 1 else 'ies'} "
+                             f"{', '.join(unknown)}; known: {', '.join(default)}")
+        return {**default, **{str(k): v for k, v in value.items()}}
 
     def vector(self, name: str, extra: str | None = None) -> np.ndarray:
         table = getattr(self, name)
