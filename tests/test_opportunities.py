@@ -58,6 +58,43 @@ def test_opportunities_are_independent_across_days_and_people():
     assert abs(r_days) < bound and abs(r_next) < bound
 
 
+#: many acts of unequal rates (more than the lanes a thread interleaves), some 0 and 1
+MANY_RATES = np.array([0.0, 0.01, 0.2, 0.002, 1.0, 0.5, 0.03, 1e-4, 0.07, 0.0, 0.3])
+MANY_CODES = np.array([1, 3, 40, 41, 200, 7, 9, 11, 12, 13, 14], dtype=np.int64)
+
+
+@pytest.mark.parametrize("serial_below", [0, 10**12])
+def test_interleaved_clock_is_the_sequential_one_bit_for_bit(monkeypatch, serial_below):
+    """Walks advanced several at a time (``LANES`` per thread) and merged by the winner
+    tree give exactly the sequential heap clock's pairs, on the parallel path and on the
+    one-thread path of small populations."""
+    monkeypatch.setattr(acts, "SERIAL_BELOW", serial_below)
+    with np.errstate(divide="ignore"):
+        log_stay = np.log1p(-MANY_RATES)
+    for n in (0, 1, 7, 300, 20_000):
+        for day in (0, 3, 11):
+            args = (K0, K1, np.int64(day), np.int64(n), MANY_CODES, log_stay)
+            p_seq, a_seq = _opportunities(*args)
+            p_new, a_new = opportunities(*args)
+            assert np.array_equal(p_seq, p_new) and np.array_equal(a_seq, a_new), (n, day)
+
+
+@pytest.mark.parametrize("groups", [1, 2, 3, 11, 40])
+def test_walks_are_the_same_in_any_number_of_groups(groups):
+    """The acts' walks split into any number of groups (one per thread) are the same."""
+    with np.errstate(divide="ignore"):
+        log_stay = np.log1p(-MANY_RATES)
+    n = 50_000
+    start = np.zeros(MANY_CODES.size + 1, dtype=np.int64)
+    np.cumsum(acts._rooms(n, log_stay), out=start[1:])
+    args = (K0, K1, np.int64(5), np.int64(n), MANY_CODES, log_stay, start)
+    w1, c1 = acts._walks(*args, 1)
+    w, c = acts._walks(*args, groups)
+    assert np.array_equal(c, c1) and (c1 >= 0).all() and c1[MANY_RATES == 0].sum() == 0
+    for a in range(MANY_CODES.size):
+        assert np.array_equal(w[start[a]:start[a] + c[a]], w1[start[a]:start[a] + c1[a]])
+
+
 @pytest.mark.parametrize("pieces", [1, 3, 16, 97])
 def test_parallel_clock_is_the_sequential_one_bit_for_bit(monkeypatch, pieces):
     """The acts' walks in parallel and the merge by uid ranges give exactly the pairs, in
@@ -78,9 +115,10 @@ def test_parallel_clock_is_the_sequential_one_bit_for_bit(monkeypatch, pieces):
             assert p_par.dtype == p_seq.dtype and a_par.dtype == a_seq.dtype
 
 
-def test_parallel_clock_falls_back_when_an_act_overflows_its_room(monkeypatch):
+@pytest.mark.parametrize("serial_below", [0, 10**12])
+def test_parallel_clock_falls_back_when_an_act_overflows_its_room(monkeypatch, serial_below):
     monkeypatch.setattr(acts, "_rooms", lambda n, log_stay: np.full(log_stay.size, 3))  # too few
-    monkeypatch.setattr(acts, "SERIAL_BELOW", 0)
+    monkeypatch.setattr(acts, "SERIAL_BELOW", serial_below)
     with np.errstate(divide="ignore"):
         log_stay = np.log1p(-RATES)
     args = (K0, K1, np.int64(4), np.int64(20_000), CODES, log_stay)

@@ -200,30 +200,145 @@ def _rooms(n: int, log_stay: np.ndarray) -> np.ndarray:
     return (expected + 6.0 * np.sqrt(expected + 1.0)).astype(np.int64) + 16
 
 
+#: walks one thread advances together, a skip of each in turn: a walk's skips form a
+#: chain (each starts where the last ended), so one walk at a time waits on every draw;
+#: the draws of different walks are independent and overlap (bit for bit the same walks)
+LANES = 4
+
+
+@nb.njit(inline="always", cache=True)
+def _next_walk(acts, nxt, log_stay, count):  # pragma: no cover - compiled
+    """The first act of ``acts[nxt:]`` with a walk to make (rate > 0) and the place after
+    it (-1 when none is left); acts of rate 0 passed on the way get no opportunity."""
+    while nxt < acts.shape[0]:
+        a = acts[nxt]
+        nxt += 1
+        if log_stay[a] != 0.0:
+            return a, nxt
+        count[a] = 0
+    return -1, nxt
+
+
+@nb.njit(inline="always", cache=True)
+def _walk_acts(k0, k1, day, n, codes, log_stay, start, acts, out, count):  # pragma: no cover
+    """The walks of ``acts`` (act columns), ``LANES`` at a time: act ``a``'s uids go to
+    ``out[start[a]:start[a] + count[a]]`` in uid order, ``count[a] = -1`` if they did not
+    fit. Each lane holds an act and the uid its next skip starts from; the lanes' draws
+    are made in one unrolled loop, so they overlap."""
+    act = np.full(LANES, -1, dtype=np.int64)
+    slot = np.zeros(LANES, dtype=np.int64)
+    at = np.zeros(LANES, dtype=np.int64)  # the uid the lane's next skip starts from
+    m = np.zeros(LANES, dtype=np.int64)  # uids written for the lane's act
+    u = np.empty(LANES)
+    nxt = 0
+    live = 0
+    for t in range(LANES):
+        act[t], nxt = _next_walk(acts, nxt, log_stay, count)
+        if act[t] >= 0:
+            slot[t] = (PURPOSE_SKIP << 8) | codes[act[t]]
+            live += 1
+    while live > 0:
+        for t in range(LANES):  # independent draws (an idle lane's is not used)
+            u[t] = k_uniform(k0, k1, day, slot[t], at[t])
+        for t in range(LANES):
+            a = act[t]
+            if a < 0:
+                continue
+            ls = log_stay[a]
+            g = 0.0 if ls == -np.inf else math.floor(math.log(u[t]) / ls)  # as _gap
+            i = n if g >= n else min(n, at[t] + np.int64(g))
+            done = i >= n
+            if not done and m[t] == start[a + 1] - start[a]:
+                m[t] = -1  # no room: the sequential clock redoes the day
+                done = True
+            if not done:
+                out[start[a] + m[t]] = i
+                m[t] += 1
+                at[t] = i + 1
+                done = at[t] >= n
+            if done:  # the lane takes the next act
+                count[a] = m[t]
+                act[t], nxt = _next_walk(acts, nxt, log_stay, count)
+                if act[t] < 0:
+                    live -= 1
+                else:
+                    slot[t] = (PURPOSE_SKIP << 8) | codes[act[t]]
+                    at[t] = 0
+                    m[t] = 0
+
+
 @nb.njit(parallel=True, cache=True)
-def _walks(k0, k1, day, n, codes, log_stay, start):  # pragma: no cover - compiled
-    """Each act's uids with an opportunity today, the acts in parallel (an act's walk is
-    a chain of skips, each keyed by where it starts: the same skips as the sequential
-    clock's). Act ``a``'s uids go to ``out[start[a]:start[a] + count[a]]``, in uid order;
-    ``count[a] = -1`` if they did not fit."""
+def _walks(k0, k1, day, n, codes, log_stay, start, groups):  # pragma: no cover - compiled
+    """Each act's uids with an opportunity today (an act's walk is a chain of skips, each
+    keyed by where it starts: the same skips as the sequential clock's), ``groups`` groups
+    of acts in parallel: the acts sorted by their room (their expected count) and dealt
+    out in turn, so that the groups' work is about even."""
     A = codes.shape[0]
     out = np.empty(start[A], dtype=np.int32)
     count = np.zeros(A, dtype=np.int64)
-    for a in nb.prange(A):
-        slot = (PURPOSE_SKIP << 8) | codes[a]
-        lo = start[a]
-        room = start[a + 1] - lo
-        m = 0
-        i = _skip(k0, k1, day, slot, 0, n, log_stay[a])
-        while i < n:
-            if m == room:
-                m = -1
-                break
-            out[lo + m] = i
-            m += 1
-            i = _skip(k0, k1, day, slot, i + 1, n, log_stay[a])
-        count[a] = m
+    by_size = np.argsort(-(start[1:] - start[:-1]), kind="mergesort")
+    for g in nb.prange(groups):
+        _walk_acts(k0, k1, day, n, codes, log_stay, start, by_size[g::groups], out, count)
     return out, count
+
+
+#: a key no uid reaches: an act whose walk is used up in the merge's tree
+EXHAUSTED = np.int64(0x7FFFFFFFFFFFFFFF)
+
+
+@nb.njit(inline="always", cache=True)
+def _merge_range(walks, lo, hi, out_person, out_act, m):  # pragma: no cover - compiled
+    """The walks' entries ``walks[lo[a]:hi[a]]`` of every act ``a`` merged into
+    ``out_person``/``out_act`` from ``m`` on, in the order of the keys ``uid × 256 + a``.
+    A winner tree over the acts (leaves padded to a power of two): taking the smallest key
+    and replacing it climbs a fixed number of levels with a ``min`` each, no branch on the
+    data (a heap's sift-down branches at random at every level: 2.2× slower at 10^6)."""
+    A = lo.shape[0]
+    leaves = 1
+    while leaves < A:
+        leaves *= 2
+    tree = np.full(2 * leaves, EXHAUSTED, dtype=np.int64)
+    at = lo.copy()
+    for a in range(A):
+        if at[a] < hi[a]:
+            tree[leaves + a] = (np.int64(walks[at[a]]) << 8) | a
+    for k in range(leaves - 1, 0, -1):
+        tree[k] = min(tree[2 * k], tree[2 * k + 1])
+    while tree[1] != EXHAUSTED:
+        top = tree[1]
+        a = top & 255
+        out_person[m] = top >> 8
+        out_act[m] = a
+        m += 1
+        at[a] += 1
+        v = (np.int64(walks[at[a]]) << 8) | a if at[a] < hi[a] else EXHAUSTED
+        k = leaves + a
+        tree[k] = v
+        while k > 1:
+            v = min(v, tree[k ^ 1])
+            k >>= 1
+            tree[k] = v
+
+
+@nb.njit(cache=True)
+def _opportunities_one_thread(k0, k1, day, n, codes, log_stay, start):  # pragma: no cover
+    """The parallel clock's walks and merge on the calling thread (small populations:
+    waking threads would cost more than the work); ``ok`` false when an act's walk
+    overflowed its room."""
+    A = codes.shape[0]
+    walks = np.empty(start[A], dtype=np.int32)
+    count = np.zeros(A, dtype=np.int64)
+    _walk_acts(k0, k1, day, n, codes, log_stay, start, np.arange(A), walks, count)
+    ok = True
+    total = 0
+    for a in range(A):
+        ok &= count[a] >= 0
+        total += max(count[a], 0)
+    out_person = np.empty(total, dtype=np.int32)
+    out_act = np.empty(total, dtype=np.int32)
+    if ok:
+        _merge_range(walks, start[:A], start[:A] + count, out_person, out_act, 0)
+    return out_person, out_act, ok
 
 
 @nb.njit(parallel=True, cache=True)
@@ -247,29 +362,7 @@ def _merge(walks, start, count, n, pieces):  # pragma: no cover - compiled
     out_person = np.empty(offset[pieces], dtype=np.int32)
     out_act = np.empty(offset[pieces], dtype=np.int32)
     for c in nb.prange(pieces):
-        heap = np.empty(A, dtype=np.int64)
-        at = bounds[c].copy()
-        size = 0
-        for a in range(A):
-            if at[a] < bounds[c + 1, a]:
-                heap[size] = (np.int64(walks[at[a]]) << 8) | a
-                size += 1
-        for j in range(size // 2 - 1, -1, -1):
-            _sift_down(heap, size, j)
-        m = offset[c]
-        while size > 0:
-            top = heap[0]
-            a = top & 255
-            out_person[m] = top >> 8
-            out_act[m] = a
-            m += 1
-            at[a] += 1
-            if at[a] < bounds[c + 1, a]:
-                heap[0] = (np.int64(walks[at[a]]) << 8) | a
-            else:
-                size -= 1
-                heap[0] = heap[size]
-            _sift_down(heap, size, 0)
+        _merge_range(walks, bounds[c], bounds[c + 1], out_person, out_act, offset[c])
     return out_person, out_act
 
 
@@ -282,15 +375,17 @@ SERIAL_BELOW = 20_000
 
 def opportunities(k0, k1, day, n, codes: np.ndarray, log_stay: np.ndarray):
     """Today's (person, act column) opportunities in person then column order: the acts'
-    walks in parallel, then a merge in parallel over uid ranges; bit for bit the
-    sequential :func:`_opportunities` (tested), which also serves small populations
-    (``SERIAL_BELOW``) and the rare day on which an act's opportunities exceed the room
-    set aside for them."""
+    walks, groups of acts in parallel and each thread's walks interleaved, then a merge in
+    parallel over uid ranges (on the calling thread alone below ``SERIAL_BELOW``); bit for
+    bit the sequential :func:`_opportunities` (tested), which also serves the rare day on
+    which an act's opportunities exceed the room set aside for them."""
     start = np.zeros(codes.shape[0] + 1, dtype=np.int64)
     np.cumsum(_rooms(int(n), log_stay), out=start[1:])
     if start[-1] < SERIAL_BELOW:
-        return _opportunities(k0, k1, day, n, codes, log_stay)
-    walks, count = _walks(k0, k1, day, n, codes, log_stay, start)
+        person, act, ok = _opportunities_one_thread(k0, k1, day, n, codes, log_stay, start)
+        return (person, act) if ok else _opportunities(k0, k1, day, n, codes, log_stay)
+    groups = max(1, min(codes.shape[0], nb.get_num_threads()))
+    walks, count = _walks(k0, k1, day, n, codes, log_stay, start, groups)
     if (count < 0).any():
         return _opportunities(k0, k1, day, n, codes, log_stay)
     return _merge(walks, start, count, n, MERGE_PIECES)
