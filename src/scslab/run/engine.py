@@ -30,6 +30,7 @@ from scslab.core.population import ALL_ARRAYS, GROUPINGS, OWNER, check_uids, syn
 from scslab.core.scenario_schema import Scenario
 from scslab.core.world import EVENT_TABLES, World, make_view
 from scslab.modules.registry import module_classes
+from scslab.numerics.numba_start import start_numba_without_blas_probe
 from scslab.numerics.rng import Stream
 from scslab.run.mapped import map_from_file
 from scslab.run.results import Results
@@ -209,6 +210,7 @@ class Sim:
         national: dict[str, Any] | None = None,
     ) -> None:
         t0 = time.perf_counter()
+        start_numba_without_blas_probe()  # before the first kernel loads: -120 ms
         self.scenario = scenario
         self.replicate = replicate
         classes = list(modules) if modules is not None else default_module_classes(scenario)
