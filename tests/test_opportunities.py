@@ -126,3 +126,20 @@ def test_parallel_clock_falls_back_when_an_act_overflows_its_room(monkeypatch, s
     p_par, a_par = opportunities(*args)
     assert p_seq.size > 1000
     assert np.array_equal(p_seq, p_par) and np.array_equal(a_seq, a_par)
+
+
+@pytest.mark.parametrize("serial_below", [0, 10**12])
+def test_rates_too_small_to_tell_from_zero_give_no_opportunities(monkeypatch, serial_below):
+    """A gap of ln U / ln(1 − rate) beyond 2^63 (a rate below ~4e-18) is no opportunity.
+    Its conversion to an integer once overflowed to a negative gap, and a rate of 1e-300
+    gave everyone an opportunity every day."""
+    monkeypatch.setattr(acts, "SERIAL_BELOW", serial_below)
+    rates = np.array([1e-20, 1e-300, 5e-324, 0.05])
+    codes = np.array([5, 6, 7, 8], dtype=np.int64)
+    log_stay = np.log1p(-rates)
+    for day in (0, 3):
+        args = (K0, K1, np.int64(day), np.int64(20_000), codes, log_stay)
+        for person, act in (_opportunities(*args), opportunities(*args)):
+            assert (person >= 0).all()
+            assert np.bincount(act, minlength=4)[:3].tolist() == [0, 0, 0]
+            assert abs(np.count_nonzero(act == 3) - 1000) < 4 * np.sqrt(1000)

@@ -112,10 +112,10 @@ def _gap(k0, k1, day, slot, uid, log_stay):  # pragma: no cover - compiled
     if log_stay == -np.inf:  # rate 1
         return 0
     u = k_uniform(k0, k1, day, slot, uid)
-    g = math.floor(math.log(u) / log_stay)
-    if g > 0x7FFFFFFF:
+    x = math.log(u) / log_stay  # >= 0; inf for a rate too small to tell from 0
+    if x >= 0x7FFFFFFF:  # tested before the conversion: a float past 2^63 has no int64
         return 0x7FFFFFFF
-    return int(g)
+    return int(math.floor(x))
 
 
 @nb.njit(inline="always", cache=True)
@@ -245,8 +245,8 @@ def _walk_acts(k0, k1, day, n, codes, log_stay, start, acts, out, count):  # pra
             if a < 0:
                 continue
             ls = log_stay[a]
-            g = 0.0 if ls == -np.inf else math.floor(math.log(u[t]) / ls)  # as _gap
-            i = n if g >= n else min(n, at[t] + np.int64(g))
+            x = 0.0 if ls == -np.inf else math.log(u[t]) / ls  # the gap, as in _gap
+            i = n if x >= n else min(n, at[t] + np.int64(x))  # (x >= 0: int64 floors it)
             done = i >= n
             if not done and m[t] == start[a + 1] - start[a]:
                 m[t] = -1  # no room: the sequential clock redoes the day
