@@ -163,6 +163,17 @@ def test_lost_files_block_job_changes_and_pensions():
     assert 0.05 < lost_share < 0.4  # about rate × restore days = 0.2, below in a 150-day run
 
 
+def test_a_file_restored_after_ages_is_never_restored_in_the_run():
+    """A restore time beyond the 16-bit day field is 'never', however far: computed in
+    integers, a time past 2^63 days wrapped to a day inside the run."""
+    sim = Sim(small(sets=["modules.dossier.file_loss_rate=0.01",
+                          "modules.dossier.file_restore_days=1e30"],
+                    people=2000, days=40, burn_in=0)).run()
+    lost = sim.world.arrays["people.file_lost"]
+    assert lost.sum() > 300  # ~2000 × (1 − 0.99^40)
+    assert (sim.world.arrays["people.file_restore_day"][lost] == 0xFFFF).all()
+
+
 def test_records_are_per_person_day_and_rates_are_by_group_and_region(small_scenario):
     s = Sim(small_scenario).run().results().summary
     for m in ("violation_rate", "detection_rate", "expression_rate", "prosocial_rate",

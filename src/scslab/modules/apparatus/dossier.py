@@ -150,7 +150,8 @@ class DossierModule(Module):
             return
         u = st.uniform(day, LAYOUT.pack(purpose=P_RESTORE), world.uid_of(who))
         q = 1.0 / self.params.file_restore_days
-        gap = np.floor(np.log(u) / math.log1p(-min(q, 1 - 1e-12))).astype(np.int64)
+        # in floats: a restore time past 2^63 days (file_restore_days ~1e18) has no int64
+        gap = np.floor(np.log(u) / math.log1p(-min(q, 1 - 1e-12)))
         when = day + 1 + gap
         lost[who] = True
         restore[who] = np.where(when >= NEVER, NEVER, when).astype(np.uint16)
