@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from scslab.core.scenario_schema import Scenario
 
@@ -316,8 +316,6 @@ def default_table(path: Path_) -> dict | None:
     """The default of the table at ``path`` (a mapping-valued parameter whose default is
     not empty, such as ``population.groups`` or ``modules.firms.rates``) as plain data, or
     None when ``path`` is not such a table."""
-    from pydantic import BaseModel
-
     from scslab.modules import registry
 
     if path[:1] == ("modules",):
