@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from scslab.cli.options import BurnIn, Days, People, PopulationOnDisk
+from scslab.cli.options import BurnIn, Days, People, PopulationOnDisk, ReportFigures
 
 _SPEC_HELP = ("Builtin name, YAML file, or NAME:key=value,key=value for a variant "
               "(e.g. baseline:sources.court.coverage=0.6).")
@@ -207,9 +207,7 @@ def compare_command(
     force: Annotated[bool, typer.Option(
         help="Replace an existing non-empty --out folder whole (never merged).")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar or table.")] = False,
-    figures: Annotated[bool, typer.Option(
-        help="With --out, draw the figures (report.html then embeds them); the data files, "
-             "report and manifest are written either way.")] = True,
+    figures: ReportFigures = True,
     population_on_disk: PopulationOnDisk = None,
 ) -> None:
     """Compare scenarios side by side on common random numbers.
@@ -312,9 +310,7 @@ def explain_command(
     force: Annotated[bool, typer.Option(
         help="Replace an existing non-empty --out folder whole (never merged).")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bar or table.")] = False,
-    figures: Annotated[bool, typer.Option(
-        help="With --out, draw the figures (report.html then embeds them); the data files, "
-             "report and manifest are written either way.")] = True,
+    figures: ReportFigures = True,
     population_on_disk: PopulationOnDisk = None,
 ) -> None:
     """Explain a group disparity: equalise one cause at a time and measure how much goes.

@@ -89,6 +89,11 @@ PopulationOnDisk = Annotated[Path | None, typer.Option(
     "nothing is left in DIR (the files are deleted as they are made).")]
 
 
+#: ``--figures/--no-figures`` of the commands that write a report (compare, explain).
+ReportFigures = Annotated[bool, typer.Option(
+    help="With --out, draw the figures (report.html then embeds them); the data files, "
+         "report and manifest are written either way.")]
+
 def open_out(out: Path | None, force: bool):
     """Check --out and take it (lock, staging folder) before anything is simulated; None
     without --out. See :mod:`scslab.run.outfolder`."""
