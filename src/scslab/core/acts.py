@@ -105,17 +105,23 @@ class ActCatalogue:
 
 
 @nb.njit(inline="always", cache=True)
+def _gap_of(u, log_stay):  # pragma: no cover - compiled
+    """The geometric gap (>= 0, at most 2^31 − 1) that the uniform ``u`` gives at a rate
+    below 1 (``log_stay`` = ln(1 − rate) < 0), by inversion."""
+    x = math.log(u) / log_stay  # >= 0; inf for a rate too small to tell from 0
+    if x >= 0x7FFFFFFF:  # tested before the conversion: a float past 2^63 has no int64
+        return 0x7FFFFFFF
+    return int(math.floor(x))
+
+
+@nb.njit(inline="always", cache=True)
 def _gap(k0, k1, day, slot, uid, log_stay):  # pragma: no cover - compiled
     """Geometric number of days (>= 0) until the next success, by inversion."""
     if log_stay == 0.0:  # rate 0
         return 0x7FFFFFFF
     if log_stay == -np.inf:  # rate 1
         return 0
-    u = k_uniform(k0, k1, day, slot, uid)
-    x = math.log(u) / log_stay  # >= 0; inf for a rate too small to tell from 0
-    if x >= 0x7FFFFFFF:  # tested before the conversion: a float past 2^63 has no int64
-        return 0x7FFFFFFF
-    return int(math.floor(x))
+    return _gap_of(k_uniform(k0, k1, day, slot, uid), log_stay)
 
 
 @nb.njit(inline="always", cache=True)
@@ -244,9 +250,7 @@ def _walk_acts(k0, k1, day, n, codes, log_stay, start, acts, out, count):  # pra
             a = act[t]
             if a < 0:
                 continue
-            ls = log_stay[a]
-            x = 0.0 if ls == -np.inf else math.log(u[t]) / ls  # the gap, as in _gap
-            i = n if x >= n else min(n, at[t] + np.int64(x))  # (x >= 0: int64 floors it)
+            i = min(n, at[t] + (0 if log_stay[a] == -np.inf else _gap_of(u[t], log_stay[a])))
             done = i >= n
             if not done and m[t] == start[a + 1] - start[a]:
                 m[t] = -1  # no room: the sequential clock redoes the day
