@@ -38,10 +38,84 @@ def test_the_helper_draws_the_same_bytes(results, alone, monkeypatch):
     assert helper is not None
     with helper:
         drawn = helper.draw(results)
-        assert helper.drawn_there == ["timeseries"]  # not drawn here after a failure
+        assert helper.drawn_there == list(alone)  # all there: none drawn here
     assert list(drawn) == list(alone)
     assert drawn == alone
     assert helper.process.returncode == 0  # it ended by itself once it had drawn
+
+
+IN_A_FRESH_HELPER = """
+import os, pickle, sys
+from scslab.analysis import figure_helper
+from scslab.analysis.figures import RUN_FIGURES
+source, mode, target = sys.argv[1:]
+here = os.getpid()
+real_render, real_run = figure_helper.render_figures, figure_helper.run_figures
+
+def render(figs):  # each PNG with the pid that drew it
+    return {name: (png, os.getpid()) for name, png in real_render(figs).items()}
+
+def dies_in_the_fork(*args, **kwargs):
+    if os.getpid() != here:
+        os._exit(3)
+    return real_run(*args, **kwargs)
+
+figure_helper.render_figures = render
+if mode == "fork-dies":
+    figure_helper.run_figures = dies_in_the_fork
+with open(source, "rb") as f:
+    results = pickle.load(f)
+drawn = figure_helper.draw_in_two(results, RUN_FIGURES)
+with open(target, "wb") as f:
+    pickle.dump((here, drawn), f)
+"""
+
+
+def _draw_in_a_fresh_helper(results, mode, tmp_path):
+    """``draw_in_two`` in a fresh interpreter, as in the helper (a test worker has
+    threads of its own, where the helper does not fork): its pid and, per figure, the
+    PNG bytes and the pid that drew them."""
+    import pickle
+    import subprocess
+
+    source, target = tmp_path / "results.pickle", tmp_path / "drawn.pickle"
+    source.write_bytes(pickle.dumps(results))
+    subprocess.run([sys.executable, "-c", IN_A_FRESH_HELPER, str(source), mode, str(target)],
+                   check=True, timeout=300)
+    helper_pid, drawn = pickle.loads(target.read_bytes())
+    return (helper_pid, {name: png for name, (png, _) in drawn.items()},
+            {name: pid for name, (_, pid) in drawn.items()})
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forks on Linux only")
+def test_the_helper_draws_in_two_processes(results, alone, tmp_path):
+    helper_pid, pngs, pids = _draw_in_a_fresh_helper(results, "", tmp_path)
+    assert pngs == alone
+    assert pids.pop("timeseries") != helper_pid  # the fork's
+    assert set(pids.values()) == {helper_pid}  # the rest drawn by the helper
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forks on Linux only")
+def test_a_dead_fork_has_its_share_drawn_by_the_helper(results, alone, tmp_path):
+    helper_pid, pngs, pids = _draw_in_a_fresh_helper(results, "fork-dies", tmp_path)
+    assert pngs == alone
+    assert set(pids.values()) == {helper_pid}
+
+
+def test_the_helper_draws_alone_where_it_cannot_fork(results, alone, monkeypatch):
+    import os
+
+    real = figure_helper.render_figures
+    pids = set()
+
+    def render(figs):
+        pids.add(os.getpid())
+        return real(figs)
+
+    monkeypatch.setattr(figure_helper, "render_figures", render)
+    monkeypatch.setattr(figure_helper.threading, "active_count", lambda: 2)
+    assert figure_helper.draw_in_two(results, RUN_FIGURES) == alone
+    assert pids == {os.getpid()}
 
 
 def test_a_dead_helper_has_its_share_drawn_here(results, alone):
@@ -159,3 +233,27 @@ def test_the_helper_ends_when_the_run_is_killed(signal, tmp_path):
     # it notices once its imports are done
     assert not child_outlives_killed_parent(KILLED_RUN.format(signal=signal), tmp_path,
                                             wait=30)
+
+
+RUN_WITH_A_HELPER = """
+import sys
+from scslab.analysis import figure_helper
+figure_helper.usable_cpus = lambda: 2  # an idle machine, whatever the suite's load
+figure_helper.load_average = lambda: 0.0
+from scslab.cli import main
+status = main(["run", "rongcheng", "--people", "300", "--days", "20", "--burn-in", "0",
+               "--quiet", "--out", sys.argv[1]])
+print(status, "matplotlib" in sys.modules)
+"""
+
+
+def test_a_run_with_a_helper_never_imports_matplotlib(tmp_path):
+    """The helper draws every figure, so the run spends no time or memory on matplotlib."""
+    import subprocess
+
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-c", RUN_WITH_A_HELPER, str(out)],
+                          capture_output=True, text=True, timeout=300, check=True)
+    assert done.stdout.split() == ["0", "False"]
+    assert sorted(p.name for p in (out / "figures").iterdir()) == [
+        "groups.png", "harm.png", "timeseries.png"]

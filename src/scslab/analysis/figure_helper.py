@@ -1,25 +1,32 @@
-"""A run's figures drawn on two cores (``scslab run --out``).
+"""A run's figures drawn on two cores while the run waits (``scslab run --out``).
 
 Drawing a run's figures took longer than simulating a small run: at 1,000 people × 365
 days, 1.8 s against 1.3 s (matplotlib's import 0.28 s, the time series 0.8 s, the
-others 0.6 s; ``benchmarks/hotspots.md``). A helper process, started fresh while the
-run simulates so that its imports cost no wall time, draws the time series — the
-largest figure — while this process draws the others: 3.24 against 3.79 s for that run
-with ``--out``, 23.7 against 24.3 s at 10^6 people, for ~1 s more CPU (its own imports),
-so it is started only where a CPU is idle and memory to spare. The PNG bytes are those
-this process would draw (tested).
+others 0.6 s; ``benchmarks/hotspots.md``). A helper process is started fresh while the
+run simulates. It imports what drawing needs and draws a small figure (a process's first
+figure costs ~0.1 s more than its next), all on the CPU the run leaves idle. Given the
+results it forks: the fork draws the time series while the helper draws the others, on
+both cores. The run itself never imports matplotlib or pandas. At 1,000 people × 365
+days with ``--out``: 1.94 against 2.49 s when the run drew its share itself, and 3.2
+against 3.8 s of CPU (thirteenth round of ``hotspots.md``). It is started only where a
+CPU is idle and memory is to spare. The PNG bytes are those this process would draw
+(tested).
 
 The helper is ``python -m scslab.analysis.figure_helper`` on two pipes of its own: a
-fresh interpreter, never a fork (a process that has used Numba's OpenMP threads cannot
-fork, ``run/pool.py``), and not a ``multiprocessing`` child, which would import the
-caller's main script again and may not be started from a pool's worker. It ignores
-Ctrl-C (the run handles it) and ends when its input closes: when the run has sent it
-nothing more, or has ended however it ended. If the helper cannot start, dies or fails,
-this process draws its share too, so a failure is reported from here, as it would have
-been without a helper.
+fresh interpreter, never a fork of the run (a process that has used Numba's OpenMP
+threads cannot fork, ``run/pool.py``), and not a ``multiprocessing`` child, which would
+import the caller's main script again and may not be started from a pool's worker. The
+helper itself has run no kernel and started no thread of its own when it forks; it forks
+on Linux only (elsewhere, system libraries such as macOS's Accelerate are not safe to use
+in a fork) and draws everything itself where it cannot. It ignores Ctrl-C (the run
+handles it) and ends when its input closes: when the run has sent it nothing more, or
+has ended however it ended. If the helper cannot start, dies or fails, this process
+draws every figure itself, so a failure is reported from here, as it would have been
+without a helper; if the fork dies, the helper draws its share.
 
-Owns: the helper process. Reads: a run's :class:`~scslab.run.results.Results`.
-Reports: each figure's PNG bytes by name, in the order of ``RUN_FIGURES``.
+Owns: the helper process and its fork. Reads: a run's
+:class:`~scslab.run.results.Results`. Reports: each figure's PNG bytes by name, in the
+order of ``RUN_FIGURES``.
 """
 
 from __future__ import annotations
@@ -30,6 +37,8 @@ import signal
 import subprocess
 import sys
 import threading
+import warnings
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from scslab.analysis.figures import RUN_FIGURES, render_figures, run_figures
@@ -37,12 +46,16 @@ from scslab.analysis.figures import RUN_FIGURES, render_figures, run_figures
 if TYPE_CHECKING:
     from scslab.run.results import Results
 
-#: what the helper draws: the time series is most of the drawing's time
-HELPER_FIGURES = ("timeseries",)
-#: the helper's resident memory at its peak (243 MiB measured: Python, matplotlib, pandas
-#: and pyarrow, a year's series and the drawn figure); a run that would not fit in memory
-#: beside it gets no helper
-HELPER_BYTES = 256 * 2**20
+#: what the helper draws: every figure, so that this process never imports matplotlib
+HELPER_FIGURES = RUN_FIGURES
+#: what the helper's fork draws while the helper draws the others: the time series is
+#: half of the drawing's time
+FORKED_FIGURES = ("timeseries",)
+#: the helper's resident memory at its peak with its fork's own pages (227 + 49 MiB
+#: measured: Python, matplotlib, pandas, pyarrow and the modules' declarations, a year's
+#: series and the drawn figures); a run that would not fit in memory beside it gets no
+#: helper
+HELPER_BYTES = 288 * 2**20
 #: a run whose daily series are larger is drawn here alone: copying them to the helper
 #: would cost more time and memory than the second core saves (many replicates over a
 #: long horizon; the memory check counts one copy of the series, not two)
@@ -70,18 +83,22 @@ def load_average() -> float:
 
 
 def _warm() -> None:
-    """In the helper, while the run simulates: import what drawing needs."""
+    """In the helper, while the run simulates: import what drawing needs, and draw once."""
     import matplotlib.backends.backend_agg  # noqa: F401
     import pandas  # noqa: F401
     import pyarrow  # noqa: F401
 
-    import scslab.analysis.tables  # noqa: F401
+    from scslab.analysis.figures import warm_up_drawing
+    from scslab.analysis.tables import metric_declarations
+
+    metric_declarations()  # the axes' units: every module's declarations, numba and all
+    warm_up_drawing()
 
 
 def serve(inbox: BinaryIO, outbox: BinaryIO) -> None:
     """The helper's life: import, wait for a run's results and the figures to draw, draw
-    them, send their PNG bytes (or the error), end at once (no teardown for the run to
-    wait on). Its input closing first ends it."""
+    them (in two processes, :func:`draw_in_two`), send their PNG bytes (or the error), end
+    at once (no teardown for the run to wait on). Its input closing first ends it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _warm()
     try:
@@ -89,7 +106,7 @@ def serve(inbox: BinaryIO, outbox: BinaryIO) -> None:
     except (EOFError, OSError, pickle.UnpicklingError):  # the run ended without figures
         os._exit(0)
     try:
-        reply: tuple[str, Any] = ("drawn", render_figures(run_figures(results, only=names)))
+        reply: tuple[str, Any] = ("drawn", draw_in_two(results, names))
     except Exception as exc:  # the run draws these itself, and raises the error there
         reply = ("failed", f"{type(exc).__name__}: {exc}")
     try:
@@ -97,6 +114,60 @@ def serve(inbox: BinaryIO, outbox: BinaryIO) -> None:
         outbox.flush()
     finally:
         os._exit(0)
+
+
+def draw_in_two(results: Results, names: Sequence[str]) -> dict[str, bytes]:
+    """The figures ``names`` as PNG bytes: those of ``FORKED_FIGURES`` drawn by a fork of
+    this process while it draws the others, both cores busy while the run waits. Where it
+    cannot fork (not on Linux, other threads running) or the fork fails, all are drawn
+    here; an error is raised from here, as it would be drawing alone."""
+    forked = [n for n in names if n in FORKED_FIGURES]
+    here = [n for n in names if n not in forked]
+    child = _fork_drawing(results, forked) if forked and here else None
+    if child is None:
+        return render_figures(run_figures(results, only=names))
+    pid, reader = child
+    try:
+        pngs = render_figures(run_figures(results, only=here))
+        try:
+            there = pickle.load(reader)
+        except (EOFError, OSError, pickle.UnpicklingError):  # it died or failed drawing
+            there = None
+    finally:  # a fork still drawing when this failed ends at its write to the closed pipe
+        reader.close()
+        os.waitpid(pid, 0)
+    pngs.update(there if there is not None else render_figures(
+        run_figures(results, only=forked)))
+    return pngs
+
+
+def _fork_drawing(results: Results, names: Sequence[str]) -> tuple[int, BinaryIO] | None:
+    """A fork of this process drawing ``names``: its pid and the pipe its PNG bytes come
+    on (nothing if it fails); ``None`` where this process cannot fork safely. The helper
+    has only imported when it forks (no threads of its own), so the fork is a copy of
+    pages and no lock is held."""
+    if not sys.platform.startswith("linux") or threading.active_count() > 1:
+        return None
+    read_end, write_end = os.pipe()
+    try:
+        with warnings.catch_warnings():  # 3.12+ warns of BLAS's and jemalloc's idle threads
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        return None
+    if pid == 0:  # the fork: draw, send, end without running the parent's exit code
+        try:
+            os.close(read_end)
+            data = pickle.dumps(render_figures(run_figures(results, only=names)),
+                                protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(write_end, "wb") as writer:
+                writer.write(data)
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    return pid, os.fdopen(read_end, "rb")
 
 
 class FigureHelper:
@@ -154,8 +225,8 @@ class FigureHelper:
         if data is not None:
             sender = threading.Thread(target=self._send, args=(data, sent), daemon=True)
             sender.start()
-        pngs = render_figures(run_figures(
-            results, only=[n for n in RUN_FIGURES if n not in names]))
+        mine = [n for n in RUN_FIGURES if n not in names]
+        pngs = render_figures(run_figures(results, only=mine)) if mine else {}
         there: dict[str, bytes] | None = None
         if sender is not None:
             sender.join()
@@ -167,7 +238,7 @@ class FigureHelper:
                     status, payload = "died", None
                 if status == "drawn":
                     there = payload
-        self.drawn_there = list(there or {})
+        self.drawn_there = [name for name in RUN_FIGURES if name in (there or {})]
         pngs.update(there if there is not None else render_figures(run_figures(results,
                                                                                only=names)))
         return {name: pngs[name] for name in RUN_FIGURES if name in pngs}

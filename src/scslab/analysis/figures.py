@@ -113,6 +113,34 @@ def figure_png(fig: Figure) -> bytes:
 FIGURE_NAMES = ("timeseries", "groups", "harm", "chilling", "exposure", "decomposition")
 
 
+def warm_up_drawing() -> None:
+    """Draw a small figure with the artists the run's figures use (lines, bands, bars
+    with whiskers, a legend, titles, a note), and reshape a small frame as the time series
+    does: a process's first figure costs ~0.1 s more than its next (fonts loaded, code
+    paths first run), which a helper pays while the run simulates (``figure_helper``)."""
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.DataFrame({"day": [0, 1, 0, 1], "replicate": [0, 0, 1, 1],
+                          "value": [0.0, 1.0, 2.0, 3.0]})
+    frame.pivot_table(index="day", columns="replicate", values="value",
+                      dropna=False).rolling(2, min_periods=1).mean()
+    fig = _figure(4.0, 3.0, 1)
+    left, right = fig.subplots(1, 2, squeeze=False).ravel()
+    x = np.arange(3.0)
+    left.plot(x, x, label="a")
+    left.fill_between(x, x - 0.5, x + 0.5, alpha=0.2, lw=0)
+    left.axvspan(0, 1, color="0.9", zorder=0)
+    left.set(title="a", xlabel="day", ylabel="share")
+    left.grid(alpha=0.3)
+    right.bar(x, x, 0.4, yerr=np.ones((2, 3)), capsize=3)
+    right.set_xticks(x, ["a", "b", "c"])
+    _legend(fig, left, 1)
+    fig.suptitle("warm-up\n(first figure)", fontsize=10)
+    _note(fig, "note")
+    figure_png(fig)
+
+
 def render_figures(figs: dict[str, Figure]) -> dict[str, bytes]:
     """Each figure's PNG bytes, drawn once: a folder's files and its report embed the same
     bytes (drawing is most of the time a figure costs)."""
@@ -447,8 +475,8 @@ def run_figures(results: Results, out: str | Path | None = None,
                 only: Sequence[str] = RUN_FIGURES) -> dict[str, Figure]:
     """Figures of one run (time series, groups, harms, exposure); with ``out``, written as
     PNG files there. For ``scslab run --out``. ``only`` builds those of them alone (the
-    series frame is made only for the time series): a helper process draws some
-    (``figure_helper``)."""
+    series frame is made only for the time series): a helper process and its fork draw
+    them in two shares (``figure_helper``)."""
     from scslab.analysis.tables import series_frame, summaries_frame
 
     unknown = set(only) - set(RUN_FIGURES)
