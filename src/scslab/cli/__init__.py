@@ -6,8 +6,10 @@ stays fast. Bad input ends with one line on stderr and exit status 2, never a tr
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +19,7 @@ from scslab.cli.answer import answer_command
 from scslab.cli.attribute import attribute_command
 from scslab.cli.calibrate import calibrate_command
 from scslab.cli.card import card_command
+from scslab.cli.collector import collector_paused
 from scslab.cli.compare import compare_command, explain_command, report_command
 from scslab.cli.dashboard import dashboard_command
 from scslab.cli.options import (
@@ -137,19 +140,16 @@ def _print_summary(results, scenario, wall: float) -> None:
 
 def _simulate(sc, replicates: int, workers: int, quiet: bool,
               population_on_disk: Path | None = None):
-    """Run the replicates with a progress bar; (results, wall seconds)."""
+    """Run the replicates with a progress bar; (results, wall seconds). The cycle
+    collector is paused meanwhile: the build's long-lived objects walked for nothing."""
     import time
 
     from scslab.run.runner import run_scenario
 
     progress, tick = _progress_runner(sc.time.burn_in + sc.time.days, replicates, quiet)
     t0 = time.perf_counter()
-    if progress is not None:
-        with progress:
-            results = run_scenario(sc, replicates, workers, tick, command=sys.argv,
-                                   population_on_disk=population_on_disk)
-    else:
-        results = run_scenario(sc, replicates, workers, None, command=sys.argv,
+    with collector_paused(), progress if progress is not None else nullcontext():
+        results = run_scenario(sc, replicates, workers, tick, command=sys.argv,
                                population_on_disk=population_on_disk)
     return results, time.perf_counter() - t0
 
@@ -213,7 +213,8 @@ def run(
 
       scslab run rongcheng --people 1e8 --days 30 --burn-in 0 --population-on-disk /var/tmp
     """
-    sc = _load(scenario, set_, people=people, days=days, burn_in=burn_in, seed=seed)
+    with collector_paused():  # the start's long-lived objects walked for nothing
+        sc = _load(scenario, set_, people=people, days=days, burn_in=burn_in, seed=seed)
     check_memory(sc, workers, replicates, population_on_disk=population_on_disk,
                  offer_population_on_disk=True)
     folder = open_out(out, force)
@@ -458,6 +459,10 @@ def entry() -> None:  # pragma: no cover - console script
     except BrokenPipeError:
         _silence_stdout()
         status = 0
+    # the interpreter's last collection would walk the start's ~10^5 long-lived objects
+    # (Numba's tables, the kernels' wrappers) to free nothing as the process ends: 0.1 s
+    # of a small run (``benchmarks/hotspots.md``, thirteenth round)
+    gc.freeze()
     sys.exit(status)
 
 
