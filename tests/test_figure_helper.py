@@ -57,6 +57,7 @@ def render(figs):  # each PNG with the pid that drew it
 
 def dies_in_the_fork(*args, **kwargs):
     if os.getpid() != here:
+        open(target + ".fork-died", "w").close()  # it forked, and its fork died
         os._exit(3)
     return real_run(*args, **kwargs)
 
@@ -98,6 +99,7 @@ def test_the_helper_draws_in_two_processes(results, alone, tmp_path):
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forks on Linux only")
 def test_a_dead_fork_has_its_share_drawn_by_the_helper(results, alone, tmp_path):
     helper_pid, pngs, pids = _draw_in_a_fresh_helper(results, "fork-dies", tmp_path)
+    assert (tmp_path / "drawn.pickle.fork-died").exists()
     assert pngs == alone
     assert set(pids.values()) == {helper_pid}
 
@@ -112,8 +114,12 @@ def test_the_helper_draws_alone_where_it_cannot_fork(results, alone, monkeypatch
         pids.add(os.getpid())
         return real(figs)
 
+    def no_fork():
+        raise AssertionError("forked with another thread running")
+
     monkeypatch.setattr(figure_helper, "render_figures", render)
     monkeypatch.setattr(figure_helper.threading, "active_count", lambda: 2)
+    monkeypatch.setattr(figure_helper.os, "fork", no_fork)
     assert figure_helper.draw_in_two(results, RUN_FIGURES) == alone
     assert pids == {os.getpid()}
 
@@ -247,13 +253,85 @@ print(status, "matplotlib" in sys.modules)
 """
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="the helper needs POSIX pipes")
 def test_a_run_with_a_helper_never_imports_matplotlib(tmp_path):
     """The helper draws every figure, so the run spends no time or memory on matplotlib."""
+    import os
     import subprocess
 
     out = tmp_path / "out"
     done = subprocess.run([sys.executable, "-c", RUN_WITH_A_HELPER, str(out)],
-                          capture_output=True, text=True, timeout=300, check=True)
+                          capture_output=True, text=True, timeout=300, check=True,
+                          env={**os.environ, "SCSLAB_NO_MEMORY_CHECK": "1"})
     assert done.stdout.split() == ["0", "False"]
     assert sorted(p.name for p in (out / "figures").iterdir()) == [
         "groups.png", "harm.png", "timeseries.png"]
+
+
+FORK_OF_A_KILLED_HELPER = """
+import os, pickle, signal, time
+from scslab.analysis import figure_helper
+from scslab.analysis.figures import RUN_FIGURES
+here = os.getpid()
+
+def run_figures(*args, **kwargs):
+    if os.getpid() != here:  # the fork: say who it is, then draw for ever
+        print(os.getpid(), flush=True)
+        time.sleep(120)
+    time.sleep(1.0)  # the helper, once its fork is drawing: killed
+    os.kill(here, signal.SIGKILL)
+
+figure_helper.run_figures = run_figures
+with open({source!r}, "rb") as f:
+    results = pickle.load(f)
+figure_helper.draw_in_two(results, RUN_FIGURES)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forks on Linux only")
+def test_the_fork_ends_with_the_helper(results, tmp_path):
+    """A helper stopped by the run (or killed) while its fork draws leaves no fork
+    behind."""
+    import pickle
+
+    source = tmp_path / "results.pickle"
+    source.write_bytes(pickle.dumps(results))
+    script = FORK_OF_A_KILLED_HELPER.format(source=str(source))
+    assert not child_outlives_killed_parent(script, tmp_path, wait=10)
+
+
+FAILING_SHARE = """
+import os, pickle, sys, time
+from scslab.analysis import figure_helper
+from scslab.analysis.figures import RUN_FIGURES
+here = os.getpid()
+
+def run_figures(*args, **kwargs):
+    if os.getpid() != here:  # the fork: draws for ever
+        time.sleep(120)
+    raise ValueError("this share cannot be drawn")
+
+figure_helper.run_figures = run_figures
+with open(sys.argv[1], "rb") as f:
+    results = pickle.load(f)
+t0 = time.monotonic()
+try:
+    figure_helper.draw_in_two(results, RUN_FIGURES)
+except ValueError as exc:
+    print(exc, round(time.monotonic() - t0), sep="|")
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forks on Linux only")
+def test_an_error_in_the_helpers_share_stops_the_fork(results, tmp_path):
+    """The error is raised at once: the fork's share is not waited for."""
+    import pickle
+    import subprocess
+
+    source = tmp_path / "results.pickle"
+    source.write_bytes(pickle.dumps(results))
+    done = subprocess.run([sys.executable, "-c", FAILING_SHARE, str(source)],
+                          capture_output=True, text=True, timeout=100, check=True)
+    message, seconds = done.stdout.strip().split("|")
+    assert message == "this share cannot be drawn"
+    assert int(seconds) < 30

@@ -16,13 +16,15 @@ The helper is ``python -m scslab.analysis.figure_helper`` on two pipes of its ow
 fresh interpreter, never a fork of the run (a process that has used Numba's OpenMP
 threads cannot fork, ``run/pool.py``), and not a ``multiprocessing`` child, which would
 import the caller's main script again and may not be started from a pool's worker. The
-helper itself has run no kernel and started no thread of its own when it forks; it forks
-on Linux only (elsewhere, system libraries such as macOS's Accelerate are not safe to use
+helper itself has run no Numba kernel and started no Python thread when it forks (the
+native threads NumPy's and pyarrow's libraries start: ``_fork_drawing``); it forks on
+Linux only (elsewhere, system libraries such as macOS's Accelerate are not safe to use
 in a fork) and draws everything itself where it cannot. It ignores Ctrl-C (the run
 handles it) and ends when its input closes: when the run has sent it nothing more, or
-has ended however it ended. If the helper cannot start, dies or fails, this process
-draws every figure itself, so a failure is reported from here, as it would have been
-without a helper; if the fork dies, the helper draws its share.
+has ended however it ended (a helper already drawing ends when it replies: the closed
+pipe refuses the reply). Its fork dies with it. If the helper cannot start, dies or
+fails, this process draws every figure itself, so a failure is reported from here, as
+it would have been without a helper; if the fork dies, the helper draws its share.
 
 Owns: the helper process and its fork. Reads: a run's
 :class:`~scslab.run.results.Results`. Reports: each figure's PNG bytes by name, in the
@@ -31,6 +33,8 @@ order of ``RUN_FIGURES``.
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import os
 import pickle
 import signal
@@ -51,6 +55,8 @@ HELPER_FIGURES = RUN_FIGURES
 #: what the helper's fork draws while the helper draws the others: the time series is
 #: half of the drawing's time
 FORKED_FIGURES = ("timeseries",)
+#: prctl's option for the signal a process gets when its parent ends (linux/prctl.h)
+PR_SET_PDEATHSIG = 1
 #: the helper's resident memory at its peak with its fork's own pages (227 + 49 MiB
 #: measured: Python, matplotlib, pandas, pyarrow and the modules' declarations, a year's
 #: series and the drawn figures); a run that would not fit in memory beside it gets no
@@ -106,7 +112,8 @@ def serve(inbox: BinaryIO, outbox: BinaryIO) -> None:
     except (EOFError, OSError, pickle.UnpicklingError):  # the run ended without figures
         os._exit(0)
     try:
-        reply: tuple[str, Any] = ("drawn", draw_in_two(results, names))
+        reply: tuple[str, Any] = ("drawn", draw_in_two(
+            results, names, run_pipes=(inbox.fileno(), outbox.fileno())))
     except Exception as exc:  # the run draws these itself, and raises the error there
         reply = ("failed", f"{type(exc).__name__}: {exc}")
     try:
@@ -116,14 +123,18 @@ def serve(inbox: BinaryIO, outbox: BinaryIO) -> None:
         os._exit(0)
 
 
-def draw_in_two(results: Results, names: Sequence[str]) -> dict[str, bytes]:
+def draw_in_two(results: Results, names: Sequence[str],
+                run_pipes: Sequence[int] = ()) -> dict[str, bytes]:
     """The figures ``names`` as PNG bytes: those of ``FORKED_FIGURES`` drawn by a fork of
     this process while it draws the others, both cores busy while the run waits. Where it
-    cannot fork (not on Linux, other threads running) or the fork fails, all are drawn
-    here; an error is raised from here, as it would be drawing alone."""
+    cannot fork (not on Linux, other Python threads running) or the fork fails, all are
+    drawn here; if the fork dies, its share is drawn here; an error is raised from here,
+    as it would be drawing alone (the fork is then stopped). ``run_pipes``: this
+    process's pipes to the run, which the fork closes, so that the run sees them close
+    when this process ends."""
     forked = [n for n in names if n in FORKED_FIGURES]
     here = [n for n in names if n not in forked]
-    child = _fork_drawing(results, forked) if forked and here else None
+    child = _fork_drawing(results, forked, run_pipes) if forked and here else None
     if child is None:
         return render_figures(run_figures(results, only=names))
     pid, reader = child
@@ -133,7 +144,10 @@ def draw_in_two(results: Results, names: Sequence[str]) -> dict[str, bytes]:
             there = pickle.load(reader)
         except (EOFError, OSError, pickle.UnpicklingError):  # it died or failed drawing
             there = None
-    finally:  # a fork still drawing when this failed ends at its write to the closed pipe
+    except BaseException:  # this share failed: the fork's is not wanted
+        os.kill(pid, signal.SIGKILL)
+        raise
+    finally:
         reader.close()
         os.waitpid(pid, 0)
     pngs.update(there if there is not None else render_figures(
@@ -141,16 +155,26 @@ def draw_in_two(results: Results, names: Sequence[str]) -> dict[str, bytes]:
     return pngs
 
 
-def _fork_drawing(results: Results, names: Sequence[str]) -> tuple[int, BinaryIO] | None:
+def _fork_drawing(results: Results, names: Sequence[str],
+                  run_pipes: Sequence[int]) -> tuple[int, BinaryIO] | None:
     """A fork of this process drawing ``names``: its pid and the pipe its PNG bytes come
-    on (nothing if it fails); ``None`` where this process cannot fork safely. The helper
-    has only imported when it forks (no threads of its own), so the fork is a copy of
-    pages and no lock is held."""
+    on (nothing if it fails); ``None`` where this process cannot fork safely.
+
+    The helper forks having imported and drawn one small figure: it has started no
+    Python thread and run no Numba kernel (so no OpenMP pool, which cannot live through
+    a fork). Two native threads exist, OpenBLAS's idle pool (from NumPy's import) and
+    jemalloc's background thread (from pyarrow's); both libraries re-initialise in a fork
+    by their own fork handlers, and neither is used while drawing. The fork dies with
+    the helper (``PR_SET_PDEATHSIG``), so a helper stopped by the run leaves nothing
+    behind; what the helper holds is frozen first (``gc.freeze``), so that the fork's
+    collections do not copy its pages."""
     if not sys.platform.startswith("linux") or threading.active_count() > 1:
         return None
     read_end, write_end = os.pipe()
+    parent = os.getpid()
+    gc.freeze()
     try:
-        with warnings.catch_warnings():  # 3.12+ warns of BLAS's and jemalloc's idle threads
+        with warnings.catch_warnings():  # 3.12+ warns of the native threads above
             warnings.simplefilter("ignore", DeprecationWarning)
             pid = os.fork()
     except OSError:
@@ -159,7 +183,9 @@ def _fork_drawing(results: Results, names: Sequence[str]) -> tuple[int, BinaryIO
         return None
     if pid == 0:  # the fork: draw, send, end without running the parent's exit code
         try:
-            os.close(read_end)
+            _die_with(parent)
+            for fd in (read_end, *run_pipes):
+                os.close(fd)
             data = pickle.dumps(render_figures(run_figures(results, only=names)),
                                 protocol=pickle.HIGHEST_PROTOCOL)
             with os.fdopen(write_end, "wb") as writer:
@@ -168,6 +194,15 @@ def _fork_drawing(results: Results, names: Sequence[str]) -> tuple[int, BinaryIO
             os._exit(0)
     os.close(write_end)
     return pid, os.fdopen(read_end, "rb")
+
+
+def _die_with(parent: int) -> None:
+    """In a fork: be killed when ``parent`` ends (Linux's ``PR_SET_PDEATHSIG``), and end
+    now if it already has."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(0)
 
 
 class FigureHelper:
@@ -212,8 +247,8 @@ class FigureHelper:
             return None
 
     def draw(self, results: Results) -> dict[str, bytes]:
-        """Every figure of the run as PNG bytes: the helper's share there, the rest here
-        at the same time. Its share is drawn here if it cannot draw it."""
+        """Every figure of the run as PNG bytes: the helper's share (every figure) there,
+        any others here at the same time. Its share is drawn here if it cannot draw it."""
         names = tuple(HELPER_FIGURES)
         sent: list[bool] = []  # the results are sent from a thread, so that a helper
         sender = None          # still importing does not hold this process up
