@@ -163,8 +163,8 @@ def _fork_drawing(results: Results, names: Sequence[str],
     The helper forks having imported and drawn one small figure: it has started no
     Python thread and run no Numba kernel (so no OpenMP pool, which cannot live through
     a fork). Two native threads exist, OpenBLAS's idle pool (from NumPy's import) and
-    jemalloc's background thread (from pyarrow's); both libraries re-initialise in a fork
-    by their own fork handlers, and neither is used while drawing. The fork dies with
+    jemalloc's background thread (from pyarrow's); both libraries restore their state in
+    a fork by their own fork handlers (as in any forked NumPy worker). The fork dies with
     the helper (``PR_SET_PDEATHSIG``), so a helper stopped by the run leaves nothing
     behind; what the helper holds is frozen first (``gc.freeze``), so that the fork's
     collections do not copy its pages."""
