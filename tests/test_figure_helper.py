@@ -153,11 +153,10 @@ def test_large_results_are_drawn_here(results, alone, monkeypatch):
     assert helper.process.returncode is not None  # stopped, not left running
 
 
-def test_an_error_drawing_there_is_raised_here(results, monkeypatch):
+def test_an_error_drawing_there_is_raised_here(results):
     """What the helper cannot draw is drawn again here, so its error is raised here."""
-    monkeypatch.setattr(figure_helper, "HELPER_FIGURES", ("maps",))
     with FigureHelper() as helper, pytest.raises(ValueError, match="no run figure named maps"):
-        helper.draw(results)
+        helper.draw(results, names=("maps",))
     assert helper.process.returncode == 0  # it reported the error, then ended
 
 

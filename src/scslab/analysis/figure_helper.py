@@ -50,8 +50,6 @@ from scslab.analysis.figures import RUN_FIGURES, render_figures, run_figures
 if TYPE_CHECKING:
     from scslab.run.results import Results
 
-#: what the helper draws: every figure, so that this process never imports matplotlib
-HELPER_FIGURES = RUN_FIGURES
 #: what the helper's fork draws while the helper draws the others: the time series is
 #: half of the drawing's time
 FORKED_FIGURES = ("timeseries",)
@@ -246,45 +244,35 @@ class FigureHelper:
         except OSError:
             return None
 
-    def draw(self, results: Results) -> dict[str, bytes]:
-        """Every figure of the run as PNG bytes: the helper's share (every figure) there,
-        any others here at the same time. Its share is drawn here if it cannot draw it."""
-        names = tuple(HELPER_FIGURES)
-        sent: list[bool] = []  # the results are sent from a thread, so that a helper
-        sender = None          # still importing does not hold this process up
+    def draw(self, results: Results, names: Sequence[str] = RUN_FIGURES) -> dict[str, bytes]:
+        """The figures ``names`` (by default every figure of the run) as PNG bytes, drawn
+        by the helper, so that this process never imports matplotlib. They are drawn here
+        if the helper cannot draw them (results too large to send or that do not pickle,
+        a helper that has ended, died or failed: its error is then raised from here)."""
         try:
-            data = (pickle.dumps((results, names), protocol=pickle.HIGHEST_PROTOCOL)
+            data = (pickle.dumps((results, tuple(names)), protocol=pickle.HIGHEST_PROTOCOL)
                     if measured_series_bytes(results) <= MAX_SENT_BYTES else None)
         except Exception:  # results that do not pickle are drawn here
             data = None
-        if data is not None:
-            sender = threading.Thread(target=self._send, args=(data, sent), daemon=True)
-            sender.start()
-        mine = [n for n in RUN_FIGURES if n not in names]
-        pngs = render_figures(run_figures(results, only=mine)) if mine else {}
         there: dict[str, bytes] | None = None
-        if sender is not None:
-            sender.join()
-            if sent:
+        if data is not None:
+            try:  # waits, if need be, for a helper still importing: nothing else to do
+                self._outbox.write(data)
+                self._outbox.flush()
                 self._asked = True
-                try:
-                    status, payload = pickle.load(self._inbox)
-                except (EOFError, OSError, pickle.UnpicklingError):  # it died drawing
-                    status, payload = "died", None
-                if status == "drawn":
-                    there = payload
+            except OSError:  # the helper has ended
+                pass
+        if self._asked:
+            try:
+                status, payload = pickle.load(self._inbox)
+            except (EOFError, OSError, pickle.UnpicklingError):  # it died drawing
+                status, payload = "died", None
+            if status == "drawn":
+                there = payload
         self.drawn_there = [name for name in RUN_FIGURES if name in (there or {})]
-        pngs.update(there if there is not None else render_figures(run_figures(results,
-                                                                               only=names)))
+        pngs = there if there is not None else render_figures(run_figures(results,
+                                                                          only=names))
         return {name: pngs[name] for name in RUN_FIGURES if name in pngs}
-
-    def _send(self, data: bytes, sent: list[bool]) -> None:
-        try:
-            self._outbox.write(data)
-            self._outbox.flush()
-        except OSError:  # the helper has ended
-            return
-        sent.append(True)
 
     def close(self) -> None:
         """End the helper: after drawing it ends by itself; else it is stopped."""
