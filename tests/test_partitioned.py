@@ -417,23 +417,49 @@ def test_a_partition_that_skips_an_exchange_stops():
         part.sim.step()
 
 
+def test_the_officials_figures_skipped_on_the_last_day_stop_the_run():
+    """The officials' figures for firms of other partitions, skipped on the last day (the
+    central authority's reports handed in), stop the run as the day ends: no step
+    follows to notice."""
+    from benchmarks.partitioned import builtin
+
+    part = builtin.Partition(3000, 1, [0, 1])
+    figures = builtin.summed([part.advance(None, "officials")])
+    part.module["central_authority"].receive_reports(figures["regions.reported_violations"])
+    handed = ("market", builtin.GATHER["market"]([part.advance(None, "market")]))
+    for point in ("records", "network"):
+        handed = (point, builtin.GATHER[point]([part.advance(handed, point)]))
+    with pytest.raises(RuntimeError, match="officials on a partition: the last day's "
+                                           "figures for other partitions' firms"):
+        part.advance(handed, None)
+
+
 @pytest.mark.parametrize(("variant", "skipped", "days", "says"), [
     ("blacklist-households", "households", 4, "sanctions on a partition: the households "
                                               "exchange was not handed in"),
     ("blacklist-households", "shadows", 4, "harm on a partition: the shadows (the "
                                            "previous day's)"),
-    ("blacklist-households", "shadows", 1, "harm on a partition: the shadows (the last "
-                                           "day's)"),
+    ("blacklist-households", "shadows", 1, "harm on a partition: the last day's shadows "
+                                           "exchange was not handed in"),
     ("export-stress", "kin", 4, "watchlist on a partition: the kin (the previous day's)"),
+    ("export-stress", "kin", 1, "watchlist on a partition: the last day's kin exchange "
+                                "was not handed in"),
     ("export-stress", "national", 4, "today's national counts were not handed in"),
     ("landlord-stress", "surveillance", 4, "the previous day's figures were not exchanged"),
-    ("landlord-stress", "surveillance", 1, "the last day's figures were not exchanged"),
+    ("landlord-stress", "surveillance", 1, "surveillance on a partition: the last day's "
+                                           "figures were not exchanged"),
+    ("baseline", "market", 1, "market on a partition: the last day's counts were not "
+                              "exchanged"),
+    ("baseline", "records", 1, "sources on a partition: the last day's records naming "
+                               "people elsewhere were not exchanged"),
+    ("baseline", "network", 1, "learning on a partition: the last day's network events "
+                               "were not exchanged"),
 ])
-def test_skipping_a_household_or_surveillance_exchange_stops(variant, skipped, days, says):
+def test_skipping_an_exchange_stops(variant, skipped, days, says):
     """A partition handed its own part of every exchange but one stops within a day —
-    on the last day, at the end-of-run figures (the last day's kin would change no
-    figure: none is checked) — naming what is missing (a skipped exchange would run on
-    local figures, silently)."""
+    on the last day, which no step follows, as the day ends — naming what is missing (a
+    skipped exchange would run on local figures, or leave the last day's records or
+    counts out, silently)."""
     from benchmarks.partitioned import builtin
 
     part = builtin.Partition(5000, days, [0, 1], variant)

@@ -151,6 +151,22 @@ class Module(ABC):
     def step(self, world: View, day: int) -> None:
         """Advance the mechanism by one day."""
 
+    def exchange_due(self) -> str | None:
+        """On a partition, between two days: what this module still awaits from the
+        exchange that follows its step, said as its error says it ("counts were not
+        exchanged (Market.receive_day_counts)"); None when nothing is due, as always in
+        one process. The module's next step checks it (:meth:`require_exchanged`) and the
+        engine after the last day, which no step follows."""
+        return None
+
+    def require_exchanged(self) -> None:
+        """At the start of a step on a partition: stop unless the previous day's exchange
+        was handed in (a driver that skipped it would leave this partition on its own
+        figures, silently)."""
+        due = self.exchange_due()
+        if due is not None:
+            raise RuntimeError(f"{self.name} on a partition: the previous day's {due}")
+
 
 class RunsRegions:
     """For a module that runs officials, firms or figures of regions (``View.own_regions``):

@@ -314,6 +314,8 @@ class Sim:
         w.counters.close_day(day)
         w.day = day + 1
         if w.day == self.total_days:
+            if w.uids is not None:  # a partition
+                self._require_exchanged()
             for module, view in zip(self.modules, self.views, strict=True):
                 hook = getattr(module, "final_metrics", None)
                 if hook is not None:
@@ -323,6 +325,14 @@ class Sim:
                         raise EngineError(f"module {module.name} reports final metrics it "
                                           f"does not declare in `final_metric_defs`: {sorted(undeclared)}")
                     self.final_metrics.update(got)
+
+    def _require_exchanged(self) -> None:
+        """A partition's last day: stop unless every exchange of the day was handed in
+        (each module checks the previous day's at its step; no step follows the last)."""
+        for module in self.modules:
+            due = module.exchange_due()
+            if due is not None:
+                raise EngineError(f"{module.name} on a partition: the last day's {due}")
 
     def _file_truth(self, day: int) -> None:
         w = self.world

@@ -238,12 +238,13 @@ class Officials(RunsRegions, Module):
                                             + pick.astype(np.int64)]
         return out
 
+    def exchange_due(self) -> str | None:
+        return ("figures for other partitions' firms were not exchanged "
+                "(Officials.receive_firm_figures)") if self.figures_due else None
+
     def step(self, world, day: int) -> None:
         p = self.params
-        if self.figures_due:
-            raise RuntimeError("officials on a partition: the previous day's figures for "
-                               "other partitions' firms were not exchanged "
-                               "(Officials.receive_firm_figures)")
+        self.require_exchanged()
         corrupt = world.array("officials.corrupt_today")
         corrupt[:] = 0
         world.array("officials.threat_target")[:] = -1

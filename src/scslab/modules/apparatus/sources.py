@@ -158,10 +158,12 @@ class Sources(Module):
                                         if src.misattribution > 0 else 0 for src in srcs],
                                        dtype=np.uint32)
 
+    def exchange_due(self) -> str | None:
+        return ("records naming people elsewhere were not exchanged (Sources.receive)"
+                if self.held is not None else None)
+
     def step(self, world, day: int) -> None:
-        if self.held is not None:
-            raise RuntimeError("sources on a partition: the previous day's records naming "
-                               "people elsewhere were not exchanged (Sources.receive)")
+        self.require_exchanged()
         acts = world.events("acts")
         obs = world.stream("observe")
         mis = world.stream("misattribute")

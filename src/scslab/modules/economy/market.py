@@ -537,13 +537,15 @@ class Market(Module):
         return _avoid(cand, named, world.uid_of(queue), st.k0, st.k1, U64(day),
                       self.avoid_slots, float(self.params.named_avoidance))
 
+    def exchange_due(self) -> str | None:
+        return ("counts were not exchanged (Market.receive_day_counts)"
+                if self.counts_out is not None else None)
+
     def step(self, world, day: int) -> None:
         p = self.params
         st = world.stream("draws")
         n = self.n
-        if self.counts_out is not None:
-            raise RuntimeError("market on a partition: the previous day's counts were not "
-                               "exchanged (Market.receive_day_counts)")
+        self.require_exchanged()
         k = int(st.poisson(day, LAYOUT.pack(purpose=P_BUY_COUNT), np.zeros(1, np.int64),
                            self.n_all * p.buy_rate)[0])
         pool = self.pool
@@ -797,11 +799,12 @@ class MarketComplaints(RunsRegions, Module):
             values[changed] = summed[changed].astype(values.dtype)
         self.complaints_due = False
 
+    def exchange_due(self) -> str | None:
+        return ("firms' complaints were not exchanged "
+                "(MarketComplaints.receive_firm_complaints)") if self.complaints_due else None
+
     def step(self, world, day: int) -> None:
-        if self.complaints_due:
-            raise RuntimeError("market_complaints on a partition: the previous day's "
-                               "firms' complaints were not exchanged "
-                               "(MarketComplaints.receive_firm_complaints)")
+        self.require_exchanged()
         self.complaints_due = self.partitioned
         self._complain(world, day)
 

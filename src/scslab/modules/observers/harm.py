@@ -302,6 +302,12 @@ class Harm(ReachesHousemates, Module):
         household measures)."""
         return self.housemates is not None
 
+    def exchange_due(self) -> str | None:
+        """The day's counts come with its ``shadows`` exchange (:meth:`receive_housemates`)."""
+        if self.housemates is not None and not self.housemates.handed:
+            return "shadows exchange was not handed in (Harm.receive_housemates)"
+        return None
+
     def housemates_listed(self, world) -> tuple[np.ndarray, ...]:
         """This partition's part of the ``shadows`` exchange (after this module): the E
         membership of its members of households it shares with other partitions."""
@@ -411,8 +417,6 @@ class Harm(ReachesHousemates, Module):
     def final_metrics(self, world) -> dict[str, float | None]:
         """Score inequality at the end of the run (overall, by group and region); none on a
         partition, whose people are not everyone."""
-        if self.housemates is not None:  # the last day's counts came with its exchange
-            self.housemates.require_handed(self.name, "shadows (the last day's)")
         score = world.optional("people.score")
         if score is None or not self.scoring.enabled or self.partitioned:
             return {}

@@ -282,10 +282,12 @@ class Learning(Module):
         self.slot_of_code = np.full(256, -1, dtype=np.int64)
         self.slot_of_code[cat.code] = slot
 
+    def exchange_due(self) -> str | None:
+        return ("network events were not exchanged (Learning.push)"
+                if self.outbox is not None else None)
+
     def step(self, world, day: int) -> None:
-        if self.outbox is not None:
-            raise RuntimeError("learning on a partition: the previous day's network events "
-                               "were not exchanged (Learning.push)")
+        self.require_exchanged()
         if self.partitioned and self.sees_listings and self.listings_in is None:
             raise RuntimeError("learning on a partition: today's listings of every partition "
                                "were not handed in (Learning.receive_listings)")

@@ -783,12 +783,14 @@ class Surveillance(RunsRegions, Module):
         else:
             self._redeploy(world, day)
 
+    def exchange_due(self) -> str | None:
+        return ("figures were not exchanged (Surveillance.receive_day_figures)"
+                if self.awaiting_day_figures else None)
+
     def _check_exchanges(self) -> None:
         """On a partition: stop unless today's national counts and yesterday's figures
         were exchanged (``national``, ``surveillance``)."""
-        if self.awaiting_day_figures:
-            raise RuntimeError("surveillance on a partition: the previous day's figures "
-                               "were not exchanged (Surveillance.receive_day_figures)")
+        self.require_exchanged()
         if self.counts_nationally:
             if not self.national_counts_handed:
                 raise RuntimeError("surveillance on a partition: today's national counts "
@@ -1070,9 +1072,6 @@ class Surveillance(RunsRegions, Module):
         return int(np.count_nonzero(listed)) if listed is not None else 0
 
     def final_metrics(self, world) -> dict[str, float | None]:
-        if self.awaiting_day_figures:
-            raise RuntimeError("surveillance on a partition: the last day's figures were "
-                               "not exchanged (Surveillance.receive_day_figures)")
         out: dict[str, float | None] = {}
         if self.params.deployment.mode == "feedback":
             st = world.state

@@ -157,6 +157,11 @@ class Watchlist(ReachesHousemates, Module):
         uid)."""
         return self.entered
 
+    def exchange_due(self) -> str | None:
+        if self.housemates is not None and not self.housemates.handed:
+            return "kin exchange was not handed in (Watchlist.receive_kin)"
+        return None
+
     def receive_kin(self, world, day: int, parts: tuple[np.ndarray, np.ndarray]) -> None:
         """Every partition's part: the housemates here of people listed elsewhere today
         are listed as kin, as the whole run lists every housemate."""
