@@ -407,31 +407,32 @@ def test_a_partition_that_skips_an_exchange_stops():
     with pytest.raises(RuntimeError, match="exchange 'officials': the day ended without"):
         part.advance(("records", mine), "officials")  # already past the officials' step
     part = builtin.Partition(3000, 5, [0, 1])
-    figures = builtin.summed([part.advance(None, "officials")])
-    part.module["central_authority"].receive_reports(figures["regions.reported_violations"])
-    handed = ("market", builtin.GATHER["market"]([part.advance(None, "market")]))
-    for point in ("records", "network"):  # all but the firms' figures handed in
-        handed = (point, builtin.GATHER[point]([part.advance(handed, point)]))
-    part.advance(handed, None)
+    run_a_day_without_the_firms_figures(part)
     with pytest.raises(RuntimeError, match="figures for other partitions' firms were not"):
         part.sim.step()
 
 
-def test_the_officials_figures_skipped_on_the_last_day_stop_the_run():
-    """The officials' figures for firms of other partitions, skipped on the last day (the
-    central authority's reports handed in), stop the run as the day ends: no step
-    follows to notice."""
+def run_a_day_without_the_firms_figures(part: Any) -> None:
+    """A partition's day with every exchange handed in but the officials' figures for
+    other partitions' firms (the central authority's reports handed in)."""
     from benchmarks.partitioned import builtin
 
-    part = builtin.Partition(3000, 1, [0, 1])
     figures = builtin.summed([part.advance(None, "officials")])
     part.module["central_authority"].receive_reports(figures["regions.reported_violations"])
     handed = ("market", builtin.GATHER["market"]([part.advance(None, "market")]))
     for point in ("records", "network"):
         handed = (point, builtin.GATHER[point]([part.advance(handed, point)]))
+    part.advance(handed, None)
+
+
+def test_the_officials_figures_skipped_on_the_last_day_stop_the_run():
+    """The officials' figures for firms of other partitions, skipped on the last day,
+    stop the run as the day ends: no step follows to notice."""
+    from benchmarks.partitioned import builtin
+
     with pytest.raises(RuntimeError, match="officials on a partition: the last day's "
                                            "figures for other partitions' firms"):
-        part.advance(handed, None)
+        run_a_day_without_the_firms_figures(builtin.Partition(3000, 1, [0, 1]))
 
 
 @pytest.mark.parametrize(("variant", "skipped", "days", "says"), [
