@@ -126,9 +126,40 @@ def test_a_partition_without_its_national_figures_is_refused():
 
 
 def test_blocks_must_cover_every_region_once():
+    """Before anything is built, in the reduced model's prototype and the builtins' (each
+    with its scenario's regions), in process or on Dask: a block short of a worker, or
+    a region in no block or two, would leave people out of the run or run them twice."""
+    from benchmarks.partitioned import builtin
+
     for blocks in (([0, 1], [2]), ([0, 1], [1, 2, 3]), ([0, 1, 2, 3], [])):
         with pytest.raises(ValueError, match="exactly one non-empty block"):
             prun.run_in_process(2000, 2, blocks=blocks)
+        with pytest.raises(ValueError, match="each of the 4 regions must be in exactly one"):
+            builtin.run_in_process(2000, 2, blocks)
+
+    class TwoWorkers:  # what run_on_dask asks of a Dask client before it submits
+        def scheduler_info(self) -> dict:
+            return {"workers": {"tcp://b": {}, "tcp://a": {}}}
+
+    assert prun.worker_per_block(TwoWorkers(), ([0, 1], [2, 3])) == ["tcp://a", "tcp://b"]
+    for run_on_dask in (prun.run_on_dask, builtin.run_on_dask):
+        with pytest.raises(ValueError, match="3 partitions need as many Dask workers; the "
+                                             "cluster has 2"):
+            run_on_dask(TwoWorkers(), 2000, 2, ([0], [1], [2, 3]))
+
+
+def test_merged_partitions_must_hold_everyone_once():
+    """The merge puts each partition's rows back at their uids: a partition missing or
+    held twice stops it (its rows would be left unset, or overwritten)."""
+    from benchmarks.partitioned import builtin
+
+    parts = [builtin.Partition(2000, 1, b) for b in ([0, 1], [2, 3])]
+    builtin.run_days(parts, 1)
+    states = [p.state() for p in parts]
+    assert builtin.merge(states, 2000)["counters"].shape[0] == 1
+    for wrong in ([states[0]], [states[0], states[0], states[1]]):
+        with pytest.raises(ValueError, match="they must hold each of the 2,000 once"):
+            builtin.merge(wrong, 2000)
 
 
 def test_restrict_keeps_rows_and_global_neighbours():

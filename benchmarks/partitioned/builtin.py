@@ -569,9 +569,16 @@ def run_in_process(people: int, days: int, blocks: Sequence[Sequence[int]],
     """Partitions in this process, day by day. ``exchange=False`` hands each partition
     only its own part of each exchange in ``only`` (the ablation). Returns the merged
     state and the entries sent to other partitions."""
+    check_blocks(blocks, people, days, variant)
     parts = [Partition(people, days, b, variant) for b in blocks]
     sent = run_days(parts, days, exchange, only)
     return merge([p.state() for p in parts], people), sent
+
+
+def check_blocks(blocks: Sequence[Sequence[int]], people: int, days: int,
+                 variant: str) -> None:
+    """Before building: every region of the variant's scenario in exactly one block."""
+    run.check_blocks(blocks, scenario(people, days, variant).population.regions)
 
 
 def run_days(parts: Sequence[Partition], days: int, exchange: bool = True,
@@ -614,10 +621,11 @@ def run_on_dask(client: Any, people: int, days: int, blocks: Sequence[Sequence[i
                 variant: str = "baseline") -> dict[str, np.ndarray]:
     """One partition per Dask worker (an actor), a round per exchange that is on and a
     last one a day: each hands in the last exchange and runs to the next."""
-    workers = sorted(client.scheduler_info()["workers"])
+    check_blocks(blocks, people, days, variant)
+    workers = run.worker_per_block(client, blocks)
     futures = [client.submit(Partition, people, days, list(b), variant, actor=True,
                              workers=[w], pure=False)
-               for b, w in zip(blocks, workers, strict=False)]
+               for b, w in zip(blocks, workers, strict=True)]
     actors = [f.result() for f in futures]
     points = actors[0].points
     for _ in range(days):

@@ -37,12 +37,23 @@ BLOCKS = ([0, 1], [2, 3])
 PERSON_ARRAYS = ("people.pd_anchor", "people.pd_day", "people.points", "people.listed_until")
 
 
-def check_blocks(blocks: Sequence[Sequence[int]]) -> None:
+def check_blocks(blocks: Sequence[Sequence[int]], regions: int = model.REGIONS) -> None:
     """Every region in exactly one block: else people would be run twice or not at all."""
-    regions = sorted(r for b in blocks for r in b)
-    if regions != list(range(model.REGIONS)) or any(not b for b in blocks):
-        raise ValueError(f"blocks {[list(b) for b in blocks]}: each of the {model.REGIONS} "
+    held = sorted(r for b in blocks for r in b)
+    if held != list(range(regions)) or any(not b for b in blocks):
+        raise ValueError(f"blocks {[list(b) for b in blocks]}: each of the {regions} "
                          "regions must be in exactly one non-empty block")
+
+
+def worker_per_block(client: Any, blocks: Sequence[Sequence[int]]) -> list[str]:
+    """A Dask worker for each block's partition (an actor each), or a ValueError: two
+    partitions on one worker would take turns, and a block left without one would be
+    left out of the run."""
+    workers = sorted(client.scheduler_info()["workers"])
+    if len(workers) < len(blocks):
+        raise ValueError(f"{len(blocks)} partitions need as many Dask workers; "
+                         f"the cluster has {len(workers)}")
+    return workers[:len(blocks)]
 
 
 class Partition:
@@ -69,7 +80,12 @@ class Partition:
 def merge(states: list[dict[str, np.ndarray]], people: int,
           names: Sequence[str] = PERSON_ARRAYS) -> dict[str, np.ndarray]:
     """Counters added (disjoint cells), the per-person arrays ``names`` (a row per person)
-    put back at their global uids."""
+    put back at their global uids — which must be everyone's, each once (a partition
+    missing or run twice would leave rows unset or overwritten)."""
+    uids = np.sort(np.concatenate([s["uids"] for s in states]))
+    if not np.array_equal(uids, np.arange(people)):
+        raise ValueError(f"the partitions hold {uids.size:,} people, {np.unique(uids).size:,} "
+                         f"distinct: they must hold each of the {people:,} once")
     merged = {"counters": sum(s["counters"] for s in states)}
     for name in names:
         first = states[0][name]
@@ -121,13 +137,10 @@ def run_on_dask(client: Any, people: int, days: int,
     timings: ``build_s`` (actors created, populations drawn), ``days_s`` (all days'
     rounds), ``sent`` (uids exchanged)."""
     check_blocks(blocks)
-    workers = sorted(client.scheduler_info()["workers"])
-    if len(workers) < len(blocks):
-        raise ValueError(f"{len(blocks)} partitions need as many Dask workers; "
-                         f"the cluster has {len(workers)}")
+    workers = worker_per_block(client, blocks)
     t0 = time.perf_counter()
     futures = [client.submit(Partition, people, days, list(b), seed, actor=True,
-                             workers=[w], pure=False) for b, w in zip(blocks, workers, strict=False)]
+                             workers=[w], pure=False) for b, w in zip(blocks, workers, strict=True)]
     actors = [f.result() for f in futures]
     t1 = time.perf_counter()
     outboxes = [np.empty(0, dtype=np.int64)] * len(actors)
