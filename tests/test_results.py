@@ -224,3 +224,28 @@ def test_files_without_figures_do_not_import_pandas(tmp_path):
     assert done.stdout.split() == ["0", "False"], done.stderr
     table = pq.read_table(tmp_path / "a" / "replicates.parquet")
     assert table.column("value").null_count > 0  # undefined metrics: the null path ran
+
+
+def test_the_manifest_is_made_when_first_read(monkeypatch):
+    """A run's manifest (its provenance asks git and hashes the source) is made when read
+    — by a run writing its folder — and once; results with it pending still pickle (the
+    figure helper is sent them)."""
+    import pickle
+
+    from scslab.run import provenance
+    from scslab.run.runner import run_scenario
+    from scslab.scenario import load_scenario
+
+    made = []
+    real = provenance.provenance
+    monkeypatch.setattr(provenance, "provenance", lambda: made.append(1) or real())
+    res = run_scenario(load_scenario("baseline", people=500, days=5, burn_in=0),
+                       command=["scslab", "run"])
+    assert made == []
+    again = pickle.loads(pickle.dumps(res))
+    assert made == []
+    m = res.manifest
+    assert made == [1] and res.manifest is m
+    assert m["kind"] == "run" and m["replicates"] == 1 and m["command"] == ["scslab", "run"]
+    assert m["source_sha256"] and m["timing"]["run_seconds"]
+    assert again.manifest["scenario"] == m["scenario"] and made == [1, 1]

@@ -252,7 +252,7 @@ class Results:
         self,
         scenario: dict,
         replicates: list[ReplicateResult],
-        manifest: dict | None = None,
+        manifest: dict | PendingManifest | None = None,
     ) -> None:
         if not replicates:
             raise ValueError("no replicates")
@@ -267,7 +267,20 @@ class Results:
             mean, interval = mean_interval(vals, metric_bounds(name))
             self.summary[name] = _clean(mean) if mean is not None else None
             self.intervals[name] = interval
-        self.manifest = manifest or {}
+        self._manifest = {} if manifest is None else manifest
+
+    @property
+    def manifest(self) -> dict:
+        """The run's manifest; one still pending (``run_scenario``'s) is made when first
+        read — its provenance asks git and hashes the source, 15 ms that a run writing no
+        folder never spends."""
+        if isinstance(self._manifest, PendingManifest):
+            self._manifest = self._manifest.build()
+        return self._manifest
+
+    @manifest.setter
+    def manifest(self, manifest: dict) -> None:
+        self._manifest = manifest
 
     @classmethod
     def from_sim(cls, sim: FinishedRun) -> Results:
@@ -389,6 +402,22 @@ class Results:
 
 def _write_json(path: Path, obj: Any) -> None:
     path.write_text(json.dumps(obj, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class PendingManifest:
+    """What :func:`build_manifest` makes a run's manifest of, kept until the manifest is
+    read (:attr:`Results.manifest`)."""
+
+    scenario: dict
+    replicates: int
+    wall_seconds: float
+    command: list[str] | None = None
+    extra: dict | None = None
+
+    def build(self) -> dict:
+        return build_manifest(self.scenario, self.replicates, self.wall_seconds,
+                              self.command, self.extra)
 
 
 def build_manifest(

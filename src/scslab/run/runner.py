@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from scslab.run.pool import spawn_pool
-from scslab.run.results import ReplicateResult, Results, build_manifest, replicate_result
+from scslab.run.results import PendingManifest, ReplicateResult, Results, replicate_result
 from scslab.scenario import Scenario, resolved_dict, scenario_from_dict
 
 ProgressFn = Callable[[int, int], None]  # (replicate, day)
@@ -55,7 +55,7 @@ def run_scenario(
                 if progress is not None:
                     progress(reps[-1].replicate, scenario.time.burn_in + scenario.time.days)
     wall = time.perf_counter() - t0
-    manifest = build_manifest(
+    manifest = PendingManifest(  # made when read: a run that writes no folder needs none
         resolved, replicates, wall, command,
         extra={"timing": {"build_seconds": [round(r.build_seconds, 3) for r in reps],
                           "run_seconds": [round(r.run_seconds, 3) for r in reps]}},
