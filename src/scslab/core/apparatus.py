@@ -590,6 +590,9 @@ def household_bans(rule: SanctionRule, member: np.ndarray, hh_offsets: np.ndarra
     """Bans of ``people``: own measures plus measures spilling from other household
     members — those this World holds, and ``away`` (per person: the bits spilling from
     housemates in other partitions, ``core.housemates``)."""
+    if member.flags.writeable:  # read only, as the sanctions' view of the lists is: one
+        member = member.view()  # compiled version for both (a second: a kernel load more)
+        member.flags.writeable = False
     return _household_bans(rule.own_table, rule.spill_table, member, hh_offsets, hh_members,
                            household, np.asarray(people, dtype=np.int64),
                            np.zeros(0, dtype=np.uint16) if away is None else away)
