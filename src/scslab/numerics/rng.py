@@ -641,6 +641,14 @@ def _one_slot(slot: int) -> np.ndarray:
     return np.full(1, slot, dtype=np.uint64)
 
 
+@functools.lru_cache(maxsize=4096)
+def _one_threshold(p: float) -> np.ndarray:
+    """A scalar probability's one-element threshold array, made once per probability
+    (a model's are its parameters, a few dozen) instead of once per draw; shared like
+    :func:`_one_slot`."""
+    return np.full(1, probability_to_threshold(p), dtype=np.uint32)
+
+
 def _slot_array(day: int, slot: int | np.ndarray, n: int) -> np.ndarray:
     """A slot, or one slot per uid (draws whose slot names each row's act), as uint64
     for the array kernels; range-checked like a single slot."""
@@ -713,7 +721,10 @@ class Stream:
         self, day: int, slot: int, uids: np.ndarray, p: np.ndarray | float
     ) -> np.ndarray:
         _check_counter(day, slot)
-        thresholds = np.atleast_1d(probability_to_threshold(p))
+        if isinstance(p, (float, int)) and p == p:  # a scalar: its threshold made once
+            thresholds = _one_threshold(float(p))
+        else:
+            thresholds = np.atleast_1d(probability_to_threshold(p))
         return _bernoulli(self.k0, self.k1, U64(day), U64(slot), _as_uids(uids), thresholds)
 
     def normal(self, day: int, slot: int, uids: np.ndarray) -> np.ndarray:
