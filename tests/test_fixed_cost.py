@@ -38,11 +38,8 @@ def test_no_figures_writes_the_same_data_and_a_valid_manifest(tmp_path):
 
 
 def command_names() -> list[str]:
-    from typer.main import get_command_name
-
-    from scslab.cli import app
-    return [info.name or get_command_name(info.callback.__name__)
-            for info in app.registered_commands]
+    from scslab.cli import app, command_name
+    return [command_name(info) for info in app.registered_commands]
 
 
 def test_a_command_is_built_alone_and_parses_as_in_the_whole_app(capsys):

@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 from typer.main import get_command_name
+from typer.models import CommandInfo
 
 from scslab.cli.answer import answer_command
 from scslab.cli.attribute import attribute_command
@@ -381,6 +382,12 @@ def _no_options() -> None:
     """The app's own options: none (a callback keeps the one command under its name)."""
 
 
+def command_name(info: CommandInfo) -> str:
+    """The name a registered command is called by (typer's: its ``name``, else its
+    function's with dashes)."""
+    return info.name or get_command_name(info.callback.__name__)
+
+
 def app_for(args: list[str]) -> typer.Typer:
     """The app with only the command ``args`` name, else the whole app. Typer builds
     every command's options before it parses the arguments (20 ms for the 20 commands,
@@ -389,7 +396,7 @@ def app_for(args: list[str]) -> typer.Typer:
     app's own help, a group, a name that is no command (whose error lists the commands)."""
     if args:
         for info in app.registered_commands:
-            if (info.name or get_command_name(info.callback.__name__)) == args[0]:
+            if command_name(info) == args[0]:
                 one = typer.Typer(**APP_SETTINGS, callback=_no_options)
                 one.registered_commands.append(info)
                 return one

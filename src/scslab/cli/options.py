@@ -94,6 +94,7 @@ ReportFigures = Annotated[bool, typer.Option(
     help="With --out, draw the figures (report.html then embeds them); the data files, "
          "report and manifest are written either way.")]
 
+
 def open_out(out: Path | None, force: bool):
     """Check --out and take it (lock, staging folder) before anything is simulated; None
     without --out. See :mod:`scslab.run.outfolder`."""
