@@ -544,6 +544,11 @@ def _priority(k0, k1, day, slot, uids):  # pragma: no cover - compiled
 # --------------------------------------------------------------------------- helpers
 
 
+def _scalar_probability(p: object) -> bool:
+    """A Python or NumPy float or int, not NaN: converted in Python, not as an array."""
+    return isinstance(p, (float, int)) and p == p
+
+
 def probability_to_threshold(p: np.ndarray | float) -> np.ndarray:
     """Map probabilities to uint32 Bernoulli thresholds: round(p * 2**32), saturating.
 
@@ -552,7 +557,7 @@ def probability_to_threshold(p: np.ndarray | float) -> np.ndarray:
     ``np.rint`` both round half to even) in a fifth of the time: a draw call is dozens of
     microseconds of overhead, which is what a small population's day is made of.
     """
-    if isinstance(p, (float, int)) and p == p:
+    if _scalar_probability(p):
         return np.uint32(min(round(min(max(float(p), 0.0), 1.0) * 4294967296.0), 4294967295))
     p = np.clip(np.asarray(p, dtype=np.float64), 0.0, 1.0)
     scaled = np.rint(p * 4294967296.0)
@@ -721,7 +726,7 @@ class Stream:
         self, day: int, slot: int, uids: np.ndarray, p: np.ndarray | float
     ) -> np.ndarray:
         _check_counter(day, slot)
-        if isinstance(p, (float, int)) and p == p:  # a scalar: its threshold made once
+        if _scalar_probability(p):  # its threshold made once
             thresholds = _one_threshold(float(p))
         else:
             thresholds = np.atleast_1d(probability_to_threshold(p))
